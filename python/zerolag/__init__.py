@@ -1,0 +1,116 @@
+"""zerolag: the coordination and memory layer for Python LLM agents, with a Rust core.
+
+Open a hub on the embedded store (no server) or on Redis, then use its capabilities::
+
+    import zerolag
+
+    with zerolag.open() as hub:
+        hub.tasks.create("User authentication", intent="auth", keywords=["jwt"])
+        print(hub.tasks.search(intent="auth").tasks)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any
+
+from . import protocol
+from ._core import AsyncHub, AsyncTasks, Health, Hub, SearchPage, Task, Tasks, __version__
+from .exceptions import (
+    AuthenticationError,
+    BackendError,
+    ClosedError,
+    ConflictError,
+    ConnectionError,
+    NotFoundError,
+    ProtocolError,
+    TimeoutError,
+    ValidationError,
+    ZerolagError,
+)
+
+__all__ = [
+    "open",
+    "open_async",
+    "Hub",
+    "AsyncHub",
+    "Health",
+    "Task",
+    "Tasks",
+    "AsyncTasks",
+    "SearchPage",
+    "protocol",
+    "ZerolagError",
+    "ValidationError",
+    "ProtocolError",
+    "NotFoundError",
+    "ConflictError",
+    "ConnectionError",
+    "AuthenticationError",
+    "TimeoutError",
+    "ClosedError",
+    "BackendError",
+    "__version__",
+]
+
+
+def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.open()
+    url: str | None = None,
+    *,
+    root: str | os.PathLike[str] = ".",
+    namespace: str = "default",
+) -> Hub:
+    """Open a hub.
+
+    ``url`` picks the store: ``None`` for the embedded SQLite store under ``<root>/.zerolag/``
+    (no server; several processes on one machine may share it), ``redis://[user:pass@]host:port/db``,
+    ``rediss://…`` for TLS, ``unix:///path/redis.sock``, or
+    ``redis+cluster://host1:port1,host2:port2`` for a Redis Cluster. Options in the query string:
+    ``timeout`` (seconds to wait for a reply, default 5), ``connect_timeout`` (default 2),
+    ``retries`` (default 3).
+
+    ``namespace`` isolates everything the hub stores (letters, digits, ``_``, ``-``, ``.``).
+    """
+    return Hub(url, root=os.fspath(root), namespace=namespace)
+
+
+class _AsyncOpen:
+    """What :func:`open_async` returns: await it, or use it with ``async with``."""
+
+    def __init__(self, url: str | None, root: str, namespace: str) -> None:
+        self._args = (url, root, namespace)
+        self._hub: AsyncHub | None = None
+
+    async def _connect(self) -> AsyncHub:
+        url, root, namespace = self._args
+        hub: AsyncHub = await AsyncHub.connect(url, root=root, namespace=namespace)
+        return hub
+
+    def __await__(self) -> Generator[Any, None, AsyncHub]:
+        return self._connect().__await__()
+
+    async def __aenter__(self) -> AsyncHub:
+        self._hub = await self._connect()
+        return self._hub
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._hub is not None:
+            await self._hub.close()
+
+
+def open_async(
+    url: str | None = None,
+    *,
+    root: str | os.PathLike[str] = ".",
+    namespace: str = "default",
+) -> _AsyncOpen:
+    """Open an :class:`AsyncHub`: ``hub = await zerolag.open_async(...)`` or
+    ``async with zerolag.open_async(...) as hub:``. Same arguments as :func:`open`."""
+    return _AsyncOpen(url, os.fspath(root), namespace)

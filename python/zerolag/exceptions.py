@@ -1,0 +1,73 @@
+"""The exceptions zerolag raises.
+
+Every error derives from :class:`ZerolagError`. The Rust core maps each of its failures to one
+of these classes in one place (``src/py/errors.rs``); several also derive from the builtin
+exception a Python user would already catch (``ValueError``, ``LookupError``,
+``ConnectionError``, ``TimeoutError``).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "ZerolagError",
+    "ValidationError",
+    "ProtocolError",
+    "NotFoundError",
+    "ConflictError",
+    "ConnectionError",
+    "AuthenticationError",
+    "TimeoutError",
+    "ClosedError",
+    "BackendError",
+]
+
+
+class ZerolagError(Exception):
+    """Root of every zerolag error."""
+
+
+class ValidationError(ZerolagError, ValueError):
+    """Bad input: an id with glob characters, a value out of range, an unknown option."""
+
+
+class ProtocolError(ValidationError):
+    """A coded command or event that does not follow the grammar.
+
+    ``position`` is the offset (in characters) where the problem was found and ``expected``
+    says what the parser wanted there.
+    """
+
+    def __init__(self, message: str, position: int = 0, expected: str = "") -> None:
+        super().__init__(message)
+        self.position = position
+        self.expected = expected
+
+
+class NotFoundError(ZerolagError, LookupError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(ZerolagError):
+    """The write clashes with what is stored (an id that exists, a stale version)."""
+
+
+class ConnectionError(ZerolagError, builtins.ConnectionError):
+    """The server could not be reached, refused the connection, or the connection broke."""
+
+
+class AuthenticationError(ZerolagError, builtins.PermissionError):
+    """The server refused the credentials (wrong password, unknown user, missing ACL rights)."""
+
+
+class TimeoutError(ZerolagError, builtins.TimeoutError):
+    """The server did not answer in time, or a lock was held too long."""
+
+
+class ClosedError(ZerolagError):
+    """The hub was closed."""
+
+
+class BackendError(ZerolagError):
+    """Anything else the store reported (a script error, unreadable stored data)."""

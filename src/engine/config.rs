@@ -1,0 +1,206 @@
+//! Where a hub keeps its data, read from the URL given to `zerolag.open()`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Options that apply to every Redis connection.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// How long to wait for a connection (and each reconnect attempt).
+    pub connect_timeout: Duration,
+    /// How long to wait for a reply before raising TimeoutError.
+    pub response_timeout: Duration,
+    /// How many times to reconnect before an operation fails with ConnectionError.
+    pub retries: usize,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(5),
+            retries: 3,
+        }
+    }
+}
+
+/// The parsed target of a hub.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Embedded SQLite under `<root>/.zerolag/`.
+    Embedded {
+        /// The hub's root directory.
+        root: PathBuf,
+    },
+    /// One Redis server: the URL as the redis crate reads it (`redis://`, `rediss://`, `unix://`).
+    Redis {
+        /// URL without zerolag's own query options.
+        url: String,
+        /// Timeouts and retries.
+        opts: RedisOptions,
+        /// Host and port (or socket path) for messages.
+        display: String,
+    },
+    /// A Redis Cluster reached through one or more seed nodes.
+    Cluster {
+        /// One URL per seed node.
+        seeds: Vec<String>,
+        /// Timeouts and retries.
+        opts: RedisOptions,
+        /// Seed list for messages.
+        display: String,
+    },
+}
+
+fn secs(name: &str, v: &str) -> Result<Duration> {
+    let f: f64 = v
+        .parse()
+        .map_err(|_| Error::validation(format!("URL option {name}={v} is not a number of seconds")))?;
+    if !(f > 0.0 && f <= 3600.0) {
+        return Err(Error::validation(format!("URL option {name}={v} must be in (0, 3600] seconds")));
+    }
+    Ok(Duration::from_secs_f64(f))
+}
+
+/// Splits zerolag's own options (`timeout`, `connect_timeout`, `retries`, `cluster`) off the
+/// query string; the rest goes to the redis crate untouched.
+fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
+    let mut opts = RedisOptions::default();
+    let mut cluster = false;
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => return Ok((url.to_string(), opts, false)),
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "timeout" => opts.response_timeout = secs(k, v)?,
+            "connect_timeout" => opts.connect_timeout = secs(k, v)?,
+            "retries" => {
+                opts.retries = v
+                    .parse()
+                    .map_err(|_| Error::validation(format!("URL option retries={v} is not a count")))?
+            }
+            "cluster" => cluster = matches!(v, "1" | "true" | "yes" | ""),
+            _ => rest.push(pair),
+        }
+    }
+    let mut out = base.to_string();
+    if !rest.is_empty() {
+        out.push('?');
+        out.push_str(&rest.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Ok((out, opts, cluster))
+}
+
+impl Target {
+    /// Reads `url` (None means embedded) relative to `root`.
+    pub fn parse(url: Option<&str>, root: PathBuf) -> Result<Target> {
+        let url = match url.map(str::trim) {
+            None | Some("") | Some("embedded") => return Ok(Target::Embedded { root }),
+            Some(u) => u,
+        };
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let root = if path.is_empty() { root } else { PathBuf::from(path) };
+            return Ok(Target::Embedded { root });
+        }
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            Error::validation(format!(
+                "{url:?} is not a store URL; use redis://host:port/db, rediss://…, unix:///path, \
+                 redis+cluster://host1:port1,host2:port2, or no URL for the embedded store"
+            ))
+        })?;
+        let (plain_scheme, cluster_scheme) = match scheme {
+            "redis" | "rediss" | "unix" | "redis+unix" | "valkey" | "valkeys" => (scheme, false),
+            "redis+cluster" => ("redis", true),
+            "rediss+cluster" => ("rediss", true),
+            other => {
+                return Err(Error::validation(format!(
+                    "unknown URL scheme {other:?}; use redis, rediss, unix, redis+cluster or rediss+cluster"
+                )))
+            }
+        };
+        let plain_scheme = match plain_scheme {
+            "valkey" => "redis",
+            "valkeys" => "rediss",
+            s => s,
+        };
+        let (clean, opts, cluster_opt) = split_options(&format!("{plain_scheme}://{rest}"))?;
+        let rest = &clean[plain_scheme.len() + 3..];
+        if cluster_scheme || cluster_opt {
+            if plain_scheme != "redis" && plain_scheme != "rediss" {
+                return Err(Error::validation("a cluster is reached over redis:// or rediss:// only"));
+            }
+            // userinfo@h1:p1,h2:p2/...?query
+            let (userinfo, hostpart) = match rest.rsplit_once('@') {
+                Some((u, h)) => (Some(u), h),
+                None => (None, rest),
+            };
+            let (hosts, tail) = match hostpart.find(['/', '?', '#']) {
+                Some(i) => (&hostpart[..i], &hostpart[i..]),
+                None => (hostpart, ""),
+            };
+            let seeds: Vec<String> = hosts
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(|h| match userinfo {
+                    Some(u) => format!("{plain_scheme}://{u}@{h}{tail}"),
+                    None => format!("{plain_scheme}://{h}{tail}"),
+                })
+                .collect();
+            if seeds.is_empty() {
+                return Err(Error::validation("a cluster URL needs at least one host:port seed"));
+            }
+            return Ok(Target::Cluster { seeds, opts, display: hosts.to_string() });
+        }
+        let display = match rest.rsplit_once('@') {
+            Some((_, h)) => h,
+            None => rest,
+        };
+        let display = display.split(['?', '#']).next().unwrap_or(display).to_string();
+        Ok(Target::Redis { url: clean, opts, display })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_by_default() {
+        assert!(matches!(Target::parse(None, ".".into()), Ok(Target::Embedded { .. })));
+    }
+
+    #[test]
+    fn cluster_seeds_keep_credentials() {
+        let t = Target::parse(Some("redis+cluster://u:p@a:1,b:2/?timeout=1.5"), ".".into());
+        match t {
+            Ok(Target::Cluster { seeds, opts, .. }) => {
+                assert_eq!(seeds, vec!["redis://u:p@a:1/", "redis://u:p@b:2/"]);
+                assert_eq!(opts.response_timeout, Duration::from_millis(1500));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn own_options_are_stripped() {
+        match Target::parse(Some("redis://h:1/2?timeout=3&protocol=resp3"), ".".into()) {
+            Ok(Target::Redis { url, .. }) => assert_eq!(url, "redis://h:1/2?protocol=resp3"),
+            other => panic!("{other:?}"),
+        }
+        assert!(Target::parse(Some("redis://h:1/?timeout=x"), ".".into()).is_err());
+        assert!(Target::parse(Some("http://h"), ".".into()).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! Connections: the embedded SQLite database, Redis (standalone or cluster), the URL that
+//! picks one, and the one tokio runtime everything async runs on.
+
+pub mod config;
+pub mod redis;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+pub use self::config::{RedisOptions, Target};
+pub use self::redis::{Redis, RedisConn};
+pub use self::sqlite::Sqlite;
+use crate::error::{Error, Result};
+
+/// The process-wide tokio runtime (shared with the Python async bridge).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("zerolag-io")
+            .enable_all()
+            .build()
+            .expect("the tokio runtime could not start (out of threads or memory)")
+    })
+}
+
+/// Which store a hub uses.
+#[derive(Clone)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite(Arc<Sqlite>),
+    /// Redis or Redis Cluster.
+    Redis(Arc<Redis>),
+}
+
+/// A boxed future of the core.
+pub type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
+
+/// One store operation, ready to run either blocking (sync API) or awaited (async API).
+///
+/// Each capability builds its operations with [`Backend::op`]: the SQLite closure runs on the
+/// caller's thread (or a blocking thread when awaited); the Redis future on the runtime.
+pub enum Op<T> {
+    /// Work on the embedded database.
+    Sqlite(Arc<Sqlite>, Box<dyn FnOnce(&Sqlite) -> Result<T> + Send + 'static>),
+    /// Work on Redis.
+    Redis(BoxFut<T>),
+    /// Already decided (e.g. failed validation).
+    Ready(Result<T>),
+}
+
+impl<T: Send + 'static> Op<T> {
+    /// Runs to completion on this thread.
+    pub fn wait(self) -> Result<T> {
+        match self {
+            Op::Sqlite(db, f) => f(&db),
+            Op::Redis(fut) => runtime().block_on(fut),
+            Op::Ready(r) => r,
+        }
+    }
+
+    /// Runs as a future (SQLite work moves to a blocking thread).
+    pub async fn run(self) -> Result<T> {
+        match self {
+            Op::Sqlite(db, f) => tokio::task::spawn_blocking(move || f(&db))
+                .await
+                .map_err(|e| Error::Backend(format!("store task failed: {e}")))?,
+            Op::Redis(fut) => fut.await,
+            Op::Ready(r) => r,
+        }
+    }
+
+    /// Maps the result.
+    pub fn map<U: Send + 'static>(self, g: impl FnOnce(T) -> U + Send + 'static) -> Op<U> {
+        self.and_then(move |t| Ok(g(t)))
+    }
+
+    /// Maps the result through a fallible step.
+    pub fn and_then<U: Send + 'static>(self, g: impl FnOnce(T) -> Result<U> + Send + 'static) -> Op<U> {
+        match self {
+            Op::Sqlite(db, f) => Op::Sqlite(db, Box::new(move |d| f(d).and_then(g))),
+            Op::Redis(fut) => Op::Redis(Box::pin(async move { fut.await.and_then(g) })),
+            Op::Ready(r) => Op::Ready(r.and_then(g)),
+        }
+    }
+}
+
+impl Backend {
+    /// Builds an operation: `sq` for SQLite, `rd` for Redis; only the matching one is used.
+    pub fn op<T, S, R, F>(&self, sq: S, rd: R) -> Op<T>
+    where
+        T: Send + 'static,
+        S: FnOnce(&Sqlite) -> Result<T> + Send + 'static,
+        R: FnOnce(Arc<Redis>) -> F,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        match self {
+            Backend::Sqlite(db) => Op::Sqlite(db.clone(), Box::new(sq)),
+            Backend::Redis(r) => Op::Redis(Box::pin(rd(r.clone()))),
+        }
+    }
+
+    /// Connects to `target`.
+    pub async fn connect(target: Target) -> Result<Backend> {
+        match target {
+            Target::Embedded { root } => {
+                let db = tokio::task::spawn_blocking(move || Sqlite::open(&root))
+                    .await
+                    .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
+                Ok(Backend::Sqlite(Arc::new(db)))
+            }
+            Target::Redis { url, opts, display } => {
+                Ok(Backend::Redis(Arc::new(Redis::connect(&url, display, opts).await?)))
+            }
+            Target::Cluster { seeds, opts, display } => Ok(Backend::Redis(Arc::new(
+                Redis::connect_cluster(&seeds, display, opts).await?,
+            ))),
+        }
+    }
+
+    /// "embedded", "redis" or "redis-cluster".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "embedded",
+            Backend::Redis(r) if r.is_cluster() => "redis-cluster",
+            Backend::Redis(_) => "redis",
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Redis engine: one standalone server (auto-reconnecting connection manager) or a Redis
+//! Cluster (slot-aware async connection). Both are driven by the shared tokio runtime.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
+
+use super::config::RedisOptions;
+use crate::error::{Error, Result};
+
+/// A cheap-to-clone connection to a standalone server or a cluster.
+#[derive(Clone)]
+pub enum RedisConn {
+    /// One server, reconnecting by itself.
+    Single(ConnectionManager),
+    /// A cluster; follows MOVED/ASK and refreshes its slot map.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_command(cmd),
+            RedisConn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConn::Single(c) => c.get_db(),
+            RedisConn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// The Redis side of a hub.
+pub struct Redis {
+    conn: RedisConn,
+    display: String,
+    opts: RedisOptions,
+}
+
+/// Turns a redis crate error into the core's typed error, with a message that says what to fix.
+pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
+    let text = e.to_string();
+    if e.kind() == ErrorKind::AuthenticationFailed
+        || text.contains("WRONGPASS")
+        || text.contains("NOAUTH")
+        || text.contains("invalid password")
+    {
+        return Error::Authentication(format!(
+            "Redis at {display} refused the credentials ({text}); check the user and password \
+             in the URL (redis://user:password@host:port)"
+        ));
+    }
+    if text.contains("NOPERM") {
+        return Error::Authentication(format!(
+            "the Redis user lacks a permission zerolag needs ({text}); grant it with ACL SETUSER"
+        ));
+    }
+    if e.is_timeout() || text.to_ascii_lowercase().contains("timed out") {
+        return Error::Timeout(format!(
+            "Redis at {display} did not answer within {:.1} s; the server may be paused or \
+             overloaded (raise ?timeout= in the URL if it is just slow)",
+            opts.response_timeout.as_secs_f64()
+        ));
+    }
+    if e.is_connection_refusal() {
+        return Error::Connection(format!(
+            "could not connect to Redis at {display}: connection refused; is redis-server \
+             running there? Start it or fix the URL"
+        ));
+    }
+    if e.is_io_error() || e.is_connection_dropped() || e.kind() == ErrorKind::ClusterConnectionNotFound
+    {
+        return Error::Connection(format!("lost the connection to Redis at {display}: {text}"));
+    }
+    if e.kind() == ErrorKind::InvalidClientConfig {
+        return Error::Validation(format!("invalid Redis URL or option: {text}"));
+    }
+    Error::Backend(format!("Redis at {display}: {text}"))
+}
+
+impl Redis {
+    /// Connects to one server.
+    pub async fn connect(url: &str, display: String, opts: RedisOptions) -> Result<Redis> {
+        let client = redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?;
+        let cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(opts.connect_timeout))
+            .set_response_timeout(Some(opts.response_timeout))
+            .set_number_of_retries(opts.retries)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(2));
+        let fut = ConnectionManager::new_with_config(client, cfg);
+        // The manager retries internally; bound the whole attempt so a dead host fails fast.
+        let budget = opts.connect_timeout * (opts.retries as u32 + 1) + Duration::from_secs(1);
+        let conn = match tokio::time::timeout(budget, fut).await {
+            Ok(r) => r.map_err(|e| map_err(e, &display, &opts))?,
+            Err(_) => {
+                return Err(Error::Connection(format!(
+                    "could not connect to Redis at {display} within {:.1} s; is the host \
+                     reachable and the port right?",
+                    budget.as_secs_f64()
+                )))
+            }
+        };
+        let r = Redis { conn: RedisConn::Single(conn), display, opts };
+        r.ping().await?;
+        Ok(r)
+    }
+
+    /// Connects to a cluster through its seed nodes.
+    pub async fn connect_cluster(seeds: &[String], display: String, opts: RedisOptions) -> Result<Redis> {
+        let client = ClusterClientBuilder::new(seeds.to_vec())
+            .connection_timeout(opts.connect_timeout)
+            .response_timeout(opts.response_timeout)
+            .retries(opts.retries as u32)
+            .build()
+            .map_err(|e| map_err(e, &display, &opts))?;
+        let budget = opts.connect_timeout * (opts.retries as u32 + 1) + Duration::from_secs(1);
+        let conn = match tokio::time::timeout(budget, client.get_async_connection()).await {
+            Ok(r) => r.map_err(|e| map_err(e, &display, &opts))?,
+            Err(_) => {
+                return Err(Error::Connection(format!(
+                    "could not reach the Redis Cluster through {display} within {:.1} s",
+                    budget.as_secs_f64()
+                )))
+            }
+        };
+        let r = Redis { conn: RedisConn::Cluster(conn), display, opts };
+        r.ping().await?;
+        Ok(r)
+    }
+
+    /// A clone of the connection for one operation.
+    pub fn conn(&self) -> RedisConn {
+        self.conn.clone()
+    }
+
+    /// True for a cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, RedisConn::Cluster(_))
+    }
+
+    /// Where the hub points, for messages.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// Maps an error of this connection.
+    pub fn err(&self, e: RedisError) -> Error {
+        map_err(e, &self.display, &self.opts)
+    }
+
+    /// Round trip to the server.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.conn();
+        let _: String = redis::cmd("PING").query_async(&mut c).await.map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// `redis_version` (or `valkey_version`) from INFO server.
+    pub async fn server_version(&self) -> Result<String> {
+        let mut c = self.conn();
+        let info: String = match &mut c {
+            RedisConn::Cluster(cc) => {
+                let v = cc
+                    .route_command(
+                        redis::cmd("INFO").arg("server").clone(),
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+                    )
+                    .await
+                    .map_err(|e| self.err(e))?;
+                redis::from_redis_value(v).map_err(|e| Error::Backend(e.to_string()))?
+            }
+            _ => redis::cmd("INFO").arg("server").query_async(&mut c).await.map_err(|e| self.err(e))?,
+        };
+        let find = |k: &str| {
+            info.lines().find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+        };
+        Ok(find("valkey_version:").or_else(|| find("redis_version:")).unwrap_or_default())
+    }
+
+    /// Addresses of the masters (one entry, None, for a standalone server).
+    async fn masters(&self) -> Result<Vec<Option<(String, u16)>>> {
+        let mut c = self.conn();
+        let RedisConn::Cluster(cc) = &mut c else { return Ok(vec![None]) };
+        let v = cc
+            .route_command(
+                redis::cmd("CLUSTER").arg("NODES").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+        let text: String = redis::from_redis_value(v).map_err(|e| Error::Backend(e.to_string()))?;
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            if f.len() < 3 || !f[2].split(',').any(|x| x == "master") || f[2].contains("fail") {
+                continue;
+            }
+            let addr = f[1].split('@').next().unwrap_or("");
+            if let Some((h, p)) = addr.rsplit_once(':') {
+                if let Ok(p) = p.parse() {
+                    out.push(Some((h.to_string(), p)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every key matching `pattern` on every master, by SCAN. `pattern` must be built from
+    /// validated parts only (see `ids`), never from raw user input.
+    pub async fn scan_keys(&self, pattern: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for node in self.masters().await? {
+            let mut cursor: u64 = 0;
+            loop {
+                let mut cmd = redis::cmd("SCAN");
+                cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
+                let v = match (&node, self.conn()) {
+                    (Some((host, port)), RedisConn::Cluster(mut cc)) => cc
+                        .route_command(
+                            cmd,
+                            RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                                host: host.clone(),
+                                port: *port,
+                            }),
+                        )
+                        .await
+                        .map_err(|e| self.err(e))?,
+                    (_, mut c) => cmd.query_async(&mut c).await.map_err(|e| self.err(e))?,
+                };
+                let (next, keys): (u64, Vec<String>) =
+                    redis::from_redis_value(v).map_err(|e| Error::Backend(e.to_string()))?;
+                out.extend(keys);
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes every key matching `pattern` (validated parts only) on every master.
+    pub async fn delete_keys(&self, pattern: &str) -> Result<u64> {
+        let mut deleted = 0u64;
+        for k in self.scan_keys(pattern).await? {
+            // One key per DEL: keys of different slots cannot share a command on a cluster.
+            let n: u64 = redis::cmd("DEL")
+                .arg(&k)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| self.err(e))?;
+            deleted += n;
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,115 @@
+//! Embedded SQLite: one database file under `<root>/.zerolag/`, WAL, shared by every process
+//! on the machine that opens the same root.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// Schema of every capability, applied in order; `user_version` records how far a database got.
+const MIGRATIONS: &[&str] = &[crate::tasks::sqlite::SCHEMA];
+
+/// A small pool of connections to one database file.
+pub struct Sqlite {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Timeout(format!(
+                    "the embedded store stayed locked by another process: {e}"
+                )),
+                ErrorCode::ConstraintViolation => Error::Conflict(e.to_string()),
+                ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
+                    Error::Io(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string()))
+                }
+                ErrorCode::DiskFull => {
+                    Error::Io(std::io::Error::new(std::io::ErrorKind::StorageFull, e.to_string()))
+                }
+                _ => Error::Backend(format!("embedded store: {e}")),
+            },
+            _ => Error::Backend(format!("embedded store: {e}")),
+        }
+    }
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) `<root>/.zerolag/zerolag.db` and brings its schema up to date.
+    pub fn open(root: &Path) -> Result<Sqlite> {
+        let dir = root.join(".zerolag");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("zerolag.db");
+        let db = Sqlite { path, pool: Mutex::new(Vec::new()) };
+        db.with_tx(|tx| {
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            }
+            Ok(())
+        })?;
+        Ok(db)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        // Another process may hold the write lock for a moment; wait rather than fail.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode is durable against process crashes; only power loss can drop
+        // the last transactions.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled connection.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let conn = self.pool.lock().pop();
+        let mut conn = match conn {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = f(&mut conn);
+        let mut pool = self.pool.lock();
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`, so concurrent writers queue on
+    /// the lock instead of failing on upgrade); rolled back if `f` fails.
+    pub fn with_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    /// SQLite library version.
+    pub fn version() -> &'static str {
+        rusqlite::version()
+    }
+}

@@ -1,0 +1,55 @@
+//! The one error type of the core. `src/py/errors.rs` maps each variant to a Python class of
+//! `zerolag.exceptions`; that mapping is the only place the two meet.
+
+use crate::protocol::ProtocolError;
+
+/// Every failure the core reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input from the caller: an id with glob characters, a value out of range, ...
+    #[error("{0}")]
+    Validation(String),
+    /// A coded command or event that does not follow the grammar.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The write clashes with what is stored (an id that exists, a stale version).
+    #[error("{0}")]
+    Conflict(String),
+    /// The server could not be reached or the connection broke.
+    #[error("{0}")]
+    Connection(String),
+    /// The server refused the credentials.
+    #[error("{0}")]
+    Authentication(String),
+    /// The server did not answer in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// The hub was closed.
+    #[error("the hub is closed; open a new one with zerolag.open()")]
+    Closed,
+    /// Anything else the store reported (a script error, a corrupt row).
+    #[error("{0}")]
+    Backend(String),
+    /// A local IO problem (the `.zerolag/` directory, a file).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Result with the core's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for a validation error.
+    pub fn validation(msg: impl Into<String>) -> Self {
+        Error::Validation(msg.into())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Backend(format!("stored JSON could not be read: {e}"))
+    }
+}

@@ -1,0 +1,130 @@
+//! The hub: one handle on a store and a namespace, from which every capability hangs.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::{Backend, Op, Target};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::tasks::{self, Tasks};
+
+/// What `health()` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    /// "embedded", "redis" or "redis-cluster".
+    pub backend: String,
+    /// Server (or SQLite library) version.
+    pub server_version: String,
+    /// Round trip to the store in milliseconds.
+    pub rtt_ms: f64,
+    /// Keys (Redis) or rows (embedded) held by this namespace.
+    pub keys: u64,
+    /// The namespace.
+    pub namespace: String,
+}
+
+/// One handle on a store and a namespace.
+pub struct Hub {
+    backend: Backend,
+    ns: Arc<str>,
+    closed: AtomicBool,
+    /// Task store of this namespace.
+    pub tasks: Tasks,
+}
+
+impl Hub {
+    /// Opens `url` (None: embedded under `root`) for namespace `ns`.
+    pub async fn open(url: Option<String>, root: PathBuf, ns: String) -> Result<Hub> {
+        ids::namespace(&ns)?;
+        let target = Target::parse(url.as_deref(), root)?;
+        let backend = Backend::connect(target).await?;
+        let ns: Arc<str> = ns.into();
+        Ok(Hub { tasks: Tasks::new(backend.clone(), ns.clone()), backend, ns, closed: AtomicBool::new(false) })
+    }
+
+    /// Opens and waits (sync callers).
+    pub fn open_blocking(url: Option<String>, root: PathBuf, ns: String) -> Result<Hub> {
+        crate::engine::runtime().block_on(Hub::open(url, root, ns))
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.ns
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Fails with Closed after `close()`.
+    pub fn check(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Marks the hub closed; later calls fail with Closed. Connections go when the last
+    /// handle drops.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// True after `close()`.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Backend, version, round trip and size of the namespace.
+    pub fn health(&self) -> Op<Health> {
+        let ns = self.ns.to_string();
+        let ns2 = ns.clone();
+        let name = self.backend.name().to_string();
+        let name2 = name.clone();
+        self.backend.op(
+            move |db| {
+                let t = Instant::now();
+                let keys = db.with(|c| {
+                    c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+                    tasks::sqlite::rows(c, &ns)
+                })?;
+                let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
+                Ok(Health {
+                    backend: name,
+                    server_version: format!("SQLite {}", crate::engine::Sqlite::version()),
+                    rtt_ms,
+                    keys,
+                    namespace: ns,
+                })
+            },
+            move |r| async move {
+                let t = Instant::now();
+                r.ping().await?;
+                let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
+                let server_version = r.server_version().await?;
+                let keys = r.scan_keys(&namespace_pattern(&ns2)).await?.len() as u64;
+                Ok(Health { backend: name2, server_version, rtt_ms, keys, namespace: ns2 })
+            },
+        )
+    }
+
+    /// Deletes everything this namespace holds; returns the keys or rows removed.
+    pub fn clear(&self) -> Op<u64> {
+        let ns = self.ns.to_string();
+        let ns2 = ns.clone();
+        self.backend.op(
+            move |db| db.with_tx(|tx| tasks::sqlite::clear(tx, &ns)),
+            move |r| async move { r.delete_keys(&namespace_pattern(&ns2)).await },
+        )
+    }
+}
+
+/// SCAN pattern of every key of a namespace. Safe because namespaces are validated to
+/// `[A-Za-z0-9_.-]`, which holds no glob character and no `:`.
+pub fn namespace_pattern(ns: &str) -> String {
+    format!("zl:{{{ns}:*")
+}

@@ -1,0 +1,17 @@
+//! zerolag core: coordination and memory for LLM agents.
+//!
+//! Module registration only; each capability lives in its own module, and `py/` is the only
+//! code that touches PyO3 (built with the `python` feature).
+
+pub mod engine;
+pub mod error;
+pub mod hub;
+pub mod ids;
+pub mod protocol;
+pub mod tasks;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use error::{Error, Result};
+pub use hub::Hub;

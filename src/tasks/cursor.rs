@@ -1,0 +1,39 @@
+//! Keyset cursors shared by every backend: a page ends at `(score, id)` and the next page
+//! starts strictly after it in (score desc, id desc) order, so concurrent writes never make a
+//! page repeat or skip a task that did not move.
+
+use super::model::{Order, Page, Query, Task};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// Encodes the position after `t`.
+pub fn encode(t: &Task, order: Order) -> String {
+    let score = match order {
+        Order::Confidence => t.confidence,
+        Order::Recent => t.updated_at,
+    };
+    format!("{score:?}~{}", t.id)
+}
+
+/// Reads a cursor given by the caller.
+pub fn decode(c: &str) -> Result<(f64, String)> {
+    let bad = || Error::validation(format!("{c:?} is not a cursor returned by search()"));
+    let (s, id) = c.split_once('~').ok_or_else(bad)?;
+    let score: f64 = s.parse().map_err(|_| bad())?;
+    if !score.is_finite() {
+        return Err(bad());
+    }
+    ids::id("cursor", id).map_err(|_| bad())?;
+    Ok((score, id.to_string()))
+}
+
+/// Cuts `limit + 1` fetched tasks down to a page and its next cursor.
+pub fn page(mut tasks: Vec<Task>, q: &Query) -> Page {
+    let next_cursor = if tasks.len() > q.limit {
+        tasks.truncate(q.limit);
+        tasks.last().map(|t| encode(t, q.order))
+    } else {
+        None
+    };
+    Page { tasks, next_cursor }
+}

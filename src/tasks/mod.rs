@@ -1,0 +1,192 @@
+//! Tasks with LLM-first indexing: the model supplies intent, keywords, patterns, confidence
+//! and related ids; the store indexes them in the same atomic step as the task, and search
+//! combines them. Behaviour is defined here once; `sqlite` and `redis` implement it.
+
+pub mod cursor;
+pub mod handoff;
+pub mod model;
+pub mod redis;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+pub use self::handoff::{handoff, Handoff, HandoffAction};
+pub use self::model::{NewTask, Order, Page, Query, Task, TaskPatch};
+use crate::engine::{Backend, Op};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// Most tasks one `create_many` or `get_many` call takes.
+pub const MAX_BATCH: usize = 10_000;
+
+/// The tasks of one namespace.
+#[derive(Clone)]
+pub struct Tasks {
+    backend: Backend,
+    ns: Arc<str>,
+}
+
+impl Tasks {
+    /// Tasks of `ns` on `backend`.
+    pub fn new(backend: Backend, ns: Arc<str>) -> Tasks {
+        Tasks { backend, ns }
+    }
+
+    fn ns(&self) -> String {
+        self.ns.to_string()
+    }
+
+    /// Creates one task.
+    pub fn create(&self, t: NewTask) -> Op<Task> {
+        self.create_many(vec![t]).map(|mut v| v.remove(0))
+    }
+
+    /// Creates tasks atomically: all or none.
+    pub fn create_many(&self, items: Vec<NewTask>) -> Op<Vec<Task>> {
+        if items.is_empty() {
+            return Op::Ready(Ok(vec![]));
+        }
+        if items.len() > MAX_BATCH {
+            return Op::Ready(Err(Error::validation(format!(
+                "at most {MAX_BATCH} tasks per call, got {}",
+                items.len()
+            ))));
+        }
+        let at = model::now();
+        let tasks: Result<Vec<Task>> = items.into_iter().map(|n| n.into_task(at)).collect();
+        let tasks = match tasks {
+            Ok(t) => t,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = tasks.iter().find(|t| !seen.insert(t.id.as_str())) {
+            return Op::Ready(Err(Error::Conflict(format!("task id {:?} appears twice in the batch", dup.id))));
+        }
+        let ns = self.ns();
+        let ns2 = ns.clone();
+        let tasks2 = tasks.clone();
+        self.backend.op(
+            move |db| sqlite::create_many(db, &ns, tasks),
+            move |r| redis::create_many(r, ns2, tasks2),
+        )
+    }
+
+    /// One task (NotFound if missing).
+    pub fn get(&self, id: &str) -> Op<Task> {
+        let id = id.to_string();
+        let missing = format!("no task {id:?}");
+        self.get_many(vec![id]).and_then(move |mut v| v.pop().flatten().ok_or(Error::NotFound(missing)))
+    }
+
+    /// Tasks by id; None where missing.
+    pub fn get_many(&self, ids_: Vec<String>) -> Op<Vec<Option<Task>>> {
+        if ids_.len() > MAX_BATCH {
+            return Op::Ready(Err(Error::validation(format!("at most {MAX_BATCH} ids per call"))));
+        }
+        if let Some(e) = ids_.iter().find_map(|i| ids::id("task id", i).err()) {
+            return Op::Ready(Err(e));
+        }
+        let ns = self.ns();
+        let ns2 = ns.clone();
+        let ids2 = ids_.clone();
+        self.backend.op(
+            move |db| sqlite::get_many(db, &ns, &ids_),
+            move |r| redis::get_many(r, ns2, ids2),
+        )
+    }
+
+    /// Partial update; `if_version` makes it fail with Conflict when the task moved on.
+    pub fn update(&self, id: &str, patch: TaskPatch, if_version: Option<u64>) -> Op<Task> {
+        if let Err(e) = ids::id("task id", id).and_then(|_| patch.validate()) {
+            return Op::Ready(Err(e));
+        }
+        let at = model::now();
+        let (ns, ns2, id, id2, p2) = (self.ns(), self.ns(), id.to_string(), id.to_string(), patch.clone());
+        self.backend.op(
+            move |db| sqlite::update(db, &ns, &id, patch, if_version, at),
+            move |r| redis::update(r, ns2, id2, p2, if_version, at),
+        )
+    }
+
+    /// Deletes a task and all of its index entries; true if it existed.
+    pub fn delete(&self, id: &str) -> Op<bool> {
+        if let Err(e) = ids::id("task id", id) {
+            return Op::Ready(Err(e));
+        }
+        let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
+        self.backend.op(move |db| sqlite::delete(db, &ns, &id), move |r| redis::delete(r, ns2, id2))
+    }
+
+    /// Applies a model's handoff (reference/000 shape): creates, updates or upserts the task
+    /// with the metadata the model supplied.
+    pub fn apply_handoff(&self, v: &serde_json::Value) -> Op<Task> {
+        let h = match handoff(v) {
+            Ok(h) => h,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        let at = model::now();
+        let create = match h.create.into_task(at) {
+            Ok(t) => t,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        if let Err(e) = h.patch.validate() {
+            return Op::Ready(Err(e));
+        }
+        let must = match h.action {
+            HandoffAction::Create => Some(false),
+            HandoffAction::Update => Some(true),
+            HandoffAction::Upsert => None,
+        };
+        let (ns, ns2, c2, p2, patch) = (self.ns(), self.ns(), create.clone(), h.patch.clone(), h.patch);
+        self.backend.op(
+            move |db| sqlite::upsert(db, &ns, create, patch, must, at),
+            move |r| redis::upsert(r, ns2, c2, p2, must, at),
+        )
+    }
+
+    /// Searches; see [`Query`].
+    pub fn search(&self, q: Query) -> Op<Page> {
+        let q = match q.normalized() {
+            Ok(q) => q,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        let (ns, ns2, q2) = (self.ns(), self.ns(), q.clone());
+        self.backend.op(move |db| sqlite::search(db, &ns, &q), move |r| redis::search(r, ns2, q2))
+    }
+
+    /// Tasks related to `id` in either direction, by id.
+    pub fn related(&self, id: &str) -> Op<Vec<Task>> {
+        if let Err(e) = ids::id("task id", id) {
+            return Op::Ready(Err(e));
+        }
+        let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
+        self.backend.op(move |db| sqlite::related(db, &ns, &id), move |r| redis::related(r, ns2, id2))
+    }
+
+    /// Number of tasks in the namespace.
+    pub fn count(&self) -> Op<u64> {
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(move |db| sqlite::count(db, &ns), move |r| redis::count(r, ns2))
+    }
+
+    /// The stored index as `(kind, term, id)` rows, sorted (for consistency checks).
+    pub fn dump_index(&self) -> Op<Vec<(String, String, String)>> {
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(move |db| sqlite::dump_index(db, &ns), move |r| redis::dump_index(r, ns2))
+    }
+}
+
+/// The index that `tasks` should have, recomputed from the records alone.
+pub fn expected_index(tasks: &[Task]) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for t in tasks {
+        for (k, term) in t.index_terms() {
+            out.push((k.to_string(), term, t.id.clone()));
+        }
+        for r in &t.related {
+            out.push(("r".to_string(), r.clone(), t.id.clone()));
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,331 @@
+//! Tasks on Redis: one hash per task plus index sets and two sorted sets, all under the
+//! namespace's tasks hash tag so one Lua script changes a task and its index atomically
+//! (docs/keys.md lists every key).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use redis::{Script, Value};
+
+use super::cursor;
+use super::model::{Order, Page, Query, Task, TaskPatch};
+use crate::engine::Redis;
+use crate::error::{Error, Result};
+
+const COMMON: &str = include_str!("lua/common.lua");
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{COMMON}\n{body}"))
+}
+
+static PUT: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/put.lua")));
+static DELETE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
+static SEARCH: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/search.lua")));
+
+/// How often an update retries when another writer changed the task in between.
+const MAX_RETRIES: usize = 20;
+
+/// `zl:{<ns>:tasks}:` — every task key starts with it.
+pub fn prefix(ns: &str) -> String {
+    format!("zl:{{{ns}:tasks}}:")
+}
+
+fn index_suffixes(t: &Task) -> Vec<String> {
+    let mut out: Vec<String> = t.index_terms().into_iter().map(|(k, v)| format!("i:{k}:{v}")).collect();
+    out.extend(t.related.iter().map(|r| format!("i:r:{r}")));
+    out
+}
+
+fn num(v: f64) -> String {
+    format!("{v:?}")
+}
+
+fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
+    Ok(vec![
+        ("id", t.id.clone()),
+        ("title", t.title.clone()),
+        ("description", t.description.clone()),
+        ("intent", t.intent.clone().unwrap_or_default()),
+        ("keywords", serde_json::to_string(&t.keywords)?),
+        ("patterns", serde_json::to_string(&t.patterns)?),
+        ("confidence", num(t.confidence)),
+        ("complexity", t.complexity.as_ref().map(serde_json::to_string).transpose()?.unwrap_or_default()),
+        ("status", t.status.clone()),
+        ("progress", num(t.progress)),
+        ("related", serde_json::to_string(&t.related)?),
+        ("context_cascade", t.context_cascade.clone().unwrap_or_default()),
+        ("estimated_effort", t.estimated_effort.clone().unwrap_or_default()),
+        ("metadata", serde_json::to_string(&t.metadata)?),
+        ("created_at", num(t.created_at)),
+        ("updated_at", num(t.updated_at)),
+        ("version", t.version.to_string()),
+    ])
+}
+
+fn parse_hash(v: Value) -> Result<Option<Task>> {
+    let m: HashMap<String, String> =
+        redis::from_redis_value(v).map_err(|e| Error::Backend(format!("unreadable task hash: {e}")))?;
+    if m.is_empty() {
+        return Ok(None);
+    }
+    let s = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let opt = |k: &str| m.get(k).filter(|v| !v.is_empty()).cloned();
+    let f = |k: &str| -> Result<f64> {
+        s(k).parse().map_err(|_| Error::Backend(format!("task field {k} is not a number")))
+    };
+    Ok(Some(Task {
+        id: s("id"),
+        title: s("title"),
+        description: s("description"),
+        intent: opt("intent"),
+        keywords: serde_json::from_str(&s("keywords"))?,
+        patterns: serde_json::from_str(&s("patterns"))?,
+        confidence: f("confidence")?,
+        complexity: opt("complexity").map(|c| serde_json::from_str(&c)).transpose()?,
+        status: s("status"),
+        progress: f("progress")?,
+        related: serde_json::from_str(&s("related"))?,
+        context_cascade: opt("context_cascade"),
+        estimated_effort: opt("estimated_effort"),
+        metadata: serde_json::from_str(&s("metadata"))?,
+        created_at: f("created_at")?,
+        updated_at: f("updated_at")?,
+        version: s("version").parse().map_err(|_| Error::Backend("task version is not a number".into()))?,
+    }))
+}
+
+enum PutOutcome {
+    Ok,
+    Exists(String),
+    Missing,
+    Stale,
+}
+
+async fn put(r: &Redis, ns: &str, mode: &str, tasks: &[(Task, Option<u64>)]) -> Result<PutOutcome> {
+    let p = prefix(ns);
+    let mut inv = PUT.prepare_invoke();
+    inv.key(format!("{p}z:upd")).arg(&p).arg(mode).arg(tasks.len());
+    for (t, expected) in tasks {
+        let fs = fields(t)?;
+        inv.arg(&t.id).arg(expected.map(|v| v.to_string()).unwrap_or_default()).arg(fs.len());
+        for (k, v) in fs {
+            inv.arg(k).arg(v);
+        }
+        let idx = index_suffixes(t);
+        inv.arg(idx.len());
+        for s in idx {
+            inv.arg(s);
+        }
+        inv.arg(num(t.confidence)).arg(num(t.updated_at));
+    }
+    let reply: Vec<String> = inv.invoke_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+    Ok(match reply.first().map(String::as_str) {
+        Some("ok") => PutOutcome::Ok,
+        Some("exists") => PutOutcome::Exists(reply.get(1).cloned().unwrap_or_default()),
+        Some("missing") => PutOutcome::Missing,
+        Some("stale") => PutOutcome::Stale,
+        _ => return Err(Error::Backend(format!("unexpected reply from the put script: {reply:?}"))),
+    })
+}
+
+/// Creates all tasks or none.
+pub async fn create_many(r: Arc<Redis>, ns: String, tasks: Vec<Task>) -> Result<Vec<Task>> {
+    let items: Vec<(Task, Option<u64>)> = tasks.into_iter().map(|t| (t, None)).collect();
+    match put(&r, &ns, "create", &items).await? {
+        PutOutcome::Ok => Ok(items.into_iter().map(|(t, _)| t).collect()),
+        PutOutcome::Exists(id) => Err(Error::Conflict(format!("task {id:?} already exists"))),
+        _ => Err(Error::Backend("unexpected outcome of create".into())),
+    }
+}
+
+/// Tasks by id, None where missing (one pipeline).
+pub async fn get_many(r: Arc<Redis>, ns: String, ids: Vec<String>) -> Result<Vec<Option<Task>>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let p = prefix(&ns);
+    let mut pipe = redis::pipe();
+    for id in &ids {
+        pipe.hgetall(format!("{p}t:{id}"));
+    }
+    let vals: Vec<Value> = pipe.query_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+    vals.into_iter().map(parse_hash).collect()
+}
+
+async fn get_one(r: &Redis, ns: &str, id: &str) -> Result<Option<Task>> {
+    let v: Value = redis::cmd("HGETALL")
+        .arg(format!("{}t:{id}", prefix(ns)))
+        .query_async(&mut r.conn())
+        .await
+        .map_err(|e| r.err(e))?;
+    parse_hash(v)
+}
+
+/// Applies `patch` atomically: read, patch in Rust, write with a version check; retried when
+/// another writer got there first.
+pub async fn update(
+    r: Arc<Redis>,
+    ns: String,
+    id: String,
+    patch: TaskPatch,
+    if_version: Option<u64>,
+    at: f64,
+) -> Result<Task> {
+    for _ in 0..MAX_RETRIES {
+        let Some(mut t) = get_one(&r, &ns, &id).await? else {
+            return Err(Error::NotFound(format!("no task {id:?}")));
+        };
+        if let Some(v) = if_version {
+            if v != t.version {
+                return Err(Error::Conflict(format!(
+                    "task {id:?} is at version {}, not {v}; reload it and retry",
+                    t.version
+                )));
+            }
+        }
+        let seen = t.version;
+        patch.clone().apply(&mut t, at)?;
+        match put(&r, &ns, "update", &[(t.clone(), Some(seen))]).await? {
+            PutOutcome::Ok => return Ok(t),
+            PutOutcome::Missing => return Err(Error::NotFound(format!("no task {id:?}"))),
+            PutOutcome::Stale if if_version.is_some() => {
+                return Err(Error::Conflict(format!("task {id:?} changed while updating; reload it and retry")))
+            }
+            _ => continue,
+        }
+    }
+    Err(Error::Conflict(format!("task {id:?} kept changing; gave up after {MAX_RETRIES} attempts")))
+}
+
+/// Create-or-update in one logical step (retried on races). `must`: Some(true) the task must
+/// exist, Some(false) it must not, None either.
+pub async fn upsert(
+    r: Arc<Redis>,
+    ns: String,
+    create: Task,
+    patch: TaskPatch,
+    must: Option<bool>,
+    at: f64,
+) -> Result<Task> {
+    for _ in 0..MAX_RETRIES {
+        match get_one(&r, &ns, &create.id).await? {
+            Some(_) if must == Some(false) => {
+                return Err(Error::Conflict(format!("task {:?} already exists", create.id)))
+            }
+            Some(mut t) => {
+                let seen = t.version;
+                patch.clone().apply(&mut t, at)?;
+                match put(&r, &ns, "update", &[(t.clone(), Some(seen))]).await? {
+                    PutOutcome::Ok => return Ok(t),
+                    _ => continue,
+                }
+            }
+            None if must == Some(true) => return Err(Error::NotFound(format!("no task {:?}", create.id))),
+            None => match put(&r, &ns, "create", &[(create.clone(), None)]).await? {
+                PutOutcome::Ok => return Ok(create),
+                _ => continue,
+            },
+        }
+    }
+    Err(Error::Conflict(format!("task {:?} kept changing; gave up", create.id)))
+}
+
+/// Deletes a task and every index entry of it.
+pub async fn delete(r: Arc<Redis>, ns: String, id: String) -> Result<bool> {
+    let p = prefix(&ns);
+    let n: i64 = DELETE
+        .key(format!("{p}t:{id}"))
+        .arg(&p)
+        .arg(&id)
+        .invoke_async(&mut r.conn())
+        .await
+        .map_err(|e| r.err(e))?;
+    Ok(n == 1)
+}
+
+/// Runs a search in one script call.
+pub async fn search(r: Arc<Redis>, ns: String, q: Query) -> Result<Page> {
+    let p = prefix(&ns);
+    let (order, zset) = match q.order {
+        Order::Confidence => ("c", "z:conf"),
+        Order::Recent => ("r", "z:upd"),
+    };
+    let (cs, cid) = match q.cursor.as_deref().map(cursor::decode).transpose()? {
+        Some((s, id)) => (num(s), id),
+        None => (String::new(), String::new()),
+    };
+    let opt = |v: Option<f64>| v.map(num).unwrap_or_default();
+    let mut inv = SEARCH.prepare_invoke();
+    inv.key(format!("{p}{zset}"))
+        .arg(&p)
+        .arg(order)
+        .arg(q.limit + 1)
+        .arg(cs)
+        .arg(cid)
+        .arg(opt(q.min_confidence))
+        .arg(opt(q.max_confidence));
+    let all = q.all_terms();
+    inv.arg(all.len());
+    for (k, t) in &all {
+        inv.arg(format!("i:{k}:{t}"));
+    }
+    inv.arg(q.keywords_any.len());
+    for k in &q.keywords_any {
+        inv.arg(format!("i:k:{k}"));
+    }
+    inv.arg(q.related_to.clone().unwrap_or_default());
+    let rows: Vec<Value> = inv.invoke_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+    let mut tasks = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(t) = parse_hash(row)? {
+            tasks.push(t);
+        }
+    }
+    Ok(cursor::page(tasks, &q))
+}
+
+/// Tasks `id` lists plus tasks listing `id`, by id.
+pub async fn related(r: Arc<Redis>, ns: String, id: String) -> Result<Vec<Task>> {
+    let p = prefix(&ns);
+    let (back, own): (Vec<String>, Option<String>) = redis::pipe()
+        .smembers(format!("{p}i:r:{id}"))
+        .hget(format!("{p}t:{id}"), "related")
+        .query_async(&mut r.conn())
+        .await
+        .map_err(|e| r.err(e))?;
+    let mut ids: Vec<String> = back;
+    if let Some(o) = own {
+        let own: Vec<String> = serde_json::from_str(&o)?;
+        ids.extend(own);
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(get_many(r, ns, ids).await?.into_iter().flatten().collect())
+}
+
+/// Number of tasks.
+pub async fn count(r: Arc<Redis>, ns: String) -> Result<u64> {
+    redis::cmd("ZCARD")
+        .arg(format!("{}z:upd", prefix(&ns)))
+        .query_async(&mut r.conn())
+        .await
+        .map_err(|e| r.err(e))
+}
+
+/// The index as stored: `(kind, term, id)` for every member of every index set.
+pub async fn dump_index(r: Arc<Redis>, ns: String) -> Result<Vec<(String, String, String)>> {
+    let p = prefix(&ns);
+    let keys = r.scan_keys(&format!("{p}i:*")).await?;
+    let mut out = Vec::new();
+    for k in keys {
+        let members: Vec<String> =
+            redis::cmd("SMEMBERS").arg(&k).query_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+        let rest = &k[p.len() + 2..];
+        let (kind, term) = rest.split_once(':').unwrap_or((rest, ""));
+        for m in members {
+            out.push((kind.to_string(), term.to_string(), m));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
