@@ -101,7 +101,7 @@ impl Hub {
                     namespace: ns,
                 })
             },
-            move |r| async move {
+            move |r, _c| async move {
                 let t = Instant::now();
                 r.ping().await?;
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -118,7 +118,7 @@ impl Hub {
         let ns2 = ns.clone();
         self.backend.op(
             move |db| db.with_tx(|tx| tasks::sqlite::clear(tx, &ns)),
-            move |r| async move { r.delete_keys(&namespace_pattern(&ns2)).await },
+            move |r, _c| async move { r.delete_keys(&namespace_pattern(&ns2)).await },
         )
     }
 }

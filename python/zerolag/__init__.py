@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import Any
 
 from . import protocol
-from ._core import AsyncHub, AsyncTasks, Health, Hub, SearchPage, Task, Tasks, __version__
+from ._core import Health, Hub, SearchPage, Task, Tasks, __version__
+from .aio import AsyncHub, AsyncTasks
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -85,8 +86,7 @@ class _AsyncOpen:
 
     async def _connect(self) -> AsyncHub:
         url, root, namespace = self._args
-        hub: AsyncHub = await AsyncHub.connect(url, root=root, namespace=namespace)
-        return hub
+        return await AsyncHub.connect(url, root=root, namespace=namespace)
 
     def __await__(self) -> Generator[Any, None, AsyncHub]:
         return self._connect().__await__()

@@ -89,7 +89,14 @@ fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
                     .map_err(|_| Error::validation(format!("URL option retries={v} is not a count")))?
             }
             "cluster" => cluster = matches!(v, "1" | "true" | "yes" | ""),
-            _ => rest.push(pair),
+            // Read by the redis crate itself.
+            "db" | "protocol" => rest.push(pair),
+            other => {
+                return Err(Error::validation(format!(
+                    "unknown URL option {other:?}; zerolag reads timeout, connect_timeout, retries, \
+                     cluster, db and protocol"
+                )))
+            }
         }
     }
     let mut out = base.to_string();
@@ -202,5 +209,6 @@ mod tests {
         }
         assert!(Target::parse(Some("redis://h:1/?timeout=x"), ".".into()).is_err());
         assert!(Target::parse(Some("http://h"), ".".into()).is_err());
+        assert!(Target::parse(Some("redis://h:1/?timout=1"), ".".into()).is_err());
     }
 }

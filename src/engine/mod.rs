@@ -39,6 +39,9 @@ pub enum Backend {
 /// A boxed future of the core.
 pub type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
 
+/// The Redis half of an operation.
+pub type RedisWork<T> = Box<dyn FnOnce(Arc<Redis>, RedisConn) -> BoxFut<T> + Send + 'static>;
+
 /// One store operation, ready to run either blocking (sync API) or awaited (async API).
 ///
 /// Each capability builds its operations with [`Backend::op`]: the SQLite closure runs on the
@@ -46,8 +49,8 @@ pub type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
 pub enum Op<T> {
     /// Work on the embedded database.
     Sqlite(Arc<Sqlite>, Box<dyn FnOnce(&Sqlite) -> Result<T> + Send + 'static>),
-    /// Work on Redis.
-    Redis(BoxFut<T>),
+    /// Work on Redis: given the connection to use (blocking for `wait`, async for `run`).
+    Redis(Arc<Redis>, RedisWork<T>),
     /// Already decided (e.g. failed validation).
     Ready(Result<T>),
 }
@@ -57,7 +60,13 @@ impl<T: Send + 'static> Op<T> {
     pub fn wait(self) -> Result<T> {
         match self {
             Op::Sqlite(db, f) => f(&db),
-            Op::Redis(fut) => runtime().block_on(fut),
+            Op::Redis(r, work) => {
+                let conn = r.checkout()?;
+                // The blocking connection's futures are ready at once; block_on just polls.
+                let out = runtime().block_on(work(r.clone(), RedisConn::Blocking(conn.clone())));
+                r.checkin(conn);
+                out
+            }
             Op::Ready(r) => r,
         }
     }
@@ -68,7 +77,10 @@ impl<T: Send + 'static> Op<T> {
             Op::Sqlite(db, f) => tokio::task::spawn_blocking(move || f(&db))
                 .await
                 .map_err(|e| Error::Backend(format!("store task failed: {e}")))?,
-            Op::Redis(fut) => fut.await,
+            Op::Redis(r, work) => {
+                let c = r.conn();
+                work(r, c).await
+            }
             Op::Ready(r) => r,
         }
     }
@@ -82,7 +94,9 @@ impl<T: Send + 'static> Op<T> {
     pub fn and_then<U: Send + 'static>(self, g: impl FnOnce(T) -> Result<U> + Send + 'static) -> Op<U> {
         match self {
             Op::Sqlite(db, f) => Op::Sqlite(db, Box::new(move |d| f(d).and_then(g))),
-            Op::Redis(fut) => Op::Redis(Box::pin(async move { fut.await.and_then(g) })),
+            Op::Redis(r, work) => {
+                Op::Redis(r, Box::new(move |r, c| Box::pin(async move { work(r, c).await.and_then(g) })))
+            }
             Op::Ready(r) => Op::Ready(r.and_then(g)),
         }
     }
@@ -94,12 +108,12 @@ impl Backend {
     where
         T: Send + 'static,
         S: FnOnce(&Sqlite) -> Result<T> + Send + 'static,
-        R: FnOnce(Arc<Redis>) -> F,
+        R: FnOnce(Arc<Redis>, RedisConn) -> F + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
         match self {
             Backend::Sqlite(db) => Op::Sqlite(db.clone(), Box::new(sq)),
-            Backend::Redis(r) => Op::Redis(Box::pin(rd(r.clone()))),
+            Backend::Redis(r) => Op::Redis(r.clone(), Box::new(move |r, c| Box::pin(rd(r, c)))),
         }
     }
 

@@ -1,7 +1,10 @@
 //! Redis engine: one standalone server (auto-reconnecting connection manager) or a Redis
 //! Cluster (slot-aware async connection). Both are driven by the shared tokio runtime.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -19,6 +22,26 @@ pub enum RedisConn {
     Single(ConnectionManager),
     /// A cluster; follows MOVED/ASK and refreshes its slot map.
     Cluster(ClusterConnection),
+    /// A plain blocking connection used by the sync API: the calling thread writes and reads
+    /// the socket itself, with no hop to the runtime's threads. Its futures are always ready.
+    Blocking(Arc<Mutex<BlockingConn>>),
+}
+
+/// A blocking connection (standalone or cluster) and whether it broke.
+pub struct BlockingConn {
+    conn: Box<dyn redis::ConnectionLike + Send>,
+    broken: bool,
+}
+
+impl BlockingConn {
+    fn track<T>(&mut self, r: redis::RedisResult<T>) -> redis::RedisResult<T> {
+        if let Err(e) = &r {
+            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_unrecoverable_error() {
+                self.broken = true;
+            }
+        }
+        r
+    }
 }
 
 impl ConnectionLike for RedisConn {
@@ -26,6 +49,11 @@ impl ConnectionLike for RedisConn {
         match self {
             RedisConn::Single(c) => c.req_packed_command(cmd),
             RedisConn::Cluster(c) => c.req_packed_command(cmd),
+            RedisConn::Blocking(b) => {
+                let mut b = b.lock();
+                let r = b.conn.req_command(cmd);
+                Box::pin(std::future::ready(b.track(r)))
+            }
         }
     }
 
@@ -38,6 +66,11 @@ impl ConnectionLike for RedisConn {
         match self {
             RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
             RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Blocking(b) => {
+                let mut b = b.lock();
+                let r = b.conn.req_packed_commands(&pipeline.get_packed_pipeline(), offset, count);
+                Box::pin(std::future::ready(b.track(r)))
+            }
         }
     }
 
@@ -45,8 +78,15 @@ impl ConnectionLike for RedisConn {
         match self {
             RedisConn::Single(c) => c.get_db(),
             RedisConn::Cluster(c) => c.get_db(),
+            RedisConn::Blocking(b) => b.lock().conn.get_db(),
         }
     }
+}
+
+/// How to open more blocking connections.
+enum BlockingSource {
+    Single(redis::Client),
+    Cluster(redis::cluster::ClusterClient),
 }
 
 /// The Redis side of a hub.
@@ -54,6 +94,8 @@ pub struct Redis {
     conn: RedisConn,
     display: String,
     opts: RedisOptions,
+    source: BlockingSource,
+    idle: Mutex<Vec<Arc<Mutex<BlockingConn>>>>,
 }
 
 /// Turns a redis crate error into the core's typed error, with a message that says what to fix.
@@ -69,7 +111,8 @@ pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
              in the URL (redis://user:password@host:port)"
         ));
     }
-    if text.contains("NOPERM") {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("noperm") || lower.contains("no permissions") {
         return Error::Authentication(format!(
             "the Redis user lacks a permission zerolag needs ({text}); grant it with ACL SETUSER"
         ));
@@ -89,7 +132,25 @@ pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
     }
     if e.is_io_error() || e.is_connection_dropped() || e.kind() == ErrorKind::ClusterConnectionNotFound
     {
-        return Error::Connection(format!("lost the connection to Redis at {display}: {text}"));
+        if lower.contains("no such file") {
+            return Error::Connection(format!(
+                "could not connect to Redis at {display}: the socket file does not exist; is \
+                 redis-server running with that unixsocket?"
+            ));
+        }
+        return Error::Connection(format!("connection to Redis at {display} failed: {text}"));
+    }
+    if lower.contains("db index is out of range") || lower.contains("invalid db index") {
+        return Error::Validation(format!(
+            "Redis at {display} has no such database ({text}); use a db number below the \
+             server's `databases` setting (16 by default)"
+        ));
+    }
+    if lower.contains("certificate") || lower.contains("unknownissuer") {
+        return Error::Connection(format!(
+            "TLS to Redis at {display} failed: {text}; the server certificate is not trusted \
+             (add #insecure to the rediss:// URL to accept a self-signed certificate)"
+        ));
     }
     if e.kind() == ErrorKind::InvalidClientConfig {
         return Error::Validation(format!("invalid Redis URL or option: {text}"));
@@ -97,9 +158,19 @@ pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
     Error::Backend(format!("Redis at {display}: {text}"))
 }
 
+/// rustls needs a process-wide crypto provider before the first TLS connection.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only when another library installed one first, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl Redis {
     /// Connects to one server.
     pub async fn connect(url: &str, display: String, opts: RedisOptions) -> Result<Redis> {
+        install_crypto_provider();
         let client = redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?;
         let cfg = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(opts.connect_timeout))
@@ -120,21 +191,24 @@ impl Redis {
                 )))
             }
         };
-        let r = Redis { conn: RedisConn::Single(conn), display, opts };
+        let source = BlockingSource::Single(redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?);
+        let r = Redis { conn: RedisConn::Single(conn), display, opts, source, idle: Mutex::new(Vec::new()) };
         r.ping().await?;
         Ok(r)
     }
 
     /// Connects to a cluster through its seed nodes.
     pub async fn connect_cluster(seeds: &[String], display: String, opts: RedisOptions) -> Result<Redis> {
+        install_crypto_provider();
         let client = ClusterClientBuilder::new(seeds.to_vec())
             .connection_timeout(opts.connect_timeout)
             .response_timeout(opts.response_timeout)
             .retries(opts.retries as u32)
             .build()
             .map_err(|e| map_err(e, &display, &opts))?;
+        let client2 = client.clone();
         let budget = opts.connect_timeout * (opts.retries as u32 + 1) + Duration::from_secs(1);
-        let conn = match tokio::time::timeout(budget, client.get_async_connection()).await {
+        let conn = match tokio::time::timeout(budget, client2.get_async_connection()).await {
             Ok(r) => r.map_err(|e| map_err(e, &display, &opts))?,
             Err(_) => {
                 return Err(Error::Connection(format!(
@@ -143,14 +217,45 @@ impl Redis {
                 )))
             }
         };
-        let r = Redis { conn: RedisConn::Cluster(conn), display, opts };
+        let source = BlockingSource::Cluster(client);
+        let r = Redis { conn: RedisConn::Cluster(conn), display, opts, source, idle: Mutex::new(Vec::new()) };
         r.ping().await?;
         Ok(r)
     }
 
-    /// A clone of the connection for one operation.
+    /// A clone of the async connection for one operation.
     pub fn conn(&self) -> RedisConn {
         self.conn.clone()
+    }
+
+    /// A blocking connection from the idle pool, or a new one.
+    pub fn checkout(&self) -> Result<Arc<Mutex<BlockingConn>>> {
+        if let Some(c) = self.idle.lock().pop() {
+            return Ok(c);
+        }
+        let o = &self.opts;
+        let conn: Box<dyn redis::ConnectionLike + Send> = match &self.source {
+            BlockingSource::Single(client) => {
+                let c = client.get_connection_with_timeout(o.connect_timeout).map_err(|e| self.err(e))?;
+                c.set_read_timeout(Some(o.response_timeout)).map_err(|e| self.err(e))?;
+                c.set_write_timeout(Some(o.response_timeout)).map_err(|e| self.err(e))?;
+                Box::new(c)
+            }
+            BlockingSource::Cluster(client) => Box::new(client.get_connection().map_err(|e| self.err(e))?),
+        };
+        Ok(Arc::new(Mutex::new(BlockingConn { conn, broken: false })))
+    }
+
+    /// Returns a blocking connection to the pool unless it broke (the next checkout then
+    /// connects afresh, which is how the sync API reconnects after a server restart).
+    pub fn checkin(&self, c: Arc<Mutex<BlockingConn>>) {
+        if c.lock().broken {
+            return;
+        }
+        let mut idle = self.idle.lock();
+        if idle.len() < 16 {
+            idle.push(c);
+        }
     }
 
     /// True for a cluster.

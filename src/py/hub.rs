@@ -131,7 +131,7 @@ impl Hub {
 }
 
 /// A handle on a store and a namespace (coroutines).
-#[pyclass(frozen, module = "zerolag._core", name = "AsyncHub")]
+#[pyclass(frozen, module = "zerolag._core", name = "_AsyncHub")]
 pub struct AsyncHub {
     pub(crate) inner: Arc<CoreHub>,
     url: Option<String>,
@@ -196,19 +196,9 @@ impl AsyncHub {
         run_async(py, crate::engine::Op::Ready(Ok(())), Ok)
     }
 
-    fn __aenter__<'py>(slf: Py<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(slf) })
-    }
-
-    #[pyo3(signature = (*_args))]
-    fn __aexit__<'py>(&self, py: Python<'py>, _args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
-        self.inner.close();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(false) })
-    }
-
     fn __repr__(&self) -> String {
         format!(
-            "AsyncHub(backend={:?}, namespace={:?}{})",
+            "_AsyncHub(backend={:?}, namespace={:?}{})",
             self.inner.backend().name(),
             self.inner.namespace(),
             if self.inner.is_closed() { ", closed" } else { "" }

@@ -7,6 +7,8 @@ pub mod handoff;
 pub mod model;
 pub mod redis;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -67,7 +69,7 @@ impl Tasks {
         let tasks2 = tasks.clone();
         self.backend.op(
             move |db| sqlite::create_many(db, &ns, tasks),
-            move |r| redis::create_many(r, ns2, tasks2),
+            move |r, c| redis::create_many(r, c, ns2, tasks2),
         )
     }
 
@@ -91,7 +93,7 @@ impl Tasks {
         let ids2 = ids_.clone();
         self.backend.op(
             move |db| sqlite::get_many(db, &ns, &ids_),
-            move |r| redis::get_many(r, ns2, ids2),
+            move |r, c| redis::get_many(r, c, ns2, ids2),
         )
     }
 
@@ -104,7 +106,7 @@ impl Tasks {
         let (ns, ns2, id, id2, p2) = (self.ns(), self.ns(), id.to_string(), id.to_string(), patch.clone());
         self.backend.op(
             move |db| sqlite::update(db, &ns, &id, patch, if_version, at),
-            move |r| redis::update(r, ns2, id2, p2, if_version, at),
+            move |r, c| redis::update(r, c, ns2, id2, p2, if_version, at),
         )
     }
 
@@ -114,7 +116,7 @@ impl Tasks {
             return Op::Ready(Err(e));
         }
         let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(move |db| sqlite::delete(db, &ns, &id), move |r| redis::delete(r, ns2, id2))
+        self.backend.op(move |db| sqlite::delete(db, &ns, &id), move |r, c| redis::delete(r, c, ns2, id2))
     }
 
     /// Applies a model's handoff (reference/000 shape): creates, updates or upserts the task
@@ -140,7 +142,7 @@ impl Tasks {
         let (ns, ns2, c2, p2, patch) = (self.ns(), self.ns(), create.clone(), h.patch.clone(), h.patch);
         self.backend.op(
             move |db| sqlite::upsert(db, &ns, create, patch, must, at),
-            move |r| redis::upsert(r, ns2, c2, p2, must, at),
+            move |r, c| redis::upsert(r, c, ns2, c2, p2, must, at),
         )
     }
 
@@ -151,7 +153,7 @@ impl Tasks {
             Err(e) => return Op::Ready(Err(e)),
         };
         let (ns, ns2, q2) = (self.ns(), self.ns(), q.clone());
-        self.backend.op(move |db| sqlite::search(db, &ns, &q), move |r| redis::search(r, ns2, q2))
+        self.backend.op(move |db| sqlite::search(db, &ns, &q), move |r, c| redis::search(r, c, ns2, q2))
     }
 
     /// Tasks related to `id` in either direction, by id.
@@ -160,19 +162,19 @@ impl Tasks {
             return Op::Ready(Err(e));
         }
         let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(move |db| sqlite::related(db, &ns, &id), move |r| redis::related(r, ns2, id2))
+        self.backend.op(move |db| sqlite::related(db, &ns, &id), move |r, c| redis::related(r, c, ns2, id2))
     }
 
     /// Number of tasks in the namespace.
     pub fn count(&self) -> Op<u64> {
         let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(move |db| sqlite::count(db, &ns), move |r| redis::count(r, ns2))
+        self.backend.op(move |db| sqlite::count(db, &ns), move |r, c| redis::count(r, c, ns2))
     }
 
     /// The stored index as `(kind, term, id)` rows, sorted (for consistency checks).
     pub fn dump_index(&self) -> Op<Vec<(String, String, String)>> {
         let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(move |db| sqlite::dump_index(db, &ns), move |r| redis::dump_index(r, ns2))
+        self.backend.op(move |db| sqlite::dump_index(db, &ns), move |r, _c| redis::dump_index(r, ns2))
     }
 }
 

@@ -9,7 +9,7 @@ use redis::{Script, Value};
 
 use super::cursor;
 use super::model::{Order, Page, Query, Task, TaskPatch};
-use crate::engine::Redis;
+use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
 
 const COMMON: &str = include_str!("lua/common.lua");
@@ -101,7 +101,7 @@ enum PutOutcome {
     Stale,
 }
 
-async fn put(r: &Redis, ns: &str, mode: &str, tasks: &[(Task, Option<u64>)]) -> Result<PutOutcome> {
+async fn put(r: &Redis, c: &mut RedisConn, ns: &str, mode: &str, tasks: &[(Task, Option<u64>)]) -> Result<PutOutcome> {
     let p = prefix(ns);
     let mut inv = PUT.prepare_invoke();
     inv.key(format!("{p}z:upd")).arg(&p).arg(mode).arg(tasks.len());
@@ -118,7 +118,7 @@ async fn put(r: &Redis, ns: &str, mode: &str, tasks: &[(Task, Option<u64>)]) -> 
         }
         inv.arg(num(t.confidence)).arg(num(t.updated_at));
     }
-    let reply: Vec<String> = inv.invoke_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+    let reply: Vec<String> = inv.invoke_async(c).await.map_err(|e| r.err(e))?;
     Ok(match reply.first().map(String::as_str) {
         Some("ok") => PutOutcome::Ok,
         Some("exists") => PutOutcome::Exists(reply.get(1).cloned().unwrap_or_default()),
@@ -129,9 +129,9 @@ async fn put(r: &Redis, ns: &str, mode: &str, tasks: &[(Task, Option<u64>)]) -> 
 }
 
 /// Creates all tasks or none.
-pub async fn create_many(r: Arc<Redis>, ns: String, tasks: Vec<Task>) -> Result<Vec<Task>> {
+pub async fn create_many(r: Arc<Redis>, mut c: RedisConn, ns: String, tasks: Vec<Task>) -> Result<Vec<Task>> {
     let items: Vec<(Task, Option<u64>)> = tasks.into_iter().map(|t| (t, None)).collect();
-    match put(&r, &ns, "create", &items).await? {
+    match put(&r, &mut c, &ns, "create", &items).await? {
         PutOutcome::Ok => Ok(items.into_iter().map(|(t, _)| t).collect()),
         PutOutcome::Exists(id) => Err(Error::Conflict(format!("task {id:?} already exists"))),
         _ => Err(Error::Backend("unexpected outcome of create".into())),
@@ -139,7 +139,7 @@ pub async fn create_many(r: Arc<Redis>, ns: String, tasks: Vec<Task>) -> Result<
 }
 
 /// Tasks by id, None where missing (one pipeline).
-pub async fn get_many(r: Arc<Redis>, ns: String, ids: Vec<String>) -> Result<Vec<Option<Task>>> {
+pub async fn get_many(r: Arc<Redis>, mut c: RedisConn, ns: String, ids: Vec<String>) -> Result<Vec<Option<Task>>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -148,14 +148,14 @@ pub async fn get_many(r: Arc<Redis>, ns: String, ids: Vec<String>) -> Result<Vec
     for id in &ids {
         pipe.hgetall(format!("{p}t:{id}"));
     }
-    let vals: Vec<Value> = pipe.query_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+    let vals: Vec<Value> = pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
     vals.into_iter().map(parse_hash).collect()
 }
 
-async fn get_one(r: &Redis, ns: &str, id: &str) -> Result<Option<Task>> {
+async fn get_one(r: &Redis, c: &mut RedisConn, ns: &str, id: &str) -> Result<Option<Task>> {
     let v: Value = redis::cmd("HGETALL")
         .arg(format!("{}t:{id}", prefix(ns)))
-        .query_async(&mut r.conn())
+        .query_async(c)
         .await
         .map_err(|e| r.err(e))?;
     parse_hash(v)
@@ -165,6 +165,7 @@ async fn get_one(r: &Redis, ns: &str, id: &str) -> Result<Option<Task>> {
 /// another writer got there first.
 pub async fn update(
     r: Arc<Redis>,
+    mut c: RedisConn,
     ns: String,
     id: String,
     patch: TaskPatch,
@@ -172,7 +173,7 @@ pub async fn update(
     at: f64,
 ) -> Result<Task> {
     for _ in 0..MAX_RETRIES {
-        let Some(mut t) = get_one(&r, &ns, &id).await? else {
+        let Some(mut t) = get_one(&r, &mut c, &ns, &id).await? else {
             return Err(Error::NotFound(format!("no task {id:?}")));
         };
         if let Some(v) = if_version {
@@ -185,7 +186,7 @@ pub async fn update(
         }
         let seen = t.version;
         patch.clone().apply(&mut t, at)?;
-        match put(&r, &ns, "update", &[(t.clone(), Some(seen))]).await? {
+        match put(&r, &mut c, &ns, "update", &[(t.clone(), Some(seen))]).await? {
             PutOutcome::Ok => return Ok(t),
             PutOutcome::Missing => return Err(Error::NotFound(format!("no task {id:?}"))),
             PutOutcome::Stale if if_version.is_some() => {
@@ -201,6 +202,7 @@ pub async fn update(
 /// exist, Some(false) it must not, None either.
 pub async fn upsert(
     r: Arc<Redis>,
+    mut c: RedisConn,
     ns: String,
     create: Task,
     patch: TaskPatch,
@@ -208,20 +210,20 @@ pub async fn upsert(
     at: f64,
 ) -> Result<Task> {
     for _ in 0..MAX_RETRIES {
-        match get_one(&r, &ns, &create.id).await? {
+        match get_one(&r, &mut c, &ns, &create.id).await? {
             Some(_) if must == Some(false) => {
                 return Err(Error::Conflict(format!("task {:?} already exists", create.id)))
             }
             Some(mut t) => {
                 let seen = t.version;
                 patch.clone().apply(&mut t, at)?;
-                match put(&r, &ns, "update", &[(t.clone(), Some(seen))]).await? {
+                match put(&r, &mut c, &ns, "update", &[(t.clone(), Some(seen))]).await? {
                     PutOutcome::Ok => return Ok(t),
                     _ => continue,
                 }
             }
             None if must == Some(true) => return Err(Error::NotFound(format!("no task {:?}", create.id))),
-            None => match put(&r, &ns, "create", &[(create.clone(), None)]).await? {
+            None => match put(&r, &mut c, &ns, "create", &[(create.clone(), None)]).await? {
                 PutOutcome::Ok => return Ok(create),
                 _ => continue,
             },
@@ -231,20 +233,20 @@ pub async fn upsert(
 }
 
 /// Deletes a task and every index entry of it.
-pub async fn delete(r: Arc<Redis>, ns: String, id: String) -> Result<bool> {
+pub async fn delete(r: Arc<Redis>, mut c: RedisConn, ns: String, id: String) -> Result<bool> {
     let p = prefix(&ns);
     let n: i64 = DELETE
         .key(format!("{p}t:{id}"))
         .arg(&p)
         .arg(&id)
-        .invoke_async(&mut r.conn())
+        .invoke_async(&mut c)
         .await
         .map_err(|e| r.err(e))?;
     Ok(n == 1)
 }
 
 /// Runs a search in one script call.
-pub async fn search(r: Arc<Redis>, ns: String, q: Query) -> Result<Page> {
+pub async fn search(r: Arc<Redis>, mut c: RedisConn, ns: String, q: Query) -> Result<Page> {
     let p = prefix(&ns);
     let (order, zset) = match q.order {
         Order::Confidence => ("c", "z:conf"),
@@ -274,7 +276,7 @@ pub async fn search(r: Arc<Redis>, ns: String, q: Query) -> Result<Page> {
         inv.arg(format!("i:k:{k}"));
     }
     inv.arg(q.related_to.clone().unwrap_or_default());
-    let rows: Vec<Value> = inv.invoke_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+    let rows: Vec<Value> = inv.invoke_async(&mut c).await.map_err(|e| r.err(e))?;
     let mut tasks = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(t) = parse_hash(row)? {
@@ -285,12 +287,12 @@ pub async fn search(r: Arc<Redis>, ns: String, q: Query) -> Result<Page> {
 }
 
 /// Tasks `id` lists plus tasks listing `id`, by id.
-pub async fn related(r: Arc<Redis>, ns: String, id: String) -> Result<Vec<Task>> {
+pub async fn related(r: Arc<Redis>, mut c: RedisConn, ns: String, id: String) -> Result<Vec<Task>> {
     let p = prefix(&ns);
     let (back, own): (Vec<String>, Option<String>) = redis::pipe()
         .smembers(format!("{p}i:r:{id}"))
         .hget(format!("{p}t:{id}"), "related")
-        .query_async(&mut r.conn())
+        .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))?;
     let mut ids: Vec<String> = back;
@@ -300,14 +302,14 @@ pub async fn related(r: Arc<Redis>, ns: String, id: String) -> Result<Vec<Task>>
     }
     ids.sort();
     ids.dedup();
-    Ok(get_many(r, ns, ids).await?.into_iter().flatten().collect())
+    Ok(get_many(r, c, ns, ids).await?.into_iter().flatten().collect())
 }
 
 /// Number of tasks.
-pub async fn count(r: Arc<Redis>, ns: String) -> Result<u64> {
+pub async fn count(r: Arc<Redis>, mut c: RedisConn, ns: String) -> Result<u64> {
     redis::cmd("ZCARD")
         .arg(format!("{}z:upd", prefix(&ns)))
-        .query_async(&mut r.conn())
+        .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))
 }

@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS task_rel (
 CREATE INDEX IF NOT EXISTS task_rel_by_dst ON task_rel (ns, dst, src);
 "#;
 
+const TCOLS: &str = "t.id, t.title, t.description, t.intent, t.keywords, t.patterns, \
+    t.confidence, t.complexity, t.status, t.progress, t.related, t.context_cascade, \
+    t.estimated_effort, t.metadata, t.created_at, t.updated_at, t.version";
+
 const COLS: &str = "id, title, description, intent, keywords, patterns, confidence, complexity, \
     status, progress, related, context_cascade, estimated_effort, metadata, created_at, \
     updated_at, version";
@@ -243,12 +247,14 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
         Order::Confidence => "confidence",
         Order::Recent => "updated_at",
     };
-    let mut sql = format!("SELECT {COLS} FROM tasks t WHERE t.ns = ?1");
+    // Selective criteria (index terms, related ids) produce a candidate set that drives the
+    // query; only without them does SQLite walk the order index.
     let mut args: Vec<rusqlite::types::Value> = vec![ns.to_string().into()];
     let push = |args: &mut Vec<rusqlite::types::Value>, v: rusqlite::types::Value| {
         args.push(v);
         args.len()
     };
+    let mut sources: Vec<String> = Vec::new();
     let all = q.all_terms();
     if !all.is_empty() {
         let parts: Vec<String> = all
@@ -259,28 +265,41 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
                 format!("SELECT id FROM task_terms WHERE ns = ?1 AND kind = ?{a} AND term = ?{b}")
             })
             .collect();
-        sql.push_str(&format!(" AND t.id IN ({})", parts.join(" INTERSECT ")));
+        sources.push(parts.join(" INTERSECT "));
     }
     if !q.keywords_any.is_empty() {
         let marks: Vec<String> =
             q.keywords_any.iter().map(|k| format!("?{}", push(&mut args, k.clone().into()))).collect();
-        sql.push_str(&format!(
-            " AND t.id IN (SELECT id FROM task_terms WHERE ns = ?1 AND kind = 'k' AND term IN ({}))",
+        sources.push(format!(
+            "SELECT id FROM task_terms WHERE ns = ?1 AND kind = 'k' AND term IN ({})",
             marks.join(", ")
         ));
     }
+    if let Some(r) = &q.related_to {
+        let a = push(&mut args, r.clone().into());
+        sources.push(format!(
+            "SELECT dst AS id FROM task_rel WHERE ns = ?1 AND src = ?{a} \
+             UNION SELECT src FROM task_rel WHERE ns = ?1 AND dst = ?{a}"
+        ));
+    }
+    let mut sql = match sources.split_first() {
+        None => format!("SELECT {TCOLS} FROM tasks t WHERE t.ns = ?1"),
+        Some((first, rest)) => {
+            let mut s = format!(
+                "SELECT {TCOLS} FROM (SELECT DISTINCT id AS cid FROM ({first})) AS c \
+                 CROSS JOIN tasks t ON t.ns = ?1 AND t.id = c.cid WHERE 1"
+            );
+            for r in rest {
+                s.push_str(&format!(" AND t.id IN ({r})"));
+            }
+            s
+        }
+    };
     if let Some(v) = q.min_confidence {
         sql.push_str(&format!(" AND t.confidence >= ?{}", push(&mut args, v.into())));
     }
     if let Some(v) = q.max_confidence {
         sql.push_str(&format!(" AND t.confidence <= ?{}", push(&mut args, v.into())));
-    }
-    if let Some(r) = &q.related_to {
-        let a = push(&mut args, r.clone().into());
-        sql.push_str(&format!(
-            " AND (t.id IN (SELECT dst FROM task_rel WHERE ns = ?1 AND src = ?{a}) \
-             OR t.id IN (SELECT src FROM task_rel WHERE ns = ?1 AND dst = ?{a}))"
-        ));
     }
     if let Some((score, id)) = q.cursor.as_deref().map(cursor::decode).transpose()? {
         let a = push(&mut args, score.into());

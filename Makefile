@@ -1,0 +1,74 @@
+# zerolag: two commands on a fresh machine.
+#   make demo   builds (release) and runs the demo on the embedded store; no server needed
+#   make test   builds, makes sure redis-server is there, runs cargo test, pytest over every
+#               backend, the stub check and the notebooks
+# Also: make lint, make bench, make build, make clean.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.deps-stamp
+BUILD_STAMP := $(VENV)/.build-stamp
+RUST_SOURCES := $(shell find src -type f 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
+PY_SOURCES := $(shell find python -type f -name '*.py*' 2>/dev/null)
+
+.PHONY: demo test build lint bench check-tools redis cargo-test pytest stubtest notebooks clean
+
+check-tools:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10 or newer (apt-get install python3 python3-venv)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: zerolag needs Python 3.10 or newer; $(PYTHON) is $$($(PYTHON) -V)"; exit 1; }
+	@command -v cargo >/dev/null || { echo "error: cargo not found; install the Rust toolchain (https://rustup.rs: curl ... | sh, or apt-get install cargo)"; exit 1; }
+
+$(STAMP): pyproject.toml | check-tools
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtualenv; install python3-venv (apt-get install python3-venv)"; exit 1; }
+	$(PIP) install --upgrade pip
+	$(PIP) install "maturin>=1.9.4,<2" pytest pytest-timeout hypothesis "redis[hiredis]>=5" mypy ruff nbclient nbformat ipykernel
+	@touch $@
+
+$(BUILD_STAMP): $(STAMP) $(RUST_SOURCES)
+	$(VENV)/bin/maturin develop --release -q
+	@touch $@
+
+build: $(BUILD_STAMP)
+
+demo: build
+	$(VENV)/bin/zerolag demo
+
+redis:
+	@bash scripts/ensure-redis.sh
+
+cargo-test:
+	cargo test -q
+
+pytest: build redis
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+stubtest: build
+	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
+
+notebooks: build
+	$(PY) scripts/run_notebooks.py notebooks
+
+test: build redis
+	cargo test -q
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
+	$(PY) scripts/run_notebooks.py notebooks
+
+lint: $(STAMP)
+	cargo fmt --check
+	cargo clippy -q --all-targets -- -D warnings
+	cargo clippy -q --features python -- -D warnings
+	$(VENV)/bin/ruff check python tests bench scripts
+	$(VENV)/bin/ruff format --check python tests bench scripts
+	$(VENV)/bin/mypy
+
+bench: build redis
+	$(PIP) install -q matplotlib numpy
+	$(PY) bench/run.py
+	$(PY) bench/plot.py
+
+clean:
+	rm -rf target $(VENV) .zerolag

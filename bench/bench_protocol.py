@@ -1,0 +1,114 @@
+"""Decoding coded commands: zerolag (Rust) vs a pure-Python regex decoder.
+
+Run ``python bench/bench_protocol.py [n]`` for a table; ``run(n)`` returns the rows as dicts
+(``name``, ``ours``, ``baseline``, ``unit``, ``ratio``) for the project's bench runner.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import baseline_protocol as baseline  # noqa: E402
+from zerolag import protocol  # noqa: E402
+
+# A realistic mix of what a frontend model emits.
+LINES = [
+    "tc:User Authentication System|business_growth|high",
+    "ts:auto|0.3|Complex multi-component system",
+    "wf:project_planning|{name:'MyApp',scope:'web,mobile'}",
+    "ms:user_preference|{theme:'dark'}|semantic",
+    "cl:conversation_2024_06_01|full",
+    "tc:Fix login redirect on Safari|bug_fix|0.35",
+    "wf:release|{version:'1.4.2',targets:['pypi','docker'],dry_run:false,retries:3}",
+    "ms:last_error|Timeout talking to billing API \\| retried twice|episodic",
+]
+
+
+def _ops_per_s(fn: Callable[[], Any], ops: int, min_time: float = 0.3) -> float:
+    """Best of a few timed runs of ``fn`` (which performs ``ops`` operations)."""
+    fn()  # warm up
+    best = float("inf")
+    total = 0.0
+    while total < min_time or best == float("inf"):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best = min(best, dt)
+        total += dt
+    return ops / best
+
+
+def _check_same() -> None:
+    ours = [m.to_dict() for m in protocol.decode_many(LINES)]
+    theirs = baseline.decode_many(LINES)
+    assert ours == theirs, (ours, theirs)
+
+
+def run(n: int = 100_000) -> list[dict[str, Any]]:
+    _check_same()
+    lines = (LINES * (n // len(LINES) + 1))[:n]
+    rows = []
+
+    def row(name: str, ours: float, base: float) -> None:
+        rows.append(
+            {"name": name, "ours": ours, "baseline": base, "unit": "ops/s", "ratio": ours / base}
+        )
+
+    base_batch = _ops_per_s(lambda: baseline.decode_many(lines), n)
+    row(
+        "decode_many (typed objects)",
+        _ops_per_s(lambda: protocol.decode_many(lines), n),
+        base_batch,
+    )
+    row(
+        "decode_many + to_dict",
+        _ops_per_s(lambda: [m.to_dict() for m in protocol.decode_many(lines)], n),
+        base_batch,
+    )
+    dc = protocol.decode_command
+    bd = baseline.decode_command
+    row(
+        "decode_command per line",
+        _ops_per_s(lambda: [dc(x) for x in lines], n),
+        _ops_per_s(lambda: [bd(x) for x in lines], n),
+    )
+    reply = (
+        "Sure, I'll set that up right away!\n"
+        "[Generating: tc:User Authentication System|business_growth|high]\n"
+        "[Initiating: wf:project_planning|{name:'MyApp',scope:'web,mobile'}]\n"
+        "You'll see progress shortly."
+    )
+    k = max(n // 10, 1)
+    row(
+        "extract from a reply",
+        _ops_per_s(lambda: [protocol.extract(reply) for _ in range(k)], k),
+        _ops_per_s(lambda: [_baseline_extract(reply) for _ in range(k)], k),
+    )
+    return rows
+
+
+_BRACKET = re.compile(r"\[(?:[A-Za-z][A-Za-z _-]*:\s*)?((?:tc|ts|wf|cl|ms):[^\n]*?)\]\s*$", re.M)
+
+
+def _baseline_extract(reply: str) -> tuple[list[dict[str, Any]], str]:
+    found = [baseline.decode_command(m.group(1)) for m in _BRACKET.finditer(reply)]
+    return found, _BRACKET.sub("", reply)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    rows = run(n)
+    print(f"{'benchmark':32} {'zerolag ops/s':>15} {'python ops/s':>15} {'ratio':>8}")
+    for r in rows:
+        print(f"{r['name']:32} {r['ours']:15,.0f} {r['baseline']:15,.0f} {r['ratio']:7.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The `zerolag` command (also `python -m zerolag`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from . import __version__, demo
+from . import open as open_hub
+from .exceptions import ZerolagError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", default=None, help="store URL (default: the embedded store under --root)")
+    p.add_argument("--root", default=".", help="root directory of the embedded store (default: .)")
+    p.add_argument("--namespace", default=None, help="namespace to use")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "demo") as hub:
+        demo.run(hub, backlog=a.backlog, as_json=a.json)
+    return 0
+
+
+def _cmd_status(a: argparse.Namespace) -> int:
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
+        h = hub.health()
+        info = {
+            "backend": h.backend,
+            "server_version": h.server_version,
+            "rtt_ms": round(h.rtt_ms, 3),
+            "keys": h.keys,
+            "namespace": h.namespace,
+            "tasks": hub.tasks.count(),
+        }
+    if a.json:
+        print(json.dumps(info))
+    else:
+        for k, v in info.items():
+            print(f"{k:>15}: {v}")
+    return 0
+
+
+def _cmd_bench(a: argparse.Namespace) -> int:
+    """A quick self-timing of the task index on the chosen store (the side-by-side
+    comparisons against redis-py live in the repository's bench/ directory)."""
+    n = a.n
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "bench") as hub:
+        hub.clear()
+        rows = [
+            {"id": f"b{i}", "title": f"task {i}", "intent": f"i{i % 20}", "keywords": [f"k{i % 50}", f"k{i % 7}"]}
+            for i in range(n)
+        ]
+        results = {}
+        t0 = time.perf_counter()
+        for i in range(0, n, 1000):
+            hub.tasks.create_many(rows[i : i + 1000])
+        results["create_many_per_s"] = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for i in range(min(n, 5000)):
+            hub.tasks.get(f"b{i}")
+        results["get_per_s"] = min(n, 5000) / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for i in range(1000):
+            hub.tasks.search(intent=f"i{i % 20}", keywords=[f"k{i % 50}"], limit=20)
+        results["search_per_s"] = 1000 / (time.perf_counter() - t0)
+        hub.clear()
+    if a.json:
+        print(json.dumps({k: round(v, 1) for k, v in results.items()}))
+    else:
+        for k, v in results.items():
+            print(f"{k:>20}: {v:,.0f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zerolag", description="zerolag: coordination and memory for LLM agents")
+    parser.add_argument("--version", action="version", version=f"zerolag {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="run the scripted demo (embedded store unless --url)")
+    _common(p)
+    p.add_argument("--backlog", type=int, default=5000, help="size of the generated backlog (default 5000)")
+    p.set_defaults(fn=_cmd_demo)
+    p = sub.add_parser("status", help="health of a store and namespace")
+    _common(p)
+    p.set_defaults(fn=_cmd_status)
+    p = sub.add_parser("bench", help="time the task index on a store")
+    _common(p)
+    p.add_argument("-n", type=int, default=20000, help="tasks to create (default 20000)")
+    p.set_defaults(fn=_cmd_bench)
+    a = parser.parse_args(argv)
+    try:
+        return int(a.fn(a))
+    except ZerolagError as e:
+        print(f"zerolag: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
