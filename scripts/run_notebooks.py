@@ -21,7 +21,9 @@ def main(dirs: list[str]) -> int:
         nb = nbformat.read(book, as_version=4)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as cwd:
-            NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+            NotebookClient(
+                nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}}
+            ).execute()
         print(f"notebook {book}: {len(nb.cells)} cells ran in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -41,7 +41,12 @@ impl Hub {
         let target = Target::parse(url.as_deref(), root)?;
         let backend = Backend::connect(target).await?;
         let ns: Arc<str> = ns.into();
-        Ok(Hub { tasks: Tasks::new(backend.clone(), ns.clone()), backend, ns, closed: AtomicBool::new(false) })
+        Ok(Hub {
+            tasks: Tasks::new(backend.clone(), ns.clone()),
+            backend,
+            ns,
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Opens and waits (sync callers).
@@ -107,7 +112,13 @@ impl Hub {
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
                 let server_version = r.server_version().await?;
                 let keys = r.scan_keys(&namespace_pattern(&ns2)).await?.len() as u64;
-                Ok(Health { backend: name2, server_version, rtt_ms, keys, namespace: ns2 })
+                Ok(Health {
+                    backend: name2,
+                    server_version,
+                    rtt_ms,
+                    keys,
+                    namespace: ns2,
+                })
             },
         )
     }

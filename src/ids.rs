@@ -30,14 +30,19 @@ pub fn namespace(ns: &str) -> Result<&str> {
             ns.len()
         )));
     }
-    if let Some(c) = ns.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+    if let Some(c) = ns
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
         return Err(Error::validation(format!(
             "namespace {ns:?} contains {}; use letters, digits, '_', '-' and '.'",
             describe(c)
         )));
     }
     if ns.starts_with('.') || ns.contains("..") {
-        return Err(Error::validation(format!("namespace {ns:?} may not start with '.' or contain '..'")));
+        return Err(Error::validation(format!(
+            "namespace {ns:?} may not start with '.' or contain '..'"
+        )));
     }
     Ok(ns)
 }
@@ -51,17 +56,18 @@ pub fn id<'a>(what: &str, id: &'a str) -> Result<&'a str> {
             id.len()
         )));
     }
-    if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@' | '+' | '=')))
-    {
+    if let Some(c) = id.chars().find(|c| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@' | '+' | '='))
+    }) {
         return Err(Error::validation(format!(
             "{what} {id:?} contains {}; ids use letters, digits and _ - . : / @ + =",
             describe(c)
         )));
     }
     if id.starts_with('/') || id.starts_with('.') || id.contains("..") {
-        return Err(Error::validation(format!("{what} {id:?} may not start with '/' or '.' or contain '..'")));
+        return Err(Error::validation(format!(
+            "{what} {id:?} may not start with '/' or '.' or contain '..'"
+        )));
     }
     Ok(id)
 }
@@ -85,7 +91,10 @@ pub fn term(what: &str, raw: &str) -> Result<String> {
             continue;
         }
         if c.is_control() || matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
-            return Err(Error::validation(format!("{what} {raw:?} contains {}", describe(c))));
+            return Err(Error::validation(format!(
+                "{what} {raw:?} contains {}",
+                describe(c)
+            )));
         }
         if ws {
             out.push('_');
@@ -102,7 +111,9 @@ mod tests {
 
     #[test]
     fn rejects_globs_and_traversal() {
-        for bad in ["*", "a?b", "a[1]", "a b", "a\nb", "", "../x", "/abs", "a{b}"] {
+        for bad in [
+            "*", "a?b", "a[1]", "a b", "a\nb", "", "../x", "/abs", "a{b}",
+        ] {
             assert!(id("task id", bad).is_err(), "{bad:?}");
         }
         assert!(id("task id", &"x".repeat(129)).is_err());
@@ -113,7 +124,10 @@ mod tests {
 
     #[test]
     fn terms_normalise() {
-        assert_eq!(term("keyword", "  Machine   Learning ").ok().as_deref(), Some("machine_learning"));
+        assert_eq!(
+            term("keyword", "  Machine   Learning ").ok().as_deref(),
+            Some("machine_learning")
+        );
         assert!(term("keyword", "jw*").is_err());
         assert!(term("keyword", "   ").is_err());
     }

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-
 import zerolag
 
 VOCAB = ["auth", "jwt", "db", "api", "ui", "cache", "queue", "ml", "docs", "ops"]
@@ -46,7 +45,9 @@ def _fields(rng: random.Random) -> dict[str, Any]:
     if rng.random() < 0.6:
         f["keywords"] = rng.sample(VOCAB, rng.randint(0, 4))
     if rng.random() < 0.3:
-        f["patterns"] = rng.sample(["feature_dev", "bugfix", "security_critical"], rng.randint(0, 2))
+        f["patterns"] = rng.sample(
+            ["feature_dev", "bugfix", "security_critical"], rng.randint(0, 2)
+        )
     if rng.random() < 0.4:
         f["status"] = rng.choice(["pending", "in_progress", "done"])
     if rng.random() < 0.4:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import zerolag
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "keys.md"
@@ -22,8 +21,15 @@ def schema(ns: str) -> list[tuple[re.Pattern[str], str]]:
     out = []
     for key, kind in rows:
         pattern = re.escape(key).replace(re.escape("<id>"), r"[A-Za-z0-9_.:/@+=-]+")
-        pattern = re.sub(r"<[a-z]+>", r"[^\\s*?\\[\\]{}]+", pattern.replace(r"\<", "<").replace(r"\>", ">"))
-        out.append((re.compile(prefix + pattern + "$"), {"sorted set": "zset"}.get(kind.strip(), kind.strip())))
+        pattern = re.sub(
+            r"<[a-z]+>", r"[^\\s*?\\[\\]{}]+", pattern.replace(r"\<", "<").replace(r"\>", ">")
+        )
+        out.append(
+            (
+                re.compile(prefix + pattern + "$"),
+                {"sorted set": "zset"}.get(kind.strip(), kind.strip()),
+            )
+        )
     return out
 
 
@@ -33,8 +39,15 @@ def test_task_keys_follow_the_documented_schema(
 ) -> None:
     hub.tasks.create_many(
         [
-            {"id": "auth_1", "title": "Login flow", "description": "JWT and refresh tokens", "intent": "auth",
-             "keywords": ["jwt", "Security"], "patterns": ["feature_dev"], "related": ["users/2"]},
+            {
+                "id": "auth_1",
+                "title": "Login flow",
+                "description": "JWT and refresh tokens",
+                "intent": "auth",
+                "keywords": ["jwt", "Security"],
+                "patterns": ["feature_dev"],
+                "related": ["users/2"],
+            },
             {"id": "users/2", "title": "Users", "status": "in progress", "related": ["auth_1"]},
         ]
     )

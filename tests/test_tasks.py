@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 import zerolag
 
 
@@ -42,7 +41,13 @@ def test_defaults_and_generated_ids(hub: zerolag.Hub) -> None:
     a = hub.tasks.create("first")
     b = hub.tasks.create("second")
     assert a.id != b.id and a.id.startswith("t")
-    assert (a.status, a.confidence, a.progress, a.intent, a.metadata) == ("pending", 0.5, 0.0, None, {})
+    assert (a.status, a.confidence, a.progress, a.intent, a.metadata) == (
+        "pending",
+        0.5,
+        0.0,
+        None,
+        {},
+    )
     assert hub.tasks.count() == 2
 
 
@@ -55,7 +60,9 @@ def test_duplicate_ids_conflict_and_batches_are_atomic(hub: zerolag.Hub) -> None
     with pytest.raises(zerolag.ConflictError):
         hub.tasks.create_many([{"title": "x", "id": "y"}, {"title": "y", "id": "y"}])
     assert hub.tasks.get_many(["x1", "y", "a"])[:2] == [None, None]
-    made = hub.tasks.create_many([{"title": f"t{i}", "id": f"b{i}", "keywords": ["k"]} for i in range(50)])
+    made = hub.tasks.create_many(
+        [{"title": f"t{i}", "id": f"b{i}", "keywords": ["k"]} for i in range(50)]
+    )
     assert [t.id for t in made] == [f"b{i}" for i in range(50)]
     assert len(hub.tasks.search(keywords=["k"], limit=100)) == 50
 
@@ -73,7 +80,9 @@ def test_bad_input_is_refused_and_changes_nothing(hub: zerolag.Hub) -> None:
         lambda: hub.tasks.create("x", complexity="enormous"),
         lambda: hub.tasks.create("  "),
         lambda: hub.tasks.create("x", bogus=1),
-        lambda: hub.tasks.create_many([{"title": "fine", "id": "fine"}, {"title": "x", "confidence": 2}]),
+        lambda: hub.tasks.create_many(
+            [{"title": "fine", "id": "fine"}, {"title": "x", "confidence": 2}]
+        ),
         lambda: hub.tasks.update("keep", confidence=float("nan")),
         lambda: hub.tasks.update("keep", keywords=["ok", "no?"]),
         lambda: hub.tasks.get("a?"),
@@ -163,9 +172,18 @@ def test_apply_handoff_creates_then_updates(hub: zerolag.Hub) -> None:
     with pytest.raises(zerolag.ConflictError):
         hub.tasks.apply_handoff({**handoff, "action": "create_task"})
     updated = hub.tasks.apply_handoff(
-        {"action": "update_task", "taskId": "auth_impl_001", "confidence": 0.9, "keywords": ["oauth"]}
+        {
+            "action": "update_task",
+            "taskId": "auth_impl_001",
+            "confidence": 0.9,
+            "keywords": ["oauth"],
+        }
     )
-    assert updated.version == 2 and updated.keywords == ["oauth"] and updated.patterns == created.patterns
+    assert (
+        updated.version == 2
+        and updated.keywords == ["oauth"]
+        and updated.patterns == created.patterns
+    )
     upserted = hub.tasks.apply_handoff({"taskId": "new_one", "intent": "docs"})
     assert upserted.title == "docs" and upserted.intent == "docs"
     with pytest.raises(zerolag.ValidationError):
@@ -204,10 +222,14 @@ def test_search_criteria_combine(corpus: zerolag.Hub) -> None:
     auth = _ids(s(intent="auth", limit=100))
     assert sorted(auth) == [f"t{i:02d}" for i in range(0, 60, 3)]
     both = _ids(s(intent="auth", keywords=["k0", "k3"], limit=100))
-    assert sorted(both) == sorted(f"t{i:02d}" for i in range(60) if i % 3 == 0 and i % 5 == 0 and i % 7 == 3)
+    assert sorted(both) == sorted(
+        f"t{i:02d}" for i in range(60) if i % 3 == 0 and i % 5 == 0 and i % 7 == 3
+    )
     anyk = _ids(s(any_keywords=["k1", "k6"], limit=100))
     assert sorted(anyk) == sorted(
-        f"t{i:02d}" for i in range(60) if "k1" in (f"k{i % 5}", f"k{i % 7}") or "k6" in (f"k{i % 5}", f"k{i % 7}")
+        f"t{i:02d}"
+        for i in range(60)
+        if "k1" in (f"k{i % 5}", f"k{i % 7}") or "k6" in (f"k{i % 5}", f"k{i % 7}")
     )
     mixed = _ids(s(intent="billing", any_keywords=["k2"], patterns=["feature_dev"], limit=100))
     assert sorted(mixed) == sorted(
@@ -228,7 +250,7 @@ def test_search_orders_and_pages_without_gaps(corpus: zerolag.Hub) -> None:
     confs = [t.confidence for t in page]
     assert confs == sorted(confs, reverse=True)
     # ties break by id, descending
-    for a, b in zip(page.tasks, page.tasks[1:]):
+    for a, b in zip(page.tasks, page.tasks[1:], strict=False):
         assert (a.confidence, a.id) > (b.confidence, b.id)
     for kwargs in ({}, {"intent": "docs"}, {"any_keywords": ["k1", "k2"]}, {"min_confidence": 0.2}):
         seen: list[str] = []
@@ -275,7 +297,9 @@ def test_async_api(store_url: str | None, tmp_path) -> None:  # type: ignore[no-
     async def main() -> None:
         async with zerolag.open_async(url, root=root, namespace="asyncns") as hub:
             await hub.clear()
-            made = await asyncio.gather(*(hub.tasks.create(f"t{i}", id=f"a{i}", intent="x") for i in range(20)))
+            made = await asyncio.gather(
+                *(hub.tasks.create(f"t{i}", id=f"a{i}", intent="x") for i in range(20))
+            )
             assert len(made) == 20
             page = await hub.tasks.search(intent="x", limit=50)
             assert sorted(t.id for t in page) == sorted(f"a{i}" for i in range(20))

@@ -110,7 +110,9 @@ class AsyncHub:
         self._tasks: AsyncTasks | None = None
 
     @classmethod
-    async def connect(cls, url: str | None = None, *, root: str = ".", namespace: str = "default") -> AsyncHub:
+    async def connect(
+        cls, url: str | None = None, *, root: str = ".", namespace: str = "default"
+    ) -> AsyncHub:
         """Connect and return the hub."""
         native: _AsyncHub = await _AsyncHub.connect(url, root=root, namespace=namespace)
         return cls(native)

@@ -14,7 +14,9 @@ from .exceptions import ZerolagError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--url", default=None, help="store URL (default: the embedded store under --root)")
+    p.add_argument(
+        "--url", default=None, help="store URL (default: the embedded store under --root)"
+    )
     p.add_argument("--root", default=".", help="root directory of the embedded store (default: .)")
     p.add_argument("--namespace", default=None, help="namespace to use")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -52,7 +54,12 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     with open_hub(a.url, root=a.root, namespace=a.namespace or "bench") as hub:
         hub.clear()
         rows = [
-            {"id": f"b{i}", "title": f"task {i}", "intent": f"i{i % 20}", "keywords": [f"k{i % 50}", f"k{i % 7}"]}
+            {
+                "id": f"b{i}",
+                "title": f"task {i}",
+                "intent": f"i{i % 20}",
+                "keywords": [f"k{i % 50}", f"k{i % 7}"],
+            }
             for i in range(n)
         ]
         results = {}
@@ -78,12 +85,16 @@ def _cmd_bench(a: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="zerolag", description="zerolag: coordination and memory for LLM agents")
+    parser = argparse.ArgumentParser(
+        prog="zerolag", description="zerolag: coordination and memory for LLM agents"
+    )
     parser.add_argument("--version", action="version", version=f"zerolag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="run the scripted demo (embedded store unless --url)")
     _common(p)
-    p.add_argument("--backlog", type=int, default=5000, help="size of the generated backlog (default 5000)")
+    p.add_argument(
+        "--backlog", type=int, default=5000, help="size of the generated backlog (default 5000)"
+    )
     p.set_defaults(fn=_cmd_demo)
     p = sub.add_parser("status", help="health of a store and namespace")
     _common(p)

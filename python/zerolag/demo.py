@@ -14,6 +14,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from . import protocol
@@ -104,8 +105,16 @@ SCRIPTED_HANDOFFS: list[dict[str, Any]] = [
 ]
 
 INTENTS = [
-    "auth_implementation", "user_management", "billing", "reporting", "search", "onboarding",
-    "notifications", "data_export", "performance", "docs",
+    "auth_implementation",
+    "user_management",
+    "billing",
+    "reporting",
+    "search",
+    "onboarding",
+    "notifications",
+    "data_export",
+    "performance",
+    "docs",
 ]
 WORDS = (
     "login session token cache index invoice chart export import email push page form api "
@@ -157,7 +166,7 @@ def run(
     say("1. The frontend model answers; zerolag pulls the coded commands out of its replies")
     commands = []
     for user, reply in SCRIPTED_REPLIES:
-        ex, ms = _timed(lambda reply=reply: protocol.extract(reply))
+        ex, ms = _timed(partial(protocol.extract, reply))
         commands.extend(ex.commands)
         say(f"   user: {user}")
         for c in ex.commands:
@@ -167,7 +176,7 @@ def run(
 
     say("\n2. Backend events decode to typed objects")
     events, ms = _timed(lambda: protocol.decode_many(SCRIPTED_EVENTS, "event"))
-    for line, ev in zip(SCRIPTED_EVENTS, events):
+    for line, ev in zip(SCRIPTED_EVENTS, events, strict=True):
         say(f"   {line:<58} -> {ev!r}")
     step("decode_events", ms, count=len(events))
     say(f"   {len(events)} events in {ms * 1000:.0f} µs")
@@ -175,35 +184,52 @@ def run(
     say("\n3. Handoffs are indexed as tasks (the model supplied the metadata; no model call here)")
     for c in commands:
         if isinstance(c, protocol.TaskCreate):
-            t, ms = _timed(lambda c=c: hub.tasks.create(c.title, intent=c.intent, complexity=c.complexity))
+            t, ms = _timed(
+                partial(hub.tasks.create, c.title, intent=c.intent, complexity=c.complexity)
+            )
             say(f"   tc -> task {t.id} {t.title!r} intent={t.intent}  ({ms:.2f} ms)")
             step("create_from_command", ms, id=t.id)
     for h in SCRIPTED_HANDOFFS:
-        t, ms = _timed(lambda h=h: hub.tasks.apply_handoff(h))
+        t, ms = _timed(partial(hub.tasks.apply_handoff, h))
         say(f"   {h['action']:<12} {t.id:<18} v{t.version} keywords={t.keywords}  ({ms:.2f} ms)")
         step("apply_handoff", ms, id=t.id, version=t.version)
 
     rng = random.Random(7)
     rows = _backlog(backlog, rng)
-    made, ms = _timed(lambda: [hub.tasks.create_many(rows[i : i + 1000]) for i in range(0, len(rows), 1000)])
-    say(f"\n4. A backlog of {backlog:,} tasks loaded in batches of 1,000: {ms:.0f} ms "
-        f"({backlog / (ms / 1e3):,.0f} tasks/s)")
+    made, ms = _timed(
+        lambda: [hub.tasks.create_many(rows[i : i + 1000]) for i in range(0, len(rows), 1000)]
+    )
+    say(
+        f"\n4. A backlog of {backlog:,} tasks loaded in batches of 1,000: {ms:.0f} ms "
+        f"({backlog / (ms / 1e3):,.0f} tasks/s)"
+    )
     step("create_many_backlog", ms, count=backlog)
 
     say("\n5. Searches an agent runs")
     searches: list[tuple[str, dict[str, Any]]] = [
-        ("intent + all keywords", {"intent": "auth_implementation", "keywords": ["security", "jwt"]}),
-        ("any keyword, in progress", {"any_keywords": ["refresh_tokens", "rate_limit"], "status": "in_progress"}),
+        (
+            "intent + all keywords",
+            {"intent": "auth_implementation", "keywords": ["security", "jwt"]},
+        ),
+        (
+            "any keyword, in progress",
+            {"any_keywords": ["refresh_tokens", "rate_limit"], "status": "in_progress"},
+        ),
         ("related to auth_impl_001", {"related_to": "auth_impl_001"}),
         ("free text 'security review'", {"text": "security review"}),
-        ("backlog: billing + invoice, confident", {"intent": "billing", "keywords": ["invoice"], "min_confidence": 0.8}),
+        (
+            "backlog: billing + invoice, confident",
+            {"intent": "billing", "keywords": ["invoice"], "min_confidence": 0.8},
+        ),
         ("most recently updated", {"order": "recent", "limit": 3}),
     ]
     for label, kwargs in searches:
         kwargs.setdefault("limit", 5)
-        page, ms = _timed(lambda kwargs=kwargs: hub.tasks.search(**kwargs))
-        say(f"   {label:<40} {len(page):>2} found in {ms * 1000:>6.0f} µs: "
-            + ", ".join(t.id for t in page))
+        page, ms = _timed(partial(hub.tasks.search, **kwargs))
+        say(
+            f"   {label:<40} {len(page):>2} found in {ms * 1000:>6.0f} µs: "
+            + ", ".join(t.id for t in page)
+        )
         step("search", ms, query=label, found=[t.id for t in page])
 
     related, ms = _timed(lambda: hub.tasks.related("auth_impl_001"))
@@ -212,7 +238,7 @@ def run(
 
     lat = []
     for i in range(500):
-        _, ms = _timed(lambda i=i: hub.tasks.get(f"backlog_{i:05d}"))
+        _, ms = _timed(partial(hub.tasks.get, f"backlog_{i:05d}"))
         lat.append(ms)
     lat.sort()
     p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
@@ -220,7 +246,11 @@ def run(
     step("get_latency", p50, p50_ms=round(p50, 4), p99_ms=round(p99, 4))
 
     health = hub.health()
-    report["health"] = {"keys": health.keys, "server_version": health.server_version, "rtt_ms": health.rtt_ms}
+    report["health"] = {
+        "keys": health.keys,
+        "server_version": health.server_version,
+        "rtt_ms": health.rtt_ms,
+    }
     say(f"\n{health!r}")
     if as_json:
         out(json.dumps(report, indent=2))

@@ -55,11 +55,13 @@ pub enum Target {
 }
 
 fn secs(name: &str, v: &str) -> Result<Duration> {
-    let f: f64 = v
-        .parse()
-        .map_err(|_| Error::validation(format!("URL option {name}={v} is not a number of seconds")))?;
+    let f: f64 = v.parse().map_err(|_| {
+        Error::validation(format!("URL option {name}={v} is not a number of seconds"))
+    })?;
     if !(f > 0.0 && f <= 3600.0) {
-        return Err(Error::validation(format!("URL option {name}={v} must be in (0, 3600] seconds")));
+        return Err(Error::validation(format!(
+            "URL option {name}={v} must be in (0, 3600] seconds"
+        )));
     }
     Ok(Duration::from_secs_f64(f))
 }
@@ -84,18 +86,18 @@ fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
             "timeout" => opts.response_timeout = secs(k, v)?,
             "connect_timeout" => opts.connect_timeout = secs(k, v)?,
             "retries" => {
-                opts.retries = v
-                    .parse()
-                    .map_err(|_| Error::validation(format!("URL option retries={v} is not a count")))?
+                opts.retries = v.parse().map_err(|_| {
+                    Error::validation(format!("URL option retries={v} is not a count"))
+                })?
             }
             "cluster" => cluster = matches!(v, "1" | "true" | "yes" | ""),
             // Read by the redis crate itself.
             "db" | "protocol" => rest.push(pair),
             other => {
                 return Err(Error::validation(format!(
-                    "unknown URL option {other:?}; zerolag reads timeout, connect_timeout, retries, \
+                "unknown URL option {other:?}; zerolag reads timeout, connect_timeout, retries, \
                      cluster, db and protocol"
-                )))
+            )))
             }
         }
     }
@@ -119,7 +121,11 @@ impl Target {
             Some(u) => u,
         };
         if let Some(path) = url.strip_prefix("sqlite://") {
-            let root = if path.is_empty() { root } else { PathBuf::from(path) };
+            let root = if path.is_empty() {
+                root
+            } else {
+                PathBuf::from(path)
+            };
             return Ok(Target::Embedded { root });
         }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
@@ -147,7 +153,9 @@ impl Target {
         let rest = &clean[plain_scheme.len() + 3..];
         if cluster_scheme || cluster_opt {
             if plain_scheme != "redis" && plain_scheme != "rediss" {
-                return Err(Error::validation("a cluster is reached over redis:// or rediss:// only"));
+                return Err(Error::validation(
+                    "a cluster is reached over redis:// or rediss:// only",
+                ));
             }
             // userinfo@h1:p1,h2:p2/...?query
             let (userinfo, hostpart) = match rest.rsplit_once('@') {
@@ -167,16 +175,30 @@ impl Target {
                 })
                 .collect();
             if seeds.is_empty() {
-                return Err(Error::validation("a cluster URL needs at least one host:port seed"));
+                return Err(Error::validation(
+                    "a cluster URL needs at least one host:port seed",
+                ));
             }
-            return Ok(Target::Cluster { seeds, opts, display: hosts.to_string() });
+            return Ok(Target::Cluster {
+                seeds,
+                opts,
+                display: hosts.to_string(),
+            });
         }
         let display = match rest.rsplit_once('@') {
             Some((_, h)) => h,
             None => rest,
         };
-        let display = display.split(['?', '#']).next().unwrap_or(display).to_string();
-        Ok(Target::Redis { url: clean, opts, display })
+        let display = display
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(display)
+            .to_string();
+        Ok(Target::Redis {
+            url: clean,
+            opts,
+            display,
+        })
     }
 }
 
@@ -186,7 +208,10 @@ mod tests {
 
     #[test]
     fn embedded_by_default() {
-        assert!(matches!(Target::parse(None, ".".into()), Ok(Target::Embedded { .. })));
+        assert!(matches!(
+            Target::parse(None, ".".into()),
+            Ok(Target::Embedded { .. })
+        ));
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum Backend {
 /// A boxed future of the core.
 pub type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
 
+/// The SQLite half of an operation.
+pub type SqliteWork<T> = Box<dyn FnOnce(&Sqlite) -> Result<T> + Send + 'static>;
+
 /// The Redis half of an operation.
 pub type RedisWork<T> = Box<dyn FnOnce(Arc<Redis>, RedisConn) -> BoxFut<T> + Send + 'static>;
 
@@ -48,7 +51,7 @@ pub type RedisWork<T> = Box<dyn FnOnce(Arc<Redis>, RedisConn) -> BoxFut<T> + Sen
 /// caller's thread (or a blocking thread when awaited); the Redis future on the runtime.
 pub enum Op<T> {
     /// Work on the embedded database.
-    Sqlite(Arc<Sqlite>, Box<dyn FnOnce(&Sqlite) -> Result<T> + Send + 'static>),
+    Sqlite(Arc<Sqlite>, SqliteWork<T>),
     /// Work on Redis: given the connection to use (blocking for `wait`, async for `run`).
     Redis(Arc<Redis>, RedisWork<T>),
     /// Already decided (e.g. failed validation).
@@ -91,12 +94,16 @@ impl<T: Send + 'static> Op<T> {
     }
 
     /// Maps the result through a fallible step.
-    pub fn and_then<U: Send + 'static>(self, g: impl FnOnce(T) -> Result<U> + Send + 'static) -> Op<U> {
+    pub fn and_then<U: Send + 'static>(
+        self,
+        g: impl FnOnce(T) -> Result<U> + Send + 'static,
+    ) -> Op<U> {
         match self {
             Op::Sqlite(db, f) => Op::Sqlite(db, Box::new(move |d| f(d).and_then(g))),
-            Op::Redis(r, work) => {
-                Op::Redis(r, Box::new(move |r, c| Box::pin(async move { work(r, c).await.and_then(g) })))
-            }
+            Op::Redis(r, work) => Op::Redis(
+                r,
+                Box::new(move |r, c| Box::pin(async move { work(r, c).await.and_then(g) })),
+            ),
             Op::Ready(r) => Op::Ready(r.and_then(g)),
         }
     }
@@ -126,10 +133,14 @@ impl Backend {
                     .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
                 Ok(Backend::Sqlite(Arc::new(db)))
             }
-            Target::Redis { url, opts, display } => {
-                Ok(Backend::Redis(Arc::new(Redis::connect(&url, display, opts).await?)))
-            }
-            Target::Cluster { seeds, opts, display } => Ok(Backend::Redis(Arc::new(
+            Target::Redis { url, opts, display } => Ok(Backend::Redis(Arc::new(
+                Redis::connect(&url, display, opts).await?,
+            ))),
+            Target::Cluster {
+                seeds,
+                opts,
+                display,
+            } => Ok(Backend::Redis(Arc::new(
                 Redis::connect_cluster(&seeds, display, opts).await?,
             ))),
         }

@@ -36,7 +36,11 @@ pub struct BlockingConn {
 impl BlockingConn {
     fn track<T>(&mut self, r: redis::RedisResult<T>) -> redis::RedisResult<T> {
         if let Err(e) = &r {
-            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_unrecoverable_error() {
+            if e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_timeout()
+                || e.is_unrecoverable_error()
+            {
                 self.broken = true;
             }
         }
@@ -68,7 +72,9 @@ impl ConnectionLike for RedisConn {
             RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
             RedisConn::Blocking(b) => {
                 let mut b = b.lock();
-                let r = b.conn.req_packed_commands(&pipeline.get_packed_pipeline(), offset, count);
+                let r = b
+                    .conn
+                    .req_packed_commands(&pipeline.get_packed_pipeline(), offset, count);
                 Box::pin(std::future::ready(b.track(r)))
             }
         }
@@ -85,8 +91,8 @@ impl ConnectionLike for RedisConn {
 
 /// How to open more blocking connections.
 enum BlockingSource {
-    Single(redis::Client),
-    Cluster(redis::cluster::ClusterClient),
+    Single(Box<redis::Client>),
+    Cluster(Box<redis::cluster::ClusterClient>),
 }
 
 /// The Redis side of a hub.
@@ -130,7 +136,9 @@ pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
              running there? Start it or fix the URL"
         ));
     }
-    if e.is_io_error() || e.is_connection_dropped() || e.kind() == ErrorKind::ClusterConnectionNotFound
+    if e.is_io_error()
+        || e.is_connection_dropped()
+        || e.kind() == ErrorKind::ClusterConnectionNotFound
     {
         if lower.contains("no such file") {
             return Error::Connection(format!(
@@ -191,14 +199,26 @@ impl Redis {
                 )))
             }
         };
-        let source = BlockingSource::Single(redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?);
-        let r = Redis { conn: RedisConn::Single(conn), display, opts, source, idle: Mutex::new(Vec::new()) };
+        let source = BlockingSource::Single(Box::new(
+            redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?,
+        ));
+        let r = Redis {
+            conn: RedisConn::Single(conn),
+            display,
+            opts,
+            source,
+            idle: Mutex::new(Vec::new()),
+        };
         r.ping().await?;
         Ok(r)
     }
 
     /// Connects to a cluster through its seed nodes.
-    pub async fn connect_cluster(seeds: &[String], display: String, opts: RedisOptions) -> Result<Redis> {
+    pub async fn connect_cluster(
+        seeds: &[String],
+        display: String,
+        opts: RedisOptions,
+    ) -> Result<Redis> {
         install_crypto_provider();
         let client = ClusterClientBuilder::new(seeds.to_vec())
             .connection_timeout(opts.connect_timeout)
@@ -217,8 +237,14 @@ impl Redis {
                 )))
             }
         };
-        let source = BlockingSource::Cluster(client);
-        let r = Redis { conn: RedisConn::Cluster(conn), display, opts, source, idle: Mutex::new(Vec::new()) };
+        let source = BlockingSource::Cluster(Box::new(client));
+        let r = Redis {
+            conn: RedisConn::Cluster(conn),
+            display,
+            opts,
+            source,
+            idle: Mutex::new(Vec::new()),
+        };
         r.ping().await?;
         Ok(r)
     }
@@ -236,14 +262,23 @@ impl Redis {
         let o = &self.opts;
         let conn: Box<dyn redis::ConnectionLike + Send> = match &self.source {
             BlockingSource::Single(client) => {
-                let c = client.get_connection_with_timeout(o.connect_timeout).map_err(|e| self.err(e))?;
-                c.set_read_timeout(Some(o.response_timeout)).map_err(|e| self.err(e))?;
-                c.set_write_timeout(Some(o.response_timeout)).map_err(|e| self.err(e))?;
+                let c = client
+                    .get_connection_with_timeout(o.connect_timeout)
+                    .map_err(|e| self.err(e))?;
+                c.set_read_timeout(Some(o.response_timeout))
+                    .map_err(|e| self.err(e))?;
+                c.set_write_timeout(Some(o.response_timeout))
+                    .map_err(|e| self.err(e))?;
                 Box::new(c)
             }
-            BlockingSource::Cluster(client) => Box::new(client.get_connection().map_err(|e| self.err(e))?),
+            BlockingSource::Cluster(client) => {
+                Box::new(client.get_connection().map_err(|e| self.err(e))?)
+            }
         };
-        Ok(Arc::new(Mutex::new(BlockingConn { conn, broken: false })))
+        Ok(Arc::new(Mutex::new(BlockingConn {
+            conn,
+            broken: false,
+        })))
     }
 
     /// Returns a blocking connection to the pool unless it broke (the next checkout then
@@ -276,7 +311,10 @@ impl Redis {
     /// Round trip to the server.
     pub async fn ping(&self) -> Result<()> {
         let mut c = self.conn();
-        let _: String = redis::cmd("PING").query_async(&mut c).await.map_err(|e| self.err(e))?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -294,18 +332,27 @@ impl Redis {
                     .map_err(|e| self.err(e))?;
                 redis::from_redis_value(v).map_err(|e| Error::Backend(e.to_string()))?
             }
-            _ => redis::cmd("INFO").arg("server").query_async(&mut c).await.map_err(|e| self.err(e))?,
+            _ => redis::cmd("INFO")
+                .arg("server")
+                .query_async(&mut c)
+                .await
+                .map_err(|e| self.err(e))?,
         };
         let find = |k: &str| {
-            info.lines().find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+            info.lines()
+                .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
         };
-        Ok(find("valkey_version:").or_else(|| find("redis_version:")).unwrap_or_default())
+        Ok(find("valkey_version:")
+            .or_else(|| find("redis_version:"))
+            .unwrap_or_default())
     }
 
     /// Addresses of the masters (one entry, None, for a standalone server).
     async fn masters(&self) -> Result<Vec<Option<(String, u16)>>> {
         let mut c = self.conn();
-        let RedisConn::Cluster(cc) = &mut c else { return Ok(vec![None]) };
+        let RedisConn::Cluster(cc) = &mut c else {
+            return Ok(vec![None]);
+        };
         let v = cc
             .route_command(
                 redis::cmd("CLUSTER").arg("NODES").clone(),
@@ -338,7 +385,11 @@ impl Redis {
             let mut cursor: u64 = 0;
             loop {
                 let mut cmd = redis::cmd("SCAN");
-                cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
+                cmd.arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(1000);
                 let v = match (&node, self.conn()) {
                     (Some((host, port)), RedisConn::Cluster(mut cc)) => cc
                         .route_command(

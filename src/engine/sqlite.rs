@@ -28,11 +28,15 @@ impl From<rusqlite::Error> for Error {
                 )),
                 ErrorCode::ConstraintViolation => Error::Conflict(e.to_string()),
                 ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
-                    Error::Io(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string()))
+                    Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        e.to_string(),
+                    ))
                 }
-                ErrorCode::DiskFull => {
-                    Error::Io(std::io::Error::new(std::io::ErrorKind::StorageFull, e.to_string()))
-                }
+                ErrorCode::DiskFull => Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    e.to_string(),
+                )),
                 _ => Error::Backend(format!("embedded store: {e}")),
             },
             _ => Error::Backend(format!("embedded store: {e}")),
@@ -46,7 +50,10 @@ impl Sqlite {
         let dir = root.join(".zerolag");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("zerolag.db");
-        let db = Sqlite { path, pool: Mutex::new(Vec::new()) };
+        let db = Sqlite {
+            path,
+            pool: Mutex::new(Vec::new()),
+        };
         db.with_tx(|tx| {
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {

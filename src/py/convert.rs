@@ -24,7 +24,10 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
         }
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(a) => {
-            let items: Vec<Bound<'py, PyAny>> = a.iter().map(|x| json_to_py(py, x)).collect::<PyResult<_>>()?;
+            let items: Vec<Bound<'py, PyAny>> = a
+                .iter()
+                .map(|x| json_to_py(py, x))
+                .collect::<PyResult<_>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(m) => {
@@ -44,7 +47,9 @@ pub fn py_to_json(o: &Bound<'_, PyAny>) -> PyResult<Value> {
 
 fn to_json(o: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
-        return Err(PyTypeError::new_err(format!("value nests deeper than {MAX_DEPTH} levels")));
+        return Err(PyTypeError::new_err(format!(
+            "value nests deeper than {MAX_DEPTH} levels"
+        )));
     }
     if o.is_none() {
         return Ok(Value::Null);
@@ -62,7 +67,9 @@ fn to_json(o: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         if let Ok(u) = o.extract::<u64>() {
             return Ok(Value::Number(u.into()));
         }
-        return Err(PyTypeError::new_err("integer too large for JSON (beyond 64 bits)"));
+        return Err(PyTypeError::new_err(
+            "integer too large for JSON (beyond 64 bits)",
+        ));
     }
     if let Ok(f) = o.cast::<PyFloat>() {
         let v = f.value();
@@ -75,7 +82,12 @@ fn to_json(o: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         for (k, v) in d.iter() {
             let key = k
                 .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err(format!("JSON object keys must be str, got {}", k.get_type())))?
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "JSON object keys must be str, got {}",
+                        k.get_type()
+                    ))
+                })?
                 .to_str()?
                 .to_owned();
             m.insert(key, to_json(&v, depth + 1)?);
@@ -83,10 +95,18 @@ fn to_json(o: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::Object(m));
     }
     if let Ok(l) = o.cast::<PyList>() {
-        return l.iter().map(|x| to_json(&x, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return l
+            .iter()
+            .map(|x| to_json(&x, depth + 1))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(t) = o.cast::<PyTuple>() {
-        return t.iter().map(|x| to_json(&x, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return t
+            .iter()
+            .map(|x| to_json(&x, depth + 1))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     Err(PyTypeError::new_err(format!(
         "{} is not JSON-serialisable (use dict, list, tuple, str, int, float, bool or None)",
@@ -98,7 +118,9 @@ fn to_json(o: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
 /// mistake for a one-element list).
 pub fn str_list(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
     if o.cast::<PyString>().is_ok() {
-        return Err(PyTypeError::new_err(format!("{what} must be a list of str, not a str")));
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a list of str, not a str"
+        )));
     }
     let mut out = Vec::new();
     for x in o.try_iter()? {

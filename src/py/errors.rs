@@ -11,10 +11,12 @@ fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
 }
 
 fn raise(name: &str, msg: String) -> PyErr {
-    Python::attach(|py| match class(py, name).and_then(|c| c.call1((msg.clone(),))) {
-        Ok(inst) => PyErr::from_value(inst),
-        Err(e) => e,
-    })
+    Python::attach(
+        |py| match class(py, name).and_then(|c| c.call1((msg.clone(),))) {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(e) => e,
+        },
+    )
 }
 
 /// A core error as the matching `zerolag.exceptions` class (IO problems as builtin OSError

@@ -63,10 +63,21 @@ pub struct Hub {
 impl Hub {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
-    fn new(py: Python<'_>, url: Option<String>, root: PathBuf, namespace: String) -> PyResult<Self> {
+    #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
+    fn new(
+        py: Python<'_>,
+        url: Option<String>,
+        root: PathBuf,
+        namespace: String,
+    ) -> PyResult<Self> {
         let u = url.clone();
-        let hub = py.detach(move || CoreHub::open_blocking(u, root, namespace)).map_err(to_py)?;
-        Ok(Hub { inner: Arc::new(hub), url })
+        let hub = py
+            .detach(move || CoreHub::open_blocking(u, root, namespace))
+            .map_err(to_py)?;
+        Ok(Hub {
+            inner: Arc::new(hub),
+            url,
+        })
     }
 
     /// `"embedded"`, `"redis"` or `"redis-cluster"`.
@@ -93,7 +104,9 @@ impl Hub {
     #[getter]
     fn tasks(&self) -> PyResult<Tasks> {
         checked(&self.inner)?;
-        Ok(Tasks { hub: self.inner.clone() })
+        Ok(Tasks {
+            hub: self.inner.clone(),
+        })
     }
 
     fn health(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -125,7 +138,11 @@ impl Hub {
             "Hub(backend={:?}, namespace={:?}{})",
             self.inner.backend().name(),
             self.inner.namespace(),
-            if self.inner.is_closed() { ", closed" } else { "" }
+            if self.inner.is_closed() {
+                ", closed"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -142,6 +159,7 @@ impl AsyncHub {
     /// Connects; use `await AsyncHub.connect(...)` (or `zerolag.open_async`).
     #[classmethod]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
+    #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
     fn connect<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,
@@ -150,8 +168,13 @@ impl AsyncHub {
         namespace: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let hub = CoreHub::open(url.clone(), root, namespace).await.map_err(to_py)?;
-            Ok(AsyncHub { inner: Arc::new(hub), url })
+            let hub = CoreHub::open(url.clone(), root, namespace)
+                .await
+                .map_err(to_py)?;
+            Ok(AsyncHub {
+                inner: Arc::new(hub),
+                url,
+            })
         })
     }
 
@@ -178,7 +201,9 @@ impl AsyncHub {
     #[getter]
     fn tasks(&self) -> PyResult<AsyncTasks> {
         checked(&self.inner)?;
-        Ok(AsyncTasks { hub: self.inner.clone() })
+        Ok(AsyncTasks {
+            hub: self.inner.clone(),
+        })
     }
 
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -201,7 +226,11 @@ impl AsyncHub {
             "_AsyncHub(backend={:?}, namespace={:?}{})",
             self.inner.backend().name(),
             self.inner.namespace(),
-            if self.inner.is_closed() { ", closed" } else { "" }
+            if self.inner.is_closed() {
+                ", closed"
+            } else {
+                ""
+            }
         )
     }
 }

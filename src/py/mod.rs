@@ -23,13 +23,19 @@ where
 }
 
 /// Returns an awaitable that runs `op` on the shared runtime and converts with `f`.
-pub(crate) fn run_async<'py, T, U, F>(py: Python<'py>, op: Op<T>, f: F) -> PyResult<Bound<'py, PyAny>>
+pub(crate) fn run_async<'py, T, U, F>(
+    py: Python<'py>,
+    op: Op<T>,
+    f: F,
+) -> PyResult<Bound<'py, PyAny>>
 where
     T: Send + 'static,
     F: FnOnce(T) -> PyResult<U> + Send + 'static,
     U: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { f(op.run().await.map_err(errors::to_py)?) })
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        f(op.run().await.map_err(errors::to_py)?)
+    })
 }
 
 #[pymodule]

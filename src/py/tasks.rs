@@ -143,14 +143,25 @@ impl SearchPage {
         Ok(self.tasks(py)?.into_any().try_iter()?.into_any())
     }
     fn __repr__(&self) -> String {
-        format!("SearchPage({} tasks, next_cursor={:?})", self.tasks.len(), self.next_cursor)
+        format!(
+            "SearchPage({} tasks, next_cursor={:?})",
+            self.tasks.len(),
+            self.next_cursor
+        )
     }
 }
 
 fn page(p: core::Page) -> PyResult<SearchPage> {
     Python::attach(|py| {
-        let tasks = p.tasks.into_iter().map(|t| Py::new(py, Task { t })).collect::<PyResult<_>>()?;
-        Ok(SearchPage { tasks, next_cursor: p.next_cursor })
+        let tasks = p
+            .tasks
+            .into_iter()
+            .map(|t| Py::new(py, Task { t }))
+            .collect::<PyResult<_>>()?;
+        Ok(SearchPage {
+            tasks,
+            next_cursor: p.next_cursor,
+        })
     })
 }
 
@@ -191,13 +202,15 @@ fn new_task(d: &Bound<'_, PyAny>) -> PyResult<NewTask> {
             metadata: Some(t.metadata.clone()),
         });
     }
-    let d = d
-        .cast::<PyDict>()
-        .map_err(|_| PyTypeError::new_err("each task must be a dict of fields (title, intent, keywords, ...)"))?;
+    let d = d.cast::<PyDict>().map_err(|_| {
+        PyTypeError::new_err("each task must be a dict of fields (title, intent, keywords, ...)")
+    })?;
     let mut n = NewTask::default();
     let mut has_title = false;
     for (k, v) in d.iter() {
-        let key: String = k.extract().map_err(|_| PyTypeError::new_err("task field names must be str"))?;
+        let key: String = k
+            .extract()
+            .map_err(|_| PyTypeError::new_err("task field names must be str"))?;
         if v.is_none() && key != "complexity" && key != "metadata" {
             continue;
         }
@@ -249,8 +262,20 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
             }
             "description" => p.description = Some(if none { String::new() } else { v.extract()? }),
             "intent" => p.intent = Some(if none { None } else { Some(v.extract()?) }),
-            "keywords" => p.keywords = Some(if none { vec![] } else { str_list(&v, "keywords")? }),
-            "patterns" => p.patterns = Some(if none { vec![] } else { str_list(&v, "patterns")? }),
+            "keywords" => {
+                p.keywords = Some(if none {
+                    vec![]
+                } else {
+                    str_list(&v, "keywords")?
+                })
+            }
+            "patterns" => {
+                p.patterns = Some(if none {
+                    vec![]
+                } else {
+                    str_list(&v, "patterns")?
+                })
+            }
             "confidence" => {
                 refuse_none("confidence")?;
                 p.confidence = Some(v.extract()?)
@@ -264,9 +289,19 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
                 refuse_none("progress")?;
                 p.progress = Some(v.extract()?)
             }
-            "related" => p.related = Some(if none { vec![] } else { str_list(&v, "related")? }),
-            "context_cascade" => p.context_cascade = Some(if none { None } else { Some(v.extract()?) }),
-            "estimated_effort" => p.estimated_effort = Some(if none { None } else { Some(v.extract()?) }),
+            "related" => {
+                p.related = Some(if none {
+                    vec![]
+                } else {
+                    str_list(&v, "related")?
+                })
+            }
+            "context_cascade" => {
+                p.context_cascade = Some(if none { None } else { Some(v.extract()?) })
+            }
+            "estimated_effort" => {
+                p.estimated_effort = Some(if none { None } else { Some(v.extract()?) })
+            }
             "metadata" => {
                 refuse_none("metadata")?;
                 p.metadata = Some(py_to_json(&v)?)
@@ -292,7 +327,11 @@ fn query(
     limit: usize,
     cursor: Option<String>,
 ) -> PyResult<Query> {
-    let list = |o: Option<&Bound<'_, PyAny>>, what| o.map(|o| str_list(o, what)).transpose().map(Option::unwrap_or_default);
+    let list = |o: Option<&Bound<'_, PyAny>>, what| {
+        o.map(|o| str_list(o, what))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
     Ok(Query {
         intent,
         keywords_all: list(keywords, "keywords")?,
@@ -306,7 +345,11 @@ fn query(
         order: match order {
             "confidence" => Order::Confidence,
             "recent" => Order::Recent,
-            other => return Err(validation(format!("order must be \"confidence\" or \"recent\", got {other:?}"))),
+            other => {
+                return Err(validation(format!(
+                    "order must be \"confidence\" or \"recent\", got {other:?}"
+                )))
+            }
         },
         limit,
         cursor,

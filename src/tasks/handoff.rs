@@ -21,7 +21,9 @@ pub fn handoff(v: &Value) -> Result<Handoff> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(Error::validation(format!("handoff field {k} must be text, got {other}"))),
+            Some(other) => Err(Error::validation(format!(
+                "handoff field {k} must be text, got {other}"
+            ))),
         }
     };
     let get_list = |k: &str| -> Result<Vec<String>> {
@@ -31,23 +33,31 @@ pub fn handoff(v: &Value) -> Result<Handoff> {
                 .iter()
                 .map(|x| match x {
                     Value::String(s) => Ok(s.clone()),
-                    other => Err(Error::validation(format!("handoff field {k} must list text, got {other}"))),
+                    other => Err(Error::validation(format!(
+                        "handoff field {k} must list text, got {other}"
+                    ))),
                 })
                 .collect(),
-            Some(Value::String(s)) => Ok(s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()),
-            Some(other) => Err(Error::validation(format!("handoff field {k} must be a list, got {other}"))),
+            Some(Value::String(s)) => Ok(s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()),
+            Some(other) => Err(Error::validation(format!(
+                "handoff field {k} must be a list, got {other}"
+            ))),
         }
     };
     let get_f = |k: &str| -> Result<Option<f64>> {
         match m.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::validation(format!("handoff field {k} must be a number, got {s:?}"))),
-            Some(other) => Err(Error::validation(format!("handoff field {k} must be a number, got {other}"))),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                Error::validation(format!("handoff field {k} must be a number, got {s:?}"))
+            }),
+            Some(other) => Err(Error::validation(format!(
+                "handoff field {k} must be a number, got {other}"
+            ))),
         }
     };
     let action = get_str("action")?.unwrap_or_else(|| "upsert_task".into());
@@ -59,17 +69,39 @@ pub fn handoff(v: &Value) -> Result<Handoff> {
         },
     };
     let known = [
-        "action", "taskId", "task_id", "id", "title", "description", "intent", "keywords", "patterns",
-        "confidence", "related_tasks", "related", "context_cascade", "estimated_effort", "complexity",
-        "status", "progress", "metadata",
+        "action",
+        "taskId",
+        "task_id",
+        "id",
+        "title",
+        "description",
+        "intent",
+        "keywords",
+        "patterns",
+        "confidence",
+        "related_tasks",
+        "related",
+        "context_cascade",
+        "estimated_effort",
+        "complexity",
+        "status",
+        "progress",
+        "metadata",
     ];
     let mut meta = match m.get("metadata") {
         Some(Value::Object(o)) => o.clone(),
         None | Some(Value::Null) => Map::new(),
-        Some(other) => return Err(Error::validation(format!("handoff metadata must be a mapping, got {other}"))),
+        Some(other) => {
+            return Err(Error::validation(format!(
+                "handoff metadata must be a mapping, got {other}"
+            )))
+        }
     };
-    let extra: Map<String, Value> =
-        m.iter().filter(|(k, _)| !known.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let extra: Map<String, Value> = m
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if !extra.is_empty() {
         meta.insert("handoff".into(), Value::Object(extra));
     }
@@ -88,9 +120,17 @@ pub fn handoff(v: &Value) -> Result<Handoff> {
         status: get_str("status")?,
         progress: get_f("progress")?,
         related: (has("related_tasks") || has("related")).then(|| related.clone()),
-        context_cascade: has("context_cascade").then(|| get_str("context_cascade")).transpose()?,
-        estimated_effort: has("estimated_effort").then(|| get_str("estimated_effort")).transpose()?,
-        metadata: if meta.is_empty() { None } else { Some(Value::Object(meta.clone())) },
+        context_cascade: has("context_cascade")
+            .then(|| get_str("context_cascade"))
+            .transpose()?,
+        estimated_effort: has("estimated_effort")
+            .then(|| get_str("estimated_effort"))
+            .transpose()?,
+        metadata: if meta.is_empty() {
+            None
+        } else {
+            Some(Value::Object(meta.clone()))
+        },
     };
     // A task created from a handoff without a title is named after its intent or id.
     let fallback_title = title
@@ -111,7 +151,11 @@ pub fn handoff(v: &Value) -> Result<Handoff> {
         related,
         context_cascade: get_str("context_cascade")?,
         estimated_effort: get_str("estimated_effort")?,
-        metadata: if meta.is_empty() { None } else { Some(Value::Object(meta)) },
+        metadata: if meta.is_empty() {
+            None
+        } else {
+            Some(Value::Object(meta))
+        },
     };
     let action = match action.as_str() {
         "create_task" | "create" => HandoffAction::Create,
@@ -126,7 +170,12 @@ pub fn handoff(v: &Value) -> Result<Handoff> {
     if action != HandoffAction::Create && id.is_none() {
         return Err(Error::validation("an update handoff needs taskId"));
     }
-    Ok(Handoff { action, id, create, patch })
+    Ok(Handoff {
+        action,
+        id,
+        create,
+        patch,
+    })
 }
 
 /// What a handoff asks for.

@@ -62,7 +62,10 @@ impl Tasks {
         };
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = tasks.iter().find(|t| !seen.insert(t.id.as_str())) {
-            return Op::Ready(Err(Error::Conflict(format!("task id {:?} appears twice in the batch", dup.id))));
+            return Op::Ready(Err(Error::Conflict(format!(
+                "task id {:?} appears twice in the batch",
+                dup.id
+            ))));
         }
         let ns = self.ns();
         let ns2 = ns.clone();
@@ -77,13 +80,16 @@ impl Tasks {
     pub fn get(&self, id: &str) -> Op<Task> {
         let id = id.to_string();
         let missing = format!("no task {id:?}");
-        self.get_many(vec![id]).and_then(move |mut v| v.pop().flatten().ok_or(Error::NotFound(missing)))
+        self.get_many(vec![id])
+            .and_then(move |mut v| v.pop().flatten().ok_or(Error::NotFound(missing)))
     }
 
     /// Tasks by id; None where missing.
     pub fn get_many(&self, ids_: Vec<String>) -> Op<Vec<Option<Task>>> {
         if ids_.len() > MAX_BATCH {
-            return Op::Ready(Err(Error::validation(format!("at most {MAX_BATCH} ids per call"))));
+            return Op::Ready(Err(Error::validation(format!(
+                "at most {MAX_BATCH} ids per call"
+            ))));
         }
         if let Some(e) = ids_.iter().find_map(|i| ids::id("task id", i).err()) {
             return Op::Ready(Err(e));
@@ -103,7 +109,13 @@ impl Tasks {
             return Op::Ready(Err(e));
         }
         let at = model::now();
-        let (ns, ns2, id, id2, p2) = (self.ns(), self.ns(), id.to_string(), id.to_string(), patch.clone());
+        let (ns, ns2, id, id2, p2) = (
+            self.ns(),
+            self.ns(),
+            id.to_string(),
+            id.to_string(),
+            patch.clone(),
+        );
         self.backend.op(
             move |db| sqlite::update(db, &ns, &id, patch, if_version, at),
             move |r, c| redis::update(r, c, ns2, id2, p2, if_version, at),
@@ -116,7 +128,10 @@ impl Tasks {
             return Op::Ready(Err(e));
         }
         let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(move |db| sqlite::delete(db, &ns, &id), move |r, c| redis::delete(r, c, ns2, id2))
+        self.backend.op(
+            move |db| sqlite::delete(db, &ns, &id),
+            move |r, c| redis::delete(r, c, ns2, id2),
+        )
     }
 
     /// Applies a model's handoff (reference/000 shape): creates, updates or upserts the task
@@ -139,7 +154,13 @@ impl Tasks {
             HandoffAction::Update => Some(true),
             HandoffAction::Upsert => None,
         };
-        let (ns, ns2, c2, p2, patch) = (self.ns(), self.ns(), create.clone(), h.patch.clone(), h.patch);
+        let (ns, ns2, c2, p2, patch) = (
+            self.ns(),
+            self.ns(),
+            create.clone(),
+            h.patch.clone(),
+            h.patch,
+        );
         self.backend.op(
             move |db| sqlite::upsert(db, &ns, create, patch, must, at),
             move |r, c| redis::upsert(r, c, ns2, c2, p2, must, at),
@@ -153,7 +174,10 @@ impl Tasks {
             Err(e) => return Op::Ready(Err(e)),
         };
         let (ns, ns2, q2) = (self.ns(), self.ns(), q.clone());
-        self.backend.op(move |db| sqlite::search(db, &ns, &q), move |r, c| redis::search(r, c, ns2, q2))
+        self.backend.op(
+            move |db| sqlite::search(db, &ns, &q),
+            move |r, c| redis::search(r, c, ns2, q2),
+        )
     }
 
     /// Tasks related to `id` in either direction, by id.
@@ -162,19 +186,28 @@ impl Tasks {
             return Op::Ready(Err(e));
         }
         let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(move |db| sqlite::related(db, &ns, &id), move |r, c| redis::related(r, c, ns2, id2))
+        self.backend.op(
+            move |db| sqlite::related(db, &ns, &id),
+            move |r, c| redis::related(r, c, ns2, id2),
+        )
     }
 
     /// Number of tasks in the namespace.
     pub fn count(&self) -> Op<u64> {
         let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(move |db| sqlite::count(db, &ns), move |r, c| redis::count(r, c, ns2))
+        self.backend.op(
+            move |db| sqlite::count(db, &ns),
+            move |r, c| redis::count(r, c, ns2),
+        )
     }
 
     /// The stored index as `(kind, term, id)` rows, sorted (for consistency checks).
     pub fn dump_index(&self) -> Op<Vec<(String, String, String)>> {
         let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(move |db| sqlite::dump_index(db, &ns), move |r, _c| redis::dump_index(r, ns2))
+        self.backend.op(
+            move |db| sqlite::dump_index(db, &ns),
+            move |r, _c| redis::dump_index(r, ns2),
+        )
     }
 }
 

@@ -176,13 +176,18 @@ fn unit(what: &str, v: f64) -> Result<f64> {
     if v.is_finite() && (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
-        Err(Error::validation(format!("{what} must be between 0 and 1, got {v}")))
+        Err(Error::validation(format!(
+            "{what} must be between 0 and 1, got {v}"
+        )))
     }
 }
 
 fn terms(what: &str, raw: &[String]) -> Result<Vec<String>> {
     if raw.len() > MAX_LIST {
-        return Err(Error::validation(format!("at most {MAX_LIST} {what}s per task, got {}", raw.len())));
+        return Err(Error::validation(format!(
+            "at most {MAX_LIST} {what}s per task, got {}",
+            raw.len()
+        )));
     }
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for r in raw {
@@ -196,7 +201,9 @@ fn terms(what: &str, raw: &[String]) -> Result<Vec<String>> {
 
 fn related_ids(raw: &[String], own: &str) -> Result<Vec<String>> {
     if raw.len() > MAX_LIST {
-        return Err(Error::validation(format!("at most {MAX_LIST} related ids per task")));
+        return Err(Error::validation(format!(
+            "at most {MAX_LIST} related ids per task"
+        )));
     }
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for r in raw {
@@ -225,13 +232,18 @@ fn complexity(v: Option<Value>) -> Result<Option<Value>> {
             unit("complexity", f)?;
             Ok(Some(Value::Number(n)))
         }
-        Some(other) => Err(Error::validation(format!("complexity must be a label or a number, got {other}"))),
+        Some(other) => Err(Error::validation(format!(
+            "complexity must be a label or a number, got {other}"
+        ))),
     }
 }
 
 fn text(what: &str, s: String, max: usize) -> Result<String> {
     if s.len() > max {
-        return Err(Error::validation(format!("{what} is {} bytes; the limit is {max}", s.len())));
+        return Err(Error::validation(format!(
+            "{what} is {} bytes; the limit is {max}",
+            s.len()
+        )));
     }
     Ok(s)
 }
@@ -248,7 +260,9 @@ fn metadata(v: Option<Value>) -> Result<Value> {
     match v {
         None | Some(Value::Null) => Ok(Value::Object(Map::new())),
         Some(Value::Object(m)) => {
-            let size = serde_json::to_vec(&m).map(|b| b.len()).unwrap_or(usize::MAX);
+            let size = serde_json::to_vec(&m)
+                .map(|b| b.len())
+                .unwrap_or(usize::MAX);
             if size > MAX_METADATA {
                 return Err(Error::validation(format!(
                     "metadata is {size} bytes as JSON; the limit is {MAX_METADATA}"
@@ -256,7 +270,9 @@ fn metadata(v: Option<Value>) -> Result<Value> {
             }
             Ok(Value::Object(m))
         }
-        Some(other) => Err(Error::validation(format!("metadata must be a mapping, got {other}"))),
+        Some(other) => Err(Error::validation(format!(
+            "metadata must be a mapping, got {other}"
+        ))),
     }
 }
 
@@ -305,7 +321,11 @@ impl NewTask {
         let related = related_ids(&self.related, &id)?;
         Ok(Task {
             title: text("title", self.title, MAX_TITLE)?,
-            description: text("description", self.description.unwrap_or_default(), MAX_DESCRIPTION)?,
+            description: text(
+                "description",
+                self.description.unwrap_or_default(),
+                MAX_DESCRIPTION,
+            )?,
             intent: self.intent.map(|i| ids::term("intent", &i)).transpose()?,
             keywords: terms("keyword", &self.keywords)?,
             patterns: terms("pattern", &self.patterns)?,
@@ -490,13 +510,15 @@ pub fn tokenize(s: &str) -> Vec<String> {
     out
 }
 
-
 impl Query {
     /// Validates and normalises every criterion (terms lower-cased, ids checked, limits
     /// bounded) so that backends can trust it.
     pub fn normalized(mut self) -> Result<Query> {
         if self.limit == 0 || self.limit > MAX_LIMIT {
-            return Err(Error::validation(format!("limit must be 1 to {MAX_LIMIT}, got {}", self.limit)));
+            return Err(Error::validation(format!(
+                "limit must be 1 to {MAX_LIMIT}, got {}",
+                self.limit
+            )));
         }
         self.intent = self.intent.map(|i| ids::term("intent", &i)).transpose()?;
         self.status = self.status.map(|i| ids::term("status", &i)).transpose()?;
@@ -506,7 +528,10 @@ impl Query {
         if let Some(r) = &self.related_to {
             ids::id("related_to", r)?;
         }
-        for v in [self.min_confidence, self.max_confidence].into_iter().flatten() {
+        for v in [self.min_confidence, self.max_confidence]
+            .into_iter()
+            .flatten()
+        {
             unit("confidence bound", v)?;
         }
         if let Some(c) = &self.cursor {

@@ -31,7 +31,11 @@ pub fn prefix(ns: &str) -> String {
 }
 
 fn index_suffixes(t: &Task) -> Vec<String> {
-    let mut out: Vec<String> = t.index_terms().into_iter().map(|(k, v)| format!("i:{k}:{v}")).collect();
+    let mut out: Vec<String> = t
+        .index_terms()
+        .into_iter()
+        .map(|(k, v)| format!("i:{k}:{v}"))
+        .collect();
     out.extend(t.related.iter().map(|r| format!("i:r:{r}")));
     out
 }
@@ -49,12 +53,25 @@ fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
         ("keywords", serde_json::to_string(&t.keywords)?),
         ("patterns", serde_json::to_string(&t.patterns)?),
         ("confidence", num(t.confidence)),
-        ("complexity", t.complexity.as_ref().map(serde_json::to_string).transpose()?.unwrap_or_default()),
+        (
+            "complexity",
+            t.complexity
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?
+                .unwrap_or_default(),
+        ),
         ("status", t.status.clone()),
         ("progress", num(t.progress)),
         ("related", serde_json::to_string(&t.related)?),
-        ("context_cascade", t.context_cascade.clone().unwrap_or_default()),
-        ("estimated_effort", t.estimated_effort.clone().unwrap_or_default()),
+        (
+            "context_cascade",
+            t.context_cascade.clone().unwrap_or_default(),
+        ),
+        (
+            "estimated_effort",
+            t.estimated_effort.clone().unwrap_or_default(),
+        ),
         ("metadata", serde_json::to_string(&t.metadata)?),
         ("created_at", num(t.created_at)),
         ("updated_at", num(t.updated_at)),
@@ -63,15 +80,16 @@ fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
 }
 
 fn parse_hash(v: Value) -> Result<Option<Task>> {
-    let m: HashMap<String, String> =
-        redis::from_redis_value(v).map_err(|e| Error::Backend(format!("unreadable task hash: {e}")))?;
+    let m: HashMap<String, String> = redis::from_redis_value(v)
+        .map_err(|e| Error::Backend(format!("unreadable task hash: {e}")))?;
     if m.is_empty() {
         return Ok(None);
     }
     let s = |k: &str| m.get(k).cloned().unwrap_or_default();
     let opt = |k: &str| m.get(k).filter(|v| !v.is_empty()).cloned();
     let f = |k: &str| -> Result<f64> {
-        s(k).parse().map_err(|_| Error::Backend(format!("task field {k} is not a number")))
+        s(k).parse()
+            .map_err(|_| Error::Backend(format!("task field {k} is not a number")))
     };
     Ok(Some(Task {
         id: s("id"),
@@ -81,7 +99,9 @@ fn parse_hash(v: Value) -> Result<Option<Task>> {
         keywords: serde_json::from_str(&s("keywords"))?,
         patterns: serde_json::from_str(&s("patterns"))?,
         confidence: f("confidence")?,
-        complexity: opt("complexity").map(|c| serde_json::from_str(&c)).transpose()?,
+        complexity: opt("complexity")
+            .map(|c| serde_json::from_str(&c))
+            .transpose()?,
         status: s("status"),
         progress: f("progress")?,
         related: serde_json::from_str(&s("related"))?,
@@ -90,7 +110,9 @@ fn parse_hash(v: Value) -> Result<Option<Task>> {
         metadata: serde_json::from_str(&s("metadata"))?,
         created_at: f("created_at")?,
         updated_at: f("updated_at")?,
-        version: s("version").parse().map_err(|_| Error::Backend("task version is not a number".into()))?,
+        version: s("version")
+            .parse()
+            .map_err(|_| Error::Backend("task version is not a number".into()))?,
     }))
 }
 
@@ -101,13 +123,24 @@ enum PutOutcome {
     Stale,
 }
 
-async fn put(r: &Redis, c: &mut RedisConn, ns: &str, mode: &str, tasks: &[(Task, Option<u64>)]) -> Result<PutOutcome> {
+async fn put(
+    r: &Redis,
+    c: &mut RedisConn,
+    ns: &str,
+    mode: &str,
+    tasks: &[(Task, Option<u64>)],
+) -> Result<PutOutcome> {
     let p = prefix(ns);
     let mut inv = PUT.prepare_invoke();
-    inv.key(format!("{p}z:upd")).arg(&p).arg(mode).arg(tasks.len());
+    inv.key(format!("{p}z:upd"))
+        .arg(&p)
+        .arg(mode)
+        .arg(tasks.len());
     for (t, expected) in tasks {
         let fs = fields(t)?;
-        inv.arg(&t.id).arg(expected.map(|v| v.to_string()).unwrap_or_default()).arg(fs.len());
+        inv.arg(&t.id)
+            .arg(expected.map(|v| v.to_string()).unwrap_or_default())
+            .arg(fs.len());
         for (k, v) in fs {
             inv.arg(k).arg(v);
         }
@@ -124,12 +157,21 @@ async fn put(r: &Redis, c: &mut RedisConn, ns: &str, mode: &str, tasks: &[(Task,
         Some("exists") => PutOutcome::Exists(reply.get(1).cloned().unwrap_or_default()),
         Some("missing") => PutOutcome::Missing,
         Some("stale") => PutOutcome::Stale,
-        _ => return Err(Error::Backend(format!("unexpected reply from the put script: {reply:?}"))),
+        _ => {
+            return Err(Error::Backend(format!(
+                "unexpected reply from the put script: {reply:?}"
+            )))
+        }
     })
 }
 
 /// Creates all tasks or none.
-pub async fn create_many(r: Arc<Redis>, mut c: RedisConn, ns: String, tasks: Vec<Task>) -> Result<Vec<Task>> {
+pub async fn create_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    tasks: Vec<Task>,
+) -> Result<Vec<Task>> {
     let items: Vec<(Task, Option<u64>)> = tasks.into_iter().map(|t| (t, None)).collect();
     match put(&r, &mut c, &ns, "create", &items).await? {
         PutOutcome::Ok => Ok(items.into_iter().map(|(t, _)| t).collect()),
@@ -139,7 +181,12 @@ pub async fn create_many(r: Arc<Redis>, mut c: RedisConn, ns: String, tasks: Vec
 }
 
 /// Tasks by id, None where missing (one pipeline).
-pub async fn get_many(r: Arc<Redis>, mut c: RedisConn, ns: String, ids: Vec<String>) -> Result<Vec<Option<Task>>> {
+pub async fn get_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    ids: Vec<String>,
+) -> Result<Vec<Option<Task>>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -190,12 +237,16 @@ pub async fn update(
             PutOutcome::Ok => return Ok(t),
             PutOutcome::Missing => return Err(Error::NotFound(format!("no task {id:?}"))),
             PutOutcome::Stale if if_version.is_some() => {
-                return Err(Error::Conflict(format!("task {id:?} changed while updating; reload it and retry")))
+                return Err(Error::Conflict(format!(
+                    "task {id:?} changed while updating; reload it and retry"
+                )))
             }
             _ => continue,
         }
     }
-    Err(Error::Conflict(format!("task {id:?} kept changing; gave up after {MAX_RETRIES} attempts")))
+    Err(Error::Conflict(format!(
+        "task {id:?} kept changing; gave up after {MAX_RETRIES} attempts"
+    )))
 }
 
 /// Create-or-update in one logical step (retried on races). `must`: Some(true) the task must
@@ -212,7 +263,10 @@ pub async fn upsert(
     for _ in 0..MAX_RETRIES {
         match get_one(&r, &mut c, &ns, &create.id).await? {
             Some(_) if must == Some(false) => {
-                return Err(Error::Conflict(format!("task {:?} already exists", create.id)))
+                return Err(Error::Conflict(format!(
+                    "task {:?} already exists",
+                    create.id
+                )))
             }
             Some(mut t) => {
                 let seen = t.version;
@@ -222,14 +276,19 @@ pub async fn upsert(
                     _ => continue,
                 }
             }
-            None if must == Some(true) => return Err(Error::NotFound(format!("no task {:?}", create.id))),
+            None if must == Some(true) => {
+                return Err(Error::NotFound(format!("no task {:?}", create.id)))
+            }
             None => match put(&r, &mut c, &ns, "create", &[(create.clone(), None)]).await? {
                 PutOutcome::Ok => return Ok(create),
                 _ => continue,
             },
         }
     }
-    Err(Error::Conflict(format!("task {:?} kept changing; gave up", create.id)))
+    Err(Error::Conflict(format!(
+        "task {:?} kept changing; gave up",
+        create.id
+    )))
 }
 
 /// Deletes a task and every index entry of it.
@@ -302,7 +361,11 @@ pub async fn related(r: Arc<Redis>, mut c: RedisConn, ns: String, id: String) ->
     }
     ids.sort();
     ids.dedup();
-    Ok(get_many(r, c, ns, ids).await?.into_iter().flatten().collect())
+    Ok(get_many(r, c, ns, ids)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Number of tasks.
@@ -320,8 +383,11 @@ pub async fn dump_index(r: Arc<Redis>, ns: String) -> Result<Vec<(String, String
     let keys = r.scan_keys(&format!("{p}i:*")).await?;
     let mut out = Vec::new();
     for k in keys {
-        let members: Vec<String> =
-            redis::cmd("SMEMBERS").arg(&k).query_async(&mut r.conn()).await.map_err(|e| r.err(e))?;
+        let members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(&k)
+            .query_async(&mut r.conn())
+            .await
+            .map_err(|e| r.err(e))?;
         let rest = &k[p.len() + 2..];
         let (kind, term) = rest.split_once(':').unwrap_or((rest, ""));
         for m in members {

@@ -3,8 +3,8 @@
 
 use rusqlite::{params, params_from_iter, Row, Transaction};
 
-use super::model::{Order, Page, Query, Task, TaskPatch};
 use super::cursor;
+use super::model::{Order, Page, Query, Task, TaskPatch};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -86,7 +86,9 @@ fn read(r: &Row<'_>) -> Result<Task> {
 }
 
 fn load(tx: &rusqlite::Connection, ns: &str, id: &str) -> Result<Option<Task>> {
-    let mut st = tx.prepare_cached(&format!("SELECT {COLS} FROM tasks WHERE ns = ?1 AND id = ?2"))?;
+    let mut st = tx.prepare_cached(&format!(
+        "SELECT {COLS} FROM tasks WHERE ns = ?1 AND id = ?2"
+    ))?;
     let mut rows = st.query(params![ns, id])?;
     match rows.next()? {
         Some(r) => Ok(Some(read(r)?)),
@@ -107,7 +109,10 @@ fn write(tx: &Transaction<'_>, ns: &str, t: &Task) -> Result<()> {
         serde_json::to_string(&t.keywords)?,
         serde_json::to_string(&t.patterns)?,
         t.confidence,
-        t.complexity.as_ref().map(serde_json::to_string).transpose()?,
+        t.complexity
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
         t.status,
         t.progress,
         serde_json::to_string(&t.related)?,
@@ -119,11 +124,14 @@ fn write(tx: &Transaction<'_>, ns: &str, t: &Task) -> Result<()> {
         t.version as i64,
         ns,
     ])?;
-    let mut st = tx.prepare_cached("INSERT OR IGNORE INTO task_terms (ns, kind, term, id) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut st = tx.prepare_cached(
+        "INSERT OR IGNORE INTO task_terms (ns, kind, term, id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for (kind, term) in t.index_terms() {
         st.execute(params![ns, kind, term, t.id])?;
     }
-    let mut st = tx.prepare_cached("INSERT OR IGNORE INTO task_rel (ns, src, dst) VALUES (?1, ?2, ?3)")?;
+    let mut st =
+        tx.prepare_cached("INSERT OR IGNORE INTO task_rel (ns, src, dst) VALUES (?1, ?2, ?3)")?;
     for r in &t.related {
         st.execute(params![ns, t.id, r])?;
     }
@@ -131,8 +139,10 @@ fn write(tx: &Transaction<'_>, ns: &str, t: &Task) -> Result<()> {
 }
 
 fn unindex(tx: &Transaction<'_>, ns: &str, id: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM task_terms WHERE ns = ?1 AND id = ?2")?.execute(params![ns, id])?;
-    tx.prepare_cached("DELETE FROM task_rel WHERE ns = ?1 AND src = ?2")?.execute(params![ns, id])?;
+    tx.prepare_cached("DELETE FROM task_terms WHERE ns = ?1 AND id = ?2")?
+        .execute(params![ns, id])?;
+    tx.prepare_cached("DELETE FROM task_rel WHERE ns = ?1 AND src = ?2")?
+        .execute(params![ns, id])?;
     Ok(())
 }
 
@@ -161,7 +171,14 @@ pub fn get_many(db: &Sqlite, ns: &str, ids: &[String]) -> Result<Vec<Option<Task
 }
 
 /// Applies `patch` to `id` in one transaction. `if_version` guards against lost updates.
-pub fn update(db: &Sqlite, ns: &str, id: &str, patch: TaskPatch, if_version: Option<u64>, at: f64) -> Result<Task> {
+pub fn update(
+    db: &Sqlite,
+    ns: &str,
+    id: &str,
+    patch: TaskPatch,
+    if_version: Option<u64>,
+    at: f64,
+) -> Result<Task> {
     db.with_tx(|tx| {
         let mut t = load(tx, ns, id)?.ok_or_else(|| Error::NotFound(format!("no task {id:?}")))?;
         if let Some(v) = if_version {
@@ -180,9 +197,19 @@ pub fn update(db: &Sqlite, ns: &str, id: &str, patch: TaskPatch, if_version: Opt
 }
 
 /// Creates `create` unless the id exists, in which case `patch` is applied; one transaction.
-pub fn upsert(db: &Sqlite, ns: &str, create: Task, patch: TaskPatch, must: Option<bool>, at: f64) -> Result<Task> {
+pub fn upsert(
+    db: &Sqlite,
+    ns: &str,
+    create: Task,
+    patch: TaskPatch,
+    must: Option<bool>,
+    at: f64,
+) -> Result<Task> {
     db.with_tx(|tx| match load(tx, ns, &create.id)? {
-        Some(_) if must == Some(false) => Err(Error::Conflict(format!("task {:?} already exists", create.id))),
+        Some(_) if must == Some(false) => Err(Error::Conflict(format!(
+            "task {:?} already exists",
+            create.id
+        ))),
         Some(mut t) => {
             patch.apply(&mut t, at)?;
             unindex(tx, ns, &t.id)?;
@@ -204,7 +231,8 @@ pub fn delete(db: &Sqlite, ns: &str, id: &str) -> Result<bool> {
             return Ok(false);
         }
         unindex(tx, ns, id)?;
-        tx.prepare_cached("DELETE FROM tasks WHERE ns = ?1 AND id = ?2")?.execute(params![ns, id])?;
+        tx.prepare_cached("DELETE FROM tasks WHERE ns = ?1 AND id = ?2")?
+            .execute(params![ns, id])?;
         let referrers: Vec<String> = tx
             .prepare_cached("SELECT src FROM task_rel WHERE ns = ?1 AND dst = ?2")?
             .query_map(params![ns, id], |r| r.get(0))?
@@ -216,7 +244,8 @@ pub fn delete(db: &Sqlite, ns: &str, id: &str) -> Result<bool> {
                     .execute(params![ns, src, serde_json::to_string(&t.related)?])?;
             }
         }
-        tx.prepare_cached("DELETE FROM task_rel WHERE ns = ?1 AND dst = ?2")?.execute(params![ns, id])?;
+        tx.prepare_cached("DELETE FROM task_rel WHERE ns = ?1 AND dst = ?2")?
+            .execute(params![ns, id])?;
         Ok(true)
     })
 }
@@ -268,8 +297,11 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
         sources.push(parts.join(" INTERSECT "));
     }
     if !q.keywords_any.is_empty() {
-        let marks: Vec<String> =
-            q.keywords_any.iter().map(|k| format!("?{}", push(&mut args, k.clone().into()))).collect();
+        let marks: Vec<String> = q
+            .keywords_any
+            .iter()
+            .map(|k| format!("?{}", push(&mut args, k.clone().into())))
+            .collect();
         sources.push(format!(
             "SELECT id FROM task_terms WHERE ns = ?1 AND kind = 'k' AND term IN ({})",
             marks.join(", ")
@@ -296,15 +328,23 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
         }
     };
     if let Some(v) = q.min_confidence {
-        sql.push_str(&format!(" AND t.confidence >= ?{}", push(&mut args, v.into())));
+        sql.push_str(&format!(
+            " AND t.confidence >= ?{}",
+            push(&mut args, v.into())
+        ));
     }
     if let Some(v) = q.max_confidence {
-        sql.push_str(&format!(" AND t.confidence <= ?{}", push(&mut args, v.into())));
+        sql.push_str(&format!(
+            " AND t.confidence <= ?{}",
+            push(&mut args, v.into())
+        ));
     }
     if let Some((score, id)) = q.cursor.as_deref().map(cursor::decode).transpose()? {
         let a = push(&mut args, score.into());
         let b = push(&mut args, id.into());
-        sql.push_str(&format!(" AND (t.{col} < ?{a} OR (t.{col} = ?{a} AND t.id < ?{b}))"));
+        sql.push_str(&format!(
+            " AND (t.{col} < ?{a} OR (t.{col} = ?{a} AND t.id < ?{b}))"
+        ));
     }
     let lim = push(&mut args, ((q.limit + 1) as i64).into());
     sql.push_str(&format!(" ORDER BY t.{col} DESC, t.id DESC LIMIT ?{lim}"));
@@ -333,9 +373,11 @@ pub fn count(db: &Sqlite, ns: &str) -> Result<u64> {
 pub fn rows(c: &rusqlite::Connection, ns: &str) -> Result<u64> {
     let mut n = 0i64;
     for table in ["tasks", "task_terms", "task_rel"] {
-        n += c.query_row(&format!("SELECT count(*) FROM {table} WHERE ns = ?1"), params![ns], |r| {
-            r.get::<_, i64>(0)
-        })?;
+        n += c.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE ns = ?1"),
+            params![ns],
+            |r| r.get::<_, i64>(0),
+        )?;
     }
     Ok(n as u64)
 }
@@ -366,4 +408,3 @@ pub fn dump_index(db: &Sqlite, ns: &str) -> Result<Vec<(String, String, String)>
         Ok(out)
     })
 }
-

@@ -1,7 +1,236 @@
+"""Type stubs of the native module ``zerolag._core`` (hand-written; checked against the built
+module with ``mypy.stubtest`` by ``make test``)."""
+
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from os import PathLike
+from typing import Any, ClassVar, Literal, final, overload
+
+__version__: str
+
+_JSON = Any
+
+@final
+class Health:
+    """What :meth:`Hub.health` reports."""
+
+    @property
+    def backend(self) -> str:
+        """``"embedded"``, ``"redis"`` or ``"redis-cluster"``."""
+    @property
+    def server_version(self) -> str:
+        """Redis/Valkey server version, or ``"SQLite x.y.z"``."""
+    @property
+    def rtt_ms(self) -> float:
+        """Round trip to the store, in milliseconds."""
+    @property
+    def keys(self) -> int:
+        """Keys (Redis) or rows (embedded) held by this namespace."""
+    @property
+    def namespace(self) -> str: ...
+
+@final
+class Task:
+    """A task as stored. Immutable; :meth:`Tasks.update` returns the new version."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def intent(self) -> str | None:
+        """Intent type, normalised (lower-case, inner whitespace as ``_``)."""
+    @property
+    def keywords(self) -> list[str]:
+        """Keywords, normalised like the intent, duplicates removed."""
+    @property
+    def patterns(self) -> list[str]: ...
+    @property
+    def confidence(self) -> float:
+        """The model's confidence, 0..1."""
+    @property
+    def complexity(self) -> str | float | None:
+        """``"low"``, ``"medium"``, ``"high"``, ``"critical"`` or a number 0..1."""
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> float: ...
+    @property
+    def related(self) -> list[str]:
+        """Ids the model listed as related (see :meth:`Tasks.related` for both directions)."""
+    @property
+    def context_cascade(self) -> str | None: ...
+    @property
+    def estimated_effort(self) -> str | None: ...
+    @property
+    def metadata(self) -> dict[str, _JSON]: ...
+    @property
+    def created_at(self) -> float:
+        """Unix seconds."""
+    @property
+    def updated_at(self) -> float:
+        """Unix seconds."""
+    @property
+    def version(self) -> int:
+        """1 at creation, +1 per update."""
+    def to_dict(self) -> dict[str, _JSON]:
+        """All fields as a plain, _JSON-ready dict."""
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class SearchPage:
+    """One page of :meth:`Tasks.search` results."""
+
+    @property
+    def tasks(self) -> list[Task]: ...
+    @property
+    def next_cursor(self) -> str | None:
+        """Pass as ``cursor=`` for the next page; ``None`` on the last page."""
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Task]: ...
+
+_Order = Literal["confidence", "recent"]
+
+@final
+class Tasks:
+    """``hub.tasks``: tasks with LLM-first indexing (blocking calls, GIL released)."""
+
+    def create(self, title: str, **fields: Any) -> Task:
+        """Create one task. Fields (all optional): ``id`` (generated if absent), ``description``,
+        ``intent``, ``keywords``, ``patterns``, ``confidence`` (0..1, default 0.5),
+        ``complexity``, ``status`` (default ``"pending"``), ``progress``, ``related``,
+        ``context_cascade``, ``estimated_effort``, ``metadata`` (a _JSON mapping).
+        Raises ConflictError if the id exists, ValidationError on bad input."""
+    def create_many(self, items: Iterable[Mapping[str, Any] | Task]) -> list[Task]:
+        """Create up to 10,000 tasks in one atomic step: all or none."""
+    def get(self, id: str) -> Task:
+        """The task; NotFoundError if there is none."""
+    def get_many(self, ids: Iterable[str]) -> list[Task | None]:
+        """Tasks by id, ``None`` where missing, in one round trip."""
+    def update(self, id: str, *, if_version: int | None = None, **fields: Any) -> Task:
+        """Partial update. ``None`` clears optional fields; ``metadata`` is merged key by key
+        (a ``None`` value removes the key). With ``if_version`` the update fails with
+        ConflictError unless the task is still at that version."""
+    def delete(self, id: str) -> bool:
+        """Delete the task, every index entry of it and its id in other tasks' related
+        lists; True if it existed."""
+    def apply_handoff(self, handoff: Mapping[str, Any]) -> Task:
+        """Apply a model handoff (``action``: ``create_task`` | ``update_task`` |
+        ``upsert_task``, ``taskId``, ``intent``, ``keywords``, ``patterns``, ``confidence``,
+        ``related_tasks``, ``context_cascade``, ``estimated_effort``, ...). Unknown keys are
+        kept in ``metadata["handoff"]``."""
+    def search(
+        self,
+        *,
+        intent: str | None = None,
+        keywords: Sequence[str] | None = None,
+        any_keywords: Sequence[str] | None = None,
+        patterns: Sequence[str] | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        related_to: str | None = None,
+        text: str | None = None,
+        order: _Order = "confidence",
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """Tasks matching every given criterion: ``keywords`` all present, ``any_keywords`` at
+        least one, every word of ``text`` in title or description, ``related_to`` in either
+        direction. Ordered by confidence or most recent update (ties by id), ``limit`` per
+        page (1..1000), keyset ``cursor`` from the previous page."""
+    def related(self, id: str) -> list[Task]:
+        """Tasks ``id`` lists as related plus tasks that list ``id``."""
+    def count(self) -> int:
+        """Number of tasks in the namespace."""
+    def _dump_index(self) -> list[tuple[str, str, str]]:
+        """The stored index as sorted ``(kind, term, id)`` rows (for consistency checks)."""
+
+@final
+class _AsyncTasks:
+    """Native half of :class:`zerolag.AsyncTasks`: each method returns an awaitable."""
+
+    def create(self, title: str, **fields: Any) -> Awaitable[Task]: ...
+    def create_many(self, items: Iterable[Mapping[str, Any] | Task]) -> Awaitable[list[Task]]: ...
+    def get(self, id: str) -> Awaitable[Task]: ...
+    def get_many(self, ids: Iterable[str]) -> Awaitable[list[Task | None]]: ...
+    def update(
+        self, id: str, *, if_version: int | None = None, **fields: Any
+    ) -> Awaitable[Task]: ...
+    def delete(self, id: str) -> Awaitable[bool]: ...
+    def apply_handoff(self, handoff: Mapping[str, Any]) -> Awaitable[Task]: ...
+    def search(
+        self,
+        *,
+        intent: str | None = None,
+        keywords: Sequence[str] | None = None,
+        any_keywords: Sequence[str] | None = None,
+        patterns: Sequence[str] | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        related_to: str | None = None,
+        text: str | None = None,
+        order: _Order = "confidence",
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Awaitable[SearchPage]: ...
+    def related(self, id: str) -> Awaitable[list[Task]]: ...
+    def count(self) -> Awaitable[int]: ...
+    def _dump_index(self) -> Awaitable[list[tuple[str, str, str]]]: ...
+
+@final
+class Hub:
+    """One handle on a store and a namespace. Use :func:`zerolag.open`."""
+
+    def __new__(
+        cls, url: str | None = None, *, root: str | PathLike[str] = ".", namespace: str = "default"
+    ) -> Hub: ...
+    @property
+    def backend(self) -> str:
+        """``"embedded"``, ``"redis"`` or ``"redis-cluster"``."""
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def tasks(self) -> Tasks: ...
+    def health(self) -> Health:
+        """Backend, server version, round-trip time and size of the namespace."""
+    def clear(self) -> int:
+        """Delete everything this namespace holds; returns keys/rows removed."""
+    def close(self) -> None:
+        """Close the hub; later calls raise ClosedError."""
+    def __enter__(self) -> Hub: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class _AsyncHub:
+    """Native half of :class:`zerolag.AsyncHub`: each method returns an awaitable."""
+
+    @classmethod
+    def connect(
+        cls, url: str | None = None, *, root: str | PathLike[str] = ".", namespace: str = "default"
+    ) -> Awaitable[_AsyncHub]:
+        """An awaitable that resolves to a connected hub."""
+    @property
+    def backend(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def tasks(self) -> _AsyncTasks: ...
+    def health(self) -> Awaitable[Health]: ...
+    def clear(self) -> Awaitable[int]: ...
+    def close(self) -> Awaitable[None]: ...
+
 # ---- protocol (src/py/protocol.rs) -------------------------------------------------------
-# Needs at the top of _core.pyi:
-#   from collections.abc import Iterable
-#   from typing import Any, ClassVar, Literal, final, overload
 
 _ProtoDirection = Literal["command", "event"]
 
@@ -59,7 +288,7 @@ class TaskSplit:
 
 @final
 class WorkflowStart:
-    """``wf:{workflow_id}|{params}`` command; ``params`` is any JSON value."""
+    """``wf:{workflow_id}|{params}`` command; ``params`` is any _JSON value."""
 
     kind: ClassVar[Literal["wf"]]
     direction: ClassVar[Literal["command"]]
@@ -101,7 +330,7 @@ class ContextLoad:
 
 @final
 class MemoryStore:
-    """``ms:{key}|{value}|{type}`` command; ``value`` is any JSON value."""
+    """``ms:{key}|{value}|{type}`` command; ``value`` is any _JSON value."""
 
     kind: ClassVar[Literal["ms"]]
     direction: ClassVar[Literal["command"]]
@@ -149,7 +378,7 @@ class TaskReady:
 
 @final
 class TaskComplete:
-    """``tc:{task_id}|{result}|{next_steps}`` event; result and next_steps are any JSON value."""
+    """``tc:{task_id}|{result}|{next_steps}`` event; result and next_steps are any _JSON value."""
 
     kind: ClassVar[Literal["tc"]]
     direction: ClassVar[Literal["event"]]
