@@ -40,7 +40,7 @@ redis:
 	@bash scripts/ensure-redis.sh
 
 cargo-test:
-	cargo test -q
+	cargo test --release -q
 
 pytest: build redis
 	$(PY) -m pytest -q -p no:cacheprovider tests
@@ -52,7 +52,7 @@ notebooks: build
 	$(PY) scripts/run_notebooks.py notebooks
 
 test: build redis
-	cargo test -q
+	cargo test --release -q
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/run_notebooks.py notebooks

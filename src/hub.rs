@@ -73,10 +73,14 @@ impl Hub {
         }
     }
 
-    /// Marks the hub closed; later calls fail with Closed. Connections go when the last
-    /// handle drops.
+    /// Marks the hub closed (later calls fail with Closed) and closes its idle connections;
+    /// the async connection goes when the last handle drops.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        match &self.backend {
+            Backend::Sqlite(db) => db.release_idle(),
+            Backend::Redis(r) => r.release_idle(),
+        }
     }
 
     /// True after `close()`.

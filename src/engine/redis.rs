@@ -281,6 +281,11 @@ impl Redis {
         })))
     }
 
+    /// Closes the idle blocking connections.
+    pub fn release_idle(&self) {
+        self.idle.lock().clear();
+    }
+
     /// Returns a blocking connection to the pool unless it broke (the next checkout then
     /// connects afresh, which is how the sync API reconnects after a server restart).
     pub fn checkin(&self, c: Arc<Mutex<BlockingConn>>) {

@@ -115,6 +115,11 @@ impl Sqlite {
         })
     }
 
+    /// Closes the pooled connections (a later call opens new ones).
+    pub fn release_idle(&self) {
+        self.pool.lock().clear();
+    }
+
     /// SQLite library version.
     pub fn version() -> &'static str {
         rusqlite::version()
