@@ -132,24 +132,42 @@ async fn put(
 ) -> Result<PutOutcome> {
     let p = prefix(ns);
     let mut inv = PUT.prepare_invoke();
-    inv.key(format!("{p}z:upd"))
-        .arg(&p)
-        .arg(mode)
-        .arg(tasks.len());
+    inv.key(format!("{p}z:upd")).arg(&p).arg(mode).arg(tasks.len());
+    // Index sets in first-seen order, each with the ids to add: one SADD per set.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut slot: HashMap<String, usize> = HashMap::new();
     for (t, expected) in tasks {
+        let idx = index_suffixes(t);
         let fs = fields(t)?;
         inv.arg(&t.id)
             .arg(expected.map(|v| v.to_string()).unwrap_or_default())
-            .arg(fs.len());
+            .arg(fs.len() + 1);
         for (k, v) in fs {
             inv.arg(k).arg(v);
         }
-        let idx = index_suffixes(t);
-        inv.arg(idx.len());
+        inv.arg("_idx").arg(idx.join("\n"));
         for s in idx {
-            inv.arg(s);
+            match slot.get(&s) {
+                Some(&i) => groups[i].1.push(&t.id),
+                None => {
+                    slot.insert(s.clone(), groups.len());
+                    groups.push((s, vec![&t.id]));
+                }
+            }
         }
-        inv.arg(num(t.confidence)).arg(num(t.updated_at));
+    }
+    inv.arg(groups.len());
+    for (suffix, ids) in &groups {
+        inv.arg(suffix).arg(ids.len());
+        for id in ids {
+            inv.arg(*id);
+        }
+    }
+    for (t, _) in tasks {
+        inv.arg(num(t.confidence)).arg(&t.id);
+    }
+    for (t, _) in tasks {
+        inv.arg(num(t.updated_at)).arg(&t.id);
     }
     let reply: Vec<String> = inv.invoke_async(c).await.map_err(|e| r.err(e))?;
     Ok(match reply.first().map(String::as_str) {
