@@ -8,6 +8,7 @@ pub mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
 
 pub use self::config::{RedisOptions, Target};
 pub use self::redis::{Redis, RedisConn};
@@ -65,8 +66,19 @@ impl<T: Send + 'static> Op<T> {
             Op::Sqlite(db, f) => f(&db),
             Op::Redis(r, work) => {
                 let conn = r.checkout()?;
-                // The blocking connection's futures are ready at once; block_on just polls.
-                let out = runtime().block_on(work(r.clone(), RedisConn::Blocking(conn.clone())));
+                let mut fut = work(r.clone(), RedisConn::Blocking(conn.clone()));
+                // Work on the blocking connection is done by the time the first poll returns,
+                // so poll once here (inside the runtime's context, which timers need) and only
+                // hand the future to block_on when it waits on something async.
+                let first = {
+                    let _ctx = runtime().enter();
+                    let mut cx = Context::from_waker(Waker::noop());
+                    fut.as_mut().poll(&mut cx)
+                };
+                let out = match first {
+                    Poll::Ready(v) => v,
+                    Poll::Pending => runtime().block_on(fut),
+                };
                 r.checkin(conn);
                 out
             }
