@@ -66,6 +66,16 @@ def _terms(raw: list[str] | None) -> list[str]:
     return out
 
 
+def _search_terms(intent: str | None, keywords: list[str] | None) -> list[tuple[str, str]]:
+    """Index sets to intersect: the combined intent+keyword sets when both are given (the
+    same layout and the same plan as zerolag), else the plain ones."""
+    kws = _terms(keywords)
+    if intent:
+        i = normalize_term(intent)
+        return [("c", f"{len(i)}:{i}:{k}") for k in kws] if kws else [("i", i)]
+    return [("k", k) for k in kws]
+
+
 def tokenize(s: str) -> list[str]:
     """Lower-cased runs of letters and digits, at most 40 characters each, deduplicated."""
     out: list[str] = []
@@ -148,6 +158,8 @@ class Task:
             out.append("i:i:" + self.intent)
         out.append("i:s:" + self.status)
         out += ["i:k:" + k for k in self.keywords]
+        if self.intent:
+            out += [f"i:c:{len(self.intent)}:{self.intent}:{k}" for k in self.keywords]
         out += ["i:p:" + p for p in self.patterns]
         words = tokenize(self.title)
         for w in tokenize(self.description):
@@ -239,10 +251,8 @@ class _RedisLayout:
 
     def _search_keys(self, intent: str | None, keywords: list[str] | None) -> dict[str, int]:
         keys = {self.p + "z:conf": 1}
-        if intent:
-            keys[self.p + "i:i:" + normalize_term(intent)] = 0
-        for k in _terms(keywords):
-            keys[self.p + "i:k:" + k] = 0
+        for kind, term in _search_terms(intent, keywords):
+            keys[f"{self.p}i:{kind}:{term}"] = 0
         return keys
 
 
@@ -488,9 +498,7 @@ class SqliteBaselineTasks:
     def search(
         self, *, intent: str | None = None, keywords: list[str] | None = None, limit: int = 20
     ) -> list[Task]:
-        terms = ([("i", normalize_term(intent))] if intent else []) + [
-            ("k", k) for k in _terms(keywords)
-        ]
+        terms = _search_terms(intent, keywords)
         sql = f"SELECT {_COLS} FROM tasks t WHERE t.ns = ?"
         args: list[Any] = [self.ns]
         if terms:

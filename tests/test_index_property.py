@@ -30,6 +30,8 @@ def expected_index(tasks: list[zerolag.Task]) -> list[tuple[str, str, str]]:
             rows.add(("i", t.intent, t.id))
         rows.add(("s", t.status, t.id))
         rows.update(("k", k, t.id) for k in t.keywords)
+        if t.intent:
+            rows.update(("c", f"{len(t.intent)}:{t.intent}:{k}", t.id) for k in t.keywords)
         rows.update(("p", p, t.id) for p in t.patterns)
         words = _words(t.title)
         words += [w for w in _words(t.description) if w not in words]

@@ -476,10 +476,21 @@ impl Task {
         }
         out.push(("s", self.status.clone()));
         out.extend(self.keywords.iter().map(|k| ("k", k.clone())));
+        if let Some(i) = &self.intent {
+            out.extend(self.keywords.iter().map(|k| ("c", combined(i, k))));
+        }
         out.extend(self.patterns.iter().map(|p| ("p", p.clone())));
         out.extend(self.words().into_iter().map(|w| ("w", w)));
         out
     }
+}
+
+/// The combined intent-and-keyword term `<len(intent)>:<intent>:<keyword>` (the length makes it
+/// unambiguous when a term holds `:`). "Intent plus keywords" is the lookup an agent makes
+/// most, and these sets are small, so the search starts from them instead of intersecting
+/// the large per-intent and per-keyword sets.
+pub fn combined(intent: &str, keyword: &str) -> String {
+    format!("{}:{intent}:{keyword}", intent.len())
 }
 
 /// Most distinct words indexed per task (title first, then description).
@@ -548,13 +559,16 @@ impl Query {
     /// Every term that must be present, as `(kind, term)`.
     pub fn all_terms(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if let Some(i) = &self.intent {
-            out.push(("i", i.clone()));
+        match &self.intent {
+            Some(i) if !self.keywords_all.is_empty() => {
+                out.extend(self.keywords_all.iter().map(|k| ("c", combined(i, k))));
+            }
+            Some(i) => out.push(("i", i.clone())),
+            None => out.extend(self.keywords_all.iter().map(|k| ("k", k.clone()))),
         }
         if let Some(s) = &self.status {
             out.push(("s", s.clone()));
         }
-        out.extend(self.keywords_all.iter().map(|k| ("k", k.clone())));
         out.extend(self.patterns.iter().map(|p| ("p", p.clone())));
         out.extend(self.words().into_iter().map(|w| ("w", w)));
         out

@@ -1,0 +1,27 @@
+"""The benchmark code itself still runs (quick sizes, its own redis-server). No timing is
+asserted here: this only proves `make bench` has not rotted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for suite in ("tasks", "protocol"):
+        data = json.loads((ROOT / "bench" / "results" / "quick" / f"{suite}.json").read_text())
+        assert data["suite"] == suite and data["rows"]
+        for row in data["rows"]:
+            assert {"name", "ours", "baseline", "unit", "ratio"} <= row.keys()
