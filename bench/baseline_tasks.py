@@ -170,47 +170,52 @@ class Task:
         return out
 
     def to_hash(self, idx: list[str]) -> dict[str, str]:
-        return {
+        """The task hash of docs/keys.md: one JSON ``doc`` plus ``related``, ``version``,
+        ``_idx``."""
+        doc = {
             "id": self.id,
             "title": self.title,
             "description": self.description,
-            "intent": self.intent or "",
-            "keywords": _dumps(self.keywords),
-            "patterns": _dumps(self.patterns),
-            "confidence": repr(self.confidence),
-            "complexity": "" if self.complexity is None else _dumps(self.complexity),
+            "intent": self.intent,
+            "keywords": self.keywords,
+            "patterns": self.patterns,
+            "confidence": self.confidence,
+            "complexity": self.complexity,
             "status": self.status,
-            "progress": repr(self.progress),
+            "progress": self.progress,
+            "context_cascade": self.context_cascade,
+            "estimated_effort": self.estimated_effort,
+            "metadata": self.metadata,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        return {
+            "doc": _dumps(doc),
             "related": _dumps(self.related),
-            "context_cascade": self.context_cascade or "",
-            "estimated_effort": self.estimated_effort or "",
-            "metadata": _dumps(self.metadata),
-            "created_at": repr(self.created_at),
-            "updated_at": repr(self.updated_at),
             "version": str(self.version),
             "_idx": "\n".join(idx),
         }
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> Task:
-        c = h.get("complexity")
+        d = json.loads(h["doc"])
         return cls(
-            id=h["id"],
-            title=h["title"],
-            description=h["description"],
-            intent=h["intent"] or None,
-            keywords=json.loads(h["keywords"]),
-            patterns=json.loads(h["patterns"]),
-            confidence=float(h["confidence"]),
-            complexity=json.loads(c) if c else None,
-            status=h["status"],
-            progress=float(h["progress"]),
+            id=d["id"],
+            title=d["title"],
+            description=d["description"],
+            intent=d["intent"],
+            keywords=d["keywords"],
+            patterns=d["patterns"],
+            confidence=d["confidence"],
+            complexity=d["complexity"],
+            status=d["status"],
+            progress=d["progress"],
             related=json.loads(h["related"]),
-            context_cascade=h["context_cascade"] or None,
-            estimated_effort=h["estimated_effort"] or None,
-            metadata=json.loads(h["metadata"]),
-            created_at=float(h["created_at"]),
-            updated_at=float(h["updated_at"]),
+            context_cascade=d["context_cascade"],
+            estimated_effort=d["estimated_effort"],
+            metadata=d["metadata"],
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
             version=int(h["version"]),
         )
 

@@ -82,37 +82,23 @@ fn num(v: f64) -> String {
     format!("{v:?}")
 }
 
+/// The hash fields of a task: `doc` (every field but `related` and `version`, as one JSON
+/// object), `related` (JSON array, kept apart so delete.lua can edit it without re-encoding
+/// the document), and `version` (compared by put.lua). Few fields keep HSET and HGETALL cheap.
 fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
+    let mut doc = match serde_json::to_value(t)? {
+        serde_json::Value::Object(m) => m,
+        _ => {
+            return Err(Error::Backend(
+                "a task did not serialise to an object".into(),
+            ))
+        }
+    };
+    doc.remove("related");
+    doc.remove("version");
     Ok(vec![
-        ("id", t.id.clone()),
-        ("title", t.title.clone()),
-        ("description", t.description.clone()),
-        ("intent", t.intent.clone().unwrap_or_default()),
-        ("keywords", serde_json::to_string(&t.keywords)?),
-        ("patterns", serde_json::to_string(&t.patterns)?),
-        ("confidence", num(t.confidence)),
-        (
-            "complexity",
-            t.complexity
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()?
-                .unwrap_or_default(),
-        ),
-        ("status", t.status.clone()),
-        ("progress", num(t.progress)),
+        ("doc", serde_json::to_string(&doc)?),
         ("related", serde_json::to_string(&t.related)?),
-        (
-            "context_cascade",
-            t.context_cascade.clone().unwrap_or_default(),
-        ),
-        (
-            "estimated_effort",
-            t.estimated_effort.clone().unwrap_or_default(),
-        ),
-        ("metadata", serde_json::to_string(&t.metadata)?),
-        ("created_at", num(t.created_at)),
-        ("updated_at", num(t.updated_at)),
         ("version", t.version.to_string()),
     ])
 }
@@ -123,35 +109,19 @@ fn parse_hash(v: Value) -> Result<Option<Task>> {
     if m.is_empty() {
         return Ok(None);
     }
-    let s = |k: &str| m.get(k).cloned().unwrap_or_default();
-    let opt = |k: &str| m.get(k).filter(|v| !v.is_empty()).cloned();
-    let f = |k: &str| -> Result<f64> {
-        s(k).parse()
-            .map_err(|_| Error::Backend(format!("task field {k} is not a number")))
+    let field = |k: &str| {
+        m.get(k)
+            .ok_or_else(|| Error::Backend(format!("task hash lacks its {k} field")))
     };
-    Ok(Some(Task {
-        id: s("id"),
-        title: s("title"),
-        description: s("description"),
-        intent: opt("intent"),
-        keywords: serde_json::from_str(&s("keywords"))?,
-        patterns: serde_json::from_str(&s("patterns"))?,
-        confidence: f("confidence")?,
-        complexity: opt("complexity")
-            .map(|c| serde_json::from_str(&c))
-            .transpose()?,
-        status: s("status"),
-        progress: f("progress")?,
-        related: serde_json::from_str(&s("related"))?,
-        context_cascade: opt("context_cascade"),
-        estimated_effort: opt("estimated_effort"),
-        metadata: serde_json::from_str(&s("metadata"))?,
-        created_at: f("created_at")?,
-        updated_at: f("updated_at")?,
-        version: s("version")
-            .parse()
-            .map_err(|_| Error::Backend("task version is not a number".into()))?,
-    }))
+    let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(field("doc")?)?;
+    doc.insert("related".into(), serde_json::from_str(field("related")?)?);
+    let version: u64 = field("version")?
+        .parse()
+        .map_err(|_| Error::Backend("task version is not a number".into()))?;
+    doc.insert("version".into(), version.into());
+    Ok(Some(serde_json::from_value(serde_json::Value::Object(
+        doc,
+    ))?))
 }
 
 enum PutOutcome {
