@@ -441,23 +441,22 @@ class SqliteBaselineTasks:
         ns = self.ns
         rows, terms, rels = [], [], []
         for t in tasks:
-            h = t.to_hash([])
             rows.append(
                 (
                     t.id,
                     t.title,
                     t.description,
                     t.intent,
-                    h["keywords"],
-                    h["patterns"],
+                    _dumps(t.keywords),
+                    _dumps(t.patterns),
                     t.confidence,
-                    h["complexity"] or None,
+                    None if t.complexity is None else _dumps(t.complexity),
                     t.status,
                     t.progress,
-                    h["related"],
+                    _dumps(t.related),
                     t.context_cascade,
                     t.estimated_effort,
-                    h["metadata"],
+                    _dumps(t.metadata),
                     t.created_at,
                     t.updated_at,
                     t.version,
