@@ -84,7 +84,7 @@ fn num(v: f64) -> String {
 
 /// The hash fields of a task: `doc` (every field but `related` and `version`, as one JSON
 /// object), `related` (JSON array, kept apart so delete.lua can edit it without re-encoding
-/// the document), and `version` (compared by put.lua). Few fields keep HSET and HGETALL cheap.
+/// the document), and `version` (compared by put.lua). Few fields keep HSET and reads cheap.
 fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
     let mut doc = match serde_json::to_value(t)? {
         serde_json::Value::Object(m) => m,
@@ -103,19 +103,25 @@ fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
     ])
 }
 
-fn parse_hash(v: Value) -> Result<Option<Task>> {
-    let m: HashMap<String, String> = redis::from_redis_value(v)
+/// The fields a read fetches, in order (`_idx` stays on the server).
+const READ: [&str; 3] = ["doc", "related", "version"];
+
+/// A task from the reply to `HMGET key doc related version`; None when the key is missing.
+fn parse_fields(v: Value) -> Result<Option<Task>> {
+    let f: Vec<Option<String>> = redis::from_redis_value(v)
         .map_err(|e| Error::Backend(format!("unreadable task hash: {e}")))?;
-    if m.is_empty() {
-        return Ok(None);
-    }
-    let field = |k: &str| {
-        m.get(k)
-            .ok_or_else(|| Error::Backend(format!("task hash lacks its {k} field")))
+    let (doc, related, version) = match f.as_slice() {
+        [None, None, None] => return Ok(None),
+        [Some(d), Some(r), Some(v)] => (d, r, v),
+        _ => {
+            return Err(Error::Backend(
+                "a task hash lacks doc, related or version".into(),
+            ))
+        }
     };
-    let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(field("doc")?)?;
-    doc.insert("related".into(), serde_json::from_str(field("related")?)?);
-    let version: u64 = field("version")?
+    let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(doc)?;
+    doc.insert("related".into(), serde_json::from_str(related)?);
+    let version: u64 = version
         .parse()
         .map_err(|_| Error::Backend("task version is not a number".into()))?;
     doc.insert("version".into(), version.into());
@@ -219,19 +225,20 @@ pub async fn get_many(
     let p = prefix(&ns);
     let mut pipe = redis::pipe();
     for id in &ids {
-        pipe.hgetall(format!("{p}t:{id}"));
+        pipe.cmd("HMGET").arg(format!("{p}t:{id}")).arg(&READ);
     }
     let vals: Vec<Value> = pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
-    vals.into_iter().map(parse_hash).collect()
+    vals.into_iter().map(parse_fields).collect()
 }
 
 async fn get_one(r: &Redis, c: &mut RedisConn, ns: &str, id: &str) -> Result<Option<Task>> {
-    let v: Value = redis::cmd("HGETALL")
+    let v: Value = redis::cmd("HMGET")
         .arg(format!("{}t:{id}", prefix(ns)))
+        .arg(&READ)
         .query_async(c)
         .await
         .map_err(|e| r.err(e))?;
-    parse_hash(v)
+    parse_fields(v)
 }
 
 /// Applies `patch` atomically: read, patch in Rust, write with a version check; retried when
@@ -359,7 +366,7 @@ pub async fn search(r: Arc<Redis>, mut c: RedisConn, ns: String, q: Query) -> Re
     let rows: Vec<Value> = eval(&r, &mut c, &SEARCH, &inv).await?;
     let mut tasks = Vec::with_capacity(rows.len());
     for row in rows {
-        if let Some(t) = parse_hash(row)? {
+        if let Some(t) = parse_fields(row)? {
             tasks.push(t);
         }
     }

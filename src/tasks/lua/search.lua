@@ -3,7 +3,7 @@
 -- ARGV: prefix, order ('c' confidence | 'r' recent), fetch count, cursor score ('' none),
 --   cursor id, min confidence ('' none), max confidence ('' none),
 --   nall, all-of index suffixes..., nany, any-of index suffixes..., related-to id ('' none)
--- Returns up to `fetch` HGETALL replies.
+-- Returns up to `fetch` replies of HMGET doc related version (the fields a read needs).
 local P = ARGV[1]
 local order = ARGV[2]
 local limit = tonumber(ARGV[3])
@@ -51,7 +51,7 @@ local function take(id, score)
     if score > cs then return end
     if score == cs and not bytelt(id, cid) then return end
   end
-  out[#out + 1] = redis.call('HGETALL', P .. 't:' .. id)
+  out[#out + 1] = redis.call('HMGET', P .. 't:' .. id, 'doc', 'related', 'version')
 end
 
 if nall > 0 then
