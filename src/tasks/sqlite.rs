@@ -314,6 +314,11 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
              UNION SELECT src FROM task_rel WHERE ns = ?1 AND dst = ?{a}"
         ));
     }
+    // A status alone matches a large share of the tasks: when a more selective source exists,
+    // let that one drive and keep the status as a filter.
+    if sources.len() > 1 && !all.is_empty() && all.iter().all(|(k, _)| *k == "s") {
+        sources.rotate_left(1);
+    }
     let mut sql = match sources.split_first() {
         None => format!("SELECT {TCOLS} FROM tasks t WHERE t.ns = ?1"),
         Some((first, rest)) => {
