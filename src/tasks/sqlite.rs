@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS task_terms (
     id TEXT NOT NULL,
     PRIMARY KEY (ns, kind, term, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS task_terms_by_id ON task_terms (ns, id);
+CREATE INDEX IF NOT EXISTS task_terms_by_id ON task_terms (id, ns);
 CREATE TABLE IF NOT EXISTS task_rel (
     ns TEXT NOT NULL,
     src TEXT NOT NULL,
@@ -284,7 +284,13 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
         args.len()
     };
     let mut sources: Vec<String> = Vec::new();
-    let all = q.all_terms();
+    // A status matches a large share of the tasks, so it is a column filter, never the
+    // set the query starts from.
+    let all: Vec<(&str, String)> = q
+        .all_terms()
+        .into_iter()
+        .filter(|(k, _)| *k != "s")
+        .collect();
     if !all.is_empty() {
         let parts: Vec<String> = all
             .iter()
@@ -314,11 +320,6 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
              UNION SELECT src FROM task_rel WHERE ns = ?1 AND dst = ?{a}"
         ));
     }
-    // A status alone matches a large share of the tasks: when a more selective source exists,
-    // let that one drive and keep the status as a filter.
-    if sources.len() > 1 && !all.is_empty() && all.iter().all(|(k, _)| *k == "s") {
-        sources.rotate_left(1);
-    }
     let mut sql = match sources.split_first() {
         None => format!("SELECT {TCOLS} FROM tasks t WHERE t.ns = ?1"),
         Some((first, rest)) => {
@@ -332,6 +333,12 @@ pub fn search(db: &Sqlite, ns: &str, q: &Query) -> Result<Page> {
             s
         }
     };
+    if let Some(st) = &q.status {
+        sql.push_str(&format!(
+            " AND t.status = ?{}",
+            push(&mut args, st.clone().into())
+        ));
+    }
     if let Some(v) = q.min_confidence {
         sql.push_str(&format!(
             " AND t.confidence >= ?{}",
