@@ -60,8 +60,22 @@ async fn eval<T: redis::FromRedisValue>(
     }
 }
 
-/// How often an update retries when another writer changed the task in between.
-const MAX_RETRIES: usize = 20;
+/// How long an update keeps retrying when other writers keep changing the task in between.
+const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Retry pacing for optimistic writes: returns false once the budget is spent, otherwise
+/// sleeps a random time up to an exponentially growing cap (1 ms doubling to 32 ms), so
+/// writers racing on one task spread out instead of colliding again in lockstep.
+async fn back_off(attempt: &mut u32, started: std::time::Instant) -> bool {
+    if started.elapsed() >= CONTENTION_BUDGET {
+        return false;
+    }
+    *attempt += 1;
+    let cap_us = 1_000u64 << (*attempt).min(5);
+    let wait = rand::random_range(0..cap_us);
+    tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
+    true
+}
 
 /// `zl:{<ns>:tasks}:` — every task key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -252,7 +266,8 @@ pub async fn update(
     if_version: Option<u64>,
     at: f64,
 ) -> Result<Task> {
-    for _ in 0..MAX_RETRIES {
+    let (started, mut attempt) = (std::time::Instant::now(), 0);
+    loop {
         let Some(mut t) = get_one(&r, &mut c, &ns, &id).await? else {
             return Err(Error::NotFound(format!("no task {id:?}")));
         };
@@ -274,12 +289,15 @@ pub async fn update(
                     "task {id:?} changed while updating; reload it and retry"
                 )))
             }
-            _ => continue,
+            _ if back_off(&mut attempt, started).await => continue,
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "task {id:?} kept changing; gave up after {attempt} attempts in {:?}",
+                    CONTENTION_BUDGET
+                )))
+            }
         }
     }
-    Err(Error::Conflict(format!(
-        "task {id:?} kept changing; gave up after {MAX_RETRIES} attempts"
-    )))
 }
 
 /// Create-or-update in one logical step (retried on races). `must`: Some(true) the task must
@@ -293,7 +311,8 @@ pub async fn upsert(
     must: Option<bool>,
     at: f64,
 ) -> Result<Task> {
-    for _ in 0..MAX_RETRIES {
+    let (started, mut attempt) = (std::time::Instant::now(), 0);
+    loop {
         match get_one(&r, &mut c, &ns, &create.id).await? {
             Some(_) if must == Some(false) => {
                 return Err(Error::Conflict(format!(
@@ -304,24 +323,30 @@ pub async fn upsert(
             Some(mut t) => {
                 let seen = t.version;
                 patch.clone().apply(&mut t, at)?;
-                match put(&r, &mut c, &ns, "update", &[(t.clone(), Some(seen))]).await? {
-                    PutOutcome::Ok => return Ok(t),
-                    _ => continue,
+                if let PutOutcome::Ok =
+                    put(&r, &mut c, &ns, "update", &[(t.clone(), Some(seen))]).await?
+                {
+                    return Ok(t);
                 }
             }
             None if must == Some(true) => {
                 return Err(Error::NotFound(format!("no task {:?}", create.id)))
             }
-            None => match put(&r, &mut c, &ns, "create", &[(create.clone(), None)]).await? {
-                PutOutcome::Ok => return Ok(create),
-                _ => continue,
-            },
+            None => {
+                if let PutOutcome::Ok =
+                    put(&r, &mut c, &ns, "create", &[(create.clone(), None)]).await?
+                {
+                    return Ok(create);
+                }
+            }
+        }
+        if !back_off(&mut attempt, started).await {
+            return Err(Error::Conflict(format!(
+                "task {:?} kept changing; gave up after {attempt} attempts",
+                create.id
+            )));
         }
     }
-    Err(Error::Conflict(format!(
-        "task {:?} kept changing; gave up",
-        create.id
-    )))
 }
 
 /// Deletes a task and every index entry of it.
