@@ -5,10 +5,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::bus::{self, Bus};
 use crate::engine::{Backend, Op, Target};
 use crate::error::{Error, Result};
+use crate::events::{self, Events};
 use crate::ids;
+use crate::jobs::{self, Jobs};
 use crate::tasks::{self, Tasks};
+
+/// Rows of a namespace per capability (embedded store).
+type RowCount = fn(&rusqlite::Connection, &str) -> Result<u64>;
+/// Deletes a namespace's rows per capability (embedded store).
+type ClearRows = fn(&rusqlite::Transaction<'_>, &str) -> Result<u64>;
+
+const ROWS: [RowCount; 4] = [
+    tasks::sqlite::rows,
+    bus::sqlite::rows,
+    events::sqlite::rows,
+    jobs::sqlite::rows,
+];
+const CLEAR: [ClearRows; 4] = [
+    tasks::sqlite::clear,
+    bus::sqlite::clear,
+    events::sqlite::clear,
+    jobs::sqlite::clear,
+];
 
 /// What `health()` reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +53,12 @@ pub struct Hub {
     closed: AtomicBool,
     /// Task store of this namespace.
     pub tasks: Tasks,
+    /// Agent bus of this namespace.
+    pub bus: Bus,
+    /// Event log and live events of this namespace.
+    pub events: Events,
+    /// Job queue of this namespace.
+    pub jobs: Jobs,
 }
 
 impl Hub {
@@ -43,6 +70,9 @@ impl Hub {
         let ns: Arc<str> = ns.into();
         Ok(Hub {
             tasks: Tasks::new(backend.clone(), ns.clone()),
+            bus: Bus::new(backend.clone(), ns.clone()),
+            events: Events::new(backend.clone(), ns.clone()),
+            jobs: Jobs::new(backend.clone(), ns.clone()),
             backend,
             ns,
             closed: AtomicBool::new(false),
@@ -99,7 +129,7 @@ impl Hub {
                 let t = Instant::now();
                 let keys = db.with(|c| {
                     c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
-                    tasks::sqlite::rows(c, &ns)
+                    ROWS.iter().try_fold(0, |n, rows| Ok(n + rows(c, &ns)?))
                 })?;
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
                 Ok(Health {
@@ -132,7 +162,7 @@ impl Hub {
         let ns = self.ns.to_string();
         let ns2 = ns.clone();
         self.backend.op(
-            move |db| db.with_tx(|tx| tasks::sqlite::clear(tx, &ns)),
+            move |db| db.with_tx(|tx| CLEAR.iter().try_fold(0, |n, clear| Ok(n + clear(tx, &ns)?))),
             move |r, _c| async move { r.delete_keys(&namespace_pattern(&ns2)).await },
         )
     }

@@ -3,10 +3,13 @@
 //! Module registration only; each capability lives in its own module, and `py/` is the only
 //! code that touches PyO3 (built with the `python` feature).
 
+pub mod bus;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod hub;
 pub mod ids;
+pub mod jobs;
 pub mod protocol;
 pub mod tasks;
 

@@ -17,8 +17,10 @@ from types import TracebackType
 from typing import Any
 
 from . import protocol
-from ._core import Health, Hub, SearchPage, Task, Tasks, __version__
+from ._core import Bus, Events, Health, Hub, Jobs, SearchPage, Task, Tasks, __version__
 from .aio import AsyncHub, AsyncTasks
+from .bus import AsyncBus
+from .events import AsyncEvents
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -31,6 +33,7 @@ from .exceptions import (
     ValidationError,
     ZerolagError,
 )
+from .jobs import AsyncJobs
 
 __all__ = [
     "open",
@@ -42,6 +45,12 @@ __all__ = [
     "Tasks",
     "AsyncTasks",
     "SearchPage",
+    "Bus",
+    "AsyncBus",
+    "Events",
+    "AsyncEvents",
+    "Jobs",
+    "AsyncJobs",
     "protocol",
     "ZerolagError",
     "ValidationError",

@@ -197,6 +197,12 @@ class Hub:
     @property
     def closed(self) -> bool: ...
     @property
+    def bus(self) -> Bus: ...
+    @property
+    def events(self) -> Events: ...
+    @property
+    def jobs(self) -> Jobs: ...
+    @property
     def tasks(self) -> Tasks: ...
     def health(self) -> Health:
         """Backend, server version, round-trip time and size of the namespace."""
@@ -225,10 +231,46 @@ class _AsyncHub:
     @property
     def closed(self) -> bool: ...
     @property
+    def bus(self) -> _AsyncBus: ...
+    @property
+    def events(self) -> _AsyncEvents: ...
+    @property
+    def jobs(self) -> _AsyncJobs: ...
+    @property
     def tasks(self) -> _AsyncTasks: ...
     def health(self) -> Awaitable[Health]: ...
     def clear(self) -> Awaitable[int]: ...
     def close(self) -> Awaitable[None]: ...
+
+# ---- bus (src/py/bus.rs) ----------------------------------------------------------
+
+@final
+class Bus:
+    """``hub.bus`` of a sync hub."""
+
+@final
+class _AsyncBus:
+    """Native half of :class:`zerolag.AsyncBus`: each method returns an awaitable."""
+
+# ---- events (src/py/events.rs) ----------------------------------------------------------
+
+@final
+class Events:
+    """``hub.events`` of a sync hub."""
+
+@final
+class _AsyncEvents:
+    """Native half of :class:`zerolag.AsyncEvents`: each method returns an awaitable."""
+
+# ---- jobs (src/py/jobs.rs) ----------------------------------------------------------
+
+@final
+class Jobs:
+    """``hub.jobs`` of a sync hub."""
+
+@final
+class _AsyncJobs:
+    """Native half of :class:`zerolag.AsyncJobs`: each method returns an awaitable."""
 
 # ---- protocol (src/py/protocol.rs) -------------------------------------------------------
 

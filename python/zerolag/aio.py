@@ -11,6 +11,9 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ._core import Health, SearchPage, Task, _AsyncHub, _AsyncTasks
+from .bus import AsyncBus
+from .events import AsyncEvents
+from .jobs import AsyncJobs
 
 __all__ = ["AsyncHub", "AsyncTasks"]
 
@@ -133,6 +136,21 @@ class AsyncHub:
     @property
     def closed(self) -> bool:
         return self._h.closed
+
+    @property
+    def bus(self) -> AsyncBus:
+        """The agent bus of this namespace."""
+        return AsyncBus(self._h.bus)
+
+    @property
+    def events(self) -> AsyncEvents:
+        """The event log and live events of this namespace."""
+        return AsyncEvents(self._h.events)
+
+    @property
+    def jobs(self) -> AsyncJobs:
+        """The job queue of this namespace."""
+        return AsyncJobs(self._h.jobs)
 
     @property
     def tasks(self) -> AsyncTasks:

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod redis;
 pub mod sqlite;
+pub mod wake;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -13,6 +13,7 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
 use super::config::RedisOptions;
+use super::wake::Wakeups;
 use crate::error::{Error, Result};
 
 /// A cheap-to-clone connection to a standalone server or a cluster.
@@ -102,6 +103,9 @@ pub struct Redis {
     opts: RedisOptions,
     source: BlockingSource,
     idle: Mutex<Vec<Arc<Mutex<BlockingConn>>>>,
+    /// Clients the wake-up listener connects through (one per seed on a cluster).
+    pubsub: Vec<redis::Client>,
+    wake: Mutex<std::collections::HashMap<String, Arc<Wakeups>>>,
 }
 
 /// Turns a redis crate error into the core's typed error, with a message that says what to fix.
@@ -208,6 +212,8 @@ impl Redis {
             opts,
             source,
             idle: Mutex::new(Vec::new()),
+            pubsub: redis::Client::open(url).into_iter().collect(),
+            wake: Mutex::default(),
         };
         r.ping().await?;
         Ok(r)
@@ -244,6 +250,11 @@ impl Redis {
             opts,
             source,
             idle: Mutex::new(Vec::new()),
+            pubsub: seeds
+                .iter()
+                .filter_map(|s| redis::Client::open(s.as_str()).ok())
+                .collect(),
+            wake: Mutex::default(),
         };
         r.ping().await?;
         Ok(r)
@@ -279,6 +290,15 @@ impl Redis {
             conn,
             broken: false,
         })))
+    }
+
+    /// The wake-ups of namespace `ns` (see [`super::wake`]).
+    pub fn wakeups(&self, ns: &str) -> Arc<Wakeups> {
+        self.wake
+            .lock()
+            .entry(ns.to_string())
+            .or_insert_with(|| Arc::new(Wakeups::new(ns, self.pubsub.clone())))
+            .clone()
     }
 
     /// Closes the idle blocking connections.

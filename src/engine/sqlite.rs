@@ -2,20 +2,84 @@
 //! on the machine that opens the same root.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
 /// Schema of every capability, applied in order; `user_version` records how far a database got.
-const MIGRATIONS: &[&str] = &[crate::tasks::sqlite::SCHEMA];
+const MIGRATIONS: &[&str] = &[
+    crate::tasks::sqlite::SCHEMA,
+    crate::bus::sqlite::SCHEMA,
+    crate::events::sqlite::SCHEMA,
+    crate::jobs::sqlite::SCHEMA,
+];
 
 /// A small pool of connections to one database file.
 pub struct Sqlite {
     path: PathBuf,
     pool: Mutex<Vec<Connection>>,
+    /// Commits made through this handle; waiters in this process wake on it at once.
+    commits: Mutex<u64>,
+    committed: Condvar,
+}
+
+/// How often a waiter checks for commits made by other processes.
+const CROSS_PROCESS_POLL: Duration = Duration::from_millis(1);
+
+/// A reader's view of "has anything been committed since": taken before a read that may come
+/// back empty, then [`Watch::wait`] returns at the next commit by anyone (this process at
+/// once, another process within about a millisecond, seen through `PRAGMA data_version`).
+pub struct Watch<'a> {
+    db: &'a Sqlite,
+    conn: Option<Connection>,
+    data_version: i64,
+    commits: u64,
+}
+
+impl Watch<'_> {
+    fn data_version(conn: &Connection) -> Result<i64> {
+        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Blocks until a commit after the watch was taken, or `timeout`. True when something was
+    /// committed (the caller reads again either way).
+    pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        let Some(conn) = self.conn.as_ref() else {
+            return Ok(false);
+        };
+        loop {
+            {
+                let mut n = self.db.commits.lock();
+                if *n != self.commits {
+                    return Ok(true);
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(false);
+                }
+                let slice = (deadline - now).min(CROSS_PROCESS_POLL);
+                self.db.committed.wait_for(&mut n, slice);
+                if *n != self.commits {
+                    return Ok(true);
+                }
+            }
+            if Self::data_version(conn)? != self.data_version {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.db.give_back(c);
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Error {
@@ -53,6 +117,8 @@ impl Sqlite {
         let db = Sqlite {
             path,
             pool: Mutex::new(Vec::new()),
+            commits: Mutex::new(0),
+            committed: Condvar::new(),
         };
         db.with_tx(|tx| {
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -97,20 +163,48 @@ impl Sqlite {
             None => self.connect()?,
         };
         let out = f(&mut conn);
+        self.give_back(conn);
+        out
+    }
+
+    fn give_back(&self, conn: Connection) {
         let mut pool = self.pool.lock();
         if pool.len() < 8 {
             pool.push(conn);
         }
-        out
+    }
+
+    /// Starts watching for commits (see [`Watch`]). Take it before the read that may find
+    /// nothing, so a commit in between is not missed.
+    pub fn watch(&self) -> Result<Watch<'_>> {
+        let conn = match self.pool.lock().pop() {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let commits = *self.commits.lock();
+        let data_version = Watch::data_version(&conn)?;
+        Ok(Watch {
+            db: self,
+            conn: Some(conn),
+            data_version,
+            commits,
+        })
     }
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`, so concurrent writers queue on
     /// the lock instead of failing on upgrade); rolled back if `f` fails.
     pub fn with_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         self.with(|conn| {
+            let before = conn.total_changes();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            // Only a transaction that wrote wakes waiters: a reader that found nothing and
+            // wrote nothing must not wake itself.
+            if conn.total_changes() != before {
+                *self.commits.lock() += 1;
+                self.committed.notify_all();
+            }
             Ok(out)
         })
     }

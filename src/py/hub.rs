@@ -6,7 +6,10 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use super::bus::{AsyncBus, Bus};
 use super::errors::to_py;
+use super::events::{AsyncEvents, Events};
+use super::jobs::{AsyncJobs, Jobs};
 use super::tasks::{AsyncTasks, Tasks};
 use super::{run_async, run_sync};
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};
@@ -99,6 +102,30 @@ impl Hub {
     #[getter]
     fn closed(&self) -> bool {
         self.inner.is_closed()
+    }
+
+    #[getter]
+    fn bus(&self) -> PyResult<Bus> {
+        checked(&self.inner)?;
+        Ok(Bus {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn events(&self) -> PyResult<Events> {
+        checked(&self.inner)?;
+        Ok(Events {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn jobs(&self) -> PyResult<Jobs> {
+        checked(&self.inner)?;
+        Ok(Jobs {
+            hub: self.inner.clone(),
+        })
     }
 
     #[getter]
@@ -196,6 +223,30 @@ impl AsyncHub {
     #[getter]
     fn closed(&self) -> bool {
         self.inner.is_closed()
+    }
+
+    #[getter]
+    fn bus(&self) -> PyResult<AsyncBus> {
+        checked(&self.inner)?;
+        Ok(AsyncBus {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn events(&self) -> PyResult<AsyncEvents> {
+        checked(&self.inner)?;
+        Ok(AsyncEvents {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn jobs(&self) -> PyResult<AsyncJobs> {
+        checked(&self.inner)?;
+        Ok(AsyncJobs {
+            hub: self.inner.clone(),
+        })
     }
 
     #[getter]

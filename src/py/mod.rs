@@ -1,8 +1,11 @@
 //! The Python module `zerolag._core`: the only code that touches PyO3.
 
+mod bus;
 mod convert;
 mod errors;
+mod events;
 mod hub;
+mod jobs;
 mod protocol;
 mod tasks;
 
@@ -38,6 +41,47 @@ where
     })
 }
 
+/// Longest the sync API stays in Rust during a blocking wait before it checks for Ctrl-C.
+#[allow(dead_code)]
+const SIGNAL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A blocking wait from the sync API (e.g. "consume, waiting up to `block` for a message"):
+/// runs `make(slice)` in slices of at most 100 ms with the GIL released, handling signals
+/// (Ctrl-C raises KeyboardInterrupt) between slices, until `done(&result)` or `block` is spent.
+/// `block` None waits forever.
+#[allow(dead_code)] // used by the capabilities of issue 3 as they land
+pub(crate) fn run_sync_blocking<T, U, M, D, F>(
+    py: Python<'_>,
+    block: Option<std::time::Duration>,
+    mut make: M,
+    done: D,
+    f: F,
+) -> PyResult<Py<PyAny>>
+where
+    T: Send + 'static,
+    M: FnMut(std::time::Duration) -> Op<T> + Send,
+    D: Fn(&T) -> bool,
+    F: FnOnce(T) -> PyResult<U>,
+    U: for<'py> IntoPyObject<'py>,
+{
+    let deadline = block.map(|b| std::time::Instant::now() + b);
+    loop {
+        let slice = match deadline {
+            Some(d) => d
+                .saturating_duration_since(std::time::Instant::now())
+                .min(SIGNAL_CHECK),
+            None => SIGNAL_CHECK,
+        };
+        let op = make(slice);
+        let out = py.detach(move || op.wait()).map_err(errors::to_py)?;
+        let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        if done(&out) || expired {
+            return f(out)?.into_py_any(py);
+        }
+        py.check_signals()?;
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // One runtime for the blocking API and the asyncio bridge.
@@ -51,5 +95,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tasks::Tasks>()?;
     m.add_class::<tasks::AsyncTasks>()?;
     protocol::register(m)?;
+    bus::register(m)?;
+    events::register(m)?;
+    jobs::register(m)?;
     Ok(())
 }
