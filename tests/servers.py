@@ -328,6 +328,27 @@ class RedisServer:
     def resume(self) -> None:
         os.kill(self.pid, signal.SIGCONT)
 
+    def restart(self, *, kill: bool = True, down_for: float = 0.0) -> None:
+        """Stops the server (SIGKILL by default: a crash; SIGTERM with ``kill=False``), waits
+        ``down_for`` seconds, and starts it again on the same port and directory, so its data
+        comes back from the AOF/RDB files when persistence is configured (e.g.
+        ``make_redis_server(appendonly=True, appendfsync="always")``)."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGCONT)
+                os.kill(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            proc.wait(timeout=10)
+            _live.pop(proc.pid, None)
+        if down_for:
+            time.sleep(down_for)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._start():  # the port can linger for a moment after a kill
+            self._reap()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server could not rebind port {self.port}")
+            time.sleep(0.1)
+
     def _reap(self) -> None:
         """Stops the process (SIGCONT first in case it is paused; SIGTERM, then SIGKILL)."""
         proc = self.proc
