@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from . import protocol
-from ._core import Bus, Events, Health, Hub, Jobs, SearchPage, Task, Tasks, __version__
+from ._core import Bus, Events, Health, Hub, Job, JobClaim, Jobs, SearchPage, Task, Tasks, __version__
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
 from .events import AsyncEvents
@@ -33,7 +33,7 @@ from .exceptions import (
     ValidationError,
     ZerolagError,
 )
-from .jobs import AsyncJobs
+from .jobs import AsyncJobs, JobContext, Worker, WorkerStats
 
 __all__ = [
     "open",
@@ -51,6 +51,11 @@ __all__ = [
     "AsyncEvents",
     "Jobs",
     "AsyncJobs",
+    "Job",
+    "JobClaim",
+    "JobContext",
+    "Worker",
+    "WorkerStats",
     "protocol",
     "ZerolagError",
     "ValidationError",
