@@ -17,7 +17,19 @@ from types import TracebackType
 from typing import Any
 
 from . import protocol
-from ._core import Bus, Events, Health, Hub, Job, JobClaim, Jobs, SearchPage, Task, Tasks, __version__
+from ._core import (
+    Bus,
+    Events,
+    Health,
+    Hub,
+    Job,
+    JobClaim,
+    Jobs,
+    SearchPage,
+    Task,
+    Tasks,
+    __version__,
+)
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
 from .events import AsyncEvents

@@ -2,6 +2,8 @@
 module with ``mypy.stubtest`` by ``make test``)."""
 
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime as _datetime
+from datetime import timedelta as _timedelta
 from os import PathLike
 from typing import Any, ClassVar, Literal, final, overload
 
@@ -264,9 +266,6 @@ class _AsyncEvents:
 
 # ---- jobs (src/py/jobs.rs) ----------------------------------------------------------
 
-from datetime import datetime as _datetime
-from datetime import timedelta as _timedelta
-
 _Seconds = float | _timedelta
 _Backoff = Literal["exponential", "fixed"] | float | _timedelta | tuple[str, float]
 _JobStatus = Literal["pending", "running", "succeeded", "failed", "dead", "cancelled"]
@@ -471,7 +470,9 @@ class _AsyncJobs:
     def heartbeat(
         self, claim: JobClaim, *, visibility: _Seconds | None = None, progress: _JSON = None
     ) -> Awaitable[None]: ...
-    def _finish(self, items: Iterable[tuple[str, str, str, Any]]) -> Awaitable[list[_FinishAck]]: ...
+    def _finish(
+        self, items: Iterable[tuple[str, str, str, Any]]
+    ) -> Awaitable[list[_FinishAck]]: ...
     def _heartbeat(
         self, items: Iterable[tuple[str, str, Any]], visibility: float
     ) -> Awaitable[list[_FinishAck]]: ...

@@ -203,7 +203,13 @@ class JobContext:
         return f"JobContext(id={self.id!r}, kind={self.kind!r}, attempt={self.attempt})"
 
 
+class _JobTimeout(Exception):
+    """An async handler ran past its job's timeout (reported as the bare message)."""
+
+
 def _error_text(e: BaseException) -> str:
+    if isinstance(e, _JobTimeout):
+        return str(e)
     return "".join(traceback.format_exception_only(type(e), e)).strip()
 
 
@@ -419,7 +425,12 @@ class Worker:
 
                 async def call() -> Any:
                     coro = h(ctx)
-                    return await (asyncio.wait_for(coro, c.timeout) if c.timeout else coro)
+                    if not c.timeout:
+                        return await coro
+                    try:
+                        return await asyncio.wait_for(coro, c.timeout)
+                    except asyncio.TimeoutError:
+                        raise _JobTimeout(f"timed out after {c.timeout:g} s") from None
 
                 def run_async_handler() -> tuple[str, str, str, Any]:
                     try:

@@ -197,13 +197,12 @@ fn sweep(tx: &Transaction<'_>, ns: &str, at: f64) -> Result<()> {
         .query_map(params![ns, at, SWEEP], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if !due.is_empty() {
-        let mut seq = next_seq(tx, ns, due.len() as i64)?;
+        let first = next_seq(tx, ns, due.len() as i64)?;
         let mut up = tx.prepare_cached(
             "UPDATE jobs SET q = 1, seq = ?3, status = 'pending' WHERE ns = ?1 AND id = ?2",
         )?;
-        for id in &due {
+        for (seq, id) in (first..).zip(due.iter()) {
             up.execute(params![ns, id, seq])?;
-            seq += 1;
         }
     }
     let expired: Vec<(String, Option<f64>, Option<f64>)> = tx

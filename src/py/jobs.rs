@@ -105,14 +105,17 @@ impl Job {
     }
     fn __repr__(&self) -> String {
         format!(
-            "Job(id={:?}, kind={:?}, status={:?}, priority={}, attempts={}/{}, error={:?})",
+            "Job(id={:?}, kind={:?}, status={:?}, priority={}, attempts={}/{}, error={})",
             self.j.id,
             self.j.kind,
             self.j.status,
             self.j.priority,
             self.j.attempts,
             self.j.max_attempts,
-            self.j.error
+            match &self.j.error {
+                Some(e) => format!("{e:?}"),
+                None => "None".to_string(),
+            }
         )
     }
 }
@@ -430,7 +433,8 @@ macro_rules! job_methods {
                 $run(py, self.hub.jobs.purge(s), same)
             }
 
-            #[pyo3(signature = (kinds, *, count=1, worker="worker", visibility=None, block_ms=Some(0)))]
+            #[pyo3(signature = (kinds, *, count=1, worker="worker", visibility=None, block_ms=Some(0)),
+                text_signature = "(self, /, kinds, *, count=1, worker='worker', visibility=None, block_ms=0)")]
             fn claim<'py>(
                 &self,
                 py: Python<'py>,
