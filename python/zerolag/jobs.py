@@ -385,22 +385,23 @@ class Worker:
             while not hb_stop.wait(min(interval, 0.25)):
                 now = time.monotonic()
                 with cond:
-                    live = [r for r in running.values() if not r.abandoned]
+                    # Every claim not yet acknowledged, finished or not: a result waiting
+                    # for the finisher must not lose its claim meanwhile.
+                    live = list(running.values())
                 for r in live:
-                    if r.deadline is not None and now >= r.deadline:
+                    if not r.abandoned and r.deadline is not None and now >= r.deadline:
                         c = r.claim
                         give_up(r, (c.id, c.token, "failed", f"timed out after {c.timeout:g} s"))
-                due = [r for r in live if not r.abandoned]
-                if not due or now - last_hb[0] < interval:
+                if not live or now - last_hb[0] < interval:
                     continue
                 last_hb[0] = now
                 try:
                     acks = self._sync._heartbeat(
-                        [(r.claim.id, r.claim.token, None) for r in due], self.visibility
+                        [(r.claim.id, r.claim.token, None) for r in live], self.visibility
                     )
                 except ZerolagError:
                     continue
-                for r, ack in zip(due, acks, strict=True):
+                for r, ack in zip(live, acks, strict=True):
                     if ack != "ok":
                         give_up(r, (r.claim.id, r.claim.token, _DROP, None))
 
