@@ -17,10 +17,22 @@ from types import TracebackType
 from typing import Any
 
 from . import protocol
-from ._core import Bus, Events, Health, Hub, Jobs, SearchPage, Task, Tasks, __version__
+from ._core import (
+    Bus,
+    Event,
+    Events,
+    Health,
+    Hub,
+    Jobs,
+    SearchPage,
+    Subscription,
+    Task,
+    Tasks,
+    __version__,
+)
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
-from .events import AsyncEvents
+from .events import AsyncEvents, AsyncSubscription
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -47,8 +59,11 @@ __all__ = [
     "SearchPage",
     "Bus",
     "AsyncBus",
+    "Event",
     "Events",
     "AsyncEvents",
+    "Subscription",
+    "AsyncSubscription",
     "Jobs",
     "AsyncJobs",
     "protocol",

@@ -255,12 +255,88 @@ class _AsyncBus:
 # ---- events (src/py/events.rs) ----------------------------------------------------------
 
 @final
+class Event:
+    """One event of a namespace's log."""
+
+    @property
+    def id(self) -> str:
+        """Position in the log (``"<ms>-<seq>"``); pass it as ``after`` to resume after it."""
+    @property
+    def channel(self) -> str: ...
+    @property
+    def data(self) -> Any:
+        """The JSON payload as published."""
+    @property
+    def time(self) -> float:
+        """When it was published, in seconds since the epoch."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Subscription:
+    """Events of some channels as they come, from :meth:`Events.subscribe`: iterate it
+    (blocks; Ctrl-C interrupts) or call :meth:`get` with a timeout."""
+
+    def __iter__(self) -> Subscription: ...
+    def __next__(self) -> Event: ...
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after ``timeout`` seconds (None: wait as long as it takes)."""
+    @property
+    def last_id(self) -> str | None:
+        """Id of the last event handed out (pass it as ``after`` to resume), or None."""
+    @property
+    def patterns(self) -> list[str]: ...
+    def close(self) -> None:
+        """Stops the iteration."""
+    def __enter__(self) -> Subscription: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
 class Events:
-    """``hub.events`` of a sync hub."""
+    """``hub.events``: named channels over one bounded, durable log per namespace, pushed live.
+
+    Channel names are ids (letters, digits, ``_ - . : / @ + =``), e.g. ``file:changed``,
+    ``task:created``, ``loop:s1``; patterns may add ``*`` and ``?`` (``task:*``).
+    """
+
+    def publish(self, channel: str, data: Any) -> Event:
+        """Append an event (any JSON value up to 1 MiB) and wake the subscribers."""
+    def read(self, *patterns: str, after: str | None = None, limit: int = 100) -> list[Event]:
+        """Retained events on channels matching ``patterns`` (all if none) after the id
+        ``after`` (None or ``"0"``: from the oldest retained), oldest first, without waiting."""
+    def last_id(self) -> str:
+        """Id of the newest event (``"0-0"`` or ``"0-<n>"`` when the log is empty)."""
+    def subscribe(self, *patterns: str, after: str | None = None) -> Subscription:
+        """Events on channels matching ``patterns`` (all if none) after ``after`` (None: from
+        now; ``"0"``: from the oldest retained), as a blocking iterator."""
+    def set_retention(self, *, max_len: int = 10000, max_age: float | None = None) -> None:
+        """Keep the newest ``max_len`` events and (if given) only those younger than
+        ``max_age`` seconds; applied from the next publish on."""
+    def retention(self) -> dict[str, float | None]:
+        """``{"max_len": ..., "max_age": ...}`` in force."""
+    def count(self) -> int:
+        """Events the log holds now."""
+    def _poll(
+        self, patterns: list[str], after: str | None, limit: int, block: float
+    ) -> tuple[list[Event], str]: ...
 
 @final
 class _AsyncEvents:
     """Native half of :class:`zerolag.AsyncEvents`: each method returns an awaitable."""
+
+    def publish(self, channel: str, data: Any) -> Awaitable[Event]: ...
+    def read(
+        self, *patterns: str, after: str | None = None, limit: int = 100
+    ) -> Awaitable[list[Event]]: ...
+    def last_id(self) -> Awaitable[str]: ...
+    def set_retention(
+        self, *, max_len: int = 10000, max_age: float | None = None
+    ) -> Awaitable[None]: ...
+    def retention(self) -> Awaitable[dict[str, float | None]]: ...
+    def count(self) -> Awaitable[int]: ...
+    def _poll(
+        self, patterns: list[str], after: str | None, limit: int, block: float
+    ) -> Awaitable[tuple[list[Event], str]]: ...
 
 # ---- jobs (src/py/jobs.rs) ----------------------------------------------------------
 

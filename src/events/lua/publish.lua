@@ -1,0 +1,13 @@
+-- Appends one event to the namespace's log, trims it, and wakes the subscribers.
+-- KEYS[1] log stream, KEYS[2] config hash
+-- ARGV[1] channel, ARGV[2] JSON data, ARGV[3] wake channel, ARGV[4] default max_len
+local cfg = redis.call('HMGET', KEYS[2], 'max_len', 'max_age_ms')
+local max_len = tonumber(cfg[1]) or tonumber(ARGV[4])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, '*', 'c', ARGV[1], 'd', ARGV[2])
+local age = tonumber(cfg[2])
+if age then
+  local ms = tonumber(string.match(id, '^(%d+)-'))
+  redis.call('XTRIM', KEYS[1], 'MINID', tostring(ms - age))
+end
+redis.call('PUBLISH', ARGV[3], '')
+return id
