@@ -18,9 +18,11 @@ from typing import Any
 
 from . import protocol
 from ._core import (
+    Anonymizer,
     Bus,
     Event,
     Events,
+    Finding,
     Health,
     Hub,
     Jobs,
@@ -29,6 +31,7 @@ from ._core import (
     Task,
     Tasks,
     __version__,
+    anonymize,
 )
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
@@ -67,6 +70,9 @@ __all__ = [
     "Jobs",
     "AsyncJobs",
     "protocol",
+    "anonymize",
+    "Anonymizer",
+    "Finding",
     "ZerolagError",
     "ValidationError",
     "ProtocolError",

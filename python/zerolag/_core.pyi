@@ -242,6 +242,57 @@ class _AsyncHub:
     def clear(self) -> Awaitable[int]: ...
     def close(self) -> Awaitable[None]: ...
 
+# ---- anonymize (src/py/anonymize.rs) ----------------------------------------------------
+
+@final
+class Finding:
+    """One redaction found by :meth:`Anonymizer.scan` (``start``/``end`` index the str)."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def placeholder(self) -> str: ...
+
+@final
+class Anonymizer:
+    """Finds secrets and personal data and replaces each with a stable, keyed placeholder
+    (``[REDACTED:<rule>:<12 hex>]``: the same secret gives the same placeholder under the same
+    key; the placeholder cannot be turned back into the secret without the key).
+
+    ``disable``: categories to switch off (see :meth:`categories`); ``rules``: extra rules as
+    ``{name: regex}`` (a named group ``secret`` limits the redaction to it); ``key``: the HMAC
+    key (default: a fixed library key, so use your own for low-entropy data such as e-mail
+    addresses).
+    """
+
+    def __new__(
+        cls,
+        *,
+        disable: Sequence[str] = ...,
+        rules: Mapping[str, str] | None = None,
+        key: bytes | None = None,
+    ) -> Anonymizer: ...
+    def anonymize(self, text: str) -> str:
+        """``text`` with every secret replaced by its placeholder."""
+    def anonymize_json(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every string and key anonymised; a string under a
+        password- or key-like key (``"password": ...``) counts as a secret."""
+    def scan(self, text: str) -> list[Finding]:
+        """What :meth:`anonymize` would replace, in order."""
+    @staticmethod
+    def categories() -> list[str]:
+        """Categories of the built-in rules."""
+
+def anonymize(text: str) -> str:
+    """``text`` with secrets replaced, using the built-in rules and the default key (see
+    :class:`Anonymizer` for options)."""
+
 # ---- bus (src/py/bus.rs) ----------------------------------------------------------
 
 @final
