@@ -175,6 +175,20 @@ fn looks_random(v: &str) -> bool {
     classes >= 2 && entropy(v) >= 3.5
 }
 
+/// An unquoted value after `password =` that is just a word (`user`, `get_password`) is
+/// code or prose unless it ends the line (`password: letmein` in YAML or a .env file); one
+/// with digits or symbols (`hunter2!`) is taken wherever it stands.
+fn bare_value_ok(value: &str, rest: &str) -> bool {
+    let wordish = value
+        .bytes()
+        .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'.');
+    if !wordish {
+        return true;
+    }
+    let line = rest.split('\n').next().unwrap_or("").trim();
+    line.is_empty() || line.starts_with('#') || line.starts_with("//")
+}
+
 fn confirm(check: Check, value: &str) -> bool {
     match check {
         Check::None => true,
@@ -277,6 +291,9 @@ impl Anonymizer {
                     continue;
                 };
                 if m.is_empty() || !confirm(r.check, m.as_str()) {
+                    continue;
+                }
+                if caps.name("bare").is_some() && !bare_value_ok(m.as_str(), &text[m.end()..]) {
                     continue;
                 }
                 found.push((m.start(), m.end(), i));

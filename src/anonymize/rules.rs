@@ -47,7 +47,7 @@ const fn rule(
 
 /// Words that mark the value after them as a password.
 const PASSWORD_WORDS: &str =
-    r"pass(?:word|wd|phrase)?|pwd|secret|private[_-]?key|client[_-]?secret";
+    r"password|passwd|passphrase|pwd|secret|private[_-]?key|client[_-]?secret";
 /// Words that mark the value after them as a key or token (confirmed by entropy).
 const KEY_WORDS: &str = r"api[_-]?key|apikey|access[_-]?key|secret[_-]?key|auth|token|key|credential|signature|sig|salt|session[_-]?id|cookie";
 
@@ -185,6 +185,12 @@ pub fn builtins() -> Vec<Builtin> {
             const_format_password(),
             Password,
         ),
+        rule(
+            "keyword",
+            "password_option",
+            r#"(?i)(?:^|\s)--?(?:password|passwd|pwd|pass)(?:=|[ \t]+)['"]?(?P<secret>[^\s'"]{3,256})"#,
+            Password,
+        ),
         rule("keyword", "key_assignment", const_format_key(), Entropy),
         rule(
             "email",
@@ -216,7 +222,7 @@ pub fn builtins() -> Vec<Builtin> {
 // The keyword rules are built from the word lists above; `concat!` cannot take consts, so the
 // full patterns are spelled out once here and checked against the lists in the tests.
 const fn const_format_password() -> &'static str {
-    r#"(?i)(?:\b|_)(?:[A-Za-z0-9]{0,24}[_.\-])?(?:pass(?:word|wd|phrase)?|pwd|secret|private[_-]?key|client[_-]?secret)\b['"]?\s*(?::=|=>|[:=]|\s)\s*(?:['"](?P<secret>[^'"\s]{3,256})['"]|(?P<bare>[^\s'",;#)}\]]{3,256}))"#
+    r#"(?i)(?:\b|_)(?:[A-Za-z0-9]{0,24}[_.\-])?(?:password|passwd|passphrase|pwd|secret|private[_-]?key|client[_-]?secret)\b['"]?\s*(?::=|=>|[:=])\s*(?:['"](?P<secret>[^'"\s]{3,256})['"]|(?P<bare>[^\s'",;#(){}\[\]]{3,256}))"#
 }
 
 const fn const_format_key() -> &'static str {
