@@ -1,6 +1,6 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick] [--suite tasks|protocol|events ...] [--redis-url URL]
+    python bench/run.py [--quick] [--suite tasks|protocol|events|anonymize ...] [--redis-url URL]
 
 Without --redis-url it starts its own redis-server on a free port (no persistence) and stops
 it at the end. Prints one table per suite and writes bench/results/<suite>.json. Timings are
@@ -28,7 +28,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events")
+SUITES = ("tasks", "protocol", "events", "anonymize")
 NEEDS_REDIS = {"tasks", "events"}
 sys.path.insert(0, str(HERE))
 
@@ -198,10 +198,17 @@ def _suite_events(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
     return bench_events.run(url, quick=quick, log=lambda s: print(s, flush=True))
 
 
+def _suite_anonymize(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_anonymize
+
+    return bench_anonymize.run(quick=quick)
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
     "events": _suite_events,
+    "anonymize": _suite_anonymize,
 }
 
 
