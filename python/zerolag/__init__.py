@@ -17,7 +17,21 @@ from types import TracebackType
 from typing import Any
 
 from . import protocol
-from ._core import Bus, Events, Health, Hub, Jobs, SearchPage, Task, Tasks, __version__
+from ._core import (
+    Bus,
+    BusStats,
+    DeadLetter,
+    Delivery,
+    Events,
+    Health,
+    Hub,
+    Jobs,
+    Message,
+    SearchPage,
+    Task,
+    Tasks,
+    __version__,
+)
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
 from .events import AsyncEvents
@@ -47,6 +61,10 @@ __all__ = [
     "SearchPage",
     "Bus",
     "AsyncBus",
+    "Message",
+    "Delivery",
+    "DeadLetter",
+    "BusStats",
     "Events",
     "AsyncEvents",
     "Jobs",
