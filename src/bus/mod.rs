@@ -124,7 +124,13 @@ impl Bus {
                 Err(e) => return ready(e),
             }
         }
-        let (ns, ns2, a2, k2, s) = (self.ns(), self.ns(), agent.clone(), ks.clone(), self.settings());
+        let (ns, ns2, a2, k2, s) = (
+            self.ns(),
+            self.ns(),
+            agent.clone(),
+            ks.clone(),
+            self.settings(),
+        );
         self.backend.op(
             move |db| sqlite::register(db, &ns, &agent, &ks, &s),
             move |r, c| redis::register(r, c, ns2, a2, k2, s),
@@ -153,7 +159,9 @@ impl Bus {
         broadcast: bool,
     ) -> Result<Outgoing> {
         let source = model::agent("source agent id", source)?;
-        let target = target.map(|t| model::agent("target agent id", t)).transpose()?;
+        let target = target
+            .map(|t| model::agent("target agent id", t))
+            .transpose()?;
         let kind = kind.map(model::kind).transpose()?;
         if !broadcast && target.is_none() && kind.is_none() {
             return Err(Error::validation(
@@ -363,7 +371,12 @@ impl Bus {
                 Err(e) => return ready(e),
             };
         let (ns, ns2) = (self.ns(), self.ns());
-        let (a2, g2, c2, s) = (agent.clone(), group.clone(), consumer.clone(), self.settings());
+        let (a2, g2, c2, s) = (
+            agent.clone(),
+            group.clone(),
+            consumer.clone(),
+            self.settings(),
+        );
         self.backend.op(
             move |db| sqlite::consume(db, &ns, &agent, &group, &consumer, count, policy, &s, wait),
             move |r, c| redis::consume(r, c, ns2, a2, g2, c2, count, policy, s, wait),
@@ -394,7 +407,11 @@ impl Bus {
         let checked = (|| {
             let a = agent.map(|a| model::agent("agent id", a)).transpose()?;
             let i = ids_
-                .map(|v| v.iter().map(|i| model::message_id(i)).collect::<Result<Vec<_>>>())
+                .map(|v| {
+                    v.iter()
+                        .map(|i| model::message_id(i))
+                        .collect::<Result<Vec<_>>>()
+                })
                 .transpose()?;
             Ok((a, i))
         })();
@@ -402,7 +419,13 @@ impl Bus {
             Ok(v) => v,
             Err(e) => return ready(e),
         };
-        let (ns, ns2, a2, i2, s) = (self.ns(), self.ns(), agent.clone(), ids_.clone(), self.settings());
+        let (ns, ns2, a2, i2, s) = (
+            self.ns(),
+            self.ns(),
+            agent.clone(),
+            ids_.clone(),
+            self.settings(),
+        );
         self.backend.op(
             move |db| sqlite::requeue(db, &ns, agent.as_deref(), ids_.as_deref(), &s),
             move |r, c| redis::requeue(r, c, ns2, a2, i2, s),

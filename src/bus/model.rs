@@ -171,7 +171,9 @@ impl Settings {
             return Err(Error::validation("max_len must be at least 1"));
         }
         if !(self.max_age.is_finite() && self.max_age > 0.0) {
-            return Err(Error::validation("max_age must be a positive number of seconds"));
+            return Err(Error::validation(
+                "max_age must be a positive number of seconds",
+            ));
         }
         if self.max_payload < 2 || self.max_payload > 64 << 20 {
             return Err(Error::validation(

@@ -136,7 +136,11 @@ pub async fn agents(
     let mut out: Vec<(String, Vec<String>)> = all
         .into_iter()
         .map(|(a, k)| {
-            let kinds = k.split('\n').filter(|x| !x.is_empty()).map(String::from).collect();
+            let kinds = k
+                .split('\n')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect();
             (a, kinds)
         })
         .collect();
@@ -216,7 +220,10 @@ pub async fn pending(
     cmd.arg(&p).arg(&agent).arg(count);
     let reply: Vec<Value> = eval(&r, &mut c, &PENDING, &cmd).await?;
     match reply.first().map(text).transpose()?.as_deref() {
-        Some("ok") => reply[1..].iter().map(|v| parse_envelope(&text(v)?)).collect(),
+        Some("ok") => reply[1..]
+            .iter()
+            .map(|v| parse_envelope(&text(v)?))
+            .collect(),
         Some("noagent") => Err(no_agent(&agent)),
         _ => Err(bad("pending")),
     }

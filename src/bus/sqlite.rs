@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::model::{
-    self, assemble, parse_envelope, ClaimPolicy, DeadLetter, Delivery, Message, Outgoing,
-    Settings, Stats,
+    self, assemble, parse_envelope, ClaimPolicy, DeadLetter, Delivery, Message, Outgoing, Settings,
+    Stats,
 };
 use super::Acker;
 use crate::engine::Sqlite;
@@ -68,9 +68,11 @@ const TRIM_EVERY: u64 = 32;
 pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
     let mut n = 0u64;
     for t in TABLES {
-        let k: i64 = c.query_row(&format!("SELECT count(*) FROM {t} WHERE ns = ?1"), [ns], |r| {
-            r.get(0)
-        })?;
+        let k: i64 = c.query_row(
+            &format!("SELECT count(*) FROM {t} WHERE ns = ?1"),
+            [ns],
+            |r| r.get(0),
+        )?;
         n += k as u64;
     }
     Ok(n)
@@ -97,11 +99,9 @@ fn seq_of(id: &str) -> i64 {
 fn next_id(tx: &Transaction<'_>, ns: &str) -> Result<(u64, i64)> {
     let now = model::now_ms() as i64;
     let last: Option<(i64, i64)> = tx
-        .query_row(
-            "SELECT ms, n FROM bus_seq WHERE ns = ?1",
-            [ns],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT ms, n FROM bus_seq WHERE ns = ?1", [ns], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let (ms, n) = match last {
         Some((ms, n)) => (now.max(ms), n + 1),
@@ -144,7 +144,13 @@ fn bump(tx: &Transaction<'_>, ns: &str, col: &str, by: u64) -> Result<()> {
 }
 
 /// Registers an agent; a new one receives the retained broadcasts.
-pub fn register(db: &Sqlite, ns: &str, agent: &str, kinds: &[String], s: &Settings) -> Result<bool> {
+pub fn register(
+    db: &Sqlite,
+    ns: &str,
+    agent: &str,
+    kinds: &[String],
+    s: &Settings,
+) -> Result<bool> {
     db.with_tx(|tx| {
         let new = !known(tx, ns, agent)?;
         tx.execute(
@@ -180,11 +186,17 @@ pub fn agents(db: &Sqlite, ns: &str) -> Result<Vec<(String, Vec<String>)>> {
     db.with(|c| {
         let mut st =
             c.prepare_cached("SELECT agent, kinds FROM bus_agents WHERE ns = ?1 ORDER BY agent")?;
-        let rows = st.query_map([ns], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = st.query_map([ns], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (a, k) = row?;
-            let kinds = k.split('\n').filter(|x| !x.is_empty()).map(String::from).collect();
+            let kinds = k
+                .split('\n')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect();
             out.push((a, kinds));
         }
         Ok(out)
@@ -375,7 +387,9 @@ pub fn ack(
                 .prepare_cached(
                     "SELECT ms, consumer FROM bus_inbox WHERE ns = ?1 AND agent = ?2 AND n = ?3",
                 )?
-                .query_row(params![ns, agent, seq_of(id)], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(params![ns, agent, seq_of(id)], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
             let Some((_, holder)) = row.filter(|(ms, _)| id_of(*ms, seq_of(id)) == *id) else {
                 let done = tx
@@ -434,10 +448,12 @@ pub fn ack(
 /// True once acknowledged.
 pub fn is_acked(db: &Sqlite, ns: &str, id: &str) -> Result<bool> {
     db.with(|c| {
-        Ok(c.prepare_cached("SELECT 1 FROM bus_acked WHERE ns = ?1 AND id = ?2")?
-            .query_row([ns, id], |_| Ok(()))
-            .optional()?
-            .is_some())
+        Ok(
+            c.prepare_cached("SELECT 1 FROM bus_acked WHERE ns = ?1 AND id = ?2")?
+                .query_row([ns, id], |_| Ok(()))
+                .optional()?
+                .is_some(),
+        )
     })
 }
 
@@ -496,9 +512,18 @@ pub fn cleanup(db: &Sqlite, ns: &str, cutoff_ms: u64) -> Result<u64> {
     let cut = cutoff_ms as i64;
     db.with_tx(|tx| {
         let mut n = 0u64;
-        for t in ["bus_inbox", "bus_bcast", "bus_hist", "bus_acked", "bus_idem", "bus_dead"] {
-            n += tx.execute(&format!("DELETE FROM {t} WHERE ns = ?1 AND ms < ?2"), params![ns, cut])?
-                as u64;
+        for t in [
+            "bus_inbox",
+            "bus_bcast",
+            "bus_hist",
+            "bus_acked",
+            "bus_idem",
+            "bus_dead",
+        ] {
+            n += tx.execute(
+                &format!("DELETE FROM {t} WHERE ns = ?1 AND ms < ?2"),
+                params![ns, cut],
+            )? as u64;
         }
         Ok(n)
     })

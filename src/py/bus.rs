@@ -257,7 +257,9 @@ fn stats(s: core::Stats) -> PyResult<BusStats> {
     })
 }
 
-fn agents(v: Vec<(String, Vec<String>)>) -> PyResult<std::collections::BTreeMap<String, Vec<String>>> {
+fn agents(
+    v: Vec<(String, Vec<String>)>,
+) -> PyResult<std::collections::BTreeMap<String, Vec<String>>> {
     Ok(v.into_iter().collect())
 }
 
@@ -527,10 +529,17 @@ fn consume_sync(
 ) -> PyResult<Py<PyAny>> {
     let block = block_ms.filter(|b| *b > 0).map(Duration::from_millis);
     let Some(block) = block else {
-        let op = hub.bus.consume(agent, group, consumer, count, pol, Duration::ZERO);
+        let op = hub
+            .bus
+            .consume(agent, group, consumer, count, pol, Duration::ZERO);
         return run_sync(py, op, deliveries);
     };
-    let (a, g, c, h) = (agent.to_string(), group.to_string(), consumer.to_string(), hub.clone());
+    let (a, g, c, h) = (
+        agent.to_string(),
+        group.to_string(),
+        consumer.to_string(),
+        hub.clone(),
+    );
     run_sync_blocking(
         py,
         Some(block),
@@ -552,7 +561,11 @@ fn consume_async<'py>(
     block_ms: Option<u64>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let wait = Duration::from_millis(block_ms.unwrap_or(0));
-    run_async(py, hub.bus.consume(agent, group, consumer, count, pol, wait), deliveries)
+    run_async(
+        py,
+        hub.bus.consume(agent, group, consumer, count, pol, wait),
+        deliveries,
+    )
 }
 
 /// `hub.bus` of a sync hub.
