@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,3 +332,49 @@ def test_async_variants(async_hub: zerolag.AsyncHub, arun: Any) -> None:
     assert arun(bus.clear()) > 0
     with pytest.raises(zerolag.NotFoundError):
         arun(bus.pending("a"))
+
+
+def bus_schema(ns: str) -> list[tuple[re.Pattern[str], str]]:
+    """(regex, redis type) for every bus key documented in docs/keys.md."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "keys.md").read_text()
+    rows = re.findall(r"^\| `B ([^`]+)` \| ([a-z ]+) \|", text, flags=re.M)
+    assert len(rows) >= 10, "docs/keys.md lost its bus key table"
+    out = []
+    for key, kind in rows:
+        pattern = re.sub(r"<[a-z]+>", r"[^\\s*?\\[\\]{}]+", re.escape(key).replace(r"\<", "<"))
+        pattern = pattern.replace(r"\>", "").replace(">", "")
+        out.append(
+            (
+                re.compile(re.escape(f"zl:{{{ns}:bus}}:") + pattern + "$"),
+                {"sorted set": "zset"}.get(kind.strip(), kind.strip()),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("backend", ["redis", "cluster"])
+def test_bus_keys_follow_the_documented_schema(
+    hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
+) -> None:
+    bus = hub.bus
+    bus.register("a", kinds=["k"])
+    bus.register("b")
+    m = bus.share("b", "a", 1, priority="critical", idempotency_key="i1")
+    bus.share("a", None, 2, kind="k")
+    bus.broadcast("a", 3)
+    (d, *_) = bus.consume("a", group="g", consumer="c", claim_idle_ms=1, max_deliveries=1)
+    time.sleep(0.01)
+    bus.consume("a", group="g", consumer="c", claim_idle_ms=1, max_deliveries=1)
+    bus.ack("b", bus.pending("b")[0].id)
+    assert m.id == d.id and bus.stats().dead >= 1
+    rules = bus_schema(namespace)
+    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    assert len(keys) >= 10, keys
+    for key in keys:
+        matches = [kind for rx, kind in rules if rx.match(key)]
+        assert matches, f"{key} is not in docs/keys.md"
+        owner = next(s for s in store_servers if key in s.keys(key))
+        assert owner.command("TYPE", key) == matches[0], key
+    hub.clear()
+    left = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    assert left == set(), f"left after clear: {sorted(left)}"
