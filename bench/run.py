@@ -28,7 +28,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol")
+SUITES = ("tasks", "protocol", "bus")
 sys.path.insert(0, str(HERE))
 
 
@@ -191,9 +191,16 @@ def _suite_protocol(url: str | None, quick: bool) -> list[dict[str, Any]] | None
     return rows
 
 
+def _suite_bus(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_bus
+
+    return bench_bus.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
+    "bus": _suite_bus,
 }
 
 
@@ -227,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.redis_url:
         go(args.redis_url)
-    elif "tasks" in suites:
+    elif "tasks" in suites or "bus" in suites:
         with local_redis() as url:
             go(url)
     else:
