@@ -28,8 +28,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events", "anonymize")
-NEEDS_REDIS = {"tasks", "events"}
+SUITES = ("tasks", "protocol", "events", "bus", "anonymize")
+NEEDS_REDIS = {"tasks", "events", "bus"}
 sys.path.insert(0, str(HERE))
 
 
@@ -204,11 +204,18 @@ def _suite_anonymize(url: str | None, quick: bool) -> list[dict[str, Any]] | Non
     return bench_anonymize.run(quick=quick)
 
 
+def _suite_bus(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_bus
+
+    return bench_bus.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
     "events": _suite_events,
     "anonymize": _suite_anonymize,
+    "bus": _suite_bus,
 }
 
 

@@ -3,7 +3,7 @@ module with ``mypy.stubtest`` by ``make test``)."""
 
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from os import PathLike
-from typing import Any, ClassVar, Literal, final, overload
+from typing import Any, ClassVar, Literal, TypedDict, final, overload
 
 __version__: str
 
@@ -295,13 +295,285 @@ def anonymize(text: str) -> str:
 
 # ---- bus (src/py/bus.rs) ----------------------------------------------------------
 
+_Priority = Literal["critical", "high", "medium", "low"]
+
+class _BusSettings(TypedDict):
+    """Limits and retention of one bus handle (see :meth:`Bus.configure`)."""
+
+    max_len: int
+    max_age: float
+    max_payload: int
+
+@final
+class Message:
+    """A message on the bus. Immutable."""
+
+    @property
+    def id(self) -> str:
+        """``"<ms>-<seq>"``: unique in the namespace, ordered by acceptance."""
+    @property
+    def source(self) -> str:
+        """The sending agent."""
+    @property
+    def target(self) -> str | None:
+        """The addressee; None for a broadcast or a message routed by kind."""
+    @property
+    def time(self) -> float:
+        """Unix seconds (millisecond precision) when the store accepted it."""
+    @property
+    def priority(self) -> _Priority: ...
+    @property
+    def kind(self) -> str | None:
+        """What the message is about (normalised like a task keyword)."""
+    @property
+    def payload(self) -> _JSON:
+        """The JSON value shared (a fresh copy on each access)."""
+    @property
+    def broadcast(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Delivery:
+    """A message handed to one consumer of a group by :meth:`Bus.consume`."""
+
+    @property
+    def message(self) -> Message: ...
+    @property
+    def id(self) -> str:
+        """The message id (what :meth:`Bus.ack` takes)."""
+    @property
+    def payload(self) -> _JSON: ...
+    @property
+    def agent(self) -> str:
+        """Whose inbox it came from."""
+    @property
+    def group(self) -> str: ...
+    @property
+    def consumer(self) -> str:
+        """The consumer holding it now (the one that must ack it)."""
+    @property
+    def deliveries(self) -> int:
+        """How many times it has been handed out: 1 first, more after idle claims."""
+
+@final
+class DeadLetter:
+    """A message handed out ``max_deliveries`` times without an ack."""
+
+    @property
+    def message(self) -> Message: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def agent(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def consumer(self) -> str:
+        """The last consumer that held it."""
+    @property
+    def deliveries(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def time(self) -> float:
+        """Unix seconds when it became dead."""
+
+@final
+class BusStats:
+    """What :meth:`Bus.stats` reports."""
+
+    @property
+    def total(self) -> int:
+        """Messages shared since the last clear (a fan-out counts once)."""
+    @property
+    def pending(self) -> int:
+        """Unacked deliveries over every agent."""
+    @property
+    def acknowledged(self) -> int:
+        """Acks since the last clear."""
+    @property
+    def dead(self) -> int:
+        """Dead letters held."""
+    @property
+    def per_agent(self) -> dict[str, int]:
+        """Unacked deliveries per registered agent."""
+
 @final
 class Bus:
-    """``hub.bus`` of a sync hub."""
+    """``hub.bus`` of a sync hub: agent-to-agent messages.
+
+    Agents register (optionally for kinds) before messages can be addressed to them. Each
+    has an inbox, read most urgent first (critical > high > medium > low), oldest first
+    within a priority. :meth:`pending` peeks and :meth:`ack` removes; :meth:`consume` hands
+    messages to the consumers of the agent's group (one group per agent), re-handing ones a
+    dead consumer held after ``claim_idle_ms`` and dead-lettering ones handed out
+    ``max_deliveries`` times.
+    """
+
+    def configure(
+        self,
+        *,
+        max_len: int | None = None,
+        max_age: float | None = None,
+        max_payload: int | None = None,
+    ) -> _BusSettings:
+        """Retention (entries and seconds every stream this handle writes keeps; defaults
+        100,000 and 86,400) and the payload limit (bytes of JSON; default 1 MiB). Returns
+        the settings in force."""
+    def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> bool:
+        """Register ``agent`` for ``kinds`` (replacing earlier kinds). True when new; a new
+        agent receives the broadcasts still retained."""
+    def agents(self) -> dict[str, list[str]]:
+        """Registered agents and their kinds."""
+    def share(
+        self,
+        source: str,
+        target: str | None,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send ``payload`` (any JSON value) to ``target``, or with ``target=None`` to every
+        agent registered for ``kind`` (NotFoundError if none is). A retry with the same
+        ``idempotency_key`` returns the first message and delivers nothing again."""
+    def broadcast(
+        self,
+        source: str,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send to every registered agent but ``source``, and to agents registering later
+        while retention keeps the message."""
+    def pending(self, agent: str, count: int = 10) -> list[Message]:
+        """Up to ``count`` unacked messages of ``agent``, most urgent first (a peek)."""
+    def ack(
+        self,
+        agent: str,
+        message_id: str | Message | Delivery,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> bool:
+        """Acknowledge: the message leaves the inbox. False if it was acknowledged before;
+        NotFoundError if ``agent`` never had it; with ``group``/``consumer``, ConflictError
+        unless that consumer holds it."""
+    def ack_many(
+        self,
+        agent: str,
+        message_ids: Iterable[str | Message | Delivery],
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> int:
+        """Acknowledge several at once (all checked first); returns how many were new."""
+    def is_acked(self, message_id: str | Message | Delivery) -> bool:
+        """True once acknowledged (by any recipient), while the ack log retains it."""
+    def history(self, agent_a: str, agent_b: str, limit: int = 50) -> list[Message]:
+        """The last ``limit`` messages between two agents (either way), oldest first."""
+    def stats(self) -> BusStats: ...
+    def cleanup(self, older_than: float) -> int:
+        """Drop entries older than ``older_than`` seconds (acked or not); returns how many."""
+    def clear(self) -> int:
+        """Delete everything the bus holds in this namespace."""
+    def consume(
+        self,
+        agent: str,
+        *,
+        group: str,
+        consumer: str,
+        count: int = 10,
+        block_ms: int | None = None,
+        claim_idle_ms: int = 30000,
+        max_deliveries: int = 5,
+    ) -> list[Delivery]:
+        """Hand up to ``count`` messages of ``agent`` to ``consumer`` of ``group``: deliveries
+        idle over ``claim_idle_ms`` first (claimed from their holder), then new ones. Waits up
+        to ``block_ms`` when there is nothing (None or 0: returns at once)."""
+    def dead_letters(self, agent: str | None = None, count: int = 100) -> list[DeadLetter]:
+        """Dead letters, oldest first."""
+    def requeue(
+        self, message_ids: Iterable[str | DeadLetter] | None = None, *, agent: str | None = None
+    ) -> int:
+        """Put dead letters back into their inboxes as new messages (new id, deliveries
+        start again); None: all (of ``agent``). Returns how many."""
 
 @final
 class _AsyncBus:
     """Native half of :class:`zerolag.AsyncBus`: each method returns an awaitable."""
+
+    def configure(
+        self,
+        *,
+        max_len: int | None = None,
+        max_age: float | None = None,
+        max_payload: int | None = None,
+    ) -> _BusSettings: ...
+    def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> Awaitable[bool]: ...
+    def agents(self) -> Awaitable[dict[str, list[str]]]: ...
+    def share(
+        self,
+        source: str,
+        target: str | None,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Awaitable[Message]: ...
+    def broadcast(
+        self,
+        source: str,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Awaitable[Message]: ...
+    def pending(self, agent: str, count: int = 10) -> Awaitable[list[Message]]: ...
+    def ack(
+        self,
+        agent: str,
+        message_id: str | Message | Delivery,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> Awaitable[bool]: ...
+    def ack_many(
+        self,
+        agent: str,
+        message_ids: Iterable[str | Message | Delivery],
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> Awaitable[int]: ...
+    def is_acked(self, message_id: str | Message | Delivery) -> Awaitable[bool]: ...
+    def history(self, agent_a: str, agent_b: str, limit: int = 50) -> Awaitable[list[Message]]: ...
+    def stats(self) -> Awaitable[BusStats]: ...
+    def cleanup(self, older_than: float) -> Awaitable[int]: ...
+    def clear(self) -> Awaitable[int]: ...
+    def consume(
+        self,
+        agent: str,
+        *,
+        group: str,
+        consumer: str,
+        count: int = 10,
+        block_ms: int | None = None,
+        claim_idle_ms: int = 30000,
+        max_deliveries: int = 5,
+    ) -> Awaitable[list[Delivery]]: ...
+    def dead_letters(
+        self, agent: str | None = None, count: int = 100
+    ) -> Awaitable[list[DeadLetter]]: ...
+    def requeue(
+        self, message_ids: Iterable[str | DeadLetter] | None = None, *, agent: str | None = None
+    ) -> Awaitable[int]: ...
 
 # ---- events (src/py/events.rs) ----------------------------------------------------------
 

@@ -3,7 +3,14 @@
 -- ARGV[1] channel, ARGV[2] JSON data, ARGV[3] wake channel, ARGV[4] default max_len
 local cfg = redis.call('HMGET', KEYS[2], 'max_len', 'max_age_ms')
 local max_len = tonumber(cfg[1]) or tonumber(ARGV[4])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, '*', 'c', ARGV[1], 'd', ARGV[2])
+-- A new (or cleared) log starts one millisecond ahead, so its first id is above any id a
+-- subscriber may still hold from before a clear in the same millisecond.
+local at = '*'
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  at = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1) .. '-0'
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, at, 'c', ARGV[1], 'd', ARGV[2])
 local age = tonumber(cfg[2])
 if age then
   local ms = tonumber(string.match(id, '^(%d+)-'))
