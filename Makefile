@@ -21,10 +21,10 @@ check-tools:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: zerolag needs Python 3.10 or newer; $(PYTHON) is $$($(PYTHON) -V)"; exit 1; }
 	@command -v cargo >/dev/null || { echo "error: cargo not found; install the Rust toolchain (https://rustup.rs: curl ... | sh, or apt-get install cargo)"; exit 1; }
 
-$(STAMP): pyproject.toml | check-tools
+$(STAMP): pyproject.toml Makefile | check-tools
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtualenv; install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PIP) install --upgrade pip
-	$(PIP) install "maturin>=1.9.4,<2" pytest pytest-timeout hypothesis "redis[hiredis]>=5" mypy ruff nbclient nbformat ipykernel
+	$(PIP) install "maturin>=1.9.4,<2" pytest pytest-timeout hypothesis "redis[hiredis]>=5" mypy ruff nbclient nbformat ipykernel detect-secrets rq arq
 	@touch $@
 
 $(BUILD_STAMP): $(STAMP) $(RUST_SOURCES)

@@ -1,6 +1,6 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick] [--suite tasks|protocol ...] [--redis-url URL]
+    python bench/run.py [--quick] [--suite tasks|protocol|events|anonymize ...] [--redis-url URL]
 
 Without --redis-url it starts its own redis-server on a free port (no persistence) and stops
 it at the end. Prints one table per suite and writes bench/results/<suite>.json. Timings are
@@ -28,7 +28,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol")
+SUITES = ("tasks", "protocol", "events", "bus", "anonymize")
+NEEDS_REDIS = {"tasks", "events", "bus"}
 sys.path.insert(0, str(HERE))
 
 
@@ -191,9 +192,30 @@ def _suite_protocol(url: str | None, quick: bool) -> list[dict[str, Any]] | None
     return rows
 
 
+def _suite_events(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_events
+
+    return bench_events.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
+def _suite_anonymize(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_anonymize
+
+    return bench_anonymize.run(quick=quick)
+
+
+def _suite_bus(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_bus
+
+    return bench_bus.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
+    "events": _suite_events,
+    "anonymize": _suite_anonymize,
+    "bus": _suite_bus,
 }
 
 
@@ -227,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.redis_url:
         go(args.redis_url)
-    elif "tasks" in suites:
+    elif NEEDS_REDIS & set(suites):
         with local_redis() as url:
             go(url)
     else:

@@ -3,6 +3,7 @@
 //! Module registration only; each capability lives in its own module, and `py/` is the only
 //! code that touches PyO3 (built with the `python` feature).
 
+pub mod anonymize;
 pub mod bus;
 pub mod engine;
 pub mod error;

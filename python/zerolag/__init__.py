@@ -18,21 +18,30 @@ from typing import Any
 
 from . import protocol
 from ._core import (
+    Anonymizer,
     Bus,
+    BusStats,
+    DeadLetter,
+    Delivery,
+    Event,
     Events,
+    Finding,
     Health,
     Hub,
     Job,
     JobClaim,
     Jobs,
+    Message,
     SearchPage,
+    Subscription,
     Task,
     Tasks,
     __version__,
+    anonymize,
 )
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
-from .events import AsyncEvents
+from .events import AsyncEvents, AsyncSubscription
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -59,8 +68,15 @@ __all__ = [
     "SearchPage",
     "Bus",
     "AsyncBus",
+    "Event",
+    "Message",
+    "Delivery",
+    "DeadLetter",
+    "BusStats",
     "Events",
     "AsyncEvents",
+    "Subscription",
+    "AsyncSubscription",
     "Jobs",
     "AsyncJobs",
     "Job",
@@ -69,6 +85,9 @@ __all__ = [
     "Worker",
     "WorkerStats",
     "protocol",
+    "anonymize",
+    "Anonymizer",
+    "Finding",
     "ZerolagError",
     "ValidationError",
     "ProtocolError",

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime as _datetime
 from datetime import timedelta as _timedelta
 from os import PathLike
-from typing import Any, ClassVar, Literal, final, overload
+from typing import Any, ClassVar, Literal, TypedDict, final, overload
 
 __version__: str
 
@@ -244,25 +244,424 @@ class _AsyncHub:
     def clear(self) -> Awaitable[int]: ...
     def close(self) -> Awaitable[None]: ...
 
+# ---- anonymize (src/py/anonymize.rs) ----------------------------------------------------
+
+@final
+class Finding:
+    """One redaction found by :meth:`Anonymizer.scan` (``start``/``end`` index the str)."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def placeholder(self) -> str: ...
+
+@final
+class Anonymizer:
+    """Finds secrets and personal data and replaces each with a stable, keyed placeholder
+    (``[REDACTED:<rule>:<12 hex>]``: the same secret gives the same placeholder under the same
+    key; the placeholder cannot be turned back into the secret without the key).
+
+    ``disable``: categories to switch off (see :meth:`categories`); ``rules``: extra rules as
+    ``{name: regex}`` (a named group ``secret`` limits the redaction to it); ``key``: the HMAC
+    key (default: a fixed library key, so use your own for low-entropy data such as e-mail
+    addresses).
+    """
+
+    def __new__(
+        cls,
+        *,
+        disable: Sequence[str] = ...,
+        rules: Mapping[str, str] | None = None,
+        key: bytes | None = None,
+    ) -> Anonymizer: ...
+    def anonymize(self, text: str) -> str:
+        """``text`` with every secret replaced by its placeholder."""
+    def anonymize_json(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every string and key anonymised; a string under a
+        password- or key-like key (``"password": ...``) counts as a secret."""
+    def scan(self, text: str) -> list[Finding]:
+        """What :meth:`anonymize` would replace, in order."""
+    @staticmethod
+    def categories() -> list[str]:
+        """Categories of the built-in rules."""
+
+def anonymize(text: str) -> str:
+    """``text`` with secrets replaced, using the built-in rules and the default key (see
+    :class:`Anonymizer` for options)."""
+
 # ---- bus (src/py/bus.rs) ----------------------------------------------------------
+
+_Priority = Literal["critical", "high", "medium", "low"]
+
+class _BusSettings(TypedDict):
+    """Limits and retention of one bus handle (see :meth:`Bus.configure`)."""
+
+    max_len: int
+    max_age: float
+    max_payload: int
+
+@final
+class Message:
+    """A message on the bus. Immutable."""
+
+    @property
+    def id(self) -> str:
+        """``"<ms>-<seq>"``: unique in the namespace, ordered by acceptance."""
+    @property
+    def source(self) -> str:
+        """The sending agent."""
+    @property
+    def target(self) -> str | None:
+        """The addressee; None for a broadcast or a message routed by kind."""
+    @property
+    def time(self) -> float:
+        """Unix seconds (millisecond precision) when the store accepted it."""
+    @property
+    def priority(self) -> _Priority: ...
+    @property
+    def kind(self) -> str | None:
+        """What the message is about (normalised like a task keyword)."""
+    @property
+    def payload(self) -> _JSON:
+        """The JSON value shared (a fresh copy on each access)."""
+    @property
+    def broadcast(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Delivery:
+    """A message handed to one consumer of a group by :meth:`Bus.consume`."""
+
+    @property
+    def message(self) -> Message: ...
+    @property
+    def id(self) -> str:
+        """The message id (what :meth:`Bus.ack` takes)."""
+    @property
+    def payload(self) -> _JSON: ...
+    @property
+    def agent(self) -> str:
+        """Whose inbox it came from."""
+    @property
+    def group(self) -> str: ...
+    @property
+    def consumer(self) -> str:
+        """The consumer holding it now (the one that must ack it)."""
+    @property
+    def deliveries(self) -> int:
+        """How many times it has been handed out: 1 first, more after idle claims."""
+
+@final
+class DeadLetter:
+    """A message handed out ``max_deliveries`` times without an ack."""
+
+    @property
+    def message(self) -> Message: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def agent(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def consumer(self) -> str:
+        """The last consumer that held it."""
+    @property
+    def deliveries(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def time(self) -> float:
+        """Unix seconds when it became dead."""
+
+@final
+class BusStats:
+    """What :meth:`Bus.stats` reports."""
+
+    @property
+    def total(self) -> int:
+        """Messages shared since the last clear (a fan-out counts once)."""
+    @property
+    def pending(self) -> int:
+        """Unacked deliveries over every agent."""
+    @property
+    def acknowledged(self) -> int:
+        """Acks since the last clear."""
+    @property
+    def dead(self) -> int:
+        """Dead letters held."""
+    @property
+    def per_agent(self) -> dict[str, int]:
+        """Unacked deliveries per registered agent."""
 
 @final
 class Bus:
-    """``hub.bus`` of a sync hub."""
+    """``hub.bus`` of a sync hub: agent-to-agent messages.
+
+    Agents register (optionally for kinds) before messages can be addressed to them. Each
+    has an inbox, read most urgent first (critical > high > medium > low), oldest first
+    within a priority. :meth:`pending` peeks and :meth:`ack` removes; :meth:`consume` hands
+    messages to the consumers of the agent's group (one group per agent), re-handing ones a
+    dead consumer held after ``claim_idle_ms`` and dead-lettering ones handed out
+    ``max_deliveries`` times.
+    """
+
+    def configure(
+        self,
+        *,
+        max_len: int | None = None,
+        max_age: float | None = None,
+        max_payload: int | None = None,
+    ) -> _BusSettings:
+        """Retention (entries and seconds every stream this handle writes keeps; defaults
+        100,000 and 86,400) and the payload limit (bytes of JSON; default 1 MiB). Returns
+        the settings in force."""
+    def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> bool:
+        """Register ``agent`` for ``kinds`` (replacing earlier kinds). True when new; a new
+        agent receives the broadcasts still retained."""
+    def agents(self) -> dict[str, list[str]]:
+        """Registered agents and their kinds."""
+    def share(
+        self,
+        source: str,
+        target: str | None,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send ``payload`` (any JSON value) to ``target``, or with ``target=None`` to every
+        agent registered for ``kind`` (NotFoundError if none is). A retry with the same
+        ``idempotency_key`` returns the first message and delivers nothing again."""
+    def broadcast(
+        self,
+        source: str,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send to every registered agent but ``source``, and to agents registering later
+        while retention keeps the message."""
+    def pending(self, agent: str, count: int = 10) -> list[Message]:
+        """Up to ``count`` unacked messages of ``agent``, most urgent first (a peek)."""
+    def ack(
+        self,
+        agent: str,
+        message_id: str | Message | Delivery,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> bool:
+        """Acknowledge: the message leaves the inbox. False if it was acknowledged before;
+        NotFoundError if ``agent`` never had it; with ``group``/``consumer``, ConflictError
+        unless that consumer holds it."""
+    def ack_many(
+        self,
+        agent: str,
+        message_ids: Iterable[str | Message | Delivery],
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> int:
+        """Acknowledge several at once (all checked first); returns how many were new."""
+    def is_acked(self, message_id: str | Message | Delivery) -> bool:
+        """True once acknowledged (by any recipient), while the ack log retains it."""
+    def history(self, agent_a: str, agent_b: str, limit: int = 50) -> list[Message]:
+        """The last ``limit`` messages between two agents (either way), oldest first."""
+    def stats(self) -> BusStats: ...
+    def cleanup(self, older_than: float) -> int:
+        """Drop entries older than ``older_than`` seconds (acked or not); returns how many."""
+    def clear(self) -> int:
+        """Delete everything the bus holds in this namespace."""
+    def consume(
+        self,
+        agent: str,
+        *,
+        group: str,
+        consumer: str,
+        count: int = 10,
+        block_ms: int | None = None,
+        claim_idle_ms: int = 30000,
+        max_deliveries: int = 5,
+    ) -> list[Delivery]:
+        """Hand up to ``count`` messages of ``agent`` to ``consumer`` of ``group``: deliveries
+        idle over ``claim_idle_ms`` first (claimed from their holder), then new ones. Waits up
+        to ``block_ms`` when there is nothing (None or 0: returns at once)."""
+    def dead_letters(self, agent: str | None = None, count: int = 100) -> list[DeadLetter]:
+        """Dead letters, oldest first."""
+    def requeue(
+        self, message_ids: Iterable[str | DeadLetter] | None = None, *, agent: str | None = None
+    ) -> int:
+        """Put dead letters back into their inboxes as new messages (new id, deliveries
+        start again); None: all (of ``agent``). Returns how many."""
 
 @final
 class _AsyncBus:
     """Native half of :class:`zerolag.AsyncBus`: each method returns an awaitable."""
 
+    def configure(
+        self,
+        *,
+        max_len: int | None = None,
+        max_age: float | None = None,
+        max_payload: int | None = None,
+    ) -> _BusSettings: ...
+    def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> Awaitable[bool]: ...
+    def agents(self) -> Awaitable[dict[str, list[str]]]: ...
+    def share(
+        self,
+        source: str,
+        target: str | None,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Awaitable[Message]: ...
+    def broadcast(
+        self,
+        source: str,
+        payload: _JSON,
+        *,
+        priority: _Priority = "medium",
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Awaitable[Message]: ...
+    def pending(self, agent: str, count: int = 10) -> Awaitable[list[Message]]: ...
+    def ack(
+        self,
+        agent: str,
+        message_id: str | Message | Delivery,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> Awaitable[bool]: ...
+    def ack_many(
+        self,
+        agent: str,
+        message_ids: Iterable[str | Message | Delivery],
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> Awaitable[int]: ...
+    def is_acked(self, message_id: str | Message | Delivery) -> Awaitable[bool]: ...
+    def history(self, agent_a: str, agent_b: str, limit: int = 50) -> Awaitable[list[Message]]: ...
+    def stats(self) -> Awaitable[BusStats]: ...
+    def cleanup(self, older_than: float) -> Awaitable[int]: ...
+    def clear(self) -> Awaitable[int]: ...
+    def consume(
+        self,
+        agent: str,
+        *,
+        group: str,
+        consumer: str,
+        count: int = 10,
+        block_ms: int | None = None,
+        claim_idle_ms: int = 30000,
+        max_deliveries: int = 5,
+    ) -> Awaitable[list[Delivery]]: ...
+    def dead_letters(
+        self, agent: str | None = None, count: int = 100
+    ) -> Awaitable[list[DeadLetter]]: ...
+    def requeue(
+        self, message_ids: Iterable[str | DeadLetter] | None = None, *, agent: str | None = None
+    ) -> Awaitable[int]: ...
+
 # ---- events (src/py/events.rs) ----------------------------------------------------------
 
 @final
+class Event:
+    """One event of a namespace's log."""
+
+    @property
+    def id(self) -> str:
+        """Position in the log (``"<ms>-<seq>"``); pass it as ``after`` to resume after it."""
+    @property
+    def channel(self) -> str: ...
+    @property
+    def data(self) -> Any:
+        """The JSON payload as published."""
+    @property
+    def time(self) -> float:
+        """When it was published, in seconds since the epoch."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Subscription:
+    """Events of some channels as they come, from :meth:`Events.subscribe`: iterate it
+    (blocks; Ctrl-C interrupts) or call :meth:`get` with a timeout."""
+
+    def __iter__(self) -> Subscription: ...
+    def __next__(self) -> Event: ...
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after ``timeout`` seconds (None: wait as long as it takes)."""
+    @property
+    def last_id(self) -> str | None:
+        """Id of the last event handed out (pass it as ``after`` to resume), or None."""
+    @property
+    def patterns(self) -> list[str]: ...
+    def close(self) -> None:
+        """Stops the iteration."""
+    def __enter__(self) -> Subscription: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
 class Events:
-    """``hub.events`` of a sync hub."""
+    """``hub.events``: named channels over one bounded, durable log per namespace, pushed live.
+
+    Channel names are ids (letters, digits, ``_ - . : / @ + =``), e.g. ``file:changed``,
+    ``task:created``, ``loop:s1``; patterns may add ``*`` and ``?`` (``task:*``).
+    """
+
+    def publish(self, channel: str, data: Any) -> Event:
+        """Append an event (any JSON value up to 1 MiB) and wake the subscribers."""
+    def read(self, *patterns: str, after: str | None = None, limit: int = 100) -> list[Event]:
+        """Retained events on channels matching ``patterns`` (all if none) after the id
+        ``after`` (None or ``"0"``: from the oldest retained), oldest first, without waiting."""
+    def last_id(self) -> str:
+        """Id of the newest event (``"0-0"`` or ``"0-<n>"`` when the log is empty)."""
+    def subscribe(self, *patterns: str, after: str | None = None) -> Subscription:
+        """Events on channels matching ``patterns`` (all if none) after ``after`` (None: from
+        now; ``"0"``: from the oldest retained), as a blocking iterator."""
+    def set_retention(self, *, max_len: int = 10000, max_age: float | None = None) -> None:
+        """Keep the newest ``max_len`` events and (if given) only those younger than
+        ``max_age`` seconds; applied from the next publish on."""
+    def retention(self) -> dict[str, float | None]:
+        """``{"max_len": ..., "max_age": ...}`` in force."""
+    def count(self) -> int:
+        """Events the log holds now."""
+    def _poll(
+        self, patterns: list[str], after: str | None, limit: int, block: float
+    ) -> tuple[list[Event], str]: ...
 
 @final
 class _AsyncEvents:
     """Native half of :class:`zerolag.AsyncEvents`: each method returns an awaitable."""
+
+    def publish(self, channel: str, data: Any) -> Awaitable[Event]: ...
+    def read(
+        self, *patterns: str, after: str | None = None, limit: int = 100
+    ) -> Awaitable[list[Event]]: ...
+    def last_id(self) -> Awaitable[str]: ...
+    def set_retention(
+        self, *, max_len: int = 10000, max_age: float | None = None
+    ) -> Awaitable[None]: ...
+    def retention(self) -> Awaitable[dict[str, float | None]]: ...
+    def count(self) -> Awaitable[int]: ...
+    def _poll(
+        self, patterns: list[str], after: str | None, limit: int, block: float
+    ) -> Awaitable[tuple[list[Event], str]]: ...
 
 # ---- jobs (src/py/jobs.rs) ----------------------------------------------------------
 

@@ -38,6 +38,7 @@ def _cmd_status(a: argparse.Namespace) -> int:
             "keys": h.keys,
             "namespace": h.namespace,
             "tasks": hub.tasks.count(),
+            "events": hub.events.count(),
         }
     if a.json:
         print(json.dumps(info))

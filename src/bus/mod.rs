@@ -1,27 +1,434 @@
-//! `hub.bus` (issue 3). Behaviour defined once here; `sqlite` and `redis` implement it.
+//! `hub.bus` (issue 3): agent-to-agent messages on per-agent inboxes, with priorities,
+//! routing by kind, broadcasts (also to agents that register later), consumer groups with
+//! idle claims and dead letters, acks, history, stats and retention. Behaviour and validation
+//! live here once; `sqlite` and `redis` implement the storage.
+//!
+//! Model, the same on every backend:
+//! - An agent must be registered before messages can be addressed to it; a share to an
+//!   unknown agent, or by kind when no agent has registered for that kind, fails with
+//!   NotFound and writes nothing. The sender needs no registration (producers are often not
+//!   agents), only a valid id.
+//! - Each registered agent has one inbox (one stream per priority on Redis). A direct share
+//!   adds the message to the target's inbox; a share by kind to the inbox of every agent
+//!   registered for the kind; a broadcast to the inbox of every registered agent but the
+//!   sender, and to the broadcast log, from which an agent registering later receives the
+//!   broadcasts still retained. A message keeps one id in every inbox it reaches.
+//! - `pending` peeks at an inbox (most urgent first, oldest first within a priority);
+//!   `ack` removes a message from it for good (the inbox entry is deleted, the ack recorded).
+//! - `consume` hands messages out through the agent's consumer group (one group per agent:
+//!   consumers of it share the inbox). A delivery not acked within the claim idle time is
+//!   handed to the next consumer that asks, with its delivery count; one handed out
+//!   `max_deliveries` times goes to the dead letters instead. In group mode an ack names the
+//!   group and consumer, and must come from the consumer holding the message.
 
+pub mod model;
+pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::engine::Backend;
+use parking_lot::RwLock;
+use serde_json::Value;
+
+pub use self::model::{
+    ClaimPolicy, DeadLetter, Delivery, Message, Outgoing, Priority, Settings, Stats,
+};
+use crate::engine::{Backend, Op};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// Most kinds one agent registers for.
+pub const MAX_KINDS: usize = 64;
+/// Most messages one call returns or acks.
+pub const MAX_COUNT: usize = 10_000;
+
+/// Who acks: the agent itself (simple mode), or one consumer of its group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acker {
+    /// The group (None: simple mode).
+    pub group: Option<String>,
+    /// The consumer (with a group).
+    pub consumer: Option<String>,
+}
 
 /// The bus of one namespace.
 #[derive(Clone)]
 pub struct Bus {
-    #[allow(dead_code)]
     backend: Backend,
     ns: Arc<str>,
+    settings: Arc<RwLock<Settings>>,
+}
+
+fn ready<T>(e: Error) -> Op<T> {
+    Op::Ready(Err(e))
+}
+
+fn check_count(count: usize) -> Result<()> {
+    if count == 0 || count > MAX_COUNT {
+        return Err(Error::validation(format!(
+            "count must be 1 to {MAX_COUNT}, got {count}"
+        )));
+    }
+    Ok(())
 }
 
 impl Bus {
     /// The bus of `ns` on `backend`.
     pub fn new(backend: Backend, ns: Arc<str>) -> Bus {
-        Bus { backend, ns }
+        Bus {
+            backend,
+            ns,
+            settings: Arc::new(RwLock::new(Settings::default())),
+        }
     }
 
     /// The namespace.
     pub fn namespace(&self) -> &str {
         &self.ns
+    }
+
+    fn ns(&self) -> String {
+        self.ns.to_string()
+    }
+
+    /// Current limits and retention of this handle.
+    pub fn settings(&self) -> Settings {
+        *self.settings.read()
+    }
+
+    /// Changes limits and retention of this handle (applies to the streams it writes).
+    pub fn configure(&self, s: Settings) -> Result<()> {
+        s.validate()?;
+        *self.settings.write() = s;
+        Ok(())
+    }
+
+    /// Registers `agent` for `kinds` (replacing its earlier kinds). True when the agent is
+    /// new; a new agent receives the broadcasts still retained.
+    pub fn register(&self, agent: &str, kinds: Vec<String>) -> Op<bool> {
+        let agent = match model::agent("agent id", agent) {
+            Ok(a) => a,
+            Err(e) => return ready(e),
+        };
+        if kinds.len() > MAX_KINDS {
+            return ready(Error::validation(format!(
+                "an agent registers for at most {MAX_KINDS} kinds"
+            )));
+        }
+        let mut ks = Vec::with_capacity(kinds.len());
+        for k in &kinds {
+            match model::kind(k) {
+                Ok(k) if !ks.contains(&k) => ks.push(k),
+                Ok(_) => {}
+                Err(e) => return ready(e),
+            }
+        }
+        let (ns, ns2, a2, k2, s) = (
+            self.ns(),
+            self.ns(),
+            agent.clone(),
+            ks.clone(),
+            self.settings(),
+        );
+        self.backend.op(
+            move |db| sqlite::register(db, &ns, &agent, &ks, &s),
+            move |r, c| redis::register(r, c, ns2, a2, k2, s),
+        )
+    }
+
+    /// Registered agents and their kinds, sorted by agent.
+    pub fn agents(&self) -> Op<Vec<(String, Vec<String>)>> {
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(
+            move |db| sqlite::agents(db, &ns),
+            move |r, c| redis::agents(r, c, ns2),
+        )
+    }
+
+    /// Validates a share.
+    #[allow(clippy::too_many_arguments)]
+    pub fn outgoing(
+        &self,
+        source: &str,
+        target: Option<&str>,
+        payload: &Value,
+        priority: &str,
+        kind: Option<&str>,
+        idempotency_key: Option<&str>,
+        broadcast: bool,
+    ) -> Result<Outgoing> {
+        let source = model::agent("source agent id", source)?;
+        let target = target
+            .map(|t| model::agent("target agent id", t))
+            .transpose()?;
+        let kind = kind.map(model::kind).transpose()?;
+        if !broadcast && target.is_none() && kind.is_none() {
+            return Err(Error::validation(
+                "share needs a target agent, or target=None and a kind to route by",
+            ));
+        }
+        let idempotency_key = idempotency_key
+            .map(|k| ids::id("idempotency key", k).map(str::to_string))
+            .transpose()?;
+        Ok(Outgoing {
+            source,
+            target,
+            priority: Priority::parse(priority)?,
+            kind,
+            payload: model::encode_payload(payload, self.settings().max_payload)?,
+            broadcast,
+            idempotency_key,
+        })
+    }
+
+    /// Sends a validated message (see [`Bus::outgoing`]).
+    pub fn send(&self, out: Outgoing) -> Op<Message> {
+        let (ns, ns2, o2, s) = (self.ns(), self.ns(), out.clone(), self.settings());
+        self.backend.op(
+            move |db| sqlite::share(db, &ns, &out, &s),
+            move |r, c| redis::share(r, c, ns2, o2, s),
+        )
+    }
+
+    /// Up to `count` unacked messages of `agent`, most urgent first (does not hand them out).
+    pub fn pending(&self, agent: &str, count: usize) -> Op<Vec<Message>> {
+        let agent = match model::agent("agent id", agent).and_then(|a| {
+            check_count(count)?;
+            Ok(a)
+        }) {
+            Ok(a) => a,
+            Err(e) => return ready(e),
+        };
+        let (ns, ns2, a2) = (self.ns(), self.ns(), agent.clone());
+        self.backend.op(
+            move |db| sqlite::pending(db, &ns, &agent, count),
+            move |r, c| redis::pending(r, c, ns2, a2, count),
+        )
+    }
+
+    fn acker(group: Option<&str>, consumer: Option<&str>) -> Result<Acker> {
+        match (group, consumer) {
+            (None, None) => Ok(Acker {
+                group: None,
+                consumer: None,
+            }),
+            (Some(g), Some(c)) => Ok(Acker {
+                group: Some(model::agent("group", g)?),
+                consumer: Some(model::agent("consumer", c)?),
+            }),
+            _ => Err(Error::validation(
+                "an ack in group mode needs both group and consumer",
+            )),
+        }
+    }
+
+    /// Acknowledges messages of `agent`: they leave its inbox for good. Returns how many were
+    /// acknowledged now (a message acknowledged before counts 0). Every id is checked before
+    /// anything changes: an id that was never in the agent's inbox is NotFound; in group mode
+    /// a message held by another consumer (or not handed out) is Conflict.
+    pub fn ack(
+        &self,
+        agent: &str,
+        ids_: Vec<String>,
+        group: Option<&str>,
+        consumer: Option<&str>,
+    ) -> Op<u64> {
+        let checked = (|| {
+            let a = model::agent("agent id", agent)?;
+            if ids_.len() > MAX_COUNT {
+                return Err(Error::validation(format!(
+                    "at most {MAX_COUNT} ids per ack"
+                )));
+            }
+            let ids_ = ids_
+                .iter()
+                .map(|i| model::message_id(i))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((a, ids_, Self::acker(group, consumer)?))
+        })();
+        let (agent, ids_, who) = match checked {
+            Ok(v) => v,
+            Err(e) => return ready(e),
+        };
+        if ids_.is_empty() {
+            return Op::Ready(Ok(0));
+        }
+        let (ns, ns2, a2, i2, w2, s) = (
+            self.ns(),
+            self.ns(),
+            agent.clone(),
+            ids_.clone(),
+            who.clone(),
+            self.settings(),
+        );
+        self.backend.op(
+            move |db| sqlite::ack(db, &ns, &agent, &ids_, &who, &s),
+            move |r, c| redis::ack(r, c, ns2, a2, i2, w2, s),
+        )
+    }
+
+    /// True once the message was acknowledged (by any recipient), while the ack log retains it.
+    pub fn is_acked(&self, id: &str) -> Op<bool> {
+        let id = match model::message_id(id) {
+            Ok(i) => i,
+            Err(e) => return ready(e),
+        };
+        let (ns, ns2, i2) = (self.ns(), self.ns(), id.clone());
+        self.backend.op(
+            move |db| sqlite::is_acked(db, &ns, &id),
+            move |r, c| redis::is_acked(r, c, ns2, i2),
+        )
+    }
+
+    /// The last `limit` messages between `a` and `b` (either direction; broadcasts by either
+    /// count), oldest first, as long as the history retains them.
+    pub fn history(&self, a: &str, b: &str, limit: usize) -> Op<Vec<Message>> {
+        let checked = (|| {
+            check_count(limit)?;
+            Ok((model::agent("agent id", a)?, model::agent("agent id", b)?))
+        })();
+        let (a, b) = match checked {
+            Ok(v) => v,
+            Err(e) => return ready(e),
+        };
+        let (ns, ns2, a2, b2) = (self.ns(), self.ns(), a.clone(), b.clone());
+        self.backend.op(
+            move |db| sqlite::history(db, &ns, &a, &b, limit),
+            move |r, c| redis::history(r, c, ns2, a2, b2, limit),
+        )
+    }
+
+    /// Counters and pending deliveries per agent.
+    pub fn stats(&self) -> Op<Stats> {
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(
+            move |db| sqlite::stats(db, &ns),
+            move |r, c| redis::stats(r, c, ns2),
+        )
+    }
+
+    /// Drops everything older than `older_than` seconds (inbox entries, acked or not, the
+    /// history, the broadcast log, the ack log, idempotency keys, dead letters); returns how
+    /// many entries went.
+    pub fn cleanup(&self, older_than: f64) -> Op<u64> {
+        if !(older_than.is_finite() && older_than >= 0.0) {
+            return ready(Error::validation(
+                "older_than must be a number of seconds >= 0",
+            ));
+        }
+        let cutoff = model::now_ms().saturating_sub((older_than * 1000.0) as u64);
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(
+            move |db| sqlite::cleanup(db, &ns, cutoff),
+            move |r, c| redis::cleanup(r, c, ns2, cutoff),
+        )
+    }
+
+    /// Deletes everything the bus holds in this namespace; returns keys (Redis) or rows.
+    pub fn clear(&self) -> Op<u64> {
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(
+            move |db| db.with_tx(|tx| sqlite::clear(tx, &ns)),
+            move |r, _c| async move { r.delete_keys(&format!("{}*", redis::prefix(&ns2))).await },
+        )
+    }
+
+    fn consume_args(
+        agent: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        policy: ClaimPolicy,
+    ) -> Result<(String, String, String)> {
+        check_count(count)?;
+        if policy.max_deliveries == 0 {
+            return Err(Error::validation("max_deliveries must be at least 1"));
+        }
+        Ok((
+            model::agent("agent id", agent)?,
+            model::agent("group", group)?,
+            model::agent("consumer", consumer)?,
+        ))
+    }
+
+    /// Hands out up to `count` messages of `agent` to `consumer` of `group`: first deliveries
+    /// idle longer than the policy's idle time (claimed from whichever consumer held them),
+    /// then new ones, most urgent first. Waits up to `wait` for something to arrive when
+    /// there is nothing (zero: returns at once).
+    pub fn consume(
+        &self,
+        agent: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        policy: ClaimPolicy,
+        wait: Duration,
+    ) -> Op<Vec<Delivery>> {
+        let (agent, group, consumer) =
+            match Self::consume_args(agent, group, consumer, count, policy) {
+                Ok(v) => v,
+                Err(e) => return ready(e),
+            };
+        let (ns, ns2) = (self.ns(), self.ns());
+        let (a2, g2, c2, s) = (
+            agent.clone(),
+            group.clone(),
+            consumer.clone(),
+            self.settings(),
+        );
+        self.backend.op(
+            move |db| sqlite::consume(db, &ns, &agent, &group, &consumer, count, policy, &s, wait),
+            move |r, c| redis::consume(r, c, ns2, a2, g2, c2, count, policy, s, wait),
+        )
+    }
+
+    /// Dead letters, oldest first, of `agent` (or every agent), at most `count`.
+    pub fn dead_letters(&self, agent: Option<&str>, count: usize) -> Op<Vec<DeadLetter>> {
+        let checked = (|| {
+            check_count(count)?;
+            agent.map(|a| model::agent("agent id", a)).transpose()
+        })();
+        let agent = match checked {
+            Ok(a) => a,
+            Err(e) => return ready(e),
+        };
+        let (ns, ns2, a2) = (self.ns(), self.ns(), agent.clone());
+        self.backend.op(
+            move |db| sqlite::dead_letters(db, &ns, agent.as_deref(), count),
+            move |r, c| redis::dead_letters(r, c, ns2, a2, count),
+        )
+    }
+
+    /// Puts dead letters back into their agents' inboxes as new messages (new id, same
+    /// source, target, kind, priority and payload; delivery count starts again). `ids`
+    /// selects by message id (None: all, of `agent` if given). Returns how many went back.
+    pub fn requeue(&self, agent: Option<&str>, ids_: Option<Vec<String>>) -> Op<u64> {
+        let checked = (|| {
+            let a = agent.map(|a| model::agent("agent id", a)).transpose()?;
+            let i = ids_
+                .map(|v| {
+                    v.iter()
+                        .map(|i| model::message_id(i))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?;
+            Ok((a, i))
+        })();
+        let (agent, ids_) = match checked {
+            Ok(v) => v,
+            Err(e) => return ready(e),
+        };
+        let (ns, ns2, a2, i2, s) = (
+            self.ns(),
+            self.ns(),
+            agent.clone(),
+            ids_.clone(),
+            self.settings(),
+        );
+        self.backend.op(
+            move |db| sqlite::requeue(db, &ns, agent.as_deref(), ids_.as_deref(), &s),
+            move |r, c| redis::requeue(r, c, ns2, a2, i2, s),
+        )
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod redis;
+pub mod script;
 pub mod sqlite;
 pub mod wake;
 

@@ -134,6 +134,11 @@ pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
             opts.response_timeout.as_secs_f64()
         ));
     }
+    if e.code() == Some("LOADING") || text.contains("BusyLoading") {
+        return Error::Connection(format!(
+            "Redis at {display} is loading its dataset (it just restarted); retry in a moment"
+        ));
+    }
     if e.is_connection_refusal() {
         return Error::Connection(format!(
             "could not connect to Redis at {display}: connection refused; is redis-server \

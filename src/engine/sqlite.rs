@@ -21,6 +21,10 @@ const MIGRATIONS: &[&str] = &[
 pub struct Sqlite {
     path: PathBuf,
     pool: Mutex<Vec<Connection>>,
+    /// Writers of this process take turns here before `BEGIN IMMEDIATE`: SQLite's own busy
+    /// handler sleeps in growing steps, which left some of 100 concurrent callers waiting a
+    /// second; a fair in-process queue leaves the busy handler to other processes only.
+    writer: Mutex<()>,
     /// Commits made through this handle; waiters in this process wake on it at once.
     commits: Mutex<u64>,
     committed: Condvar,
@@ -117,6 +121,7 @@ impl Sqlite {
         let db = Sqlite {
             path,
             pool: Mutex::new(Vec::new()),
+            writer: Mutex::new(()),
             commits: Mutex::new(0),
             committed: Condvar::new(),
         };
@@ -195,6 +200,7 @@ impl Sqlite {
     /// the lock instead of failing on upgrade); rolled back if `f` fails.
     pub fn with_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         self.with(|conn| {
+            let _turn = self.writer.lock();
             let before = conn.total_changes();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;

@@ -1,15 +1,152 @@
-//! `hub.events` (issue 3). Behaviour defined once here; `sqlite` and `redis` implement it.
+//! `hub.events`: named channels (`file:changed`, `task:created`, `loop:<session>`, ...) over
+//! one bounded, durable log per namespace, pushed live to subscribers.
+//!
+//! Every event gets an id that orders it in the namespace's log (`<ms>-<seq>`, a Redis stream
+//! id on Redis). A subscriber reads the log after the last id it saw and, when it is at the
+//! end, waits for a wake-up (pub/sub on Redis, a commit watch on SQLite) instead of polling,
+//! so one that reconnects with its last id misses nothing the log still holds. The log keeps
+//! the newest `max_len` events (and, if set, only those younger than `max_age`).
 
+pub mod redis;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::engine::Backend;
+use serde_json::Value;
+
+use crate::engine::{Backend, Op};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// Largest event payload (serialized JSON).
+pub const MAX_DATA: usize = 1 << 20;
+/// Events a namespace's log keeps unless `set_retention` says otherwise.
+pub const DEFAULT_MAX_LEN: u64 = 10_000;
+/// Most events one read returns.
+pub const MAX_READ: usize = 10_000;
+
+/// One event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Position in the namespace's log (`<ms>-<seq>`); pass it as `after` to resume.
+    pub id: String,
+    /// The channel it was published on.
+    pub channel: String,
+    /// The payload.
+    pub data: Value,
+    /// When it was published (seconds since the epoch).
+    pub time: f64,
+}
+
+/// What a read returns: the matching events and how far the log was scanned (the `after` of
+/// the next read; it moves past events that did not match, too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// Matching events, oldest first.
+    pub events: Vec<Event>,
+    /// Id of the last event looked at (or the `after` given, if none).
+    pub cursor: String,
+}
+
+/// How much of the log a namespace keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retention {
+    /// Newest events kept.
+    pub max_len: u64,
+    /// Events older than this are dropped (None: no age limit).
+    pub max_age: Option<Duration>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_len: DEFAULT_MAX_LEN,
+            max_age: None,
+        }
+    }
+}
+
+/// A channel name: an id (letters, digits and `_ - . : / @ + =`), so never a glob.
+pub fn channel(c: &str) -> Result<&str> {
+    ids::id("channel", c)
+}
+
+/// A subscription pattern: a channel name that may use `*` (any run) and `?` (one character).
+pub fn pattern(p: &str) -> Result<String> {
+    if p == "*" {
+        return Ok(p.to_string());
+    }
+    let probe = p.replace(['*', '?'], "x");
+    ids::id("channel pattern", &probe).map_err(|e| match e {
+        Error::Validation(m) => {
+            Error::Validation(m.replace(&format!("{probe:?}"), &format!("{p:?}")))
+        }
+        other => other,
+    })?;
+    Ok(p.to_string())
+}
+
+/// Glob match of `name` against `pat` (`*` any run, `?` one character).
+pub fn matches(pat: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+/// True when `channel` matches any of `patterns` (an empty list matches every channel).
+pub fn matches_any(patterns: &[String], channel: &str) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| matches(p, channel))
+}
+
+/// An event id or cursor: `<ms>-<seq>` or `<ms>`; "0" is the start of the log.
+pub fn parse_id(id: &str) -> Result<(u64, u64)> {
+    let bad = || {
+        Error::validation(format!(
+            "event id {id:?} is not of the form <ms>-<seq>; pass an id an event carried, or \"0\" \
+             for the start of the log"
+        ))
+    };
+    let (ms, seq) = match id.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (id, None),
+    };
+    let ms: u64 = ms.parse().map_err(|_| bad())?;
+    let seq: u64 = match seq {
+        Some(s) => s.parse().map_err(|_| bad())?,
+        None => 0,
+    };
+    Ok((ms, seq))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 /// The events of one namespace.
 #[derive(Clone)]
 pub struct Events {
-    #[allow(dead_code)]
     backend: Backend,
     ns: Arc<str>,
 }
@@ -23,5 +160,118 @@ impl Events {
     /// The namespace.
     pub fn namespace(&self) -> &str {
         &self.ns
+    }
+
+    /// Appends an event to the log and wakes the subscribers; returns it with its id.
+    pub fn publish(&self, channel_name: &str, data: Value) -> Op<Event> {
+        let checked = channel(channel_name).map(str::to_string).and_then(|c| {
+            let text = serde_json::to_string(&data)
+                .map_err(|e| Error::validation(format!("event data is not JSON: {e}")))?;
+            if text.len() > MAX_DATA {
+                return Err(Error::validation(format!(
+                    "event data is {} bytes of JSON; the limit is {MAX_DATA}",
+                    text.len()
+                )));
+            }
+            Ok((c, text))
+        });
+        let (c, text) = match checked {
+            Ok(v) => v,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
+        let (c2, text2) = (c.clone(), text.clone());
+        let c3 = c.clone();
+        let at = now_ms();
+        self.backend
+            .op(
+                move |db| sqlite::publish(db, &ns, &c, &text, at),
+                move |r, conn| redis::publish(r, conn, ns2, c2, text2),
+            )
+            .map(move |(id, time)| Event {
+                id,
+                channel: c3,
+                data,
+                time,
+            })
+    }
+
+    /// Events after `after` (None: only events published from now on, i.e. after the current
+    /// end of the log) on channels matching `patterns`, at most `limit`, waiting up to `block`
+    /// for the first one.
+    pub fn read(
+        &self,
+        patterns: &[String],
+        after: Option<&str>,
+        limit: usize,
+        block: Duration,
+    ) -> Op<Batch> {
+        let pats: Result<Vec<String>> = patterns.iter().map(|p| pattern(p)).collect();
+        let pats = match pats {
+            Ok(p) => p,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        if limit == 0 || limit > MAX_READ {
+            return Op::Ready(Err(Error::validation(format!(
+                "limit must be 1 to {MAX_READ}, got {limit}"
+            ))));
+        }
+        if let Some(Err(e)) = after.map(parse_id) {
+            return Op::Ready(Err(e));
+        }
+        let after = after.map(str::to_string);
+        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
+        let (pats2, after2) = (pats.clone(), after.clone());
+        self.backend.op(
+            move |db| sqlite::read(db, &ns, &pats, &after, limit, block),
+            move |r, c| redis::read(r, c, ns2, pats2, after2, limit, block),
+        )
+    }
+
+    /// Id of the newest event in the log ("0-0" when it is empty): where "from now" starts.
+    pub fn last_id(&self) -> Op<String> {
+        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
+        self.backend.op(
+            move |db| sqlite::last_id(db, &ns),
+            move |r, c| redis::last_id(r, c, ns2),
+        )
+    }
+
+    /// Sets how much of the log this namespace keeps (applied from the next publish).
+    pub fn set_retention(&self, ret: Retention) -> Op<()> {
+        if ret.max_len == 0 || ret.max_len > 100_000_000 {
+            return Op::Ready(Err(Error::validation(format!(
+                "max_len must be 1 to 100,000,000, got {}",
+                ret.max_len
+            ))));
+        }
+        if ret.max_age.is_some_and(|a| a.as_millis() == 0) {
+            return Op::Ready(Err(Error::validation(
+                "max_age must be at least a millisecond (or None for no age limit)",
+            )));
+        }
+        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
+        self.backend.op(
+            move |db| sqlite::set_retention(db, &ns, ret),
+            move |r, c| redis::set_retention(r, c, ns2, ret),
+        )
+    }
+
+    /// The retention in force.
+    pub fn retention(&self) -> Op<Retention> {
+        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
+        self.backend.op(
+            move |db| sqlite::retention(db, &ns),
+            move |r, c| redis::retention(r, c, ns2),
+        )
+    }
+
+    /// Events the log holds now.
+    pub fn len(&self) -> Op<u64> {
+        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
+        self.backend.op(
+            move |db| db.with(|c| sqlite::rows(c, &ns)),
+            move |r, c| redis::len(r, c, ns2),
+        )
     }
 }

@@ -1,18 +1,216 @@
-//! `hub.events` on the embedded store.
+//! `hub.events` on the embedded store: one row per event keyed by (namespace, sequence), and
+//! one row per namespace with the sequence counter and the retention. Waiting readers use the
+//! store's commit watch, so a publisher in another process wakes them within ~1 ms.
 
-use rusqlite::{Connection, Transaction};
+use std::time::{Duration, Instant};
 
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{matches_any, parse_id, Batch, Event, Retention, DEFAULT_MAX_LEN};
+use crate::engine::Sqlite;
 use crate::error::Result;
 
 /// Tables of this capability (one migration; see `engine::sqlite::MIGRATIONS`).
-pub const SCHEMA: &str = "";
+pub const SCHEMA: &str = "
+CREATE TABLE events (
+    ns TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (ns, seq)
+) WITHOUT ROWID;
+CREATE TABLE event_logs (
+    ns TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    max_len INTEGER NOT NULL,
+    max_age_ms INTEGER
+) WITHOUT ROWID;
+";
 
-/// Rows this namespace holds.
-pub fn rows(_c: &Connection, _ns: &str) -> Result<u64> {
-    Ok(0)
+/// Events dropped by age per publish at most (the rest go with the next publishes).
+const AGE_TRIM_BATCH: i64 = 256;
+
+fn id(at_ms: i64, seq: i64) -> String {
+    format!("{at_ms}-{seq}")
 }
 
-/// Deletes every row of this namespace; returns how many.
-pub fn clear(_tx: &Transaction<'_>, _ns: &str) -> Result<u64> {
-    Ok(0)
+/// Appends one event; returns its id and time.
+pub fn publish(
+    db: &Sqlite,
+    ns: &str,
+    channel: &str,
+    data: &str,
+    at_ms: u64,
+) -> Result<(String, f64)> {
+    db.with_tx(|tx| {
+        let (seq, max_len, max_age): (i64, i64, Option<i64>) = tx
+            .prepare_cached(
+                "INSERT INTO event_logs (ns, last_seq, max_len) VALUES (?1, 1, ?2)
+                 ON CONFLICT (ns) DO UPDATE SET last_seq = last_seq + 1
+                 RETURNING last_seq, max_len, max_age_ms",
+            )?
+            .query_row(params![ns, DEFAULT_MAX_LEN as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let at = at_ms as i64;
+        tx.prepare_cached(
+            "INSERT INTO events (ns, seq, at_ms, channel, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![ns, seq, at, channel, data])?;
+        if seq > max_len {
+            tx.prepare_cached("DELETE FROM events WHERE ns = ?1 AND seq <= ?2")?
+                .execute(params![ns, seq - max_len])?;
+        }
+        if let Some(age) = max_age {
+            tx.prepare_cached(
+                "DELETE FROM events WHERE ns = ?1 AND seq IN (
+                     SELECT seq FROM events WHERE ns = ?1 ORDER BY seq LIMIT ?3)
+                 AND at_ms < ?2",
+            )?
+            .execute(params![ns, at - age, AGE_TRIM_BATCH])?;
+        }
+        Ok((id(at, seq), at as f64 / 1e3))
+    })
+}
+
+fn last(c: &Connection, ns: &str) -> Result<(i64, i64)> {
+    let seq: Option<i64> = c
+        .prepare_cached("SELECT last_seq FROM event_logs WHERE ns = ?1")?
+        .query_row([ns], |r| r.get(0))
+        .optional()?;
+    let Some(seq) = seq else { return Ok((0, 0)) };
+    let at: Option<i64> = c
+        .prepare_cached("SELECT at_ms FROM events WHERE ns = ?1 AND seq = ?2")?
+        .query_row(params![ns, seq], |r| r.get(0))
+        .optional()?;
+    Ok((at.unwrap_or(0), seq))
+}
+
+/// Id of the newest event ("0-<n>" when the log is empty).
+pub fn last_id(db: &Sqlite, ns: &str) -> Result<String> {
+    db.with(|c| {
+        let (at, seq) = last(c, ns)?;
+        Ok(id(at, seq))
+    })
+}
+
+/// Rows of events after sequence `after`, at most `limit`.
+fn page(c: &Connection, ns: &str, after: i64, limit: usize) -> Result<Vec<(Event, i64)>> {
+    let mut st = c.prepare_cached(
+        "SELECT seq, at_ms, channel, data FROM events WHERE ns = ?1 AND seq > ?2
+         ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![ns, after, limit as i64], |r| {
+        let (seq, at, channel, data): (i64, i64, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        Ok((seq, at, channel, data))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, at, channel, data) = row?;
+        out.push((
+            Event {
+                id: id(at, seq),
+                channel,
+                data: serde_json::from_str(&data)?,
+                time: at as f64 / 1e3,
+            },
+            seq,
+        ));
+    }
+    Ok(out)
+}
+
+/// Matching events after `after` (None: from the current end), waiting up to `block` for one.
+pub fn read(
+    db: &Sqlite,
+    ns: &str,
+    patterns: &[String],
+    after: &Option<String>,
+    limit: usize,
+    block: Duration,
+) -> Result<Batch> {
+    let deadline = Instant::now() + block;
+    let (mut cursor, mut seq) = match after {
+        Some(a) => (a.clone(), parse_id(a)?.1 as i64),
+        None => db.with(|c| {
+            let (at, seq) = last(c, ns)?;
+            Ok((id(at, seq), seq))
+        })?,
+    };
+    loop {
+        // Watch before reading, so a publish between the read and the wait is not missed.
+        let mut watch = db.watch()?;
+        let rows = db.with(|c| page(c, ns, seq, limit))?;
+        let full = rows.len() == limit;
+        let mut events = Vec::new();
+        for (ev, s) in rows {
+            seq = s;
+            cursor = ev.id.clone();
+            if matches_any(patterns, &ev.channel) {
+                events.push(ev);
+            }
+        }
+        if !events.is_empty() || (full && Instant::now() >= deadline) {
+            return Ok(Batch { events, cursor });
+        }
+        if full {
+            continue; // a page of other channels' events: keep scanning
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(Batch { events, cursor });
+        }
+        watch.wait(deadline - now)?;
+    }
+}
+
+/// Stores the retention of `ns` (used from the next publish on).
+pub fn set_retention(db: &Sqlite, ns: &str, ret: Retention) -> Result<()> {
+    let age = ret.max_age.map(|a| a.as_millis() as i64);
+    db.with_tx(|tx| {
+        tx.execute(
+            "INSERT INTO event_logs (ns, last_seq, max_len, max_age_ms) VALUES (?1, 0, ?2, ?3)
+             ON CONFLICT (ns) DO UPDATE SET max_len = ?2, max_age_ms = ?3",
+            params![ns, ret.max_len as i64, age],
+        )?;
+        Ok(())
+    })
+}
+
+/// The retention of `ns`.
+pub fn retention(db: &Sqlite, ns: &str) -> Result<Retention> {
+    db.with(|c| {
+        let row: Option<(i64, Option<i64>)> = c
+            .prepare_cached("SELECT max_len, max_age_ms FROM event_logs WHERE ns = ?1")?
+            .query_row([ns], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(match row {
+            Some((len, age)) => Retention {
+                max_len: len as u64,
+                max_age: age.map(|a| Duration::from_millis(a as u64)),
+            },
+            None => Retention::default(),
+        })
+    })
+}
+
+/// Rows this namespace holds (events; the counter row is not data).
+pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
+    let n: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM events WHERE ns = ?1")?
+        .query_row([ns], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Deletes every row of this namespace; returns how many events went. The sequence counter
+/// stays, so a subscriber holding an id from before does not skip the events that follow.
+pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
+    let n = tx.execute("DELETE FROM events WHERE ns = ?1", [ns])?;
+    tx.execute(
+        "UPDATE event_logs SET max_len = ?2, max_age_ms = NULL WHERE ns = ?1",
+        params![ns, DEFAULT_MAX_LEN as i64],
+    )?;
+    Ok(n as u64)
 }

@@ -1,11 +1,185 @@
-//! `hub.events` from Python (issue 3): the sync class waits on core ops with the GIL released,
-//! the async class returns awaitables.
+//! `hub.events` from Python: publish, read, retention, and `Subscription`, the blocking
+//! iterator of the sync API (the asyncio iterator is `zerolag.events.AsyncSubscription`, over
+//! `_AsyncEvents._poll`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
+use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
+use super::convert::{json_to_py, py_to_json};
+use super::errors::{to_py, validation};
+use super::{run_async, run_sync};
+use crate::error::Error as CoreError;
+use crate::events::{self as core, Batch, Retention};
 use crate::hub::Hub as CoreHub;
+
+/// One event as stored.
+#[pyclass(frozen, module = "zerolag._core", name = "Event")]
+pub struct Event {
+    e: core::Event,
+}
+
+#[pymethods]
+impl Event {
+    #[getter]
+    fn id(&self) -> &str {
+        &self.e.id
+    }
+    #[getter]
+    fn channel(&self) -> &str {
+        &self.e.channel
+    }
+    #[getter]
+    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.e.data)
+    }
+    #[getter]
+    fn time(&self) -> f64 {
+        self.e.time
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Event>().is_ok_and(|o| o.get().e == self.e)
+    }
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.e.id.hash(&mut h);
+        h.finish()
+    }
+    fn __repr__(&self) -> String {
+        let mut data = self.e.data.to_string();
+        if data.len() > 80 {
+            let cut = (0..=77)
+                .rev()
+                .find(|&i| data.is_char_boundary(i))
+                .unwrap_or(0);
+            data = format!("{}...", &data[..cut]);
+        }
+        format!(
+            "Event(id={:?}, channel={:?}, data={data})",
+            self.e.id, self.e.channel
+        )
+    }
+}
+
+fn event(e: core::Event) -> PyResult<Event> {
+    Ok(Event { e })
+}
+
+fn events(b: Batch) -> PyResult<Vec<Event>> {
+    Ok(b.events.into_iter().map(|e| Event { e }).collect())
+}
+
+fn batch(b: Batch) -> PyResult<(Vec<Event>, String)> {
+    let cursor = b.cursor.clone();
+    Ok((events(b)?, cursor))
+}
+
+fn patterns(args: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        let s: String = a
+            .extract()
+            .map_err(|_| validation("channels and patterns must be str"))?;
+        out.push(core::pattern(&s).map_err(to_py)?);
+    }
+    Ok(out)
+}
+
+fn seconds(what: &str, s: Option<f64>) -> PyResult<Option<Duration>> {
+    match s {
+        None => Ok(None),
+        Some(v) if (0.0..=1e9).contains(&v) => Ok(Some(Duration::from_secs_f64(v))),
+        Some(v) => Err(validation(format!(
+            "{what} must be a number of seconds >= 0, got {v}"
+        ))),
+    }
+}
+
+fn retention_dict(r: Retention) -> PyResult<std::collections::HashMap<&'static str, Option<f64>>> {
+    Ok([
+        ("max_len", Some(r.max_len as f64)),
+        ("max_age", r.max_age.map(|a| a.as_secs_f64())),
+    ]
+    .into())
+}
+
+fn retention_op(
+    hub: &CoreHub,
+    max_len: u64,
+    max_age: Option<f64>,
+) -> PyResult<crate::engine::Op<()>> {
+    let max_age = seconds("max_age", max_age)?;
+    Ok(hub.events.set_retention(Retention { max_len, max_age }))
+}
+
+macro_rules! event_methods {
+    ($cls:ident, $ret:ty, $run:ident, { $($extra:tt)* }) => {
+        #[pymethods]
+        impl $cls {
+            $($extra)*
+
+            fn publish<'py>(&self, py: Python<'py>, channel: &str, data: &Bound<'py, PyAny>) -> PyResult<$ret> {
+                let v = py_to_json(data)?;
+                $run(py, self.hub.events.publish(channel, v), event)
+            }
+
+            #[pyo3(signature = (*patterns, after=None, limit=100))]
+            fn read<'py>(
+                &self,
+                py: Python<'py>,
+                patterns: &Bound<'py, PyTuple>,
+                after: Option<&str>,
+                limit: usize,
+            ) -> PyResult<$ret> {
+                let pats = self::patterns(patterns)?;
+                let after = Some(after.unwrap_or("0"));
+                $run(py, self.hub.events.read(&pats, after, limit, Duration::ZERO), events)
+            }
+
+            fn last_id<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                $run(py, self.hub.events.last_id(), Ok)
+            }
+
+            #[pyo3(signature = (*, max_len=10_000, max_age=None))]
+            fn set_retention<'py>(&self, py: Python<'py>, max_len: u64, max_age: Option<f64>) -> PyResult<$ret> {
+                $run(py, retention_op(&self.hub, max_len, max_age)?, Ok)
+            }
+
+            fn retention<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                $run(py, self.hub.events.retention(), retention_dict)
+            }
+
+            fn count<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                $run(py, self.hub.events.len(), Ok)
+            }
+
+            /// One read for the iterators: `(events, cursor)` after `after` (None: from now),
+            /// waiting up to `block` seconds for the first.
+            #[pyo3(signature = (patterns, after, limit, block))]
+            fn _poll<'py>(
+                &self,
+                py: Python<'py>,
+                patterns: Vec<String>,
+                after: Option<&str>,
+                limit: usize,
+                block: f64,
+            ) -> PyResult<$ret> {
+                let block = seconds("block", Some(block))?.unwrap_or_default();
+                $run(py, self.hub.events.read(&patterns, after, limit, block), batch)
+            }
+
+            fn __repr__(&self) -> String {
+                format!("{}(namespace={:?})", stringify!($cls), self.hub.namespace())
+            }
+        }
+    };
+}
 
 /// `hub.events` of a sync hub.
 #[pyclass(frozen, module = "zerolag._core", name = "Events")]
@@ -19,23 +193,189 @@ pub struct AsyncEvents {
     pub(crate) hub: Arc<CoreHub>,
 }
 
-#[pymethods]
-impl Events {
-    fn __repr__(&self) -> String {
-        format!("Events(namespace={:?})", self.hub.namespace())
+event_methods!(Events, Py<PyAny>, run_sync, {
+    /// A blocking iterator over the events of `patterns` after `after` (None: from now).
+    #[pyo3(signature = (*patterns, after=None))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        patterns: &Bound<'_, PyTuple>,
+        after: Option<String>,
+    ) -> PyResult<Subscription> {
+        let pats = self::patterns(patterns)?;
+        let cursor = match after {
+            Some(a) => {
+                core::parse_id(&a).map_err(to_py)?;
+                a
+            }
+            None => {
+                let op = self.hub.events.last_id();
+                py.detach(move || op.wait()).map_err(to_py)?
+            }
+        };
+        Ok(Subscription {
+            hub: self.hub.clone(),
+            patterns: pats,
+            state: Mutex::new(State {
+                cursor,
+                buffer: VecDeque::new(),
+                last_id: None,
+                closed: false,
+            }),
+        })
+    }
+});
+event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {});
+
+struct State {
+    cursor: String,
+    buffer: VecDeque<core::Event>,
+    last_id: Option<String>,
+    closed: bool,
+}
+
+/// Events of some channels as they come (`for ev in hub.events.subscribe("task:*")`).
+#[pyclass(frozen, module = "zerolag._core", name = "Subscription")]
+pub struct Subscription {
+    hub: Arc<CoreHub>,
+    patterns: Vec<String>,
+    state: Mutex<State>,
+}
+
+/// Events fetched per read.
+const PAGE: usize = 256;
+/// Longest the sync API stays in Rust before it checks for Ctrl-C.
+const SLICE: Duration = Duration::from_millis(100);
+/// How long a subscription keeps retrying while the store is unreachable before it raises.
+const OUTAGE_BUDGET: Duration = Duration::from_secs(60);
+/// Pause between reconnect attempts.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+const _: () = assert!(
+    core::DEFAULT_MAX_LEN == 10_000,
+    "keep set_retention's default in step"
+);
+
+impl Subscription {
+    /// The next event, waiting up to `timeout` (None: forever) in slices, handling signals.
+    fn next_event(&self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<Option<Event>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut outage: Option<Instant> = None;
+        loop {
+            let cursor = {
+                let mut st = self.state.lock();
+                if st.closed {
+                    return Ok(None);
+                }
+                if let Some(e) = st.buffer.pop_front() {
+                    st.last_id = Some(e.id.clone());
+                    return Ok(Some(Event { e }));
+                }
+                st.cursor.clone()
+            };
+            let slice = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
+                None => SLICE,
+            };
+            self.hub.check().map_err(to_py)?;
+            let op = self
+                .hub
+                .events
+                .read(&self.patterns, Some(&cursor), PAGE, slice);
+            let b = match py.detach(move || op.wait()) {
+                Ok(b) => {
+                    outage = None;
+                    b
+                }
+                // Ride out a server restart or a dropped connection: the next read starts
+                // from the same cursor, so nothing is skipped.
+                Err(CoreError::Connection(_) | CoreError::Timeout(_))
+                    if outage.get_or_insert_with(Instant::now).elapsed() < OUTAGE_BUDGET =>
+                {
+                    py.detach(|| std::thread::sleep(RECONNECT_PAUSE));
+                    py.check_signals()?;
+                    continue;
+                }
+                Err(e) => return Err(to_py(e)),
+            };
+            {
+                let mut st = self.state.lock();
+                st.cursor = b.cursor;
+                st.buffer.extend(b.events);
+            }
+            if self.state.lock().buffer.is_empty() {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(None);
+                }
+                py.check_signals()?;
+            }
+        }
     }
 }
 
 #[pymethods]
-impl AsyncEvents {
+impl Subscription {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Event> {
+        match self.next_event(py, None)? {
+            Some(e) => Ok(e),
+            None => Err(PyStopIteration::new_err(())),
+        }
+    }
+
+    /// The next event, or None after `timeout` seconds (None: wait as long as it takes).
+    #[pyo3(signature = (timeout=None))]
+    fn get(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Event>> {
+        self.next_event(py, seconds("timeout", timeout)?)
+    }
+
+    /// Id of the last event handed out (pass it as `after` to resume), or None.
+    #[getter]
+    fn last_id(&self) -> Option<String> {
+        self.state.lock().last_id.clone()
+    }
+
+    /// The channels and patterns.
+    #[getter]
+    fn patterns(&self) -> Vec<String> {
+        self.patterns.clone()
+    }
+
+    /// Stops the iteration (a later `next` raises StopIteration).
+    fn close(&self) {
+        let mut st = self.state.lock();
+        st.closed = true;
+        st.buffer.clear();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
     fn __repr__(&self) -> String {
-        format!("_AsyncEvents(namespace={:?})", self.hub.namespace())
+        let st = self.state.lock();
+        format!(
+            "Subscription(patterns={:?}, last_id={:?}{})",
+            self.patterns,
+            st.last_id,
+            if st.closed { ", closed" } else { "" }
+        )
     }
 }
 
 /// Adds this capability's classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Event>()?;
     m.add_class::<Events>()?;
     m.add_class::<AsyncEvents>()?;
+    m.add_class::<Subscription>()?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The Python module `zerolag._core`: the only code that touches PyO3.
 
+mod anonymize;
 mod bus;
 mod convert;
 mod errors;
@@ -95,6 +96,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tasks::Tasks>()?;
     m.add_class::<tasks::AsyncTasks>()?;
     protocol::register(m)?;
+    anonymize::register(m)?;
     bus::register(m)?;
     events::register(m)?;
     jobs::register(m)?;

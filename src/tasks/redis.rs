@@ -5,60 +5,23 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use redis::{Script, Value};
+use redis::Value;
 
 use super::cursor;
 use super::model::{Order, Page, Query, Task, TaskPatch};
+use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
 
 const COMMON: &str = include_str!("lua/common.lua");
 
-/// A Lua script: its source (for SCRIPT LOAD) and its SHA1 (for EVALSHA).
-struct Lua {
-    source: String,
-    sha: String,
-}
-
 fn script(body: &str) -> Lua {
-    let source = format!("{COMMON}\n{body}");
-    let sha = Script::new(&source).get_hash().to_string();
-    Lua { source, sha }
+    Lua::new(COMMON, body)
 }
 
 static PUT: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/put.lua")));
 static DELETE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
 static SEARCH: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/search.lua")));
-
-/// Starts an `EVALSHA` of `script` with one routing key; add the arguments, then [`eval`].
-fn evalsha(script: &Lua, key: &str) -> redis::Cmd {
-    let mut cmd = redis::cmd("EVALSHA");
-    cmd.arg(&script.sha).arg(1).arg(key);
-    cmd
-}
-
-/// Runs an `EVALSHA` built by [`evalsha`], loading the script once if the server lacks it.
-/// (Built by hand rather than with `ScriptInvocation`, which copies every argument again:
-/// a batch of 1,000 tasks is ~45,000 arguments.)
-async fn eval<T: redis::FromRedisValue>(
-    r: &Redis,
-    c: &mut RedisConn,
-    script: &Lua,
-    cmd: &redis::Cmd,
-) -> Result<T> {
-    match cmd.query_async(c).await {
-        Err(e) if e.code() == Some("NOSCRIPT") => {
-            let _: String = redis::cmd("SCRIPT")
-                .arg("LOAD")
-                .arg(&script.source)
-                .query_async(c)
-                .await
-                .map_err(|e| r.err(e))?;
-            cmd.query_async(c).await.map_err(|e| r.err(e))
-        }
-        other => other.map_err(|e| r.err(e)),
-    }
-}
 
 /// How long an update keeps retrying when other writers keep changing the task in between.
 const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
@@ -159,7 +122,7 @@ async fn put(
     tasks: &[(Task, Option<u64>)],
 ) -> Result<PutOutcome> {
     let p = prefix(ns);
-    let mut inv = evalsha(&PUT, &format!("{p}z:upd"));
+    let mut inv = PUT.call(&format!("{p}z:upd"));
     inv.arg(&p).arg(mode).arg(tasks.len());
     // Index sets in first-seen order, each with the ids to add: one SADD per set.
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
@@ -197,7 +160,7 @@ async fn put(
     for (t, _) in tasks {
         inv.arg(num(t.updated_at)).arg(&t.id);
     }
-    let reply: Vec<String> = eval(r, c, &PUT, &inv).await?;
+    let reply: Vec<String> = PUT.run(r, c, &inv).await?;
     Ok(match reply.first().map(String::as_str) {
         Some("ok") => PutOutcome::Ok,
         Some("exists") => PutOutcome::Exists(reply.get(1).cloned().unwrap_or_default()),
@@ -352,9 +315,9 @@ pub async fn upsert(
 /// Deletes a task and every index entry of it.
 pub async fn delete(r: Arc<Redis>, mut c: RedisConn, ns: String, id: String) -> Result<bool> {
     let p = prefix(&ns);
-    let mut cmd = evalsha(&DELETE, &format!("{p}t:{id}"));
+    let mut cmd = DELETE.call(&format!("{p}t:{id}"));
     cmd.arg(&p).arg(&id);
-    let n: i64 = eval(&r, &mut c, &DELETE, &cmd).await?;
+    let n: i64 = DELETE.run(&r, &mut c, &cmd).await?;
     Ok(n == 1)
 }
 
@@ -370,7 +333,7 @@ pub async fn search(r: Arc<Redis>, mut c: RedisConn, ns: String, q: Query) -> Re
         None => (String::new(), String::new()),
     };
     let opt = |v: Option<f64>| v.map(num).unwrap_or_default();
-    let mut inv = evalsha(&SEARCH, &format!("{p}{zset}"));
+    let mut inv = SEARCH.call(&format!("{p}{zset}"));
     inv.arg(&p)
         .arg(order)
         .arg(q.limit + 1)
@@ -388,7 +351,7 @@ pub async fn search(r: Arc<Redis>, mut c: RedisConn, ns: String, q: Query) -> Re
         inv.arg(format!("i:k:{k}"));
     }
     inv.arg(q.related_to.clone().unwrap_or_default());
-    let rows: Vec<Value> = eval(&r, &mut c, &SEARCH, &inv).await?;
+    let rows: Vec<Value> = SEARCH.run(&r, &mut c, &inv).await?;
     let mut tasks = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(t) = parse_fields(row)? {

@@ -1,0 +1,243 @@
+//! Generated (never real) secrets in code, YAML, JSON and log lines must all disappear;
+//! ordinary text must stay as it is.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use super::*;
+
+const B62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX: &[u8] = b"0123456789abcdef";
+const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+fn pick(rng: &mut StdRng, set: &[u8], n: usize) -> String {
+    (0..n)
+        .map(|_| set[rng.random_range(0..set.len())] as char)
+        .collect()
+}
+
+/// One generated secret per kind, as it would appear.
+fn secrets(rng: &mut StdRng) -> Vec<(&'static str, String)> {
+    let b64 = |rng: &mut StdRng, n| {
+        pick(
+            rng,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            n,
+        )
+    };
+    vec![
+        ("aws_access_key_id", format!("AKIA{}", pick(rng, UPPER, 16))),
+        ("github_token", format!("ghp_{}", pick(rng, B62, 36))),
+        (
+            "github_pat",
+            format!("github_pat_{}_{}", pick(rng, B62, 22), pick(rng, B62, 59)),
+        ),
+        ("gitlab_token", format!("glpat-{}", pick(rng, B62, 20))),
+        (
+            "slack_token",
+            format!(
+                "xoxb-{}-{}-{}",
+                pick(rng, b"0123456789", 12),
+                pick(rng, b"0123456789", 13),
+                pick(rng, B62, 24)
+            ),
+        ),
+        ("stripe_key", format!("sk_live_{}", pick(rng, B62, 24))),
+        ("twilio_account_sid", format!("AC{}", pick(rng, HEX, 32))),
+        ("openai_key", format!("sk-proj-{}", pick(rng, B62, 48))),
+        ("google_api_key", format!("AIza{}", pick(rng, B62, 35))),
+        ("npm_token", format!("npm_{}", pick(rng, B62, 36))),
+        (
+            "jwt",
+            format!(
+                "eyJhbGciOiJIUzI1NiJ9.eyJ{}.{}",
+                pick(rng, B62, 30),
+                pick(rng, B62, 43)
+            ),
+        ),
+        (
+            "sendgrid_key",
+            format!("SG.{}.{}", pick(rng, B62, 22), pick(rng, B62, 43)),
+        ),
+        ("aws_secret_access_key_value", b64(rng, 40)),
+        ("hex_token", pick(rng, HEX, 40)),
+        (
+            "password",
+            format!("{}!{}", pick(rng, B62, 8), pick(rng, b"0123456789", 3)),
+        ),
+    ]
+}
+
+fn corpus(rng: &mut StdRng) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (kind, s) in secrets(rng) {
+        let lines = match kind {
+            "aws_secret_access_key_value" => vec![
+                format!("aws_secret_access_key = {s}"),
+                format!("AWS_SECRET_ACCESS_KEY: \"{s}\""),
+                format!("{{\"aws_secret_key\": \"{s}\"}}"),
+            ],
+            "hex_token" => vec![
+                format!("api_key = \"{s}\""),
+                format!("  auth_token: {s}"),
+                format!("2026-11-22T10:00:00Z INFO using token={s} for upload"),
+            ],
+            "password" => vec![
+                format!("DB_PASSWORD=\"{s}\""),
+                format!("  password: {s}"),
+                format!("conn = connect(user='app', password='{s}')"),
+                format!("{{\"db\": {{\"password\": \"{s}\"}}}}"),
+                format!("postgres://app:{s}@db.internal:5432/main"),
+            ],
+            _ => vec![
+                format!("TOKEN = \"{s}\"  # do not commit"),
+                format!("  key: {s}"),
+                format!("{{\"credential\": \"{s}\", \"n\": 1}}"),
+                format!("2026-11-22 10:00:01 ERROR request failed auth={s} status=401"),
+                format!("curl -H 'Authorization: Bearer {s}' https://api.example.com"),
+                format!("export THING={s}"),
+            ],
+        };
+        for l in lines {
+            out.push((s.clone(), l));
+        }
+    }
+    out
+}
+
+#[test]
+fn generated_secrets_never_survive() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    for seed in 0..20 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for (secret, line) in corpus(&mut rng) {
+            let out = a.anonymize(&line);
+            assert!(!out.contains(&secret), "seed {seed}: {line:?} -> {out:?}");
+            assert!(out.contains("[REDACTED:"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn placeholders_are_stable_and_keyed() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    let t = "token ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ here";
+    assert_eq!(a.anonymize(t), a.anonymize(t));
+    assert!(a.anonymize(t).starts_with("token [REDACTED:github_token:"));
+    let b = Anonymizer::new(&[], &[], Some(b"another key")).unwrap();
+    assert_ne!(a.anonymize(t), b.anonymize(t));
+    let other = "token ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIK here";
+    assert_ne!(a.anonymize(t), a.anonymize(other));
+}
+
+#[test]
+fn personal_data_and_paths() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    let out = a.anonymize("mail ana.perez@example.org from 10.1.2.3 via fe80::1:2:3 at /home/ana/src and C:\\Users\\bob\\x");
+    for gone in [
+        "ana.perez@example.org",
+        "10.1.2.3",
+        "fe80::1:2:3",
+        "/home/ana/",
+        "\\Users\\bob",
+    ] {
+        assert!(!out.contains(gone), "{out}");
+    }
+    assert!(out.contains("/home/[REDACTED:home_directory:"), "{out}");
+    // Loopback and masks are not personal.
+    assert_eq!(
+        a.anonymize("listen on 127.0.0.1 and 0.0.0.0"),
+        "listen on 127.0.0.1 and 0.0.0.0"
+    );
+    let off = Anonymizer::new(&["email".into(), "ip".into()], &[], None).unwrap();
+    assert_eq!(
+        off.anonymize("ana@example.org 10.1.2.3"),
+        "ana@example.org 10.1.2.3"
+    );
+}
+
+#[test]
+fn private_key_blocks_go_whole() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx1\nabcDEF==\n-----END RSA PRIVATE KEY-----";
+    let out = a.anonymize(&format!("cfg:\n{key}\nrest"));
+    assert!(!out.contains("MIIEow") && out.ends_with("\nrest"), "{out}");
+    let cut = a.anonymize("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA");
+    assert!(!cut.contains("b3BlbnNz"), "{cut}");
+}
+
+#[test]
+fn ordinary_text_is_left_alone() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    for s in [
+        "def get_token(self): return self._token",
+        "password = os.environ['DB_PASSWORD']",
+        "password: ${DB_PASSWORD}",
+        "token = None",
+        "api_key = settings.API_KEY",
+        "The password field is required.",
+        "key = 'user_profile'",
+        "version 1.2.3 released; see https://example.com/docs",
+        "for key, value in items.items():",
+    ] {
+        assert_eq!(a.anonymize(s), s);
+    }
+}
+
+#[test]
+fn json_values_under_secret_keys() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    let v = json!({
+        "db": {"password": "hunter2!", "user": "app"},
+        "api_key": "9f86d081884c7d659a2feaa0c55ad015",
+        "token": "ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ",
+        "note": "mail me at ana@example.org",
+        "list": ["AKIAABCDEFGHIJKLMNOP", 3, null],
+        "name": "user_profile",
+    });
+    let out = a.anonymize_json(&v).to_string();
+    for gone in [
+        "hunter2!",
+        "9f86d081884c7d659a2feaa0c55ad015",
+        "ghp_abc",
+        "ana@example.org",
+        "AKIAABCDEFGHIJKLMNOP",
+    ] {
+        assert!(!out.contains(gone), "{out}");
+    }
+    assert!(
+        out.contains("\"user\":\"app\"") && out.contains("\"name\":\"user_profile\""),
+        "{out}"
+    );
+    assert!(out.contains("[REDACTED:github_token:"), "{out}");
+}
+
+#[test]
+fn custom_rules_and_bad_configuration() {
+    let extra = vec![(
+        "internal_host".to_string(),
+        r"\bcorp-(?P<secret>[a-z0-9]+)\.internal\b".to_string(),
+    )];
+    let a = Anonymizer::new(&[], &extra, None).unwrap();
+    let out = a.anonymize("ssh corp-db7.internal");
+    assert!(
+        out.starts_with("ssh corp-[REDACTED:internal_host:") && out.ends_with("].internal"),
+        "{out}"
+    );
+    assert!(Anonymizer::new(&["nope".into()], &[], None).is_err());
+    assert!(Anonymizer::new(&[], &[("x".into(), "(".into())], None).is_err());
+    assert!(Anonymizer::new(&[], &[("x".into(), "a*".into())], None).is_err());
+    assert!(Anonymizer::new(&[], &[("bad name".into(), "a".into())], None).is_err());
+}
+
+#[test]
+fn keyword_word_lists_match_the_patterns() {
+    assert!(rules::builtins()
+        .iter()
+        .any(|b| b.pattern.contains(rules::password_words())));
+    assert!(rules::builtins()
+        .iter()
+        .any(|b| b.pattern.contains(rules::key_words())));
+}

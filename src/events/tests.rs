@@ -1,0 +1,143 @@
+//! Core tests of the event log on the embedded backend (the Python suite runs them on every
+//! backend).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::*;
+use crate::engine::{Backend, Sqlite};
+
+#[test]
+fn glob_matching() {
+    assert!(matches("task:*", "task:created"));
+    assert!(matches("task:*", "task:"));
+    assert!(!matches("task:*", "tasks:created"));
+    assert!(matches("*:changed", "file:changed"));
+    assert!(matches("f?le:*d", "file:synced"));
+    assert!(!matches("f?le:*d", "file:syncing"));
+    assert!(matches("*", "anything"));
+    assert!(matches("a*b*c", "aXXbYYc"));
+    assert!(!matches("a*b*c", "aXXbYY"));
+    assert!(matches("loop:s1", "loop:s1"));
+    assert!(!matches("loop:s1", "loop:s12"));
+    assert!(matches_any(&[], "x"));
+}
+
+#[test]
+fn patterns_and_ids_are_validated() {
+    assert!(pattern("task:*").is_ok());
+    assert!(pattern("file:?hanged").is_ok());
+    for bad in ["", "a b", "x[1]", "{tag}", "..", "a\nb"] {
+        assert!(pattern(bad).is_err(), "{bad:?}");
+    }
+    assert!(channel("task:*").is_err());
+    assert_eq!(parse_id("0").unwrap(), (0, 0));
+    assert_eq!(parse_id("1700000000000-7").unwrap(), (1_700_000_000_000, 7));
+    for bad in ["", "-", "x-1", "1-x", "1-2-3", "$"] {
+        assert!(parse_id(bad).is_err(), "{bad:?}");
+    }
+}
+
+fn embedded() -> (tempdir::Dir, Events) {
+    let dir = tempdir::Dir::new();
+    let db = Sqlite::open(dir.path()).unwrap();
+    let ev = Events::new(Backend::Sqlite(Arc::new(db)), "t".into());
+    (dir, ev)
+}
+
+#[test]
+fn embedded_log_orders_filters_resumes_and_trims() {
+    let (_dir, ev) = embedded();
+    let start = ev.last_id().wait().unwrap();
+    let a = ev.publish("task:created", json!({"id": 1})).wait().unwrap();
+    ev.publish("file:changed", json!("x")).wait().unwrap();
+    let c = ev.publish("task:done", json!([1, 2])).wait().unwrap();
+    let b = ev
+        .read(&["task:*".into()], Some(&start), 100, Duration::ZERO)
+        .wait()
+        .unwrap();
+    assert_eq!(
+        b.events.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        [&a.id, &c.id]
+    );
+    assert_eq!(b.cursor, c.id);
+    let rest = ev
+        .read(&[], Some(&a.id), 100, Duration::ZERO)
+        .wait()
+        .unwrap();
+    assert_eq!(rest.events.len(), 2);
+    ev.set_retention(Retention {
+        max_len: 2,
+        max_age: None,
+    })
+    .wait()
+    .unwrap();
+    for i in 0..5 {
+        ev.publish("n", json!(i)).wait().unwrap();
+    }
+    assert_eq!(ev.len().wait().unwrap(), 2);
+    let all = ev.read(&[], Some("0"), 100, Duration::ZERO).wait().unwrap();
+    assert_eq!(
+        all.events
+            .iter()
+            .map(|e| e.data.clone())
+            .collect::<Vec<_>>(),
+        [json!(3), json!(4)]
+    );
+}
+
+#[test]
+fn embedded_reader_wakes_on_publish_from_another_thread() {
+    let (_dir, ev) = embedded();
+    let ev2 = ev.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        ev2.publish("ping", json!(1)).wait().unwrap()
+    });
+    let started = Instant::now();
+    let b = ev
+        .read(&[], None, 10, Duration::from_secs(10))
+        .wait()
+        .unwrap();
+    let sent = t.join().unwrap();
+    assert_eq!(b.events.len(), 1);
+    assert_eq!(b.events[0].id, sent.id);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Nothing more: a bounded wait returns empty with the cursor where it was.
+    let none = ev
+        .read(&[], Some(&sent.id), 10, Duration::from_millis(50))
+        .wait()
+        .unwrap();
+    assert!(none.events.is_empty());
+    assert_eq!(none.cursor, sent.id);
+}
+
+mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new() -> Dir {
+            let p = std::env::temp_dir().join(format!(
+                "zl-events-{}-{}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
