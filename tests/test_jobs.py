@@ -466,11 +466,10 @@ def test_worker_from_another_process(
         proc.wait(30)
 
 
+@pytest.mark.parametrize("backend", ["redis", "cluster"])
 def test_keys_follow_the_documented_schema(
     hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
 ) -> None:
-    if backend == "embedded":
-        pytest.skip("Redis keys only")
     text = (HERE.parent / "docs" / "keys.md").read_text()
     rows = re.findall(r"^\| `J ([^`]+)` \| ([a-z ]+) \|", text, flags=re.M)
     assert len(rows) >= 7, "docs/keys.md lost its jobs key table"

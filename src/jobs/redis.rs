@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use redis::Script;
-
 use super::model::{new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
+use crate::engine::script::Lua;
 use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 
@@ -17,16 +16,8 @@ const COMMON: &str = include_str!("lua/common.lua");
 /// The wake topic workers wait on.
 pub const TOPIC: &str = "jobs";
 
-/// A Lua script: its source (for SCRIPT LOAD) and its SHA1 (for EVALSHA).
-struct Lua {
-    source: String,
-    sha: String,
-}
-
 fn script(body: &str) -> Lua {
-    let source = format!("{COMMON}\n{body}");
-    let sha = Script::new(&source).get_hash().to_string();
-    Lua { source, sha }
+    Lua::new(COMMON, body)
 }
 
 static ENQUEUE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/enqueue.lua")));
@@ -44,30 +35,9 @@ pub fn prefix(ns: &str) -> String {
 /// Starts an `EVALSHA` of `script` routed by the namespace's jobs tag, with ARGV[1] = prefix.
 fn evalsha(script: &Lua, ns: &str) -> redis::Cmd {
     let p = prefix(ns);
-    let mut cmd = redis::cmd("EVALSHA");
-    cmd.arg(&script.sha).arg(1).arg(format!("{p}s")).arg(p);
+    let mut cmd = script.call(&format!("{p}s"));
+    cmd.arg(p);
     cmd
-}
-
-/// Runs an `EVALSHA`, loading the script once if the server lacks it.
-async fn eval<T: redis::FromRedisValue>(
-    r: &Redis,
-    c: &mut RedisConn,
-    script: &Lua,
-    cmd: &redis::Cmd,
-) -> Result<T> {
-    match cmd.query_async(c).await {
-        Err(e) if e.code() == Some("NOSCRIPT") => {
-            let _: String = redis::cmd("SCRIPT")
-                .arg("LOAD")
-                .arg(&script.source)
-                .query_async(c)
-                .await
-                .map_err(|e| r.err(e))?;
-            cmd.query_async(c).await.map_err(|e| r.err(e))
-        }
-        other => other.map_err(|e| r.err(e)),
-    }
 }
 
 fn t3(x: f64) -> String {
@@ -99,7 +69,7 @@ pub async fn enqueue_many(
             .arg(t3(j.created_at))
             .arg(j.idempotency_key.as_deref().unwrap_or(""));
     }
-    let reply: Vec<String> = eval(&r, &mut c, &ENQUEUE, &cmd).await?;
+    let reply: Vec<String> = ENQUEUE.run(&r, &mut c, &cmd).await?;
     let existing: Vec<String> = reply.iter().filter(|s| !s.is_empty()).cloned().collect();
     let mut found: HashMap<String, Job> = HashMap::new();
     if !existing.is_empty() {
@@ -221,7 +191,7 @@ async fn claim_once(
     for k in kinds {
         cmd.arg(k);
     }
-    let reply: Vec<String> = eval(r, c, &CLAIM, &cmd).await?;
+    let reply: Vec<String> = CLAIM.run(r, c, &cmd).await?;
     let mut it = reply.into_iter();
     let next_due = it
         .next()
@@ -308,7 +278,7 @@ pub async fn finish(
             Outcome::Failed { error, retry } => cmd.arg(if *retry { "f" } else { "x" }).arg(error),
         };
     }
-    let reply: Vec<String> = eval(&r, &mut c, &FINISH, &cmd).await?;
+    let reply: Vec<String> = FINISH.run(&r, &mut c, &cmd).await?;
     Ok(reply.iter().map(|s| Ack::parse(s)).collect())
 }
 
@@ -328,7 +298,7 @@ pub async fn heartbeat(
             .arg(token)
             .arg(progress.as_deref().unwrap_or(""));
     }
-    let reply: Vec<String> = eval(&r, &mut c, &HEARTBEAT, &cmd).await?;
+    let reply: Vec<String> = HEARTBEAT.run(&r, &mut c, &cmd).await?;
     Ok(reply.iter().map(|s| Ack::parse(s)).collect())
 }
 
@@ -342,7 +312,7 @@ pub async fn cancel(
 ) -> Result<bool> {
     let mut cmd = evalsha(&CANCEL, &ns);
     cmd.arg(t3(at)).arg(&id);
-    let reply: String = eval(&r, &mut c, &CANCEL, &cmd).await?;
+    let reply: String = CANCEL.run(&r, &mut c, &cmd).await?;
     match reply.as_str() {
         "ok" => Ok(true),
         "done" => Ok(false),
@@ -356,7 +326,7 @@ pub async fn purge(r: Arc<Redis>, mut c: RedisConn, ns: String, before: f64) -> 
     loop {
         let mut cmd = evalsha(&PURGE, &ns);
         cmd.arg(t3(before));
-        let n: u64 = eval(&r, &mut c, &PURGE, &cmd).await?;
+        let n: u64 = PURGE.run(&r, &mut c, &cmd).await?;
         total += n;
         if n < 1000 {
             return Ok(total);
