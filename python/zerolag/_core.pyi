@@ -441,6 +441,12 @@ class Bus:
         """Send ``payload`` (any JSON value) to ``target``, or with ``target=None`` to every
         agent registered for ``kind`` (NotFoundError if none is). A retry with the same
         ``idempotency_key`` returns the first message and delivers nothing again."""
+    def share_many(self, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+        """Shares several messages in one store operation (one script call on Redis, one
+        transaction embedded), all or nothing: each item holds ``share``'s arguments by name
+        (``source``, ``target``, ``payload``, ``priority``, ``kind``, ``idempotency_key``), or
+        ``"broadcast": True`` instead of a target. An unknown target or kind anywhere fails
+        the whole batch before anything is written."""
     def broadcast(
         self,
         source: str,
@@ -528,6 +534,7 @@ class _AsyncBus:
         kind: str | None = None,
         idempotency_key: str | None = None,
     ) -> Awaitable[Message]: ...
+    def share_many(self, messages: Iterable[Mapping[str, Any]]) -> Awaitable[list[Message]]: ...
     def broadcast(
         self,
         source: str,
