@@ -318,6 +318,24 @@ def test_bad_input_is_refused_and_writes_nothing(
     assert bus.stats().total == 0
 
 
+def test_retention_is_stored_for_every_handle_of_the_namespace(
+    hub: zerolag.Hub, open_hub: Any
+) -> None:
+    other = open_hub()
+    assert hub.bus.configure()["max_len"] == 100_000, "the default until one is stored"
+    assert hub.bus.configure(max_len=200, max_age=3600)["max_len"] == 200
+    got = other.bus.configure()
+    assert (got["max_len"], got["max_age"]) == (200, 3600.0), "another handle reads it"
+    assert other.bus.configure(max_age=60)["max_len"] == 200, "fields not given are kept"
+    other.bus.register("x")
+    for s in range(0, 2000, 500):
+        other.bus.share_many(
+            [{"source": "s", "target": "x", "payload": i} for i in range(s, s + 500)]
+        )
+    # Trimming is approximate on Redis (whole stream nodes of 100 entries).
+    assert len(other.bus.pending("x", 1000)) <= 400
+
+
 def test_stored_size_stays_bounded_under_sustained_traffic(
     hub: zerolag.Hub, store_servers: list[Any], namespace: str
 ) -> None:
@@ -380,6 +398,7 @@ def test_async_variants(async_hub: zerolag.AsyncHub, arun: Any) -> None:
     assert arun(bus.agents()) == {"a": ["k"]}
     assert arun(bus.dead_letters()) == [] and arun(bus.requeue()) == 0
     assert arun(bus.cleanup(3600)) == 0
+    assert arun(bus.configure(max_len=500))["max_len"] == 500
     many = arun(bus.share_many([{"source": "s", "target": "a", "payload": i} for i in range(3)]))
     assert [x.id for x in arun(bus.pending("a"))] == [x.id for x in many]
     assert arun(bus.clear()) > 0
@@ -412,6 +431,7 @@ def test_bus_keys_follow_the_documented_schema(
     bus = hub.bus
     bus.register("a", kinds=["k"])
     bus.register("b")
+    bus.configure(max_age=7200)
     m = bus.share("b", "a", 1, priority="critical", idempotency_key="i1")
     bus.share("a", None, 2, kind="k")
     bus.broadcast("a", 3)

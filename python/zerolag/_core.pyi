@@ -420,9 +420,10 @@ class Bus:
         max_age: float | None = None,
         max_payload: int | None = None,
     ) -> _BusSettings:
-        """Retention (entries and seconds every stream this handle writes keeps; defaults
-        100,000 and 86,400) and the payload limit (bytes of JSON; default 1 MiB). Returns
-        the settings in force."""
+        """Retention of the namespace's bus (entries and seconds every stream keeps; defaults
+        100,000 and 86,400), stored so every process and handle on the namespace follows it,
+        and this handle's payload limit (bytes of JSON; default 1 MiB). Returns the settings
+        in force; with no arguments it only reads them."""
     def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> bool:
         """Register ``agent`` for ``kinds`` (replacing earlier kinds). True when new; a new
         agent receives the broadcasts still retained."""
@@ -521,7 +522,7 @@ class _AsyncBus:
         max_len: int | None = None,
         max_age: float | None = None,
         max_payload: int | None = None,
-    ) -> _BusSettings: ...
+    ) -> Awaitable[_BusSettings]: ...
     def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> Awaitable[bool]: ...
     def agents(self) -> Awaitable[dict[str, list[str]]]: ...
     def share(

@@ -21,15 +21,17 @@ class AsyncBus:
     def __init__(self, native: _AsyncBus) -> None:
         self._n = native
 
-    def configure(
+    async def configure(
         self,
         *,
         max_len: int | None = None,
         max_age: float | None = None,
         max_payload: int | None = None,
     ) -> dict[str, Any]:
-        """See :meth:`zerolag.Bus.configure` (takes effect at once; not a coroutine)."""
-        return dict(self._n.configure(max_len=max_len, max_age=max_age, max_payload=max_payload))
+        """See :meth:`zerolag.Bus.configure`."""
+        return dict(
+            await self._n.configure(max_len=max_len, max_age=max_age, max_payload=max_payload)
+        )
 
     async def register(self, agent: str, *, kinds: Iterable[str] | None = None) -> bool:
         """See :meth:`zerolag.Bus.register`."""

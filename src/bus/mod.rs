@@ -92,16 +92,35 @@ impl Bus {
         self.ns.to_string()
     }
 
-    /// Current limits and retention of this handle.
+    /// This handle's payload limit and the default retention (used until `configure` stores
+    /// one for the namespace).
     pub fn settings(&self) -> Settings {
         *self.settings.read()
     }
 
-    /// Changes limits and retention of this handle (applies to the streams it writes).
-    pub fn configure(&self, s: Settings) -> Result<()> {
-        s.validate()?;
-        *self.settings.write() = s;
-        Ok(())
+    /// Sets this handle's payload limit and stores the namespace's retention (the fields
+    /// given: every process using the namespace follows it); returns what is in force.
+    pub fn configure(
+        &self,
+        max_len: Option<u64>,
+        max_age: Option<f64>,
+        max_payload: Option<usize>,
+    ) -> Op<Settings> {
+        let cur = self.settings();
+        let check = Settings {
+            max_len: max_len.unwrap_or(cur.max_len),
+            max_age: max_age.unwrap_or(cur.max_age),
+            max_payload: max_payload.unwrap_or(cur.max_payload),
+        };
+        if let Err(e) = check.validate() {
+            return ready(e);
+        }
+        self.settings.write().max_payload = check.max_payload;
+        let (ns, ns2, s) = (self.ns(), self.ns(), self.settings());
+        self.backend.op(
+            move |db| sqlite::configure(db, &ns, max_len, max_age, &s),
+            move |r, c| redis::configure(r, c, ns2, max_len, max_age, s),
+        )
     }
 
     /// Registers `agent` for `kinds` (replacing its earlier kinds). True when the agent is

@@ -65,6 +65,38 @@ fn age_ms(s: &Settings) -> u64 {
     (s.max_age * 1000.0) as u64
 }
 
+/// Stores the namespace's retention (the fields given) and returns what is now in force.
+pub async fn configure(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    max_len: Option<u64>,
+    max_age: Option<f64>,
+    s: Settings,
+) -> Result<Settings> {
+    let key = format!("{}cfg", prefix(&ns));
+    let mut pipe = redis::pipe();
+    if max_len.is_some() || max_age.is_some() {
+        let mut set = redis::cmd("HSET");
+        set.arg(&key);
+        if let Some(n) = max_len {
+            set.arg("max_len").arg(n);
+        }
+        if let Some(a) = max_age {
+            set.arg("max_age_ms").arg((a * 1000.0) as u64);
+        }
+        pipe.add_command(set).ignore();
+    }
+    pipe.cmd("HMGET").arg(&key).arg("max_len").arg("max_age_ms");
+    let (got,): ((Option<u64>, Option<u64>),) =
+        pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
+    Ok(Settings {
+        max_len: got.0.unwrap_or(s.max_len),
+        max_age: got.1.map_or(s.max_age, |ms| ms as f64 / 1000.0),
+        ..s
+    })
+}
+
 /// Registers an agent.
 pub async fn register(
     r: Arc<Redis>,

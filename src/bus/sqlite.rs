@@ -15,6 +15,11 @@ use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
 /// Tables of this capability (one migration; see `engine::sqlite::MIGRATIONS`).
+/// Retention stored by `bus.configure()` (a later migration than [`SCHEMA`]).
+pub const SCHEMA_CFG: &str = "
+CREATE TABLE bus_cfg (ns TEXT PRIMARY KEY, max_len INTEGER NOT NULL, max_age REAL NOT NULL) WITHOUT ROWID;
+";
+
 pub const SCHEMA: &str = "
 CREATE TABLE bus_seq (ns TEXT PRIMARY KEY, ms INTEGER NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE bus_agents (ns TEXT NOT NULL, agent TEXT NOT NULL, kinds TEXT NOT NULL,
@@ -48,7 +53,8 @@ CREATE TABLE bus_stats (ns TEXT PRIMARY KEY, total INTEGER NOT NULL DEFAULT 0,
 ";
 
 /// Tables holding a namespace's rows (all have `ns`).
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
+    "bus_cfg",
     "bus_seq",
     "bus_agents",
     "bus_kinds",
@@ -143,6 +149,49 @@ fn bump(tx: &Transaction<'_>, ns: &str, col: &str, by: u64) -> Result<()> {
     Ok(())
 }
 
+/// Retention in force: what `configure` stored for the namespace, else `s`.
+fn retention(c: &Connection, ns: &str, s: &Settings) -> Result<Settings> {
+    let row: Option<(i64, f64)> = c
+        .prepare_cached("SELECT max_len, max_age FROM bus_cfg WHERE ns = ?1")?
+        .query_row([ns], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((max_len, max_age)) => Settings {
+            max_len: max_len as u64,
+            max_age,
+            ..*s
+        },
+        None => *s,
+    })
+}
+
+/// Stores the namespace's retention (the fields given) and returns what is now in force.
+pub fn configure(
+    db: &Sqlite,
+    ns: &str,
+    max_len: Option<u64>,
+    max_age: Option<f64>,
+    s: &Settings,
+) -> Result<Settings> {
+    if max_len.is_none() && max_age.is_none() {
+        return db.with(|c| retention(c, ns, s));
+    }
+    db.with_tx(|tx| {
+        let cur = retention(tx, ns, s)?;
+        let new = Settings {
+            max_len: max_len.unwrap_or(cur.max_len),
+            max_age: max_age.unwrap_or(cur.max_age),
+            ..cur
+        };
+        tx.execute(
+            "INSERT INTO bus_cfg (ns, max_len, max_age) VALUES (?1, ?2, ?3)
+             ON CONFLICT (ns) DO UPDATE SET max_len = excluded.max_len, max_age = excluded.max_age",
+            params![ns, new.max_len as i64, new.max_age],
+        )?;
+        Ok(new)
+    })
+}
+
 /// Registers an agent; a new one receives the retained broadcasts.
 pub fn register(
     db: &Sqlite,
@@ -152,6 +201,7 @@ pub fn register(
     s: &Settings,
 ) -> Result<bool> {
     db.with_tx(|tx| {
+        let s = &retention(tx, ns, s)?;
         let new = !known(tx, ns, agent)?;
         tx.execute(
             "DELETE FROM bus_kinds WHERE ns = ?1 AND agent = ?2",
@@ -246,7 +296,10 @@ pub fn share_many(db: &Sqlite, ns: &str, outs: &[Outgoing], s: &Settings) -> Res
     if outs.is_empty() {
         return Ok(vec![]);
     }
-    db.with_tx(|tx| outs.iter().map(|o| share(tx, ns, o, s)).collect())
+    db.with_tx(|tx| {
+        let s = &retention(tx, ns, s)?;
+        outs.iter().map(|o| share(tx, ns, o, s)).collect()
+    })
 }
 
 /// Shares one message inside the caller's transaction.
@@ -372,6 +425,7 @@ pub fn ack(
     s: &Settings,
 ) -> Result<u64> {
     db.with_tx(|tx| {
+        let s = &retention(tx, ns, s)?;
         let grp: Option<Option<String>> = tx
             .query_row(
                 "SELECT grp FROM bus_agents WHERE ns = ?1 AND agent = ?2",

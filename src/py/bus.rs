@@ -372,27 +372,25 @@ fn policy(claim_idle_ms: u64, max_deliveries: u64) -> ClaimPolicy {
     }
 }
 
-fn configure(
-    hub: &CoreHub,
-    max_len: Option<u64>,
-    max_age: Option<f64>,
-    max_payload: Option<usize>,
-) -> PyResult<()> {
-    let cur = hub.bus.settings();
-    let s = Settings {
-        max_len: max_len.unwrap_or(cur.max_len),
-        max_age: max_age.unwrap_or(cur.max_age),
-        max_payload: max_payload.unwrap_or(cur.max_payload),
-    };
-    hub.bus.configure(s).map_err(super::errors::to_py)
+/// Settings as the dict `configure` returns.
+struct SettingsDict(Settings);
+
+impl<'py> IntoPyObject<'py> for SettingsDict {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("max_len", self.0.max_len)?;
+        d.set_item("max_age", self.0.max_age)?;
+        d.set_item("max_payload", self.0.max_payload)?;
+        Ok(d)
+    }
 }
 
-fn settings_dict<'py>(py: Python<'py>, s: Settings) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("max_len", s.max_len)?;
-    d.set_item("max_age", s.max_age)?;
-    d.set_item("max_payload", s.max_payload)?;
-    Ok(d)
+fn settings_dict(s: Settings) -> PyResult<SettingsDict> {
+    Ok(SettingsDict(s))
 }
 
 fn check(hub: &CoreHub) -> PyResult<()> {
@@ -403,7 +401,8 @@ macro_rules! bus_methods {
     ($cls:ident, $ret:ty, $run:ident, $consume:ident) => {
         #[pymethods]
         impl $cls {
-            /// Limits and retention of this handle; returns the settings now in force.
+            /// Stores the namespace's retention and sets this handle's payload limit;
+            /// returns the settings in force (with no arguments: only reads them).
             #[pyo3(signature = (*, max_len=None, max_age=None, max_payload=None))]
             fn configure<'py>(
                 &self,
@@ -411,9 +410,9 @@ macro_rules! bus_methods {
                 max_len: Option<u64>,
                 max_age: Option<f64>,
                 max_payload: Option<usize>,
-            ) -> PyResult<Bound<'py, PyDict>> {
-                configure(&self.hub, max_len, max_age, max_payload)?;
-                settings_dict(py, self.hub.bus.settings())
+            ) -> PyResult<$ret> {
+                check(&self.hub)?;
+                $run(py, self.hub.bus.configure(max_len, max_age, max_payload), settings_dict)
             }
 
             #[pyo3(signature = (agent, *, kinds=None))]

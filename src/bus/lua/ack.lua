@@ -4,7 +4,7 @@
 -- Every id is checked before the first write. Returns {'ok', n} | {'noagent'} |
 -- {'othergroup', group} | {'missing', id} | {'notheld', id, holder ('' none)}.
 local P, a, g, c = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local maxlen, age = tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxlen, age = retention(P, ARGV[5], ARGV[6])
 if redis.call('HEXISTS', P .. 'agents', a) == 0 then return { 'noagent' } end
 local grp = redis.call('HGET', P .. 'groups', a)
 if g ~= '' and grp ~= g then return { 'othergroup', grp or '' } end

@@ -30,4 +30,9 @@ local function fields(f)
   for i = 1, #f, 2 do o[f[i]] = f[i + 1] end
   return o
 end
+-- Retention in force: what bus.configure() stored for the namespace, else the defaults given.
+local function retention(P, maxlen, age)
+  local c = redis.call('HMGET', P .. 'cfg', 'max_len', 'max_age_ms')
+  return tonumber(c[1]) or tonumber(maxlen), tonumber(c[2]) or tonumber(age)
+end
 local function inbox(P, agent, rank) return P .. 'in:' .. agent .. ':' .. rank end

@@ -6,7 +6,7 @@
 -- Returns {'ok', envelope, deliveries, ...} | {'noagent'} | {'othergroup', group}.
 local P, a, g, c = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local count, idle, maxd = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
-local maxlen, age = ARGV[8], tonumber(ARGV[9])
+local maxlen, age = retention(P, ARGV[8], ARGV[9])
 if redis.call('HEXISTS', P .. 'agents', a) == 0 then return { 'noagent' } end
 local grp = redis.call('HGET', P .. 'groups', a)
 if not grp then

@@ -1,7 +1,8 @@
 -- Registers an agent for kinds. KEYS[1]: P..'agents'.
 -- ARGV: P, agent, kinds ('\n'-joined), max_len, max_age_ms.
 -- Returns 1 for a new agent (which receives the retained broadcasts), 0 otherwise.
-local P, a, kinds, maxlen, age = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local P, a, kinds = ARGV[1], ARGV[2], ARGV[3]
+local maxlen, age = retention(P, ARGV[4], ARGV[5])
 local old = redis.call('HGET', P .. 'agents', a)
 if old then
   for k in string.gmatch(old, '[^\n]+') do redis.call('SREM', P .. 'kind:' .. k, a) end

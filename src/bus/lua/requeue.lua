@@ -1,7 +1,8 @@
 -- Puts dead letters back into their agents' inboxes as new messages (new id and time).
 -- KEYS[1]: P..'dead'. ARGV: P, wake channel prefix, agent ('' all), max_len, ids... (none: all).
 -- Returns how many went back.
-local P, W, a, maxlen = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local P, W, a = ARGV[1], ARGV[2], ARGV[3]
+local maxlen = retention(P, ARGV[4], 0)
 local want = nil
 if #ARGV > 4 then
   want = {}

@@ -3,7 +3,8 @@
 --   | 'all'), target or kind, rank, source, idempotency key ('' none), envelope rest.
 -- Returns per message 'ok', id, ms or 'dup', envelope (a key already used, also earlier in
 -- the same batch); or {'noagent', id} | {'nokind', kind} and nothing is written.
-local P, W, maxlen, age = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local P, W = ARGV[1], ARGV[2]
+local maxlen, age = retention(P, ARGV[3], ARGV[4])
 local n = (#ARGV - 4) / 6
 local function arg(i, f) return ARGV[4 + (i - 1) * 6 + f] end
 -- Pass 1: every recipient list, so an unknown target fails the batch before any write.
