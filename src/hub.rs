@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bus::{self, Bus};
+use crate::docs::{self, Docs};
 use crate::engine::{Backend, Op, Target};
 use crate::error::{Error, Result};
 use crate::events::{self, Events};
@@ -18,14 +19,16 @@ type RowCount = fn(&rusqlite::Connection, &str) -> Result<u64>;
 /// Deletes a namespace's rows per capability (embedded store).
 type ClearRows = fn(&rusqlite::Transaction<'_>, &str) -> Result<u64>;
 
-const ROWS: [RowCount; 4] = [
+const ROWS: [RowCount; 5] = [
     tasks::sqlite::rows,
+    docs::sqlite::rows,
     bus::sqlite::rows,
     events::sqlite::rows,
     jobs::sqlite::rows,
 ];
-const CLEAR: [ClearRows; 4] = [
+const CLEAR: [ClearRows; 5] = [
     tasks::sqlite::clear,
+    docs::sqlite::clear,
     bus::sqlite::clear,
     events::sqlite::clear,
     jobs::sqlite::clear,
@@ -59,6 +62,8 @@ pub struct Hub {
     pub events: Events,
     /// Job queue of this namespace.
     pub jobs: Jobs,
+    /// YAML and JSON documents of this namespace (mirrored to files by the sync).
+    pub docs: Docs,
 }
 
 impl Hub {
@@ -73,6 +78,7 @@ impl Hub {
             bus: Bus::new(backend.clone(), ns.clone()),
             events: Events::new(backend.clone(), ns.clone()),
             jobs: Jobs::new(backend.clone(), ns.clone()),
+            docs: Docs::new(backend.clone(), ns.clone()),
             backend,
             ns,
             closed: AtomicBool::new(false),

@@ -5,6 +5,7 @@
 
 pub mod anonymize;
 pub mod bus;
+pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod events;

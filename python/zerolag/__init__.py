@@ -23,6 +23,8 @@ from ._core import (
     BusStats,
     DeadLetter,
     Delivery,
+    Docs,
+    Document,
     Event,
     Events,
     Finding,
@@ -41,6 +43,7 @@ from ._core import (
 )
 from .aio import AsyncHub, AsyncTasks
 from .bus import AsyncBus
+from .docs import AsyncDocs
 from .events import AsyncEvents, AsyncSubscription
 from .exceptions import (
     AuthenticationError,
@@ -73,6 +76,9 @@ __all__ = [
     "Delivery",
     "DeadLetter",
     "BusStats",
+    "Docs",
+    "AsyncDocs",
+    "Document",
     "Events",
     "AsyncEvents",
     "Subscription",

@@ -1,6 +1,7 @@
 """Type stubs of the native module ``zerolag._core`` (hand-written; checked against the built
 module with ``mypy.stubtest`` by ``make test``)."""
 
+import builtins
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime as _datetime
 from datetime import timedelta as _timedelta
@@ -201,6 +202,8 @@ class Hub:
     @property
     def bus(self) -> Bus: ...
     @property
+    def docs(self) -> Docs: ...
+    @property
     def events(self) -> Events: ...
     @property
     def jobs(self) -> Jobs: ...
@@ -234,6 +237,8 @@ class _AsyncHub:
     def closed(self) -> bool: ...
     @property
     def bus(self) -> _AsyncBus: ...
+    @property
+    def docs(self) -> _AsyncDocs: ...
     @property
     def events(self) -> _AsyncEvents: ...
     @property
@@ -584,6 +589,98 @@ class _AsyncBus:
     def requeue(
         self, message_ids: Iterable[str | DeadLetter] | None = None, *, agent: str | None = None
     ) -> Awaitable[int]: ...
+
+# ---- docs (src/py/docs.rs) -----------------------------------------------------------
+
+@final
+class Document:
+    """A YAML or JSON document as stored: its raw text, parsed value and bookkeeping."""
+
+    @property
+    def path(self) -> str:
+        """Path under the hub's root, ``/``-separated (``contexts/app/brief.yaml``)."""
+    @property
+    def value(self) -> _JSON:
+        """The parsed value."""
+    @property
+    def text(self) -> str:
+        """The raw text, as the file holds it."""
+    @property
+    def format(self) -> Literal["yaml", "json"]: ...
+    @property
+    def version(self) -> int:
+        """Counts changes from 1; writing the same text again does not count."""
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the text, hex."""
+    @property
+    def origin(self) -> Literal["file", "store"]:
+        """Where this version came from: a file read by the sync, or the API."""
+    @property
+    def created(self) -> float:
+        """Seconds since the epoch."""
+    @property
+    def updated(self) -> float: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Docs:
+    """``hub.docs``: YAML and JSON documents in the store, keyed by their file path.
+
+    Paths are relative and ``/``-separated, under one of the roots (default ``contexts`` and
+    ``workflows``), ending in ``.yaml``, ``.yml`` or ``.json``; absolute paths, ``..``, ``.``
+    and empty segments are refused with ValidationError. API writes queue the file for
+    write-back by the file sync (see :meth:`pending_writeback`).
+    """
+
+    def configure(
+        self, *, roots: Iterable[str] | None = None, max_bytes: int | None = None
+    ) -> tuple[builtins.list[str], int]:
+        """Roots and the size limit of this hub's documents (default 1 MiB); returns both."""
+    def get(self, path: str) -> Document:
+        """The document; NotFoundError if there is none."""
+    def put(self, path: str, value: _JSON, *, expected_version: int | None = None) -> Document:
+        """Stores ``value``, written as block YAML or indented JSON by the path's extension.
+        ``expected_version`` (0: must not exist) makes it a compare-and-set: ConflictError
+        if the stored version differs. The same text as stored changes nothing."""
+    def put_text(
+        self, path: str, text: str | bytes, *, expected_version: int | None = None
+    ) -> Document:
+        """Stores raw ``text`` as it is (comments and layout kept) after parsing it:
+        ValidationError for invalid UTF-8, invalid YAML or JSON, more than one YAML document,
+        duplicate keys, unsupported tags, nesting deeper than 64, more than 200,000 nodes
+        (aliases count what they repeat) or a text over the size limit."""
+    def merge(self, path: str, updates: dict[str, Any]) -> Document:
+        """Deep-merges ``updates`` into the document's mapping (created if missing):
+        mappings merge, anything else replaces, ``None`` deletes a key. Atomic against other
+        writers (retried on a concurrent change)."""
+    def delete(self, path: str) -> bool:
+        """Deletes the document (and queues the file's deletion); False if there was none."""
+    def list(self, prefix: str = "") -> builtins.list[str]:
+        """Paths starting with ``prefix``, sorted (at most 100,000)."""
+    def pending_writeback(self, limit: int = 1000) -> builtins.list[str]:
+        """Paths changed through the API and not yet written back to their files, oldest
+        first (a path with no document is a file to delete)."""
+
+@final
+class _AsyncDocs:
+    """Native half of :class:`zerolag.AsyncDocs`: each method returns an awaitable."""
+
+    def configure(
+        self, *, roots: Iterable[str] | None = None, max_bytes: int | None = None
+    ) -> tuple[builtins.list[str], int]: ...
+    def get(self, path: str) -> Awaitable[Document]: ...
+    def put(
+        self, path: str, value: _JSON, *, expected_version: int | None = None
+    ) -> Awaitable[Document]: ...
+    def put_text(
+        self, path: str, text: str | bytes, *, expected_version: int | None = None
+    ) -> Awaitable[Document]: ...
+    def merge(self, path: str, updates: dict[str, Any]) -> Awaitable[Document]: ...
+    def delete(self, path: str) -> Awaitable[bool]: ...
+    def list(self, prefix: str = "") -> Awaitable[builtins.list[str]]: ...
+    def pending_writeback(self, limit: int = 1000) -> Awaitable[builtins.list[str]]: ...
 
 # ---- events (src/py/events.rs) ----------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from ._core import Health, SearchPage, Task, _AsyncHub, _AsyncTasks
 from .bus import AsyncBus
+from .docs import AsyncDocs
 from .events import AsyncEvents
 from .jobs import AsyncJobs
 
@@ -141,6 +142,11 @@ class AsyncHub:
     def bus(self) -> AsyncBus:
         """The agent bus of this namespace."""
         return AsyncBus(self._h.bus)
+
+    @property
+    def docs(self) -> AsyncDocs:
+        """The YAML and JSON documents of this namespace."""
+        return AsyncDocs(self._h.docs)
 
     @property
     def events(self) -> AsyncEvents:

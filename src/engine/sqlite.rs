@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     crate::events::sqlite::SCHEMA,
     crate::jobs::sqlite::SCHEMA,
     crate::bus::sqlite::SCHEMA_CFG,
+    crate::docs::sqlite::SCHEMA,
 ];
 
 /// A small pool of connections to one database file.

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use super::bus::{AsyncBus, Bus};
+use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::jobs::{AsyncJobs, Jobs};
@@ -116,6 +117,14 @@ impl Hub {
     fn events(&self) -> PyResult<Events> {
         checked(&self.inner)?;
         Ok(Events {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn docs(&self) -> PyResult<Docs> {
+        checked(&self.inner)?;
+        Ok(Docs {
             hub: self.inner.clone(),
         })
     }
@@ -237,6 +246,14 @@ impl AsyncHub {
     fn events(&self) -> PyResult<AsyncEvents> {
         checked(&self.inner)?;
         Ok(AsyncEvents {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn docs(&self) -> PyResult<AsyncDocs> {
+        checked(&self.inner)?;
+        Ok(AsyncDocs {
             hub: self.inner.clone(),
         })
     }

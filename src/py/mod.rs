@@ -3,6 +3,7 @@
 mod anonymize;
 mod bus;
 mod convert;
+mod docs;
 mod errors;
 mod events;
 mod hub;
@@ -98,6 +99,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     protocol::register(m)?;
     anonymize::register(m)?;
     bus::register(m)?;
+    docs::register(m)?;
     events::register(m)?;
     jobs::register(m)?;
     Ok(())

@@ -1,0 +1,504 @@
+//! `hub.docs`: YAML and JSON documents kept in the store under their file path
+//! (`contexts/app/brief.yaml`), each with its raw text, parsed value, version, content hash,
+//! origin and times. Writes through this API are "store" writes: they also enter the
+//! namespace's write-back queue, which the file sync drains (a document that is gone from the
+//! store but still queued is a file to delete). Writes from files ("file" origin) do not.
+//! Writing the same text again is not a change: the version stays, nothing is queued.
+
+pub mod redis;
+pub mod sqlite;
+#[cfg(test)]
+mod tests;
+pub mod yaml;
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::engine::{Backend, Op};
+use crate::error::{Error, Result};
+
+/// Largest document text unless configured otherwise.
+pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+/// Longest path.
+pub const MAX_PATH: usize = 1024;
+/// Most paths one `list` returns.
+pub const MAX_LIST: usize = 100_000;
+/// Tries of an optimistic read-modify-write (`merge`) before it reports a conflict.
+const MERGE_TRIES: usize = 50;
+
+/// The file format, from the path's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.yaml` or `.yml`.
+    Yaml,
+    /// `.json`.
+    Json,
+}
+
+impl Format {
+    /// "yaml" or "json".
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Where the current version came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from the file.
+    File,
+    /// Written through the API.
+    Store,
+}
+
+impl Origin {
+    /// "file" or "store".
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::File => "file",
+            Origin::Store => "store",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Origin> {
+        match s {
+            "file" => Ok(Origin::File),
+            "store" => Ok(Origin::Store),
+            _ => Err(Error::Backend(format!("stored document has origin {s:?}"))),
+        }
+    }
+}
+
+/// One stored document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// Path under the hub's root, `/`-separated.
+    pub path: String,
+    /// The raw text (what the file holds).
+    pub text: String,
+    /// The parsed value.
+    pub value: Value,
+    /// YAML or JSON.
+    pub format: Format,
+    /// Counts changes, from 1.
+    pub version: u64,
+    /// SHA-256 of the text, hex.
+    pub hash: String,
+    /// Where this version came from.
+    pub origin: Origin,
+    /// When the document was first stored (seconds since the epoch).
+    pub created: f64,
+    /// When this version was stored.
+    pub updated: f64,
+}
+
+/// What a write stores (validated, rendered, hashed).
+#[derive(Debug, Clone)]
+pub struct Write {
+    /// The path.
+    pub path: String,
+    /// Raw text.
+    pub text: String,
+    /// The value as compact JSON.
+    pub value: String,
+    /// Format.
+    pub format: Format,
+    /// SHA-256 of the text.
+    pub hash: String,
+    /// Origin of the write.
+    pub origin: Origin,
+    /// Only if the stored version is this (0: only if there is none).
+    pub expected: Option<u64>,
+}
+
+/// Limits and roots of a documents handle.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Top-level directories documents may live in.
+    pub roots: Vec<String>,
+    /// Largest text in bytes.
+    pub max_bytes: usize,
+    /// Parser limits.
+    pub limits: yaml::Limits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            roots: vec!["contexts".into(), "workflows".into()],
+            max_bytes: DEFAULT_MAX_BYTES,
+            limits: yaml::Limits::default(),
+        }
+    }
+}
+
+/// The documents of one namespace.
+pub struct Docs {
+    backend: Backend,
+    ns: Arc<str>,
+    settings: Arc<RwLock<Settings>>,
+}
+
+/// The SHA-256 of `text`, hex.
+pub fn hash(text: &str) -> String {
+    let d = Sha256::digest(text.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Seconds since the epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_millis() as f64) / 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// Checks a document path: relative, `/`-separated, normalised (no `.`, `..` or empty
+/// segments), printable, under one of `roots`, ending in `.yaml`, `.yml` or `.json`.
+/// The path is also the store key's suffix, unchanged: the mapping is a bijection.
+pub fn check_path(path: &str, roots: &[String]) -> Result<Format> {
+    let bad = |why: &str| Err(Error::validation(format!("document path {path:?} {why}")));
+    if path.is_empty() || path.len() > MAX_PATH {
+        return bad(&format!("must be 1 to {MAX_PATH} bytes"));
+    }
+    if path.starts_with('/') || path.contains('\\') || path.as_bytes().get(1) == Some(&b':') {
+        return bad("must be relative, with / between directories");
+    }
+    if let Some(c) = path.chars().find(|c| c.is_control()) {
+        return bad(&format!("contains the control character {:?}", c));
+    }
+    let segs: Vec<&str> = path.split('/').collect();
+    if segs
+        .iter()
+        .any(|s| s.is_empty() || *s == "." || *s == ".." || s.trim() != *s)
+    {
+        return bad("has an empty, '.' or '..' segment, or one with surrounding spaces");
+    }
+    if segs.len() < 2 || !roots.iter().any(|r| r == segs[0]) {
+        return bad(&format!(
+            "is not under a synced root ({})",
+            roots
+                .iter()
+                .map(|r| format!("{r}/"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let name = segs[segs.len() - 1];
+    if name.ends_with(".yaml") || name.ends_with(".yml") {
+        Ok(Format::Yaml)
+    } else if name.ends_with(".json") {
+        Ok(Format::Json)
+    } else {
+        bad("must end in .yaml, .yml or .json")
+    }
+}
+
+/// Deep merge of mappings (reference/000's mergeYamlUpdates): a mapping in `updates` merges
+/// into a mapping at the same place, anything else replaces; `null` deletes the key.
+pub fn merge(base: &mut Value, updates: &Value) {
+    match (base, updates) {
+        (Value::Object(b), Value::Object(u)) => {
+            for (k, v) in u {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(slot) = b.get_mut(k) {
+                    merge(slot, v);
+                } else {
+                    let mut fresh = Value::Object(Map::new());
+                    merge(&mut fresh, v);
+                    b.insert(k.clone(), if v.is_object() { fresh } else { v.clone() });
+                }
+            }
+        }
+        (b, u) => *b = u.clone(),
+    }
+}
+
+/// Renders `value` in `format`: block YAML, or JSON indented by two spaces; a final newline.
+pub fn render(value: &Value, format: Format) -> String {
+    match format {
+        Format::Yaml => yaml::dump(value),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// Parses `text` as `format` under `s`'s limits.
+pub fn parse(text: &str, format: Format, s: &Settings) -> Result<Value> {
+    if text.len() > s.max_bytes {
+        return Err(Error::validation(format!(
+            "document is {} bytes, over the limit of {}",
+            text.len(),
+            s.max_bytes
+        )));
+    }
+    match format {
+        Format::Yaml => yaml::load(text, s.limits),
+        Format::Json => {
+            // serde_json stops at 128 levels; the YAML limit applies to JSON too.
+            let v: Value = serde_json::from_str(text)
+                .map_err(|e| Error::validation(format!("invalid JSON: {e}")))?;
+            if depth(&v) > s.limits.max_depth {
+                return Err(Error::validation(format!(
+                    "invalid JSON: nested deeper than {} levels",
+                    s.limits.max_depth
+                )));
+            }
+            Ok(v)
+        }
+    }
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn ready<T>(e: Error) -> Op<T> {
+    Op::Ready(Err(e))
+}
+
+impl Docs {
+    /// The documents of namespace `ns`.
+    pub fn new(backend: Backend, ns: Arc<str>) -> Docs {
+        Docs {
+            backend,
+            ns,
+            settings: Arc::new(RwLock::new(Settings::default())),
+        }
+    }
+
+    /// Roots and limits in force.
+    pub fn settings(&self) -> Settings {
+        self.settings.read().clone()
+    }
+
+    /// Changes roots and limits of this handle.
+    pub fn configure(&self, roots: Option<Vec<String>>, max_bytes: Option<usize>) -> Result<()> {
+        let mut s = self.settings();
+        if let Some(r) = roots {
+            if r.is_empty() {
+                return Err(Error::validation("give at least one root directory"));
+            }
+            for x in &r {
+                if x.is_empty() || x.contains('/') || x.contains('\\') || x == "." || x == ".." {
+                    return Err(Error::validation(format!(
+                        "root {x:?} must be one directory name under the hub's root"
+                    )));
+                }
+            }
+            s.roots = r;
+        }
+        if let Some(m) = max_bytes {
+            if m == 0 {
+                return Err(Error::validation("max_bytes must be at least 1"));
+            }
+            s.max_bytes = m;
+        }
+        *self.settings.write() = s;
+        Ok(())
+    }
+
+    fn ns(&self) -> String {
+        self.ns.to_string()
+    }
+
+    /// Checks `path` against this handle's roots.
+    pub fn check(&self, path: &str) -> Result<Format> {
+        check_path(path, &self.settings.read().roots)
+    }
+
+    /// The document at `path` (NotFound if none).
+    pub fn get(&self, path: &str) -> Op<Document> {
+        if let Err(e) = self.check(path) {
+            return ready(e);
+        }
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
+        self.backend
+            .op(
+                move |db| sqlite::get(db, &ns, &p),
+                move |r, c| redis::get(r, c, ns2, p2),
+            )
+            .and_then({
+                let path = path.to_string();
+                move |d| d.ok_or_else(|| not_found(&path))
+            })
+    }
+
+    /// Builds a write of `value` to `path` (rendered in the path's format).
+    pub fn value_write(&self, path: &str, value: &Value, expected: Option<u64>) -> Result<Write> {
+        let format = self.check(path)?;
+        let text = render(value, format);
+        self.text_write(path, text, Origin::Store, expected)
+    }
+
+    /// Builds a write of raw `text` to `path` (parsed to check it and to store its value).
+    pub fn text_write(
+        &self,
+        path: &str,
+        text: String,
+        origin: Origin,
+        expected: Option<u64>,
+    ) -> Result<Write> {
+        let format = self.check(path)?;
+        let s = self.settings();
+        let value = parse(&text, format, &s)?;
+        Ok(Write {
+            path: path.to_string(),
+            hash: hash(&text),
+            value: value.to_string(),
+            text,
+            format,
+            origin,
+            expected,
+        })
+    }
+
+    /// Stores a write; Conflict when `expected` does not match the stored version.
+    pub fn write(&self, w: Write) -> Op<Document> {
+        let (ns, ns2, w2) = (self.ns(), self.ns(), w.clone());
+        self.backend.op(
+            move |db| sqlite::put(db, &ns, &w),
+            move |r, c| redis::put(r, c, ns2, w2),
+        )
+    }
+
+    /// Deep-merges `updates` into the document at `path` (created if missing) and stores the
+    /// result, retrying when another writer got in between.
+    pub fn merge(&self, path: &str, updates: Value) -> Op<Document> {
+        let format = match self.check(path) {
+            Ok(f) => f,
+            Err(e) => return ready(e),
+        };
+        let s = self.settings();
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
+        let (u, u2, s2) = (updates.clone(), updates, s.clone());
+        self.backend.op(
+            move |db| sqlite::merge(db, &ns, &p, format, &u, &s),
+            move |r, c| async move {
+                for _ in 0..MERGE_TRIES {
+                    let cur = redis::get(r.clone(), c.clone(), ns2.clone(), p2.clone()).await?;
+                    let w = merged_write(&p2, format, cur.as_ref(), &u2, &s2)?;
+                    match redis::put(r.clone(), c.clone(), ns2.clone(), w).await {
+                        Err(Error::Conflict(_)) => continue,
+                        other => return other,
+                    }
+                }
+                Err(Error::Conflict(format!(
+                    "document {p2:?} kept changing during merge; retry"
+                )))
+            },
+        )
+    }
+
+    /// Deletes the document (queued for the file to be deleted); false if there was none.
+    pub fn delete(&self, path: &str, origin: Origin) -> Op<bool> {
+        if let Err(e) = self.check(path) {
+            return ready(e);
+        }
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
+        self.backend.op(
+            move |db| sqlite::delete(db, &ns, &p, origin),
+            move |r, c| redis::delete(r, c, ns2, p2, origin),
+        )
+    }
+
+    /// Paths starting with `prefix`, sorted.
+    pub fn list(&self, prefix: &str) -> Op<Vec<String>> {
+        if prefix.chars().any(|c| c.is_control()) || prefix.len() > MAX_PATH {
+            return ready(Error::validation(format!(
+                "list prefix {prefix:?} must be printable and at most {MAX_PATH} bytes"
+            )));
+        }
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), prefix.to_string(), prefix.to_string());
+        self.backend.op(
+            move |db| sqlite::list(db, &ns, &p),
+            move |r, c| redis::list(r, c, ns2, p2),
+        )
+    }
+
+    /// Paths waiting to be written back to files, oldest change first.
+    pub fn pending(&self, limit: usize) -> Op<Vec<String>> {
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(
+            move |db| sqlite::pending(db, &ns, limit),
+            move |r, c| redis::pending(r, c, ns2, limit),
+        )
+    }
+}
+
+/// The write that merges `updates` into `cur` (or into an empty mapping).
+pub fn merged_write(
+    path: &str,
+    format: Format,
+    cur: Option<&Document>,
+    updates: &Value,
+    s: &Settings,
+) -> Result<Write> {
+    let mut v = cur.map_or_else(|| Value::Object(Map::new()), |d| d.value.clone());
+    merge(&mut v, updates);
+    let text = render(&v, format);
+    if text.len() > s.max_bytes {
+        return Err(Error::validation(format!(
+            "merged document is {} bytes, over the limit of {}",
+            text.len(),
+            s.max_bytes
+        )));
+    }
+    Ok(Write {
+        path: path.to_string(),
+        hash: hash(&text),
+        value: v.to_string(),
+        text,
+        format,
+        origin: Origin::Store,
+        expected: Some(cur.map_or(0, |d| d.version)),
+    })
+}
+
+fn not_found(path: &str) -> Error {
+    Error::NotFound(format!("no document {path:?} in the store"))
+}
+
+/// A stored row or hash back into a document.
+#[allow(clippy::too_many_arguments)]
+pub fn document(
+    path: String,
+    text: String,
+    value: &str,
+    format: &str,
+    version: u64,
+    hash: String,
+    origin: &str,
+    created: f64,
+    updated: f64,
+) -> Result<Document> {
+    Ok(Document {
+        path,
+        text,
+        value: serde_json::from_str(value)?,
+        format: if format == "json" {
+            Format::Json
+        } else {
+            Format::Yaml
+        },
+        version,
+        hash,
+        origin: Origin::parse(origin)?,
+        created,
+        updated,
+    })
+}

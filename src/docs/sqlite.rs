@@ -1,0 +1,229 @@
+//! `hub.docs` on the embedded store: one row per document, and one row per path waiting to be
+//! written back to its file (the write-back queue survives any process death: it is a table).
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::{document, merged_write, now, Document, Format, Origin, Settings, Write, MAX_LIST};
+use crate::engine::Sqlite;
+use crate::error::{Error, Result};
+
+/// Tables of this capability (one migration; see `engine::sqlite::MIGRATIONS`).
+pub const SCHEMA: &str = "
+CREATE TABLE docs (
+    ns TEXT NOT NULL,
+    path TEXT NOT NULL,
+    text TEXT NOT NULL,
+    value TEXT NOT NULL,
+    fmt TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (ns, path)
+) WITHOUT ROWID;
+CREATE TABLE doc_writeback (
+    ns TEXT NOT NULL,
+    path TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (ns, path)
+) WITHOUT ROWID;
+CREATE INDEX doc_writeback_at ON doc_writeback (ns, at);
+";
+
+const TABLES: [&str; 2] = ["docs", "doc_writeback"];
+
+/// Rows this namespace holds.
+pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
+    let mut n = 0u64;
+    for t in TABLES {
+        let k: i64 = c.query_row(
+            &format!("SELECT count(*) FROM {t} WHERE ns = ?1"),
+            [ns],
+            |r| r.get(0),
+        )?;
+        n += k as u64;
+    }
+    Ok(n)
+}
+
+/// Deletes this namespace's rows.
+pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
+    let mut n = 0u64;
+    for t in TABLES {
+        n += tx.execute(&format!("DELETE FROM {t} WHERE ns = ?1"), [ns])? as u64;
+    }
+    Ok(n)
+}
+
+fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {
+    let row = c
+        .prepare_cached(
+            "SELECT text, value, fmt, version, hash, origin, created, updated
+             FROM docs WHERE ns = ?1 AND path = ?2",
+        )?
+        .query_row([ns, path], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, f64>(6)?,
+                r.get::<_, f64>(7)?,
+            ))
+        })
+        .optional()?;
+    row.map(
+        |(text, value, fmt, version, hash, origin, created, updated)| {
+            document(
+                path.to_string(),
+                text,
+                &value,
+                &fmt,
+                version as u64,
+                hash,
+                &origin,
+                created,
+                updated,
+            )
+        },
+    )
+    .transpose()
+}
+
+/// The document at `path`, if any.
+pub fn get(db: &Sqlite, ns: &str, path: &str) -> Result<Option<Document>> {
+    db.with(|c| read(c, ns, path))
+}
+
+fn queue(tx: &Transaction<'_>, ns: &str, path: &str, at: f64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO doc_writeback (ns, path, at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (ns, path) DO UPDATE SET at = excluded.at",
+    )?
+    .execute(params![ns, path, at])?;
+    Ok(())
+}
+
+fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
+    let cur = read(tx, ns, &w.path)?;
+    let version = cur.as_ref().map_or(0, |d| d.version);
+    if let Some(e) = w.expected {
+        if e != version {
+            return Err(stale(&w.path, e, version));
+        }
+    }
+    if let Some(d) = cur.as_ref() {
+        if d.hash == w.hash {
+            return Ok(d.clone());
+        }
+    }
+    let at = now();
+    let created = cur.as_ref().map_or(at, |d| d.created);
+    tx.prepare_cached(
+        "INSERT INTO docs (ns, path, text, value, fmt, version, hash, origin, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (ns, path) DO UPDATE SET text = excluded.text, value = excluded.value,
+           fmt = excluded.fmt, version = excluded.version, hash = excluded.hash,
+           origin = excluded.origin, updated = excluded.updated",
+    )?
+    .execute(params![
+        ns,
+        w.path,
+        w.text,
+        w.value,
+        w.format.name(),
+        (version + 1) as i64,
+        w.hash,
+        w.origin.name(),
+        created,
+        at
+    ])?;
+    if w.origin == Origin::Store {
+        queue(tx, ns, &w.path, at)?;
+    }
+    document(
+        w.path.clone(),
+        w.text.clone(),
+        &w.value,
+        w.format.name(),
+        version + 1,
+        w.hash.clone(),
+        w.origin.name(),
+        created,
+        at,
+    )
+}
+
+/// Stores a write (see `Docs::write`).
+pub fn put(db: &Sqlite, ns: &str, w: &Write) -> Result<Document> {
+    db.with_tx(|tx| put_tx(tx, ns, w))
+}
+
+/// Read, merge and write in one transaction.
+pub fn merge(
+    db: &Sqlite,
+    ns: &str,
+    path: &str,
+    format: Format,
+    updates: &Value,
+    s: &Settings,
+) -> Result<Document> {
+    db.with_tx(|tx| {
+        let cur = read(tx, ns, path)?;
+        let w = merged_write(path, format, cur.as_ref(), updates, s)?;
+        put_tx(tx, ns, &w)
+    })
+}
+
+/// Deletes a document; a store-side delete queues the file's deletion.
+pub fn delete(db: &Sqlite, ns: &str, path: &str, origin: Origin) -> Result<bool> {
+    db.with_tx(|tx| {
+        let n = tx
+            .prepare_cached("DELETE FROM docs WHERE ns = ?1 AND path = ?2")?
+            .execute([ns, path])?;
+        if n > 0 && origin == Origin::Store {
+            queue(tx, ns, path, now())?;
+        }
+        Ok(n > 0)
+    })
+}
+
+/// Paths starting with `prefix`, sorted.
+pub fn list(db: &Sqlite, ns: &str, prefix: &str) -> Result<Vec<String>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT path FROM docs WHERE ns = ?1 AND path >= ?2 AND path < ?3
+             ORDER BY path LIMIT ?4",
+        )?;
+        // Paths are UTF-8 compared bytewise: U+10FFFF sorts after anything a prefix continues with.
+        let end = format!("{prefix}\u{10ffff}");
+        let v = st
+            .query_map(params![ns, prefix, end, MAX_LIST as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(v)
+    })
+}
+
+/// Paths waiting for write-back, oldest first.
+pub fn pending(db: &Sqlite, ns: &str, limit: usize) -> Result<Vec<String>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT path FROM doc_writeback WHERE ns = ?1 ORDER BY at, path LIMIT ?2",
+        )?;
+        let v = st
+            .query_map(params![ns, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(v)
+    })
+}
+
+/// Conflict for a write that expected another version.
+pub fn stale(path: &str, expected: u64, actual: u64) -> Error {
+    Error::Conflict(format!(
+        "document {path:?} is at version {actual}, not {expected}; read it again and retry"
+    ))
+}
