@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::events::{self, Events};
 use crate::ids;
 use crate::jobs::{self, Jobs};
+use crate::patterns::{self, Patterns};
 use crate::tasks::{self, Tasks};
 
 /// Rows of a namespace per capability (embedded store).
@@ -18,17 +19,19 @@ type RowCount = fn(&rusqlite::Connection, &str) -> Result<u64>;
 /// Deletes a namespace's rows per capability (embedded store).
 type ClearRows = fn(&rusqlite::Transaction<'_>, &str) -> Result<u64>;
 
-const ROWS: [RowCount; 4] = [
+const ROWS: [RowCount; 5] = [
     tasks::sqlite::rows,
     bus::sqlite::rows,
     events::sqlite::rows,
     jobs::sqlite::rows,
+    patterns::sqlite::rows,
 ];
-const CLEAR: [ClearRows; 4] = [
+const CLEAR: [ClearRows; 5] = [
     tasks::sqlite::clear,
     bus::sqlite::clear,
     events::sqlite::clear,
     jobs::sqlite::clear,
+    patterns::sqlite::clear,
 ];
 
 /// What `health()` reports.
@@ -59,6 +62,8 @@ pub struct Hub {
     pub events: Events,
     /// Job queue of this namespace.
     pub jobs: Jobs,
+    /// Pattern memory of this namespace.
+    pub patterns: Patterns,
 }
 
 impl Hub {
@@ -73,6 +78,7 @@ impl Hub {
             bus: Bus::new(backend.clone(), ns.clone()),
             events: Events::new(backend.clone(), ns.clone()),
             jobs: Jobs::new(backend.clone(), ns.clone()),
+            patterns: Patterns::new(backend.clone(), ns.clone()),
             backend,
             ns,
             closed: AtomicBool::new(false),

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import protocol
 from ._core import (
+    Acceptance,
     Anonymizer,
     Bus,
     BusStats,
@@ -26,14 +27,22 @@ from ._core import (
     Event,
     Events,
     Finding,
+    FixOutcome,
     Health,
     Hub,
+    Insights,
+    IssueStat,
     Jobs,
+    LearningSession,
     Message,
+    Pattern,
+    PatternHealth,
+    Patterns,
     SearchPage,
     Subscription,
     Task,
     Tasks,
+    Trend,
     __version__,
     anonymize,
 )
@@ -53,6 +62,7 @@ from .exceptions import (
     ZerolagError,
 )
 from .jobs import AsyncJobs
+from .patterns import AsyncPatterns, create_pattern_memory
 
 __all__ = [
     "open",
@@ -77,6 +87,17 @@ __all__ = [
     "AsyncSubscription",
     "Jobs",
     "AsyncJobs",
+    "Patterns",
+    "AsyncPatterns",
+    "create_pattern_memory",
+    "Pattern",
+    "IssueStat",
+    "FixOutcome",
+    "Acceptance",
+    "LearningSession",
+    "Trend",
+    "Insights",
+    "PatternHealth",
     "protocol",
     "anonymize",
     "Anonymizer",

@@ -14,6 +14,7 @@ from ._core import Health, SearchPage, Task, _AsyncHub, _AsyncTasks
 from .bus import AsyncBus
 from .events import AsyncEvents
 from .jobs import AsyncJobs
+from .patterns import AsyncPatterns
 
 __all__ = ["AsyncHub", "AsyncTasks"]
 
@@ -151,6 +152,11 @@ class AsyncHub:
     def jobs(self) -> AsyncJobs:
         """The job queue of this namespace."""
         return AsyncJobs(self._h.jobs)
+
+    @property
+    def patterns(self) -> AsyncPatterns:
+        """The pattern memory of this namespace."""
+        return AsyncPatterns(self._h.patterns)
 
     @property
     def tasks(self) -> AsyncTasks:

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     crate::bus::sqlite::SCHEMA,
     crate::events::sqlite::SCHEMA,
     crate::jobs::sqlite::SCHEMA,
+    crate::patterns::sqlite::SCHEMA,
 ];
 
 /// A small pool of connections to one database file.

@@ -7,6 +7,7 @@ mod errors;
 mod events;
 mod hub;
 mod jobs;
+mod patterns;
 mod protocol;
 mod tasks;
 
@@ -100,5 +101,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bus::register(m)?;
     events::register(m)?;
     jobs::register(m)?;
+    patterns::register(m)?;
     Ok(())
 }
