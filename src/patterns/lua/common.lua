@@ -102,6 +102,9 @@ local function refresh_pattern(repo, id, ty)
   extend(M .. 'px:' .. repo, X)
   extend(M .. 'pr:' .. repo, X)
   extend(M .. 'pt:' .. repo .. '|' .. ty, X)
+  -- The repository stays listed as long as something of it lives.
+  redis.call('ZADD', KEYS[1], 'NX', fmt(NOW), repo)
+  extend(KEYS[1], X)
 end
 -- An issue as {rule, count, file, severity, message, first, last}, or nil.
 local function issue(repo, rule)
