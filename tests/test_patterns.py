@@ -271,7 +271,9 @@ def dump_store(backend: str, store_servers: list[Any], root: Path) -> str:
         db = root / ".zerolag" / "zerolag.db"
         con = sqlite3.connect(db)
         try:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
             for t in tables:
                 parts += [repr(row) for row in con.execute(f'SELECT * FROM "{t}"')]
         finally:
@@ -353,7 +355,7 @@ WORKER = textwrap.dedent(
 def test_processes_updating_one_repository_lose_no_increment(
     hub: zerolag.Hub, store_url: str | None, tmp_path: Path, namespace: str
 ) -> None:
-    procs, n = 4, 40
+    procs, n = 4, 100
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, store_url or "", str(tmp_path), namespace, str(n)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._core import (
     Acceptance,
@@ -29,6 +29,9 @@ from ._core import (
     Patterns,
     _AsyncPatterns,
 )
+
+if TYPE_CHECKING:  # stub-only types
+    from ._core import _PatternExport, _PatternSettings
 
 __all__ = ["AsyncPatterns", "create_pattern_memory"]
 
@@ -53,7 +56,7 @@ class AsyncPatterns:
         disable: Sequence[str] | None = None,
         rules: Mapping[str, str] | None = None,
         key: bytes | None = None,
-    ) -> dict[str, Any]:
+    ) -> _PatternSettings:
         """See :meth:`zerolag.Patterns.configure` (not a coroutine: it only changes this handle)."""
         return self._n.configure(
             ttl=ttl,
@@ -168,7 +171,7 @@ class AsyncPatterns:
         """See :meth:`zerolag.Patterns.cleanup`."""
         return await self._n.cleanup()
 
-    async def export(self, repo: str) -> dict[str, Any]:
+    async def export(self, repo: str) -> _PatternExport:
         """See :meth:`zerolag.Patterns.export`."""
         return await self._n.export(repo)
 

@@ -58,7 +58,8 @@ fn bad(msg: impl std::fmt::Display) -> Error {
 }
 
 fn obj<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| bad(format!("{what} is not an object")))
+    v.as_object()
+        .ok_or_else(|| bad(format!("{what} is not an object")))
 }
 
 fn list<'a>(m: &'a Map<String, Value>, k: &str) -> Result<&'a [Value]> {
@@ -97,7 +98,11 @@ pub fn from_json(v: &Value, repo: Option<&str>) -> Result<Dump> {
     let m = obj(v, "the document")?;
     match m.get("format").and_then(Value::as_str) {
         Some(EXPORT_FORMAT) => {}
-        other => return Err(bad(format!("format is {other:?}, expected {EXPORT_FORMAT:?}"))),
+        other => {
+            return Err(bad(format!(
+                "format is {other:?}, expected {EXPORT_FORMAT:?}"
+            )))
+        }
     }
     let repo = match repo {
         Some(r) => r.to_string(),

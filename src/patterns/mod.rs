@@ -101,7 +101,9 @@ fn check_limit(limit: usize) -> Result<usize> {
 }
 
 fn at_or_now(at: Option<f64>, now: u64) -> Result<u64> {
-    at.map(|a| model::ms_of("at", a)).transpose().map(|a| a.unwrap_or(now))
+    at.map(|a| model::ms_of("at", a))
+        .transpose()
+        .map(|a| a.unwrap_or(now))
 }
 
 impl Patterns {
@@ -225,13 +227,14 @@ impl Patterns {
             .transpose());
         let (c, c2) = (self.ctx(), self.ctx());
         let (i2, d2) = (id.clone(), data.clone());
-        self.backend.op(
-            move |db| sqlite::update(db, &c, &id, confidence, data.as_deref(), observe),
-            move |r, cn| redis::update(r, cn, c2, i2, confidence, d2, observe),
-        )
-        .and_then(|p: Option<Pattern>| {
-            p.ok_or_else(|| Error::NotFound("no such pattern (deleted or expired)".into()))
-        })
+        self.backend
+            .op(
+                move |db| sqlite::update(db, &c, &id, confidence, data.as_deref(), observe),
+                move |r, cn| redis::update(r, cn, c2, i2, confidence, d2, observe),
+            )
+            .and_then(|p: Option<Pattern>| {
+                p.ok_or_else(|| Error::NotFound("no such pattern (deleted or expired)".into()))
+            })
     }
 
     /// Deletes a pattern; false when there was none.

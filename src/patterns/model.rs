@@ -229,7 +229,7 @@ pub fn secs(ms: u64) -> f64 {
 
 /// Milliseconds from caller seconds (a time given to `at=` or `since=`).
 pub fn ms_of(what: &str, s: f64) -> Result<u64> {
-    if !(s.is_finite() && s >= 0.0 && s < 1e11) {
+    if !(s.is_finite() && (0.0..1e11).contains(&s)) {
         return Err(Error::validation(format!(
             "{what} must be Unix seconds (a finite number >= 0), got {s}"
         )));
@@ -393,7 +393,10 @@ mod tests {
         let t = trends(&rows, 100, 7, 10);
         assert_eq!(t[0].rule, "a");
         assert_eq!((t[0].current, t[0].previous), (5, 1));
-        let b = t.iter().find(|x| x.rule == "b").map(|x| (x.current, x.previous));
+        let b = t
+            .iter()
+            .find(|x| x.rule == "b")
+            .map(|x| (x.current, x.previous));
         assert_eq!(b, Some((0, 4)));
         assert!(t.iter().all(|x| x.rule != "c"));
         assert_eq!(trend_start(100, 7), 87);

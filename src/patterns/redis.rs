@@ -9,8 +9,8 @@ use std::sync::{Arc, LazyLock};
 use redis::Value;
 
 use super::model::{
-    self, Acceptance, Dump, Fix, FixEntry, Health, Insights, Issue, IssueExport, Pattern,
-    Session, SessionEntry,
+    self, Acceptance, Dump, Fix, FixEntry, Health, Insights, Issue, IssueExport, Pattern, Session,
+    SessionEntry,
 };
 use super::Ctx;
 use crate::engine::script::Lua;
@@ -44,7 +44,9 @@ pub fn prefix(ns: &str) -> String {
 }
 
 fn bad(what: &str) -> Error {
-    Error::Backend(format!("unexpected reply from a pattern-memory script: {what}"))
+    Error::Backend(format!(
+        "unexpected reply from a pattern-memory script: {what}"
+    ))
 }
 
 fn text(v: &Value) -> Result<String> {
@@ -344,7 +346,11 @@ pub async fn fixes(
     rule: Option<String>,
     limit: usize,
 ) -> Result<Vec<Fix>> {
-    let stop = if rule.is_some() { -1 } else { limit as isize - 1 };
+    let stop = if rule.is_some() {
+        -1
+    } else {
+        limit as isize - 1
+    };
     let raw = lrange(&r, &mut c, format!("{}fx:{repo}", prefix(&x.ns)), stop).await?;
     let mut out = Vec::new();
     for s in raw {
@@ -455,7 +461,10 @@ pub async fn insights(
     acceptance.truncate(limit);
     let counts = items(cs)?;
     let mut m = BTreeMap::new();
-    for (k, n) in ["patterns", "issues", "fixes", "sessions"].iter().zip(counts) {
+    for (k, n) in ["patterns", "issues", "fixes", "sessions"]
+        .iter()
+        .zip(counts)
+    {
         m.insert(k.to_string(), num(n)?);
     }
     Ok(Insights {
@@ -528,9 +537,7 @@ pub async fn cleanup(r: Arc<Redis>, mut c: RedisConn, x: Ctx) -> Result<u64> {
 /// Everything a repository holds.
 pub async fn export(r: Arc<Redis>, mut c: RedisConn, x: Ctx, repo: String) -> Result<Dump> {
     let mut cmd = call(&EXPORT, &x);
-    cmd.arg(&repo)
-        .arg(first_day(&x))
-        .arg(model::day_of(x.now));
+    cmd.arg(&repo).arg(first_day(&x)).arg(model::day_of(x.now));
     let v: Vec<Value> = EXPORT.run(&r, &mut c, &cmd).await?;
     let [ps, is, ds, fx, ss] = v.as_slice() else {
         return Err(bad("export"));

@@ -107,7 +107,9 @@ fn decode(rows: Vec<(Pattern, String)>) -> Result<Vec<Pattern>> {
 fn one_pattern(c: &Connection, ns: &str, id: &str, now: u64) -> Result<Option<Pattern>> {
     let row = c
         .query_row(
-            &format!("SELECT {PCOLS} FROM pm_patterns WHERE ns = ?1 AND id = ?2 AND expires_ms > ?3"),
+            &format!(
+                "SELECT {PCOLS} FROM pm_patterns WHERE ns = ?1 AND id = ?2 AND expires_ms > ?3"
+            ),
             params![ns, id, now as i64],
             pattern,
         )
@@ -160,10 +162,7 @@ pub fn get(
                        AND expires_ms > ?5
                      ORDER BY confidence DESC, observations DESC, id LIMIT ?6"
                 ))?
-                .query_map(
-                    params![c.ns, repo, t, min, now, limit as i64],
-                    pattern,
-                )?
+                .query_map(params![c.ns, repo, t, min, now, limit as i64], pattern)?
                 .collect::<rusqlite::Result<_>>()?,
             None => tx
                 .prepare_cached(&format!(
@@ -263,7 +262,14 @@ pub fn track(db: &Sqlite, c: &Ctx, i: &Issue) -> Result<Issue> {
              VALUES (?1, ?2, ?3, ?4, 1, ?5)
              ON CONFLICT (ns, repo, day, rule) DO UPDATE SET
                count = CASE WHEN expires_ms > ?6 THEN count + 1 ELSE 1 END, expires_ms = ?5",
-            params![c.ns, i.repo, model::day_of(i.last_ms) as i64, i.rule, x, now],
+            params![
+                c.ns,
+                i.repo,
+                model::day_of(i.last_ms) as i64,
+                i.rule,
+                x,
+                now
+            ],
         )?;
         Ok(tx.query_row(
             &format!("SELECT {ICOLS} FROM pm_issues WHERE ns = ?1 AND repo = ?2 AND rule = ?3"),
@@ -295,14 +301,14 @@ pub fn top_issues(
             return top_overall(conn, c, repo, limit);
         };
         Ok(conn
-            .prepare_cached(&format!(
+            .prepare_cached(
                 "SELECT i.repo, i.rule, w.n, i.file, i.severity, i.message, i.first_ms, i.last_ms
                  FROM (SELECT rule, sum(count) AS n FROM pm_issue_days
                        WHERE ns = ?1 AND repo = ?2 AND day >= ?3 AND expires_ms > ?4
                        GROUP BY rule) w
                  JOIN pm_issues i ON i.ns = ?1 AND i.repo = ?2 AND i.rule = w.rule
-                 WHERE i.expires_ms > ?4 ORDER BY w.n DESC, i.rule LIMIT ?5"
-            ))?
+                 WHERE i.expires_ms > ?4 ORDER BY w.n DESC, i.rule LIMIT ?5",
+            )?
             .query_map(
                 params![c.ns, repo, day as i64, c.now as i64, limit as i64],
                 issue,
@@ -371,10 +377,7 @@ pub fn fixes(
                  WHERE ns = ?1 AND repo = ?2 AND (?3 IS NULL OR rule = ?3) AND expires_ms > ?4
                  ORDER BY seq DESC LIMIT ?5"
             ))?
-            .query_map(
-                params![c.ns, repo, rule, c.now as i64, limit as i64],
-                fix,
-            )?
+            .query_map(params![c.ns, repo, rule, c.now as i64, limit as i64], fix)?
             .collect::<rusqlite::Result<_>>()?)
     })
 }
@@ -465,13 +468,7 @@ fn counts(conn: &Connection, c: &Ctx, repo: Option<&str>) -> Result<BTreeMap<Str
 }
 
 /// Everything `insights` reports, in one read transaction.
-pub fn insights(
-    db: &Sqlite,
-    c: &Ctx,
-    repo: &str,
-    limit: usize,
-    window: u64,
-) -> Result<Insights> {
+pub fn insights(db: &Sqlite, c: &Ctx, repo: &str, limit: usize, window: u64) -> Result<Insights> {
     db.with(|conn| {
         let tx = conn.transaction()?;
         let rows: Vec<(Pattern, String)> = tx

@@ -474,11 +474,9 @@ fn configure<'py>(
     s.validate().map_err(to_py)?;
     let custom = disable.is_some() || rules.is_some() || key.is_some();
     let anon = match anonymize {
-        Some(false) if custom => {
-            return Err(validation(
-                "disable/rules/key configure the anonymiser; they make no sense with anonymize=False",
-            ))
-        }
+        Some(false) if custom => return Err(validation(
+            "disable/rules/key configure the anonymiser; they make no sense with anonymize=False",
+        )),
         Some(false) => Some(None),
         _ if custom => {
             let disable = disable
@@ -491,9 +489,9 @@ fn configure<'py>(
                 Anonymizer::new(&disable, &extra, key.as_deref()).map_err(to_py)?,
             ))
         }
-        Some(true) if !p.anonymizing() => Some(Some(
-            Anonymizer::new(&[], &[], None).map_err(to_py)?,
-        )),
+        Some(true) if !p.anonymizing() => {
+            Some(Some(Anonymizer::new(&[], &[], None).map_err(to_py)?))
+        }
         _ => None,
     };
     p.configure(s).map_err(to_py)?;
