@@ -1,6 +1,7 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick] [--suite tasks|protocol|events|anonymize ...] [--redis-url URL]
+    python bench/run.py [--quick] [--suite tasks|protocol|events|bus|anonymize|patterns ...]
+                        [--redis-url URL]
 
 Without --redis-url it starts its own redis-server on a free port (no persistence) and stops
 it at the end. Prints one table per suite and writes bench/results/<suite>.json. Timings are
@@ -28,8 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events", "bus", "anonymize")
-NEEDS_REDIS = {"tasks", "events", "bus"}
+SUITES = ("tasks", "protocol", "events", "bus", "anonymize", "patterns")
+NEEDS_REDIS = {"tasks", "events", "bus", "patterns"}
 sys.path.insert(0, str(HERE))
 
 
@@ -210,12 +211,19 @@ def _suite_bus(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
     return bench_bus.run(url, quick=quick, log=lambda s: print(s, flush=True))
 
 
+def _suite_patterns(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_patterns
+
+    return bench_patterns.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
     "events": _suite_events,
     "anonymize": _suite_anonymize,
     "bus": _suite_bus,
+    "patterns": _suite_patterns,
 }
 
 

@@ -175,13 +175,13 @@ impl Patterns {
         let repo = tri!(repo_id(repo));
         let ty = tri!(ids::term("pattern type", ty));
         let confidence = tri!(model::check_confidence(confidence));
-        let (_, text) = tri!(self.clean_json("pattern data", data));
+        let (value, text) = tri!(self.clean_json("pattern data", data));
         let id = model::pattern_id(&repo, &ty, &text);
         let (c, c2) = (self.ctx(), self.ctx());
         let (r2, t2, d2, i2) = (repo.clone(), ty.clone(), text.clone(), id.clone());
         self.backend.op(
             move |db| sqlite::store(db, &c, &id, &repo, &ty, &text, confidence),
-            move |r, cn| redis::store(r, cn, c2, i2, r2, t2, d2, confidence),
+            move |r, cn| redis::store(r, cn, c2, i2, r2, t2, (value, d2), confidence),
         )
     }
 

@@ -306,15 +306,20 @@ pub fn trends(rows: &[(String, u64, u64)], today: u64, window: u64, limit: usize
             e.1 += n;
         }
     }
-    let mut out: Vec<Trend> = by
+    let out: Vec<Trend> = by
         .into_iter()
-        .filter(|(_, (c, p))| c + p > 0)
         .map(|(r, (c, p))| Trend {
             rule: r.to_string(),
             current: c,
             previous: p,
         })
         .collect();
+    rank_trends(out, limit)
+}
+
+/// Orders trends by how much they moved, then by rule; drops rules without counts.
+pub fn rank_trends(mut out: Vec<Trend>, limit: usize) -> Vec<Trend> {
+    out.retain(|t| t.current + t.previous > 0);
     out.sort_by(|a, b| {
         let da = a.current.abs_diff(a.previous);
         let db = b.current.abs_diff(b.previous);

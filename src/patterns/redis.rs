@@ -133,6 +133,19 @@ fn days(v: &[Value]) -> Result<Vec<(String, u64, u64)>> {
         .collect()
 }
 
+fn trends_of(v: &[Value]) -> Result<Vec<model::Trend>> {
+    v.chunks(3)
+        .map(|x| match x {
+            [r, c, p] => Ok(model::Trend {
+                rule: text(r)?,
+                current: num(c)?,
+                previous: num(p)?,
+            }),
+            _ => Err(bad("trend record")),
+        })
+        .collect()
+}
+
 fn acceptance_of(v: &[Value]) -> Result<Vec<Acceptance>> {
     let mut m: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for kv in v.chunks(2) {
@@ -168,7 +181,7 @@ pub async fn store(
     id: String,
     repo: String,
     ty: String,
-    data: String,
+    (value, data): (serde_json::Value, String),
     conf: f64,
 ) -> Result<Pattern> {
     let mut cmd = call(&STORE, &x);
@@ -185,7 +198,7 @@ pub async fn store(
         id,
         repo,
         r#type: ty,
-        data: serde_json::from_str(&data)?,
+        data: value,
         confidence: conf,
         observations: num(n)?,
         first_ms: num(f)?,
@@ -446,7 +459,8 @@ pub async fn insights(
     cmd.arg(&repo)
         .arg(limit)
         .arg(model::trend_start(today, window))
-        .arg(today);
+        .arg(today)
+        .arg(today + 1 - window.min(today + 1));
     let v: Vec<Value> = INSIGHTS.run(&r, &mut c, &cmd).await?;
     let [ps, is, fa, ds, cs] = v.as_slice() else {
         return Err(bad("insights"));
@@ -472,7 +486,7 @@ pub async fn insights(
         patterns,
         issues,
         acceptance,
-        trends: model::trends(&days(items(ds)?)?, today, window, limit),
+        trends: model::rank_trends(trends_of(items(ds)?)?, limit),
         counts: m,
         window_days: window,
     })

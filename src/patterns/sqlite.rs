@@ -20,13 +20,13 @@ CREATE TABLE pm_patterns (ns TEXT NOT NULL, id TEXT NOT NULL, repo TEXT NOT NULL
   expires_ms INTEGER NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
 CREATE INDEX pm_patterns_type ON pm_patterns (ns, repo, type, confidence);
 CREATE INDEX pm_patterns_repo ON pm_patterns (ns, repo, confidence);
-CREATE INDEX pm_patterns_exp ON pm_patterns (ns, expires_ms);
+CREATE INDEX pm_patterns_exp ON pm_patterns (ns, repo, expires_ms);
 CREATE TABLE pm_issues (ns TEXT NOT NULL, repo TEXT NOT NULL, rule TEXT NOT NULL,
   count INTEGER NOT NULL, file TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL,
   first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
   PRIMARY KEY (ns, repo, rule)) WITHOUT ROWID;
 CREATE INDEX pm_issues_count ON pm_issues (ns, repo, count);
-CREATE INDEX pm_issues_exp ON pm_issues (ns, expires_ms);
+CREATE INDEX pm_issues_exp ON pm_issues (ns, repo, expires_ms);
 CREATE TABLE pm_issue_days (ns TEXT NOT NULL, repo TEXT NOT NULL, day INTEGER NOT NULL,
   rule TEXT NOT NULL, count INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
   PRIMARY KEY (ns, repo, day, rule)) WITHOUT ROWID;
@@ -35,13 +35,13 @@ CREATE TABLE pm_fixes (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL,
   repo TEXT NOT NULL, rule TEXT NOT NULL, fix TEXT NOT NULL, accepted INTEGER NOT NULL,
   feedback TEXT, at_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
 CREATE INDEX pm_fixes_repo ON pm_fixes (ns, repo, seq);
-CREATE INDEX pm_fixes_rule ON pm_fixes (ns, repo, rule, accepted);
-CREATE INDEX pm_fixes_exp ON pm_fixes (ns, expires_ms);
+CREATE INDEX pm_fixes_rule ON pm_fixes (ns, repo, rule, accepted, expires_ms);
+CREATE INDEX pm_fixes_exp ON pm_fixes (ns, repo, expires_ms);
 CREATE TABLE pm_sessions (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL,
   repo TEXT NOT NULL, summary TEXT NOT NULL, at_ms INTEGER NOT NULL,
   expires_ms INTEGER NOT NULL);
 CREATE INDEX pm_sessions_repo ON pm_sessions (ns, repo, seq);
-CREATE INDEX pm_sessions_exp ON pm_sessions (ns, expires_ms);
+CREATE INDEX pm_sessions_exp ON pm_sessions (ns, repo, expires_ms);
 ";
 
 /// Tables holding a namespace's rows.
@@ -445,12 +445,21 @@ fn sessions_of(conn: &Connection, c: &Ctx, repo: &str, limit: usize) -> Result<V
 }
 
 fn count(conn: &Connection, table: &str, c: &Ctx, repo: Option<&str>) -> Result<u64> {
-    let n: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM {table} WHERE ns = ?1 AND (?2 IS NULL OR repo = ?2)
-               AND expires_ms > ?3"
-        ))?
-        .query_row(params![c.ns, repo, c.now as i64], |r| r.get(0))?;
+    let n: i64 = match repo {
+        // Both forms range-scan the `<table>_exp (ns, repo, expires_ms)` index only.
+        Some(repo) => conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM {table} INDEXED BY {table}_exp
+                 WHERE ns = ?1 AND repo = ?2 AND expires_ms > ?3"
+            ))?
+            .query_row(params![c.ns, repo, c.now as i64], |r| r.get(0))?,
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM {table} INDEXED BY {table}_exp
+                 WHERE ns = ?1 AND expires_ms > ?2"
+            ))?
+            .query_row(params![c.ns, c.now as i64], |r| r.get(0))?,
+    };
     Ok(n as u64)
 }
 
@@ -484,24 +493,29 @@ pub fn insights(db: &Sqlite, c: &Ctx, repo: &str, limit: usize, window: u64) -> 
         let mut acceptance = acceptance_of(&tx, c, repo)?;
         acceptance.truncate(limit);
         let today = model::day_of(c.now);
-        let days: Vec<(String, u64, u64)> = tx
+        let cur_from = today + 1 - window.min(today + 1);
+        let trends: Vec<model::Trend> = tx
             .prepare_cached(
-                "SELECT rule, day, count FROM pm_issue_days
-                 WHERE ns = ?1 AND repo = ?2 AND day >= ?3 AND expires_ms > ?4",
+                "SELECT rule, sum(CASE WHEN day >= ?4 THEN count ELSE 0 END),
+                   sum(CASE WHEN day < ?4 THEN count ELSE 0 END) FROM pm_issue_days
+                 WHERE ns = ?1 AND repo = ?2 AND day >= ?3 AND day <= ?5 AND expires_ms > ?6
+                 GROUP BY rule",
             )?
             .query_map(
                 params![
                     c.ns,
                     repo,
                     model::trend_start(today, window) as i64,
+                    cur_from as i64,
+                    today as i64,
                     c.now as i64
                 ],
                 |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get::<_, i64>(1)? as u64,
-                        r.get::<_, i64>(2)? as u64,
-                    ))
+                    Ok(model::Trend {
+                        rule: r.get(0)?,
+                        current: r.get::<_, i64>(1)? as u64,
+                        previous: r.get::<_, i64>(2)? as u64,
+                    })
                 },
             )?
             .collect::<rusqlite::Result<_>>()?;
@@ -512,7 +526,7 @@ pub fn insights(db: &Sqlite, c: &Ctx, repo: &str, limit: usize, window: u64) -> 
             patterns,
             issues,
             acceptance,
-            trends: model::trends(&days, today, window, limit),
+            trends: model::rank_trends(trends, limit),
             counts,
             window_days: window,
         })

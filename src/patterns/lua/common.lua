@@ -73,18 +73,34 @@ end
 local function sweep_all(repo)
   return sweep_patterns(repo, -1) + sweep_issues(repo, -1) + sweep_fixes(repo) + sweep_sessions(repo)
 end
--- The top of a sorted set by score (>= min), plus every member tied with the last one, so the
--- caller can order ties the same way on every backend and then cut at `limit`.
-local function top(key, min, limit)
+-- Members ranked by score (>= min) descending, then (with `obs`, for patterns) by observations
+-- descending, then by member ascending: the order the embedded store uses. Only members tied
+-- with the last of the first `limit` are looked at beyond it.
+local function rank(items, obs)
+  table.sort(items, function(a, b)
+    if a[2] ~= b[2] then return a[2] > b[2] end
+    if obs and a[3] ~= b[3] then return a[3] > b[3] end
+    return a[1] < b[1]
+  end)
+end
+local function top(key, min, limit, obs)
   local r = redis.call('ZREVRANGEBYSCORE', key, '+inf', min, 'WITHSCORES', 'LIMIT', 0, limit)
-  local out, seen = {}, {}
-  for i = 1, #r, 2 do out[#out + 1] = r[i]; seen[r[i]] = true end
-  if #out == limit and limit > 0 then
+  local items, seen = {}, {}
+  for i = 1, #r, 2 do items[#items + 1] = {r[i], tonumber(r[i + 1])}; seen[r[i]] = true end
+  if #items == limit and limit > 0 then
     local last = r[#r]
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, last, last)) do
-      if not seen[m] then out[#out + 1] = m; seen[m] = true end
+      if not seen[m] then items[#items + 1] = {m, tonumber(last)}; seen[m] = true end
     end
   end
+  if obs then
+    for _, it in ipairs(items) do
+      it[3] = tonumber(redis.call('HGET', M .. 'p:' .. it[1], 'n') or '0')
+    end
+  end
+  rank(items, obs)
+  local out = {}
+  for i = 1, math.min(limit, #items) do out[i] = items[i][1] end
   return out
 end
 local PFIELDS = {'t', 'd', 'c', 'n', 'f', 'l'}
@@ -94,7 +110,8 @@ local function pattern(id)
   if not v[1] or tonumber(v[7]) <= NOW then return nil end
   return {id, v[1], v[2], v[3], v[4], v[5], v[6]}
 end
-local function refresh_pattern(repo, id, ty)
+-- Refreshes a pattern's expiry; `touch` (a write) also marks the repository as written now.
+local function refresh_pattern(repo, id, ty, touch)
   local h = M .. 'p:' .. id
   redis.call('HSET', h, 'x', fmt(X))
   redis.call('PEXPIREAT', h, fmt(X))
@@ -102,9 +119,13 @@ local function refresh_pattern(repo, id, ty)
   extend(M .. 'px:' .. repo, X)
   extend(M .. 'pr:' .. repo, X)
   extend(M .. 'pt:' .. repo .. '|' .. ty, X)
-  -- The repository stays listed as long as something of it lives.
-  redis.call('ZADD', KEYS[1], 'NX', fmt(NOW), repo)
-  extend(KEYS[1], X)
+  if touch then
+    touch_repo(repo)
+  else
+    -- The repository stays listed as long as something of it lives.
+    redis.call('ZADD', KEYS[1], 'NX', fmt(NOW), repo)
+    extend(KEYS[1], X)
+  end
 end
 -- An issue as {rule, count, file, severity, message, first, last}, or nil.
 local function issue(repo, rule)

@@ -5,10 +5,10 @@ sweep_patterns(repo, -1)
 local key = M .. 'pr:' .. repo
 if ty ~= '' then key = M .. 'pt:' .. repo .. '|' .. ty end
 local out = {}
-for _, id in ipairs(top(key, min, limit)) do
+for _, id in ipairs(top(key, min, limit, true)) do
   local p = pattern(id)
   if p then
-    refresh_pattern(repo, id, p[2])
+    refresh_pattern(repo, id, p[2], false)
     flat(out, p)
   end
 end

@@ -21,7 +21,7 @@ while i <= #ARGV do
       'n', ARGV[i + 5], 'f', ARGV[i + 6], 'l', ARGV[i + 7])
     redis.call('ZADD', M .. 'pr:' .. repo, conf, id)
     redis.call('ZADD', M .. 'pt:' .. repo .. '|' .. ty, conf, id)
-    refresh_pattern(repo, id, ty)
+    refresh_pattern(repo, id, ty, false)
     i = i + 8
   elseif kind == 'I' then
     local rule = ARGV[i + 1]

@@ -11,6 +11,5 @@ end
 redis.call('HSET', h, 'r', repo, 't', ty, 'd', data, 'c', conf, 'n', fmt(n), 'f', fmt(f), 'l', fmt(NOW))
 redis.call('ZADD', M .. 'pr:' .. repo, conf, id)
 redis.call('ZADD', M .. 'pt:' .. repo .. '|' .. ty, conf, id)
-refresh_pattern(repo, id, ty)
-touch_repo(repo)
+refresh_pattern(repo, id, ty, true)
 return {fmt(n), fmt(f)}

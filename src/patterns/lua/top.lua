@@ -4,7 +4,7 @@ local repo, limit, from, today = ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumber(A
 sweep_issues(repo, -1)
 local out = {}
 if from == '' then
-  for _, rule in ipairs(top(M .. 'ic:' .. repo, '-inf', limit)) do
+  for _, rule in ipairs(top(M .. 'ic:' .. repo, '-inf', limit, false)) do
     local i = issue(repo, rule)
     if i then flat(out, i) end
   end
@@ -15,10 +15,14 @@ for d = tonumber(from), today do
   local r = redis.call('ZRANGE', M .. 'id:' .. repo .. '|' .. d, 0, -1, 'WITHSCORES')
   for i = 1, #r, 2 do sum[r[i]] = (sum[r[i]] or 0) + tonumber(r[i + 1]) end
 end
-for rule, n in pairs(sum) do
-  local i = issue(repo, rule)
+local items = {}
+for rule, n in pairs(sum) do items[#items + 1] = {rule, n} end
+rank(items, false)
+for _, it in ipairs(items) do
+  if #out >= 7 * limit then break end
+  local i = issue(repo, it[1])
   if i then
-    i[2] = fmt(n)
+    i[2] = fmt(it[2])
     flat(out, i)
   end
 end

@@ -15,8 +15,7 @@ if obs == '1' then
   redis.call('HINCRBY', h, 'n', 1)
   redis.call('HSET', h, 'l', fmt(NOW))
 end
-refresh_pattern(repo, id, ty)
-if conf ~= '' or data ~= '' or obs == '1' then touch_repo(repo) end
+refresh_pattern(repo, id, ty, conf ~= '' or data ~= '' or obs == '1')
 local p = pattern(id)
 p[#p + 1] = repo
 return p
