@@ -137,8 +137,7 @@ def latencies(fn: Any, k: int) -> list[float]:
 
 def row(name: str, ours: float, base: float | None, unit: str, **kw: Any) -> dict[str, Any]:
     d: dict[str, Any] = {"name": name, "ours": ours, "baseline": base, "unit": unit}
-    if base:
-        d["ratio"] = ours / base
+    d["ratio"] = ours / base if base else None
     d.update(kw)
     return d
 
