@@ -97,6 +97,18 @@ class GroupBus:
         )
         return sid.decode()
 
+    def share_many(self, source: str, target: str, payloads: list[Any]) -> list[str]:
+        """One pipeline of XADDs (no transaction: each XADD is atomic on its own)."""
+        p = self.r.pipeline(transaction=False)
+        for x in payloads:
+            p.xadd(
+                self.key(target),
+                {"s": source, "p": "medium", "d": json.dumps(x)},
+                maxlen=100_000,
+                approximate=True,
+            )
+        return [sid.decode() for sid in p.execute()]
+
     def consume(
         self, agent: str, group: str, consumer: str, count: int = 10, block_ms: int | None = None
     ) -> list[tuple[str, Any]]:

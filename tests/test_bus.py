@@ -118,6 +118,56 @@ def test_idempotency_key_is_not_delivered_twice(hub: zerolag.Hub) -> None:
     assert bus.share("s", "t", {"v": 1}, idempotency_key="req-43").id != m1.id
 
 
+def test_share_many_is_one_all_or_nothing_batch(hub: zerolag.Hub) -> None:
+    bus = hub.bus
+    bus.register("a", kinds=["k"])
+    bus.register("b", kinds=["k"])
+    assert bus.share_many([]) == []
+    sent = bus.share_many(
+        [
+            {"source": "s", "target": "a", "payload": {"i": 0}},
+            {"source": "s", "target": None, "kind": "k", "payload": 1, "priority": "critical"},
+            {"source": "a", "payload": "all", "broadcast": True},
+            {"source": "s", "target": "b", "payload": 2, "idempotency_key": "once"},
+            {"source": "s", "target": "b", "payload": 2, "idempotency_key": "once"},
+        ]
+    )
+    assert [m.payload for m in sent] == [{"i": 0}, 1, "all", 2, 2]
+    assert sent[3] == sent[4], "a repeated key in the same batch is one message"
+    ids = [m.id for m in sent[:4]]
+    assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-")))) and len(set(ids)) == 4
+    assert [m.payload for m in bus.pending("a")] == [1, {"i": 0}]
+    assert [m.payload for m in bus.pending("b")] == [1, "all", 2]
+    assert bus.stats().total == 4
+    before = bus.stats()
+    bad = [
+        {"source": "s", "target": "a", "payload": "fine"},
+        {"source": "s", "target": "nobody", "payload": "x"},
+    ]
+    with pytest.raises(zerolag.NotFoundError, match="nobody"):
+        bus.share_many(bad)
+    with pytest.raises(zerolag.NotFoundError, match="kind"):
+        bus.share_many(
+            [
+                {"source": "s", "target": "a", "payload": 0},
+                {"source": "s", "kind": "zz", "payload": 0},
+            ]
+        )
+    for item, err in [
+        ({"source": "s", "target": "a"}, "payload"),
+        ({"target": "a", "payload": 1}, "source"),
+        ({"source": "s", "target": "a", "payload": 1, "colour": "red"}, "colour"),
+        ({"source": "s", "target": "a*", "payload": 1}, "agent"),
+        ({"source": "s", "target": "a", "payload": 1, "broadcast": True}, "broadcast"),
+    ]:
+        with pytest.raises(zerolag.ValidationError, match=err):
+            bus.share_many([{"source": "s", "target": "a", "payload": "ok"}, item])
+    with pytest.raises(zerolag.ValidationError):
+        bus.share_many({"source": "s", "target": "a", "payload": 1})  # type: ignore[arg-type]
+    after = bus.stats()
+    assert (after.total, after.pending) == (before.total, before.pending), "nothing half-written"
+
+
 def test_history_between_two_agents(hub: zerolag.Hub) -> None:
     bus = hub.bus
     for a in ("a", "b", "c"):
@@ -330,6 +380,8 @@ def test_async_variants(async_hub: zerolag.AsyncHub, arun: Any) -> None:
     assert arun(bus.agents()) == {"a": ["k"]}
     assert arun(bus.dead_letters()) == [] and arun(bus.requeue()) == 0
     assert arun(bus.cleanup(3600)) == 0
+    many = arun(bus.share_many([{"source": "s", "target": "a", "payload": i} for i in range(3)]))
+    assert [x.id for x in arun(bus.pending("a"))] == [x.id for x in many]
     assert arun(bus.clear()) > 0
     with pytest.raises(zerolag.NotFoundError):
         arun(bus.pending("a"))

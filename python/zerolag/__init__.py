@@ -32,6 +32,8 @@ from ._core import (
     Hub,
     Insights,
     IssueStat,
+    Job,
+    JobClaim,
     Jobs,
     LearningSession,
     Message,
@@ -61,7 +63,7 @@ from .exceptions import (
     ValidationError,
     ZerolagError,
 )
-from .jobs import AsyncJobs
+from .jobs import AsyncJobs, JobContext, Worker, WorkerStats
 from .patterns import AsyncPatterns, create_pattern_memory
 
 __all__ = [
@@ -98,6 +100,11 @@ __all__ = [
     "Trend",
     "Insights",
     "PatternHealth",
+    "Job",
+    "JobClaim",
+    "JobContext",
+    "Worker",
+    "WorkerStats",
     "protocol",
     "anonymize",
     "Anonymizer",

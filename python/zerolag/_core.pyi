@@ -2,6 +2,8 @@
 module with ``mypy.stubtest`` by ``make test``)."""
 
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime as _datetime
+from datetime import timedelta as _timedelta
 from os import PathLike
 from typing import Any, ClassVar, Literal, TypedDict, final, overload
 
@@ -443,6 +445,12 @@ class Bus:
         """Send ``payload`` (any JSON value) to ``target``, or with ``target=None`` to every
         agent registered for ``kind`` (NotFoundError if none is). A retry with the same
         ``idempotency_key`` returns the first message and delivers nothing again."""
+    def share_many(self, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+        """Shares several messages in one store operation (one script call on Redis, one
+        transaction embedded), all or nothing: each item holds ``share``'s arguments by name
+        (``source``, ``target``, ``payload``, ``priority``, ``kind``, ``idempotency_key``), or
+        ``"broadcast": True`` instead of a target. An unknown target or kind anywhere fails
+        the whole batch before anything is written."""
     def broadcast(
         self,
         source: str,
@@ -530,6 +538,7 @@ class _AsyncBus:
         kind: str | None = None,
         idempotency_key: str | None = None,
     ) -> Awaitable[Message]: ...
+    def share_many(self, messages: Iterable[Mapping[str, Any]]) -> Awaitable[list[Message]]: ...
     def broadcast(
         self,
         source: str,
@@ -667,13 +676,217 @@ class _AsyncEvents:
 
 # ---- jobs (src/py/jobs.rs) ----------------------------------------------------------
 
+_Seconds = float | _timedelta
+_Backoff = Literal["exponential", "fixed"] | float | _timedelta | tuple[str, float]
+_JobStatus = Literal["pending", "running", "succeeded", "failed", "dead", "cancelled"]
+_FinishAck = Literal["ok", "stale", "missing"]
+
+@final
+class Job:
+    """A job as stored (a snapshot; :meth:`Jobs.get` reads it again).
+
+    ``status``: ``pending`` (queued, or waiting for ``run_at``), ``running``, ``failed`` (an
+    attempt failed; the retry waits for its backoff), ``succeeded``, ``dead`` (out of attempts;
+    ``error`` holds the last error) or ``cancelled``. Times are Unix seconds.
+    """
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> _JSON: ...
+    @property
+    def priority(self) -> int:
+        """Higher runs first."""
+    @property
+    def status(self) -> _JobStatus: ...
+    @property
+    def attempts(self) -> int:
+        """Attempts started so far."""
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def backoff(self) -> tuple[Literal["exponential", "fixed"], float]:
+        """``(kind, base seconds)``."""
+    @property
+    def timeout(self) -> float | None:
+        """Longest one attempt may run, seconds (None: no limit)."""
+    @property
+    def run_at(self) -> float:
+        """Earliest start of the next attempt."""
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def started_at(self) -> float | None:
+        """Start of the latest attempt."""
+    @property
+    def finished_at(self) -> float | None:
+        """When it succeeded, died or was cancelled."""
+    @property
+    def result(self) -> _JSON:
+        """The handler's return value (None until it succeeded)."""
+    @property
+    def error(self) -> str | None:
+        """The latest failure's text."""
+    @property
+    def progress(self) -> _JSON:
+        """The latest progress a handler reported (None if none)."""
+    @property
+    def idempotency_key(self) -> str | None: ...
+    @property
+    def worker(self) -> str | None:
+        """The worker running (or that last ran) it."""
+
+@final
+class JobClaim:
+    """A job claimed by a worker: what the handler needs and the token proving the claim."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> _JSON: ...
+    @property
+    def attempt(self) -> int:
+        """This attempt's number, from 1."""
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def timeout(self) -> float | None: ...
+    @property
+    def token(self) -> str:
+        """Stale once the job was reclaimed, cancelled or finished."""
+    @property
+    def started_at(self) -> float: ...
+
 @final
 class Jobs:
-    """``hub.jobs`` of a sync hub."""
+    """``hub.jobs`` of a sync hub: a durable priority job queue.
+
+    Higher ``priority`` first, FIFO within a priority (in the order jobs became ready);
+    delayed jobs never before their time. A claimed job stays its worker's for ``visibility``
+    seconds, extended by heartbeats; if the worker dies, the next claim after that moves the
+    job back (a failed attempt, retried after its backoff) or to ``dead``.
+    """
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: _JSON = None,
+        *,
+        priority: int = 0,
+        run_at: _datetime | float | None = None,
+        delay: _Seconds | None = None,
+        max_attempts: int = 3,
+        backoff: _Backoff | None = None,
+        timeout: _Seconds | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Enqueues a job of ``kind`` (an id: letters, digits, ``_ - . : / @ + =``) with a
+        JSON ``payload`` (at most 1 MiB as JSON).
+
+        ``priority``: -1,000,000..1,000,000, higher first. ``run_at`` (datetime or Unix
+        seconds) or ``delay`` (seconds or timedelta): not before then. ``max_attempts``:
+        1..1000. ``backoff``: delay before a retry: ``"exponential"`` (1 s, 2 s, 4 s, ...),
+        ``"fixed"`` (1 s), seconds (fixed), or ``(kind, base seconds)``; at most an hour.
+        ``timeout``: longest one attempt may run (None: no limit). ``idempotency_key``: if a
+        job with this key exists, it is returned and nothing is enqueued.
+        Raises ValidationError (bad kind, key or option), TypeError (payload not JSON).
+        """
+    def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Job]:
+        """Enqueues all or none: each item is ``{"kind": ..., "payload": ..., **options}`` with
+        the options of :meth:`enqueue`. At most 10,000 per call."""
+    def get(self, id: str) -> Job:
+        """The job; NotFoundError if there is none."""
+    def get_many(self, ids: Iterable[str]) -> list[Job | None]:
+        """Jobs by id, None where missing."""
+    def cancel(self, id: str) -> bool:
+        """Cancels a job that has not finished (True) or reports that it had (False).
+        A running job's worker drops its result. NotFoundError if there is no such job."""
+    def purge(self, older_than: _Seconds | None = None) -> int:
+        """Deletes succeeded, dead and cancelled jobs that finished at least ``older_than``
+        seconds ago (default: all of them), with their idempotency keys; returns how many."""
+    def claim(
+        self,
+        kinds: str | Iterable[str],
+        *,
+        count: int = 1,
+        worker: str = "worker",
+        visibility: _Seconds | None = None,
+        block_ms: int | None = 0,
+    ) -> list[JobClaim]:
+        """Claims up to ``count`` (1..1000) ready jobs of ``kinds``, best first, waiting up to
+        ``block_ms`` for one (None: until one comes; Ctrl-C interrupts). Each claim lasts
+        ``visibility`` seconds (default 30) unless extended by :meth:`heartbeat`."""
+    def complete(self, claim: JobClaim, result: _JSON = None) -> None:
+        """Marks the claimed attempt succeeded with ``result``. ConflictError if the claim
+        is stale (reclaimed, cancelled or finished): nothing changes."""
+    def fail(self, claim: JobClaim, error: str, *, retry: bool = True) -> None:
+        """Fails the claimed attempt: retried after the backoff while attempts remain (and
+        ``retry``), else dead with ``error``. ConflictError if the claim is stale."""
+    def heartbeat(
+        self, claim: JobClaim, *, visibility: _Seconds | None = None, progress: _JSON = None
+    ) -> None:
+        """Extends the claim by ``visibility`` seconds from now (never past the job's timeout)
+        and stores ``progress`` if given. ConflictError if the claim is stale."""
+    def _finish(self, items: Iterable[tuple[str, str, str, Any]]) -> list[_FinishAck]:
+        """Worker batch: ``(id, token, "done" | "failed" | "dead", result or error)``."""
+    def _heartbeat(
+        self, items: Iterable[tuple[str, str, Any]], visibility: float
+    ) -> list[_FinishAck]:
+        """Worker batch: ``(id, token, progress or None)``."""
+    def worker(self, handlers: Mapping[str, Any], **options: Any) -> Any:
+        """A :class:`zerolag.jobs.Worker` running ``handlers`` (``{kind: handler(ctx)}``);
+        options: ``concurrency``, ``visibility``, ``name``, ``batch``."""
+    def _async_twin(self) -> _AsyncJobs: ...
 
 @final
 class _AsyncJobs:
     """Native half of :class:`zerolag.AsyncJobs`: each method returns an awaitable."""
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: _JSON = None,
+        *,
+        priority: int = 0,
+        run_at: _datetime | float | None = None,
+        delay: _Seconds | None = None,
+        max_attempts: int = 3,
+        backoff: _Backoff | None = None,
+        timeout: _Seconds | None = None,
+        idempotency_key: str | None = None,
+    ) -> Awaitable[Job]: ...
+    def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> Awaitable[list[Job]]: ...
+    def get(self, id: str) -> Awaitable[Job]: ...
+    def get_many(self, ids: Iterable[str]) -> Awaitable[list[Job | None]]: ...
+    def cancel(self, id: str) -> Awaitable[bool]: ...
+    def purge(self, older_than: _Seconds | None = None) -> Awaitable[int]: ...
+    def claim(
+        self,
+        kinds: str | Iterable[str],
+        *,
+        count: int = 1,
+        worker: str = "worker",
+        visibility: _Seconds | None = None,
+        block_ms: int | None = 0,
+    ) -> Awaitable[list[JobClaim]]: ...
+    def complete(self, claim: JobClaim, result: _JSON = None) -> Awaitable[None]: ...
+    def fail(self, claim: JobClaim, error: str, *, retry: bool = True) -> Awaitable[None]: ...
+    def heartbeat(
+        self, claim: JobClaim, *, visibility: _Seconds | None = None, progress: _JSON = None
+    ) -> Awaitable[None]: ...
+    def _finish(
+        self, items: Iterable[tuple[str, str, str, Any]]
+    ) -> Awaitable[list[_FinishAck]]: ...
+    def _heartbeat(
+        self, items: Iterable[tuple[str, str, Any]], visibility: float
+    ) -> Awaitable[list[_FinishAck]]: ...
+    def _sync_twin(self) -> Jobs: ...
 
 # ---- patterns (src/py/patterns.rs) -------------------------------------------------------
 

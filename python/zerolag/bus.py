@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from ._core import BusStats, DeadLetter, Delivery, Message, _AsyncBus
@@ -53,6 +53,10 @@ class AsyncBus:
         return await self._n.share(
             source, target, payload, priority=priority, kind=kind, idempotency_key=idempotency_key
         )
+
+    async def share_many(self, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+        """See :meth:`zerolag.Bus.share_many`."""
+        return await self._n.share_many(messages)
 
     async def broadcast(
         self,

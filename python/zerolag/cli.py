@@ -85,6 +85,66 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def _load_target(spec: str) -> object:
+    import importlib
+    import os
+
+    mod, sep, attr = spec.partition(":")
+    if not sep or not mod or not attr:
+        raise SystemExit(f"zerolag worker: expected module:attribute, got {spec!r}")
+    # Like `python -m`, let modules in the current directory be found.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    obj: object = importlib.import_module(mod)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _cmd_worker(a: argparse.Namespace) -> int:
+    from collections.abc import Mapping
+
+    from .jobs import Worker
+
+    target = _load_target(a.target)
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
+        if isinstance(target, Mapping):
+            worker = hub.jobs.worker(
+                target,
+                concurrency=a.concurrency,
+                visibility=a.visibility,
+                name=a.name,
+            )
+        elif callable(target):
+            worker = target(hub)
+            if not isinstance(worker, Worker):
+                raise SystemExit(f"zerolag worker: {a.target}(hub) must return a Worker")
+        else:
+            raise SystemExit(
+                f"zerolag worker: {a.target} must be a dict {{kind: handler}} or a "
+                "callable taking the hub and returning a Worker"
+            )
+        if not a.json:
+            print(
+                f"zerolag worker {worker.name}: kinds {', '.join(worker.kinds)}, "
+                f"concurrency {worker.concurrency} on {hub.backend}",
+                file=sys.stderr,
+                flush=True,
+            )
+        stats = worker.run(burst=a.burst)
+    info = {
+        "worker": worker.name,
+        "succeeded": stats.succeeded,
+        "failed": stats.failed,
+        "stale": stats.stale,
+    }
+    if a.json:
+        print(json.dumps(info))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in info.items()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="zerolag", description="zerolag: coordination and memory for LLM agents"
@@ -104,6 +164,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     _common(p)
     p.add_argument("-n", type=int, default=20000, help="tasks to create (default 20000)")
     p.set_defaults(fn=_cmd_bench)
+    p = sub.add_parser(
+        "worker",
+        help="run job handlers as a worker process",
+        description=(
+            "Runs a job worker until Ctrl-C (or, with --burst, until no job is ready). TARGET "
+            "is module:attribute (the module is imported with the current directory on the "
+            "path). The attribute is either a dict {kind: handler} (handler(ctx) -> result, "
+            "sync or async def), run with --concurrency/--visibility/--name, or a callable "
+            "taking the hub and returning a zerolag.Worker (hub.jobs.worker(...)), which "
+            "then sets its own options."
+        ),
+    )
+    p.add_argument("target", help="module:attribute (dict of handlers or Worker factory)")
+    _common(p)
+    p.add_argument("--concurrency", type=int, default=4, help="jobs at once (default 4)")
+    p.add_argument(
+        "--visibility",
+        type=float,
+        default=30.0,
+        help="seconds a claim lasts without a heartbeat (default 30)",
+    )
+    p.add_argument("--name", default=None, help="worker name (default host-pid-random)")
+    p.add_argument("--burst", action="store_true", help="stop once no job is ready or running")
+    p.set_defaults(fn=_cmd_worker)
     a = parser.parse_args(argv)
     try:
         return int(a.fn(a))

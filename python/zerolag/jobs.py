@@ -1,10 +1,42 @@
-"""``hub.jobs``: the asyncio wrapper (the sync class is native: :class:`zerolag.Jobs`)."""
+"""``hub.jobs``: the asyncio wrapper and the worker runtime.
+
+The queue itself (enqueue, claim, finish, heartbeat, cancel) is native (:class:`zerolag.Jobs`):
+one Lua script per operation on Redis, one transaction on the embedded store. This module
+only runs handlers between those calls.
+
+A handler is ``handler(ctx) -> result``, a plain function (run on a thread pool) or an
+``async def`` (run on an event loop); ``ctx`` is a :class:`JobContext` with the job's id,
+payload, attempt and ``progress()``. Its return value (any JSON value) becomes the job's
+result; an exception fails the attempt with its text (retried after the backoff while attempts
+remain, else the job is dead); running past the job's ``timeout`` fails the attempt too.
+"""
 
 from __future__ import annotations
 
-from ._core import _AsyncJobs
+import asyncio
+import inspect
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
-__all__ = ["AsyncJobs"]
+from ._core import Job, JobClaim, Jobs, _AsyncJobs
+from .exceptions import ValidationError, ZerolagError
+
+__all__ = ["AsyncJobs", "Handler", "JobContext", "Worker", "WorkerStats"]
+
+Seconds = float | timedelta
+Backoff = Literal["exponential", "fixed"] | float | timedelta | tuple[str, float]
+Handler = Callable[["JobContext"], Any]
 
 
 class AsyncJobs:
@@ -18,3 +50,573 @@ class AsyncJobs:
 
     def __repr__(self) -> str:
         return repr(self._n).replace("_AsyncJobs", "AsyncJobs")
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: Any = None,
+        *,
+        priority: int = 0,
+        run_at: datetime | float | None = None,
+        delay: Seconds | None = None,
+        max_attempts: int = 3,
+        backoff: Backoff | None = None,
+        timeout: Seconds | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """See :meth:`zerolag.Jobs.enqueue`."""
+        return await self._n.enqueue(
+            kind,
+            payload,
+            priority=priority,
+            run_at=run_at,
+            delay=delay,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            timeout=timeout,
+            idempotency_key=idempotency_key,
+        )
+
+    async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Job]:
+        """See :meth:`zerolag.Jobs.enqueue_many`."""
+        return await self._n.enqueue_many(items)
+
+    async def get(self, id: str) -> Job:
+        """See :meth:`zerolag.Jobs.get`."""
+        return await self._n.get(id)
+
+    async def get_many(self, ids: Iterable[str]) -> list[Job | None]:
+        """See :meth:`zerolag.Jobs.get_many`."""
+        return await self._n.get_many(ids)
+
+    async def cancel(self, id: str) -> bool:
+        """See :meth:`zerolag.Jobs.cancel`."""
+        return await self._n.cancel(id)
+
+    async def purge(self, older_than: Seconds | None = None) -> int:
+        """See :meth:`zerolag.Jobs.purge`."""
+        return await self._n.purge(older_than)
+
+    async def claim(
+        self,
+        kinds: str | Iterable[str],
+        *,
+        count: int = 1,
+        worker: str = "worker",
+        visibility: Seconds | None = None,
+        block_ms: int | None = 0,
+    ) -> list[JobClaim]:
+        """See :meth:`zerolag.Jobs.claim`."""
+        return await self._n.claim(
+            kinds, count=count, worker=worker, visibility=visibility, block_ms=block_ms
+        )
+
+    async def complete(self, claim: JobClaim, result: Any = None) -> None:
+        """See :meth:`zerolag.Jobs.complete`."""
+        await self._n.complete(claim, result)
+
+    async def fail(self, claim: JobClaim, error: str, *, retry: bool = True) -> None:
+        """See :meth:`zerolag.Jobs.fail`."""
+        await self._n.fail(claim, error, retry=retry)
+
+    async def heartbeat(
+        self, claim: JobClaim, *, visibility: Seconds | None = None, progress: Any = None
+    ) -> None:
+        """See :meth:`zerolag.Jobs.heartbeat`."""
+        await self._n.heartbeat(claim, visibility=visibility, progress=progress)
+
+    def worker(self, handlers: Mapping[str, Handler], **options: Any) -> Worker:
+        """A :class:`Worker` for ``handlers``; run it with ``await worker.run_async()``."""
+        return Worker(self, handlers, **options)
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did: attempts that succeeded, failed (raised or timed out) and whose
+    result was dropped because the claim had gone stale (reclaimed or cancelled)."""
+
+    succeeded: int = 0
+    failed: int = 0
+    stale: int = 0
+
+    @property
+    def processed(self) -> int:
+        """All attempts reported."""
+        return self.succeeded + self.failed + self.stale
+
+
+class JobContext:
+    """What a handler receives: the job and a way to report progress."""
+
+    __slots__ = (
+        "_claim",
+        "_jobs",
+        "_visibility",
+        "attempt",
+        "id",
+        "kind",
+        "max_attempts",
+        "payload",
+        "priority",
+        "timeout",
+        "worker",
+    )
+
+    def __init__(self, claim: JobClaim, jobs: Jobs, visibility: float, worker: str) -> None:
+        self._claim = claim
+        self._jobs = jobs
+        self._visibility = visibility
+        self.id: str = claim.id
+        self.kind: str = claim.kind
+        self.payload: Any = claim.payload
+        self.attempt: int = claim.attempt
+        self.max_attempts: int = claim.max_attempts
+        self.priority: int = claim.priority
+        self.timeout: float | None = claim.timeout
+        self.worker: str = worker
+
+    @property
+    def claim(self) -> JobClaim:
+        """The claim (id and token) this attempt runs under."""
+        return self._claim
+
+    def progress(self, value: Any) -> bool:
+        """Stores ``value`` (any JSON value, e.g. ``0.4`` or ``{"done": 4, "of": 10}``) as the
+        job's progress and extends the claim. False if the claim is gone (the job was cancelled
+        or reclaimed): the handler may stop, its result will be dropped. Blocks for one store
+        round trip (fine in async handlers too; ``await ctx.aprogress(x)`` avoids it)."""
+        try:
+            self._jobs.heartbeat(self._claim, visibility=self._visibility, progress=value)
+            return True
+        except ZerolagError as e:
+            if type(e).__name__ in ("ConflictError", "NotFoundError"):
+                return False
+            raise
+
+    report = progress
+
+    async def aprogress(self, value: Any) -> bool:
+        """:meth:`progress` without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.progress, value)
+
+    def __repr__(self) -> str:
+        return f"JobContext(id={self.id!r}, kind={self.kind!r}, attempt={self.attempt})"
+
+
+class _JobTimeout(Exception):
+    """An async handler ran past its job's timeout (reported as the bare message)."""
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, _JobTimeout):
+        return str(e)
+    return "".join(traceback.format_exception_only(type(e), e)).strip()
+
+
+def _transient(e: ZerolagError) -> bool:
+    """A store error worth retrying: the connection, a timeout, or a server that is loading
+    its data or failing over."""
+    name = type(e).__name__
+    if name in ("ConnectionError", "TimeoutError"):
+        return True
+    text = str(e)
+    return name == "BackendError" and any(
+        w in text
+        for w in (
+            "LOADING",
+            "TRYAGAIN",
+            "CLUSTERDOWN",
+            "MASTERDOWN",
+            "broken pipe",
+            "Connection reset",
+            "connection",
+        )
+    )
+
+
+def _default_name() -> str:
+    host = "".join(c if c.isalnum() or c in "-." else "-" for c in socket.gethostname())
+    return f"{host.strip('.-') or 'host'}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+_DROP = "drop"  # an outcome that only frees the slot (claim gone stale)
+
+
+class _Running:
+    __slots__ = ("abandoned", "claim", "deadline")
+
+    def __init__(self, claim: JobClaim, deadline: float | None) -> None:
+        self.claim = claim
+        self.deadline = deadline
+        self.abandoned = False
+
+
+class Worker:
+    """Runs handlers for jobs of their kinds: ``hub.jobs.worker({"email": send}, concurrency=8)``.
+
+    * ``run()`` blocks until :meth:`stop` (or Ctrl-C); ``run(burst=True)`` returns once no job
+      is ready and none is running. ``await run_async()`` does the same inside asyncio code
+      (async handlers run on the caller's loop, sync ones on threads).
+    * ``concurrency``: jobs run at once. ``visibility``: seconds a claim lasts without a
+      heartbeat (the worker heartbeats every third of it while a handler runs), so a worker
+      that dies loses its jobs to others after at most that long. ``batch``: most jobs one
+      claim takes (default: the free slots).
+    * Sync handlers that run past their job's ``timeout`` cannot be killed (Python threads
+      cannot be): the attempt is failed at once, the slot freed, and the thread's eventual
+      result dropped. Async handlers are cancelled.
+    """
+
+    def __init__(
+        self,
+        jobs: Jobs | _AsyncJobs | AsyncJobs,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 1,
+        visibility: Seconds = 30.0,
+        name: str | None = None,
+        batch: int | None = None,
+    ) -> None:
+        if isinstance(jobs, AsyncJobs):
+            jobs = jobs._n
+        if isinstance(jobs, _AsyncJobs):
+            self._sync, self._async = jobs._sync_twin(), jobs
+        else:
+            self._sync, self._async = jobs, jobs._async_twin()
+        if not isinstance(handlers, Mapping) or not handlers:
+            raise ValidationError("handlers must be a non-empty dict {kind: callable}")
+        for k, h in handlers.items():
+            if not isinstance(k, str) or not callable(h):
+                raise ValidationError(f"handler for {k!r} must be callable, keyed by kind (str)")
+        if concurrency < 1:
+            raise ValidationError(f"concurrency must be >= 1, got {concurrency}")
+        vis = visibility.total_seconds() if isinstance(visibility, timedelta) else float(visibility)
+        self.handlers = dict(handlers)
+        self.kinds = sorted(self.handlers)
+        self.concurrency = concurrency
+        self.visibility = vis
+        self.name = name or _default_name()
+        self.batch = batch
+        self.stats = WorkerStats()
+        self._stop = threading.Event()
+        self._is_async = {k: inspect.iscoroutinefunction(h) for k, h in self.handlers.items()}
+
+    def __repr__(self) -> str:
+        return (
+            f"Worker(name={self.name!r}, kinds={self.kinds}, "
+            f"concurrency={self.concurrency}, {self.stats})"
+        )
+
+    def stop(self) -> None:
+        """Stops claiming; ``run`` returns once the running handlers finished (thread-safe)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True after :meth:`stop`."""
+        return self._stop.is_set()
+
+    def _want(self, free: int) -> int:
+        return max(1, min(free, self.batch or free, 1000))
+
+    def _outcome(self, run: _Running, fn: Callable[[], Any]) -> tuple[str, str, str, Any]:
+        c = run.claim
+        try:
+            return (c.id, c.token, "done", fn())
+        except Exception as e:  # the handler's failure is the attempt's result
+            return (c.id, c.token, "failed", _error_text(e))
+
+    # ---------------------------------------------------------------- sync runtime
+
+    def run(self, *, burst: bool = False) -> WorkerStats:
+        """Runs until :meth:`stop` (or, with ``burst``, until no job is ready or running)."""
+        self._stop.clear()
+        n = self.concurrency
+        done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        running: dict[str, _Running] = {}
+        cond = threading.Condition()
+        state = {"free": n}
+        pool = ThreadPoolExecutor(max_workers=n + 8, thread_name_prefix=f"zl-job-{self.name}")
+        loop_box: list[asyncio.AbstractEventLoop] = []
+
+        def event_loop() -> asyncio.AbstractEventLoop:
+            if not loop_box:
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, daemon=True, name=f"zl-jobs-loop-{self.name}"
+                ).start()
+                loop_box.append(loop)
+            return loop_box[0]
+
+        def finisher() -> None:
+            while True:
+                item = done.get()
+                batch = [item]
+                while True:
+                    try:
+                        batch.append(done.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(b is None for b in batch)
+                items = [b for b in batch if b is not None and b[2] != _DROP]
+                acks = self._retry(self._sync._finish, items) if items else []
+                freed = 0
+                with cond:
+                    for b, ack in zip(items, acks, strict=True):
+                        r = running.pop(b[0], None)
+                        if ack != "ok":
+                            self.stats.stale += 1
+                        elif b[2] == "done":
+                            self.stats.succeeded += 1
+                        else:
+                            self.stats.failed += 1
+                        if r is not None:
+                            freed += 1
+                    for b in batch:
+                        if b is not None and b[2] == _DROP and running.pop(b[0], None):
+                            self.stats.stale += 1
+                            freed += 1
+                    state["free"] += freed
+                    cond.notify_all()
+                if stop:
+                    return
+
+        def heartbeater() -> None:
+            interval = max(self.visibility / 3, 0.02)
+            while not hb_stop.wait(min(interval, 0.25)):
+                now = time.monotonic()
+                with cond:
+                    # Every claim not yet acknowledged, finished or not: a result waiting
+                    # for the finisher must not lose its claim meanwhile.
+                    live = list(running.values())
+                for r in live:
+                    if not r.abandoned and r.deadline is not None and now >= r.deadline:
+                        c = r.claim
+                        give_up(r, (c.id, c.token, "failed", f"timed out after {c.timeout:g} s"))
+                if not live or now - last_hb[0] < interval:
+                    continue
+                last_hb[0] = now
+                try:
+                    acks = self._sync._heartbeat(
+                        [(r.claim.id, r.claim.token, None) for r in live], self.visibility
+                    )
+                except ZerolagError:
+                    continue
+                for r, ack in zip(live, acks, strict=True):
+                    if ack != "ok":
+                        give_up(r, (r.claim.id, r.claim.token, _DROP, None))
+
+        def give_up(run: _Running, out: tuple[str, str, str, Any]) -> None:
+            # The first of (result, timeout, lost claim) wins; the others are dropped.
+            with cond:
+                if run.abandoned:
+                    return
+                run.abandoned = True
+            done.put(out)
+
+        def on_done(run: _Running, out: tuple[str, str, str, Any]) -> None:
+            give_up(run, out)
+
+        def start(c: JobClaim) -> None:
+            ctx = JobContext(c, self._sync, self.visibility, self.name)
+            deadline = time.monotonic() + c.timeout if c.timeout else None
+            run = _Running(c, deadline)
+            running[c.id] = run
+            h = self.handlers[c.kind]
+            if self._is_async[c.kind]:
+
+                async def call() -> Any:
+                    coro = h(ctx)
+                    if not c.timeout:
+                        return await coro
+                    try:
+                        return await asyncio.wait_for(coro, c.timeout)
+                    except asyncio.TimeoutError:
+                        raise _JobTimeout(f"timed out after {c.timeout:g} s") from None
+
+                def run_async_handler() -> tuple[str, str, str, Any]:
+                    try:
+                        fut = asyncio.run_coroutine_threadsafe(call(), event_loop())
+                        return self._outcome(run, fut.result)
+                    except BaseException as e:
+                        return (c.id, c.token, "failed", _error_text(e))
+
+                f: Future[Any] = pool.submit(run_async_handler)
+            else:
+                f = pool.submit(self._outcome, run, lambda: h(ctx))
+            f.add_done_callback(lambda fut: on_done(run, fut.result()))
+
+        hb_stop = threading.Event()
+        last_hb = [time.monotonic()]
+        fin = threading.Thread(target=finisher, daemon=True, name=f"zl-jobs-fin-{self.name}")
+        hb = threading.Thread(target=heartbeater, daemon=True, name=f"zl-jobs-hb-{self.name}")
+        fin.start()
+        hb.start()
+        try:
+            while not self._stop.is_set():
+                with cond:
+                    while state["free"] == 0 and not self._stop.is_set():
+                        cond.wait(0.25)
+                    free = state["free"]
+                    busy = n - free
+                if self._stop.is_set():
+                    break
+                block = 0 if burst else 500
+                claims = self._retry(
+                    self._sync.claim,
+                    self.kinds,
+                    count=self._want(free),
+                    worker=self.name,
+                    visibility=self.visibility,
+                    block_ms=block,
+                )
+                with cond:
+                    state["free"] -= len(claims)
+                    for c in claims:
+                        start(c)
+                if not claims and burst:
+                    if busy == 0:
+                        with cond:
+                            if state["free"] == n:
+                                break
+                    with cond:
+                        cond.wait(0.05)
+        except KeyboardInterrupt:
+            self._stop.set()
+        finally:
+            with cond:
+                while state["free"] < n and running:
+                    cond.wait(0.1)
+            done.put(None)
+            fin.join()
+            hb_stop.set()
+            hb.join()
+            pool.shutdown(wait=False)
+            if loop_box:
+                loop_box[0].call_soon_threadsafe(loop_box[0].stop)
+        return self.stats
+
+    def _retry(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Calls ``fn`` until it stops failing on the store's connection (a restarting server),
+        backing off up to a second."""
+        delay = 0.02
+        while True:
+            try:
+                return fn(*args, **kw)
+            except ZerolagError as e:
+                if not _transient(e):
+                    raise
+                print(f"zerolag worker {self.name}: {e}; retrying", file=sys.stderr)
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    # ---------------------------------------------------------------- async runtime
+
+    async def run_async(self, *, burst: bool = False) -> WorkerStats:
+        """:meth:`run` inside asyncio code: async handlers run on this loop, sync ones on
+        threads."""
+        self._stop.clear()
+        aj = self._async
+        n = self.concurrency
+        running: dict[str, _Running] = {}
+        free = [n]
+        changed = asyncio.Event()
+        tasks: set[asyncio.Task[Any]] = set()
+
+        async def aretry(make: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+            delay = 0.02
+            while True:
+                try:
+                    return await make(*args, **kw)
+                except ZerolagError as e:
+                    if not _transient(e):
+                        raise
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+
+        async def one(run: _Running) -> None:
+            c = run.claim
+            ctx = JobContext(c, self._sync, self.visibility, self.name)
+            h = self.handlers[c.kind]
+            try:
+                if self._is_async[c.kind]:
+                    aw = h(ctx)
+                else:
+                    aw = asyncio.get_running_loop().run_in_executor(None, h, ctx)
+                res = await (asyncio.wait_for(aw, c.timeout) if c.timeout else aw)
+                out: tuple[str, str, str, Any] = (c.id, c.token, "done", res)
+            except asyncio.TimeoutError:
+                out = (c.id, c.token, "failed", f"timed out after {c.timeout:g} s")
+            except Exception as e:
+                out = (c.id, c.token, "failed", _error_text(e))
+            try:
+                if not run.abandoned:
+                    acks = await aretry(aj._finish, [out])
+                    if acks[0] != "ok":
+                        self.stats.stale += 1
+                    elif out[2] == "done":
+                        self.stats.succeeded += 1
+                    else:
+                        self.stats.failed += 1
+                else:
+                    self.stats.stale += 1
+            finally:
+                running.pop(c.id, None)
+                free[0] += 1
+                changed.set()
+
+        async def heartbeat() -> None:
+            interval = max(self.visibility / 3, 0.02)
+            while True:
+                await asyncio.sleep(interval)
+                live = [r for r in running.values() if not r.abandoned]
+                if not live:
+                    continue
+                try:
+                    acks = await aj._heartbeat(
+                        [(r.claim.id, r.claim.token, None) for r in live], self.visibility
+                    )
+                except ZerolagError:
+                    continue
+                for r, ack in zip(live, acks, strict=True):
+                    if ack != "ok":
+                        r.abandoned = True
+
+        hb = asyncio.ensure_future(heartbeat())
+        try:
+            while not self._stop.is_set():
+                if free[0] == 0:
+                    changed.clear()
+                    try:
+                        await asyncio.wait_for(changed.wait(), 0.25)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                want = self._want(free[0])
+                claims = await aretry(
+                    aj.claim,
+                    self.kinds,
+                    count=want,
+                    worker=self.name,
+                    visibility=self.visibility,
+                    block_ms=0 if burst else 500,
+                )
+                for c in claims:
+                    run = _Running(c, None)
+                    running[c.id] = run
+                    free[0] -= 1
+                    t = asyncio.ensure_future(one(run))
+                    tasks.add(t)
+                    t.add_done_callback(tasks.discard)
+                if not claims and burst:
+                    if not running:
+                        break
+                    changed.clear()
+                    try:
+                        await asyncio.wait_for(changed.wait(), 0.05)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            if tasks:
+                await asyncio.gather(*list(tasks), return_exceptions=True)
+            hb.cancel()
+        return self.stats

@@ -184,10 +184,20 @@ impl Bus {
 
     /// Sends a validated message (see [`Bus::outgoing`]).
     pub fn send(&self, out: Outgoing) -> Op<Message> {
-        let (ns, ns2, o2, s) = (self.ns(), self.ns(), out.clone(), self.settings());
+        self.send_many(vec![out]).and_then(|v| {
+            v.into_iter()
+                .next()
+                .ok_or_else(|| Error::Backend("the store returned no message".into()))
+        })
+    }
+
+    /// Sends validated messages in one store operation, all or nothing: an unknown target
+    /// or kind anywhere in the batch fails it before anything is written.
+    pub fn send_many(&self, outs: Vec<Outgoing>) -> Op<Vec<Message>> {
+        let (ns, ns2, o2, s) = (self.ns(), self.ns(), outs.clone(), self.settings());
         self.backend.op(
-            move |db| sqlite::share(db, &ns, &out, &s),
-            move |r, c| redis::share(r, c, ns2, o2, s),
+            move |db| sqlite::share_many(db, &ns, &outs, &s),
+            move |r, c| redis::share_many(r, c, ns2, o2, s),
         )
     }
 

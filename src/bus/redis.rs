@@ -112,63 +112,80 @@ pub async fn agents(
     Ok(out)
 }
 
-/// Shares one message.
-pub async fn share(
+/// Shares messages in one script call, all or nothing (see `share.lua`).
+pub async fn share_many(
     r: Arc<Redis>,
     mut c: RedisConn,
     ns: String,
-    out: Outgoing,
+    outs: Vec<Outgoing>,
     s: Settings,
-) -> Result<Message> {
+) -> Result<Vec<Message>> {
+    if outs.is_empty() {
+        return Ok(vec![]);
+    }
     let p = prefix(&ns);
-    let (mode, who) = if out.broadcast {
-        ("all", "")
-    } else {
-        match (&out.target, &out.kind) {
-            (Some(t), _) => ("to", t.as_str()),
-            (None, Some(k)) => ("kind", k.as_str()),
-            (None, None) => return Err(Error::validation("share needs a target or a kind")),
-        }
-    };
     let mut cmd = SHARE.call(&format!("{p}agents"));
     cmd.arg(&p)
         .arg(wake::channel(&ns, "bus:"))
-        .arg(mode)
-        .arg(who)
-        .arg(out.priority.rank())
-        .arg(&out.source)
-        .arg(out.idempotency_key.as_deref().unwrap_or(""))
-        .arg(out.envelope_rest()?)
         .arg(s.max_len)
         .arg(age_ms(&s));
-    let reply: Vec<Value> = SHARE.run(&r, &mut c, &cmd).await?;
-    let tag = reply.first().map(text).transpose()?.unwrap_or_default();
-    match (tag.as_str(), reply.as_slice()) {
-        ("ok", [_, id, ms]) => {
-            let id = text(id)?;
-            let ms: u64 = text(ms)?.parse().map_err(|_| bad("ms"))?;
-            let targets = if out.target.is_some() {
-                vec![out.target.clone().unwrap_or_default()]
-            } else {
-                vec![]
-            };
-            let w = r.wakeups(&ns);
-            for t in targets {
-                w.fire(&topic(&t));
+    for out in &outs {
+        let (mode, who) = if out.broadcast {
+            ("all", "")
+        } else {
+            match (&out.target, &out.kind) {
+                (Some(t), _) => ("to", t.as_str()),
+                (None, Some(k)) => ("kind", k.as_str()),
+                (None, None) => return Err(Error::validation("share needs a target or a kind")),
             }
-            out.message(id, ms)
-        }
-        ("dup", [_, env]) => parse_envelope(&text(env)?),
-        ("noagent", [_, a]) => Err(no_agent(&text(a)?)),
-        ("nokind", [_, k]) => {
-            let k = text(k)?;
-            Err(Error::NotFound(format!(
+        };
+        cmd.arg(mode)
+            .arg(who)
+            .arg(out.priority.rank())
+            .arg(&out.source)
+            .arg(out.idempotency_key.as_deref().unwrap_or(""))
+            .arg(out.envelope_rest()?);
+    }
+    let reply: Vec<Value> = SHARE.run(&r, &mut c, &cmd).await?;
+    let tag = |i: usize| reply.get(i).map(text).transpose();
+    match tag(0)?.as_deref() {
+        Some("noagent") => return Err(no_agent(&tag(1)?.unwrap_or_default())),
+        Some("nokind") => {
+            let k = tag(1)?.unwrap_or_default();
+            return Err(Error::NotFound(format!(
                 "no agent is registered for kind {k:?}; register one with \
                  bus.register(agent, kinds=[{k:?}])"
-            )))
+            )));
         }
-        _ => Err(bad(&tag)),
+        _ => {}
     }
+    let w = r.wakeups(&ns);
+    let mut msgs = Vec::with_capacity(outs.len());
+    let mut i = 0;
+    for out in outs {
+        match tag(i)?.as_deref() {
+            Some("ok") => {
+                let id = tag(i + 1)?.ok_or_else(|| bad("id"))?;
+                let ms: u64 = tag(i + 2)?
+                    .ok_or_else(|| bad("ms"))?
+                    .parse()
+                    .map_err(|_| bad("ms"))?;
+                if let Some(t) = &out.target {
+                    w.fire(&topic(t));
+                }
+                msgs.push(out.message(id, ms)?);
+                i += 3;
+            }
+            Some("dup") => {
+                msgs.push(parse_envelope(
+                    &tag(i + 1)?.ok_or_else(|| bad("envelope"))?,
+                )?);
+                i += 2;
+            }
+            other => return Err(bad(other.unwrap_or("short reply"))),
+        }
+    }
+    Ok(msgs)
 }
 
 /// Unacked messages of an agent.

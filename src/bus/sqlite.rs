@@ -241,10 +241,18 @@ fn recipients(tx: &Transaction<'_>, ns: &str, out: &Outgoing) -> Result<Vec<Stri
     }
 }
 
-/// Shares one message (see `Bus::send`).
-pub fn share(db: &Sqlite, ns: &str, out: &Outgoing, s: &Settings) -> Result<Message> {
+/// Shares messages in one transaction, all or nothing (see `Bus::send_many`).
+pub fn share_many(db: &Sqlite, ns: &str, outs: &[Outgoing], s: &Settings) -> Result<Vec<Message>> {
+    if outs.is_empty() {
+        return Ok(vec![]);
+    }
+    db.with_tx(|tx| outs.iter().map(|o| share(tx, ns, o, s)).collect())
+}
+
+/// Shares one message inside the caller's transaction.
+fn share(tx: &Transaction<'_>, ns: &str, out: &Outgoing, s: &Settings) -> Result<Message> {
     let rest = out.envelope_rest()?;
-    db.with_tx(|tx| {
+    {
         if let Some(k) = &out.idempotency_key {
             let env: Option<String> = tx
                 .query_row(
@@ -297,7 +305,7 @@ pub fn share(db: &Sqlite, ns: &str, out: &Outgoing, s: &Settings) -> Result<Mess
             trim(tx, ns, s, &to)?;
         }
         out.message(id, ms)
-    })
+    }
 }
 
 /// Keeps every stream of the namespace within `max_len` entries and `max_age` seconds.

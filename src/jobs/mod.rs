@@ -1,17 +1,48 @@
-//! `hub.jobs` (issue 3). Behaviour defined once here; `sqlite` and `redis` implement it.
+//! `hub.jobs` (issue 3): a durable priority job queue with retries, backoff, visibility
+//! timeouts, dead jobs and progress. Behaviour and validation are defined here once; `sqlite`
+//! (one transaction per operation) and `redis` (one Lua script per operation) implement it.
+//! The primitives are enqueue, claim, finish (complete / fail), heartbeat and cancel; the
+//! Python worker runtime only runs handlers between them.
 
+pub mod model;
+pub mod redis;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::engine::Backend;
+use self::model::{check_json, cut_error, job_id, worker_name, MAX_BATCH};
+pub use self::model::{Ack, Backoff, Claim, Claimed, Finish, Job, NewJob, Outcome};
+use crate::engine::{Backend, Op};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// Shortest visibility timeout a worker may ask for, seconds.
+pub const MIN_VISIBILITY: f64 = 0.05;
+/// Longest visibility timeout, seconds (one day).
+pub const MAX_VISIBILITY: f64 = 86_400.0;
 
 /// The jobs of one namespace.
 #[derive(Clone)]
 pub struct Jobs {
-    #[allow(dead_code)]
     backend: Backend,
     ns: Arc<str>,
+}
+
+fn too_many(n: usize, what: &str) -> Option<Error> {
+    (n > MAX_BATCH)
+        .then(|| Error::validation(format!("at most {MAX_BATCH} {what} per call, got {n}")))
+}
+
+fn check_visibility(v: f64) -> Result<()> {
+    if !v.is_finite() || !(MIN_VISIBILITY..=MAX_VISIBILITY).contains(&v) {
+        return Err(Error::validation(format!(
+            "visibility must be {MIN_VISIBILITY} to {MAX_VISIBILITY} seconds, got {v}"
+        )));
+    }
+    Ok(())
 }
 
 impl Jobs {
@@ -23,5 +54,204 @@ impl Jobs {
     /// The namespace.
     pub fn namespace(&self) -> &str {
         &self.ns
+    }
+
+    fn ns(&self) -> String {
+        self.ns.to_string()
+    }
+
+    /// Enqueues one job.
+    pub fn enqueue(&self, j: NewJob) -> Op<Job> {
+        self.enqueue_many(vec![j]).and_then(|mut v| {
+            v.pop()
+                .ok_or_else(|| Error::Backend("enqueue returned nothing".into()))
+        })
+    }
+
+    /// Enqueues jobs atomically (all or none). A job whose idempotency key is already in use
+    /// (by a stored job or an earlier one in the batch) comes back as that job instead.
+    pub fn enqueue_many(&self, items: Vec<NewJob>) -> Op<Vec<Job>> {
+        if items.is_empty() {
+            return Op::Ready(Ok(vec![]));
+        }
+        if let Some(e) = too_many(items.len(), "jobs") {
+            return Op::Ready(Err(e));
+        }
+        let at = model::now();
+        let jobs: Result<Vec<Job>> = items.into_iter().map(|n| n.into_job(at)).collect();
+        let jobs = match jobs {
+            Ok(j) => j,
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        let (ns, ns2, jobs2) = (self.ns(), self.ns(), jobs.clone());
+        self.backend.op(
+            move |db| sqlite::enqueue_many(db, &ns, jobs, at),
+            move |r, c| redis::enqueue_many(r, c, ns2, jobs2, at),
+        )
+    }
+
+    /// One job (NotFound if missing).
+    pub fn get(&self, id: &str) -> Op<Job> {
+        let missing = format!("no job {id:?}");
+        self.get_many(vec![id.to_string()])
+            .and_then(move |mut v| v.pop().flatten().ok_or(Error::NotFound(missing)))
+    }
+
+    /// Jobs by id; None where missing.
+    pub fn get_many(&self, ids_: Vec<String>) -> Op<Vec<Option<Job>>> {
+        if let Some(e) = too_many(ids_.len(), "ids") {
+            return Op::Ready(Err(e));
+        }
+        if let Some(e) = ids_.iter().find_map(|i| job_id(i).err()) {
+            return Op::Ready(Err(e));
+        }
+        let (ns, ns2, ids2) = (self.ns(), self.ns(), ids_.clone());
+        self.backend.op(
+            move |db| sqlite::get_many(db, &ns, &ids_),
+            move |r, c| redis::get_many(r, c, ns2, ids2),
+        )
+    }
+
+    /// Cancels a job that has not finished (true), or reports that it had (false). A running
+    /// job's worker learns at its next heartbeat or finish, whose result is then dropped.
+    pub fn cancel(&self, id: &str) -> Op<bool> {
+        if let Err(e) = job_id(id) {
+            return Op::Ready(Err(e));
+        }
+        let at = model::now();
+        let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
+        self.backend.op(
+            move |db| sqlite::cancel(db, &ns, &id, at),
+            move |r, c| redis::cancel(r, c, ns2, id2, at),
+        )
+    }
+
+    /// Claims up to `count` ready jobs of `kinds` for `worker`, best first (higher priority,
+    /// then FIFO), waiting up to `block` for one. Each claim stays the worker's for
+    /// `visibility` seconds unless extended by [`Jobs::heartbeat`]; then another worker may
+    /// take the job (a failed attempt). Also moves due delayed jobs to ready and expired
+    /// claims to retry or dead.
+    pub fn claim(
+        &self,
+        kinds: Vec<String>,
+        count: usize,
+        worker: &str,
+        visibility: f64,
+        block: Duration,
+    ) -> Op<Claimed> {
+        let check = || -> Result<()> {
+            if kinds.is_empty() {
+                return Err(Error::validation("claim needs at least one job kind"));
+            }
+            if count == 0 || count > 1000 {
+                return Err(Error::validation(format!(
+                    "count must be 1 to 1000, got {count}"
+                )));
+            }
+            for k in &kinds {
+                ids::id("job kind", k)?;
+            }
+            worker_name(worker)?;
+            check_visibility(visibility)
+        };
+        if let Err(e) = check() {
+            return Op::Ready(Err(e));
+        }
+        let mut kinds = kinds;
+        kinds.sort();
+        kinds.dedup();
+        let (ns, ns2, k2, w, w2) = (
+            self.ns(),
+            self.ns(),
+            kinds.clone(),
+            worker.to_string(),
+            worker.to_string(),
+        );
+        self.backend.op(
+            move |db| sqlite::claim(db, &ns, &kinds, count, &w, visibility, block),
+            move |r, c| redis::claim(r, c, ns2, k2, count, w2, visibility, block),
+        )
+    }
+
+    /// Reports finished attempts: a result (succeeded) or an error (retried after its backoff
+    /// while attempts remain, else dead). A claim that is no longer the caller's comes back
+    /// [`Ack::Stale`] and changes nothing.
+    pub fn finish(&self, items: Vec<Finish>) -> Op<Vec<Ack>> {
+        if let Some(e) = too_many(items.len(), "results") {
+            return Op::Ready(Err(e));
+        }
+        let mut items = items;
+        for f in &mut items {
+            if let Err(e) = job_id(&f.id) {
+                return Op::Ready(Err(e));
+            }
+            if let Outcome::Failed { error, .. } = &mut f.outcome {
+                *error = cut_error(std::mem::take(error));
+            }
+            if let Outcome::Done(v) = &f.outcome {
+                if v.len() > model::MAX_PAYLOAD {
+                    return Op::Ready(Err(Error::validation(format!(
+                        "result of job {:?} is {} bytes as JSON; the limit is {}",
+                        f.id,
+                        v.len(),
+                        model::MAX_PAYLOAD
+                    ))));
+                }
+            }
+        }
+        let at = model::now();
+        let (ns, ns2, i2) = (self.ns(), self.ns(), items.clone());
+        self.backend.op(
+            move |db| sqlite::finish(db, &ns, items, at),
+            move |r, c| redis::finish(r, c, ns2, i2, at),
+        )
+    }
+
+    /// Extends claims `(id, token, progress)` by `visibility` seconds from now (never past
+    /// the job's timeout) and stores the progress given.
+    pub fn heartbeat(
+        &self,
+        items: Vec<(String, String, Option<serde_json::Value>)>,
+        visibility: f64,
+    ) -> Op<Vec<Ack>> {
+        if let Some(e) = too_many(items.len(), "claims") {
+            return Op::Ready(Err(e));
+        }
+        if let Err(e) = check_visibility(visibility) {
+            return Op::Ready(Err(e));
+        }
+        let mut enc = Vec::with_capacity(items.len());
+        for (id, token, p) in items {
+            if let Err(e) = job_id(&id) {
+                return Op::Ready(Err(e));
+            }
+            let p = match p.map(|v| check_json("progress", &v)).transpose() {
+                Ok(p) => p,
+                Err(e) => return Op::Ready(Err(e)),
+            };
+            enc.push((id, token, p));
+        }
+        let at = model::now();
+        let (ns, ns2, e2) = (self.ns(), self.ns(), enc.clone());
+        self.backend.op(
+            move |db| sqlite::heartbeat(db, &ns, enc, visibility, at),
+            move |r, c| redis::heartbeat(r, c, ns2, e2, visibility, at),
+        )
+    }
+
+    /// Deletes finished jobs (succeeded, dead, cancelled) older than `older_than` seconds,
+    /// with their idempotency keys; returns how many.
+    pub fn purge(&self, older_than: f64) -> Op<u64> {
+        if !older_than.is_finite() || older_than < 0.0 {
+            return Op::Ready(Err(Error::validation(format!(
+                "older_than must be a number of seconds >= 0, got {older_than}"
+            ))));
+        }
+        let before = model::now() - older_than;
+        let (ns, ns2) = (self.ns(), self.ns());
+        self.backend.op(
+            move |db| sqlite::purge(db, &ns, before),
+            move |r, c| redis::purge(r, c, ns2, before),
+        )
     }
 }

@@ -1,18 +1,442 @@
-//! `hub.jobs` on the embedded store.
+//! `hub.jobs` on the embedded store: one table, every operation one `BEGIN IMMEDIATE`
+//! transaction, so producers and workers in several processes sharing `.zerolag/` never see
+//! a half-done step.
 
-use rusqlite::{Connection, Transaction};
+use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde_json::Value;
+
+use super::model::{cut_error, new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
+use crate::engine::Sqlite;
+use crate::error::{Error, Result};
 
 /// Tables of this capability (one migration; see `engine::sqlite::MIGRATIONS`).
-pub const SCHEMA: &str = "";
+///
+/// `q` says which queue a job is in: 0 none (terminal), 1 ready (ordered by priority, then
+/// `seq`), 2 delayed (until `due`), 3 running (reclaimable at `due`, its deadline).
+pub const SCHEMA: &str = "
+CREATE TABLE jobs (
+  ns TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+  priority INTEGER NOT NULL, status TEXT NOT NULL, q INTEGER NOT NULL, seq INTEGER NOT NULL,
+  due REAL NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+  bk TEXT NOT NULL, bb REAL NOT NULL, timeout REAL, run_at REAL NOT NULL,
+  created_at REAL NOT NULL, started_at REAL, finished_at REAL, result TEXT, error TEXT,
+  progress TEXT, idem TEXT, token TEXT, worker TEXT,
+  PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+CREATE INDEX jobs_ready ON jobs (ns, kind, priority DESC, seq) WHERE q = 1;
+CREATE INDEX jobs_due ON jobs (ns, q, due) WHERE q >= 2;
+CREATE INDEX jobs_done ON jobs (ns, finished_at) WHERE q = 0;
+CREATE UNIQUE INDEX jobs_idem ON jobs (ns, idem) WHERE idem IS NOT NULL;
+CREATE TABLE job_seq (ns TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+const COLS: &str = "id, kind, payload, priority, status, attempts, max_attempts, bk, bb, \
+                    timeout, run_at, created_at, started_at, finished_at, result, error, \
+                    progress, idem, worker";
+
+/// Most expired entries one claim moves (the rest move on the next claim).
+const SWEEP: i64 = 1000;
+
+fn json(s: Option<String>) -> rusqlite::Result<Option<Value>> {
+    s.map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+        })
+}
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+    let bk: String = r.get(7)?;
+    Ok(Job {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        payload: json(Some(r.get(2)?))?.unwrap_or(Value::Null),
+        priority: r.get(3)?,
+        status: r.get(4)?,
+        attempts: r.get(5)?,
+        max_attempts: r.get(6)?,
+        backoff: Backoff::from_code(&bk, r.get(8)?),
+        timeout: r.get(9)?,
+        run_at: r.get(10)?,
+        created_at: r.get(11)?,
+        started_at: r.get(12)?,
+        finished_at: r.get(13)?,
+        result: json(r.get(14)?)?,
+        error: r.get(15)?,
+        progress: json(r.get(16)?)?,
+        idempotency_key: r.get(17)?,
+        worker: r.get(18)?,
+    })
+}
+
+fn get_one(c: &Connection, ns: &str, id: &str) -> Result<Option<Job>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT {COLS} FROM jobs WHERE ns = ?1 AND id = ?2"
+    ))?
+    .query_row(params![ns, id], job_row)
+    .optional()?)
+}
+
+/// Reserves `k` sequence numbers; returns the first.
+fn next_seq(tx: &Transaction<'_>, ns: &str, k: i64) -> Result<i64> {
+    let n: i64 = tx
+        .prepare_cached(
+            "INSERT INTO job_seq (ns, n) VALUES (?1, ?2) \
+             ON CONFLICT (ns) DO UPDATE SET n = n + ?2 RETURNING n",
+        )?
+        .query_row(params![ns, k], |r| r.get(0))?;
+    Ok(n + 1 - k)
+}
+
+/// Enqueues all jobs or none; an idempotency key already in use returns that job instead.
+pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Vec<Job>> {
+    db.with_tx(|tx| {
+        let mut out = Vec::with_capacity(jobs.len());
+        let ready = jobs.iter().filter(|j| j.run_at <= at).count() as i64;
+        let mut seq = if ready > 0 { next_seq(tx, ns, ready)? } else { 0 };
+        let mut find = tx.prepare_cached("SELECT id FROM jobs WHERE ns = ?1 AND idem = ?2")?;
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO jobs (ns, id, kind, payload, priority, status, q, seq, due, attempts, \
+             max_attempts, bk, bb, timeout, run_at, created_at, idem) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        for j in jobs {
+            if let Some(k) = &j.idempotency_key {
+                let existing: Option<String> =
+                    find.query_row(params![ns, k], |r| r.get(0)).optional()?;
+                if let Some(id) = existing {
+                    let job = get_one(tx, ns, &id)?
+                        .ok_or_else(|| Error::Backend(format!("job {id:?} vanished")))?;
+                    out.push(job);
+                    continue;
+                }
+            }
+            let is_ready = j.run_at <= at;
+            let s = if is_ready {
+                seq += 1;
+                seq - 1
+            } else {
+                0
+            };
+            ins.execute(params![
+                ns,
+                j.id,
+                j.kind,
+                serde_json::to_string(&j.payload)?,
+                j.priority,
+                if is_ready { 1 } else { 2 },
+                s,
+                j.run_at,
+                j.max_attempts,
+                j.backoff.code(),
+                j.backoff.base(),
+                j.timeout,
+                j.run_at,
+                j.created_at,
+                j.idempotency_key,
+            ])?;
+            out.push(j);
+        }
+        Ok(out)
+    })
+}
+
+/// Jobs by id, None where missing.
+pub fn get_many(db: &Sqlite, ns: &str, ids: &[String]) -> Result<Vec<Option<Job>>> {
+    db.with(|c| ids.iter().map(|id| get_one(c, ns, id)).collect())
+}
+
+/// What a failed attempt turns into: `(status, q, due)`.
+fn after_failure(
+    attempts: u32,
+    max: u32,
+    backoff: Backoff,
+    retry: bool,
+    at: f64,
+) -> (&'static str, i64, f64) {
+    if retry && attempts < max {
+        ("failed", 2, at + backoff.delay(attempts))
+    } else {
+        ("dead", 0, 0.0)
+    }
+}
+
+fn fail_job(
+    tx: &Transaction<'_>,
+    ns: &str,
+    id: &str,
+    error: &str,
+    retry: bool,
+    at: f64,
+) -> Result<()> {
+    let (attempts, max, bk, bb): (u32, u32, String, f64) = tx
+        .prepare_cached(
+            "SELECT attempts, max_attempts, bk, bb FROM jobs WHERE ns = ?1 AND id = ?2",
+        )?
+        .query_row(params![ns, id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let (status, q, due) = after_failure(attempts, max, Backoff::from_code(&bk, bb), retry, at);
+    tx.prepare_cached(
+        "UPDATE jobs SET status = ?3, q = ?4, due = ?5, run_at = CASE WHEN ?4 = 2 THEN ?5 ELSE run_at END, \
+         finished_at = CASE WHEN ?4 = 0 THEN ?6 ELSE NULL END, error = ?7, token = NULL \
+         WHERE ns = ?1 AND id = ?2",
+    )?
+    .execute(params![ns, id, status, q, due, at, error])?;
+    Ok(())
+}
+
+/// Moves due delayed jobs to ready and expired running jobs to retry or dead.
+fn sweep(tx: &Transaction<'_>, ns: &str, at: f64) -> Result<()> {
+    let due: Vec<String> = tx
+        .prepare_cached(
+            "SELECT id FROM jobs WHERE ns = ?1 AND q = 2 AND due <= ?2 ORDER BY due LIMIT ?3",
+        )?
+        .query_map(params![ns, at, SWEEP], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !due.is_empty() {
+        let first = next_seq(tx, ns, due.len() as i64)?;
+        let mut up = tx.prepare_cached(
+            "UPDATE jobs SET q = 1, seq = ?3, status = 'pending' WHERE ns = ?1 AND id = ?2",
+        )?;
+        for (seq, id) in (first..).zip(due.iter()) {
+            up.execute(params![ns, id, seq])?;
+        }
+    }
+    let expired: Vec<(String, Option<f64>, Option<f64>)> = tx
+        .prepare_cached(
+            "SELECT id, timeout, started_at FROM jobs WHERE ns = ?1 AND q = 3 AND due <= ?2 LIMIT ?3",
+        )?
+        .query_map(params![ns, at, SWEEP], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, timeout, started) in expired {
+        fail_job(tx, ns, &id, &lost_reason(timeout, started, at), true, at)?;
+    }
+    Ok(())
+}
+
+/// Why a running job's deadline passed: its timeout, or a worker that stopped heart-beating.
+pub fn lost_reason(timeout: Option<f64>, started: Option<f64>, at: f64) -> String {
+    match (timeout, started) {
+        (Some(t), Some(s)) if s + t <= at + 1e-3 => format!("timed out after {t} s"),
+        _ => "worker lost: visibility timeout expired without a heartbeat".to_string(),
+    }
+}
+
+/// A running job's deadline: the visibility timeout, never past its own timeout.
+pub fn deadline(at: f64, visibility: f64, timeout: Option<f64>, started: f64) -> f64 {
+    match timeout {
+        Some(t) => (at + visibility).min(started + t),
+        None => at + visibility,
+    }
+}
+
+fn claim_once(
+    tx: &Transaction<'_>,
+    ns: &str,
+    kinds: &[String],
+    count: usize,
+    worker: &str,
+    visibility: f64,
+    at: f64,
+) -> Result<Claimed> {
+    sweep(tx, ns, at)?;
+    // Best `count` per kind, merged by (priority desc, seq asc).
+    let mut cand: Vec<(i64, i64, String)> = Vec::new();
+    {
+        let mut st = tx.prepare_cached(
+            "SELECT priority, seq, id FROM jobs WHERE ns = ?1 AND q = 1 AND kind = ?2 \
+             ORDER BY priority DESC, seq LIMIT ?3",
+        )?;
+        for k in kinds {
+            let rows = st.query_map(params![ns, k, count as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            for row in rows {
+                cand.push(row?);
+            }
+        }
+    }
+    cand.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    cand.truncate(count);
+    let mut jobs = Vec::with_capacity(cand.len());
+    let mut up = tx.prepare_cached(
+        "UPDATE jobs SET q = 3, status = 'running', attempts = attempts + 1, token = ?3, \
+         started_at = ?4, worker = ?5, \
+         due = CASE WHEN timeout IS NULL THEN ?4 + ?6 ELSE min(?4 + ?6, ?4 + timeout) END \
+         WHERE ns = ?1 AND id = ?2 \
+         RETURNING kind, payload, attempts, max_attempts, priority, timeout",
+    )?;
+    for (_, _, id) in cand {
+        let token = new_token();
+        let c = up.query_row(params![ns, id, token, at, worker, visibility], |r| {
+            Ok(Claim {
+                id: id.clone(),
+                kind: r.get(0)?,
+                payload: json(Some(r.get(1)?))?.unwrap_or(Value::Null),
+                attempt: r.get(2)?,
+                max_attempts: r.get(3)?,
+                priority: r.get(4)?,
+                timeout: r.get(5)?,
+                token: token.clone(),
+                started_at: at,
+            })
+        })?;
+        jobs.push(c);
+    }
+    let next_due = if jobs.is_empty() {
+        let mut st = tx.prepare_cached("SELECT min(due) FROM jobs WHERE ns = ?1 AND q = ?2")?;
+        let a: Option<f64> = st.query_row(params![ns, 2], |r| r.get(0))?;
+        let b: Option<f64> = st.query_row(params![ns, 3], |r| r.get(0))?;
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    } else {
+        None
+    };
+    Ok(Claimed { jobs, next_due })
+}
+
+/// Claims up to `count` ready jobs of `kinds`, waiting up to `block` for one.
+#[allow(clippy::too_many_arguments)]
+pub fn claim(
+    db: &Sqlite,
+    ns: &str,
+    kinds: &[String],
+    count: usize,
+    worker: &str,
+    visibility: f64,
+    block: Duration,
+) -> Result<Claimed> {
+    let until = Instant::now() + block;
+    loop {
+        let mut w = db.watch()?;
+        let at = super::model::now();
+        let c = db.with_tx(|tx| claim_once(tx, ns, kinds, count, worker, visibility, at))?;
+        let left = until.saturating_duration_since(Instant::now());
+        if !c.jobs.is_empty() || left.is_zero() {
+            return Ok(c);
+        }
+        let wait = match c.next_due {
+            Some(d) => left.min(Duration::from_secs_f64((d - at).max(0.001))),
+            None => left,
+        };
+        w.wait(wait)?;
+    }
+}
+
+/// Completes or fails claimed attempts.
+pub fn finish(db: &Sqlite, ns: &str, items: Vec<Finish>, at: f64) -> Result<Vec<Ack>> {
+    db.with_tx(|tx| {
+        let mut out = Vec::with_capacity(items.len());
+        for f in items {
+            let ack = check_claim(tx, ns, &f.id, &f.token)?;
+            if ack == Ack::Ok {
+                match f.outcome {
+                    Outcome::Done(result) => {
+                        tx.prepare_cached(
+                            "UPDATE jobs SET status = 'succeeded', q = 0, due = 0, result = ?3, \
+                             finished_at = ?4, token = NULL WHERE ns = ?1 AND id = ?2",
+                        )?
+                        .execute(params![ns, f.id, result, at])?;
+                    }
+                    Outcome::Failed { error, retry } => {
+                        fail_job(tx, ns, &f.id, &cut_error(error), retry, at)?;
+                    }
+                }
+            }
+            out.push(ack);
+        }
+        Ok(out)
+    })
+}
+
+fn check_claim(tx: &Transaction<'_>, ns: &str, id: &str, token: &str) -> Result<Ack> {
+    let row: Option<(i64, Option<String>)> = tx
+        .prepare_cached("SELECT q, token FROM jobs WHERE ns = ?1 AND id = ?2")?
+        .query_row(params![ns, id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        None => Ack::Missing,
+        Some((3, Some(t))) if t == token => Ack::Ok,
+        Some(_) => Ack::Stale,
+    })
+}
+
+/// Extends running claims by `visibility` (never past the job's timeout), storing progress.
+pub fn heartbeat(
+    db: &Sqlite,
+    ns: &str,
+    items: Vec<(String, String, Option<String>)>,
+    visibility: f64,
+    at: f64,
+) -> Result<Vec<Ack>> {
+    db.with_tx(|tx| {
+        let mut out = Vec::with_capacity(items.len());
+        for (id, token, progress) in items {
+            let ack = check_claim(tx, ns, &id, &token)?;
+            if ack == Ack::Ok {
+                tx.prepare_cached(
+                    "UPDATE jobs SET due = CASE WHEN timeout IS NULL THEN ?3 + ?4 \
+                     ELSE min(?3 + ?4, started_at + timeout) END, \
+                     progress = coalesce(?5, progress) WHERE ns = ?1 AND id = ?2",
+                )?
+                .execute(params![ns, id, at, visibility, progress])?;
+            }
+            out.push(ack);
+        }
+        Ok(out)
+    })
+}
+
+/// Cancels a job that has not finished; false if it already had.
+pub fn cancel(db: &Sqlite, ns: &str, id: &str, at: f64) -> Result<bool> {
+    db.with_tx(|tx| {
+        let q: Option<i64> = tx
+            .prepare_cached("SELECT q FROM jobs WHERE ns = ?1 AND id = ?2")?
+            .query_row(params![ns, id], |r| r.get(0))
+            .optional()?;
+        match q {
+            None => Err(Error::NotFound(format!("no job {id:?}"))),
+            Some(0) => Ok(false),
+            Some(_) => {
+                tx.prepare_cached(
+                    "UPDATE jobs SET status = 'cancelled', q = 0, due = 0, finished_at = ?3, \
+                     token = NULL WHERE ns = ?1 AND id = ?2",
+                )?
+                .execute(params![ns, id, at])?;
+                Ok(true)
+            }
+        }
+    })
+}
+
+/// Deletes finished jobs (succeeded, dead, cancelled) that finished at or before `before`.
+pub fn purge(db: &Sqlite, ns: &str, before: f64) -> Result<u64> {
+    db.with_tx(|tx| {
+        Ok(tx
+            .prepare_cached("DELETE FROM jobs WHERE ns = ?1 AND q = 0 AND finished_at <= ?2")?
+            .execute(params![ns, before])? as u64)
+    })
+}
 
 /// Rows this namespace holds.
-pub fn rows(_c: &Connection, _ns: &str) -> Result<u64> {
-    Ok(0)
+pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
+    let a: i64 = c.query_row("SELECT count(*) FROM jobs WHERE ns = ?1", [ns], |r| {
+        r.get(0)
+    })?;
+    let b: i64 = c.query_row("SELECT count(*) FROM job_seq WHERE ns = ?1", [ns], |r| {
+        r.get(0)
+    })?;
+    Ok((a + b) as u64)
 }
 
 /// Deletes every row of this namespace; returns how many.
-pub fn clear(_tx: &Transaction<'_>, _ns: &str) -> Result<u64> {
-    Ok(0)
+pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
+    let a = tx.execute("DELETE FROM jobs WHERE ns = ?1", [ns])?;
+    let b = tx.execute("DELETE FROM job_seq WHERE ns = ?1", [ns])?;
+    Ok((a + b) as u64)
 }

@@ -319,6 +319,52 @@ fn share_op(
     Ok(hub.bus.send(out))
 }
 
+/// One `share_many` item: a dict with the keyword arguments of `share` (or `broadcast`
+/// with `"broadcast": True`).
+fn outgoing_item(hub: &CoreHub, o: &Bound<'_, PyAny>) -> PyResult<core::Outgoing> {
+    let d = o.cast::<PyDict>().map_err(|_| {
+        validation(
+            "each message must be a dict: {\"source\": ..., \"target\": ..., \"payload\": ...}",
+        )
+    })?;
+    let (mut source, mut target, mut kind, mut key) = (
+        None::<String>,
+        None::<String>,
+        None::<String>,
+        None::<String>,
+    );
+    let (mut p, mut priority, mut broadcast) = (None, "medium".to_string(), false);
+    for (k, v) in d.iter() {
+        let name: String = k.extract()?;
+        match name.as_str() {
+            "source" => source = Some(v.extract()?),
+            "target" => target = v.extract()?,
+            "payload" => p = Some(v),
+            "priority" => priority = v.extract()?,
+            "kind" => kind = v.extract()?,
+            "idempotency_key" => key = v.extract()?,
+            "broadcast" => broadcast = v.extract()?,
+            other => return Err(validation(format!("unknown message field {other:?}"))),
+        }
+    }
+    let source = source.ok_or_else(|| validation("each message needs a source"))?;
+    let p = p.ok_or_else(|| validation("each message needs a payload"))?;
+    if broadcast && target.is_some() {
+        return Err(validation("a broadcast has no target"));
+    }
+    hub.bus
+        .outgoing(
+            &source,
+            target.as_deref(),
+            &payload(&p)?,
+            &priority,
+            kind.as_deref(),
+            key.as_deref(),
+            broadcast,
+        )
+        .map_err(super::errors::to_py)
+}
+
 fn policy(claim_idle_ms: u64, max_deliveries: u64) -> ClaimPolicy {
     ClaimPolicy {
         idle_ms: claim_idle_ms,
@@ -397,6 +443,19 @@ macro_rules! bus_methods {
                 check(&self.hub)?;
                 let op = share_op(&self.hub, source, target, payload, priority, kind, idempotency_key, false)?;
                 $run(py, op, message)
+            }
+
+            /// Shares several messages in one store operation, all or nothing.
+            fn share_many<'py>(&self, py: Python<'py>, messages: &Bound<'py, PyAny>) -> PyResult<$ret> {
+                check(&self.hub)?;
+                if messages.cast::<PyDict>().is_ok() {
+                    return Err(validation("pass a list of message dicts, not one dict"));
+                }
+                let mut v = Vec::new();
+                for x in messages.try_iter()? {
+                    v.push(outgoing_item(&self.hub, &x?)?);
+                }
+                $run(py, self.hub.bus.send_many(v), self::messages)
             }
 
             #[pyo3(signature = (source, payload, *, priority="medium", kind=None, idempotency_key=None))]

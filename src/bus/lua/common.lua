@@ -7,12 +7,17 @@ end
 local function fmt(n) return string.format('%.0f', n) end
 -- The next message id `<ms>-<seq>` of the namespace: ms never goes back, seq always grows, so
 -- ids increase in every stream they are written to. Returns id, ms.
-local function next_id(P)
+-- next_ids(P, k) reserves k ids at once: returns ms and the first seq (ids ms-seq .. ms-seq+k-1).
+local function next_ids(P, k)
   local ms = now_ms()
   local last = tonumber(redis.call('HGET', P .. 'seq', 'ms') or '0')
   if last > ms then ms = last end
-  local n = redis.call('HINCRBY', P .. 'seq', 'n', 1)
+  local n = redis.call('HINCRBY', P .. 'seq', 'n', k)
   redis.call('HSET', P .. 'seq', 'ms', fmt(ms))
+  return ms, n - k + 1
+end
+local function next_id(P)
+  local ms, n = next_ids(P, 1)
   return fmt(ms) .. '-' .. n, ms
 end
 -- The stored envelope: `{"id":"<id>","time":<secs>` followed by the rest from Rust.

@@ -1,47 +1,74 @@
--- Shares one message. KEYS[1]: P..'agents' (routes the call).
--- ARGV: P, wake channel prefix, mode ('to' | 'kind' | 'all'), target or kind, rank, source,
---   idempotency key ('' none), envelope rest, max_len, max_age_ms.
--- Returns {'ok', id, ms} | {'dup', envelope} | {'noagent', id} | {'nokind', kind}; nothing is
--- written unless 'ok'.
-local P, W, mode, who, rank, src, idem, rest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local maxlen, age = ARGV[9], tonumber(ARGV[10])
-if idem ~= '' then
-  local v = redis.call('GET', P .. 'idem:' .. idem)
-  if v then return { 'dup', v } end
-end
+-- Shares one or more messages, all or nothing. KEYS[1]: P..'agents' (routes the call).
+-- ARGV: P, wake channel prefix, max_len, max_age_ms, then 6 per message: mode ('to' | 'kind'
+--   | 'all'), target or kind, rank, source, idempotency key ('' none), envelope rest.
+-- Returns per message 'ok', id, ms or 'dup', envelope (a key already used, also earlier in
+-- the same batch); or {'noagent', id} | {'nokind', kind} and nothing is written.
+local P, W, maxlen, age = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local n = (#ARGV - 4) / 6
+local function arg(i, f) return ARGV[4 + (i - 1) * 6 + f] end
+-- Pass 1: every recipient list, so an unknown target fails the batch before any write.
 local to = {}
-if mode == 'to' then
-  if redis.call('HEXISTS', P .. 'agents', who) == 0 then return { 'noagent', who } end
-  to[1] = who
-elseif mode == 'kind' then
-  to = redis.call('SMEMBERS', P .. 'kind:' .. who)
-  if #to == 0 then return { 'nokind', who } end
-  table.sort(to)
-else
-  for _, a in ipairs(redis.call('HKEYS', P .. 'agents')) do
-    if a ~= src then to[#to + 1] = a end
+for i = 1, n do
+  local mode, who, src, idem = arg(i, 1), arg(i, 2), arg(i, 4), arg(i, 5)
+  if idem ~= '' and redis.call('EXISTS', P .. 'idem:' .. idem) == 1 then
+    to[i] = false
+  elseif mode == 'to' then
+    if redis.call('HEXISTS', P .. 'agents', who) == 0 then return { 'noagent', who } end
+    to[i] = { who }
+  elseif mode == 'kind' then
+    local t = redis.call('SMEMBERS', P .. 'kind:' .. who)
+    if #t == 0 then return { 'nokind', who } end
+    table.sort(t)
+    to[i] = t
+  else
+    local t = {}
+    for _, a in ipairs(redis.call('HKEYS', P .. 'agents')) do
+      if a ~= src then t[#t + 1] = a end
+    end
+    table.sort(t)
+    to[i] = t
   end
-  table.sort(to)
 end
-local id, ms = next_id(P)
-local env = envelope(id, ms, rest)
+-- Pass 2: the writes, with ids reserved for the whole batch; trims and one wake-up per
+-- recipient at the end.
+local ms, seq = next_ids(P, n)
 local minid = fmt(math.max(0, ms - age))
-for _, a in ipairs(to) do
-  local k = inbox(P, a, rank)
-  redis.call('XADD', k, 'MAXLEN', '~', maxlen, id, 'd', env)
-  redis.call('XTRIM', k, 'MINID', '~', minid)
-  redis.call('PUBLISH', W .. a, '')
+local out, woken, trimmed, written = {}, {}, {}, 0
+for i = 1, n do
+  local mode, rank, src, idem, rest = arg(i, 1), arg(i, 3), arg(i, 4), arg(i, 5), arg(i, 6)
+  local dup = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
+  if dup then
+    out[#out + 1] = 'dup'
+    out[#out + 1] = dup
+  else
+    local id = fmt(ms) .. '-' .. (seq + i - 1)
+    local env = envelope(id, ms, rest)
+    for _, a in ipairs(to[i]) do
+      local k = inbox(P, a, rank)
+      redis.call('XADD', k, 'MAXLEN', '~', maxlen, id, 'd', env)
+      trimmed[k] = true
+      woken[a] = true
+    end
+    local rcpt
+    if mode == 'all' then
+      redis.call('XADD', P .. 'bcast', 'MAXLEN', '~', maxlen, id, 'd', env, 's', src, 'r', rank)
+      trimmed[P .. 'bcast'] = true
+      rcpt = '*'
+    else
+      rcpt = table.concat(to[i], ',')
+    end
+    redis.call('XADD', P .. 'hist', 'MAXLEN', '~', maxlen, id, 's', src, 't', rcpt, 'd', env)
+    if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, env, 'PX', fmt(age)) end
+    written = written + 1
+    out[#out + 1] = 'ok'
+    out[#out + 1] = id
+    out[#out + 1] = fmt(ms)
+  end
 end
-local rcpt
-if mode == 'all' then
-  redis.call('XADD', P .. 'bcast', 'MAXLEN', '~', maxlen, id, 'd', env, 's', src, 'r', rank)
-  redis.call('XTRIM', P .. 'bcast', 'MINID', '~', minid)
-  rcpt = '*'
-else
-  rcpt = table.concat(to, ',')
+if written > 0 then
+  redis.call('HINCRBY', P .. 'stats', 'total', written)
+  trimmed[P .. 'hist'] = true
 end
-redis.call('XADD', P .. 'hist', 'MAXLEN', '~', maxlen, id, 's', src, 't', rcpt, 'd', env)
-redis.call('XTRIM', P .. 'hist', 'MINID', '~', minid)
-redis.call('HINCRBY', P .. 'stats', 'total', 1)
-if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, env, 'PX', fmt(age)) end
-return { 'ok', id, fmt(ms) }
+for k in pairs(trimmed) do redis.call('XTRIM', k, 'MINID', '~', minid) end
+for a in pairs(woken) do redis.call('PUBLISH', W .. a, '') end
+return out

@@ -1,0 +1,14 @@
+-- Deletes up to 1000 finished jobs that finished at or before ARGV[2], with their
+-- idempotency keys. KEYS[1]: any key with the jobs hash tag. ARGV: P, before.
+-- Returns how many were deleted.
+local ids = redis.call('ZRANGEBYSCORE', P .. 'f', '-inf', ARGV[2], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  local k = P .. 'j:' .. id
+  local idem = redis.call('HGET', k, 'idem')
+  if idem and redis.call('GET', P .. 'k:' .. idem) == id then
+    redis.call('DEL', P .. 'k:' .. idem)
+  end
+  redis.call('DEL', k)
+  redis.call('ZREM', P .. 'f', id)
+end
+return #ids

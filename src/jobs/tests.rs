@@ -1,0 +1,94 @@
+//! Behaviour of the job queue on the embedded store (the Python suite covers every backend).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::engine::{Backend, Sqlite};
+
+fn jobs() -> (Jobs, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("zl-jobs-{:016x}", rand::random::<u64>()));
+    let db = Sqlite::open(&dir).expect("open");
+    (Jobs::new(Backend::Sqlite(Arc::new(db)), "t".into()), dir)
+}
+
+fn kinds() -> Vec<String> {
+    vec!["k".to_string()]
+}
+
+#[test]
+fn priority_then_fifo_and_complete() {
+    let (j, dir) = jobs();
+    let mut n = NewJob::new("k", json!(1));
+    n.priority = 0;
+    let a = j.enqueue(n.clone()).wait().expect("a");
+    let b = j.enqueue(n.clone()).wait().expect("b");
+    n.priority = 5;
+    let c = j.enqueue(n).wait().expect("c");
+    let got = j
+        .claim(kinds(), 3, "w1", 10.0, Duration::ZERO)
+        .wait()
+        .expect("claim");
+    let order: Vec<&str> = got.jobs.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(order, vec![c.id.as_str(), a.id.as_str(), b.id.as_str()]);
+    let f = Finish {
+        id: a.id.clone(),
+        token: got.jobs[1].token.clone(),
+        outcome: Outcome::Done("7".into()),
+    };
+    assert_eq!(
+        j.finish(vec![f.clone()]).wait().expect("finish"),
+        vec![Ack::Ok]
+    );
+    assert_eq!(j.finish(vec![f]).wait().expect("again"), vec![Ack::Stale]);
+    let a = j.get(&a.id).wait().expect("get");
+    assert_eq!((a.status.as_str(), a.result), ("succeeded", Some(json!(7))));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn failures_back_off_then_die() {
+    let (j, dir) = jobs();
+    let mut n = NewJob::new("k", json!(null));
+    n.max_attempts = 2;
+    n.backoff = Backoff::Fixed(0.0);
+    let id = j.enqueue(n).wait().expect("enqueue").id;
+    for attempt in 1..=2 {
+        let got = j
+            .claim(kinds(), 1, "w", 10.0, Duration::from_secs(2))
+            .wait()
+            .expect("claim");
+        assert_eq!(got.jobs.len(), 1);
+        assert_eq!(got.jobs[0].attempt, attempt);
+        let f = Finish {
+            id: id.clone(),
+            token: got.jobs[0].token.clone(),
+            outcome: Outcome::Failed {
+                error: format!("boom {attempt}"),
+                retry: true,
+            },
+        };
+        j.finish(vec![f]).wait().expect("fail");
+    }
+    let job = j.get(&id).wait().expect("get");
+    assert_eq!(job.status, "dead");
+    assert_eq!(job.error.as_deref(), Some("boom 2"));
+    assert_eq!(Backoff::Exponential(1.0).delay(3), 4.0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn rejects_bad_input() {
+    let (j, dir) = jobs();
+    assert!(j.enqueue(NewJob::new("a*b", json!(1))).wait().is_err());
+    assert!(j.enqueue(NewJob::new("", json!(1))).wait().is_err());
+    assert!(j
+        .enqueue(NewJob::new("k", json!("x".repeat(2 << 20))))
+        .wait()
+        .is_err());
+    assert!(j.get("nope").wait().is_err());
+    assert!(j.claim(vec![], 1, "w", 1.0, Duration::ZERO).wait().is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}
