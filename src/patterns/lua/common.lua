@@ -6,10 +6,13 @@ local M = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local X = tonumber(ARGV[3])
 local function fmt(n) return string.format('%.0f', n) end
--- Makes `key` live at least until `x` (never shortens it).
+-- Makes `key` (an index or log) live at least until `x`, never shortening it. It is pushed
+-- a little further (a 16th of the ttl, at most an hour) so that the next writes only need the
+-- PTTL; an index outliving its newest member by that much is harmless (reads go by scores).
+local SLACK = math.min(math.floor((X - NOW) / 16), 3600000)
 local function extend(key, x)
   local t = redis.call('PTTL', key)
-  if t == -1 or (t >= 0 and NOW + t < x) then redis.call('PEXPIREAT', key, fmt(x)) end
+  if t == -1 or (t >= 0 and NOW + t < x) then redis.call('PEXPIREAT', key, fmt(x + SLACK)) end
 end
 local function touch_repo(repo)
   redis.call('ZADD', KEYS[1], fmt(NOW), repo)

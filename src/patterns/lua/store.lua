@@ -8,7 +8,7 @@ if cur[1] and tonumber(cur[3]) > NOW then
   n = tonumber(cur[1]) + 1
   f = tonumber(cur[2])
 end
-redis.call('HSET', h, 'r', repo, 't', ty, 'd', data, 'c', conf, 'n', fmt(n), 'f', fmt(f), 'l', fmt(NOW))
+redis.call('HSET', h, 'r', repo, 't', ty, 'd', data, 'c', conf, 'n', fmt(n), 'f', fmt(f), 'l', fmt(NOW), 'x', fmt(X))
 redis.call('ZADD', M .. 'pr:' .. repo, conf, id)
 redis.call('ZADD', M .. 'pt:' .. repo .. '|' .. ty, conf, id)
 refresh_pattern(repo, id, ty, true)
