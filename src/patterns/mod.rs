@@ -21,7 +21,9 @@
 pub mod export;
 pub mod model;
 pub mod redis;
+mod redis_dump;
 pub mod sqlite;
+mod sqlite_dump;
 
 use std::sync::Arc;
 

@@ -9,17 +9,18 @@ use std::sync::{Arc, LazyLock};
 use redis::Value;
 
 use super::model::{
-    self, Acceptance, Dump, Fix, FixEntry, Health, Insights, Issue, IssueExport, Pattern, Session,
-    SessionEntry,
+    self, Acceptance, Fix, FixEntry, Insights, Issue, Pattern, Session, SessionEntry,
 };
 use super::Ctx;
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
 
-const COMMON: &str = include_str!("lua/common.lua");
+pub use super::redis_dump::{cleanup, export, health, import};
 
-fn script(body: &str) -> Lua {
+pub(super) const COMMON: &str = include_str!("lua/common.lua");
+
+pub(super) fn script(body: &str) -> Lua {
     Lua::new(COMMON, body)
 }
 
@@ -33,27 +34,23 @@ static FIX: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/fix.lua"))
 static ACCEPT: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/accept.lua")));
 static SESSION: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/session.lua")));
 static INSIGHTS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/insights.lua")));
-static HEALTH: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/health.lua")));
-static CLEANUP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
-static EXPORT: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/export.lua")));
-static IMPORT: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/import.lua")));
 
 /// `zl:{<ns>:patterns}:` — every pattern-memory key starts with it.
 pub fn prefix(ns: &str) -> String {
     format!("zl:{{{ns}:patterns}}:")
 }
 
-fn bad(what: &str) -> Error {
+pub(super) fn bad(what: &str) -> Error {
     Error::Backend(format!(
         "unexpected reply from a pattern-memory script: {what}"
     ))
 }
 
-fn text(v: &Value) -> Result<String> {
+pub(super) fn text(v: &Value) -> Result<String> {
     redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
 }
 
-fn num(v: &Value) -> Result<u64> {
+pub(super) fn num(v: &Value) -> Result<u64> {
     let s = text(v)?;
     s.parse::<u64>()
         .or_else(|_| s.parse::<f64>().map(|f| f as u64))
@@ -65,7 +62,7 @@ fn float(v: &Value) -> Result<f64> {
     s.parse().map_err(|_| bad(&format!("not a number: {s:?}")))
 }
 
-fn items(v: &Value) -> Result<&[Value]> {
+pub(super) fn items(v: &Value) -> Result<&[Value]> {
     match v {
         Value::Array(a) => Ok(a),
         Value::Nil => Ok(&[]),
@@ -74,7 +71,7 @@ fn items(v: &Value) -> Result<&[Value]> {
 }
 
 /// Starts a script call with the common arguments (prefix, now, expiry).
-fn call(l: &Lua, c: &Ctx) -> redis::Cmd {
+pub(super) fn call(l: &Lua, c: &Ctx) -> redis::Cmd {
     let p = prefix(&c.ns);
     let mut cmd = l.call(&format!("{p}repos"));
     cmd.arg(&p).arg(c.now).arg(c.expiry());
@@ -82,12 +79,12 @@ fn call(l: &Lua, c: &Ctx) -> redis::Cmd {
 }
 
 /// First day a bucket can still hold counts (buckets expire with the records).
-fn first_day(c: &Ctx) -> u64 {
+pub(super) fn first_day(c: &Ctx) -> u64 {
     model::day_of(c.now.saturating_sub(c.s.ttl_ms.max(model::DEFAULT_TTL_MS))) - 1
 }
 
 /// Patterns from flat `{id, type, data, confidence, observations, first, last}` groups.
-fn patterns(v: &[Value], repo: &str) -> Result<Vec<Pattern>> {
+pub(super) fn patterns(v: &[Value], repo: &str) -> Result<Vec<Pattern>> {
     v.chunks(7)
         .map(|p| match p {
             [id, t, d, c, n, f, l] => Ok(Pattern {
@@ -106,7 +103,7 @@ fn patterns(v: &[Value], repo: &str) -> Result<Vec<Pattern>> {
 }
 
 /// Issues from flat `{rule, count, file, severity, message, first, last}` groups.
-fn issues(v: &[Value], repo: &str) -> Result<Vec<Issue>> {
+pub(super) fn issues(v: &[Value], repo: &str) -> Result<Vec<Issue>> {
     v.chunks(7)
         .map(|p| match p {
             [rule, n, file, sev, msg, f, l] => Ok(Issue {
@@ -124,7 +121,7 @@ fn issues(v: &[Value], repo: &str) -> Result<Vec<Issue>> {
         .collect()
 }
 
-fn days(v: &[Value]) -> Result<Vec<(String, u64, u64)>> {
+pub(super) fn days(v: &[Value]) -> Result<Vec<(String, u64, u64)>> {
     v.chunks(3)
         .map(|x| match x {
             [r, d, n] => Ok((text(r)?, num(d)?, num(n)?)),
@@ -339,7 +336,7 @@ async fn lrange(r: &Redis, c: &mut RedisConn, key: String, stop: isize) -> Resul
         .map_err(|e| r.err(e))
 }
 
-fn fix_of(repo: &str, e: FixEntry) -> Fix {
+pub(super) fn fix_of(repo: &str, e: FixEntry) -> Fix {
     Fix {
         repo: repo.to_string(),
         rule: e.rule,
@@ -412,7 +409,7 @@ pub async fn record_session(
     Ok(())
 }
 
-fn session_of(repo: &str, e: SessionEntry) -> Session {
+pub(super) fn session_of(repo: &str, e: SessionEntry) -> Session {
     Session {
         repo: repo.to_string(),
         summary: e.summary,
@@ -490,163 +487,4 @@ pub async fn insights(
         counts: m,
         window_days: window,
     })
-}
-
-/// Health of the namespace's pattern memory.
-pub async fn health(r: Arc<Redis>, mut c: RedisConn, x: Ctx, backend: String) -> Result<Health> {
-    let t = std::time::Instant::now();
-    if let Err(e) = r.ping().await {
-        if matches!(e, Error::Connection(_) | Error::Timeout(_)) {
-            return Ok(Health {
-                backend,
-                connected: false,
-                rtt_ms: t.elapsed().as_secs_f64() * 1e3,
-                counts: BTreeMap::new(),
-                storage_bytes: 0,
-                oldest_ms: None,
-                newest_ms: None,
-            });
-        }
-        return Err(e);
-    }
-    let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
-    let mut cmd = call(&HEALTH, &x);
-    cmd.arg(first_day(&x)).arg(model::day_of(x.now));
-    let v: Vec<Value> = HEALTH.run(&r, &mut c, &cmd).await?;
-    let [p, i, f, s, repos, bytes, lo, hi] = v.as_slice() else {
-        return Err(bad("health"));
-    };
-    let mut counts = BTreeMap::new();
-    for (k, n) in [
-        ("patterns", p),
-        ("issues", i),
-        ("fixes", f),
-        ("sessions", s),
-        ("repos", repos),
-    ] {
-        counts.insert(k.to_string(), num(n)?);
-    }
-    let opt = |v: &Value| -> Result<Option<u64>> {
-        let s = text(v)?;
-        Ok(if s.is_empty() { None } else { Some(num(v)?) })
-    };
-    Ok(Health {
-        backend,
-        connected: true,
-        rtt_ms,
-        counts,
-        storage_bytes: num(bytes)?,
-        oldest_ms: opt(lo)?,
-        newest_ms: opt(hi)?,
-    })
-}
-
-/// Deletes expired records.
-pub async fn cleanup(r: Arc<Redis>, mut c: RedisConn, x: Ctx) -> Result<u64> {
-    let mut cmd = call(&CLEANUP, &x);
-    cmd.arg(first_day(&x));
-    CLEANUP.run(&r, &mut c, &cmd).await
-}
-
-/// Everything a repository holds.
-pub async fn export(r: Arc<Redis>, mut c: RedisConn, x: Ctx, repo: String) -> Result<Dump> {
-    let mut cmd = call(&EXPORT, &x);
-    cmd.arg(&repo).arg(first_day(&x)).arg(model::day_of(x.now));
-    let v: Vec<Value> = EXPORT.run(&r, &mut c, &cmd).await?;
-    let [ps, is, ds, fx, ss] = v.as_slice() else {
-        return Err(bad("export"));
-    };
-    let mut patterns = patterns(items(ps)?, &repo)?;
-    patterns.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut issues = issues(items(is)?, &repo)?;
-    issues.sort_by(|a, b| a.rule.cmp(&b.rule));
-    let mut by_rule: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
-    for (rule, d, n) in days(items(ds)?)? {
-        by_rule.entry(rule).or_default().push((d, n));
-    }
-    let issues = issues
-        .into_iter()
-        .map(|i| {
-            let mut days = by_rule.remove(&i.rule).unwrap_or_default();
-            days.sort();
-            IssueExport { issue: i, days }
-        })
-        .collect();
-    let mut fixes = Vec::new();
-    for v in items(fx)?.iter().rev() {
-        let e: FixEntry = serde_json::from_str(&text(v)?)?;
-        if e.x > x.now {
-            fixes.push(fix_of(&repo, e));
-        }
-    }
-    let mut sessions = Vec::new();
-    for v in items(ss)?.iter().rev() {
-        let e: SessionEntry = serde_json::from_str(&text(v)?)?;
-        if e.x > x.now {
-            sessions.push(session_of(&repo, e));
-        }
-    }
-    Ok(Dump {
-        repo,
-        patterns,
-        issues,
-        fixes,
-        sessions,
-    })
-}
-
-/// Replaces a repository's records with a dump.
-pub async fn import(r: Arc<Redis>, mut c: RedisConn, x: Ctx, d: Dump) -> Result<u64> {
-    let mut cmd = call(&IMPORT, &x);
-    cmd.arg(&d.repo)
-        .arg(first_day(&x))
-        .arg(model::day_of(x.now));
-    for p in &d.patterns {
-        cmd.arg("P")
-            .arg(&p.id)
-            .arg(&p.r#type)
-            .arg(serde_json::to_string(&p.data)?)
-            .arg(p.confidence.to_string())
-            .arg(p.observations)
-            .arg(p.first_ms)
-            .arg(p.last_ms);
-    }
-    for e in &d.issues {
-        let i = &e.issue;
-        cmd.arg("I")
-            .arg(&i.rule)
-            .arg(i.count)
-            .arg(&i.file)
-            .arg(&i.severity)
-            .arg(&i.message)
-            .arg(i.first_ms)
-            .arg(i.last_ms)
-            .arg(e.days.len());
-        for (day, n) in &e.days {
-            cmd.arg(day).arg(n);
-        }
-    }
-    for f in &d.fixes {
-        let entry = FixEntry {
-            rule: f.rule.clone(),
-            fix: f.fix.clone(),
-            accepted: f.accepted,
-            feedback: f.feedback.clone(),
-            at: f.at_ms,
-            x: x.expiry(),
-        };
-        cmd.arg("F")
-            .arg(serde_json::to_string(&entry)?)
-            .arg(&f.rule)
-            .arg(if f.accepted { "1" } else { "0" });
-    }
-    for s in &d.sessions {
-        let entry = SessionEntry {
-            summary: s.summary.clone(),
-            at: s.at_ms,
-            x: x.expiry(),
-        };
-        cmd.arg("S").arg(serde_json::to_string(&entry)?);
-    }
-    IMPORT.run(&r, &mut c, &cmd).await
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::model::{
-    self, Acceptance, Dump, Fix, Health, Insights, Issue, IssueExport, Pattern, Session,
-};
+use super::model::{self, Acceptance, Fix, Insights, Issue, Pattern, Session};
 use super::Ctx;
 use crate::engine::Sqlite;
 use crate::error::Result;
+
+pub use super::sqlite_dump::{cleanup, export, health, import};
 
 /// Tables of this capability (one migration; see `engine::sqlite::MIGRATIONS`).
 pub const SCHEMA: &str = "
@@ -45,7 +45,7 @@ CREATE INDEX pm_sessions_exp ON pm_sessions (ns, repo, expires_ms);
 ";
 
 /// Tables holding a namespace's rows.
-const TABLES: [&str; 5] = [
+pub(super) const TABLES: [&str; 5] = [
     "pm_patterns",
     "pm_issues",
     "pm_issue_days",
@@ -76,9 +76,9 @@ pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
     Ok(n)
 }
 
-const PCOLS: &str = "id, repo, type, data, confidence, observations, first_ms, last_ms";
+pub(super) const PCOLS: &str = "id, repo, type, data, confidence, observations, first_ms, last_ms";
 
-fn pattern(r: &Row<'_>) -> rusqlite::Result<(Pattern, String)> {
+pub(super) fn pattern(r: &Row<'_>) -> rusqlite::Result<(Pattern, String)> {
     let data: String = r.get(3)?;
     Ok((
         Pattern {
@@ -95,7 +95,7 @@ fn pattern(r: &Row<'_>) -> rusqlite::Result<(Pattern, String)> {
     ))
 }
 
-fn decode(rows: Vec<(Pattern, String)>) -> Result<Vec<Pattern>> {
+pub(super) fn decode(rows: Vec<(Pattern, String)>) -> Result<Vec<Pattern>> {
     rows.into_iter()
         .map(|(mut p, d)| {
             p.data = serde_json::from_str(&d)?;
@@ -227,9 +227,9 @@ pub fn delete(db: &Sqlite, c: &Ctx, id: &str) -> Result<bool> {
     })
 }
 
-const ICOLS: &str = "repo, rule, count, file, severity, message, first_ms, last_ms";
+pub(super) const ICOLS: &str = "repo, rule, count, file, severity, message, first_ms, last_ms";
 
-fn issue(r: &Row<'_>) -> rusqlite::Result<Issue> {
+pub(super) fn issue(r: &Row<'_>) -> rusqlite::Result<Issue> {
     Ok(Issue {
         repo: r.get(0)?,
         rule: r.get(1)?,
@@ -322,7 +322,7 @@ pub fn record_fix(db: &Sqlite, c: &Ctx, f: &Fix) -> Result<()> {
     db.with_tx(|tx| insert_fix(tx, c, f))
 }
 
-fn insert_fix(tx: &Transaction<'_>, c: &Ctx, f: &Fix) -> Result<()> {
+pub(super) fn insert_fix(tx: &Transaction<'_>, c: &Ctx, f: &Fix) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO pm_fixes (ns, repo, rule, fix, accepted, feedback, at_ms, expires_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -349,7 +349,7 @@ fn trim(tx: &Transaction<'_>, table: &str, ns: &str, repo: &str, max: u64) -> Re
     Ok(())
 }
 
-fn fix(r: &Row<'_>) -> rusqlite::Result<Fix> {
+pub(super) fn fix(r: &Row<'_>) -> rusqlite::Result<Fix> {
     Ok(Fix {
         repo: r.get(0)?,
         rule: r.get(1)?,
@@ -360,7 +360,7 @@ fn fix(r: &Row<'_>) -> rusqlite::Result<Fix> {
     })
 }
 
-const FCOLS: &str = "repo, rule, fix, accepted, feedback, at_ms";
+pub(super) const FCOLS: &str = "repo, rule, fix, accepted, feedback, at_ms";
 
 /// Newest fix outcomes.
 pub fn fixes(
@@ -410,7 +410,7 @@ pub fn record_session(db: &Sqlite, c: &Ctx, s: &Session, text: &str) -> Result<(
     db.with_tx(|tx| insert_session(tx, c, s, text))
 }
 
-fn insert_session(tx: &Transaction<'_>, c: &Ctx, s: &Session, text: &str) -> Result<()> {
+pub(super) fn insert_session(tx: &Transaction<'_>, c: &Ctx, s: &Session, text: &str) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO pm_sessions (ns, repo, summary, at_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -423,7 +423,12 @@ pub fn sessions(db: &Sqlite, c: &Ctx, repo: &str, limit: usize) -> Result<Vec<Se
     db.with(|conn| sessions_of(conn, c, repo, limit))
 }
 
-fn sessions_of(conn: &Connection, c: &Ctx, repo: &str, limit: usize) -> Result<Vec<Session>> {
+pub(super) fn sessions_of(
+    conn: &Connection,
+    c: &Ctx,
+    repo: &str,
+    limit: usize,
+) -> Result<Vec<Session>> {
     let rows: Vec<(String, i64)> = conn
         .prepare_cached(
             "SELECT summary, at_ms FROM pm_sessions INDEXED BY pm_sessions_repo
@@ -463,7 +468,11 @@ fn count(conn: &Connection, table: &str, c: &Ctx, repo: Option<&str>) -> Result<
     Ok(n as u64)
 }
 
-fn counts(conn: &Connection, c: &Ctx, repo: Option<&str>) -> Result<BTreeMap<String, u64>> {
+pub(super) fn counts(
+    conn: &Connection,
+    c: &Ctx,
+    repo: Option<&str>,
+) -> Result<BTreeMap<String, u64>> {
     let mut m = BTreeMap::new();
     for (k, t) in [
         ("patterns", "pm_patterns"),
@@ -530,215 +539,5 @@ pub fn insights(db: &Sqlite, c: &Ctx, repo: &str, limit: usize, window: u64) -> 
             counts,
             window_days: window,
         })
-    })
-}
-
-/// Health of the namespace's pattern memory.
-pub fn health(db: &Sqlite, c: &Ctx, backend: String) -> Result<Health> {
-    let t = std::time::Instant::now();
-    db.with(|conn| {
-        let tx = conn.transaction()?;
-        let mut counts = counts(&tx, c, None)?;
-        let now = c.now as i64;
-        let repos: i64 = tx.query_row(
-            "SELECT count(*) FROM (SELECT repo FROM pm_patterns WHERE ns = ?1 AND expires_ms > ?2
-             UNION SELECT repo FROM pm_issues WHERE ns = ?1 AND expires_ms > ?2
-             UNION SELECT repo FROM pm_fixes WHERE ns = ?1 AND expires_ms > ?2
-             UNION SELECT repo FROM pm_sessions WHERE ns = ?1 AND expires_ms > ?2)",
-            params![c.ns, now],
-            |r| r.get(0),
-        )?;
-        counts.insert("repos".into(), repos as u64);
-        let mut bytes = 0i64;
-        let mut oldest: Option<i64> = None;
-        let mut newest: Option<i64> = None;
-        for (t, size, first, last) in [
-            (
-                "pm_patterns",
-                "length(id) + length(repo) + length(type) + length(data) + 40",
-                "first_ms",
-                "last_ms",
-            ),
-            (
-                "pm_issues",
-                "length(repo) + length(rule) + length(file) + length(severity) + length(message) + 32",
-                "first_ms",
-                "last_ms",
-            ),
-            ("pm_issue_days", "length(repo) + length(rule) + 24", "NULL", "NULL"),
-            (
-                "pm_fixes",
-                "length(repo) + length(rule) + length(fix) + coalesce(length(feedback), 0) + 32",
-                "at_ms",
-                "at_ms",
-            ),
-            ("pm_sessions", "length(repo) + length(summary) + 24", "at_ms", "at_ms"),
-        ] {
-            let (b, lo, hi): (Option<i64>, Option<i64>, Option<i64>) = tx.query_row(
-                &format!(
-                    "SELECT sum({size}), min({first}), max({last}) FROM {t}
-                     WHERE ns = ?1 AND expires_ms > ?2"
-                ),
-                params![c.ns, now],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            bytes += b.unwrap_or(0);
-            oldest = match (oldest, lo) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            newest = match (newest, hi) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        tx.commit()?;
-        Ok(Health {
-            backend,
-            connected: true,
-            rtt_ms: t.elapsed().as_secs_f64() * 1e3,
-            counts,
-            storage_bytes: bytes as u64,
-            oldest_ms: oldest.map(|v| v as u64),
-            newest_ms: newest.map(|v| v as u64),
-        })
-    })
-}
-
-/// Deletes expired rows.
-pub fn cleanup(db: &Sqlite, c: &Ctx) -> Result<u64> {
-    db.with_tx(|tx| {
-        let mut n = 0u64;
-        for t in TABLES {
-            n += tx.execute(
-                &format!("DELETE FROM {t} WHERE ns = ?1 AND expires_ms <= ?2"),
-                params![c.ns, c.now as i64],
-            )? as u64;
-        }
-        Ok(n)
-    })
-}
-
-/// Everything a repository holds.
-pub fn export(db: &Sqlite, c: &Ctx, repo: &str) -> Result<Dump> {
-    db.with(|conn| {
-        let tx = conn.transaction()?;
-        let now = c.now as i64;
-        let rows: Vec<(Pattern, String)> = tx
-            .prepare_cached(&format!(
-                "SELECT {PCOLS} FROM pm_patterns WHERE ns = ?1 AND repo = ?2 AND expires_ms > ?3
-                 ORDER BY id"
-            ))?
-            .query_map(params![c.ns, repo, now], pattern)?
-            .collect::<rusqlite::Result<_>>()?;
-        let patterns = decode(rows)?;
-        let issues: Vec<Issue> = tx
-            .prepare_cached(&format!(
-                "SELECT {ICOLS} FROM pm_issues WHERE ns = ?1 AND repo = ?2 AND expires_ms > ?3
-                 ORDER BY rule"
-            ))?
-            .query_map(params![c.ns, repo, now], issue)?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut out = Vec::with_capacity(issues.len());
-        let mut q = tx.prepare_cached(
-            "SELECT day, count FROM pm_issue_days WHERE ns = ?1 AND repo = ?2 AND rule = ?3
-               AND expires_ms > ?4 ORDER BY day",
-        )?;
-        for i in issues {
-            let days = q
-                .query_map(params![c.ns, repo, i.rule, now], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            out.push(IssueExport { issue: i, days });
-        }
-        drop(q);
-        let fixes: Vec<Fix> = tx
-            .prepare_cached(&format!(
-                "SELECT {FCOLS} FROM pm_fixes WHERE ns = ?1 AND repo = ?2 AND expires_ms > ?3
-                 ORDER BY seq"
-            ))?
-            .query_map(params![c.ns, repo, now], fix)?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut sessions = sessions_of(&tx, c, repo, usize::MAX >> 1)?;
-        sessions.reverse();
-        tx.commit()?;
-        Ok(Dump {
-            repo: repo.to_string(),
-            patterns,
-            issues: out,
-            fixes,
-            sessions,
-        })
-    })
-}
-
-/// Replaces a repository's records with a dump.
-pub fn import(db: &Sqlite, c: &Ctx, d: &Dump) -> Result<u64> {
-    db.with_tx(|tx| {
-        for t in TABLES {
-            tx.execute(
-                &format!("DELETE FROM {t} WHERE ns = ?1 AND repo = ?2"),
-                params![c.ns, d.repo],
-            )?;
-        }
-        let x = c.expiry() as i64;
-        let mut n = 0u64;
-        for p in &d.patterns {
-            tx.execute(
-                "INSERT OR REPLACE INTO pm_patterns (ns, id, repo, type, data, confidence,
-                   observations, first_ms, last_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    c.ns,
-                    p.id,
-                    d.repo,
-                    p.r#type,
-                    serde_json::to_string(&p.data)?,
-                    p.confidence,
-                    p.observations as i64,
-                    p.first_ms as i64,
-                    p.last_ms as i64,
-                    x
-                ],
-            )?;
-            n += 1;
-        }
-        for e in &d.issues {
-            let i = &e.issue;
-            tx.execute(
-                "INSERT INTO pm_issues (ns, repo, rule, count, file, severity, message,
-                   first_ms, last_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    c.ns,
-                    d.repo,
-                    i.rule,
-                    i.count as i64,
-                    i.file,
-                    i.severity,
-                    i.message,
-                    i.first_ms as i64,
-                    i.last_ms as i64,
-                    x
-                ],
-            )?;
-            for (day, k) in &e.days {
-                tx.execute(
-                    "INSERT OR REPLACE INTO pm_issue_days (ns, repo, day, rule, count, expires_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![c.ns, d.repo, *day as i64, i.rule, *k as i64, x],
-                )?;
-            }
-            n += 1;
-        }
-        for f in &d.fixes {
-            insert_fix(tx, c, f)?;
-            n += 1;
-        }
-        for s in &d.sessions {
-            insert_session(tx, c, s, &serde_json::to_string(&s.summary)?)?;
-            n += 1;
-        }
-        Ok(n)
     })
 }

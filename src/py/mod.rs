@@ -7,6 +7,7 @@ mod errors;
 mod events;
 mod hub;
 mod jobs;
+mod pattern_results;
 mod patterns;
 mod protocol;
 mod tasks;
