@@ -393,6 +393,8 @@ def test_health_and_insights(hub: zerolag.Hub) -> None:
     assert [(a.rule_id, a.accepted, a.total) for a in ins.acceptance] == [("E501", 2, 3)]
     assert ins.counts == {"patterns": 2, "issues": 2, "fixes": 3, "sessions": 2}
     assert "Insights(" in repr(ins) and "PatternHealth(" in repr(h)
+    assert hub.clear() > 0
+    assert set(pm.health().counts.values()) == {0}, "hub.clear() empties pattern memory"
 
 
 def test_health_reports_a_store_that_is_down(make_redis_server: Any, tmp_path: Path) -> None:

@@ -182,3 +182,60 @@ pub fn from_json(v: &Value, repo: Option<&str>) -> Result<Dump> {
     }
     Ok(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_round_trip_and_bad_ones_are_refused() {
+        let d = Dump {
+            repo: "acme/api".into(),
+            patterns: vec![Pattern {
+                id: "p0123456789abcdef".into(),
+                repo: "acme/api".into(),
+                r#type: "naming".into(),
+                data: json!({"a": [1, 2.5, null]}),
+                confidence: 0.85,
+                observations: 3,
+                first_ms: 1_763_000_000_123,
+                last_ms: 1_763_000_000_999,
+            }],
+            issues: vec![IssueExport {
+                issue: Issue {
+                    repo: "acme/api".into(),
+                    rule: "E501".into(),
+                    count: 4,
+                    file: "a.py".into(),
+                    severity: "warning".into(),
+                    message: "long".into(),
+                    first_ms: 1_763_000_000_001,
+                    last_ms: 1_763_000_000_002,
+                },
+                days: vec![(20_400, 1), (20_401, 3)],
+            }],
+            fixes: vec![Fix {
+                repo: "acme/api".into(),
+                rule: "E501".into(),
+                fix: "wrap".into(),
+                accepted: true,
+                feedback: None,
+                at_ms: 1_763_000_000_003,
+            }],
+            sessions: vec![Session {
+                repo: "acme/api".into(),
+                summary: json!({"n": 1}),
+                at_ms: 1_763_000_000_004,
+            }],
+        };
+        let v = to_json(&d);
+        assert_eq!(from_json(&v, None).ok(), Some(d.clone()));
+        let renamed = from_json(&v, Some("acme/copy")).map(|x| x.fixes[0].repo.clone());
+        assert_eq!(renamed.ok().as_deref(), Some("acme/copy"));
+        assert!(from_json(&json!({"format": "x"}), None).is_err());
+        assert!(from_json(&json!([]), None).is_err());
+        let mut bad = v.clone();
+        bad["issues"][0]["days"] = json!([[1]]);
+        assert!(from_json(&bad, None).is_err());
+    }
+}
