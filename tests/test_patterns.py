@@ -339,10 +339,12 @@ def test_anonymisation_can_be_configured_or_turned_off(hub: zerolag.Hub) -> None
 
 WORKER = textwrap.dedent(
     """
-    import sys, zerolag
+    import sys, time, zerolag
     url, root, ns, n = sys.argv[1] or None, sys.argv[2], sys.argv[3], int(sys.argv[4])
     with zerolag.open(url, root=root, namespace=ns) as hub:
         pm = hub.patterns
+        while time.time() < float(sys.argv[5]):  # start together, so the writes overlap
+            time.sleep(0.001)
         for i in range(n):
             pm.track_issue("acme/api", "E501", file=f"f{i}.py")
             pm.store("acme/api", "naming", {"style": "snake_case"}, confidence=0.5)
@@ -355,13 +357,10 @@ WORKER = textwrap.dedent(
 def test_processes_updating_one_repository_lose_no_increment(
     hub: zerolag.Hub, store_url: str | None, tmp_path: Path, namespace: str
 ) -> None:
-    procs, n = 4, 100
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, store_url or "", str(tmp_path), namespace, str(n)]
-        )
-        for _ in range(procs)
-    ]
+    procs, n = 4, 200
+    start = str(time.time() + 0.8)
+    args = [store_url or "", str(tmp_path), namespace, str(n), start]
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, *args]) for _ in range(procs)]
     assert [w.wait(timeout=120) for w in workers] == [0] * procs
     pm = hub.patterns
     assert pm.top_issues(REPO)[0].count == procs * n
