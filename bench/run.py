@@ -1,6 +1,6 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick] [--suite tasks|protocol|events|bus|jobs|anonymize ...]
+    python bench/run.py [--quick] [--suite tasks|protocol|events|bus|jobs|anonymize|patterns]
                         [--redis-url URL]
 
 Without --redis-url it starts its own redis-server on a free port (no persistence) and stops
@@ -29,8 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize")
-NEEDS_REDIS = {"tasks", "events", "bus", "jobs"}
+SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns")
+NEEDS_REDIS = {"tasks", "events", "bus", "jobs", "patterns"}
 sys.path.insert(0, str(HERE))
 
 
@@ -217,6 +217,12 @@ def _suite_jobs(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
     return bench_jobs.run(url, quick=quick, log=lambda s: print(s, flush=True))
 
 
+def _suite_patterns(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_patterns
+
+    return bench_patterns.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
@@ -224,6 +230,7 @@ RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = 
     "anonymize": _suite_anonymize,
     "bus": _suite_bus,
     "jobs": _suite_jobs,
+    "patterns": _suite_patterns,
 }
 
 

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::events::{self, Events};
 use crate::ids;
 use crate::jobs::{self, Jobs};
+use crate::patterns::{self, Patterns};
 use crate::tasks::{self, Tasks};
 
 /// Rows of a namespace per capability (embedded store).
@@ -19,19 +20,21 @@ type RowCount = fn(&rusqlite::Connection, &str) -> Result<u64>;
 /// Deletes a namespace's rows per capability (embedded store).
 type ClearRows = fn(&rusqlite::Transaction<'_>, &str) -> Result<u64>;
 
-const ROWS: [RowCount; 5] = [
+const ROWS: [RowCount; 6] = [
     tasks::sqlite::rows,
     docs::sqlite::rows,
     bus::sqlite::rows,
     events::sqlite::rows,
     jobs::sqlite::rows,
+    patterns::sqlite::rows,
 ];
-const CLEAR: [ClearRows; 5] = [
+const CLEAR: [ClearRows; 6] = [
     tasks::sqlite::clear,
     docs::sqlite::clear,
     bus::sqlite::clear,
     events::sqlite::clear,
     jobs::sqlite::clear,
+    patterns::sqlite::clear,
 ];
 
 /// What `health()` reports.
@@ -64,6 +67,8 @@ pub struct Hub {
     pub jobs: Jobs,
     /// YAML and JSON documents of this namespace (mirrored to files by the sync).
     pub docs: Docs,
+    /// Pattern memory of this namespace.
+    pub patterns: Patterns,
 }
 
 impl Hub {
@@ -79,6 +84,7 @@ impl Hub {
             events: Events::new(backend.clone(), ns.clone()),
             jobs: Jobs::new(backend.clone(), ns.clone()),
             docs: Docs::new(backend.clone(), ns.clone()),
+            patterns: Patterns::new(backend.clone(), ns.clone()),
             backend,
             ns,
             closed: AtomicBool::new(false),

@@ -12,6 +12,7 @@ pub mod events;
 pub mod hub;
 pub mod ids;
 pub mod jobs;
+pub mod patterns;
 pub mod protocol;
 pub mod tasks;
 

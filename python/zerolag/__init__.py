@@ -18,6 +18,7 @@ from typing import Any
 
 from . import protocol
 from ._core import (
+    Acceptance,
     Anonymizer,
     Bus,
     BusStats,
@@ -28,16 +29,24 @@ from ._core import (
     Event,
     Events,
     Finding,
+    FixOutcome,
     Health,
     Hub,
+    Insights,
+    IssueStat,
     Job,
     JobClaim,
     Jobs,
+    LearningSession,
     Message,
+    Pattern,
+    PatternHealth,
+    Patterns,
     SearchPage,
     Subscription,
     Task,
     Tasks,
+    Trend,
     __version__,
     anonymize,
 )
@@ -58,6 +67,7 @@ from .exceptions import (
     ZerolagError,
 )
 from .jobs import AsyncJobs, JobContext, Worker, WorkerStats
+from .patterns import AsyncPatterns, create_pattern_memory
 
 __all__ = [
     "open",
@@ -85,6 +95,17 @@ __all__ = [
     "AsyncSubscription",
     "Jobs",
     "AsyncJobs",
+    "Patterns",
+    "AsyncPatterns",
+    "create_pattern_memory",
+    "Pattern",
+    "IssueStat",
+    "FixOutcome",
+    "Acceptance",
+    "LearningSession",
+    "Trend",
+    "Insights",
+    "PatternHealth",
     "Job",
     "JobClaim",
     "JobContext",

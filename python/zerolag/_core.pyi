@@ -208,6 +208,8 @@ class Hub:
     @property
     def jobs(self) -> Jobs: ...
     @property
+    def patterns(self) -> Patterns: ...
+    @property
     def tasks(self) -> Tasks: ...
     def health(self) -> Health:
         """Backend, server version, round-trip time and size of the namespace."""
@@ -243,6 +245,8 @@ class _AsyncHub:
     def events(self) -> _AsyncEvents: ...
     @property
     def jobs(self) -> _AsyncJobs: ...
+    @property
+    def patterns(self) -> _AsyncPatterns: ...
     @property
     def tasks(self) -> _AsyncTasks: ...
     def health(self) -> Awaitable[Health]: ...
@@ -981,6 +985,372 @@ class _AsyncJobs:
         self, items: Iterable[tuple[str, str, Any]], visibility: float
     ) -> Awaitable[list[_FinishAck]]: ...
     def _sync_twin(self) -> Jobs: ...
+
+# ---- patterns (src/py/patterns.rs) -------------------------------------------------------
+
+class _PatternSettings(TypedDict):
+    """Retention, limits and anonymisation of one pattern-memory handle."""
+
+    ttl: float
+    max_fixes: int
+    max_sessions: int
+    max_payload: int
+    anonymize: bool
+
+class _PatternExport(TypedDict):
+    """What :meth:`Patterns.export` returns (``format`` is ``"zerolag.patterns/1"``)."""
+
+    format: str
+    repo: str
+    patterns: list[dict[str, Any]]
+    issues: list[dict[str, Any]]
+    fixes: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+
+@final
+class Pattern:
+    """A learned pattern of a repository. Immutable."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @property
+    def id(self) -> str:
+        """``p`` + 16 hex digits, derived from repository, type and data when first stored."""
+    @property
+    def repo(self) -> str: ...
+    @property
+    def type(self) -> str:
+        """The pattern type (normalised like a task keyword)."""
+    @property
+    def data(self) -> _JSON:
+        """The pattern (anonymised JSON; a fresh copy on each access)."""
+    @property
+    def confidence(self) -> float:
+        """0..1."""
+    @property
+    def observations(self) -> int:
+        """How often it was stored or observed."""
+    @property
+    def first_seen(self) -> float:
+        """Unix seconds when first stored."""
+    @property
+    def last_seen(self) -> float:
+        """Unix seconds when last stored or observed."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class IssueStat:
+    """How often a rule fired in a repository (overall, or in the window asked for)."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def file(self) -> str:
+        """File of the last occurrence (anonymised)."""
+    @property
+    def severity(self) -> str:
+        """Severity of the last occurrence."""
+    @property
+    def message(self) -> str:
+        """Message of the last occurrence (anonymised)."""
+    @property
+    def first_seen(self) -> float: ...
+    @property
+    def last_seen(self) -> float: ...
+
+@final
+class FixOutcome:
+    """A proposed fix and whether the team accepted it."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def fix(self) -> str:
+        """The proposed fix (anonymised)."""
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def feedback(self) -> str | None:
+        """Feedback (anonymised)."""
+    @property
+    def time(self) -> float: ...
+
+@final
+class Acceptance:
+    """Acceptance of one rule's fixes, over the fix outcomes kept."""
+
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def rate(self) -> float:
+        """accepted / total."""
+
+@final
+class LearningSession:
+    """A learning session summary."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def summary(self) -> _JSON:
+        """The summary (anonymised JSON)."""
+    @property
+    def time(self) -> float: ...
+
+@final
+class Trend:
+    """How often a rule fired in the last ``window_days`` days against the window before."""
+
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def current(self) -> int: ...
+    @property
+    def previous(self) -> int: ...
+    @property
+    def change(self) -> int:
+        """current - previous."""
+
+@final
+class Insights:
+    """What :meth:`Patterns.insights` returns."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def patterns(self) -> list[Pattern]:
+        """Most confident patterns."""
+    @property
+    def issues(self) -> list[IssueStat]:
+        """Most frequent issues overall."""
+    @property
+    def acceptance(self) -> list[Acceptance]:
+        """Fix acceptance per rule, most fixes first."""
+    @property
+    def trends(self) -> list[Trend]:
+        """Rules whose counts moved most between the two windows."""
+    @property
+    def counts(self) -> dict[str, int]:
+        """Live records of the repository: ``patterns``, ``issues``, ``fixes``, ``sessions``."""
+    @property
+    def window_days(self) -> int: ...
+
+@final
+class PatternHealth:
+    """What :meth:`Patterns.health` returns."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def connected(self) -> bool:
+        """False when the store could not be reached (the other fields are then empty)."""
+    @property
+    def rtt_ms(self) -> float: ...
+    @property
+    def counts(self) -> dict[str, int]:
+        """Live records of the namespace: ``patterns``, ``issues``, ``fixes``, ``sessions``,
+        and ``repos``."""
+    @property
+    def storage_bytes(self) -> int:
+        """Redis: MEMORY USAGE summed over the keys; embedded: bytes of the stored rows."""
+    @property
+    def oldest(self) -> float | None:
+        """Unix seconds of the oldest record (first seen / recorded)."""
+    @property
+    def newest(self) -> float | None:
+        """Unix seconds of the newest record (last seen / recorded)."""
+
+@final
+class Patterns:
+    """``hub.patterns`` of a sync hub: pattern memory for learning agents.
+
+    Every string stored (pattern data, issue files and messages, fixes, feedback, session
+    summaries, imports) first goes through the anonymiser (see :meth:`configure`). Every
+    record expires ``ttl`` seconds (default 90 days) after its last write or use; reads skip
+    expired records and :meth:`cleanup` deletes them.
+    """
+
+    def configure(
+        self,
+        *,
+        ttl: float | None = None,
+        max_fixes: int | None = None,
+        max_sessions: int | None = None,
+        max_payload: int | None = None,
+        anonymize: bool | None = None,
+        disable: Sequence[str] | None = None,
+        rules: dict[str, str] | None = None,
+        key: bytes | None = None,
+    ) -> _PatternSettings:
+        """Change this handle's settings; returns those in force. ``ttl`` in seconds;
+        ``max_fixes`` / ``max_sessions`` kept per repository (1000 / 500); ``max_payload``
+        bytes per stored text or JSON (64 KiB); ``anonymize=False`` stores strings as given;
+        ``disable`` (categories), ``rules`` (name -> regex) and ``key`` configure the
+        anonymiser like :class:`Anonymizer`."""
+    def store(self, repo: str, type: str, data: _JSON, *, confidence: float = 0.5) -> Pattern:
+        """Store a pattern; storing the same repository, type and data again counts one more
+        observation and sets its confidence and last seen time."""
+    def get(
+        self, repo: str, type: str | None = None, *, min_confidence: float = 0.0, limit: int = 50
+    ) -> list[Pattern]:
+        """Patterns of ``repo`` (of one type, or all) with at least ``min_confidence``, most
+        confident first (then most observed). Each returned pattern's expiry is refreshed."""
+    def pattern(self, id: str) -> Pattern:
+        """One pattern (refreshes its expiry); NotFoundError when absent or expired."""
+    def update(
+        self,
+        id: str,
+        *,
+        confidence: float | None = None,
+        data: _JSON = None,
+        observe: bool = True,
+    ) -> Pattern:
+        """Count an observation (``observe``), and/or set confidence or data; refreshes the
+        expiry. NotFoundError when absent or expired."""
+    def delete(self, id: str) -> bool:
+        """Delete a pattern; False when there was none."""
+    def track_issue(
+        self,
+        repo: str,
+        rule_id: str,
+        *,
+        file: str = "",
+        severity: str = "warning",
+        message: str = "",
+        at: float | None = None,
+    ) -> IssueStat:
+        """Count one occurrence of ``rule_id`` (atomically; ``at`` in Unix seconds, default
+        now); returns the issue's overall count."""
+    def top_issues(
+        self, repo: str, *, limit: int = 10, since: float | None = None
+    ) -> list[IssueStat]:
+        """Most frequent issues: overall, or (``since``, Unix seconds) counted per UTC day from
+        the day of ``since`` to today."""
+    def record_fix(
+        self,
+        repo: str,
+        rule_id: str,
+        *,
+        fix: str,
+        accepted: bool,
+        feedback: str | None = None,
+        at: float | None = None,
+    ) -> FixOutcome:
+        """Record a proposed fix and whether it was accepted (the newest ``max_fixes`` per
+        repository are kept)."""
+    def fixes(self, repo: str, *, rule_id: str | None = None, limit: int = 100) -> list[FixOutcome]:
+        """The newest fix outcomes, newest first."""
+    def acceptance(self, repo: str) -> dict[str, Acceptance]:
+        """Acceptance per rule over the fix outcomes kept."""
+    def record_session(
+        self, repo: str, summary: _JSON, *, at: float | None = None
+    ) -> LearningSession:
+        """Record a learning session summary (the newest ``max_sessions`` are kept)."""
+    def sessions(self, repo: str, *, limit: int = 50) -> list[LearningSession]:
+        """The newest sessions, newest first."""
+    def insights(self, repo: str, *, limit: int = 10, window_days: int = 7) -> Insights:
+        """Top patterns, most frequent issues, fix acceptance per rule and trends (this window
+        of ``window_days`` days against the one before), in one store round trip."""
+    def health(self) -> PatternHealth:
+        """Connection, record counts, storage used, oldest and newest record."""
+    def cleanup(self) -> int:
+        """Delete every expired record now; returns how many went."""
+    def export(self, repo: str) -> _PatternExport:
+        """Every live record of ``repo`` as a JSON-able dict (times in Unix seconds)."""
+    def import_(self, data: Mapping[str, Any], *, repo: str | None = None) -> int:
+        """Replace what the repository (``data["repo"]``, or ``repo``) holds with an export
+        (strings anonymised again, expiry counted from now); returns the records written."""
+    def clear(self) -> int:
+        """Delete everything pattern memory holds in this namespace."""
+    @property
+    def closed(self) -> bool:
+        """True once the hub is closed."""
+    def close(self) -> None:
+        """Close the hub this memory belongs to (what :func:`zerolag.create_pattern_memory`
+        opened)."""
+    def __enter__(self) -> Patterns: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class _AsyncPatterns:
+    """Native half of :class:`zerolag.AsyncPatterns`: each method returns an awaitable."""
+
+    def configure(
+        self,
+        *,
+        ttl: float | None = None,
+        max_fixes: int | None = None,
+        max_sessions: int | None = None,
+        max_payload: int | None = None,
+        anonymize: bool | None = None,
+        disable: Sequence[str] | None = None,
+        rules: dict[str, str] | None = None,
+        key: bytes | None = None,
+    ) -> _PatternSettings: ...
+    def store(
+        self, repo: str, type: str, data: _JSON, *, confidence: float = 0.5
+    ) -> Awaitable[Pattern]: ...
+    def get(
+        self, repo: str, type: str | None = None, *, min_confidence: float = 0.0, limit: int = 50
+    ) -> Awaitable[list[Pattern]]: ...
+    def pattern(self, id: str) -> Awaitable[Pattern]: ...
+    def update(
+        self,
+        id: str,
+        *,
+        confidence: float | None = None,
+        data: _JSON = None,
+        observe: bool = True,
+    ) -> Awaitable[Pattern]: ...
+    def delete(self, id: str) -> Awaitable[bool]: ...
+    def track_issue(
+        self,
+        repo: str,
+        rule_id: str,
+        *,
+        file: str = "",
+        severity: str = "warning",
+        message: str = "",
+        at: float | None = None,
+    ) -> Awaitable[IssueStat]: ...
+    def top_issues(
+        self, repo: str, *, limit: int = 10, since: float | None = None
+    ) -> Awaitable[list[IssueStat]]: ...
+    def record_fix(
+        self,
+        repo: str,
+        rule_id: str,
+        *,
+        fix: str,
+        accepted: bool,
+        feedback: str | None = None,
+        at: float | None = None,
+    ) -> Awaitable[FixOutcome]: ...
+    def fixes(
+        self, repo: str, *, rule_id: str | None = None, limit: int = 100
+    ) -> Awaitable[list[FixOutcome]]: ...
+    def acceptance(self, repo: str) -> Awaitable[dict[str, Acceptance]]: ...
+    def record_session(
+        self, repo: str, summary: _JSON, *, at: float | None = None
+    ) -> Awaitable[LearningSession]: ...
+    def sessions(self, repo: str, *, limit: int = 50) -> Awaitable[list[LearningSession]]: ...
+    def insights(
+        self, repo: str, *, limit: int = 10, window_days: int = 7
+    ) -> Awaitable[Insights]: ...
+    def health(self) -> Awaitable[PatternHealth]: ...
+    def cleanup(self) -> Awaitable[int]: ...
+    def export(self, repo: str) -> Awaitable[_PatternExport]: ...
+    def import_(self, data: Mapping[str, Any], *, repo: str | None = None) -> Awaitable[int]: ...
+    def clear(self) -> Awaitable[int]: ...
 
 # ---- protocol (src/py/protocol.rs) -------------------------------------------------------
 

@@ -15,6 +15,7 @@ from .bus import AsyncBus
 from .docs import AsyncDocs
 from .events import AsyncEvents
 from .jobs import AsyncJobs
+from .patterns import AsyncPatterns
 
 __all__ = ["AsyncHub", "AsyncTasks"]
 
@@ -157,6 +158,11 @@ class AsyncHub:
     def jobs(self) -> AsyncJobs:
         """The job queue of this namespace."""
         return AsyncJobs(self._h.jobs)
+
+    @property
+    def patterns(self) -> AsyncPatterns:
+        """The pattern memory of this namespace."""
+        return AsyncPatterns(self._h.patterns)
 
     @property
     def tasks(self) -> AsyncTasks:

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     crate::jobs::sqlite::SCHEMA,
     crate::bus::sqlite::SCHEMA_CFG,
     crate::docs::sqlite::SCHEMA,
+    crate::patterns::sqlite::SCHEMA,
 ];
 
 /// A small pool of connections to one database file.

@@ -11,6 +11,7 @@ use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::jobs::{AsyncJobs, Jobs};
+use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
 use super::{run_async, run_sync};
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};
@@ -133,6 +134,14 @@ impl Hub {
     fn jobs(&self) -> PyResult<Jobs> {
         checked(&self.inner)?;
         Ok(Jobs {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn patterns(&self) -> PyResult<Patterns> {
+        checked(&self.inner)?;
+        Ok(Patterns {
             hub: self.inner.clone(),
         })
     }
@@ -262,6 +271,14 @@ impl AsyncHub {
     fn jobs(&self) -> PyResult<AsyncJobs> {
         checked(&self.inner)?;
         Ok(AsyncJobs {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn patterns(&self) -> PyResult<AsyncPatterns> {
+        checked(&self.inner)?;
+        Ok(AsyncPatterns {
             hub: self.inner.clone(),
         })
     }

@@ -8,6 +8,8 @@ mod errors;
 mod events;
 mod hub;
 mod jobs;
+mod pattern_results;
+mod patterns;
 mod protocol;
 mod tasks;
 
@@ -102,5 +104,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     docs::register(m)?;
     events::register(m)?;
     jobs::register(m)?;
+    patterns::register(m)?;
     Ok(())
 }
