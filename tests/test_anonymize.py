@@ -19,6 +19,17 @@ def test_no_generated_secret_survives(seed: int) -> None:
     assert out.count("[REDACTED:") >= len(docs) * 3
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_documents_split_into_lines_leak_nothing(seed: int) -> None:
+    """Storing a document line by line (a PEM body line alone, without BEGIN/END) is as safe
+    as storing it whole."""
+    docs, secrets = secret_corpus(seed, n=10)
+    a = zerolag.Anonymizer()
+    out = "\n".join(a.anonymize(line) for d in docs for line in d.splitlines())
+    survived = sorted(s for s in secrets if s in out)
+    assert survived == [], survived[:5]
+
+
 def test_json_documents_and_every_string_inside(tmp_path: object) -> None:
     docs, secrets = secret_corpus(7, n=10)
     a = zerolag.Anonymizer()

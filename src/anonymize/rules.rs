@@ -61,6 +61,14 @@ pub fn builtins() -> Vec<Builtin> {
             r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\n:-]*)",
             None,
         ),
+        // A line of key material on its own (a PEM body line without its BEGIN/END lines,
+        // or base64 key bytes): long, nothing but base64, and random-looking.
+        rule(
+            "private_key",
+            "key_material",
+            r"(?m)^[ \t]*(?P<secret>[A-Za-z0-9+/]{48,100}={0,2})[ \t]*\r?$",
+            Entropy,
+        ),
         rule(
             "aws",
             "aws_access_key_id",
