@@ -4,6 +4,9 @@ placeholders are stable and keyed, options work, bad rules are refused."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import zerolag
@@ -28,6 +31,27 @@ def test_documents_split_into_lines_leak_nothing(seed: int) -> None:
     out = "\n".join(a.anonymize(line) for d in docs for line in d.splitlines())
     survived = sorted(s for s in secrets if s in out)
     assert survived == [], survived[:5]
+
+
+def test_the_default_key_comes_from_the_environment() -> None:
+    code = (
+        "import zerolag; print(zerolag.Anonymizer().anonymize('mail ana@example.org'), "
+        "zerolag.anonymize('mail ana@example.org'))"
+    )
+
+    def run(env_key: str | None) -> list[str]:
+        env = {k: v for k, v in os.environ.items() if k != "ZEROLAG_ANONYMIZE_KEY"}
+        if env_key is not None:
+            env["ZEROLAG_ANONYMIZE_KEY"] = env_key
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    plain, k1, k1_again, k2 = run(None), run("team-secret-1"), run("team-secret-1"), run("other")
+    assert k1 == k1_again and k1 != plain and k1 != k2
+    default = zerolag.Anonymizer(key=b"zerolag-anonymize-default-key-v1")
+    assert plain[1] == default.anonymize("ana@example.org") and plain[1] == plain[3]
+    assert k1[1] == k1[3], "zerolag.anonymize follows the same default"
 
 
 def test_json_documents_and_every_string_inside(tmp_path: object) -> None:

@@ -278,8 +278,9 @@ class Anonymizer:
 
     ``disable``: categories to switch off (see :meth:`categories`); ``rules``: extra rules as
     ``{name: regex}`` (a named group ``secret`` limits the redaction to it); ``key``: the HMAC
-    key (default: a fixed library key, so use your own for low-entropy data such as e-mail
-    addresses).
+    key (default: the environment variable ``ZEROLAG_ANONYMIZE_KEY`` if set, else a fixed public
+    library key; set one for low-entropy data such as e-mail addresses, the same in every
+    process whose placeholders must match). Pattern memory uses the same default.
     """
 
     def __new__(

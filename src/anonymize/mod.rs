@@ -3,9 +3,11 @@
 //!
 //! The tag after the rule name is a keyed hash (HMAC-SHA-256, first 6 bytes) of the secret:
 //! the same secret always gets the same placeholder under the same key, so repeated patterns
-//! still match, and without the key the placeholder says nothing about the secret. A store
-//! keeps its own random key; `Anonymizer::new` without a key uses a fixed default, which is
-//! stable everywhere but leaves low-entropy values (an e-mail address) open to guessing.
+//! still match, and without the key the placeholder says nothing about the secret.
+//! `Anonymizer::new` without a key uses the environment variable `ZEROLAG_ANONYMIZE_KEY` if it
+//! is set, else a fixed public default, which is stable everywhere but leaves low-entropy
+//! values (an e-mail address) open to guessing by whoever sees the placeholders: set the
+//! variable (the same in every process that must match) or pass a key.
 //!
 //! Pure Rust, no store access: later capabilities (bus payloads, caches) reuse it.
 
@@ -21,8 +23,10 @@ use sha2::Sha256;
 use self::rules::Check;
 use crate::error::{Error, Result};
 
-/// The key used when none is given.
+/// The key used when none is given and `ZEROLAG_ANONYMIZE_KEY` is not set.
 const DEFAULT_KEY: &[u8] = b"zerolag-anonymize-default-key-v1";
+/// The environment variable holding the default key.
+pub const KEY_ENV: &str = "ZEROLAG_ANONYMIZE_KEY";
 /// Categories of the built-in rules.
 pub const CATEGORIES: &[&str] = &[
     "private_key",
@@ -260,7 +264,13 @@ impl Anonymizer {
         };
         Ok(Anonymizer {
             rules: out,
-            key: key.unwrap_or(DEFAULT_KEY).to_vec(),
+            key: match key {
+                Some(k) => k.to_vec(),
+                None => std::env::var(KEY_ENV)
+                    .ok()
+                    .filter(|k| !k.is_empty())
+                    .map_or_else(|| DEFAULT_KEY.to_vec(), String::into_bytes),
+            },
             json_password_key: word(rules::password_words())?,
             json_secret_key: word(rules::key_words())?,
         })

@@ -172,9 +172,16 @@ fn private_key_blocks_go_whole() {
 fn key_material_lines_on_their_own_go() {
     let a = Anonymizer::new(&[], &[], None).unwrap();
     let line = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8x5Ga0R7N6pEb1qU+F9ZkL2yXw/Hs";
-    for text in [line.to_string(), format!("  {line}  "), format!("notes\n{line}\r\nmore")] {
+    for text in [
+        line.to_string(),
+        format!("  {line}  "),
+        format!("notes\n{line}\r\nmore"),
+    ] {
         let out = a.anonymize(&text);
-        assert!(!out.contains("MIIEpAIBAA") && out.contains("key_material"), "{out}");
+        assert!(
+            !out.contains("MIIEpAIBAA") && out.contains("key_material"),
+            "{out}"
+        );
     }
     // Not random enough, or not alone on its line: left alone.
     for text in [
