@@ -1,6 +1,6 @@
 //! The hub: one handle on a store and a namespace, from which every capability hangs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,6 +55,7 @@ pub struct Health {
 /// One handle on a store and a namespace.
 pub struct Hub {
     backend: Backend,
+    root: PathBuf,
     ns: Arc<str>,
     closed: AtomicBool,
     /// Task store of this namespace.
@@ -67,6 +68,8 @@ pub struct Hub {
     pub jobs: Jobs,
     /// YAML and JSON documents of this namespace (mirrored to files by the sync).
     pub docs: Docs,
+    /// The file sync engine, while one runs (see `crate::sync`).
+    pub sync: parking_lot::Mutex<Option<crate::sync::Engine>>,
     /// Pattern memory of this namespace.
     pub patterns: Patterns,
 }
@@ -75,7 +78,7 @@ impl Hub {
     /// Opens `url` (None: embedded under `root`) for namespace `ns`.
     pub async fn open(url: Option<String>, root: PathBuf, ns: String) -> Result<Hub> {
         ids::namespace(&ns)?;
-        let target = Target::parse(url.as_deref(), root)?;
+        let target = Target::parse(url.as_deref(), root.clone())?;
         let backend = Backend::connect(target).await?;
         let ns: Arc<str> = ns.into();
         Ok(Hub {
@@ -84,8 +87,10 @@ impl Hub {
             events: Events::new(backend.clone(), ns.clone()),
             jobs: Jobs::new(backend.clone(), ns.clone()),
             docs: Docs::new(backend.clone(), ns.clone()),
+            sync: parking_lot::Mutex::new(None),
             patterns: Patterns::new(backend.clone(), ns.clone()),
             backend,
+            root,
             ns,
             closed: AtomicBool::new(false),
         })
@@ -99,6 +104,11 @@ impl Hub {
     /// The namespace.
     pub fn namespace(&self) -> &str {
         &self.ns
+    }
+
+    /// The directory the hub was opened on (the embedded store and the synced files).
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// The backend.
@@ -118,6 +128,10 @@ impl Hub {
     /// Marks the hub closed (later calls fail with Closed) and closes its idle connections;
     /// the async connection goes when the last handle drops.
     pub fn close(&self) {
+        let engine = self.sync.lock().take();
+        if let Some(e) = engine {
+            e.stop();
+        }
         self.closed.store(true, Ordering::Release);
         match &self.backend {
             Backend::Sqlite(db) => db.release_idle(),

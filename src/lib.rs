@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jobs;
 pub mod patterns;
 pub mod protocol;
+pub mod sync;
 pub mod tasks;
 
 #[cfg(feature = "python")]

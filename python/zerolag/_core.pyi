@@ -204,6 +204,8 @@ class Hub:
     @property
     def docs(self) -> Docs: ...
     @property
+    def sync(self) -> Sync: ...
+    @property
     def events(self) -> Events: ...
     @property
     def jobs(self) -> Jobs: ...
@@ -241,6 +243,8 @@ class _AsyncHub:
     def bus(self) -> _AsyncBus: ...
     @property
     def docs(self) -> _AsyncDocs: ...
+    @property
+    def sync(self) -> Sync: ...
     @property
     def events(self) -> _AsyncEvents: ...
     @property
@@ -686,6 +690,44 @@ class _AsyncDocs:
     def delete(self, path: str) -> Awaitable[bool]: ...
     def list(self, prefix: str = "") -> Awaitable[builtins.list[str]]: ...
     def pending_writeback(self, limit: int = 1000) -> Awaitable[builtins.list[str]]: ...
+
+# ---- sync (src/py/sync.rs) ---------------------------------------------------------
+
+class _SyncStatus(TypedDict, total=False):
+    running: bool
+    root: str
+    imported: int
+    written: int
+    deleted: int
+    conflicts: int
+    errors: int
+    scans: int
+    last_error: str | None
+
+@final
+class Sync:
+    """``hub.sync``: the two-way mirror between :attr:`Hub.docs` and the YAML/JSON files under
+    the hub's root (``contexts/``, ``workflows/``).
+
+    A native watcher with a short debounce brings file edits into the store (``file:changed``
+    events); API writes are written back to their files atomically (``file:synced``); a file
+    whose text the store already holds is not a change, so nothing echoes. When both sides
+    changed since the last sync, the store's version is written and the file's is kept beside
+    it as ``<name>.conflict-<ms>.<ext>`` (``file:conflict``). Broken or hostile files are left
+    alone (``file:error``) and the store keeps the last good version. One engine per root.
+    The same object serves sync and async hubs (its calls do not wait on the store).
+    """
+
+    def start(self, *, debounce: float = 0.05, rescan: float = 30.0) -> _SyncStatus:
+        """Takes the root's lock (ConflictError if another engine holds it), reconciles files
+        and store (changes made while nothing ran, either side), then runs in the background.
+        ``debounce``: quiet seconds after a file event; ``rescan``: full rescan interval."""
+    def stop(self) -> bool:
+        """Stops the engine and releases the lock; False if none was running."""
+    def status(self) -> _SyncStatus:
+        """running, root, imported, written, deleted, conflicts, errors, scans, last_error."""
+    @property
+    def running(self) -> bool: ...
 
 # ---- events (src/py/events.rs) ----------------------------------------------------------
 

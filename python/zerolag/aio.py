@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
-from ._core import Health, SearchPage, Task, _AsyncHub, _AsyncTasks
+from ._core import Health, SearchPage, Sync, Task, _AsyncHub, _AsyncTasks
 from .bus import AsyncBus
 from .docs import AsyncDocs
 from .events import AsyncEvents
@@ -143,6 +143,11 @@ class AsyncHub:
     def bus(self) -> AsyncBus:
         """The agent bus of this namespace."""
         return AsyncBus(self._h.bus)
+
+    @property
+    def sync(self) -> Sync:
+        """The file sync of this hub (start/stop/status return at once)."""
+        return self._h.sync
 
     @property
     def docs(self) -> AsyncDocs:

@@ -145,6 +145,28 @@ def _cmd_worker(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sync(a: argparse.Namespace) -> int:
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
+        st = hub.sync.start(debounce=a.debounce, rescan=a.rescan)
+        say = (lambda d: print(json.dumps(d), flush=True)) if a.json else None
+        if say:
+            say(st)
+        else:
+            print(
+                f"zerolag sync: {st['root']} <-> {hub.backend} namespace {hub.namespace}: "
+                f"{st['imported']} files read at start",
+                flush=True,
+            )
+        try:
+            while not a.once:
+                time.sleep(1.0)
+        finally:
+            hub.sync.stop()
+        if say:
+            say(hub.sync.status())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="zerolag", description="zerolag: coordination and memory for LLM agents"
@@ -164,6 +186,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     _common(p)
     p.add_argument("-n", type=int, default=20000, help="tasks to create (default 20000)")
     p.set_defaults(fn=_cmd_bench)
+    p = sub.add_parser(
+        "sync",
+        help="mirror contexts/ and workflows/ with the store until Ctrl-C",
+        description=(
+            "Runs the two-way file sync of --root: file edits reach the store, API writes "
+            "reach the files. One sync per root at a time; a second one says so and exits."
+        ),
+    )
+    _common(p)
+    p.add_argument("--debounce", type=float, default=0.05, help="seconds (default 0.05)")
+    p.add_argument("--rescan", type=float, default=30.0, help="full rescan interval (default 30)")
+    p.add_argument("--once", action="store_true", help="reconcile once and exit")
+    p.set_defaults(fn=_cmd_sync)
     p = sub.add_parser(
         "worker",
         help="run job handlers as a worker process",

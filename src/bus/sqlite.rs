@@ -354,7 +354,7 @@ fn share(tx: &Transaction<'_>, ns: &str, out: &Outgoing, s: &Settings) -> Result
             )?;
         }
         bump(tx, ns, "total", 1)?;
-        if n as u64 % TRIM_EVERY == 0 {
+        if (n as u64).is_multiple_of(TRIM_EVERY) {
             trim(tx, ns, s, &to)?;
         }
         out.message(id, ms)

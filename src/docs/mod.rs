@@ -96,6 +96,9 @@ pub struct Document {
     pub created: f64,
     /// When this version was stored.
     pub updated: f64,
+    /// Hash of the text the file and the store last agreed on ("" if never): the base that
+    /// tells which side changed since the last sync.
+    pub synced: String,
 }
 
 /// What a write stores (validated, rendered, hashed).
@@ -147,7 +150,12 @@ pub struct Docs {
 
 /// The SHA-256 of `text`, hex.
 pub fn hash(text: &str) -> String {
-    let d = Sha256::digest(text.as_bytes());
+    hash_bytes(text.as_bytes())
+}
+
+/// The SHA-256 of `bytes`, hex.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -321,6 +329,18 @@ impl Docs {
         check_path(path, &self.settings.read().roots)
     }
 
+    /// The document at `path`, if any.
+    pub fn get_opt(&self, path: &str) -> Op<Option<Document>> {
+        if let Err(e) = self.check(path) {
+            return ready(e);
+        }
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
+        self.backend.op(
+            move |db| sqlite::get(db, &ns, &p),
+            move |r, c| redis::get(r, c, ns2, p2),
+        )
+    }
+
     /// The document at `path` (NotFound if none).
     pub fn get(&self, path: &str) -> Op<Document> {
         if let Err(e) = self.check(path) {
@@ -430,6 +450,23 @@ impl Docs {
         )
     }
 
+    /// Marks `path` written back: leaves the queue and records `hash` as the synced base,
+    /// only if the store still holds that text (`None`: only if the document is still gone).
+    /// False when the store changed meanwhile (the path stays queued).
+    pub fn done_writeback(&self, path: &str, hash: Option<String>) -> Op<bool> {
+        let (ns, ns2, p, p2, h2) = (
+            self.ns(),
+            self.ns(),
+            path.to_string(),
+            path.to_string(),
+            hash.clone(),
+        );
+        self.backend.op(
+            move |db| sqlite::done_writeback(db, &ns, &p, hash.as_deref()),
+            move |r, c| redis::done_writeback(r, c, ns2, p2, h2),
+        )
+    }
+
     /// Paths waiting to be written back to files, oldest change first.
     pub fn pending(&self, limit: usize) -> Op<Vec<String>> {
         let (ns, ns2) = (self.ns(), self.ns());
@@ -485,6 +522,7 @@ pub fn document(
     origin: &str,
     created: f64,
     updated: f64,
+    synced: String,
 ) -> Result<Document> {
     Ok(Document {
         path,
@@ -500,5 +538,6 @@ pub fn document(
         origin: Origin::parse(origin)?,
         created,
         updated,
+        synced,
     })
 }

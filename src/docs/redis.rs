@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 
 static PUT: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/put.lua")));
 static DELETE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/delete.lua")));
+static DONE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/done.lua")));
 
 /// `zl:{<ns>:docs}:` — every docs key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -64,6 +65,7 @@ pub async fn get(
         &f("origin")?,
         num("created")?,
         num("updated")?,
+        h.get("synced").cloned().unwrap_or_default(),
     )?))
 }
 
@@ -102,6 +104,7 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
             w.origin.name(),
             num(2)?,
             num(3)?,
+            field(4)?,
         ),
         "same" => document(
             w.path,
@@ -113,6 +116,7 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
             &field(4)?,
             num(2)?,
             num(3)?,
+            field(5)?,
         ),
         other => Err(bad(other)),
     }
@@ -132,6 +136,22 @@ pub async fn delete(
         .arg(origin.name())
         .arg(format!("{:.3}", now()));
     let n: i64 = DELETE.run(&r, &mut c, &cmd).await?;
+    Ok(n == 1)
+}
+
+/// See `Docs::done_writeback`.
+pub async fn done_writeback(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    path: String,
+    hash: Option<String>,
+) -> Result<bool> {
+    let mut cmd = DONE.call(&doc_key(&ns, &path));
+    cmd.arg(prefix(&ns))
+        .arg(&path)
+        .arg(hash.unwrap_or_default());
+    let n: i64 = DONE.run(&r, &mut c, &cmd).await?;
     Ok(n == 1)
 }
 

@@ -21,6 +21,7 @@ CREATE TABLE docs (
     origin TEXT NOT NULL,
     created REAL NOT NULL,
     updated REAL NOT NULL,
+    synced TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (ns, path)
 ) WITHOUT ROWID;
 CREATE TABLE doc_writeback (
@@ -60,24 +61,31 @@ pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
 fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {
     let row = c
         .prepare_cached(
-            "SELECT text, value, fmt, version, hash, origin, created, updated
+            "SELECT text, value, fmt, version, hash, origin, created, updated, synced
              FROM docs WHERE ns = ?1 AND path = ?2",
         )?
         .query_row([ns, path], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, f64>(6)?,
-                r.get::<_, f64>(7)?,
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ),
+                (
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ),
+                (
+                    r.get::<_, f64>(6)?,
+                    r.get::<_, f64>(7)?,
+                    r.get::<_, String>(8)?,
+                ),
             ))
         })
         .optional()?;
     row.map(
-        |(text, value, fmt, version, hash, origin, created, updated)| {
+        |((text, value, fmt), (version, hash, origin), (created, updated, synced))| {
             document(
                 path.to_string(),
                 text,
@@ -88,6 +96,7 @@ fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {
                 &origin,
                 created,
                 updated,
+                synced,
             )
         },
     )
@@ -118,17 +127,32 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
     }
     if let Some(d) = cur.as_ref() {
         if d.hash == w.hash {
+            // The same text: no new version, but a file-side write records the synced base.
+            if w.origin == Origin::File && d.synced != w.hash {
+                tx.prepare_cached("UPDATE docs SET synced = ?3 WHERE ns = ?1 AND path = ?2")?
+                    .execute([ns, w.path.as_str(), w.hash.as_str()])?;
+                return Ok(Document {
+                    synced: w.hash.clone(),
+                    ..d.clone()
+                });
+            }
             return Ok(d.clone());
         }
     }
     let at = now();
     let created = cur.as_ref().map_or(at, |d| d.created);
+    // A file-side write is what the file holds: the new synced base.
+    let synced = match w.origin {
+        Origin::File => w.hash.clone(),
+        Origin::Store => cur.as_ref().map(|d| d.synced.clone()).unwrap_or_default(),
+    };
     tx.prepare_cached(
-        "INSERT INTO docs (ns, path, text, value, fmt, version, hash, origin, created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO docs (ns, path, text, value, fmt, version, hash, origin, created, updated,
+           synced)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (ns, path) DO UPDATE SET text = excluded.text, value = excluded.value,
            fmt = excluded.fmt, version = excluded.version, hash = excluded.hash,
-           origin = excluded.origin, updated = excluded.updated",
+           origin = excluded.origin, updated = excluded.updated, synced = excluded.synced",
     )?
     .execute(params![
         ns,
@@ -140,7 +164,8 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
         w.hash,
         w.origin.name(),
         created,
-        at
+        at,
+        synced
     ])?;
     if w.origin == Origin::Store {
         queue(tx, ns, &w.path, at)?;
@@ -155,6 +180,7 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
         w.origin.name(),
         created,
         at,
+        synced,
     )
 }
 
@@ -205,6 +231,26 @@ pub fn list(db: &Sqlite, ns: &str, prefix: &str) -> Result<Vec<String>> {
             .query_map(params![ns, prefix, end, MAX_LIST as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(v)
+    })
+}
+
+/// See `Docs::done_writeback`.
+pub fn done_writeback(db: &Sqlite, ns: &str, path: &str, hash: Option<&str>) -> Result<bool> {
+    db.with_tx(|tx| {
+        let cur: Option<String> = tx
+            .prepare_cached("SELECT hash FROM docs WHERE ns = ?1 AND path = ?2")?
+            .query_row([ns, path], |r| r.get(0))
+            .optional()?;
+        if cur.as_deref() != hash {
+            return Ok(false);
+        }
+        if let Some(h) = hash {
+            tx.prepare_cached("UPDATE docs SET synced = ?3 WHERE ns = ?1 AND path = ?2")?
+                .execute([ns, path, h])?;
+        }
+        tx.prepare_cached("DELETE FROM doc_writeback WHERE ns = ?1 AND path = ?2")?
+            .execute([ns, path])?;
+        Ok(true)
     })
 }
 

@@ -12,6 +12,7 @@ use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::jobs::{AsyncJobs, Jobs};
 use super::patterns::{AsyncPatterns, Patterns};
+use super::sync::SyncHandle;
 use super::tasks::{AsyncTasks, Tasks};
 use super::{run_async, run_sync};
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};
@@ -118,6 +119,14 @@ impl Hub {
     fn events(&self) -> PyResult<Events> {
         checked(&self.inner)?;
         Ok(Events {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn sync(&self) -> PyResult<SyncHandle> {
+        checked(&self.inner)?;
+        Ok(SyncHandle {
             hub: self.inner.clone(),
         })
     }
@@ -255,6 +264,14 @@ impl AsyncHub {
     fn events(&self) -> PyResult<AsyncEvents> {
         checked(&self.inner)?;
         Ok(AsyncEvents {
+            hub: self.inner.clone(),
+        })
+    }
+
+    #[getter]
+    fn sync(&self) -> PyResult<SyncHandle> {
+        checked(&self.inner)?;
+        Ok(SyncHandle {
             hub: self.inner.clone(),
         })
     }

@@ -11,6 +11,7 @@ mod jobs;
 mod pattern_results;
 mod patterns;
 mod protocol;
+mod sync;
 mod tasks;
 
 use pyo3::prelude::*;
@@ -102,6 +103,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     anonymize::register(m)?;
     bus::register(m)?;
     docs::register(m)?;
+    sync::register(m)?;
     events::register(m)?;
     jobs::register(m)?;
     patterns::register(m)?;

@@ -1,16 +1,22 @@
 -- Stores one document. KEYS[1]: P..'doc:'..path.
 -- ARGV: P, path, text, value (JSON), fmt, hash, origin, expected version ('' any), now (s).
--- Returns {'ok', version, created, updated} | {'same', version, created, updated, origin} (the
--- same text is stored already: nothing changes) | {'conflict', version}.
+-- Returns {'ok', version, created, updated, synced} | {'same', version, created, updated,
+-- origin, synced} (the same text is stored already: nothing changes, except that a file-side
+-- write records it as the synced base) | {'conflict', version}.
 local P, path, text, value, fmt, hash, origin, expected, now =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local cur = redis.call('HMGET', KEYS[1], 'version', 'hash', 'created', 'updated', 'origin')
+local cur = redis.call('HMGET', KEYS[1], 'version', 'hash', 'created', 'updated', 'origin', 'synced')
 local version = tonumber(cur[1]) or 0
 if expected ~= '' and tonumber(expected) ~= version then return { 'conflict', version } end
-if cur[2] == hash then return { 'same', version, cur[3], cur[4], cur[5] } end
+local synced = cur[6] or ''
+if origin == 'file' then synced = hash end
+if cur[2] == hash then
+  if synced ~= (cur[6] or '') then redis.call('HSET', KEYS[1], 'synced', synced) end
+  return { 'same', version, cur[3], cur[4], cur[5], synced }
+end
 local created = cur[3] or now
 redis.call('HSET', KEYS[1], 'text', text, 'value', value, 'fmt', fmt, 'version', version + 1,
-  'hash', hash, 'origin', origin, 'created', created, 'updated', now)
+  'hash', hash, 'origin', origin, 'created', created, 'updated', now, 'synced', synced)
 redis.call('ZADD', P .. 'paths', 0, path)
 if origin == 'store' then redis.call('ZADD', P .. 'writeback', now, path) end
-return { 'ok', version + 1, created, now }
+return { 'ok', version + 1, created, now, synced }

@@ -1,0 +1,178 @@
+//! The file side of the sync: the root's lock, walking the roots, reading with a size limit,
+//! atomic writes, conflict copies.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Marks temp files of `write_atomic` (never imported).
+const TEMP_MARK: &str = ".zl-tmp-";
+/// Marks conflict copies (never imported).
+const CONFLICT_MARK: &str = ".conflict-";
+
+/// Holds `<root>/.zerolag/sync.lock`; Conflict if another engine holds it.
+pub fn lock(root: &Path) -> Result<File> {
+    let dir = root.join(".zerolag");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("sync.lock");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = f.read_to_string(&mut holder);
+            return Err(Error::Conflict(format!(
+                "another sync engine already runs on {} ({}); stop it first",
+                root.display(),
+                if holder.trim().is_empty() {
+                    "pid unknown".to_string()
+                } else {
+                    holder.trim().to_string()
+                }
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+    }
+    f.set_len(0)?;
+    write!(f, "pid {}", std::process::id())?;
+    f.sync_all()?;
+    Ok(f)
+}
+
+/// True for `write_atomic`'s temp files.
+pub fn is_temp(rel: &str) -> bool {
+    rel.rsplit('/')
+        .next()
+        .is_some_and(|n| n.contains(TEMP_MARK))
+}
+
+/// True for conflict copies.
+pub fn is_conflict_copy(rel: &str) -> bool {
+    rel.rsplit('/')
+        .next()
+        .is_some_and(|n| n.contains(CONFLICT_MARK))
+}
+
+/// `dir/name.conflict-<unix ms>.ext` beside `rel`.
+pub fn conflict_copy(rel: &str) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    match rel.rfind('.') {
+        Some(i) if i > rel.rfind('/').map_or(0, |s| s + 1) => {
+            format!("{}{CONFLICT_MARK}{ms}{}", &rel[..i], &rel[i..])
+        }
+        _ => format!("{rel}{CONFLICT_MARK}{ms}"),
+    }
+}
+
+/// Every regular file under `dir`, following no symlink that leaves `root`.
+pub fn walk(root: &Path, dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let croot = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_symlink() {
+                match p.canonicalize() {
+                    Ok(t) if t.starts_with(&croot) && t.is_file() => out.push(p),
+                    _ => {} // dangling, a directory link, or leaving the root: not followed
+                }
+            } else if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Refuses a path whose existing parts resolve outside `root` (a symlink escape).
+pub fn refuse_symlink_escape(root: &Path, full: &Path) -> Result<()> {
+    let croot = root.canonicalize()?;
+    let mut p = full.to_path_buf();
+    while !p.exists() {
+        match p.parent() {
+            Some(q) => p = q.to_path_buf(),
+            None => return Ok(()),
+        }
+    }
+    if p.canonicalize()?.starts_with(&croot) {
+        Ok(())
+    } else {
+        Err(Error::validation(format!(
+            "{} resolves outside {} (a symlink); not written",
+            full.display(),
+            root.display()
+        )))
+    }
+}
+
+/// The file's bytes (None if it does not exist); Validation if it is over `max` bytes.
+pub fn read_limited(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut buf = Vec::new();
+    f.take((max as u64).saturating_add(1))
+        .read_to_end(&mut buf)?;
+    if buf.len() > max {
+        return Err(Error::validation(format!(
+            "over the size limit of {max} bytes; the file is left as it is"
+        )));
+    }
+    Ok(Some(buf))
+}
+
+/// Writes `bytes` to `path` so that a reader (or a crash) sees the old file or the new one,
+/// never a mix: a temp file in the same directory, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::validation(format!("{} has no directory", path.display())))?;
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{name}{TEMP_MARK}{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let res = (|| -> Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res?;
+    sync_dir(path);
+    Ok(())
+}
+
+/// Flushes the directory entry of `path` (after a rename or delete).
+pub fn sync_dir(path: &Path) {
+    if let Some(d) = path.parent() {
+        if let Ok(f) = File::open(d) {
+            let _ = f.sync_all();
+        }
+    }
+}

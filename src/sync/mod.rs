@@ -1,0 +1,499 @@
+//! `hub.sync`: the two-way mirror between `hub.docs` and the YAML/JSON files under the hub's
+//! roots (`contexts/`, `workflows/`).
+//!
+//! * File to store: a native watcher (inotify via `notify`) with a short debounce; each
+//!   changed file is read, hashed and, when its text differs from the store's, parsed and
+//!   stored with origin "file" (`file:changed`). A watcher overflow, a new directory and a
+//!   periodic timer lead to a full rescan; the start-up scan reconciles what changed while
+//!   nothing ran.
+//! * Store to file: API writes queue the path (`Docs::pending`); a worker writes each file
+//!   atomically (temp file, fsync, rename, directory fsync), then leaves the queue only if the
+//!   store still holds what it wrote (`file:synced`). A crash anywhere leaves the path queued.
+//! * Echo suppression by content hash: a file whose text the store already holds is not a
+//!   change, so the engine's own writes never come back.
+//! * Both sides changed since the last sync (the document's `synced` hash): the store's version
+//!   is written, the file's is kept beside it as `<name>.conflict-<unix ms>.<ext>`, and
+//!   `file:conflict` says so. Conflict copies are never imported.
+//! * Broken or hostile files (invalid UTF-8 or YAML, alias bombs, over the size limit) are
+//!   left as they are; `file:error` says why and the store keeps the last good version.
+//! * One engine per root: a lock on `<root>/.zerolag/sync.lock`.
+
+mod files;
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::{RecursiveMode, Watcher};
+use parking_lot::Mutex;
+use serde_json::json;
+
+use crate::docs::{self, Origin};
+use crate::error::{Error, Result};
+use crate::hub::Hub;
+
+pub use files::{conflict_copy, is_conflict_copy, write_atomic};
+
+/// How the engine runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Quiet time after a file event before the changed files are read.
+    pub debounce: Duration,
+    /// Full rescan every this long (the safety net for missed events).
+    pub rescan: Duration,
+    /// How often the write-back worker looks at the queue when it was empty.
+    pub poll: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            debounce: Duration::from_millis(50),
+            rescan: Duration::from_secs(30),
+            poll: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Counters of a running engine.
+#[derive(Debug, Default)]
+struct Counters {
+    imported: AtomicU64,
+    written: AtomicU64,
+    deleted: AtomicU64,
+    conflicts: AtomicU64,
+    errors: AtomicU64,
+    scans: AtomicU64,
+}
+
+/// What `status()` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// True while the engine runs.
+    pub running: bool,
+    /// The directory holding the roots.
+    pub root: PathBuf,
+    /// Files read into the store.
+    pub imported: u64,
+    /// Files written from the store.
+    pub written: u64,
+    /// Files or documents deleted to follow the other side.
+    pub deleted: u64,
+    /// Conflicts resolved by keeping both versions.
+    pub conflicts: u64,
+    /// Files refused (broken, hostile, too large) or writes that failed.
+    pub errors: u64,
+    /// Full scans done.
+    pub scans: u64,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+struct Shared {
+    hub: Arc<Hub>,
+    root: PathBuf,
+    roots: Vec<String>,
+    opts: Options,
+    stop: AtomicBool,
+    n: Counters,
+    last_error: Mutex<Option<String>>,
+}
+
+/// A running sync engine; `stop()` (or drop) ends it.
+pub struct Engine {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    _lock: File,
+}
+
+impl Engine {
+    /// Takes the root's lock, reconciles once, then watches and writes back in the
+    /// background. Conflict if another engine holds the root.
+    pub fn start(hub: Arc<Hub>, opts: Options) -> Result<Engine> {
+        let root = hub.root().to_path_buf();
+        let lock = files::lock(&root)?;
+        let roots = hub.docs.settings().roots;
+        for r in &roots {
+            std::fs::create_dir_all(root.join(r))?;
+        }
+        let shared = Arc::new(Shared {
+            hub,
+            root,
+            roots,
+            opts,
+            stop: AtomicBool::new(false),
+            n: Counters::default(),
+            last_error: Mutex::new(None),
+        });
+        // Watch before the first scan, so nothing changed during it is missed.
+        let (tx, rx) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |ev| {
+            let _ = tx.send(ev);
+        })
+        .map_err(|e| Error::Backend(format!("cannot start the file watcher: {e}")))?;
+        for r in &shared.roots {
+            watcher
+                .watch(&shared.root.join(r), RecursiveMode::Recursive)
+                .map_err(|e| Error::Backend(format!("cannot watch {r}/: {e}")))?;
+        }
+        shared.scan()?;
+        shared.writeback_all();
+        let s1 = shared.clone();
+        let watch = std::thread::Builder::new()
+            .name("zl-sync-watch".into())
+            .spawn(move || {
+                let _keep = watcher;
+                s1.watch_loop(&rx);
+            })?;
+        let s2 = shared.clone();
+        let write = std::thread::Builder::new()
+            .name("zl-sync-write".into())
+            .spawn(move || s2.writeback_loop())?;
+        Ok(Engine {
+            shared,
+            threads: Mutex::new(vec![watch, write]),
+            _lock: lock,
+        })
+    }
+
+    /// Stops the threads (they finish the file in hand) and releases the lock.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for t in self.threads.lock().drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Counters and state.
+    pub fn status(&self) -> Status {
+        let n = &self.shared.n;
+        Status {
+            running: !self.shared.stop.load(Ordering::Acquire),
+            root: self.shared.root.clone(),
+            imported: n.imported.load(Ordering::Relaxed),
+            written: n.written.load(Ordering::Relaxed),
+            deleted: n.deleted.load(Ordering::Relaxed),
+            conflicts: n.conflicts.load(Ordering::Relaxed),
+            errors: n.errors.load(Ordering::Relaxed),
+            scans: n.scans.load(Ordering::Relaxed),
+            last_error: self.shared.last_error.lock().clone(),
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn event(&self, channel: &str, data: serde_json::Value) {
+        if let Err(e) = self.hub.events.publish(channel, data).wait() {
+            self.error(format!("could not publish {channel}: {e}"));
+        }
+    }
+
+    fn error(&self, msg: String) {
+        self.n.errors.fetch_add(1, Ordering::Relaxed);
+        *self.last_error.lock() = Some(msg);
+    }
+
+    /// The store path of a file under the root, if it is one the sync mirrors.
+    fn rel(&self, p: &Path) -> Option<String> {
+        let rel = p.strip_prefix(&self.root).ok()?;
+        let s = rel.to_str()?.replace(std::path::MAIN_SEPARATOR, "/");
+        if is_conflict_copy(&s) || files::is_temp(&s) {
+            return None;
+        }
+        docs::check_path(&s, &self.roots).ok()?;
+        Some(s)
+    }
+
+    /// Reconciles every file and document once.
+    fn scan(&self) -> Result<()> {
+        self.n.scans.fetch_add(1, Ordering::Relaxed);
+        let mut on_disk = BTreeSet::new();
+        for r in &self.roots {
+            for f in files::walk(&self.root, &self.root.join(r)) {
+                if let Some(rel) = self.rel(&f) {
+                    on_disk.insert(rel);
+                }
+            }
+        }
+        for rel in &on_disk {
+            if self.stopped() {
+                return Ok(());
+            }
+            self.file_changed(rel);
+        }
+        // Documents whose file is gone: deleted while nothing ran (unless the store changed
+        // them since, then the write-back puts the file back).
+        for r in &self.roots {
+            for rel in self.hub.docs.list(&format!("{r}/")).wait()? {
+                if !on_disk.contains(&rel) && !self.root.join(&rel).exists() {
+                    self.file_removed(&rel);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A file appeared or changed: store its text unless the store holds it already.
+    fn file_changed(&self, rel: &str) {
+        for _ in 0..5 {
+            match self.try_import(rel) {
+                Err(Error::Conflict(_)) => continue, // the store moved meanwhile: look again
+                Err(e) => {
+                    self.error(format!("{rel}: {e}"));
+                    self.event("file:error", json!({"path": rel, "error": e.to_string()}));
+                    return;
+                }
+                Ok(()) => return,
+            }
+        }
+    }
+
+    fn try_import(&self, rel: &str) -> Result<()> {
+        let full = self.root.join(rel);
+        let max = self.hub.docs.settings().max_bytes;
+        let Some(bytes) = files::read_limited(&full, max)? else {
+            return Ok(()); // gone meanwhile: the delete event follows
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::validation(format!(
+                "not valid UTF-8 (byte {}); the file is left as it is",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        let hash = docs::hash(&text);
+        let cur = self.hub.docs.get_opt(rel).wait()?;
+        if let Some(d) = &cur {
+            if d.hash == hash {
+                if d.synced != hash {
+                    // File and store agree: record the base.
+                    let w = self.hub.docs.text_write(rel, text, Origin::File, None)?;
+                    self.hub.docs.write(w).wait()?;
+                }
+                return Ok(());
+            }
+            // `synced` is what both sides last agreed on ("" if they never did). If the store
+            // changed since, its write-back is queued and settles this path: it writes the
+            // store's version and, when the file changed too, keeps the file's beside it.
+            if d.synced != d.hash {
+                return Ok(());
+            }
+        }
+        let w = self.hub.docs.text_write(
+            rel,
+            text,
+            Origin::File,
+            Some(cur.as_ref().map_or(0, |d| d.version)),
+        )?;
+        let d = self.hub.docs.write(w).wait()?;
+        self.n.imported.fetch_add(1, Ordering::Relaxed);
+        self.event(
+            "file:changed",
+            json!({"path": rel, "version": d.version, "origin": "file", "hash": d.hash}),
+        );
+        Ok(())
+    }
+
+    /// Saves the file's text as a conflict copy; the store's version wins the path.
+    fn keep_both(&self, rel: &str, text: &str, version: u64) -> Result<()> {
+        let copy = conflict_copy(rel);
+        write_atomic(&self.root.join(&copy), text.as_bytes())?;
+        self.n.conflicts.fetch_add(1, Ordering::Relaxed);
+        self.event(
+            "file:conflict",
+            json!({"path": rel, "copy": copy, "version": version, "kept": "store"}),
+        );
+        Ok(())
+    }
+
+    /// A file was deleted: delete the document unless the store changed it since.
+    fn file_removed(&self, rel: &str) {
+        let r = (|| -> Result<()> {
+            let Some(d) = self.hub.docs.get_opt(rel).wait()? else {
+                return Ok(());
+            };
+            if d.synced != d.hash {
+                return Ok(()); // the store has a version the file never had: written back
+            }
+            if self.hub.docs.delete(rel, Origin::File).wait()? {
+                self.n.deleted.fetch_add(1, Ordering::Relaxed);
+                self.event(
+                    "file:changed",
+                    json!({"path": rel, "deleted": true, "origin": "file"}),
+                );
+            }
+            Ok(())
+        })();
+        if let Err(e) = r {
+            self.error(format!("{rel}: {e}"));
+        }
+    }
+
+    fn watch_loop(&self, rx: &mpsc::Receiver<notify::Result<notify::Event>>) {
+        let mut next_scan = Instant::now() + self.opts.rescan;
+        while !self.stopped() {
+            let wait = next_scan
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(100));
+            let first = match rx.recv_timeout(wait) {
+                Ok(ev) => ev,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if Instant::now() >= next_scan {
+                        if let Err(e) = self.scan() {
+                            self.error(format!("rescan failed: {e}"));
+                        }
+                        next_scan = Instant::now() + self.opts.rescan;
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            // Debounce: gather what arrives until the tree is quiet for `debounce`.
+            let mut batch = vec![first];
+            let deadline = Instant::now() + self.opts.debounce * 20;
+            while let Ok(ev) = rx.recv_timeout(self.opts.debounce) {
+                batch.push(ev);
+                if Instant::now() > deadline {
+                    break;
+                }
+            }
+            let mut paths = BTreeSet::new();
+            let mut rescan = false;
+            for ev in batch {
+                match ev {
+                    Ok(ev) => {
+                        if ev.need_rescan() {
+                            rescan = true;
+                        }
+                        // Reads (our own scans included) are not changes; a closed writer is.
+                        if matches!(ev.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write))
+                        {
+                            continue;
+                        }
+                        for p in ev.paths {
+                            if p.is_dir() {
+                                rescan = true; // a new or moved directory: read it whole
+                            } else if let Some(rel) = self.rel(&p) {
+                                paths.insert(rel);
+                            }
+                        }
+                    }
+                    Err(_) => rescan = true, // overflow or watch error: trust nothing
+                }
+            }
+            if rescan {
+                if let Err(e) = self.scan() {
+                    self.error(format!("rescan failed: {e}"));
+                }
+                next_scan = Instant::now() + self.opts.rescan;
+            }
+            for rel in paths {
+                if self.root.join(&rel).is_file() {
+                    self.file_changed(&rel);
+                } else {
+                    self.file_removed(&rel);
+                }
+            }
+        }
+    }
+
+    fn writeback_loop(&self) {
+        while !self.stopped() {
+            if self.writeback_all() == 0 {
+                std::thread::sleep(self.opts.poll);
+            }
+        }
+    }
+
+    /// Writes every queued path once; returns how many were written or settled (0 sends the
+    /// worker to sleep: an empty queue, or only paths that failed or are not this engine's).
+    fn writeback_all(&self) -> usize {
+        let pending = match self.hub.docs.pending(256).wait() {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(format!("write-back queue unreadable: {e}"));
+                std::thread::sleep(Duration::from_millis(200));
+                return 0;
+            }
+        };
+        let mut n = 0;
+        for rel in pending {
+            if self.stopped() {
+                break;
+            }
+            match self.write_back(&rel) {
+                Ok(true) => n += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    self.error(format!("{rel}: {e}"));
+                    self.event("file:error", json!({"path": rel, "error": e.to_string()}));
+                }
+            }
+        }
+        n
+    }
+
+    /// Writes one queued path; false if it is not under this engine's roots.
+    fn write_back(&self, rel: &str) -> Result<bool> {
+        if docs::check_path(rel, &self.roots).is_err() {
+            return Ok(false); // queued under other roots: left for an engine that has them
+        }
+        let full = self.root.join(rel);
+        files::refuse_symlink_escape(&self.root, &full)?;
+        let doc = self.hub.docs.get_opt(rel).wait()?;
+        let on_disk = files::read_limited(&full, usize::MAX)?;
+        match doc {
+            None => {
+                if on_disk.is_some() {
+                    std::fs::remove_file(&full)?;
+                    files::sync_dir(&full);
+                    self.n.deleted.fetch_add(1, Ordering::Relaxed);
+                }
+                if self.hub.docs.done_writeback(rel, None).wait()? {
+                    self.event("file:synced", json!({"path": rel, "deleted": true}));
+                }
+            }
+            Some(d) => {
+                let file_hash = on_disk.as_deref().map(docs::hash_bytes);
+                if file_hash.as_deref() != Some(d.hash.as_str()) {
+                    if let (Some(fh), Some(bytes)) = (&file_hash, &on_disk) {
+                        if *fh != d.synced {
+                            // The file changed since the last sync too: keep it beside.
+                            let text = String::from_utf8_lossy(bytes).into_owned();
+                            self.keep_both(rel, &text, d.version)?;
+                        }
+                    }
+                    write_atomic(&full, d.text.as_bytes())?;
+                    self.n.written.fetch_add(1, Ordering::Relaxed);
+                }
+                if self
+                    .hub
+                    .docs
+                    .done_writeback(rel, Some(d.hash.clone()))
+                    .wait()?
+                {
+                    self.event(
+                        "file:synced",
+                        json!({"path": rel, "version": d.version, "origin": "store", "hash": d.hash}),
+                    );
+                }
+            }
+        }
+        Ok(true)
+    }
+}
