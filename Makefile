@@ -24,7 +24,7 @@ check-tools:
 $(STAMP): pyproject.toml Makefile | check-tools
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtualenv; install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PIP) install --upgrade pip
-	$(PIP) install "maturin>=1.9.4,<2" pytest pytest-timeout hypothesis "redis[hiredis]>=5" mypy ruff nbclient nbformat ipykernel detect-secrets rq arq
+	$(PIP) install "maturin>=1.9.4,<2" pytest pytest-timeout hypothesis "redis[hiredis]>=5" mypy ruff nbclient nbformat ipykernel detect-secrets rq arq watchdog pyyaml
 	@touch $@
 
 $(BUILD_STAMP): $(STAMP) $(RUST_SOURCES)

@@ -29,8 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns")
-NEEDS_REDIS = {"tasks", "events", "bus", "jobs", "patterns"}
+SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns", "sync")
+NEEDS_REDIS = {"tasks", "events", "bus", "jobs", "patterns", "sync"}
 sys.path.insert(0, str(HERE))
 
 
@@ -223,6 +223,12 @@ def _suite_patterns(url: str | None, quick: bool) -> list[dict[str, Any]] | None
     return bench_patterns.run(url, quick=quick, log=lambda s: print(s, flush=True))
 
 
+def _suite_sync(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_sync
+
+    return bench_sync.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
@@ -230,6 +236,7 @@ RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = 
     "anonymize": _suite_anonymize,
     "bus": _suite_bus,
     "jobs": _suite_jobs,
+    "sync": _suite_sync,
     "patterns": _suite_patterns,
 }
 

@@ -146,6 +146,8 @@ pub struct Docs {
     backend: Backend,
     ns: Arc<str>,
     settings: Arc<RwLock<Settings>>,
+    /// Counts store-side writes through this handle; the file sync waits on it.
+    changed: Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>,
 }
 
 /// The SHA-256 of `text`, hex.
@@ -286,7 +288,28 @@ impl Docs {
             backend,
             ns,
             settings: Arc::new(RwLock::new(Settings::default())),
+            changed: Arc::new((parking_lot::Mutex::new(0), parking_lot::Condvar::new())),
         }
+    }
+
+    /// The count of store-side writes through this handle so far (see [`Docs::wait_change`]).
+    pub fn changes(&self) -> u64 {
+        *self.changed.0.lock()
+    }
+
+    /// Waits until a store-side write through this handle makes the count differ from
+    /// `seen`, or `timeout` passes.
+    pub fn wait_change(&self, seen: u64, timeout: std::time::Duration) {
+        let (m, cv) = &*self.changed;
+        let mut n = m.lock();
+        if *n == seen {
+            let _ = cv.wait_for(&mut n, timeout);
+        }
+    }
+
+    fn bump(changed: &Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>) {
+        *changed.0.lock() += 1;
+        changed.1.notify_all();
     }
 
     /// Roots and limits in force.
@@ -389,11 +412,20 @@ impl Docs {
 
     /// Stores a write; Conflict when `expected` does not match the stored version.
     pub fn write(&self, w: Write) -> Op<Document> {
+        let store = w.origin == Origin::Store;
         let (ns, ns2, w2) = (self.ns(), self.ns(), w.clone());
-        self.backend.op(
-            move |db| sqlite::put(db, &ns, &w),
-            move |r, c| redis::put(r, c, ns2, w2),
-        )
+        let changed = self.changed.clone();
+        self.backend
+            .op(
+                move |db| sqlite::put(db, &ns, &w),
+                move |r, c| redis::put(r, c, ns2, w2),
+            )
+            .map(move |d| {
+                if store {
+                    Docs::bump(&changed);
+                }
+                d
+            })
     }
 
     /// Deep-merges `updates` into the document at `path` (created if missing) and stores the
@@ -406,22 +438,28 @@ impl Docs {
         let s = self.settings();
         let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
         let (u, u2, s2) = (updates.clone(), updates, s.clone());
-        self.backend.op(
-            move |db| sqlite::merge(db, &ns, &p, format, &u, &s),
-            move |r, c| async move {
-                for _ in 0..MERGE_TRIES {
-                    let cur = redis::get(r.clone(), c.clone(), ns2.clone(), p2.clone()).await?;
-                    let w = merged_write(&p2, format, cur.as_ref(), &u2, &s2)?;
-                    match redis::put(r.clone(), c.clone(), ns2.clone(), w).await {
-                        Err(Error::Conflict(_)) => continue,
-                        other => return other,
+        let changed = self.changed.clone();
+        self.backend
+            .op(
+                move |db| sqlite::merge(db, &ns, &p, format, &u, &s),
+                move |r, c| async move {
+                    for _ in 0..MERGE_TRIES {
+                        let cur = redis::get(r.clone(), c.clone(), ns2.clone(), p2.clone()).await?;
+                        let w = merged_write(&p2, format, cur.as_ref(), &u2, &s2)?;
+                        match redis::put(r.clone(), c.clone(), ns2.clone(), w).await {
+                            Err(Error::Conflict(_)) => continue,
+                            other => return other,
+                        }
                     }
-                }
-                Err(Error::Conflict(format!(
-                    "document {p2:?} kept changing during merge; retry"
-                )))
-            },
-        )
+                    Err(Error::Conflict(format!(
+                        "document {p2:?} kept changing during merge; retry"
+                    )))
+                },
+            )
+            .map(move |d| {
+                Docs::bump(&changed);
+                d
+            })
     }
 
     /// Deletes the document (queued for the file to be deleted); false if there was none.
@@ -430,10 +468,18 @@ impl Docs {
             return ready(e);
         }
         let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        self.backend.op(
-            move |db| sqlite::delete(db, &ns, &p, origin),
-            move |r, c| redis::delete(r, c, ns2, p2, origin),
-        )
+        let changed = self.changed.clone();
+        self.backend
+            .op(
+                move |db| sqlite::delete(db, &ns, &p, origin),
+                move |r, c| redis::delete(r, c, ns2, p2, origin),
+            )
+            .map(move |gone| {
+                if gone && origin == Origin::Store {
+                    Docs::bump(&changed);
+                }
+                gone
+            })
     }
 
     /// Paths starting with `prefix`, sorted.

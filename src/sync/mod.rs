@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use serde_json::json;
@@ -193,6 +193,13 @@ impl Drop for Engine {
     }
 }
 
+/// A vanished path without an extension (and not one of our temp files): a directory.
+fn looks_like_dir(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| !n.contains('.'))
+}
+
 impl Shared {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
@@ -344,65 +351,62 @@ impl Shared {
         }
     }
 
+    /// Watches the roots. A path is read as soon as its writer is done with it (the file was
+    /// closed after writing, renamed into place or removed); a path that only saw writes is
+    /// read once it has been quiet for `debounce` (the safety net for writers that never close,
+    /// and the coalescing of bursts).
     fn watch_loop(&self, rx: &mpsc::Receiver<notify::Result<notify::Event>>) {
         let mut next_scan = Instant::now() + self.opts.rescan;
+        // path -> when it may be read at the latest (quiet since the last write + debounce)
+        let mut waiting: std::collections::BTreeMap<String, Instant> = Default::default();
+        let mut ready = BTreeSet::new();
         while !self.stopped() {
-            let wait = next_scan
-                .saturating_duration_since(Instant::now())
+            let now = Instant::now();
+            let wake = waiting
+                .values()
+                .min()
+                .copied()
+                .unwrap_or(next_scan)
+                .min(next_scan)
+                .saturating_duration_since(now)
                 .min(Duration::from_millis(100));
-            let first = match rx.recv_timeout(wait) {
-                Ok(ev) => ev,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if Instant::now() >= next_scan {
-                        if let Err(e) = self.scan() {
-                            self.error(format!("rescan failed: {e}"));
-                        }
-                        next_scan = Instant::now() + self.opts.rescan;
-                    }
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            };
-            // Debounce: gather what arrives until the tree is quiet for `debounce`.
-            let mut batch = vec![first];
-            let deadline = Instant::now() + self.opts.debounce * 20;
-            while let Ok(ev) = rx.recv_timeout(self.opts.debounce) {
-                batch.push(ev);
-                if Instant::now() > deadline {
-                    break;
-                }
-            }
-            let mut paths = BTreeSet::new();
             let mut rescan = false;
-            for ev in batch {
-                match ev {
-                    Ok(ev) => {
-                        if ev.need_rescan() {
-                            rescan = true;
-                        }
-                        // Reads (our own scans included) are not changes; a closed writer is.
-                        if matches!(ev.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write))
-                        {
-                            continue;
-                        }
-                        for p in ev.paths {
-                            if p.is_dir() {
-                                rescan = true; // a new or moved directory: read it whole
-                            } else if let Some(rel) = self.rel(&p) {
-                                paths.insert(rel);
-                            }
-                        }
+            match rx.recv_timeout(wake) {
+                Ok(first) => {
+                    let mut batch = vec![first];
+                    while let Ok(ev) = rx.try_recv() {
+                        batch.push(ev);
                     }
-                    Err(_) => rescan = true, // overflow or watch error: trust nothing
+                    for ev in batch {
+                        rescan |= self.classify(ev, &mut waiting, &mut ready);
+                    }
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+            let now = Instant::now();
+            if now >= next_scan {
+                rescan = true;
             }
             if rescan {
                 if let Err(e) = self.scan() {
                     self.error(format!("rescan failed: {e}"));
                 }
                 next_scan = Instant::now() + self.opts.rescan;
+                waiting.clear();
+                ready.clear();
+                continue;
             }
-            for rel in paths {
+            let due: Vec<String> = waiting
+                .iter()
+                .filter(|(_, t)| **t <= now)
+                .map(|(p, _)| p.clone())
+                .collect();
+            for p in due {
+                waiting.remove(&p);
+                ready.insert(p);
+            }
+            for rel in std::mem::take(&mut ready) {
                 if self.root.join(&rel).is_file() {
                     self.file_changed(&rel);
                 } else {
@@ -412,10 +416,52 @@ impl Shared {
         }
     }
 
+    /// Sorts one watcher event into paths to read now and paths to wait for; true when the
+    /// tree must be rescanned (overflow, a directory created, moved or removed).
+    fn classify(
+        &self,
+        ev: notify::Result<notify::Event>,
+        waiting: &mut std::collections::BTreeMap<String, Instant>,
+        ready: &mut BTreeSet<String>,
+    ) -> bool {
+        let Ok(ev) = ev else {
+            return true; // overflow or watch error: trust nothing
+        };
+        if ev.need_rescan() {
+            return true;
+        }
+        let done = match ev.kind {
+            // Reads (our own scans included) are not changes; a closed writer is.
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+            EventKind::Access(_) => return false,
+            EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) => true,
+            _ => false,
+        };
+        let mut rescan = false;
+        for p in ev.paths {
+            if p.is_dir() {
+                rescan = true; // a new or moved directory: read it whole
+            } else if done && !p.exists() && self.rel(&p).is_none() && looks_like_dir(&p) {
+                rescan = true; // a directory moved away or removed: its files went with it
+            } else if let Some(rel) = self.rel(&p) {
+                if done || !p.exists() {
+                    waiting.remove(&rel);
+                    ready.insert(rel);
+                } else {
+                    waiting.insert(rel, Instant::now() + self.opts.debounce);
+                }
+            }
+        }
+        rescan
+    }
+
     fn writeback_loop(&self) {
         while !self.stopped() {
+            let seen = self.hub.docs.changes();
             if self.writeback_all() == 0 {
-                std::thread::sleep(self.opts.poll);
+                // Writes through this process's hubs wake us at once; other processes' writes
+                // are seen at the next poll.
+                self.hub.docs.wait_change(seen, self.opts.poll);
             }
         }
     }

@@ -1,0 +1,228 @@
+"""The `sync` suite: zerolag's file sync against reference/000's adapter in Python
+(bench/baseline_sync.py: watchdog + PyYAML CSafeLoader + redis-py) on the same redis-server,
+then on the embedded backend. See bench/README.md.
+
+* initial scan of N YAML files (10,000; 1,000 with --quick): ours is `hub.sync.start()` on a
+  fresh namespace (walk, read, hash, parse in Rust, store), the baseline `initial_scan()`;
+* file save -> store updated and event observed: a file is rewritten every 30 ms; the time
+  until a subscriber receives `file:changed` (ours reads a file as soon as its writer closed
+  it; the 50 ms debounce only holds back writes that are never closed);
+* store change -> file written: a merge of one field through the API; the time until
+  `file:synced` is received.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import redis  # noqa: E402
+import zerolag  # noqa: E402
+from baseline_sync import Adapter  # noqa: E402
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+def make_tree(root: Path, n: int) -> None:
+    rng = random.Random(5)
+    for i in range(n):
+        d = root / "contexts" / f"team{i % 20}" / f"area{i % 7}"
+        d.mkdir(parents=True, exist_ok=True)
+        fields = "\n".join(f"  key{j}: value {rng.randint(0, 10**6)}" for j in range(12))
+        (d / f"doc{i}.yaml").write_text(
+            f"# document {i}\nid: doc{i}\ntitle: Document number {i}\n"
+            f"tags: [a, b, c{i % 5}]\nconfidence: 0.{i % 10}\nfields:\n{fields}\n"
+        )
+
+
+def lat_row(name: str, ours: list[float], base: list[float] | None, **kw: Any) -> dict[str, Any]:
+    p99 = _pct(ours, 0.99)
+    d: dict[str, Any] = {"name": name, "ours": p99, "baseline": None, "unit": "us p99"}
+    d["ours_p50_us"], d["ours_p99_us"] = _pct(ours, 0.5), p99
+    if base:
+        b99 = _pct(base, 0.99)
+        d["baseline"], d["ratio"] = b99, b99 / p99
+        d["baseline_p50_us"], d["baseline_p99_us"] = _pct(base, 0.5), b99
+    d.update(kw)
+    return d
+
+
+def ours_latencies(hub: Any, root: Path, samples: int) -> tuple[list[float], list[float]]:
+    f = root / "contexts" / "live.yaml"
+    f.write_text("n: 0\n")
+    hub.sync.start()
+    time.sleep(0.1)
+    sub = hub.events.subscribe("file:changed", "file:synced")
+    sub.get(timeout=0.01)
+    save: list[float] = []
+    for i in range(1, samples + 1):
+        t = time.perf_counter()
+        f.write_text(f"n: {i}\n")
+        while True:
+            ev = sub.get(timeout=5)
+            assert ev is not None, "no file:changed"
+            if ev.channel == "file:changed" and ev.data.get("path") == "contexts/live.yaml":
+                break
+        save.append((time.perf_counter() - t) * 1e6)
+        time.sleep(0.03)
+    write: list[float] = []
+    for i in range(samples):
+        t = time.perf_counter()
+        hub.docs.merge("contexts/live.yaml", {"m": i})
+        while True:
+            ev = sub.get(timeout=5)
+            assert ev is not None, "no file:synced"
+            if ev.channel == "file:synced":
+                break
+        write.append((time.perf_counter() - t) * 1e6)
+        time.sleep(0.01)
+    sub.close()
+    hub.sync.stop()
+    return save, write
+
+
+def base_latencies(url: str, root: Path, samples: int) -> tuple[list[float], list[float]]:
+    prefix = "bs" + uuid.uuid4().hex[:8]
+    ad = Adapter(url, root, prefix)
+    f = root / "contexts" / "live.yaml"
+    f.write_text("n: 0\n")
+    ad.initial_scan()
+    ad.start(url)
+    ps = redis.Redis.from_url(url).pubsub()
+    ps.subscribe(f"{prefix}:file:changed", f"{prefix}:file:synced")
+    while ps.get_message(timeout=0.1):
+        pass
+
+    def wait_for(channel: str) -> None:
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            m = ps.get_message(timeout=1)
+            if m and m["type"] == "message" and m["channel"].decode().endswith(channel):
+                return
+        raise AssertionError(f"no {channel}")
+
+    time.sleep(0.1)
+    save: list[float] = []
+    for i in range(1, samples + 1):
+        t = time.perf_counter()
+        f.write_text(f"n: {i}\n")
+        wait_for("file:changed")
+        save.append((time.perf_counter() - t) * 1e6)
+        time.sleep(0.03)
+        while ps.get_message(timeout=0.001):  # duplicates of the same save (no debounce)
+            pass
+    write: list[float] = []
+    for i in range(samples):
+        t = time.perf_counter()
+        ad.update("contexts/live.yaml", {"m": i})
+        wait_for("file:synced")
+        write.append((time.perf_counter() - t) * 1e6)
+        time.sleep(0.01)
+        while ps.get_message(timeout=0.001):
+            pass
+    ps.close()
+    ad.stop()
+    keys = ad.r.keys(f"{prefix}:*")
+    if keys:
+        ad.r.delete(*keys)
+    return save, write
+
+
+def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any]]:
+    n = 1_000 if quick else 10_000
+    samples = 30 if quick else 200
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="zerolag-bench-sync-") as tmp:
+        tree = Path(tmp) / "tree"
+        make_tree(tree, n)
+        if url:
+            ns = "bsync" + uuid.uuid4().hex[:6]
+            with zerolag.open(url, root=tree, namespace=ns) as hub:
+                t = time.perf_counter()
+                st = hub.sync.start(rescan=3600)
+                ours = time.perf_counter() - t
+                hub.sync.stop()
+                assert st["imported"] == n, st
+                hub.clear()
+            ad = Adapter(url, tree, "bscan" + uuid.uuid4().hex[:6])
+            t = time.perf_counter()
+            got = ad.initial_scan()
+            base = time.perf_counter() - t
+            assert got == n
+            ad.r.delete(*ad.r.keys(f"{ad.prefix}:*"))
+            rows.append(
+                {
+                    "name": f"initial scan of {n:,} YAML files [redis]",
+                    "ours": n / ours,
+                    "baseline": n / base,
+                    "unit": "files/s",
+                    "ratio": base / ours,
+                    "target": 5.0,
+                    "note": f"ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms",
+                }
+            )
+            log(f"  scan [redis]: ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms")
+        emb_root = Path(tmp) / "emb"
+        (emb_root / "contexts").mkdir(parents=True)
+        for p in (tree / "contexts").rglob("*.yaml"):
+            dst = emb_root / p.relative_to(tree)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(p.read_bytes())
+        with zerolag.open(root=emb_root, namespace="bsync") as hub:
+            t = time.perf_counter()
+            hub.sync.start(rescan=3600)
+            ours = time.perf_counter() - t
+            hub.sync.stop()
+        rows.append(
+            {
+                "name": f"initial scan of {n:,} YAML files [embedded]",
+                "ours": n / ours,
+                "baseline": None,
+                "unit": "files/s",
+                "note": f"{ours * 1e3:,.0f} ms",
+            }
+        )
+        log(f"  scan [embedded]: {ours * 1e3:,.0f} ms")
+        if url:
+            live = Path(tmp) / "live"
+            (live / "contexts").mkdir(parents=True)
+            with zerolag.open(url, root=live, namespace="bl" + uuid.uuid4().hex[:6]) as hub:
+                o_save, o_write = ours_latencies(hub, live, samples)
+                hub.clear()
+            blive = Path(tmp) / "blive"
+            (blive / "contexts").mkdir(parents=True)
+            b_save, b_write = base_latencies(url, blive, samples)
+            rows.append(
+                lat_row(
+                    "file save -> store + event [redis]",
+                    o_save,
+                    b_save,
+                    target_p99_us=100_000,
+                    note="ours reads a file once its writer closed it or renamed it into place",
+                )
+            )
+            rows.append(lat_row("store change -> file written [redis]", o_write, b_write))
+            ms = [_pct(x, q) / 1e3 for x in (o_save, b_save) for q in (0.5, 0.99)]
+            log("  save->store p50/p99 ms: ours {:.1f}/{:.1f}, baseline {:.1f}/{:.1f}".format(*ms))
+        elive = Path(tmp) / "elive"
+        (elive / "contexts").mkdir(parents=True)
+        with zerolag.open(root=elive, namespace="bl") as hub:
+            o_save, o_write = ours_latencies(hub, elive, samples)
+        rows.append(lat_row("file save -> store + event [embedded]", o_save, None))
+        rows.append(lat_row("store change -> file written [embedded]", o_write, None))
+    return rows
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(sys.argv[1] if len(sys.argv) > 1 else None, quick=True), indent=1))
