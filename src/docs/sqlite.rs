@@ -37,25 +37,12 @@ const TABLES: [&str; 2] = ["docs", "doc_writeback"];
 
 /// Rows this namespace holds.
 pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
-    let mut n = 0u64;
-    for t in TABLES {
-        let k: i64 = c.query_row(
-            &format!("SELECT count(*) FROM {t} WHERE ns = ?1"),
-            [ns],
-            |r| r.get(0),
-        )?;
-        n += k as u64;
-    }
-    Ok(n)
+    crate::engine::sqlite::count_rows(c, ns, &TABLES)
 }
 
 /// Deletes this namespace's rows.
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
-    let mut n = 0u64;
-    for t in TABLES {
-        n += tx.execute(&format!("DELETE FROM {t} WHERE ns = ?1"), [ns])? as u64;
-    }
-    Ok(n)
+    crate::engine::sqlite::delete_rows(tx, ns, &TABLES)
 }
 
 fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {

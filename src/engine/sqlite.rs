@@ -228,3 +228,26 @@ impl Sqlite {
         rusqlite::version()
     }
 }
+
+/// Rows namespace `ns` holds in `tables` (each with an `ns` column).
+pub fn count_rows(c: &Connection, ns: &str, tables: &[&str]) -> Result<u64> {
+    let mut n = 0u64;
+    for t in tables {
+        let k: i64 = c.query_row(
+            &format!("SELECT count(*) FROM {t} WHERE ns = ?1"),
+            [ns],
+            |r| r.get(0),
+        )?;
+        n += k as u64;
+    }
+    Ok(n)
+}
+
+/// Deletes namespace `ns`'s rows from `tables`; returns how many.
+pub fn delete_rows(tx: &rusqlite::Transaction<'_>, ns: &str, tables: &[&str]) -> Result<u64> {
+    let mut n = 0u64;
+    for t in tables {
+        n += tx.execute(&format!("DELETE FROM {t} WHERE ns = ?1"), [ns])? as u64;
+    }
+    Ok(n)
+}

@@ -55,25 +55,12 @@ pub(super) const TABLES: [&str; 5] = [
 
 /// Rows this namespace holds.
 pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
-    let mut n = 0u64;
-    for t in TABLES {
-        let k: i64 = c.query_row(
-            &format!("SELECT count(*) FROM {t} WHERE ns = ?1"),
-            [ns],
-            |r| r.get(0),
-        )?;
-        n += k as u64;
-    }
-    Ok(n)
+    crate::engine::sqlite::count_rows(c, ns, &TABLES)
 }
 
 /// Deletes every row of this namespace; returns how many.
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
-    let mut n = 0u64;
-    for t in TABLES {
-        n += tx.execute(&format!("DELETE FROM {t} WHERE ns = ?1"), [ns])? as u64;
-    }
-    Ok(n)
+    crate::engine::sqlite::delete_rows(tx, ns, &TABLES)
 }
 
 pub(super) const PCOLS: &str = "id, repo, type, data, confidence, observations, first_ms, last_ms";
