@@ -40,6 +40,9 @@ use crate::hub::Hub;
 
 pub use files::{conflict_copy, is_conflict_copy, write_atomic};
 
+/// Threads of a full scan.
+const SCAN_THREADS: usize = 8;
+
 /// How the engine runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -238,11 +241,24 @@ impl Shared {
                 }
             }
         }
-        for rel in &on_disk {
-            if self.stopped() {
-                return Ok(());
+        // Files are independent: read, parse and store them from several threads, so the
+        // store's round trips overlap (the store orders the writes).
+        let files: Vec<&String> = on_disk.iter().collect();
+        let per = files.len().div_ceil(SCAN_THREADS).max(1);
+        std::thread::scope(|s| {
+            for chunk in files.chunks(per) {
+                s.spawn(move || {
+                    for rel in chunk {
+                        if self.stopped() {
+                            return;
+                        }
+                        self.file_changed(rel);
+                    }
+                });
             }
-            self.file_changed(rel);
+        });
+        if self.stopped() {
+            return Ok(());
         }
         // Documents whose file is gone: deleted while nothing ran (unless the store changed
         // them since, then the write-back puts the file back).
