@@ -161,9 +161,10 @@ def _cmd_sync(a: argparse.Namespace) -> int:
             while not a.once:
                 time.sleep(1.0)
         finally:
+            final = hub.sync.status()
             hub.sync.stop()
         if say:
-            say(hub.sync.status())
+            say({**final, "running": False})
     return 0
 
 

@@ -119,7 +119,9 @@ impl Engine {
     /// Takes the root's lock, reconciles once, then watches and writes back in the
     /// background. Conflict if another engine holds the root.
     pub fn start(hub: Arc<Hub>, opts: Options) -> Result<Engine> {
-        let root = hub.root().to_path_buf();
+        // One spelling of the root (absolute, symlinks resolved) for the watcher and paths.
+        std::fs::create_dir_all(hub.root())?;
+        let root = hub.root().canonicalize()?;
         let lock = files::lock(&root)?;
         let roots = hub.docs.settings().roots;
         for r in &roots {
