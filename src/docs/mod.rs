@@ -366,19 +366,9 @@ impl Docs {
 
     /// The document at `path` (NotFound if none).
     pub fn get(&self, path: &str) -> Op<Document> {
-        if let Err(e) = self.check(path) {
-            return ready(e);
-        }
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        self.backend
-            .op(
-                move |db| sqlite::get(db, &ns, &p),
-                move |r, c| redis::get(r, c, ns2, p2),
-            )
-            .and_then({
-                let path = path.to_string();
-                move |d| d.ok_or_else(|| not_found(&path))
-            })
+        let path = path.to_string();
+        self.get_opt(&path)
+            .and_then(move |d| d.ok_or_else(|| not_found(&path)))
     }
 
     /// Builds a write of `value` to `path` (rendered in the path's format).

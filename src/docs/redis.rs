@@ -92,34 +92,25 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
             .ok_or_else(|| bad("short reply"))
     };
     let num = |i: usize| -> Result<f64> { field(i)?.parse().map_err(|_| bad("number")) };
-    match field(0)?.as_str() {
-        "conflict" => Err(stale(&w.path, w.expected.unwrap_or(0), num(1)? as u64)),
-        "ok" => document(
-            w.path,
-            w.text,
-            &w.value,
-            w.format.name(),
-            num(1)? as u64,
-            w.hash,
-            w.origin.name(),
-            num(2)?,
-            num(3)?,
-            field(4)?,
-        ),
-        "same" => document(
-            w.path,
-            w.text,
-            &w.value,
-            w.format.name(),
-            num(1)? as u64,
-            w.hash,
-            &field(4)?,
-            num(2)?,
-            num(3)?,
-            field(5)?,
-        ),
-        other => Err(bad(other)),
-    }
+    // 'ok' stored this write; 'same' found the text stored already (and names its origin).
+    let (origin, synced) = match field(0)?.as_str() {
+        "conflict" => return Err(stale(&w.path, w.expected.unwrap_or(0), num(1)? as u64)),
+        "ok" => (w.origin.name().to_string(), field(4)?),
+        "same" => (field(4)?, field(5)?),
+        other => return Err(bad(other)),
+    };
+    document(
+        w.path,
+        w.text,
+        &w.value,
+        w.format.name(),
+        num(1)? as u64,
+        w.hash,
+        &origin,
+        num(2)?,
+        num(3)?,
+        synced,
+    )
 }
 
 /// Deletes a document (see `Docs::delete`).
