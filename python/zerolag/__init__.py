@@ -16,7 +16,7 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any
 
-from . import protocol
+from . import llm, protocol
 from ._core import (
     Acceptance,
     Anonymizer,
@@ -68,6 +68,8 @@ from .exceptions import (
     ZerolagError,
 )
 from .jobs import AsyncJobs, JobContext, Worker, WorkerStats
+from .loop import CommandContext, DualLoop, LoopEvent, Reply, Timings
+from .prompt import Budget
 from .patterns import AsyncPatterns, create_pattern_memory
 
 __all__ = [
@@ -113,6 +115,13 @@ __all__ = [
     "JobContext",
     "Worker",
     "WorkerStats",
+    "DualLoop",
+    "Reply",
+    "Timings",
+    "LoopEvent",
+    "CommandContext",
+    "Budget",
+    "llm",
     "protocol",
     "anonymize",
     "Anonymizer",

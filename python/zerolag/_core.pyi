@@ -796,6 +796,8 @@ class Events:
     def _poll(
         self, patterns: list[str], after: str | None, limit: int, block: float
     ) -> tuple[list[Event], str]: ...
+    def _async_twin(self) -> _AsyncEvents:
+        """The async twin on the same hub (used by ``DualLoop.aevents``)."""
 
 @final
 class _AsyncEvents:

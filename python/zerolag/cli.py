@@ -105,9 +105,11 @@ def _cmd_worker(a: argparse.Namespace) -> int:
     from collections.abc import Mapping
 
     from .jobs import Worker
+    from .loop import DualLoop
 
     target = _load_target(a.target)
     with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
+        loop_opts = {"concurrency": a.concurrency, "visibility": a.visibility, "name": a.name}
         if isinstance(target, Mapping):
             worker = hub.jobs.worker(
                 target,
@@ -115,14 +117,23 @@ def _cmd_worker(a: argparse.Namespace) -> int:
                 visibility=a.visibility,
                 name=a.name,
             )
+        elif isinstance(target, DualLoop):
+            # The loop's handlers, on the store and namespace given here.
+            worker = target.bind(hub).worker(**loop_opts)
         elif callable(target):
-            worker = target(hub)
-            if not isinstance(worker, Worker):
-                raise SystemExit(f"zerolag worker: {a.target}(hub) must return a Worker")
+            made = target(hub)
+            if isinstance(made, DualLoop):
+                worker = made.worker(**loop_opts)
+            elif isinstance(made, Worker):
+                worker = made
+            else:
+                raise SystemExit(
+                    f"zerolag worker: {a.target}(hub) must return a Worker or a DualLoop"
+                )
         else:
             raise SystemExit(
-                f"zerolag worker: {a.target} must be a dict {{kind: handler}} or a "
-                "callable taking the hub and returning a Worker"
+                f"zerolag worker: {a.target} must be a dict {{kind: handler}}, a DualLoop, or "
+                "a callable taking the hub and returning a Worker or a DualLoop"
             )
         if not a.json:
             print(
@@ -209,10 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "path). The attribute is either a dict {kind: handler} (handler(ctx) -> result, "
             "sync or async def), run with --concurrency/--visibility/--name, or a callable "
             "taking the hub and returning a zerolag.Worker (hub.jobs.worker(...)), which "
-            "then sets its own options."
+            "then sets its own options. It may also be a zerolag.DualLoop (its command "
+            "handlers run on the store given here) or a callable taking the hub and "
+            "returning one."
         ),
     )
-    p.add_argument("target", help="module:attribute (dict of handlers or Worker factory)")
+    p.add_argument(
+        "target", help="module:attribute (dict of handlers, DualLoop, or a factory of either)"
+    )
     _common(p)
     p.add_argument("--concurrency", type=int, default=4, help="jobs at once (default 4)")
     p.add_argument(

@@ -194,6 +194,13 @@ pub struct AsyncEvents {
 }
 
 event_methods!(Events, Py<PyAny>, run_sync, {
+    /// The async twin on the same hub (used by `DualLoop.aevents`).
+    fn _async_twin(&self) -> AsyncEvents {
+        AsyncEvents {
+            hub: self.hub.clone(),
+        }
+    }
+
     /// A blocking iterator over the events of `patterns` after `after` (None: from now).
     #[pyo3(signature = (*patterns, after=None))]
     fn subscribe(

@@ -1,0 +1,801 @@
+"""The dual loop: a fast frontend model answers at once; the heavy work runs in the backend.
+
+::
+
+    import zerolag
+    from zerolag.llm import RuleBasedFrontend
+
+    hub = zerolag.open()
+    loop = zerolag.DualLoop(hub, frontend=RuleBasedFrontend())
+
+    @loop.command("tc")                       # what a "tc:..." command does, in the backend
+    def create_task(cmd, ctx):
+        ctx.progress(0.5)                      # -> an "su" event on the session
+        return {"summary": f"planned {cmd.title}"}   # -> a "tc" (task complete) event
+
+    reply = loop.send("s1", "Create an auth system")  # returns before the backend starts
+    print(reply.text, reply.commands, reply.timings)
+    loop.run_backend(concurrency=4)            # or `zerolag worker app:loop` elsewhere
+    for ev in loop.events("s1"): ...           # typed tr/su/tc/cl/er events
+
+**send** builds the frontend prompt within a token budget (:mod:`zerolag.prompt`) with the
+session's recent commands and the live status of its backend work, calls the model, pulls the
+coded commands (:func:`zerolag.protocol.extract`) and JSON handoffs out of its reply, checks
+them against the registered kinds (an allow-list), indexes the handoffs (and a task per
+``tc``) in ``hub.tasks``, queues the commands as durable jobs (one ``enqueue_many``) and
+returns a :class:`Reply`. A reply with an unregistered, malformed or oversized command starts
+nothing at all: an ``er`` event goes to the session instead. ``asend`` is the same for asyncio
+code (async models are awaited; the store steps run on a thread).
+
+**The backend** runs the handler of each command's kind with the typed command and a
+:class:`CommandContext`. Events go to the channel ``loop:<session>`` (``<name>:<session>`` for
+a loop named otherwise): ``su`` when a worker starts a command and on every ``ctx.progress``,
+``tc`` (or ``cl`` for a context load) with the handler's return value, ``er`` with code
+``E_HANDLER`` and a recovery hint when it raises (the job is retried per its ``max_attempts``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import llm, protocol
+from ._core import ErrorEvent, Hub
+from ._loop_state import Cmd, Session
+from .events import AsyncSubscription
+from .exceptions import ConnectionError, TimeoutError, ValidationError, ZerolagError
+from .jobs import JobContext, Worker, WorkerStats
+from .loop_backend import CommandContext, make_job_handler
+from .prompt import Budget, build_prompt
+
+__all__ = ["CommandContext", "DualLoop", "LoopEvent", "Reply", "Timings"]
+
+COMMAND_KINDS = ("tc", "ts", "wf", "cl", "ms")
+HANDOFF_ACTIONS = ("create_task", "update_task", "upsert_task")
+
+DEFAULT_SYSTEM = (
+    "You are the fast frontend of a two-model assistant. Answer the user at once, briefly. "
+    "Work that takes time goes to the backend as coded commands, one per line in square "
+    "brackets, e.g. [tc:User authentication|auth_implementation|high]. You may send: "
+    "{commands}. Never wait for the backend: its progress arrives as events and is listed "
+    "under 'Backend status'; use it to answer questions about running work. To index a task "
+    'with metadata, add a ```json block {"handoff": {"action": "create_task", "title": ..., '
+    '"intent": ..., "keywords": [...], "confidence": 0.8}}.'
+)
+_SYNTAX = {
+    "tc": "tc:title|intent|complexity (create a task)",
+    "ts": "ts:task_id|confidence|reason (split a task)",
+    "wf": "wf:workflow_id|{params} (start a workflow)",
+    "cl": "cl:context_id|depth (load a context)",
+    "ms": "ms:key|value|type (store a memory)",
+}
+_HALF_COMMAND = re.compile(r"\[(?:[A-Za-z0-9 _\-]{1,40}:[ \t]*)?(tc|ts|wf|cl|ms):[^\]\n]*\]?")
+_JSON_FENCE = re.compile(r"```(?:json|JSON)[ \t]*\r?\n(.*?)\r?\n[ \t]*```[ \t]*(?:\r?\n)?", re.S)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds: ``prompt`` (status refresh and prompt build), ``model`` (the frontend
+    call), ``dispatch`` (extract, validate, index, enqueue), ``overhead`` = prompt +
+    dispatch (the library's own part), ``total``."""
+
+    prompt_ms: float
+    model_ms: float
+    dispatch_ms: float
+    total_ms: float
+
+    @property
+    def overhead_ms(self) -> float:
+        """Everything ``send`` did except calling the model."""
+        return self.prompt_ms + self.dispatch_ms
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What :meth:`DualLoop.send` returns.
+
+    ``text``: what to show the user (the model's reply without coded lines and handoffs, plus
+    a note when the backend has not picked up earlier commands). ``commands``: the typed
+    commands queued. ``jobs``: their job ids (same order). ``task_ids``: tasks created or
+    updated (a task per ``tc`` command and per handoff). ``errors``: ``er`` events for what was
+    rejected (then nothing was queued). ``notice``: the backend note, if any. ``raw``: the
+    model's reply as it came. ``prompt_tokens``: estimated tokens per prompt section.
+    """
+
+    session: str
+    text: str
+    commands: list[protocol.Command]
+    jobs: list[str]
+    task_ids: list[str]
+    timings: Timings
+    errors: list[ErrorEvent] = field(default_factory=list)
+    notice: str | None = None
+    raw: str = ""
+    prompt_tokens: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True if nothing in the model's reply was rejected."""
+        return not self.errors
+
+    def __repr__(self) -> str:
+        cmds = ", ".join(c.encode() for c in self.commands)
+        errs = f", errors={[e.code for e in self.errors]}" if self.errors else ""
+        return (
+            f"Reply(session={self.session!r}, text={self.text[:60]!r}, commands=[{cmds}], "
+            f"task_ids={self.task_ids}{errs}, overhead_ms={self.timings.overhead_ms:.3f})"
+        )
+
+
+@dataclass(frozen=True)
+class LoopEvent:
+    """A backend event on a session: ``event`` is the typed protocol event (``TaskReady``,
+    ``StatusUpdate``, ``TaskComplete``, ``ContextLoaded``, ``ErrorEvent``); ``id`` the event
+    log id (pass it as ``after`` to resume); ``job`` and ``command`` what it is about."""
+
+    id: str
+    session: str
+    event: protocol.Event
+    job: str | None
+    command: str | None
+    time: float
+
+    @property
+    def kind(self) -> str:
+        """``tr``, ``su``, ``tc``, ``cl`` or ``er``."""
+        return self.event.kind
+
+    def __repr__(self) -> str:
+        return f"LoopEvent({self.session!r}, {self.event.encode()!r}, job={self.job!r})"
+
+
+def _decode(session: str, ev: Any) -> LoopEvent | None:
+    data = ev.data
+    if not isinstance(data, dict) or "e" not in data:
+        return None
+    try:
+        typed = protocol.decode_event(data["e"])
+    except protocol.ProtocolError:
+        return None
+    return LoopEvent(ev.id, session, typed, data.get("j"), data.get("c"), ev.time)
+
+
+class _Kind:
+    __slots__ = ("handler", "options")
+
+    def __init__(self, handler: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.handler = handler
+        self.options = options
+
+
+class _Rejected(Exception):
+    def __init__(self, errors: list[ErrorEvent]) -> None:
+        super().__init__(errors[0].message if errors else "rejected")
+        self.errors = errors
+
+
+class DualLoop:
+    """The frontend/backend loop over a :class:`zerolag.Hub` (see the module docs).
+
+    ``frontend``: the model (:mod:`zerolag.llm`: any ``model(messages) -> str``, sync or
+    async). ``system``: the system prompt (default: instructions listing the registered
+    kinds; ``{commands}`` in it is replaced by that list). ``budget``: :class:`Budget` or a
+    total token count. ``name``: the loop's name: job kinds are ``<name>.<kind>``, channels
+    ``<name>:<session>`` (default ``loop``). ``backend_grace``: seconds after which a command
+    no worker picked up is reported to the user. ``max_reply_chars``, ``max_commands``,
+    ``max_command_bytes``: limits on a model reply; beyond them nothing executes.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        frontend: llm.Model,
+        *,
+        system: str | None = None,
+        budget: Budget | int | None = None,
+        name: str = "loop",
+        backend_grace: float = 5.0,
+        max_reply_chars: int = 32_000,
+        max_commands: int = 16,
+        max_command_bytes: int = 4096,
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> None:
+        if not isinstance(hub, Hub):
+            raise ValidationError("DualLoop needs a zerolag.Hub (zerolag.open(...))")
+        if not callable(frontend):
+            raise ValidationError("frontend must be a model: callable(messages) -> str")
+        if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", name):
+            raise ValidationError(f"loop name must be 1-64 letters, digits, _ or -, got {name!r}")
+        self.hub = hub
+        self.frontend = frontend
+        self.name = name
+        self.budget = Budget(total=budget) if isinstance(budget, int) else (budget or Budget())
+        self.backend_grace = float(backend_grace)
+        self.max_reply_chars = max_reply_chars
+        self.max_commands = max_commands
+        self.max_command_bytes = max_command_bytes
+        self._system = system
+        self._count = count_tokens
+        self._kinds: dict[str, _Kind] = {}
+        self._sessions: dict[str, Session] = {}
+        self._workers: list[Worker] = []
+        self._events = hub.events
+        self._jobs = hub.jobs
+        self._tasks = hub.tasks
+        self._system_text = ""
+        self._lock = threading.RLock()
+        self._pattern = f"{name}:*"
+        self._cursor: str = "0"  # the tracker catches up on the retained log first
+        self._seen: tuple[int, int] = (0, 0)
+        self._tracker: threading.Thread | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"DualLoop(name={self.name!r}, kinds={self.kinds}, hub={self.hub!r})"
+
+    # ---------------------------------------------------------------- registration
+
+    @property
+    def kinds(self) -> list[str]:
+        """The registered command kinds (the allow-list)."""
+        return sorted(self._kinds)
+
+    def register(
+        self,
+        kind: str,
+        handler: Callable[..., Any],
+        *,
+        max_attempts: int = 3,
+        backoff: Any = None,
+        timeout: float | None = None,
+        priority: int = 0,
+    ) -> None:
+        """Registers ``handler(command, ctx)`` (sync or ``async def``) for the command
+        ``kind`` (``tc``, ``ts``, ``wf``, ``cl`` or ``ms``), with its job options (see
+        :meth:`zerolag.Jobs.enqueue`). Only registered kinds ever start."""
+        if kind not in COMMAND_KINDS:
+            raise ValidationError(f"unknown command kind {kind!r}: one of {', '.join(COMMAND_KINDS)}")
+        if not callable(handler):
+            raise ValidationError("handler must be callable as handler(command, ctx)")
+        opts: dict[str, Any] = {"max_attempts": max_attempts, "priority": priority}
+        if backoff is not None:
+            opts["backoff"] = backoff
+        if timeout is not None:
+            opts["timeout"] = timeout
+        self._kinds[kind] = _Kind(handler, opts)
+        self._system_text = ""
+
+    def command(self, kind: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator form of :meth:`register`: ``@loop.command("tc", max_attempts=5)``."""
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.register(kind, fn, **options)
+            return fn
+
+        return deco
+
+    def bind(self, hub: Hub) -> DualLoop:
+        """A copy of this loop (model, prompt, limits, handlers) on another hub, with its own
+        session state (what ``zerolag worker module:loop`` runs on the store it was given)."""
+        other = DualLoop(
+            hub,
+            self.frontend,
+            system=self._system,
+            budget=self.budget,
+            name=self.name,
+            backend_grace=self.backend_grace,
+            max_reply_chars=self.max_reply_chars,
+            max_commands=self.max_commands,
+            max_command_bytes=self.max_command_bytes,
+            count_tokens=self._count,
+        )
+        other._kinds = dict(self._kinds)
+        return other
+
+    def job_kind(self, kind: str) -> str:
+        """The job kind commands of ``kind`` are queued as (``<name>.<kind>``)."""
+        return f"{self.name}.{kind}"
+
+    def channel(self, session: str) -> str:
+        """The event channel of ``session``."""
+        return f"{self.name}:{session}"
+
+    @property
+    def system(self) -> str:
+        """The system prompt in force."""
+        if not self._system_text:
+            allowed = "; ".join(_SYNTAX[k] for k in self.kinds) or "(no commands)"
+            base = self._system if self._system is not None else DEFAULT_SYSTEM
+            self._system_text = base.replace("{commands}", allowed)
+        return self._system_text
+
+    # ---------------------------------------------------------------- session state
+
+    def _session(self, session: str) -> Session:
+        s = self._sessions.get(session)
+        if s is None:
+            if not isinstance(session, str) or not session:
+                raise ValidationError("session must be a non-empty string")
+            s = self._sessions[session] = Session()
+        return s
+
+    def _apply(self, events: list[Any], cursor: str) -> None:
+        """Applies a page of the loop's events (from the tracker or a catch-up) once each."""
+        pre = len(self.name) + 1
+        with self._lock:
+            last = self._seen
+            for ev in events:
+                key = _id_key(ev.id)
+                if key <= last:
+                    continue
+                last = key
+                session = ev.channel[pre:]
+                le = _decode(session, ev)
+                if le is None:
+                    continue
+                sess = self._session(session)
+                if le.job and le.command and le.job not in sess.by_job:
+                    sess.adopt(le.command, le.job, le.event, le.time)
+                sess.apply(le.event, le.job, le.time)
+            ckey = _id_key(cursor)
+            self._seen = max(last, ckey)
+
+    def _poll(self, block: float) -> bool:
+        cursor = self._cursor
+        evs, nxt = self._events._poll([self._pattern], cursor, 256, block)
+        if evs or nxt != cursor:
+            self._apply(evs, nxt)
+            if _id_key(nxt) > _id_key(self._cursor):
+                self._cursor = nxt
+        return bool(evs)
+
+    def _track(self) -> None:
+        """Background thread: applies the loop's events as they come (one per loop)."""
+        delay = 0.05
+        while not self._closed:
+            try:
+                self._poll(0.5)
+                delay = 0.05
+            except (ConnectionError, TimeoutError):
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            except ZerolagError:  # the hub was closed
+                return
+
+    def _ensure_tracker(self) -> None:
+        if self._tracker is None:
+            with self._lock:
+                if self._tracker is None:
+                    t = threading.Thread(
+                        target=self._track, daemon=True, name=f"zl-loop-{self.name}"
+                    )
+                    self._tracker = t
+                    t.start()
+
+    def catch_up(self) -> None:
+        """Applies every event published so far (the tracker does this continuously, a few
+        ms behind; call it to make :meth:`status` and :meth:`prompt` exact, e.g. in tests)."""
+        self._ensure_tracker()
+        try:
+            while self._poll(0.0):
+                pass
+        except (ConnectionError, TimeoutError):
+            return
+
+    def status(self, session: str) -> list[str]:
+        """The backend status lines the next prompt of ``session`` will carry."""
+        self.catch_up()
+        with self._lock:
+            s = self._session(session)
+            return [line for _, line in s.status_lines(time.time(), self.backend_grace)]
+
+    def prompt(self, session: str, message: str) -> list[dict[str, str]]:
+        """The messages the frontend would get for ``message`` now (for inspection)."""
+        self.catch_up()
+        return self._build(session, message)[0]
+
+    def close(self) -> None:
+        """Stops the event tracker and any backend worker this loop runs."""
+        self._closed = True
+        self.stop()
+
+    def __enter__(self) -> DualLoop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _build(self, session: str, message: str) -> tuple[list[dict[str, str]], dict[str, int]]:
+        now = time.time()
+        with self._lock:
+            s = self._session(session)
+            commands = s.command_lines(now)
+            status = s.status_lines(now, self.backend_grace)
+        p = build_prompt(self.system, commands, status, message, self.budget, self._count)
+        return p.messages, p.tokens
+
+    # ---------------------------------------------------------------- the frontend path
+
+    def send(self, session: str, message: str) -> Reply:
+        """Answers ``message`` in ``session``: prompt, model call, dispatch (module docs)."""
+        t0 = time.perf_counter()
+        if self._tracker is None:
+            self._ensure_tracker()
+        messages, tokens = self._build(session, message)
+        t1 = time.perf_counter()
+        raw = llm.complete(self.frontend, messages)
+        t2 = time.perf_counter()
+        reply = self._dispatch(session, raw)
+        t3 = time.perf_counter()
+        return self._reply(session, reply, raw, tokens, (t0, t1, t2, t3))
+
+    async def asend(self, session: str, message: str) -> Reply:
+        """:meth:`send` for asyncio code: an async model is awaited, a sync one runs on a
+        thread unless it declares ``blocking = False``; the store steps run on a thread."""
+        t0 = time.perf_counter()
+        if self._tracker is None:
+            self._ensure_tracker()
+        messages, tokens = self._build(session, message)
+        t1 = time.perf_counter()
+        raw = await llm.acomplete(self.frontend, messages)
+        t2 = time.perf_counter()
+        reply = await asyncio.to_thread(self._dispatch, session, raw)
+        t3 = time.perf_counter()
+        return self._reply(session, reply, raw, tokens, (t0, t1, t2, t3))
+
+    def _reply(
+        self,
+        session: str,
+        parts: tuple[str, list[Any], list[str], list[str], list[ErrorEvent]],
+        raw: str,
+        tokens: dict[str, int],
+        t: tuple[float, float, float, float],
+    ) -> Reply:
+        text, commands, jobs, task_ids, errors = parts
+        with self._lock:
+            waiting = self._session(session).waiting(time.time(), self.backend_grace)
+        notice = None
+        if waiting:
+            oldest = time.time() - min(c.queued_at for c in waiting)
+            notice = (
+                f"{len(waiting)} earlier command(s) have waited {oldest:.0f} s for a backend "
+                "worker; they stay queued and will run when one is available."
+            )
+        if any(e.code == "E_BACKEND_DOWN" for e in errors):
+            notice = "The store could not be reached, so nothing was queued; please retry."
+        elif errors:
+            notice = f"Nothing was started: {errors[0].message[:160]}"
+        if notice:
+            text = f"{text}\n\n({notice})" if text else f"({notice})"
+        t0, t1, t2, t3 = t
+        timings = Timings(
+            prompt_ms=(t1 - t0) * 1e3,
+            model_ms=(t2 - t1) * 1e3,
+            dispatch_ms=(t3 - t2) * 1e3,
+            total_ms=(t3 - t0) * 1e3,
+        )
+        return Reply(session, text, commands, jobs, task_ids, timings, errors, notice, raw, tokens)
+
+    def _dispatch(
+        self, session: str, raw: str
+    ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
+        try:
+            text, commands, handoffs = self._parse(raw)
+        except _Rejected as r:
+            self._publish_errors(session, r.errors)
+            return _visible(raw), [], [], [], r.errors
+        if not commands and not handoffs:
+            return text, [], [], [], []
+        try:
+            jobs, task_ids = self._queue(session, commands, handoffs)
+        except (ConnectionError, TimeoutError) as e:
+            err = ErrorEvent("E_BACKEND_DOWN", f"store unreachable: {e}", "retry later")
+            return text, [], [], [], [err]
+        except ValidationError as e:  # a handoff the index refused: nothing was queued
+            err = ErrorEvent("E_INVALID", str(e)[:300], protocol.ERROR_CODES["E_INVALID"])
+            self._publish_errors(session, [err])
+            return text, [], [], [], [err]
+        return text, commands, jobs, task_ids, []
+
+    def _parse(self, raw: str) -> tuple[str, list[Any], list[dict[str, Any]]]:
+        """Commands and handoffs of a model reply, all validated; raises _Rejected."""
+        if len(raw) > self.max_reply_chars:
+            raise _Rejected(
+                [
+                    ErrorEvent(
+                        "E_INVALID",
+                        f"model reply of {len(raw)} characters is over the limit of "
+                        f"{self.max_reply_chars}; nothing was executed",
+                        "answer shorter and send the commands again",
+                    )
+                ]
+            )
+        handoffs: list[dict[str, Any]] = []
+        errors: list[ErrorEvent] = []
+        text = raw
+        stripped = raw.lstrip()
+        if stripped.startswith("{"):  # reference/000: {"userResponse": ..., "handoff": ...}
+            obj = _json(stripped.rstrip(), errors)
+            if isinstance(obj, dict) and ("handoff" in obj or "userResponse" in obj):
+                text = str(obj.get("userResponse") or obj.get("response") or obj.get("text") or "")
+                _collect(obj.get("handoff"), handoffs, errors)
+        if "```" in text:
+            for m in _JSON_FENCE.finditer(text):
+                obj = _json(m.group(1), errors)
+                if obj is not None:
+                    _collect(obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors)
+            text = _JSON_FENCE.sub("", text)
+        ex = protocol.extract(text)
+        errors.extend(e.to_event() for e in ex.errors)
+        if "[" in ex.text:  # bracketed, but too few fields to be a candidate: still an attempt
+            for m in _HALF_COMMAND.finditer(ex.text):
+                errors.append(
+                    ErrorEvent(
+                        "E_PARSE",
+                        f"{m.group(1)} command with missing fields: {m.group(0).strip('[]')[:80]}",
+                        protocol.ERROR_CODES["E_PARSE"],
+                    )
+                )
+        commands = ex.commands
+        if len(commands) > self.max_commands:
+            errors.append(
+                ErrorEvent(
+                    "E_INVALID",
+                    f"{len(commands)} commands in one reply, over the limit of {self.max_commands}",
+                    "send fewer commands per reply",
+                )
+            )
+        allowed = self._kinds
+        for c in commands:
+            if c.kind not in allowed:
+                errors.append(
+                    ErrorEvent(
+                        "E_UNKNOWN_COMMAND",
+                        f"command kind {c.kind!r} is not registered with this loop: "
+                        f"{c.encode()[:120]}",
+                        "use one of: " + (", ".join(self.kinds) or "none registered"),
+                    )
+                )
+            elif len(c.encode().encode()) > self.max_command_bytes:
+                errors.append(
+                    ErrorEvent(
+                        "E_INVALID",
+                        f"{c.kind} command over {self.max_command_bytes} bytes",
+                        "send a shorter command; put long content in the backend's context",
+                    )
+                )
+        for h in handoffs:
+            action = h.get("action", "upsert_task")
+            if action not in HANDOFF_ACTIONS:
+                errors.append(
+                    ErrorEvent(
+                        "E_UNKNOWN_COMMAND",
+                        f"handoff action {str(action)[:60]!r} is not allowed",
+                        "use one of: " + ", ".join(HANDOFF_ACTIONS),
+                    )
+                )
+        if errors:
+            raise _Rejected(errors)
+        return ex.text, commands, handoffs
+
+    def _queue(
+        self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
+    ) -> tuple[list[str], list[str]]:
+        task_ids: list[str] = []
+        items: list[dict[str, Any]] = []
+        pending: list[tuple[str, str, str, str]] = []
+        new_tasks: list[dict[str, Any]] = []
+        creates = [h for h in handoffs if h.get("action") == "create_task" and not _hid(h)]
+        for c in commands:
+            kind = c.kind
+            line = c.encode()
+            payload: dict[str, Any] = {"s": session, "c": line}
+            if kind == "tc":
+                entity = "t_" + uuid.uuid4().hex[:12]
+                payload["t"] = entity
+                if creates:  # the model's handoff for this task: index it under this id
+                    h = creates.pop(0)
+                    h.setdefault("title", c.title)
+                    h.setdefault("intent", c.intent)
+                    h["taskId"] = entity
+                else:
+                    new_tasks.append(
+                        {
+                            "id": entity,
+                            "title": c.title,
+                            "intent": c.intent,
+                            "complexity": c.complexity,
+                            "metadata": {"session": session},
+                        }
+                    )
+                label = c.title
+            elif kind == "ts":
+                entity, label = c.task_id, f"split {c.task_id}"
+            elif kind == "wf":
+                entity, label = c.workflow_id, f"workflow {c.workflow_id}"
+            elif kind == "cl":
+                entity, label = c.context_id, f"context {c.context_id}"
+            else:
+                entity, label = c.key, f"memory {c.key}"
+            payload["e"] = entity
+            items.append(
+                {
+                    "kind": self.job_kind(kind),
+                    "payload": payload,
+                    **self._kinds[kind].options,
+                }
+            )
+            pending.append((line, kind, entity, label))
+        if new_tasks:
+            task_ids.extend(t.id for t in self._tasks.create_many(new_tasks))
+        for h in handoffs:
+            task_ids.append(self._tasks.apply_handoff(h).id)
+        jobs = self._jobs.enqueue_many(items) if items else []
+        with self._lock:
+            s = self._session(session)
+            for (line, kind, entity, label), job in zip(pending, jobs, strict=True):
+                if job.id not in s.by_job:
+                    s.add(Cmd(line, kind, entity, job.id, label))
+        return [j.id for j in jobs], list(dict.fromkeys(task_ids))
+
+    def _publish_errors(self, session: str, errors: list[ErrorEvent]) -> None:
+        ch = self.channel(session)
+        for e in errors[:8]:
+            try:
+                self._events.publish(ch, {"e": e.encode()})
+            except (ConnectionError, TimeoutError):
+                return
+
+    # ---------------------------------------------------------------- events
+
+    def events(self, session: str, *, after: str | None = None) -> Iterator[LoopEvent]:
+        """The session's backend events as typed :class:`LoopEvent` objects, blocking until
+        each comes (``after``: an event id to resume after, ``"0"``: from the oldest kept;
+        default: from now). Stop with ``break``; :meth:`next_event` waits with a timeout."""
+        sub = self._events.subscribe(self.channel(session), after=after)
+        try:
+            for ev in sub:
+                le = _decode(session, ev)
+                if le is not None:
+                    yield le
+        finally:
+            sub.close()
+
+    def history(self, session: str, *, after: str | None = None, limit: int = 1000) -> list[LoopEvent]:
+        """The session's retained events after ``after`` (default: from the oldest), oldest
+        first, at most ``limit``."""
+        ch = [self.channel(session)]
+        cursor = after or "0"
+        out: list[LoopEvent] = []
+        while len(out) < limit:
+            evs, cursor = self._events._poll(ch, cursor, 500, 0.0)
+            if not evs:
+                break
+            out.extend(le for le in (_decode(session, e) for e in evs) if le is not None)
+        return out[:limit]
+
+    def wait_for(
+        self,
+        session: str,
+        predicate: Callable[[LoopEvent], bool],
+        *,
+        timeout: float,
+        after: str | None = "0",
+    ) -> LoopEvent | None:
+        """The first event of ``session`` (after ``after``, default from the oldest kept)
+        for which ``predicate`` holds, or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._events.subscribe(self.channel(session), after=after) as sub:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                ev = sub.get(timeout=left)
+                if ev is None:
+                    return None
+                le = _decode(session, ev)
+                if le is not None and predicate(le):
+                    return le
+
+    async def aevents(self, session: str, *, after: str | None = None) -> Any:
+        """:meth:`events` as an async iterator (``async for ev in loop.aevents("s1")``)."""
+        sub = AsyncSubscription(self._events._async_twin(), (self.channel(session),), after)
+        async with sub:
+            async for ev in sub:
+                le = _decode(session, ev)
+                if le is not None:
+                    yield le
+
+    # ---------------------------------------------------------------- the backend
+
+    def worker(self, *, concurrency: int = 4, visibility: float = 30.0, name: str | None = None) -> Worker:
+        """A :class:`zerolag.Worker` running this loop's handlers (what ``run_backend`` and
+        ``zerolag worker module:loop`` run)."""
+        if not self._kinds:
+            raise ValidationError("no command kinds registered: use loop.register / @loop.command")
+        handlers: dict[str, Callable[[JobContext], Any]] = {
+            self.job_kind(k): make_job_handler(self, k, v.handler) for k, v in self._kinds.items()
+        }
+        w = Worker(self._jobs, handlers, concurrency=concurrency, visibility=visibility, name=name)
+        self._workers.append(w)
+        return w
+
+    def run_backend(
+        self, concurrency: int = 4, *, burst: bool = False, visibility: float = 30.0
+    ) -> WorkerStats:
+        """Runs the handlers in this process until :meth:`stop` (or Ctrl-C); with ``burst``
+        until no command is ready or running."""
+        return self.worker(concurrency=concurrency, visibility=visibility).run(burst=burst)
+
+    async def arun_backend(
+        self, concurrency: int = 4, *, burst: bool = False, visibility: float = 30.0
+    ) -> WorkerStats:
+        """:meth:`run_backend` inside asyncio code (async handlers run on this loop)."""
+        w = self.worker(concurrency=concurrency, visibility=visibility)
+        return await w.run_async(burst=burst)
+
+    def stop(self) -> None:
+        """Stops every backend worker this loop started (thread-safe)."""
+        for w in self._workers:
+            w.stop()
+
+
+def _id_key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    try:
+        return (int(ms), int(seq or 0))
+    except ValueError:
+        return (0, 0)
+
+
+def _visible(raw: str) -> str:
+    """The text of a rejected reply shown to the user: coded lines and handoffs removed."""
+    text = _JSON_FENCE.sub("", raw) if "```" in raw else raw
+    try:
+        text = protocol.extract(text).text
+    except Exception:  # noqa: BLE001, S110 - an unparseable reply is still shown
+        pass
+    if "[" in text:
+        text = _HALF_COMMAND.sub("", text)
+    return "\n".join(line for line in text.splitlines() if line.strip()).strip()
+
+
+def _json(text: str, errors: list[ErrorEvent]) -> Any:
+    if len(text) > 64 * 1024:
+        errors.append(ErrorEvent("E_INVALID", "handoff JSON over 64 KiB", "send a smaller handoff"))
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        errors.append(
+            ErrorEvent("E_PARSE", f"handoff is not valid JSON: {e}", protocol.ERROR_CODES["E_PARSE"])
+        )
+        return None
+
+
+def _collect(obj: Any, out: list[dict[str, Any]], errors: list[ErrorEvent]) -> None:
+    if obj is None:
+        return
+    items = obj if isinstance(obj, list) else [obj]
+    if len(items) > 16:
+        errors.append(ErrorEvent("E_INVALID", f"{len(items)} handoffs in one reply", "send fewer"))
+        return
+    for h in items:
+        if isinstance(h, dict):
+            out.append(dict(h))
+        else:
+            errors.append(
+                ErrorEvent("E_INVALID", "a handoff must be a JSON object", protocol.ERROR_CODES["E_INVALID"])
+            )
+
+
+def _hid(h: dict[str, Any]) -> Any:
+    return h.get("taskId") or h.get("task_id") or h.get("id")
+
