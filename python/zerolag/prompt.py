@@ -132,10 +132,10 @@ def build_prompt(
         cmd_lines = _keep_last(cmd_lines, b.commands, count)
         trimmed.append("commands")
     st = list(status)
-    st_lines = [line for _, line in st]
-    if _lines_tokens(st_lines, count) > b.status:
-        st_lines = _fit_status(st, b.status, count)
+    if _lines_tokens([x for _, x in st], count) > b.status:
+        st = _fit_status(st, b.status, count)
         trimmed.append("status")
+    st_lines = [x for _, x in st]
     user_text = user
     if count(user_text) > b.user:
         user_text = _cut_middle(user_text, b.user, count)
@@ -158,7 +158,8 @@ def build_prompt(
         over = total() - b.total
     if over > 0 and st_lines:
         keep = max(0, _lines_tokens(st_lines, count) - over)
-        st_lines = _fit_status([(False, x) for x in st_lines], keep, count)
+        st = _fit_status(st, keep, count)
+        st_lines = [x for _, x in st]
         trimmed.append("status")
         over = total() - b.total
     if over > 0 and user_text:
@@ -190,7 +191,9 @@ def build_prompt(
     )
 
 
-def _fit_status(items: Sequence[tuple[bool, str]], tokens: int, count: Callable[[str], int]) -> list[str]:
+def _fit_status(
+    items: Sequence[tuple[bool, str]], tokens: int, count: Callable[[str], int]
+) -> list[tuple[bool, str]]:
     """Drops finished items first (oldest first), then cuts from the end; order kept."""
     keep = [True] * len(items)
     used = _lines_tokens([x for _, x in items], count)
@@ -200,7 +203,7 @@ def _fit_status(items: Sequence[tuple[bool, str]], tokens: int, count: Callable[
         if finished:
             keep[i] = False
             used -= count(line) + 1
-    out = [line for k, (_, line) in zip(keep, items, strict=True) if k]
-    while out and _lines_tokens(out, count) > tokens:
+    out = [item for k, item in zip(keep, items, strict=True) if k]
+    while out and _lines_tokens([x for _, x in out], count) > tokens:
         out.pop()
     return out
