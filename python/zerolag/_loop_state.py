@@ -15,6 +15,7 @@ from ._core import ContextLoaded, ErrorEvent, StatusUpdate, TaskComplete, TaskCr
 
 _MAX_COMMANDS = 64  # remembered per session
 _FINISHED_SHOWN = 8  # finished commands still shown in the status section
+_OPEN_SHOWN = 24  # open commands shown (the newest), and recent command lines
 
 
 class Cmd:
@@ -127,10 +128,9 @@ class Session:
         return [c for c in self.commands if not c.started and now - c.queued_at > grace]
 
     def command_lines(self, now: float) -> list[str]:
-        return [
-            f"{c.line}  -> {c.entity}, {c.status}, {_ago(now - c.queued_at)} ago"
-            for c in self.commands
-        ]
+        n = len(self.commands)
+        recent = list(self.commands)[n - _OPEN_SHOWN :] if n > _OPEN_SHOWN else self.commands
+        return [f"{c.line}  -> {c.entity}, {c.status}, {_ago(now - c.queued_at)} ago" for c in recent]
 
     def status_lines(self, now: float, grace: float) -> list[tuple[bool, str]]:
         """``(finished, line)``: open commands first (oldest first), then the latest finished."""
@@ -138,6 +138,9 @@ class Session:
         for c in self.commands:
             (done if c.finished else open_).append(c)
         out: list[tuple[bool, str]] = []
+        if len(open_) > _OPEN_SHOWN:
+            out.append((False, f"{len(open_) - _OPEN_SHOWN} older open commands not listed"))
+            open_ = open_[-_OPEN_SHOWN:]
         for c in open_:
             if not c.started:
                 wait = now - c.queued_at

@@ -24,7 +24,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _cmd_demo(a: argparse.Namespace) -> int:
     with open_hub(a.url, root=a.root, namespace=a.namespace or "demo") as hub:
-        demo.run(hub, backlog=a.backlog, as_json=a.json)
+        demo.run(hub, as_json=a.json, step=a.step, samples=a.samples)
     return 0
 
 
@@ -185,10 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"zerolag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="run the scripted demo (embedded store unless --url)")
+    p = sub.add_parser(
+        "demo", help="run the scripted dual-loop conversation (embedded store unless --url)"
+    )
     _common(p)
     p.add_argument(
-        "--backlog", type=int, default=5000, help="size of the generated backlog (default 5000)"
+        "--step",
+        type=float,
+        default=0.4,
+        help="seconds one simulated backend model step sleeps (default 0.4)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=2000,
+        help="sends timed for the latency summary (default 2000)",
     )
     p.set_defaults(fn=_cmd_demo)
     p = sub.add_parser("status", help="health of a store and namespace")

@@ -344,12 +344,8 @@ class RuleBasedFrontend:
             lines.append(WorkflowStart("project_planning", {"name": name}).encode())
         elif _SPLIT.search(text):
             ids = _TASK_ID.findall(text)
-            if not ids:
-                ids = [
-                    t.split()[0]
-                    for t in _section(messages, "recent commands")
-                    if _TASK_ID.match(t.split()[0] if t.split() else "")
-                ][-1:]
+            if not ids:  # the newest task the conversation created
+                ids = _TASK_ID.findall("\n".join(_section(messages, "recent commands")))[-1:]
             target = ids[0] if ids else "auto"
             parts.append("I'll split that into smaller pieces.")
             lines.append(TaskSplit(target, 0.7, _title(text)).encode())

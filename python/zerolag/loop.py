@@ -583,7 +583,7 @@ class DualLoop:
                 )
         if errors:
             raise _Rejected(errors)
-        return ex.text, commands, handoffs
+        return ex.text.strip(), commands, handoffs
 
     def _queue(
         self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
@@ -655,13 +655,19 @@ class DualLoop:
 
     # ---------------------------------------------------------------- events
 
-    def events(self, session: str, *, after: str | None = None) -> Iterator[LoopEvent]:
+    def events(
+        self, session: str, *, after: str | None = None, timeout: float | None = None
+    ) -> Iterator[LoopEvent]:
         """The session's backend events as typed :class:`LoopEvent` objects, blocking until
         each comes (``after``: an event id to resume after, ``"0"``: from the oldest kept;
-        default: from now). Stop with ``break``; :meth:`next_event` waits with a timeout."""
+        default: from now). ``timeout``: stop once no event came for that many seconds
+        (default: never; stop with ``break``)."""
         sub = self._events.subscribe(self.channel(session), after=after)
         try:
-            for ev in sub:
+            while True:
+                ev = sub.get(timeout=timeout)
+                if ev is None:
+                    return
                 le = _decode(session, ev)
                 if le is not None:
                     yield le

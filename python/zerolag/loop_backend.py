@@ -83,7 +83,7 @@ class CommandContext:
     def progress(self, progress: float, status: str = "in_progress") -> bool:
         """Reports progress (0..1): an ``su`` event to the session, the job's progress in the
         store, and the claim extended. False if the job was cancelled or reclaimed."""
-        p = min(1.0, max(0.0, float(progress)))
+        p = round(min(1.0, max(0.0, float(progress))), 3)
         self.emit(StatusUpdate(self.entity, status, p))
         return self.job.progress(p)
 
