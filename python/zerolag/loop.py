@@ -42,7 +42,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -710,11 +710,16 @@ class DualLoop:
                 if le is not None and predicate(le):
                     return le
 
-    async def aevents(self, session: str, *, after: str | None = None) -> Any:
+    async def aevents(
+        self, session: str, *, after: str | None = None, timeout: float | None = None
+    ) -> AsyncIterator[LoopEvent]:
         """:meth:`events` as an async iterator (``async for ev in loop.aevents("s1")``)."""
         sub = AsyncSubscription(self._events._async_twin(), (self.channel(session),), after)
         async with sub:
-            async for ev in sub:
+            while True:
+                ev = await sub.get(timeout=timeout)
+                if ev is None:
+                    return
                 le = _decode(session, ev)
                 if le is not None:
                     yield le
