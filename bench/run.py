@@ -1,6 +1,6 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick] [--suite tasks|protocol|events|bus|jobs|anonymize|patterns]
+    python bench/run.py [--quick] [--suite tasks|protocol|events|bus|jobs|anonymize|patterns|sync|loop]
                         [--redis-url URL]
 
 Without --redis-url it starts its own redis-server on a free port (no persistence) and stops
@@ -29,8 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns", "sync")
-NEEDS_REDIS = {"tasks", "events", "bus", "jobs", "patterns", "sync"}
+SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns", "sync", "loop")
+NEEDS_REDIS = {"tasks", "events", "bus", "jobs", "patterns", "sync", "loop"}
 sys.path.insert(0, str(HERE))
 
 
@@ -229,6 +229,12 @@ def _suite_sync(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
     return bench_sync.run(url, quick=quick, log=lambda s: print(s, flush=True))
 
 
+def _suite_loop(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
+    import bench_loop
+
+    return bench_loop.run(url, quick=quick, log=lambda s: print(s, flush=True))
+
+
 RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
     "tasks": _suite_tasks,
     "protocol": _suite_protocol,
@@ -238,6 +244,7 @@ RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = 
     "jobs": _suite_jobs,
     "sync": _suite_sync,
     "patterns": _suite_patterns,
+    "loop": _suite_loop,
 }
 
 
