@@ -56,9 +56,7 @@ class BaselineLoop:
             p.hgetall(self._k("status", session))
             p.lrange(self._k("recent", session), -10, -1)
             status, recent = await p.execute()
-        status_text = "\n".join(f"{k}: {v}" for k, v in status.items())[
-            -BUDGET_CHARS["status"] :
-        ]
+        status_text = "\n".join(f"{k}: {v}" for k, v in status.items())[-BUDGET_CHARS["status"] :]
         recent_text = "\n".join(recent)[-BUDGET_CHARS["commands"] :]
         content = f"{SYSTEM[: BUDGET_CHARS['system']]}\n\n# Recent commands\n{recent_text}"
         content += f"\n\n# Backend status\n{status_text or 'idle'}"
@@ -93,13 +91,20 @@ class BaselineLoop:
                     entity = "t_" + job[:12]
                     p.hset(
                         self._k("task", entity),
-                        mapping={"title": fields[0], "intent": fields[1], "complexity": fields[2],
-                                 "status": "pending", "session": session},
+                        mapping={
+                            "title": fields[0],
+                            "intent": fields[1],
+                            "complexity": fields[2],
+                            "status": "pending",
+                            "session": session,
+                        },
                     )
                     p.sadd(self._k("idx", "intent", fields[1]), entity)
                 payload = json.dumps({"s": session, "c": line, "e": entity})
-                p.hset(self._k("job", job), mapping={"kind": kind, "payload": payload,
-                                                      "status": "queued", "attempts": 0})
+                p.hset(
+                    self._k("job", job),
+                    mapping={"kind": kind, "payload": payload, "status": "queued", "attempts": 0},
+                )
                 p.lpush(self._k("queue"), job)
                 p.rpush(self._k("recent", session), f"{line} -> {entity}")
                 p.ltrim(self._k("recent", session), -50, -1)
@@ -114,25 +119,25 @@ class BaselineLoop:
         """One worker: BLMOVE a job, run it, publish its events."""
         conn = self.r  # redis-py's asyncio pool gives each blocking call its own connection
         while not stop.is_set():
-                job = await conn.blmove(self._k("queue"), self._k("processing"), 0.2, "RIGHT", "LEFT")
-                if job is None:
-                    continue
-                data = await conn.hgetall(self._k("job", job))
-                payload = json.loads(data["payload"])
-                session, entity, kind = payload["s"], payload["e"], data["kind"]
-                ch = self._k("loop", session)
-                await conn.publish(ch, json.dumps({"e": f"su:{entity}|started|0.0", "j": job}))
-                try:
-                    result = await handlers[kind](payload["c"].split("|"), entity)
-                    ev, status = f"tc:{entity}|{json.dumps(result)}|[]", "done"
-                except Exception as e:  # noqa: BLE001 - reported as an er event
-                    ev, status = f"er:E_HANDLER|{e}|retry", "failed"
-                async with conn.pipeline(transaction=True) as p:
-                    p.hset(self._k("job", job), mapping={"status": status})
-                    p.hset(self._k("status", session), entity, status)
-                    p.lrem(self._k("processing"), 1, job)
-                    p.publish(ch, json.dumps({"e": ev, "j": job}))
-                    await p.execute()
+            job = await conn.blmove(self._k("queue"), self._k("processing"), 0.2, "RIGHT", "LEFT")
+            if job is None:
+                continue
+            data = await conn.hgetall(self._k("job", job))
+            payload = json.loads(data["payload"])
+            session, entity, kind = payload["s"], payload["e"], data["kind"]
+            ch = self._k("loop", session)
+            await conn.publish(ch, json.dumps({"e": f"su:{entity}|started|0.0", "j": job}))
+            try:
+                result = await handlers[kind](payload["c"].split("|"), entity)
+                ev, status = f"tc:{entity}|{json.dumps(result)}|[]", "done"
+            except Exception as e:  # noqa: BLE001 - reported as an er event
+                ev, status = f"er:E_HANDLER|{e}|retry", "failed"
+            async with conn.pipeline(transaction=True) as p:
+                p.hset(self._k("job", job), mapping={"status": status})
+                p.hset(self._k("status", session), entity, status)
+                p.lrem(self._k("processing"), 1, job)
+                p.publish(ch, json.dumps({"e": ev, "j": job}))
+                await p.execute()
 
     async def first_event(self, session: str, send: Callable[[], Awaitable[Any]]) -> float:
         """Seconds from the start of ``send()`` to the first event of its command."""

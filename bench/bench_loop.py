@@ -191,7 +191,7 @@ def run(
                 "asend() frontend-path overhead [redis]",
                 ours_async,
                 base_lat,
-                how + "; ours awaits the store steps on a thread",
+                how + "; ours awaits the native async enqueue",
             )
         )
         rows.append(

@@ -1,6 +1,7 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick] [--suite tasks|protocol|events|bus|jobs|anonymize|patterns|sync|loop]
+    python bench/run.py [--quick]
+        [--suite tasks|protocol|events|bus|jobs|anonymize|patterns|sync|loop]
                         [--redis-url URL]
 
 Without --redis-url it starts its own redis-server on a free port (no persistence) and stops

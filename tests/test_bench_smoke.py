@@ -21,7 +21,15 @@ def test_quick_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for suite in (
-        "tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns", "sync", "loop"
+        "tasks",
+        "protocol",
+        "events",
+        "bus",
+        "jobs",
+        "anonymize",
+        "patterns",
+        "sync",
+        "loop",
     ):
         data = json.loads((ROOT / "bench" / "results" / "quick" / f"{suite}.json").read_text())
         assert data["suite"] == suite and data["rows"]

@@ -79,7 +79,11 @@ def test_openai_client_round_trip(server: Any, monkeypatch: pytest.MonkeyPatch) 
     path, headers, body = server.seen[-1]
     assert path == "/v1/chat/completions"
     assert headers["Authorization"] == "Bearer sk-test-secret"
-    assert body == {"model": "tiny-1", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
+    assert body == {
+        "model": "tiny-1",
+        "messages": [{"role": "user", "content": "hi"}],
+        "temperature": 0,
+    }
     assert asyncio.run(client.acomplete([{"role": "user", "content": "yo"}])) == "echo: yo"
 
 
@@ -196,21 +200,49 @@ def test_prompt_trim_order_under_a_small_total() -> None:
     full = build_prompt(sys_, cmds, status, user, b, _count_words)
     assert full.trimmed == [] and full.total_tokens == 50 + 100 + 8 + 50
 
-    p = build_prompt(sys_, cmds, status, user, Budget(total=150, system=100, commands=100, status=100, user=100), _count_words)
+    p = build_prompt(
+        sys_,
+        cmds,
+        status,
+        user,
+        Budget(total=150, system=100, commands=100, status=100, user=100),
+        _count_words,
+    )
     assert p.trimmed == ["commands"] and p.tokens["status"] == 8 and p.tokens["user"] == 50
     assert p.tokens["commands"] <= 42 and "c49" in p.messages[0]["content"]
 
-    p = build_prompt(sys_, cmds, status, user, Budget(total=104, system=100, commands=100, status=100, user=100), _count_words)
+    p = build_prompt(
+        sys_,
+        cmds,
+        status,
+        user,
+        Budget(total=104, system=100, commands=100, status=100, user=100),
+        _count_words,
+    )
     assert p.trimmed == ["commands", "status"] and p.tokens["commands"] == 0
     content = p.messages[0]["content"]
     assert "run1" in content and "run2" in content and "done1" not in content
     assert p.tokens["user"] == 50 and p.tokens["system"] == 50
 
-    p = build_prompt(sys_, cmds, status, user, Budget(total=70, system=100, commands=100, status=100, user=100), _count_words)
+    p = build_prompt(
+        sys_,
+        cmds,
+        status,
+        user,
+        Budget(total=70, system=100, commands=100, status=100, user=100),
+        _count_words,
+    )
     assert p.trimmed == ["commands", "status", "user"]
     assert p.tokens["system"] == 50 and p.tokens["user"] <= 20
 
-    p = build_prompt(sys_, cmds, status, user, Budget(total=30, system=100, commands=100, status=100, user=100), _count_words)
+    p = build_prompt(
+        sys_,
+        cmds,
+        status,
+        user,
+        Budget(total=30, system=100, commands=100, status=100, user=100),
+        _count_words,
+    )
     assert p.trimmed == ["commands", "status", "user", "system"]
     assert p.total_tokens <= 30
 

@@ -145,7 +145,10 @@ def test_failing_handler_is_retried_with_er_events(hub: zerolag.Hub) -> None:
         ("x" * 40_000 + "\n[tc:Good|x|low]", "E_INVALID"),
         ("ok\n[tc:" + "y" * 5000 + "|x|low]", "E_INVALID"),
         ("ok\n" + "\n".join(f"[tc:T{i}|x|low]" for i in range(20)), "E_INVALID"),
-        ('ok [tc:Good|x|low]\n```json\n{"handoff": {"action": "drop_db"}}\n```', "E_UNKNOWN_COMMAND"),
+        (
+            'ok [tc:Good|x|low]\n```json\n{"handoff": {"action": "drop_db"}}\n```',
+            "E_UNKNOWN_COMMAND",
+        ),
         ('ok [tc:Good|x|low]\n```json\n{"handoff": {"action": \n```', "E_PARSE"),
         ('ok\n```json\n{"handoff": {"action": "update_task"}}\n```', "E_INVALID"),
     ],

@@ -69,8 +69,8 @@ from .exceptions import (
 )
 from .jobs import AsyncJobs, JobContext, Worker, WorkerStats
 from .loop import CommandContext, DualLoop, LoopEvent, Reply, Timings
-from .prompt import Budget
 from .patterns import AsyncPatterns, create_pattern_memory
+from .prompt import Budget
 
 __all__ = [
     "open",

@@ -130,11 +130,14 @@ class Session:
     def command_lines(self, now: float) -> list[str]:
         n = len(self.commands)
         recent = list(self.commands)[n - _OPEN_SHOWN :] if n > _OPEN_SHOWN else self.commands
-        return [f"{c.line}  -> {c.entity}, {c.status}, {_ago(now - c.queued_at)} ago" for c in recent]
+        return [
+            f"{c.line}  -> {c.entity}, {c.status}, {_ago(now - c.queued_at)} ago" for c in recent
+        ]
 
     def status_lines(self, now: float, grace: float) -> list[tuple[bool, str]]:
         """``(finished, line)``: open commands first (oldest first), then the latest finished."""
-        open_, done = [], []
+        open_: list[Cmd] = []
+        done: list[Cmd] = []
         for c in self.commands:
             (done if c.finished else open_).append(c)
         out: list[tuple[bool, str]] = []
@@ -152,9 +155,7 @@ class Session:
                 out.append((False, f"{c.label} [{c.entity}]: queued {_ago(wait)}{extra}"))
             else:
                 note = f", {c.note}" if c.note else ""
-                out.append(
-                    (False, f"{c.label} [{c.entity}]: {c.status} {c.progress:.0%}{note}")
-                )
+                out.append((False, f"{c.label} [{c.entity}]: {c.status} {c.progress:.0%}{note}"))
         for c in done[-_FINISHED_SHOWN:]:
             note = f": {c.note}" if c.note else ""
             out.append((True, f"{c.label} [{c.entity}]: {c.status}{note}"))

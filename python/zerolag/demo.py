@@ -228,7 +228,10 @@ def run(
         t0 = time.perf_counter()
         page = hub.tasks.search(**q)
         ms = (time.perf_counter() - t0) * 1e3
-        say(f"   {label:<28} {len(page):>2} in {ms * 1e3:>4.0f} µs: " + ", ".join(t.title for t in page))
+        say(
+            f"   {label:<28} {len(page):>2} in {ms * 1e3:>4.0f} µs: "
+            + ", ".join(t.title for t in page)
+        )
         report["searches"].append({"query": label, "found": [t.id for t in page], "ms": ms})
 
     # Latency: the frontend path timed over more sends on a loop of its own (its commands are
@@ -245,7 +248,7 @@ def run(
 
     firsts = [(first_event[j] - sent_at[j]) * 1e3 for j in all_jobs if j in first_event]
     dones = [(done_at[j] - sent_at[j]) * 1e3 for j in all_jobs if j in done_at]
-    summary = {
+    summary: dict[str, Any] = {
         "sends_timed": samples,
         "overhead_p50_ms": round(_pct(overhead, 0.5), 4),
         "overhead_p99_ms": round(_pct(overhead, 0.99), 4),
@@ -258,9 +261,10 @@ def run(
     }
     report["latency"] = summary
     say("\nLatency")
+    p50, p99 = summary["overhead_p50_ms"] * 1e3, summary["overhead_p99_ms"] * 1e3
     say(
         f"   library overhead of send() over {samples:,} sends (everything but the model): "
-        f"p50 {summary['overhead_p50_ms'] * 1e3:.0f} µs, p99 {summary['overhead_p99_ms'] * 1e3:.0f} µs"
+        f"p50 {p50:.0f} µs, p99 {p99:.0f} µs"
     )
     say(
         f"   time to the first backend event: p50 {summary['first_event_p50_ms']:.1f} ms, "

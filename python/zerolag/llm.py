@@ -23,11 +23,10 @@ import inspect
 import json
 import os
 import re
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from ._core import ContextLoad, MemoryStore, TaskCreate, TaskSplit, WorkflowStart
 from .exceptions import BackendError, ConnectionError, TimeoutError, ValidationError
@@ -46,7 +45,7 @@ __all__ = [
 #: One chat message: ``{"role": ..., "content": ...}``.
 ChatMessage = Mapping[str, str]
 #: A model: ``model(messages) -> str`` (or an awaitable of it).
-Model = Callable[[list[dict[str, str]]], Union[str, Awaitable[str]]]
+Model = Callable[[list[dict[str, str]]], str | Awaitable[str]]
 
 
 class ModelError(BackendError):
@@ -196,10 +195,10 @@ class OpenAIChat:
                 body=body,
             ) from None
         except urllib.error.URLError as e:
-            if isinstance(e.reason, (socket.timeout, builtins.TimeoutError)):
+            if isinstance(e.reason, builtins.TimeoutError):
                 raise TimeoutError(f"{url} did not answer within {self.timeout:g} s") from None
             raise ConnectionError(f"cannot reach {url}: {e.reason}") from None
-        except (socket.timeout, builtins.TimeoutError):
+        except builtins.TimeoutError:
             raise TimeoutError(f"{url} did not answer within {self.timeout:g} s") from None
         except OSError as e:
             raise ConnectionError(f"cannot reach {url}: {e}") from None
@@ -208,7 +207,8 @@ class OpenAIChat:
             content = data["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise ModelError(
-                f"{url} did not answer with a chat completion", body=raw[:2000].decode("utf-8", "replace")
+                f"{url} did not answer with a chat completion",
+                body=raw[:2000].decode("utf-8", "replace"),
             ) from None
         return content if isinstance(content, str) else ""
 
@@ -249,7 +249,9 @@ _CREATE = re.compile(
     r"set up|setup|design|refactor|migrate|draft)\s+(?:me\s+)?(?:an?\s+|the\s+)?(.+)$",
     re.I,
 )
-_PLAN = re.compile(r"^(?:please\s+)?(?:plan|start (?:the )?workflow(?: for)?|kick off)\s+(.+)$", re.I)
+_PLAN = re.compile(
+    r"^(?:please\s+)?(?:plan|start (?:the )?workflow(?: for)?|kick off)\s+(.+)$", re.I
+)
 _SPLIT = re.compile(r"\b(?:split|break (?:it |this |that )?(?:up|down))\b", re.I)
 _REMEMBER = re.compile(
     r"(?:remember (?:that )?|note (?:that )?|i (?:like|prefer|want) )(.+)$", re.I
@@ -258,7 +260,9 @@ _RECALL = re.compile(
     r"what did we (?:discuss|talk about|decide)|remind me|recap|summari[sz]e|load (?:the )?context",
     re.I,
 )
-_STATUS = re.compile(r"status|progress|how(?:'s| is| are) (?:it|things|that)|what(?:'s| is) running|done yet", re.I)
+_STATUS = re.compile(
+    r"status|progress|how(?:'s| is| are) (?:it|things|that)|what(?:'s| is) running|done yet", re.I
+)
 _TASK_ID = re.compile(r"\b(t_[0-9a-f]{6,}|[a-z]+_[a-z]+_\d{3})\b")
 
 
@@ -319,9 +323,9 @@ class RuleBasedFrontend:
 
     def __call__(self, messages: list[dict[str, str]]) -> str:
         user = ""
-        for m in reversed(messages):
-            if m.get("role") == "user":
-                user = m.get("content", "")
+        for msg in reversed(messages):
+            if msg.get("role") == "user":
+                user = msg.get("content", "")
                 break
         text = user.strip()
         parts: list[str] = []
@@ -340,7 +344,9 @@ class RuleBasedFrontend:
             lines.append(ContextLoad("conversation", "full").encode())
         elif m := _PLAN.match(text):
             name = _title(m.group(1))
-            parts.append(f"That needs several steps, so I'm starting the planning workflow for {name}.")
+            parts.append(
+                f"That needs several steps, so I'm starting the planning workflow for {name}."
+            )
             lines.append(WorkflowStart("project_planning", {"name": name}).encode())
         elif _SPLIT.search(text):
             ids = _TASK_ID.findall(text)
@@ -389,4 +395,3 @@ _STOP = frozenset(
     "please could would with that this from into have need want make build create implement "
     "also them they their about just some more the and for".split()
 )
-

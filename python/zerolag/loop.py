@@ -25,7 +25,7 @@ them against the registered kinds (an allow-list), indexes the handoffs (and a t
 ``tc``) in ``hub.tasks``, queues the commands as durable jobs (one ``enqueue_many``) and
 returns a :class:`Reply`. A reply with an unregistered, malformed or oversized command starts
 nothing at all: an ``er`` event goes to the session instead. ``asend`` is the same for asyncio
-code (async models are awaited; the store steps run on a thread).
+code (async models are awaited; the enqueue is awaited natively).
 
 **The backend** runs the handler of each command's kind with the typed command and a
 :class:`CommandContext`. Events go to the channel ``loop:<session>`` (``<name>:<session>`` for
@@ -191,6 +191,12 @@ class DualLoop:
     ``<name>:<session>`` (default ``loop``). ``backend_grace``: seconds after which a command
     no worker picked up is reported to the user. ``max_reply_chars``, ``max_commands``,
     ``max_command_bytes``: limits on a model reply; beyond them nothing executes.
+
+    Each ``tc`` command gets a task id at once (in ``Reply.task_ids``). The task is indexed
+    in ``hub.tasks`` right away when the model attached a handoff for it (its metadata); else
+    by the worker that picks the command up, before the handler runs, which keeps ``send`` at
+    one store round trip (``index_on_send=True`` indexes it during ``send`` instead, one more
+    round trip).
     """
 
     def __init__(
@@ -206,6 +212,7 @@ class DualLoop:
         max_commands: int = 16,
         max_command_bytes: int = 4096,
         count_tokens: Callable[[str], int] | None = None,
+        index_on_send: bool = False,
     ) -> None:
         if not isinstance(hub, Hub):
             raise ValidationError("DualLoop needs a zerolag.Hub (zerolag.open(...))")
@@ -221,6 +228,7 @@ class DualLoop:
         self.max_reply_chars = max_reply_chars
         self.max_commands = max_commands
         self.max_command_bytes = max_command_bytes
+        self.index_on_send = index_on_send
         self._system = system
         self._count = count_tokens
         self._kinds: dict[str, _Kind] = {}
@@ -228,6 +236,7 @@ class DualLoop:
         self._workers: list[Worker] = []
         self._events = hub.events
         self._jobs = hub.jobs
+        self._ajobs = hub.jobs._async_twin()
         self._tasks = hub.tasks
         self._system_text = ""
         self._lock = threading.RLock()
@@ -261,7 +270,9 @@ class DualLoop:
         ``kind`` (``tc``, ``ts``, ``wf``, ``cl`` or ``ms``), with its job options (see
         :meth:`zerolag.Jobs.enqueue`). Only registered kinds ever start."""
         if kind not in COMMAND_KINDS:
-            raise ValidationError(f"unknown command kind {kind!r}: one of {', '.join(COMMAND_KINDS)}")
+            raise ValidationError(
+                f"unknown command kind {kind!r}: one of {', '.join(COMMAND_KINDS)}"
+            )
         if not callable(handler):
             raise ValidationError("handler must be callable as handler(command, ctx)")
         opts: dict[str, Any] = {"max_attempts": max_attempts, "priority": priority}
@@ -272,7 +283,9 @@ class DualLoop:
         self._kinds[kind] = _Kind(handler, opts)
         self._system_text = ""
 
-    def command(self, kind: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def command(
+        self, kind: str, **options: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator form of :meth:`register`: ``@loop.command("tc", max_attempts=5)``."""
 
         def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -295,6 +308,7 @@ class DualLoop:
             max_commands=self.max_commands,
             max_command_bytes=self.max_command_bytes,
             count_tokens=self._count,
+            index_on_send=self.index_on_send,
         )
         other._kinds = dict(self._kinds)
         return other
@@ -438,7 +452,8 @@ class DualLoop:
 
     async def asend(self, session: str, message: str) -> Reply:
         """:meth:`send` for asyncio code: an async model is awaited, a sync one runs on a
-        thread unless it declares ``blocking = False``; the store steps run on a thread."""
+        thread unless it declares ``blocking = False``; the enqueue is awaited natively (task
+        index writes for handoffs run on a thread)."""
         t0 = time.perf_counter()
         if self._tracker is None:
             self._ensure_tracker()
@@ -446,7 +461,7 @@ class DualLoop:
         t1 = time.perf_counter()
         raw = await llm.acomplete(self.frontend, messages)
         t2 = time.perf_counter()
-        reply = await asyncio.to_thread(self._dispatch, session, raw)
+        reply = await self._adispatch(session, raw)
         t3 = time.perf_counter()
         return self._reply(session, reply, raw, tokens, (t0, t1, t2, t3))
 
@@ -495,14 +510,35 @@ class DualLoop:
             return text, [], [], [], []
         try:
             jobs, task_ids = self._queue(session, commands, handoffs)
-        except (ConnectionError, TimeoutError) as e:
-            err = ErrorEvent("E_BACKEND_DOWN", f"store unreachable: {e}", "retry later")
-            return text, [], [], [], [err]
-        except ValidationError as e:  # a handoff the index refused: nothing was queued
+        except (ConnectionError, TimeoutError, ValidationError) as e:
+            return self._failed(session, text, e)
+        return text, commands, jobs, task_ids, []
+
+    async def _adispatch(
+        self, session: str, raw: str
+    ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
+        try:
+            text, commands, handoffs = self._parse(raw)
+        except _Rejected as r:
+            await asyncio.to_thread(self._publish_errors, session, r.errors)
+            return _visible(raw), [], [], [], r.errors
+        if not commands and not handoffs:
+            return text, [], [], [], []
+        try:
+            jobs, task_ids = await self._aqueue(session, commands, handoffs)
+        except (ConnectionError, TimeoutError, ValidationError) as e:
+            return await asyncio.to_thread(self._failed, session, text, e)
+        return text, commands, jobs, task_ids, []
+
+    def _failed(
+        self, session: str, text: str, e: Exception
+    ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
+        if isinstance(e, ValidationError):  # a handoff the index refused: nothing was queued
             err = ErrorEvent("E_INVALID", str(e)[:300], protocol.ERROR_CODES["E_INVALID"])
             self._publish_errors(session, [err])
-            return text, [], [], [], [err]
-        return text, commands, jobs, task_ids, []
+        else:
+            err = ErrorEvent("E_BACKEND_DOWN", f"store unreachable: {e}", "retry later")
+        return text, [], [], [], [err]
 
     def _parse(self, raw: str) -> tuple[str, list[Any], list[dict[str, Any]]]:
         """Commands and handoffs of a model reply, all validated; raises _Rejected."""
@@ -530,7 +566,9 @@ class DualLoop:
             for m in _JSON_FENCE.finditer(text):
                 obj = _json(m.group(1), errors)
                 if obj is not None:
-                    _collect(obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors)
+                    _collect(
+                        obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors
+                    )
             text = _JSON_FENCE.sub("", text)
         ex = protocol.extract(text)
         errors.extend(e.to_event() for e in ex.errors)
@@ -588,6 +626,44 @@ class DualLoop:
     def _queue(
         self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
     ) -> tuple[list[str], list[str]]:
+        items, pending, new_tasks, task_ids = self._plan(session, commands, handoffs)
+        task_ids = self._index(new_tasks, handoffs, task_ids)
+        jobs = self._jobs.enqueue_many(items) if items else []
+        return self._record(session, pending, jobs), task_ids
+
+    async def _aqueue(
+        self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
+    ) -> tuple[list[str], list[str]]:
+        items, pending, new_tasks, task_ids = self._plan(session, commands, handoffs)
+        if new_tasks or handoffs:
+            task_ids = await asyncio.to_thread(self._index, new_tasks, handoffs, task_ids)
+        jobs = await self._ajobs.enqueue_many(items) if items else []
+        return self._record(session, pending, jobs), task_ids
+
+    def _index(
+        self, new_tasks: list[dict[str, Any]], handoffs: list[dict[str, Any]], task_ids: list[str]
+    ) -> list[str]:
+        if new_tasks:
+            self._tasks.create_many(new_tasks)
+        for h in handoffs:
+            task_ids.append(self._tasks.apply_handoff(h).id)
+        return list(dict.fromkeys(task_ids))
+
+    def _record(
+        self, session: str, pending: list[tuple[str, str, str, str]], jobs: list[Any]
+    ) -> list[str]:
+        with self._lock:
+            s = self._session(session)
+            for (line, kind, entity, label), job in zip(pending, jobs, strict=True):
+                if job.id not in s.by_job:
+                    s.add(Cmd(line, kind, entity, job.id, label))
+        return [j.id for j in jobs]
+
+    def _plan(
+        self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
+    ) -> tuple[
+        list[dict[str, Any]], list[tuple[str, str, str, str]], list[dict[str, Any]], list[str]
+    ]:
         task_ids: list[str] = []
         items: list[dict[str, Any]] = []
         pending: list[tuple[str, str, str, str]] = []
@@ -605,7 +681,7 @@ class DualLoop:
                     h.setdefault("title", c.title)
                     h.setdefault("intent", c.intent)
                     h["taskId"] = entity
-                else:
+                elif self.index_on_send:
                     new_tasks.append(
                         {
                             "id": entity,
@@ -615,6 +691,9 @@ class DualLoop:
                             "metadata": {"session": session},
                         }
                     )
+                else:
+                    payload["n"] = 1  # the worker indexes the task when it picks this up
+                task_ids.append(entity)
                 label = c.title
             elif kind == "ts":
                 entity, label = c.task_id, f"split {c.task_id}"
@@ -633,17 +712,7 @@ class DualLoop:
                 }
             )
             pending.append((line, kind, entity, label))
-        if new_tasks:
-            task_ids.extend(t.id for t in self._tasks.create_many(new_tasks))
-        for h in handoffs:
-            task_ids.append(self._tasks.apply_handoff(h).id)
-        jobs = self._jobs.enqueue_many(items) if items else []
-        with self._lock:
-            s = self._session(session)
-            for (line, kind, entity, label), job in zip(pending, jobs, strict=True):
-                if job.id not in s.by_job:
-                    s.add(Cmd(line, kind, entity, job.id, label))
-        return [j.id for j in jobs], list(dict.fromkeys(task_ids))
+        return items, pending, new_tasks, task_ids
 
     def _publish_errors(self, session: str, errors: list[ErrorEvent]) -> None:
         ch = self.channel(session)
@@ -674,7 +743,9 @@ class DualLoop:
         finally:
             sub.close()
 
-    def history(self, session: str, *, after: str | None = None, limit: int = 1000) -> list[LoopEvent]:
+    def history(
+        self, session: str, *, after: str | None = None, limit: int = 1000
+    ) -> list[LoopEvent]:
         """The session's retained events after ``after`` (default: from the oldest), oldest
         first, at most ``limit``."""
         ch = [self.channel(session)]
@@ -709,6 +780,7 @@ class DualLoop:
                 le = _decode(session, ev)
                 if le is not None and predicate(le):
                     return le
+        return None  # pragma: no cover - the loop above always returns
 
     async def aevents(
         self, session: str, *, after: str | None = None, timeout: float | None = None
@@ -726,7 +798,9 @@ class DualLoop:
 
     # ---------------------------------------------------------------- the backend
 
-    def worker(self, *, concurrency: int = 4, visibility: float = 30.0, name: str | None = None) -> Worker:
+    def worker(
+        self, *, concurrency: int = 4, visibility: float = 30.0, name: str | None = None
+    ) -> Worker:
         """A :class:`zerolag.Worker` running this loop's handlers (what ``run_backend`` and
         ``zerolag worker module:loop`` run)."""
         if not self._kinds:
@@ -786,7 +860,9 @@ def _json(text: str, errors: list[ErrorEvent]) -> Any:
         return json.loads(text)
     except ValueError as e:
         errors.append(
-            ErrorEvent("E_PARSE", f"handoff is not valid JSON: {e}", protocol.ERROR_CODES["E_PARSE"])
+            ErrorEvent(
+                "E_PARSE", f"handoff is not valid JSON: {e}", protocol.ERROR_CODES["E_PARSE"]
+            )
         )
         return None
 
@@ -803,10 +879,13 @@ def _collect(obj: Any, out: list[dict[str, Any]], errors: list[ErrorEvent]) -> N
             out.append(dict(h))
         else:
             errors.append(
-                ErrorEvent("E_INVALID", "a handoff must be a JSON object", protocol.ERROR_CODES["E_INVALID"])
+                ErrorEvent(
+                    "E_INVALID",
+                    "a handoff must be a JSON object",
+                    protocol.ERROR_CODES["E_INVALID"],
+                )
             )
 
 
 def _hid(h: dict[str, Any]) -> Any:
     return h.get("taskId") or h.get("task_id") or h.get("id")
-

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from ._core import ContextLoaded, ErrorEvent, Hub, StatusUpdate, Task, TaskComplete
-from .exceptions import NotFoundError
+from .exceptions import ConflictError, NotFoundError
 from .jobs import JobContext
 
 if TYPE_CHECKING:
@@ -158,6 +158,17 @@ def make_job_handler(
             raise ValueError(f"not a {loop.name} command job: {payload!r}"[:200])
         cmd = protocol.decode_command(payload["c"])
         ctx = CommandContext(loop, job, cmd, payload)
+        if payload.get("n") and isinstance(cmd, protocol.TaskCreate) and ctx.task_id:
+            try:  # index the task send() left to the backend (once, whoever comes first)
+                ctx.hub.tasks.create(
+                    cmd.title,
+                    id=ctx.task_id,
+                    intent=cmd.intent,
+                    complexity=cmd.complexity,
+                    metadata={"session": ctx.session},
+                )
+            except ConflictError:
+                pass
         ctx.emit(StatusUpdate(ctx.entity, "started", 0.0))
         return ctx
 
@@ -193,4 +204,3 @@ def make_job_handler(
 
     run.__name__ = f"{loop.name}_{kind}"
     return run
-
