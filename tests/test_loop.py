@@ -301,7 +301,10 @@ def test_worker_killed_mid_command_completes_elsewhere(
     log = tmp_path / "attempts"
     first = _start_worker(store_url, tmp_path, namespace, log)
     try:
-        started = loop.wait_for("k", lambda e: e.kind == "su", timeout=30)
+        # The handler's progress report comes after it logged the attempt.
+        started = loop.wait_for(
+            "k", lambda e: e.kind == "su" and e.event.status == "in_progress", timeout=30
+        )
         assert started is not None, "the first worker never started the command"
         first.send_signal(signal.SIGKILL)
         first.wait(10)

@@ -37,134 +37,32 @@ a loop named otherwise): ``su`` when a worker starts a command and on every ``ct
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import llm, protocol
 from ._core import ErrorEvent, Hub
+from ._loop_parse import (
+    COMMAND_KINDS,
+    DEFAULT_SYSTEM,
+    SYNTAX,
+    Rejected,
+    parse_reply,
+    plan_commands,
+    visible_text,
+)
 from ._loop_state import Cmd, Session
 from .events import AsyncSubscription
 from .exceptions import ConnectionError, TimeoutError, ValidationError, ZerolagError
 from .jobs import JobContext, Worker, WorkerStats
 from .loop_backend import CommandContext, make_job_handler
+from .loop_types import LoopEvent, Reply, Timings, decode_loop_event
 from .prompt import Budget, build_prompt
 
 __all__ = ["CommandContext", "DualLoop", "LoopEvent", "Reply", "Timings"]
-
-COMMAND_KINDS = ("tc", "ts", "wf", "cl", "ms")
-HANDOFF_ACTIONS = ("create_task", "update_task", "upsert_task")
-
-DEFAULT_SYSTEM = (
-    "You are the fast frontend of a two-model assistant. Answer the user at once, briefly. "
-    "Work that takes time goes to the backend as coded commands, one per line in square "
-    "brackets, e.g. [tc:User authentication|auth_implementation|high]. You may send: "
-    "{commands}. Never wait for the backend: its progress arrives as events and is listed "
-    "under 'Backend status'; use it to answer questions about running work. To index a task "
-    'with metadata, add a ```json block {"handoff": {"action": "create_task", "title": ..., '
-    '"intent": ..., "keywords": [...], "confidence": 0.8}}.'
-)
-_SYNTAX = {
-    "tc": "tc:title|intent|complexity (create a task)",
-    "ts": "ts:task_id|confidence|reason (split a task)",
-    "wf": "wf:workflow_id|{params} (start a workflow)",
-    "cl": "cl:context_id|depth (load a context)",
-    "ms": "ms:key|value|type (store a memory)",
-}
-_HALF_COMMAND = re.compile(r"\[(?:[A-Za-z0-9 _\-]{1,40}:[ \t]*)?(tc|ts|wf|cl|ms):[^\]\n]*\]?")
-_JSON_FENCE = re.compile(r"```(?:json|JSON)[ \t]*\r?\n(.*?)\r?\n[ \t]*```[ \t]*(?:\r?\n)?", re.S)
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Milliseconds: ``prompt`` (status refresh and prompt build), ``model`` (the frontend
-    call), ``dispatch`` (extract, validate, index, enqueue), ``overhead`` = prompt +
-    dispatch (the library's own part), ``total``."""
-
-    prompt_ms: float
-    model_ms: float
-    dispatch_ms: float
-    total_ms: float
-
-    @property
-    def overhead_ms(self) -> float:
-        """Everything ``send`` did except calling the model."""
-        return self.prompt_ms + self.dispatch_ms
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What :meth:`DualLoop.send` returns.
-
-    ``text``: what to show the user (the model's reply without coded lines and handoffs, plus
-    a note when the backend has not picked up earlier commands). ``commands``: the typed
-    commands queued. ``jobs``: their job ids (same order). ``task_ids``: tasks created or
-    updated (a task per ``tc`` command and per handoff). ``errors``: ``er`` events for what was
-    rejected (then nothing was queued). ``notice``: the backend note, if any. ``raw``: the
-    model's reply as it came. ``prompt_tokens``: estimated tokens per prompt section.
-    """
-
-    session: str
-    text: str
-    commands: list[protocol.Command]
-    jobs: list[str]
-    task_ids: list[str]
-    timings: Timings
-    errors: list[ErrorEvent] = field(default_factory=list)
-    notice: str | None = None
-    raw: str = ""
-    prompt_tokens: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True if nothing in the model's reply was rejected."""
-        return not self.errors
-
-    def __repr__(self) -> str:
-        cmds = ", ".join(c.encode() for c in self.commands)
-        errs = f", errors={[e.code for e in self.errors]}" if self.errors else ""
-        return (
-            f"Reply(session={self.session!r}, text={self.text[:60]!r}, commands=[{cmds}], "
-            f"task_ids={self.task_ids}{errs}, overhead_ms={self.timings.overhead_ms:.3f})"
-        )
-
-
-@dataclass(frozen=True)
-class LoopEvent:
-    """A backend event on a session: ``event`` is the typed protocol event (``TaskReady``,
-    ``StatusUpdate``, ``TaskComplete``, ``ContextLoaded``, ``ErrorEvent``); ``id`` the event
-    log id (pass it as ``after`` to resume); ``job`` and ``command`` what it is about."""
-
-    id: str
-    session: str
-    event: protocol.Event
-    job: str | None
-    command: str | None
-    time: float
-
-    @property
-    def kind(self) -> str:
-        """``tr``, ``su``, ``tc``, ``cl`` or ``er``."""
-        return self.event.kind
-
-    def __repr__(self) -> str:
-        return f"LoopEvent({self.session!r}, {self.event.encode()!r}, job={self.job!r})"
-
-
-def _decode(session: str, ev: Any) -> LoopEvent | None:
-    data = ev.data
-    if not isinstance(data, dict) or "e" not in data:
-        return None
-    try:
-        typed = protocol.decode_event(data["e"])
-    except protocol.ProtocolError:
-        return None
-    return LoopEvent(ev.id, session, typed, data.get("j"), data.get("c"), ev.time)
 
 
 class _Kind:
@@ -173,12 +71,6 @@ class _Kind:
     def __init__(self, handler: Callable[..., Any], options: dict[str, Any]) -> None:
         self.handler = handler
         self.options = options
-
-
-class _Rejected(Exception):
-    def __init__(self, errors: list[ErrorEvent]) -> None:
-        super().__init__(errors[0].message if errors else "rejected")
-        self.errors = errors
 
 
 class DualLoop:
@@ -313,6 +205,9 @@ class DualLoop:
         other._kinds = dict(self._kinds)
         return other
 
+    def _job_options(self, kind: str) -> dict[str, Any]:
+        return {"kind": self.job_kind(kind), **self._kinds[kind].options}
+
     def job_kind(self, kind: str) -> str:
         """The job kind commands of ``kind`` are queued as (``<name>.<kind>``)."""
         return f"{self.name}.{kind}"
@@ -325,7 +220,7 @@ class DualLoop:
     def system(self) -> str:
         """The system prompt in force."""
         if not self._system_text:
-            allowed = "; ".join(_SYNTAX[k] for k in self.kinds) or "(no commands)"
+            allowed = "; ".join(SYNTAX[k] for k in self.kinds) or "(no commands)"
             base = self._system if self._system is not None else DEFAULT_SYSTEM
             self._system_text = base.replace("{commands}", allowed)
         return self._system_text
@@ -351,7 +246,7 @@ class DualLoop:
                     continue
                 last = key
                 session = ev.channel[pre:]
-                le = _decode(session, ev)
+                le = decode_loop_event(session, ev)
                 if le is None:
                     continue
                 sess = self._session(session)
@@ -502,10 +397,16 @@ class DualLoop:
         self, session: str, raw: str
     ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
         try:
-            text, commands, handoffs = self._parse(raw)
-        except _Rejected as r:
+            text, commands, handoffs = parse_reply(
+                raw,
+                self._kinds,
+                max_reply_chars=self.max_reply_chars,
+                max_commands=self.max_commands,
+                max_command_bytes=self.max_command_bytes,
+            )
+        except Rejected as r:
             self._publish_errors(session, r.errors)
-            return _visible(raw), [], [], [], r.errors
+            return visible_text(raw), [], [], [], r.errors
         if not commands and not handoffs:
             return text, [], [], [], []
         try:
@@ -518,10 +419,16 @@ class DualLoop:
         self, session: str, raw: str
     ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
         try:
-            text, commands, handoffs = self._parse(raw)
-        except _Rejected as r:
+            text, commands, handoffs = parse_reply(
+                raw,
+                self._kinds,
+                max_reply_chars=self.max_reply_chars,
+                max_commands=self.max_commands,
+                max_command_bytes=self.max_command_bytes,
+            )
+        except Rejected as r:
             await asyncio.to_thread(self._publish_errors, session, r.errors)
-            return _visible(raw), [], [], [], r.errors
+            return visible_text(raw), [], [], [], r.errors
         if not commands and not handoffs:
             return text, [], [], [], []
         try:
@@ -540,93 +447,12 @@ class DualLoop:
             err = ErrorEvent("E_BACKEND_DOWN", f"store unreachable: {e}", "retry later")
         return text, [], [], [], [err]
 
-    def _parse(self, raw: str) -> tuple[str, list[Any], list[dict[str, Any]]]:
-        """Commands and handoffs of a model reply, all validated; raises _Rejected."""
-        if len(raw) > self.max_reply_chars:
-            raise _Rejected(
-                [
-                    ErrorEvent(
-                        "E_INVALID",
-                        f"model reply of {len(raw)} characters is over the limit of "
-                        f"{self.max_reply_chars}; nothing was executed",
-                        "answer shorter and send the commands again",
-                    )
-                ]
-            )
-        handoffs: list[dict[str, Any]] = []
-        errors: list[ErrorEvent] = []
-        text = raw
-        stripped = raw.lstrip()
-        if stripped.startswith("{"):  # reference/000: {"userResponse": ..., "handoff": ...}
-            obj = _json(stripped.rstrip(), errors)
-            if isinstance(obj, dict) and ("handoff" in obj or "userResponse" in obj):
-                text = str(obj.get("userResponse") or obj.get("response") or obj.get("text") or "")
-                _collect(obj.get("handoff"), handoffs, errors)
-        if "```" in text:
-            for m in _JSON_FENCE.finditer(text):
-                obj = _json(m.group(1), errors)
-                if obj is not None:
-                    _collect(
-                        obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors
-                    )
-            text = _JSON_FENCE.sub("", text)
-        ex = protocol.extract(text)
-        errors.extend(e.to_event() for e in ex.errors)
-        if "[" in ex.text:  # bracketed, but too few fields to be a candidate: still an attempt
-            for m in _HALF_COMMAND.finditer(ex.text):
-                errors.append(
-                    ErrorEvent(
-                        "E_PARSE",
-                        f"{m.group(1)} command with missing fields: {m.group(0).strip('[]')[:80]}",
-                        protocol.ERROR_CODES["E_PARSE"],
-                    )
-                )
-        commands = ex.commands
-        if len(commands) > self.max_commands:
-            errors.append(
-                ErrorEvent(
-                    "E_INVALID",
-                    f"{len(commands)} commands in one reply, over the limit of {self.max_commands}",
-                    "send fewer commands per reply",
-                )
-            )
-        allowed = self._kinds
-        for c in commands:
-            if c.kind not in allowed:
-                errors.append(
-                    ErrorEvent(
-                        "E_UNKNOWN_COMMAND",
-                        f"command kind {c.kind!r} is not registered with this loop: "
-                        f"{c.encode()[:120]}",
-                        "use one of: " + (", ".join(self.kinds) or "none registered"),
-                    )
-                )
-            elif len(c.encode().encode()) > self.max_command_bytes:
-                errors.append(
-                    ErrorEvent(
-                        "E_INVALID",
-                        f"{c.kind} command over {self.max_command_bytes} bytes",
-                        "send a shorter command; put long content in the backend's context",
-                    )
-                )
-        for h in handoffs:
-            action = h.get("action", "upsert_task")
-            if action not in HANDOFF_ACTIONS:
-                errors.append(
-                    ErrorEvent(
-                        "E_UNKNOWN_COMMAND",
-                        f"handoff action {str(action)[:60]!r} is not allowed",
-                        "use one of: " + ", ".join(HANDOFF_ACTIONS),
-                    )
-                )
-        if errors:
-            raise _Rejected(errors)
-        return ex.text.strip(), commands, handoffs
-
     def _queue(
         self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
     ) -> tuple[list[str], list[str]]:
-        items, pending, new_tasks, task_ids = self._plan(session, commands, handoffs)
+        items, pending, new_tasks, task_ids = plan_commands(
+            session, commands, handoffs, self._job_options, self.index_on_send
+        )
         task_ids = self._index(new_tasks, handoffs, task_ids)
         jobs = self._jobs.enqueue_many(items) if items else []
         return self._record(session, pending, jobs), task_ids
@@ -634,7 +460,9 @@ class DualLoop:
     async def _aqueue(
         self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
     ) -> tuple[list[str], list[str]]:
-        items, pending, new_tasks, task_ids = self._plan(session, commands, handoffs)
+        items, pending, new_tasks, task_ids = plan_commands(
+            session, commands, handoffs, self._job_options, self.index_on_send
+        )
         if new_tasks or handoffs:
             task_ids = await asyncio.to_thread(self._index, new_tasks, handoffs, task_ids)
         jobs = await self._ajobs.enqueue_many(items) if items else []
@@ -659,61 +487,6 @@ class DualLoop:
                     s.add(Cmd(line, kind, entity, job.id, label))
         return [j.id for j in jobs]
 
-    def _plan(
-        self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
-    ) -> tuple[
-        list[dict[str, Any]], list[tuple[str, str, str, str]], list[dict[str, Any]], list[str]
-    ]:
-        task_ids: list[str] = []
-        items: list[dict[str, Any]] = []
-        pending: list[tuple[str, str, str, str]] = []
-        new_tasks: list[dict[str, Any]] = []
-        creates = [h for h in handoffs if h.get("action") == "create_task" and not _hid(h)]
-        for c in commands:
-            kind = c.kind
-            line = c.encode()
-            payload: dict[str, Any] = {"s": session, "c": line}
-            if kind == "tc":
-                entity = "t_" + uuid.uuid4().hex[:12]
-                payload["t"] = entity
-                if creates:  # the model's handoff for this task: index it under this id
-                    h = creates.pop(0)
-                    h.setdefault("title", c.title)
-                    h.setdefault("intent", c.intent)
-                    h["taskId"] = entity
-                elif self.index_on_send:
-                    new_tasks.append(
-                        {
-                            "id": entity,
-                            "title": c.title,
-                            "intent": c.intent,
-                            "complexity": c.complexity,
-                            "metadata": {"session": session},
-                        }
-                    )
-                else:
-                    payload["n"] = 1  # the worker indexes the task when it picks this up
-                task_ids.append(entity)
-                label = c.title
-            elif kind == "ts":
-                entity, label = c.task_id, f"split {c.task_id}"
-            elif kind == "wf":
-                entity, label = c.workflow_id, f"workflow {c.workflow_id}"
-            elif kind == "cl":
-                entity, label = c.context_id, f"context {c.context_id}"
-            else:
-                entity, label = c.key, f"memory {c.key}"
-            payload["e"] = entity
-            items.append(
-                {
-                    "kind": self.job_kind(kind),
-                    "payload": payload,
-                    **self._kinds[kind].options,
-                }
-            )
-            pending.append((line, kind, entity, label))
-        return items, pending, new_tasks, task_ids
-
     def _publish_errors(self, session: str, errors: list[ErrorEvent]) -> None:
         ch = self.channel(session)
         for e in errors[:8]:
@@ -737,7 +510,7 @@ class DualLoop:
                 ev = sub.get(timeout=timeout)
                 if ev is None:
                     return
-                le = _decode(session, ev)
+                le = decode_loop_event(session, ev)
                 if le is not None:
                     yield le
         finally:
@@ -755,7 +528,7 @@ class DualLoop:
             evs, cursor = self._events._poll(ch, cursor, 500, 0.0)
             if not evs:
                 break
-            out.extend(le for le in (_decode(session, e) for e in evs) if le is not None)
+            out.extend(le for le in (decode_loop_event(session, e) for e in evs) if le is not None)
         return out[:limit]
 
     def wait_for(
@@ -777,7 +550,7 @@ class DualLoop:
                 ev = sub.get(timeout=left)
                 if ev is None:
                     return None
-                le = _decode(session, ev)
+                le = decode_loop_event(session, ev)
                 if le is not None and predicate(le):
                     return le
         return None  # pragma: no cover - the loop above always returns
@@ -792,7 +565,7 @@ class DualLoop:
                 ev = await sub.get(timeout=timeout)
                 if ev is None:
                     return
-                le = _decode(session, ev)
+                le = decode_loop_event(session, ev)
                 if le is not None:
                     yield le
 
@@ -838,54 +611,3 @@ def _id_key(event_id: str) -> tuple[int, int]:
         return (int(ms), int(seq or 0))
     except ValueError:
         return (0, 0)
-
-
-def _visible(raw: str) -> str:
-    """The text of a rejected reply shown to the user: coded lines and handoffs removed."""
-    text = _JSON_FENCE.sub("", raw) if "```" in raw else raw
-    try:
-        text = protocol.extract(text).text
-    except Exception:  # noqa: BLE001, S110 - an unparseable reply is still shown
-        pass
-    if "[" in text:
-        text = _HALF_COMMAND.sub("", text)
-    return "\n".join(line for line in text.splitlines() if line.strip()).strip()
-
-
-def _json(text: str, errors: list[ErrorEvent]) -> Any:
-    if len(text) > 64 * 1024:
-        errors.append(ErrorEvent("E_INVALID", "handoff JSON over 64 KiB", "send a smaller handoff"))
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        errors.append(
-            ErrorEvent(
-                "E_PARSE", f"handoff is not valid JSON: {e}", protocol.ERROR_CODES["E_PARSE"]
-            )
-        )
-        return None
-
-
-def _collect(obj: Any, out: list[dict[str, Any]], errors: list[ErrorEvent]) -> None:
-    if obj is None:
-        return
-    items = obj if isinstance(obj, list) else [obj]
-    if len(items) > 16:
-        errors.append(ErrorEvent("E_INVALID", f"{len(items)} handoffs in one reply", "send fewer"))
-        return
-    for h in items:
-        if isinstance(h, dict):
-            out.append(dict(h))
-        else:
-            errors.append(
-                ErrorEvent(
-                    "E_INVALID",
-                    "a handoff must be a JSON object",
-                    protocol.ERROR_CODES["E_INVALID"],
-                )
-            )
-
-
-def _hid(h: dict[str, Any]) -> Any:
-    return h.get("taskId") or h.get("task_id") or h.get("id")

@@ -1,0 +1,256 @@
+"""Validation of a frontend model's reply for :class:`zerolag.DualLoop`: coded commands
+(:func:`zerolag.protocol.extract`), JSON handoffs (reference/000's shape, or a fenced
+```json block), the allow-list of command kinds and the size limits. Nothing from a reply
+that fails any check may execute."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Collection
+from typing import Any
+
+from . import protocol
+from ._core import ErrorEvent
+
+__all__ = [
+    "COMMAND_KINDS",
+    "DEFAULT_SYSTEM",
+    "HANDOFF_ACTIONS",
+    "SYNTAX",
+    "Rejected",
+    "parse_reply",
+    "plan_commands",
+    "visible_text",
+]
+
+COMMAND_KINDS = ("tc", "ts", "wf", "cl", "ms")
+HANDOFF_ACTIONS = ("create_task", "update_task", "upsert_task")
+
+_HALF_COMMAND = re.compile(r"\[(?:[A-Za-z0-9 _\-]{1,40}:[ \t]*)?(tc|ts|wf|cl|ms):[^\]\n]*\]?")
+_JSON_FENCE = re.compile(r"```(?:json|JSON)[ \t]*\r?\n(.*?)\r?\n[ \t]*```[ \t]*(?:\r?\n)?", re.S)
+
+DEFAULT_SYSTEM = (
+    "You are the fast frontend of a two-model assistant. Answer the user at once, briefly. "
+    "Work that takes time goes to the backend as coded commands, one per line in square "
+    "brackets, e.g. [tc:User authentication|auth_implementation|high]. You may send: "
+    "{commands}. Never wait for the backend: its progress arrives as events and is listed "
+    "under 'Backend status'; use it to answer questions about running work. To index a task "
+    'with metadata, add a ```json block {"handoff": {"action": "create_task", "title": ..., '
+    '"intent": ..., "keywords": [...], "confidence": 0.8}}.'
+)
+SYNTAX = {
+    "tc": "tc:title|intent|complexity (create a task)",
+    "ts": "ts:task_id|confidence|reason (split a task)",
+    "wf": "wf:workflow_id|{params} (start a workflow)",
+    "cl": "cl:context_id|depth (load a context)",
+    "ms": "ms:key|value|type (store a memory)",
+}
+
+
+class Rejected(Exception):
+    """A model reply that must not execute; ``errors`` are the ``er`` events to send."""
+
+    def __init__(self, errors: list[ErrorEvent]) -> None:
+        super().__init__(errors[0].message if errors else "rejected")
+        self.errors = errors
+
+
+def parse_reply(
+    raw: str,
+    kinds: Collection[str],
+    *,
+    max_reply_chars: int,
+    max_commands: int,
+    max_command_bytes: int,
+) -> tuple[str, list[Any], list[dict[str, Any]]]:
+    """The user-visible text, the commands and the handoffs of a model reply, all validated
+    against the allow-list ``kinds`` and the limits; raises :class:`Rejected` with the ``er``
+    events if anything is wrong (then nothing may execute)."""
+    if len(raw) > max_reply_chars:
+        raise Rejected(
+            [
+                ErrorEvent(
+                    "E_INVALID",
+                    f"model reply of {len(raw)} characters is over the limit of "
+                    f"{max_reply_chars}; nothing was executed",
+                    "answer shorter and send the commands again",
+                )
+            ]
+        )
+    handoffs: list[dict[str, Any]] = []
+    errors: list[ErrorEvent] = []
+    text = raw
+    stripped = raw.lstrip()
+    if stripped.startswith("{"):  # reference/000: {"userResponse": ..., "handoff": ...}
+        obj = _json(stripped.rstrip(), errors)
+        if isinstance(obj, dict) and ("handoff" in obj or "userResponse" in obj):
+            text = str(obj.get("userResponse") or obj.get("response") or obj.get("text") or "")
+            _collect(obj.get("handoff"), handoffs, errors)
+    if "```" in text:
+        for m in _JSON_FENCE.finditer(text):
+            obj = _json(m.group(1), errors)
+            if obj is not None:
+                _collect(
+                    obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors
+                )
+        text = _JSON_FENCE.sub("", text)
+    ex = protocol.extract(text)
+    errors.extend(e.to_event() for e in ex.errors)
+    if "[" in ex.text:  # bracketed, but too few fields to be a candidate: still an attempt
+        for m in _HALF_COMMAND.finditer(ex.text):
+            errors.append(
+                ErrorEvent(
+                    "E_PARSE",
+                    f"{m.group(1)} command with missing fields: {m.group(0).strip('[]')[:80]}",
+                    protocol.ERROR_CODES["E_PARSE"],
+                )
+            )
+    commands = ex.commands
+    if len(commands) > max_commands:
+        errors.append(
+            ErrorEvent(
+                "E_INVALID",
+                f"{len(commands)} commands in one reply, over the limit of {max_commands}",
+                "send fewer commands per reply",
+            )
+        )
+    allowed = kinds
+    for c in commands:
+        if c.kind not in allowed:
+            errors.append(
+                ErrorEvent(
+                    "E_UNKNOWN_COMMAND",
+                    f"command kind {c.kind!r} is not registered with this loop: {c.encode()[:120]}",
+                    "use one of: " + (", ".join(sorted(kinds)) or "none registered"),
+                )
+            )
+        elif len(c.encode().encode()) > max_command_bytes:
+            errors.append(
+                ErrorEvent(
+                    "E_INVALID",
+                    f"{c.kind} command over {max_command_bytes} bytes",
+                    "send a shorter command; put long content in the backend's context",
+                )
+            )
+    for h in handoffs:
+        action = h.get("action", "upsert_task")
+        if action not in HANDOFF_ACTIONS:
+            errors.append(
+                ErrorEvent(
+                    "E_UNKNOWN_COMMAND",
+                    f"handoff action {str(action)[:60]!r} is not allowed",
+                    "use one of: " + ", ".join(HANDOFF_ACTIONS),
+                )
+            )
+    if errors:
+        raise Rejected(errors)
+    return ex.text.strip(), commands, handoffs
+
+
+def visible_text(raw: str) -> str:
+    """The text of a rejected reply shown to the user: coded lines and handoffs removed."""
+    text = _JSON_FENCE.sub("", raw) if "```" in raw else raw
+    try:
+        text = protocol.extract(text).text
+    except Exception:  # noqa: BLE001, S110 - an unparseable reply is still shown
+        pass
+    if "[" in text:
+        text = _HALF_COMMAND.sub("", text)
+    return "\n".join(line for line in text.splitlines() if line.strip()).strip()
+
+
+def _json(text: str, errors: list[ErrorEvent]) -> Any:
+    if len(text) > 64 * 1024:
+        errors.append(ErrorEvent("E_INVALID", "handoff JSON over 64 KiB", "send a smaller handoff"))
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        errors.append(
+            ErrorEvent(
+                "E_PARSE", f"handoff is not valid JSON: {e}", protocol.ERROR_CODES["E_PARSE"]
+            )
+        )
+        return None
+
+
+def _collect(obj: Any, out: list[dict[str, Any]], errors: list[ErrorEvent]) -> None:
+    if obj is None:
+        return
+    items = obj if isinstance(obj, list) else [obj]
+    if len(items) > 16:
+        errors.append(ErrorEvent("E_INVALID", f"{len(items)} handoffs in one reply", "send fewer"))
+        return
+    for h in items:
+        if isinstance(h, dict):
+            out.append(dict(h))
+        else:
+            errors.append(
+                ErrorEvent(
+                    "E_INVALID",
+                    "a handoff must be a JSON object",
+                    protocol.ERROR_CODES["E_INVALID"],
+                )
+            )
+
+
+def handoff_task_id(h: dict[str, Any]) -> Any:
+    return h.get("taskId") or h.get("task_id") or h.get("id")
+
+
+def plan_commands(
+    session: str,
+    commands: list[Any],
+    handoffs: list[dict[str, Any]],
+    job_options: Callable[[str], dict[str, Any]],
+    index_on_send: bool,
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]], list[dict[str, Any]], list[str]]:
+    """The jobs to enqueue for validated ``commands`` (``job_options(kind)``: kind and
+    options of each item), what the session tracks of each, the tasks to index now and the
+    task ids touched. A ``tc`` gets its task id here; a create handoff without an id is
+    attached to the next ``tc`` (indexed under its id)."""
+    task_ids: list[str] = []
+    items: list[dict[str, Any]] = []
+    pending: list[tuple[str, str, str, str]] = []
+    new_tasks: list[dict[str, Any]] = []
+    creates = [h for h in handoffs if h.get("action") == "create_task" and not handoff_task_id(h)]
+    for c in commands:
+        kind = c.kind
+        line = c.encode()
+        payload: dict[str, Any] = {"s": session, "c": line}
+        if kind == "tc":
+            entity = "t_" + uuid.uuid4().hex[:12]
+            payload["t"] = entity
+            if creates:  # the model's handoff for this task: index it under this id
+                h = creates.pop(0)
+                h.setdefault("title", c.title)
+                h.setdefault("intent", c.intent)
+                h["taskId"] = entity
+            elif index_on_send:
+                new_tasks.append(
+                    {
+                        "id": entity,
+                        "title": c.title,
+                        "intent": c.intent,
+                        "complexity": c.complexity,
+                        "metadata": {"session": session},
+                    }
+                )
+            else:
+                payload["n"] = 1  # the worker indexes the task when it picks this up
+            task_ids.append(entity)
+            label = c.title
+        elif kind == "ts":
+            entity, label = c.task_id, f"split {c.task_id}"
+        elif kind == "wf":
+            entity, label = c.workflow_id, f"workflow {c.workflow_id}"
+        elif kind == "cl":
+            entity, label = c.context_id, f"context {c.context_id}"
+        else:
+            entity, label = c.key, f"memory {c.key}"
+        payload["e"] = entity
+        items.append({"payload": payload, **job_options(kind)})
+        pending.append((line, kind, entity, label))
+    return items, pending, new_tasks, task_ids
