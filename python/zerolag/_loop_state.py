@@ -22,6 +22,8 @@ class Cmd:
     """One dispatched command and what the backend said about it so far."""
 
     __slots__ = (
+        "_cl",
+        "_sl",
         "entity",
         "finished",
         "job",
@@ -49,6 +51,29 @@ class Cmd:
         self.note = ""
         self.started = False
         self.finished = False
+        self._cl: str | None = None  # rendered lines, dropped when the command changes
+        self._sl: str | None = None
+
+    def command_line(self) -> str:
+        if self._cl is None:
+            self._cl = f"{self.line}  -> {self.entity}, {self.status}"
+        return self._cl
+
+    def status_line(self, now: float, grace: float) -> str:
+        if not self.started:  # the wait is the only part that changes
+            wait = now - self.queued_at
+            extra = " (no backend worker has picked it up yet; it stays queued)"
+            return (
+                f"{self.label} [{self.entity}]: queued {_ago(wait)}{extra if wait > grace else ''}"
+            )
+        if self._sl is None:
+            if self.finished:
+                note = f": {self.note}" if self.note else ""
+                self._sl = f"{self.label} [{self.entity}]: {self.status}{note}"
+            else:
+                note = f", {self.note}" if self.note else ""
+                self._sl = f"{self.label} [{self.entity}]: {self.status} {self.progress:.0%}{note}"
+        return self._sl
 
 
 def _short(value: Any, n: int = 80) -> str:
@@ -104,6 +129,7 @@ class Session:
             return
         cmd.updated = when
         cmd.started = True
+        cmd._cl = cmd._sl = None
         if isinstance(ev, StatusUpdate):
             cmd.status = ev.status
             cmd.progress = ev.progress
@@ -130,9 +156,7 @@ class Session:
     def command_lines(self, now: float) -> list[str]:
         n = len(self.commands)
         recent = list(self.commands)[n - _OPEN_SHOWN :] if n > _OPEN_SHOWN else self.commands
-        return [
-            f"{c.line}  -> {c.entity}, {c.status}, {_ago(now - c.queued_at)} ago" for c in recent
-        ]
+        return [c.command_line() for c in recent]
 
     def status_lines(self, now: float, grace: float) -> list[tuple[bool, str]]:
         """``(finished, line)``: open commands first (oldest first), then the latest finished."""
@@ -144,21 +168,8 @@ class Session:
         if len(open_) > _OPEN_SHOWN:
             out.append((False, f"{len(open_) - _OPEN_SHOWN} older open commands not listed"))
             open_ = open_[-_OPEN_SHOWN:]
-        for c in open_:
-            if not c.started:
-                wait = now - c.queued_at
-                extra = (
-                    " (no backend worker has picked it up yet; it stays queued)"
-                    if wait > grace
-                    else ""
-                )
-                out.append((False, f"{c.label} [{c.entity}]: queued {_ago(wait)}{extra}"))
-            else:
-                note = f", {c.note}" if c.note else ""
-                out.append((False, f"{c.label} [{c.entity}]: {c.status} {c.progress:.0%}{note}"))
-        for c in done[-_FINISHED_SHOWN:]:
-            note = f": {c.note}" if c.note else ""
-            out.append((True, f"{c.label} [{c.entity}]: {c.status}{note}"))
+        out.extend((False, c.status_line(now, grace)) for c in open_)
+        out.extend((True, c.status_line(now, grace)) for c in done[-_FINISHED_SHOWN:])
         return out
 
 

@@ -198,15 +198,22 @@ def _fit_status(
     items: Sequence[tuple[bool, str]], tokens: int, count: Callable[[str], int]
 ) -> list[tuple[bool, str]]:
     """Drops finished items first (oldest first), then cuts from the end; order kept."""
+    if count is estimate_tokens:
+        costs = [((len(line) + 3) >> 2) + 1 for _, line in items]
+    else:
+        costs = [count(line) + 1 for _, line in items]
+    used = sum(costs)
     keep = [True] * len(items)
-    used = _lines_tokens([x for _, x in items], count)
-    for i, (finished, line) in enumerate(items):
+    for i, (finished, _) in enumerate(items):
         if used <= tokens:
             break
         if finished:
             keep[i] = False
-            used -= count(line) + 1
-    out = [item for k, item in zip(keep, items, strict=True) if k]
-    while out and _lines_tokens([x for _, x in out], count) > tokens:
-        out.pop()
-    return out
+            used -= costs[i]
+    for i in range(len(items) - 1, -1, -1):
+        if used <= tokens:
+            break
+        if keep[i]:
+            keep[i] = False
+            used -= costs[i]
+    return [item for k, item in zip(keep, items, strict=True) if k]
