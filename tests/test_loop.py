@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +216,9 @@ def test_store_down_reply_still_returned(make_redis_server: Any, backend: str) -
 def test_hundred_sessions_see_only_their_events(hub: zerolag.Hub) -> None:
     loop = make_loop(hub)
     sessions = [f"u{i}" for i in range(100)]
-    replies = {s: loop.send(s, f"Create feature {s}") for s in sessions}
+    with ThreadPoolExecutor(max_workers=16) as pool:  # the sessions talk at the same time
+        sent = pool.map(lambda s: loop.send(s, f"Create feature {s}"), sessions)
+        replies = dict(zip(sessions, sent, strict=True))
     got: dict[str, list[zerolag.LoopEvent]] = {}
 
     def watch(s: str) -> None:
