@@ -91,6 +91,17 @@ def test_send_dispatches_and_events_come_back(hub: zerolag.Hub) -> None:
     assert last.event == protocol.ContextLoaded("conversation", "summary of conversation")
 
 
+def test_bad_session_and_kind_are_refused(hub: zerolag.Hub) -> None:
+    loop = make_loop(hub)
+    for bad in ("", "has space", "x" * 201):
+        with pytest.raises(zerolag.ValidationError):
+            loop.send(bad, "hello")
+    with pytest.raises(zerolag.ValidationError):
+        loop.register("xx", lambda c, x: None)
+    with pytest.raises(zerolag.ValidationError):
+        loop.register("tc", "not callable")  # type: ignore[arg-type]
+
+
 def test_handoff_reference_shape_is_indexed(hub: zerolag.Hub) -> None:
     reply = (
         '{"userResponse": "I\'ll update that auth task for you", "handoff": {"action": '

@@ -65,6 +65,9 @@ from .prompt import Budget, build_prompt
 __all__ = ["CommandContext", "DualLoop", "LoopEvent", "Reply", "Timings"]
 
 
+_SESSION = re.compile(r"[A-Za-z0-9_\-.:/@+=]{1,200}")
+
+
 class _Kind:
     __slots__ = ("handler", "options")
 
@@ -230,8 +233,10 @@ class DualLoop:
     def _session(self, session: str) -> Session:
         s = self._sessions.get(session)
         if s is None:
-            if not isinstance(session, str) or not session:
-                raise ValidationError("session must be a non-empty string")
+            if not isinstance(session, str) or not _SESSION.fullmatch(session):
+                raise ValidationError(
+                    f"session must be 1-200 letters, digits or _ - . : / @ + =, got {session!r}"
+                )
             s = self._sessions[session] = Session()
         return s
 
