@@ -188,11 +188,13 @@ fn fail_job(
     Ok(())
 }
 
-/// Moves due delayed jobs to ready and expired running jobs to retry or dead.
+/// Moves due delayed jobs to ready and expired running jobs to retry or dead. The queries
+/// state `q >= 2` (the partial index `jobs_due`'s condition) so SQLite may use that index.
 fn sweep(tx: &Transaction<'_>, ns: &str, at: f64) -> Result<()> {
     let due: Vec<String> = tx
         .prepare_cached(
-            "SELECT id FROM jobs WHERE ns = ?1 AND q = 2 AND due <= ?2 ORDER BY due LIMIT ?3",
+            "SELECT id FROM jobs WHERE ns = ?1 AND q >= 2 AND q = 2 AND due <= ?2 \
+             ORDER BY due LIMIT ?3",
         )?
         .query_map(params![ns, at, SWEEP], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
@@ -207,9 +209,12 @@ fn sweep(tx: &Transaction<'_>, ns: &str, at: f64) -> Result<()> {
     }
     let expired: Vec<(String, Option<f64>, Option<f64>)> = tx
         .prepare_cached(
-            "SELECT id, timeout, started_at FROM jobs WHERE ns = ?1 AND q = 3 AND due <= ?2 LIMIT ?3",
+            "SELECT id, timeout, started_at FROM jobs \
+             WHERE ns = ?1 AND q >= 2 AND q = 3 AND due <= ?2 LIMIT ?3",
         )?
-        .query_map(params![ns, at, SWEEP], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map(params![ns, at, SWEEP], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     for (id, timeout, started) in expired {
         fail_job(tx, ns, &id, &lost_reason(timeout, started, at), true, at)?;
@@ -287,7 +292,10 @@ fn claim_once(
         jobs.push(c);
     }
     let next_due = if jobs.is_empty() {
-        let mut st = tx.prepare_cached("SELECT min(due) FROM jobs WHERE ns = ?1 AND q = ?2")?;
+        // `q >= 2` repeats the partial index's condition: SQLite uses `jobs_due` only when
+        // the query states it (`q = 2` alone made every claim scan the namespace's jobs).
+        let mut st =
+            tx.prepare_cached("SELECT min(due) FROM jobs WHERE ns = ?1 AND q >= 2 AND q = ?2")?;
         let a: Option<f64> = st.query_row(params![ns, 2], |r| r.get(0))?;
         let b: Option<f64> = st.query_row(params![ns, 3], |r| r.get(0))?;
         match (a, b) {
