@@ -40,6 +40,7 @@ import asyncio
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -65,6 +66,7 @@ from .prompt import Budget, build_prompt
 __all__ = ["CommandContext", "DualLoop", "LoopEvent", "Reply", "Timings"]
 
 
+_MAX_SESSIONS = 10_000  # sessions whose status a loop keeps in memory
 _SESSION = re.compile(r"[A-Za-z0-9_\-.:/@+=]{1,200}")
 
 
@@ -127,7 +129,7 @@ class DualLoop:
         self._system = system
         self._count = count_tokens
         self._kinds: dict[str, _Kind] = {}
-        self._sessions: dict[str, Session] = {}
+        self._sessions: OrderedDict[str, Session] = OrderedDict()  # least recently used first
         self._workers: list[Worker] = []
         self._events = hub.events
         self._jobs = hub.jobs
@@ -232,12 +234,16 @@ class DualLoop:
 
     def _session(self, session: str) -> Session:
         s = self._sessions.get(session)
-        if s is None:
+        if s is not None:
+            self._sessions.move_to_end(session)
+        else:
             if not isinstance(session, str) or not _SESSION.fullmatch(session):
                 raise ValidationError(
                     f"session must be 1-200 letters, digits or _ - . : / @ + =, got {session!r}"
                 )
             s = self._sessions[session] = Session()
+            if len(self._sessions) > _MAX_SESSIONS:  # forget the least recently used one
+                self._sessions.popitem(last=False)
         return s
 
     def _apply(self, events: list[Any], cursor: str) -> None:
