@@ -342,3 +342,27 @@ def test_worker_killed_mid_command_completes_elsewhere(
     )
     assert attempts == [f"{job} 1", f"{job} 2"]
     assert hub.jobs.get(job).status == "succeeded"
+
+
+def test_worker_cli_runs_a_loop_instance(tmp_path: Path, backend: str) -> None:
+    if backend != "embedded":
+        pytest.skip("the CLI's target resolution does not depend on the store")
+    (tmp_path / "loopmod.py").write_text(
+        "import zerolag\n"
+        "from zerolag.llm import RuleBasedFrontend\n"
+        "loop = zerolag.DualLoop(zerolag.open(root='elsewhere'), RuleBasedFrontend())\n"
+        "loop.register('tc', lambda cmd, ctx: 'made ' + cmd.title)\n"
+    )
+    with zerolag.open(root=tmp_path, namespace="cli") as hub:
+        r = make_loop(hub).send("s", "Create a widget")
+        out = subprocess.run(
+            [sys.executable, "-m", "zerolag", "worker", "loopmod:loop", "--burst", "--json"]
+            + ["--root", str(tmp_path), "--namespace", "cli"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert '"succeeded": 1' in out.stdout
+        assert hub.jobs.get(r.jobs[0]).result == "made Widget"
