@@ -211,9 +211,9 @@ def test_backend_down_reply_returned_and_command_waits(hub: zerolag.Hub) -> None
     assert r3.notice is None and "done" in r3.text
 
 
-def test_store_down_reply_still_returned(make_redis_server: Any, backend: str) -> None:
-    if backend != "redis":
-        pytest.skip("one Redis server of the test's own is enough")
+def test_store_down_reply_still_returned(make_redis_server: Any) -> None:
+    # Runs once, on a Redis server of its own (stopping a shared one would break other tests;
+    # the embedded store has no server to lose).
     server = make_redis_server()
     with zerolag.open(server.url + "?timeout=0.5&connect_timeout=0.5&retries=0") as hub:
         loop = make_loop(hub)
@@ -344,9 +344,8 @@ def test_worker_killed_mid_command_completes_elsewhere(
     assert hub.jobs.get(job).status == "succeeded"
 
 
-def test_worker_cli_runs_a_loop_instance(tmp_path: Path, backend: str) -> None:
-    if backend != "embedded":
-        pytest.skip("the CLI's target resolution does not depend on the store")
+def test_worker_cli_runs_a_loop_instance(tmp_path: Path) -> None:
+    # Runs once, on the embedded store: the CLI's target resolution does not depend on it.
     (tmp_path / "loopmod.py").write_text(
         "import zerolag\n"
         "from zerolag.llm import RuleBasedFrontend\n"
