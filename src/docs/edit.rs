@@ -333,7 +333,9 @@ impl Editor<'_> {
             | Kind::Alias
             | Kind::Map { flow: true, .. }
             | Kind::Seq { flow: true, .. }
-                if scalar_new && one_line =>
+                // An empty plain scalar's span sits before its `:` (saphyr-parser 0.3.3);
+                // it is written through the region below instead.
+                if scalar_new && one_line && node.start < node.end =>
             {
                 return self.put(node.start, node.end, inline(new));
             }
@@ -349,16 +351,18 @@ impl Editor<'_> {
                     return None;
                 }
                 let mut from = colon + 1;
+                let end = node.end.max(from);
                 if scalar_new {
-                    return self.put(from, node.end, format!(" {}", inline(new)));
+                    return self.put(from, end, format!(" {}", inline(new)));
                 }
                 // A comment after `key:` stays when the value starts on a later line.
                 let eol = self.eol(from);
-                if self.text.get(from..eol)?.trim_start().starts_with('#') && node.start > eol {
+                let later = node.start > eol || node.start == node.end;
+                if later && self.text.get(from..eol)?.trim_start().starts_with('#') {
                     from = eol;
                 }
                 let block = dump_at(new, col + self.step, self.step);
-                self.put(from, node.end, format!("\n{}", block.trim_end()))
+                self.put(from, end.max(from), format!("\n{}", block.trim_end()))
             }
             Slot::Item => {
                 let dash = self.dash(node.start)?;
@@ -368,7 +372,7 @@ impl Editor<'_> {
                     Value::Object(_) => format!(" {}", dump_at(new, col + 2, self.step).trim()),
                     _ => format!("\n{}", dump_at(new, col + 2, self.step).trim_end()),
                 };
-                self.put(dash + 1, node.end, text)
+                self.put(dash + 1, node.end.max(dash + 1), text)
             }
         }
     }

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::{edit_yaml, same};
 use crate::docs::merge;
-use crate::docs::yaml::{dump, load, Limits};
+use crate::docs::yaml::{dump, dump_at, load, Limits};
 
 /// Merges `updates` into `text`'s value and edits `text` to match.
 fn run(text: &str, updates: &Value) -> Option<String> {
@@ -236,6 +236,36 @@ fn edits_give_exact_texts() {
             "a: !!str 5\n",
             json!({"a": "6"}),
             "a: \"6\"\n",
+        ),
+        (
+            "empty values filled",
+            "a:\nb: 1\nc:   # x\nl:\n  - \n  -\n",
+            json!({"a": 5, "c": {"d": 1}, "l": [1, 2]}),
+            "a: 5\nb: 1\nc:   # x\n  d: 1\nl:\n  - 1\n  - 2\n",
+        ),
+        (
+            "quoted scalars with escapes and comments",
+            "\"k\": 'it''s' # c\nx: \"a\\\"b\" # d\n",
+            json!({"k": "v", "x": "w"}),
+            "\"k\": v # c\nx: w # d\n",
+        ),
+        (
+            "anchored flow with comment",
+            "k: &a [1, 2] # c\n",
+            json!({"k": [3]}),
+            "k: [3] # c\n",
+        ),
+        (
+            "multi-line double-quoted",
+            "a: \"one\n  two\"\nb: 1\n",
+            json!({"a": "x"}),
+            "a: x\nb: 1\n",
+        ),
+        (
+            "value under a quoted key",
+            "'a b': 1 # c\n",
+            json!({"a b": {"c": 2}}),
+            "'a b':\n  c: 2 # c\n",
         ),
     ];
     for (name, text, updates, want) in cases {
@@ -487,6 +517,24 @@ fn scalar_paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     }
 }
 
+/// Paths to every mapping reached through mappings only, the root first.
+fn map_paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    if let Value::Object(m) = v {
+        out.push(at.clone());
+        for (k, x) in m {
+            at.push(k.clone());
+            map_paths(x, at, out);
+            at.pop();
+        }
+    }
+}
+
+/// Whether the lines of `a` appear in `b` in order (`b` only adds lines).
+fn only_adds(a: &str, b: &str) -> bool {
+    let mut rest = b.lines();
+    a.lines().all(|l| rest.any(|m| m == l))
+}
+
 fn nest(path: &[String], v: Value) -> Value {
     path.iter().rev().fold(v, |acc, k| {
         Value::Object(Map::from_iter([(k.clone(), acc)]))
@@ -510,8 +558,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn prop_one_scalar_change(v in doc(), pick in any::<prop::sample::Index>(), to in scalar(), crlf in any::<bool>()) {
-        let mut text = commented(&dump(&v));
+    fn prop_one_scalar_change(
+        v in doc(),
+        pick in any::<prop::sample::Index>(),
+        to in scalar(),
+        crlf in any::<bool>(),
+        step in 2usize..5,
+    ) {
+        let mut text = commented(&dump_at(&v, 0, step));
         if crlf {
             text = text.replace('\n', "\r\n");
         }
@@ -545,5 +599,32 @@ proptest! {
         if let Some(got) = edit_yaml(&text, &old, &new, Limits::default()) {
             prop_assert!(same(&load(&got, Limits::default()).unwrap(), &new));
         }
+    }
+
+    #[test]
+    fn prop_new_key_only_adds_lines(
+        v in doc(),
+        pick in any::<prop::sample::Index>(),
+        add in prop_oneof![scalar(), doc()],
+        step in 2usize..5,
+    ) {
+        let text = commented(&dump_at(&v, 0, step));
+        let old = load(&text, Limits::default()).unwrap();
+        let mut paths = Vec::new();
+        map_paths(&v, &mut Vec::new(), &mut paths);
+        let path = &paths[pick.index(paths.len())];
+        prop_assume!(!add.is_null());
+        let mut at = path.clone();
+        at.push("new key".into()); // generated keys are at most 3 characters
+        let mut new = v.clone();
+        merge(&mut new, &nest(&at, add.clone()));
+        let got = edit_yaml(&text, &old, &new, Limits::default());
+        let got = got.unwrap();
+        prop_assert!(same(&load(&got, Limits::default()).unwrap(), &new));
+        prop_assert!(only_adds(&text, &got), "{}\n---\n{}", text, got);
+        // what merge really added (it drops nulls inside a new mapping)
+        let added = at.iter().try_fold(&new, |v, k| v.get(k)).unwrap();
+        let entry = dump(&json!({ "new key": added }));
+        prop_assert_eq!(got.lines().count(), text.lines().count() + entry.lines().count());
     }
 }
