@@ -355,14 +355,22 @@ impl Editor<'_> {
                 if scalar_new {
                     return self.put(from, end, format!(" {}", inline(new)));
                 }
-                // A comment after `key:` stays when the value starts on a later line.
+                // A comment on the key's line stays there, above the new block: after
+                // `key:` when the old value starts on a later line, or after a one-line
+                // old value (which goes, leaving `key: # comment`).
                 let eol = self.eol(from);
+                let block = format!("\n{}", dump_at(new, col + self.step, self.step).trim_end());
                 let later = node.start > eol || node.start == node.end;
                 if later && self.text.get(from..eol)?.trim_start().starts_with('#') {
                     from = eol;
+                } else if node.start < node.end && node.end <= eol {
+                    let tail = self.text.get(node.end..eol)?.trim_start();
+                    if tail.starts_with('#') {
+                        self.put(from, node.end, String::new())?;
+                        return self.put(eol, eol, block);
+                    }
                 }
-                let block = dump_at(new, col + self.step, self.step);
-                self.put(from, end.max(from), format!("\n{}", block.trim_end()))
+                self.put(from, end.max(from), block)
             }
             Slot::Item => {
                 let dash = self.dash(node.start)?;

@@ -96,13 +96,19 @@ fn edits_give_exact_texts() {
             "scalar to mapping",
             "a: 1 # was a number\nb: 2\n",
             json!({"a": {"x": 1}}),
-            "a:\n  x: 1 # was a number\nb: 2\n",
+            "a: # was a number\n  x: 1\nb: 2\n",
         ),
         (
             "mapping to scalar",
             "a:\n  x: 1\n  y: 2\nb: 2\n",
             json!({"a": "flat"}),
             "a: flat\nb: 2\n",
+        ),
+        (
+            "scalar to block keeps the comment on the key line",
+            "a: ~ # empty for now\nb: '' # none\n",
+            json!({"a": {"k": 1}, "b": [{"n": 1}]}),
+            "a: # empty for now\n  k: 1\nb: # none\n  - n: 1\n",
         ),
         (
             "scalar to sequence",
@@ -265,7 +271,7 @@ fn edits_give_exact_texts() {
             "value under a quoted key",
             "'a b': 1 # c\n",
             json!({"a b": {"c": 2}}),
-            "'a b':\n  c: 2 # c\n",
+            "'a b': # c\n  c: 2\n",
         ),
     ];
     for (name, text, updates, want) in cases {
@@ -535,6 +541,24 @@ fn only_adds(a: &str, b: &str) -> bool {
     a.lines().all(|l| rest.any(|m| m == l))
 }
 
+/// JSON pointers to every scalar, through sequences too.
+fn pointers(v: &Value, at: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let k = k.replace('~', "~0").replace('/', "~1");
+                pointers(x, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                pointers(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => out.push(at.to_string()),
+    }
+}
+
 fn nest(path: &[String], v: Value) -> Value {
     path.iter().rev().fold(v, |acc, k| {
         Value::Object(Map::from_iter([(k.clone(), acc)]))
@@ -626,5 +650,25 @@ proptest! {
         let added = at.iter().try_fold(&new, |v, k| v.get(k)).unwrap();
         let entry = dump(&json!({ "new key": added }));
         prop_assert_eq!(got.lines().count(), text.lines().count() + entry.lines().count());
+    }
+
+    #[test]
+    fn prop_one_scalar_anywhere(
+        v in doc(),
+        pick in any::<prop::sample::Index>(),
+        to in scalar(),
+        step in 2usize..5,
+    ) {
+        // Sequences included (`- name: x` items), set directly rather than through merge.
+        let text = commented(&dump_at(&v, 0, step));
+        let old = load(&text, Limits::default()).unwrap();
+        let mut ptrs = Vec::new();
+        pointers(&v, "", &mut ptrs);
+        let ptr = &ptrs[pick.index(ptrs.len())];
+        let mut new = v.clone();
+        *new.pointer_mut(ptr).unwrap() = to;
+        let got = edit_yaml(&text, &old, &new, Limits::default()).unwrap();
+        prop_assert!(same(&load(&got, Limits::default()).unwrap(), &new));
+        prop_assert!(changed_lines(&text, &got).unwrap() <= 1, "{}\n---\n{}", text, got);
     }
 }
