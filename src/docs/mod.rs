@@ -5,6 +5,7 @@
 //! store but still queued is a file to delete). Writes from files ("file" origin) do not.
 //! Writing the same text again is not a change: the version stays, nothing is queued.
 
+pub mod edit;
 pub mod redis;
 pub mod sqlite;
 #[cfg(test)]
@@ -118,6 +119,9 @@ pub struct Write {
     pub origin: Origin,
     /// Only if the stored version is this (0: only if there is none).
     pub expected: Option<u64>,
+    /// True when the text was rendered whole from the value; false when it is the caller's
+    /// own text or the current text edited in place (its comments and layout kept).
+    pub whole: bool,
 }
 
 /// Limits and roots of a documents handle.
@@ -375,7 +379,9 @@ impl Docs {
     pub fn value_write(&self, path: &str, value: &Value, expected: Option<u64>) -> Result<Write> {
         let format = self.check(path)?;
         let text = render(value, format);
-        self.text_write(path, text, Origin::Store, expected)
+        let mut w = self.text_write(path, text, Origin::Store, expected)?;
+        w.whole = true;
+        Ok(w)
     }
 
     /// Builds a write of raw `text` to `path` (parsed to check it and to store its value).
@@ -397,6 +403,7 @@ impl Docs {
             format,
             origin,
             expected,
+            whole: false,
         })
     }
 
@@ -523,7 +530,14 @@ pub fn merged_write(
 ) -> Result<Write> {
     let mut v = cur.map_or_else(|| Value::Object(Map::new()), |d| d.value.clone());
     merge(&mut v, updates);
-    let text = render(&v, format);
+    // A YAML file keeps its comments and layout when only the merged fields change.
+    let edited = match (format, cur) {
+        (Format::Yaml, Some(d)) => edit::edit_yaml(&d.text, &d.value, &v, s.limits),
+        _ => None,
+    }
+    .filter(|t| t.len() <= s.max_bytes);
+    let whole = edited.is_none();
+    let text = edited.unwrap_or_else(|| render(&v, format));
     if text.len() > s.max_bytes {
         return Err(Error::validation(format!(
             "merged document is {} bytes, over the limit of {}",
@@ -539,6 +553,7 @@ pub fn merged_write(
         format,
         origin: Origin::Store,
         expected: Some(cur.map_or(0, |d| d.version)),
+        whole,
     })
 }
 

@@ -290,11 +290,18 @@ fn plain(t: &str) -> Option<Value> {
 
 /// Writes `v` as block-style YAML (a trailing newline included).
 pub fn dump(v: &Value) -> String {
+    dump_at(v, 0, 2)
+}
+
+/// Like [`dump`], with every line indented by `ind` spaces and nested mappings indented
+/// `step` more than their parent (the in-place editor matches a file's own indentation).
+pub(crate) fn dump_at(v: &Value, ind: usize, step: usize) -> String {
     let mut out = String::new();
     match v {
-        Value::Object(m) if !m.is_empty() => mapping(&mut out, m, 0),
-        Value::Array(a) if !a.is_empty() => sequence(&mut out, a, 0),
+        Value::Object(m) if !m.is_empty() => mapping(&mut out, m, ind, step),
+        Value::Array(a) if !a.is_empty() => sequence(&mut out, a, ind, step),
         _ => {
+            pad(&mut out, ind);
             out.push_str(&inline(v));
             out.push('\n');
         }
@@ -306,16 +313,16 @@ fn pad(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-fn mapping(out: &mut String, m: &Map<String, Value>, ind: usize) {
+fn mapping(out: &mut String, m: &Map<String, Value>, ind: usize, step: usize) {
     for (k, v) in m {
         pad(out, ind);
         out.push_str(&string(k));
         out.push(':');
-        child(out, v, ind);
+        child(out, v, ind, step);
     }
 }
 
-fn sequence(out: &mut String, a: &[Value], ind: usize) {
+fn sequence(out: &mut String, a: &[Value], ind: usize, step: usize) {
     for v in a {
         pad(out, ind);
         out.push('-');
@@ -323,24 +330,24 @@ fn sequence(out: &mut String, a: &[Value], ind: usize) {
             Value::Object(m) if !m.is_empty() => {
                 // `- key: value` with the rest of the mapping under the first key
                 let mut sub = String::new();
-                mapping(&mut sub, m, ind + 2);
+                mapping(&mut sub, m, ind + 2, step);
                 out.push(' ');
                 out.push_str(&sub[ind + 2..]);
             }
-            _ => child(out, v, ind),
+            _ => child(out, v, ind, step),
         }
     }
 }
 
-fn child(out: &mut String, v: &Value, ind: usize) {
+fn child(out: &mut String, v: &Value, ind: usize, step: usize) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             out.push('\n');
-            mapping(out, m, ind + 2);
+            mapping(out, m, ind + step, step);
         }
         Value::Array(a) if !a.is_empty() => {
             out.push('\n');
-            sequence(out, a, ind + 2);
+            sequence(out, a, ind + step, step);
         }
         _ => {
             out.push(' ');
@@ -350,7 +357,8 @@ fn child(out: &mut String, v: &Value, ind: usize) {
     }
 }
 
-fn inline(v: &Value) -> String {
+/// A scalar (or an empty collection) as one line of YAML that reads back as `v`.
+pub(crate) fn inline(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
@@ -362,7 +370,7 @@ fn inline(v: &Value) -> String {
 }
 
 /// A string as a plain scalar when that reads back as the same string, else double-quoted.
-fn string(s: &str) -> String {
+pub(crate) fn string(s: &str) -> String {
     let plain_ok = !s.is_empty()
         && plain(s).is_none()
         && !is_nan(s)
