@@ -700,6 +700,7 @@ class _SyncStatus(TypedDict, total=False):
     written: int
     deleted: int
     conflicts: int
+    merged: int
     errors: int
     scans: int
     last_error: str | None
@@ -711,17 +712,31 @@ class Sync:
 
     A native watcher with a short debounce brings file edits into the store (``file:changed``
     events); API writes are written back to their files atomically (``file:synced``); a file
-    whose text the store already holds is not a change, so nothing echoes. When both sides
-    changed since the last sync, the store's version is written and the file's is kept beside
-    it as ``<name>.conflict-<ms>.<ext>`` (``file:conflict``). Broken or hostile files are left
-    alone (``file:error``) and the store keeps the last good version. One engine per root.
+    whose text the store already holds is not a change, so nothing echoes. A store-side
+    ``merge`` of a few fields rewrites only those fields in the file (comments, key order and
+    layout of the rest survive; ``file:synced`` has ``whole: True`` when the file had to be
+    rewritten whole). When both sides changed since the last sync, the two versions are merged
+    against the last synced one, field by field (``file:merged``); fields both changed
+    differently follow ``conflicts`` (``file:conflict`` lists them). Broken or hostile files
+    are left alone (``file:error``) and the store keeps the last good version. One engine per
+    root.
     The same object serves sync and async hubs (its calls do not wait on the store).
     """
 
-    def start(self, *, debounce: float = 0.05, rescan: float = 30.0) -> _SyncStatus:
+    def start(
+        self,
+        *,
+        debounce: float = 0.05,
+        rescan: float = 30.0,
+        conflicts: Literal["keep-both", "store", "file"] = "keep-both",
+    ) -> _SyncStatus:
         """Takes the root's lock (ConflictError if another engine holds it), reconciles files
         and store (changes made while nothing ran, either side), then runs in the background.
-        ``debounce``: quiet seconds after a file event; ``rescan``: full rescan interval."""
+        ``debounce``: quiet seconds after a file event; ``rescan``: full rescan interval.
+        ``conflicts``: what a field both sides changed differently becomes: ``"keep-both"``
+        (the store's value is written and the file's version saved beside it as
+        ``<name>.conflict-<ms>.<ext>``), ``"store"`` or ``"file"`` (that side's value; the
+        event carries the other's)."""
     def stop(self) -> bool:
         """Stops the engine and releases the lock; False if none was running."""
     def status(self) -> _SyncStatus:

@@ -158,7 +158,7 @@ def _cmd_worker(a: argparse.Namespace) -> int:
 
 def _cmd_sync(a: argparse.Namespace) -> int:
     with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
-        st = hub.sync.start(debounce=a.debounce, rescan=a.rescan)
+        st = hub.sync.start(debounce=a.debounce, rescan=a.rescan, conflicts=a.conflicts)
         say = (lambda d: print(json.dumps(d), flush=True)) if a.json else None
         if say:
             say(st)
@@ -220,6 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _common(p)
     p.add_argument("--debounce", type=float, default=0.05, help="seconds (default 0.05)")
     p.add_argument("--rescan", type=float, default=30.0, help="full rescan interval (default 30)")
+    p.add_argument(
+        "--conflicts",
+        choices=["keep-both", "store", "file"],
+        default="keep-both",
+        help="a field changed differently on both sides: keep both (default), or that side's",
+    )
     p.add_argument("--once", action="store_true", help="reconcile once and exit")
     p.set_defaults(fn=_cmd_sync)
     p = sub.add_parser(

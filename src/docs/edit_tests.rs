@@ -448,6 +448,7 @@ fn merged_write_edits_in_place() {
         created: 0.0,
         updated: 0.0,
         synced: String::new(),
+        whole: false,
     };
     let s = Settings::default();
     let w = merged_write(

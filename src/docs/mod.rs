@@ -100,6 +100,10 @@ pub struct Document {
     /// Hash of the text the file and the store last agreed on ("" if never): the base that
     /// tells which side changed since the last sync.
     pub synced: String,
+    /// True when the text was rendered whole from the value (a `put` of a value, or a merge
+    /// that could not be applied in place); false when it is someone's own text or that text
+    /// edited in place (see [`Write::whole`]).
+    pub whole: bool,
 }
 
 /// What a write stores (validated, rendered, hashed).
@@ -510,6 +514,20 @@ impl Docs {
         )
     }
 
+    /// The text both sides last agreed on, kept from the first store-side change after a
+    /// sync until the next sync (None when the document is in sync, or never was). The sync
+    /// engine merges against it when the file changed too.
+    pub fn base(&self, path: &str) -> Op<Option<String>> {
+        if let Err(e) = self.check(path) {
+            return ready(e);
+        }
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
+        self.backend.op(
+            move |db| sqlite::base(db, &ns, &p),
+            move |r, c| redis::base(r, c, ns2, p2),
+        )
+    }
+
     /// Paths waiting to be written back to files, oldest change first.
     pub fn pending(&self, limit: usize) -> Op<Vec<String>> {
         let (ns, ns2) = (self.ns(), self.ns());
@@ -574,6 +592,7 @@ pub fn document(
     created: f64,
     updated: f64,
     synced: String,
+    whole: bool,
 ) -> Result<Document> {
     Ok(Document {
         path,
@@ -590,5 +609,6 @@ pub fn document(
         created,
         updated,
         synced,
+        whole,
     })
 }

@@ -66,6 +66,7 @@ pub async fn get(
         num("created")?,
         num("updated")?,
         h.get("synced").cloned().unwrap_or_default(),
+        h.get("whole").is_some_and(|w| w == "1"),
     )?))
 }
 
@@ -82,7 +83,8 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
         .arg(&w.hash)
         .arg(w.origin.name())
         .arg(w.expected.map(|e| e.to_string()).unwrap_or_default())
-        .arg(format!("{at:.3}"));
+        .arg(format!("{at:.3}"))
+        .arg(if w.whole { "1" } else { "0" });
     let reply: Vec<RValue> = PUT.run(&r, &mut c, &cmd).await?;
     let field = |i: usize| {
         reply
@@ -93,10 +95,14 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
     };
     let num = |i: usize| -> Result<f64> { field(i)?.parse().map_err(|_| bad("number")) };
     // 'ok' stored this write; 'same' found the text stored already (and names its origin).
-    let (origin, synced) = match field(0)?.as_str() {
+    let (origin, synced, whole) = match field(0)?.as_str() {
         "conflict" => return Err(stale(&w.path, w.expected.unwrap_or(0), num(1)? as u64)),
-        "ok" => (w.origin.name().to_string(), field(4)?),
-        "same" => (field(4)?, field(5)?),
+        "ok" => (
+            w.origin.name().to_string(),
+            field(4)?,
+            w.whole && w.origin == Origin::Store,
+        ),
+        "same" => (field(4)?, field(5)?, field(6)? == "1"),
         other => return Err(bad(other)),
     };
     document(
@@ -110,7 +116,23 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
         num(2)?,
         num(3)?,
         synced,
+        whole,
     )
+}
+
+/// See `Docs::base`.
+pub async fn base(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    path: String,
+) -> Result<Option<String>> {
+    redis::cmd("HGET")
+        .arg(doc_key(&ns, &path))
+        .arg("base")
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))
 }
 
 /// Deletes a document (see `Docs::delete`).

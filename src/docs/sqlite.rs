@@ -33,6 +33,12 @@ CREATE TABLE doc_writeback (
 CREATE INDEX doc_writeback_at ON doc_writeback (ns, at);
 ";
 
+/// The synced base text and how the text was made (a later migration).
+pub const SCHEMA_BASE: &str = "
+ALTER TABLE docs ADD COLUMN base TEXT;
+ALTER TABLE docs ADD COLUMN whole INTEGER NOT NULL DEFAULT 0;
+";
+
 const TABLES: [&str; 2] = ["docs", "doc_writeback"];
 
 /// Rows this namespace holds.
@@ -48,7 +54,7 @@ pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
 fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {
     let row = c
         .prepare_cached(
-            "SELECT text, value, fmt, version, hash, origin, created, updated, synced
+            "SELECT text, value, fmt, version, hash, origin, created, updated, synced, whole
              FROM docs WHERE ns = ?1 AND path = ?2",
         )?
         .query_row([ns, path], |r| {
@@ -67,12 +73,13 @@ fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {
                     r.get::<_, f64>(6)?,
                     r.get::<_, f64>(7)?,
                     r.get::<_, String>(8)?,
+                    r.get::<_, bool>(9)?,
                 ),
             ))
         })
         .optional()?;
     row.map(
-        |((text, value, fmt), (version, hash, origin), (created, updated, synced))| {
+        |((text, value, fmt), (version, hash, origin), (created, updated, synced, whole))| {
             document(
                 path.to_string(),
                 text,
@@ -84,6 +91,7 @@ fn read(c: &Connection, ns: &str, path: &str) -> Result<Option<Document>> {
                 created,
                 updated,
                 synced,
+                whole,
             )
         },
     )
@@ -116,8 +124,10 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
         if d.hash == w.hash {
             // The same text: no new version, but a file-side write records the synced base.
             if w.origin == Origin::File && d.synced != w.hash {
-                tx.prepare_cached("UPDATE docs SET synced = ?3 WHERE ns = ?1 AND path = ?2")?
-                    .execute([ns, w.path.as_str(), w.hash.as_str()])?;
+                tx.prepare_cached(
+                    "UPDATE docs SET synced = ?3, base = NULL WHERE ns = ?1 AND path = ?2",
+                )?
+                .execute([ns, w.path.as_str(), w.hash.as_str()])?;
                 return Ok(Document {
                     synced: w.hash.clone(),
                     ..d.clone()
@@ -133,13 +143,24 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
         Origin::File => w.hash.clone(),
         Origin::Store => cur.as_ref().map(|d| d.synced.clone()).unwrap_or_default(),
     };
+    // The base (the synced text) is kept from the first store-side change after a sync; a
+    // file-side write is itself the new synced text, so none is needed.
+    let base = match (w.origin, cur.as_ref()) {
+        (Origin::File, _) => Base::Clear,
+        (Origin::Store, Some(d)) if !d.synced.is_empty() && d.synced == d.hash => Base::FromText,
+        (Origin::Store, _) => Base::Keep,
+    };
+    let whole = w.origin == Origin::Store && w.whole;
     tx.prepare_cached(
         "INSERT INTO docs (ns, path, text, value, fmt, version, hash, origin, created, updated,
-           synced)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (ns, path) DO UPDATE SET text = excluded.text, value = excluded.value,
+           synced, whole)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13)
+         ON CONFLICT (ns, path) DO UPDATE SET
+           base = CASE ?12 WHEN 0 THEN NULL WHEN 1 THEN docs.text ELSE docs.base END,
+           text = excluded.text, value = excluded.value,
            fmt = excluded.fmt, version = excluded.version, hash = excluded.hash,
-           origin = excluded.origin, updated = excluded.updated, synced = excluded.synced",
+           origin = excluded.origin, updated = excluded.updated, synced = excluded.synced,
+           whole = excluded.whole",
     )?
     .execute(params![
         ns,
@@ -152,7 +173,9 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
         w.origin.name(),
         created,
         at,
-        synced
+        synced,
+        base as i64,
+        whole
     ])?;
     if w.origin == Origin::Store {
         queue(tx, ns, &w.path, at)?;
@@ -168,7 +191,27 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
         created,
         at,
         synced,
+        whole,
     )
+}
+
+/// What a store write does to the synced base text.
+#[derive(Clone, Copy)]
+enum Base {
+    Clear = 0,
+    FromText = 1,
+    Keep = 2,
+}
+
+/// See `Docs::base`.
+pub fn base(db: &Sqlite, ns: &str, path: &str) -> Result<Option<String>> {
+    db.with(|c| {
+        let v: Option<Option<String>> = c
+            .prepare_cached("SELECT base FROM docs WHERE ns = ?1 AND path = ?2")?
+            .query_row([ns, path], |r| r.get(0))
+            .optional()?;
+        Ok(v.flatten())
+    })
 }
 
 /// Stores a write (see `Docs::write`).
@@ -232,8 +275,10 @@ pub fn done_writeback(db: &Sqlite, ns: &str, path: &str, hash: Option<&str>) -> 
             return Ok(false);
         }
         if let Some(h) = hash {
-            tx.prepare_cached("UPDATE docs SET synced = ?3 WHERE ns = ?1 AND path = ?2")?
-                .execute([ns, path, h])?;
+            tx.prepare_cached(
+                "UPDATE docs SET synced = ?3, base = NULL WHERE ns = ?1 AND path = ?2",
+            )?
+            .execute([ns, path, h])?;
         }
         tx.prepare_cached("DELETE FROM doc_writeback WHERE ns = ?1 AND path = ?2")?
             .execute([ns, path])?;

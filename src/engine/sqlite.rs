@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     crate::bus::sqlite::SCHEMA_CFG,
     crate::docs::sqlite::SCHEMA,
     crate::patterns::sqlite::SCHEMA,
+    crate::docs::sqlite::SCHEMA_BASE,
 ];
 
 /// A small pool of connections to one database file.

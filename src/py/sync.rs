@@ -9,7 +9,7 @@ use pyo3::types::PyDict;
 use super::errors::{to_py, validation};
 use crate::error::Error;
 use crate::hub::Hub as CoreHub;
-use crate::sync::{Engine, Options, Status};
+use crate::sync::{Conflicts, Engine, Options, Status};
 
 fn seconds(v: f64, what: &str) -> PyResult<Duration> {
     if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
@@ -38,6 +38,7 @@ fn status_dict<'py>(
             d.set_item("written", s.written)?;
             d.set_item("deleted", s.deleted)?;
             d.set_item("conflicts", s.conflicts)?;
+            d.set_item("merged", s.merged)?;
             d.set_item("errors", s.errors)?;
             d.set_item("scans", s.scans)?;
             d.set_item("last_error", s.last_error)?;
@@ -55,17 +56,19 @@ pub struct SyncHandle {
 #[pymethods]
 impl SyncHandle {
     /// Starts the engine (reconciling files and store first); returns its status.
-    #[pyo3(signature = (*, debounce=0.05, rescan=30.0))]
+    #[pyo3(signature = (*, debounce=0.05, rescan=30.0, conflicts="keep-both"))]
     fn start<'py>(
         &self,
         py: Python<'py>,
         debounce: f64,
         rescan: f64,
+        conflicts: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
         self.hub.check().map_err(to_py)?;
         let opts = Options {
             debounce: seconds(debounce, "debounce")?,
             rescan: seconds(rescan, "rescan")?,
+            conflicts: Conflicts::parse(conflicts).map_err(to_py)?,
             ..Options::default()
         };
         if self.hub.sync.lock().is_some() {

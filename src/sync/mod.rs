@@ -11,14 +11,18 @@
 //!   store still holds what it wrote (`file:synced`). A crash anywhere leaves the path queued.
 //! * Echo suppression by content hash: a file whose text the store already holds is not a
 //!   change, so the engine's own writes never come back.
-//! * Both sides changed since the last sync (the document's `synced` hash): the store's version
-//!   is written, the file's is kept beside it as `<name>.conflict-<unix ms>.<ext>`, and
-//!   `file:conflict` says so. Conflict copies are never imported.
+//! * Both sides changed since the last sync (the document's `synced` hash): the two versions
+//!   are merged against the last synced one (`Docs::base`), field by field for mappings
+//!   (`merge3`), and the result goes to both sides (`file:merged`). Fields both sides changed
+//!   differently follow the policy ([`Conflicts`]): by default the store's value is written
+//!   and the file's version is kept beside it as `<name>.conflict-<unix ms>.<ext>`
+//!   (`file:conflict` names the fields). Conflict copies are never imported.
 //! * Broken or hostile files (invalid UTF-8 or YAML, alias bombs, over the size limit) are
 //!   left as they are; `file:error` says why and the store keeps the last good version.
 //! * One engine per root: a lock on `<root>/.zerolag/sync.lock`.
 
 mod files;
+pub mod merge3;
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -43,6 +47,41 @@ pub use files::{conflict_copy, is_conflict_copy, write_atomic};
 /// Threads of a full scan.
 const SCAN_THREADS: usize = 8;
 
+/// What happens to a field the file and the store both changed differently since the last
+/// sync. The fields either side changed alone are merged in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conflicts {
+    /// The store's value is written; the file's version is saved beside it as a conflict copy.
+    #[default]
+    KeepBoth,
+    /// The store's value wins; the event carries the file's values.
+    Store,
+    /// The file's value wins; the event carries the store's values.
+    File,
+}
+
+impl Conflicts {
+    /// Parses `keep-both`, `store` or `file`.
+    pub fn parse(s: &str) -> Result<Conflicts> {
+        match s {
+            "keep-both" => Ok(Conflicts::KeepBoth),
+            "store" => Ok(Conflicts::Store),
+            "file" => Ok(Conflicts::File),
+            _ => Err(Error::validation(format!(
+                "conflicts must be 'keep-both', 'store' or 'file', got {s:?}"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Conflicts::KeepBoth => "keep-both",
+            Conflicts::Store => "store",
+            Conflicts::File => "file",
+        }
+    }
+}
+
 /// How the engine runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -52,6 +91,8 @@ pub struct Options {
     pub rescan: Duration,
     /// How often the write-back worker looks at the queue when it was empty.
     pub poll: Duration,
+    /// Fields both sides changed differently.
+    pub conflicts: Conflicts,
 }
 
 impl Default for Options {
@@ -60,6 +101,7 @@ impl Default for Options {
             debounce: Duration::from_millis(50),
             rescan: Duration::from_secs(30),
             poll: Duration::from_millis(10),
+            conflicts: Conflicts::KeepBoth,
         }
     }
 }
@@ -71,6 +113,7 @@ struct Counters {
     written: AtomicU64,
     deleted: AtomicU64,
     conflicts: AtomicU64,
+    merged: AtomicU64,
     errors: AtomicU64,
     scans: AtomicU64,
 }
@@ -88,8 +131,10 @@ pub struct Status {
     pub written: u64,
     /// Files or documents deleted to follow the other side.
     pub deleted: u64,
-    /// Conflicts resolved by keeping both versions.
+    /// Documents changed on both sides with fields that changed differently.
     pub conflicts: u64,
+    /// Documents changed on both sides and merged.
+    pub merged: u64,
     /// Files refused (broken, hostile, too large) or writes that failed.
     pub errors: u64,
     /// Full scans done.
@@ -185,6 +230,7 @@ impl Engine {
             written: n.written.load(Ordering::Relaxed),
             deleted: n.deleted.load(Ordering::Relaxed),
             conflicts: n.conflicts.load(Ordering::Relaxed),
+            merged: n.merged.load(Ordering::Relaxed),
             errors: n.errors.load(Ordering::Relaxed),
             scans: n.scans.load(Ordering::Relaxed),
             last_error: self.shared.last_error.lock().clone(),
@@ -334,16 +380,116 @@ impl Shared {
         Ok(())
     }
 
-    /// Saves the file's text as a conflict copy; the store's version wins the path.
-    fn keep_both(&self, rel: &str, text: &str, version: u64) -> Result<()> {
+    /// The file and the store both changed since the last sync: merges them against the
+    /// synced base and writes the result to both sides. Without a base to merge against (or
+    /// when the file does not parse), the store's version is written and the file's is kept
+    /// beside it. True when the path was settled (false: the store moved meanwhile and the
+    /// path stays queued).
+    fn reconcile(&self, rel: &str, d: &docs::Document, bytes: &[u8]) -> Result<bool> {
+        let s = self.hub.docs.settings();
+        let format = docs::check_path(rel, &s.roots)?;
+        let file_text = String::from_utf8_lossy(bytes).into_owned();
+        let file_value = docs::parse(&file_text, format, &s).ok();
+        let base = self.hub.docs.base(rel).wait()?;
+        let base_value = base.and_then(|t| docs::parse(&t, format, &s).ok());
+        let (Some(fv), Some(bv)) = (file_value, base_value) else {
+            let copy = self.conflict_copy(rel, &file_text)?;
+            write_atomic(&self.root.join(rel), d.text.as_bytes())?;
+            self.n.written.fetch_add(1, Ordering::Relaxed);
+            self.n.conflicts.fetch_add(1, Ordering::Relaxed);
+            self.event(
+                "file:conflict",
+                json!({"path": rel, "copy": copy, "version": d.version, "kept": "store",
+                       "fields": null, "merged": false}),
+            );
+            return self.synced(rel, d);
+        };
+        let policy = self.opts.conflicts;
+        let prefer = if policy == Conflicts::File {
+            merge3::Side::File
+        } else {
+            merge3::Side::Store
+        };
+        let m = merge3::merge3(&bv, &d.value, &fv, prefer);
+        let merged = m.value.unwrap_or(serde_json::Value::Null);
+        // In place over the file's text first (the person's comments and layout), then over
+        // the store's; rendered whole only if neither applies.
+        let edited = match format {
+            docs::Format::Yaml => docs::edit::edit_yaml(&file_text, &fv, &merged, s.limits)
+                .or_else(|| docs::edit::edit_yaml(&d.text, &d.value, &merged, s.limits)),
+            docs::Format::Json => None,
+        };
+        let whole = edited.is_none();
+        let text = edited.unwrap_or_else(|| docs::render(&merged, format));
+        let w = self
+            .hub
+            .docs
+            .text_write(rel, text, Origin::Store, Some(d.version))?;
+        let stored = match self.hub.docs.write(w).wait() {
+            Ok(stored) => stored,
+            Err(Error::Conflict(_)) => return Ok(false), // the store moved: next round
+            Err(e) => return Err(e),
+        };
+        let copy = if !m.conflicts.is_empty() && policy == Conflicts::KeepBoth {
+            Some(self.conflict_copy(rel, &file_text)?)
+        } else {
+            None
+        };
+        if docs::hash(&file_text) != stored.hash {
+            write_atomic(&self.root.join(rel), stored.text.as_bytes())?;
+            self.n.written.fetch_add(1, Ordering::Relaxed);
+        }
+        let fields: Vec<serde_json::Value> = m
+            .conflicts
+            .iter()
+            .map(|c| json!({"field": c.field, "store": c.store, "file": c.file}))
+            .collect();
+        if fields.is_empty() {
+            self.n.merged.fetch_add(1, Ordering::Relaxed);
+            self.event(
+                "file:merged",
+                json!({"path": rel, "version": stored.version, "origin": "both",
+                       "hash": stored.hash, "whole": whole}),
+            );
+        } else {
+            self.n.conflicts.fetch_add(1, Ordering::Relaxed);
+            let kept = if policy == Conflicts::File {
+                "file"
+            } else {
+                "store"
+            };
+            self.event(
+                "file:conflict",
+                json!({"path": rel, "copy": copy, "version": stored.version, "kept": kept,
+                       "policy": policy.name(), "fields": fields, "merged": true,
+                       "whole": whole}),
+            );
+        }
+        self.synced(rel, &stored)
+    }
+
+    /// Saves the file's text beside it; returns the copy's path.
+    fn conflict_copy(&self, rel: &str, text: &str) -> Result<String> {
         let copy = conflict_copy(rel);
         write_atomic(&self.root.join(&copy), text.as_bytes())?;
-        self.n.conflicts.fetch_add(1, Ordering::Relaxed);
-        self.event(
-            "file:conflict",
-            json!({"path": rel, "copy": copy, "version": version, "kept": "store"}),
-        );
-        Ok(())
+        Ok(copy)
+    }
+
+    /// The file holds `d`'s text now: leave the queue (if the store still holds it) and say so.
+    fn synced(&self, rel: &str, d: &docs::Document) -> Result<bool> {
+        if self
+            .hub
+            .docs
+            .done_writeback(rel, Some(d.hash.clone()))
+            .wait()?
+        {
+            self.event(
+                "file:synced",
+                json!({"path": rel, "version": d.version, "origin": "store", "hash": d.hash,
+                       "whole": d.whole}),
+            );
+        }
+        Ok(true)
     }
 
     /// A file was deleted: delete the document unless the store changed it since.
@@ -536,26 +682,23 @@ impl Shared {
                 let file_hash = on_disk.as_deref().map(docs::hash_bytes);
                 if file_hash.as_deref() != Some(d.hash.as_str()) {
                     if let (Some(fh), Some(bytes)) = (&file_hash, &on_disk) {
+                        if d.synced == d.hash {
+                            // Queued, but the store holds the synced text: only the file
+                            // changed. Import it rather than overwrite it.
+                            self.file_changed(rel);
+                            let now = self.hub.docs.get_opt(rel).wait()?.map(|d| d.hash);
+                            self.hub.docs.done_writeback(rel, now).wait()?;
+                            return Ok(true);
+                        }
                         if *fh != d.synced {
-                            // The file changed since the last sync too: keep it beside.
-                            let text = String::from_utf8_lossy(bytes).into_owned();
-                            self.keep_both(rel, &text, d.version)?;
+                            // The file changed since the last sync too.
+                            return self.reconcile(rel, &d, bytes);
                         }
                     }
                     write_atomic(&full, d.text.as_bytes())?;
                     self.n.written.fetch_add(1, Ordering::Relaxed);
                 }
-                if self
-                    .hub
-                    .docs
-                    .done_writeback(rel, Some(d.hash.clone()))
-                    .wait()?
-                {
-                    self.event(
-                        "file:synced",
-                        json!({"path": rel, "version": d.version, "origin": "store", "hash": d.hash}),
-                    );
-                }
+                return self.synced(rel, &d);
             }
         }
         Ok(true)
