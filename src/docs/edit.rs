@@ -2,6 +2,11 @@
 //! should parse to, rewrite only the spans whose values differ, so that comments, key order,
 //! quoting and layout of everything else survive (and a one-field change is a one-line diff).
 //!
+//! A deleted key (merge's `null`) goes as whole lines: the key's line through the line its
+//! value ends on, with the comments on those lines and the comment lines directly above the
+//! key at its indentation (see `Editor::delete`); a block mapping left empty is written
+//! `key: {}`. Other comments and blank lines stay (see `spans::removals`).
+//!
 //! The editor works from the parser's event spans. It never has to be right about YAML: the
 //! candidate text is parsed again and accepted only if it reads back as exactly the wanted
 //! value, key order included; otherwise the caller renders the whole document.
@@ -10,11 +15,15 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 
 use super::yaml::{dump_at, inline, load, string, Limits};
+use spans::{line_start, quoted_len, removals};
+
+#[path = "edit_spans.rs"]
+mod spans;
 
 /// Rewrites `text` (whose parsed value is `old`) so that it parses to `new`, changing only
 /// the spans of the values that differ; comments, key order, quoting and formatting of
-/// everything else survive. None when the change cannot be applied that way (the caller
-/// then renders the whole document).
+/// everything else survive; deleted keys go with their lines. None when the change cannot
+/// be applied that way (the caller then renders the whole document).
 pub fn edit_yaml(text: &str, old: &Value, new: &Value, limits: Limits) -> Option<String> {
     if text.trim().is_empty() || !new.is_object() {
         return None;
@@ -34,6 +43,7 @@ pub fn edit_yaml(text: &str, old: &Value, new: &Value, limits: Limits) -> Option
         step: 2,
         nl: if text.contains("\r\n") { "\r\n" } else { "\n" },
         edits: Vec::new(),
+        gone: Vec::new(),
     };
     ed.step = ed.step_of(&root).unwrap_or(2);
     ed.value(&root, old, new, Slot::Root)?;
@@ -199,28 +209,6 @@ fn tree(text: &str) -> Option<Node> {
     root
 }
 
-/// The length of a quoted scalar's source `src` (tag and anchor first, maybe) up to and
-/// including its closing quote.
-fn quoted_len(src: &str, double: bool) -> Option<usize> {
-    let q = if double { '"' } else { '\'' };
-    let open = src.find(q)?;
-    let mut it = src[open + 1..].char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        match c {
-            '\\' if double => {
-                it.next();
-            }
-            // '' is an escaped quote inside single quotes
-            '\'' if !double && it.peek().map(|x| x.1) == Some('\'') => {
-                it.next();
-            }
-            c if c == q => return Some(open + 1 + i + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
 /// Where a value sits, which decides how a replacement for it is written.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -238,8 +226,10 @@ struct Editor<'a> {
     text: &'a str,
     step: usize,
     nl: &'static str,
-    /// (start, end, replacement), in the order found; equal starts keep that order.
+    /// (start, end, replacement), in the order found; equal ranges keep that order.
     edits: Vec<(usize, usize, String)>,
+    /// Deleted entries as (start of their first line, end of their value): whole lines.
+    gone: Vec<(usize, usize)>,
 }
 
 impl Editor<'_> {
@@ -255,7 +245,7 @@ impl Editor<'_> {
                 },
                 Value::Object(o),
                 Value::Object(n),
-            ) => self.map(node, entries, o, n),
+            ) => self.map(node, entries, o, n, slot),
             (Kind::Seq { flow: false, items }, Value::Array(o), Value::Array(n))
                 if n.len() >= o.len() =>
             {
@@ -265,36 +255,85 @@ impl Editor<'_> {
         }
     }
 
+    /// Edits a block mapping: kept entries in place, deleted ones as whole lines, new keys
+    /// after the last entry.
     fn map(
         &mut self,
         node: &Node,
         entries: &[(Node, Node)],
         o: &Map<String, Value>,
         n: &Map<String, Value>,
+        slot: Slot,
     ) -> Option<()> {
-        // Entries line up with the parsed keys; new keys may only follow the old ones
-        // (what merge produces), and a removed key is not an edit this module makes.
-        if entries.len() != o.len() || n.len() < o.len() || !o.keys().eq(n.keys().take(o.len())) {
+        // Entries line up with the parsed keys; the kept keys stay in their order and new
+        // keys may only follow them (what merge produces).
+        let kept = || o.keys().filter(|k| n.contains_key(*k));
+        if entries.len() != o.len() || !kept().eq(n.keys().take(kept().count())) {
             return None;
         }
         let col = self.col(node.start)?;
-        for ((k, v), (ov, nv)) in entries.iter().zip(o.values().zip(n.values())) {
-            let slot = Slot::Entry {
-                key_end: k.end,
-                col,
-            };
-            self.value(v, ov, nv, slot)?;
+        if n.is_empty() {
+            // Every entry goes: the mapping is written `{}` where it was.
+            match slot {
+                Slot::Root => return None,
+                Slot::Item => return self.replace(node, &Value::Object(Map::new()), slot),
+                Slot::Entry { key_end, .. } => {
+                    let colon = self.colon(key_end)?;
+                    let rest = self.text.get(colon + 1..self.eol(colon))?.trim_start();
+                    if !rest.is_empty() && !rest.starts_with('#') {
+                        return None; // an anchor or tag before the block
+                    }
+                    self.put(colon + 1, colon + 1, " {}".into())?;
+                }
+            }
         }
-        if n.len() > o.len() {
-            let added: Map<String, Value> = n
-                .iter()
-                .skip(o.len())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+        let mut after = 0;
+        for ((k, v), (key, ov)) in entries.iter().zip(o) {
+            match n.get(key) {
+                Some(nv) => {
+                    let slot = Slot::Entry {
+                        key_end: k.end,
+                        col,
+                    };
+                    self.value(v, ov, nv, slot)?;
+                }
+                None => self.delete(k, v, col, after)?,
+            }
+            after = k.end.max(v.end);
+        }
+        let added: Map<String, Value> = n
+            .iter()
+            .filter(|(k, _)| !o.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !added.is_empty() {
             let block = dump_at(&Value::Object(added), col, self.step);
             let at = self.eol(node.end);
             self.edits.push((at, at, format!("\n{}", block.trim_end())));
         }
+        Some(())
+    }
+
+    /// Deletes a block mapping entry: its key's line through the line its value ends on
+    /// (comments on those lines included), and the comment lines directly above the key at
+    /// the key's indentation (no blank line between), which are taken to be about it. Other
+    /// comments stay, trailing ones inside its block too. `after` is where the previous
+    /// entry ends. None when the key does not start its line (a `- key:` item).
+    fn delete(&mut self, k: &Node, v: &Node, col: usize, after: usize) -> Option<()> {
+        let mut from = line_start(self.text, k.start);
+        if k.start - from != col || !self.text.get(from..k.start)?.bytes().all(|b| b == b' ') {
+            return None;
+        }
+        while from > 0 {
+            let above = line_start(self.text, from - 1);
+            let line = self.text.get(above..from)?.trim_end_matches(['\n', '\r']);
+            let body = line.trim_start_matches(' ');
+            if above < after || line.len() - body.len() != col || !body.starts_with('#') {
+                break;
+            }
+            from = above;
+        }
+        self.gone.push((from, k.end.max(v.end)));
         Some(())
     }
 
@@ -345,11 +384,7 @@ impl Editor<'_> {
         match slot {
             Slot::Root => None,
             Slot::Entry { key_end, col } => {
-                let rest = self.text.get(key_end..)?;
-                let colon = key_end + rest.len() - rest.trim_start_matches([' ', '\t']).len();
-                if self.text.as_bytes().get(colon) != Some(&b':') {
-                    return None;
-                }
+                let colon = self.colon(key_end)?;
                 let mut from = colon + 1;
                 let end = node.end.max(from);
                 if scalar_new {
@@ -409,6 +444,13 @@ impl Editor<'_> {
         Some(())
     }
 
+    /// The `:` after a block mapping key ending at `key_end`.
+    fn colon(&self, key_end: usize) -> Option<usize> {
+        let rest = self.text.get(key_end..)?;
+        let colon = key_end + rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        (self.text.as_bytes().get(colon) == Some(&b':')).then_some(colon)
+    }
+
     /// The `-` in front of a block sequence item starting at `at` (on the same line).
     fn dash(&self, at: usize) -> Option<usize> {
         let before = self.text.get(..at)?.trim_end_matches([' ', '\t']);
@@ -437,9 +479,14 @@ impl Editor<'_> {
         }
     }
 
-    /// The text with every edit applied; None if two edits overlap.
+    /// The text with every edit and deletion applied; None if two overlap.
     fn apply(mut self) -> Option<String> {
-        self.edits.sort_by_key(|e| e.0); // stable: equal starts keep their order
+        for (s, e) in removals(self.text, &self.gone)? {
+            self.edits.push((s, e, String::new()));
+        }
+        // An insertion goes before a deletion starting at the same place (text added at the
+        // end of the line before deleted lines); stable: equal ranges keep their order.
+        self.edits.sort_by_key(|e| (e.0, e.1));
         let mut out = String::with_capacity(self.text.len() + 64);
         let mut at = 0;
         for (s, e, rep) in &self.edits {

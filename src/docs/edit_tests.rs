@@ -1,6 +1,7 @@
 //! Tests of the in-place YAML editor: exact expected texts for each kind of edit, the cases
 //! that must give up, and properties (any result reads back as the wanted value; a one-field
-//! change on a commented file is a one-line diff).
+//! change on a commented file is a one-line diff; a deletion removes exactly the entry's lines
+//! and the comments attached to it).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
 use proptest::prelude::*;
@@ -281,6 +282,182 @@ fn edits_give_exact_texts() {
 }
 
 #[test]
+fn deletions_give_exact_texts() {
+    let cases: &[(&str, &str, Value, &str)] = &[
+        (
+            "first key with a comment above; a header comment apart from it stays",
+            "# top\n\n# about a\na: 1 # one\nb: 2\nc: 3\n",
+            json!({"a": null}),
+            "# top\n\nb: 2\nc: 3\n",
+        ),
+        (
+            "middle key with comments above and beside",
+            "a: 1\n# about b\n# more about b\nb: 2 # two\nc: 3\n",
+            json!({"b": null}),
+            "a: 1\nc: 3\n",
+        ),
+        (
+            "last key",
+            "a: 1 # a\nb: 2 # b\n",
+            json!({"b": null}),
+            "a: 1 # a\n",
+        ),
+        (
+            "a comment after the entry stays",
+            "a: 1\nb: 2\n\n# the end\n",
+            json!({"b": null}),
+            "a: 1\n\n# the end\n",
+        ),
+        (
+            "comment lines at another indentation, or apart, stay",
+            "x: 0\n    # odd\na: 1\n# apart\n\nb: 2\n",
+            json!({"a": null, "b": null}),
+            "x: 0\n    # odd\n# apart\n\n",
+        ),
+        (
+            "blank lines on both sides: one stays",
+            "a: 1\n\nb: 2\n\nc: 3\n",
+            json!({"b": null}),
+            "a: 1\n\nc: 3\n",
+        ),
+        (
+            "blank line on one side stays",
+            "a: 1\n\nb: 2\nc: 3\n",
+            json!({"b": null}),
+            "a: 1\n\nc: 3\n",
+        ),
+        (
+            "adjacent keys",
+            "a: 1\nb: 2\nc: 3\nd: 4\n",
+            json!({"b": null, "c": null}),
+            "a: 1\nd: 4\n",
+        ),
+        (
+            "nested",
+            "a:\n  x: 1 # x\n  # about y\n  y: 2\n  z: 3\nb: 4\n",
+            json!({"a": {"y": null}}),
+            "a:\n  x: 1 # x\n  z: 3\nb: 4\n",
+        ),
+        (
+            "nested mapping with its block",
+            "a: 1\n# about b\nb: # b\n  x:\n    y: 1 # y\n  z: [1]\nc: 3\n",
+            json!({"b": null}),
+            "a: 1\nc: 3\n",
+        ),
+        (
+            "a trailing comment inside the deleted block stays",
+            "a:\n  x: 1\n  # end of a\nb: 2\n",
+            json!({"a": null}),
+            "  # end of a\nb: 2\n",
+        ),
+        (
+            "last key of a nested mapping",
+            "a: # keep\n  # about x\n  x: 1 # x\nb: 2\n",
+            json!({"a": {"x": null}}),
+            "a: {} # keep\nb: 2\n",
+        ),
+        (
+            "every key of a nested mapping, at the end",
+            "b: 2\na:\n  x: 1\n  y:\n    - 1\n",
+            json!({"a": {"x": null, "y": null}}),
+            "b: 2\na: {}\n",
+        ),
+        (
+            "last nested key deleted, another added",
+            "a:\n  x: 1\n  y: 2 # y\nb: 3\n",
+            json!({"a": {"y": null, "z": 9}}),
+            "a:\n  x: 1\n  z: 9\nb: 3\n",
+        ),
+        (
+            "all nested keys replaced by a new one",
+            "a:\n  x: 1\n  y: 2\nb: 3\n",
+            json!({"a": {"x": null, "y": null, "z": 9}}),
+            "a:\n  z: 9\nb: 3\n",
+        ),
+        (
+            "crlf",
+            "a: 1 # a\r\n# about b\r\nb:\r\n  x: 1\r\n\r\nc: 3\r\n",
+            json!({"b": null}),
+            "a: 1 # a\r\n\r\nc: 3\r\n",
+        ),
+        (
+            "crlf, nested emptied",
+            "a:\r\n  x: 1\r\nb: 2\r\n",
+            json!({"a": {"x": null}}),
+            "a: {}\r\nb: 2\r\n",
+        ),
+        (
+            "deletion and a changed value",
+            "a: 1 # a\nb: 2\nc: 3 # c\n",
+            json!({"b": null, "c": 4}),
+            "a: 1 # a\nc: 4 # c\n",
+        ),
+        (
+            "deletion, a changed value and a new key",
+            "a: 1 # a\nb:\n  x: 1\n  y: 2\nc: 3 # c\n",
+            json!({"a": null, "b": {"x": 5, "y": null}, "d": 6}),
+            "b:\n  x: 5\nc: 3 # c\nd: 6\n",
+        ),
+        (
+            "block sequence value",
+            "a: 1\nl:\n  - x # first\n  - y\nz: 2\n",
+            json!({"l": null}),
+            "a: 1\nz: 2\n",
+        ),
+        (
+            "block sequence at the key's column",
+            "l:\n- x\n- k: 1\n  m: 2\nz: 2\n",
+            json!({"l": null}),
+            "z: 2\n",
+        ),
+        (
+            "block scalar value",
+            "a: |\n  one\n  # not a comment\nb: 1\n",
+            json!({"a": null}),
+            "b: 1\n",
+        ),
+        ("empty value", "a:\nb: 1\n", json!({"a": null}), "b: 1\n"),
+        ("no final newline", "a: 1\nb: 2", json!({"b": null}), "a: 1"),
+        (
+            "missing key: nothing to do",
+            "a: 1 # a\n",
+            json!({"zz": null}),
+            "a: 1 # a\n",
+        ),
+        (
+            "flow mapping rewritten in its style",
+            "a: {x: 1, y: 2} # a\n",
+            json!({"a": {"x": null}}),
+            "a: {y: 2} # a\n",
+        ),
+    ];
+    for (name, text, updates, want) in cases {
+        let got = run(text, updates);
+        assert_eq!(got.as_deref(), Some(*want), "{name}");
+    }
+}
+
+#[test]
+fn deletions_in_sequence_items() {
+    // merge replaces sequences whole; set the value directly.
+    let l = Limits::default();
+    let text = "l:\n  - n: 1 # n\n    k: 2 # k\n    # about m\n    m: 3\n";
+    let old = load(text, l).unwrap();
+    let new = json!({"l": [{"n": 1, "m": 3}]});
+    let got = edit_yaml(text, &old, &new, l).unwrap();
+    assert_eq!(got, "l:\n  - n: 1 # n\n    # about m\n    m: 3\n");
+    let new = json!({"l": [{"n": 1, "k": 2}]});
+    let got = edit_yaml(text, &old, &new, l).unwrap();
+    assert_eq!(got, "l:\n  - n: 1 # n\n    k: 2 # k\n");
+    // every key of an item: `- {}`
+    let new = json!({"l": [{}]});
+    assert_eq!(edit_yaml(text, &old, &new, l).unwrap(), "l:\n  - {}\n");
+    // the key on the dash's line cannot go as lines
+    let new = json!({"l": [{"k": 2, "m": 3}]});
+    assert_eq!(edit_yaml(text, &old, &new, l), None);
+}
+
+#[test]
 fn values_needing_quotes_round_trip() {
     let tricky = [
         json!("yes"),
@@ -355,7 +532,20 @@ fn gives_up_when_it_should() {
         ("# only a comment\n", json!(null), json!({"a": 1})),
         ("{a: 1}", json!({"a": 1}), json!({"a": 2})),
         ("- a\n", json!(["a"]), json!({"a": 1})),
-        ("a: 1\nb: 2\n", json!({"a": 1, "b": 2}), json!({"a": 1})),
+        // the root would be left empty: rendered whole instead
+        ("a: 1\nb: 2\n", json!({"a": 1, "b": 2}), json!({})),
+        // an emptied mapping with an anchor on its key's line
+        (
+            "a: &x\n  k: 1\nb: 2\n",
+            json!({"a": {"k": 1}, "b": 2}),
+            json!({"a": {}, "b": 2}),
+        ),
+        // kept keys reordered
+        (
+            "a: 1\nb: 2\nc: 3\n",
+            json!({"a": 1, "b": 2, "c": 3}),
+            json!({"b": 2, "a": 1}),
+        ),
         // new keys ahead of old ones: the order cannot be had by appending
         ("a: 1\n", json!({"a": 1}), json!({"z": 0, "a": 1})),
         // `old` that is not what the text says
@@ -436,7 +626,7 @@ notes: |
 #[test]
 fn merged_write_edits_in_place() {
     use crate::docs::{merged_write, Document, Format, Origin, Settings};
-    let text = "# keep me\na: 1 # and me\n".to_string();
+    let text = "# keep me\na: 1 # and me\nb: 2\n".to_string();
     let doc = Document {
         path: "contexts/a.yaml".into(),
         value: load(&text, Limits::default()).unwrap(),
@@ -459,15 +649,26 @@ fn merged_write_edits_in_place() {
         &s,
     )
     .unwrap();
-    assert_eq!(w.text, "# keep me\na: 2 # and me\n");
+    assert_eq!(w.text, "# keep me\na: 2 # and me\nb: 2\n");
     assert!(!w.whole);
-    assert_eq!(w.value, r#"{"a":2}"#);
-    // a deletion cannot be edited in place: rendered whole
+    assert_eq!(w.value, r#"{"a":2,"b":2}"#);
+    // a deletion is edited in place
     let w = merged_write(
         "contexts/a.yaml",
         Format::Yaml,
         Some(&doc),
-        &json!({"a": null}),
+        &json!({"b": null}),
+        &s,
+    )
+    .unwrap();
+    assert!(!w.whole);
+    assert_eq!(w.text, "# keep me\na: 1 # and me\n");
+    // one that empties the document is rendered whole
+    let w = merged_write(
+        "contexts/a.yaml",
+        Format::Yaml,
+        Some(&doc),
+        &json!({"a": null, "b": null}),
         &s,
     )
     .unwrap();
@@ -560,16 +761,45 @@ fn pointers(v: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The JSON pointer to a path of keys.
+fn pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
 fn nest(path: &[String], v: Value) -> Value {
     path.iter().rev().fold(v, |acc, k| {
         Value::Object(Map::from_iter([(k.clone(), acc)]))
     })
 }
 
+/// Paths to every key reached through mappings only.
+fn key_paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    if let Value::Object(m) = v {
+        for (k, x) in m {
+            at.push(k.clone());
+            out.push(at.clone());
+            key_paths(x, at, out);
+            at.pop();
+        }
+    }
+}
+
 /// Adds a comment after every line and a comment line before every third one.
 fn commented(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    commented_without(&lines, 0..0)
+}
+
+/// What `commented` makes of `lines` with the lines in `skip` (and their comments) left out;
+/// the comments of the others are numbered as before.
+fn commented_without(lines: &[&str], skip: std::ops::Range<usize>) -> String {
     let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in lines.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
         if i % 3 == 1 {
             let ind = line.len() - line.trim_start().len();
             out.push_str(&format!("{}# note {i}\n", " ".repeat(ind)));
@@ -651,6 +881,53 @@ proptest! {
         let added = at.iter().try_fold(&new, |v, k| v.get(k)).unwrap();
         let entry = dump(&json!({ "new key": added }));
         prop_assert_eq!(got.lines().count(), text.lines().count() + entry.lines().count());
+    }
+
+    #[test]
+    fn prop_one_deletion(
+        v in doc(),
+        pick in any::<prop::sample::Index>(),
+        crlf in any::<bool>(),
+        step in 2usize..5,
+    ) {
+        let plain = dump_at(&v, 0, step);
+        let nl = |t: String| if crlf { t.replace('\n', "\r\n") } else { t };
+        let text = nl(commented(&plain));
+        let old = load(&text, Limits::default()).unwrap();
+        let mut paths = Vec::new();
+        key_paths(&v, &mut Vec::new(), &mut paths);
+        let path = &paths[pick.index(paths.len())];
+        let (key, parent) = path.split_last().unwrap();
+        let siblings = parent.iter().try_fold(&v, |v, k| v.get(k)).unwrap();
+        let mut new = v.clone();
+        merge(&mut new, &nest(path, Value::Null));
+        let got = edit_yaml(&text, &old, &new, Limits::default());
+        if parent.is_empty() && siblings.as_object().unwrap().len() == 1 {
+            prop_assert_eq!(got, None); // an empty root is rendered whole
+            return Ok(());
+        }
+        let got = got.unwrap();
+        prop_assert!(same(&load(&got, Limits::default()).unwrap(), &new));
+        // Exactly the entry's lines went, with the comments on them and the comment line
+        // above the key (`commented` puts those at the line's indentation), and every other
+        // comment stayed as it was; an emptied mapping became `{}` on its key's line.
+        let at = v.pointer(&pointer(path)).unwrap().clone();
+        let entry = dump_at(&nest(std::slice::from_ref(key), at), parent.len() * step, step);
+        let entry: Vec<&str> = entry.lines().collect();
+        let lines: Vec<&str> = plain.lines().collect();
+        let emptied = siblings.as_object().unwrap().len() == 1;
+        let want = |j: usize| {
+            let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            if emptied {
+                l[j - 1].push_str(" {}");
+            }
+            let l: Vec<&str> = l.iter().map(String::as_str).collect();
+            nl(commented_without(&l, j..j + entry.len()))
+        };
+        let found = (usize::from(emptied)..=lines.len() - entry.len())
+            .filter(|&j| lines[j..j + entry.len()] == entry[..])
+            .any(|j| got == want(j));
+        prop_assert!(found, "{}\n---\n{}", text, got);
     }
 
     #[test]

@@ -225,7 +225,8 @@ pub fn merge(base: &mut Value, updates: &Value) {
         (Value::Object(b), Value::Object(u)) => {
             for (k, v) in u {
                 if v.is_null() {
-                    b.remove(k);
+                    // shift, not swap: the other keys keep their order
+                    b.shift_remove(k);
                 } else if let Some(slot) = b.get_mut(k) {
                     merge(slot, v);
                 } else {

@@ -134,3 +134,11 @@ fn merge_is_deep_and_null_deletes() {
         json!({"a": {"b": 1, "c": [2], "e": {"f": 1}}, "g": "x"})
     );
 }
+
+#[test]
+fn merge_deletion_keeps_the_order_of_the_rest() {
+    let mut base = json!({"a": 1, "b": 2, "c": 3, "d": 4});
+    merge(&mut base, &json!({"a": null}));
+    let keys: Vec<&String> = base.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["b", "c", "d"]);
+}
