@@ -529,6 +529,24 @@ impl Docs {
         )
     }
 
+    /// The file at `path` now holds `text` (hash `hash`), an earlier store version, because
+    /// its write-back raced a newer store write: that text becomes the synced base, so the
+    /// next write-back sees the file as unchanged rather than as an edit. False when the store
+    /// holds that text again (then `done_writeback` settles it) or has no document.
+    pub fn rebase(&self, path: &str, hash: &str, text: &str) -> Op<bool> {
+        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
+        let (h, h2, t, t2) = (
+            hash.to_string(),
+            hash.to_string(),
+            text.to_string(),
+            text.to_string(),
+        );
+        self.backend.op(
+            move |db| sqlite::rebase(db, &ns, &p, &h, &t),
+            move |r, c| redis::rebase(r, c, ns2, p2, h2, t2),
+        )
+    }
+
     /// Paths waiting to be written back to files, oldest change first.
     pub fn pending(&self, limit: usize) -> Op<Vec<String>> {
         let (ns, ns2) = (self.ns(), self.ns());

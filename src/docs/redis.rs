@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 static PUT: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/put.lua")));
 static DELETE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/delete.lua")));
 static DONE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/done.lua")));
+static REBASE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/rebase.lua")));
 
 /// `zl:{<ns>:docs}:` — every docs key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -118,6 +119,21 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
         synced,
         whole,
     )
+}
+
+/// See `Docs::rebase`.
+pub async fn rebase(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    path: String,
+    hash: String,
+    text: String,
+) -> Result<bool> {
+    let mut cmd = REBASE.call(&doc_key(&ns, &path));
+    cmd.arg(&hash).arg(&text);
+    let n: i64 = REBASE.run(&r, &mut c, &cmd).await?;
+    Ok(n == 1)
 }
 
 /// See `Docs::base`.

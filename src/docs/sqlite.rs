@@ -203,6 +203,18 @@ enum Base {
     Keep = 2,
 }
 
+/// See `Docs::rebase`.
+pub fn rebase(db: &Sqlite, ns: &str, path: &str, hash: &str, text: &str) -> Result<bool> {
+    db.with_tx(|tx| {
+        let n = tx
+            .prepare_cached(
+                "UPDATE docs SET synced = ?3, base = ?4 WHERE ns = ?1 AND path = ?2 AND hash != ?3",
+            )?
+            .execute([ns, path, hash, text])?;
+        Ok(n > 0)
+    })
+}
+
 /// See `Docs::base`.
 pub fn base(db: &Sqlite, ns: &str, path: &str) -> Result<Option<String>> {
     db.with(|c| {

@@ -17,6 +17,8 @@
 //!   differently follow the policy ([`Conflicts`]): by default the store's value is written
 //!   and the file's version is kept beside it as `<name>.conflict-<unix ms>.<ext>`
 //!   (`file:conflict` names the fields). Conflict copies are never imported.
+//! * A file moved within the roots (both ends seen by the watcher) moves its document in one
+//!   `file:renamed` event; moves out of or into the roots are deletes and new files.
 //! * Broken or hostile files (invalid UTF-8 or YAML, alias bombs, over the size limit) are
 //!   left as they are; `file:error` says why and the store keeps the last good version.
 //! * One engine per root: a lock on `<root>/.zerolag/sync.lock`.
@@ -33,7 +35,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use serde_json::json;
@@ -488,7 +490,59 @@ impl Shared {
                 json!({"path": rel, "version": d.version, "origin": "store", "hash": d.hash,
                        "whole": d.whole}),
             );
+        } else {
+            // The store moved on while the file was written: the file holds `d`, a version
+            // the store had, so that is the base the next write-back compares against (not
+            // an edit of the file's, which would read as a conflict).
+            self.hub.docs.rebase(rel, &d.hash, &d.text).wait()?;
         }
+        Ok(true)
+    }
+
+    /// A file moved from `from` to `to` (both under the roots): the document moves with it in
+    /// one `file:renamed` event when it is a plain move of a synced document; anything else
+    /// (edited on the way, the store ahead, another document at `to`) is a change at `to`
+    /// and a removal at `from`.
+    fn file_renamed(&self, from: &str, to: &str) {
+        match self.try_rename(from, to) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => {
+                if self.root.join(to).is_file() {
+                    self.file_changed(to);
+                }
+                if !self.root.join(from).exists() {
+                    self.file_removed(from);
+                }
+            }
+        }
+    }
+
+    fn try_rename(&self, from: &str, to: &str) -> Result<bool> {
+        let Some(d) = self.hub.docs.get_opt(from).wait()? else {
+            return Ok(false);
+        };
+        if d.synced != d.hash || self.root.join(from).exists() {
+            return Ok(false);
+        }
+        let max = self.hub.docs.settings().max_bytes;
+        let Some(bytes) = files::read_limited(&self.root.join(to), max)? else {
+            return Ok(false);
+        };
+        if docs::hash_bytes(&bytes) != d.hash {
+            return Ok(false);
+        }
+        let text = String::from_utf8(bytes).map_err(|_| Error::validation("not UTF-8"))?;
+        // Some(0): only if no document is at `to` yet.
+        let w = self.hub.docs.text_write(to, text, Origin::File, Some(0))?;
+        let moved = self.hub.docs.write(w).wait()?;
+        self.hub.docs.delete(from, Origin::File).wait()?;
+        self.n.imported.fetch_add(1, Ordering::Relaxed);
+        self.n.deleted.fetch_add(1, Ordering::Relaxed);
+        self.event(
+            "file:renamed",
+            json!({"path": to, "from": from, "version": moved.version, "origin": "file",
+                   "hash": moved.hash}),
+        );
         Ok(true)
     }
 
@@ -524,6 +578,7 @@ impl Shared {
         // path -> when it may be read at the latest (quiet since the last write + debounce)
         let mut waiting: std::collections::BTreeMap<String, Instant> = Default::default();
         let mut ready = BTreeSet::new();
+        let mut renames = Vec::new();
         while !self.stopped() {
             let now = Instant::now();
             let wake = waiting
@@ -542,7 +597,7 @@ impl Shared {
                         batch.push(ev);
                     }
                     for ev in batch {
-                        rescan |= self.classify(ev, &mut waiting, &mut ready);
+                        rescan |= self.classify(ev, &mut waiting, &mut ready, &mut renames);
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -559,7 +614,15 @@ impl Shared {
                 next_scan = Instant::now() + self.opts.rescan;
                 waiting.clear();
                 ready.clear();
+                renames.clear();
                 continue;
+            }
+            for (from, to) in std::mem::take(&mut renames) {
+                for p in [&from, &to] {
+                    waiting.remove(p);
+                    ready.remove(p);
+                }
+                self.file_renamed(&from, &to);
             }
             let due: Vec<String> = waiting
                 .iter()
@@ -580,19 +643,43 @@ impl Shared {
         }
     }
 
-    /// Sorts one watcher event into paths to read now and paths to wait for; true when the
-    /// tree must be rescanned (overflow, a directory created, moved or removed).
+    /// Sorts one watcher event into paths to read now, paths to wait for and renames; true
+    /// when the tree must be rescanned (overflow, a directory moved away or removed).
     fn classify(
         &self,
         ev: notify::Result<notify::Event>,
         waiting: &mut std::collections::BTreeMap<String, Instant>,
         ready: &mut BTreeSet<String>,
+        renames: &mut Vec<(String, String)>,
     ) -> bool {
         let Ok(ev) = ev else {
             return true; // overflow or watch error: trust nothing
         };
         if ev.need_rescan() {
             return true;
+        }
+        match ev.kind {
+            // A move within the roots: both ends are known, so it is one rename.
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) if ev.paths.len() == 2 => {
+                if let (Some(from), Some(to)) = (self.rel(&ev.paths[0]), self.rel(&ev.paths[1])) {
+                    renames.push((from, to));
+                    return false;
+                }
+            }
+            // The old name of a move: its new name usually follows at once (then the pair
+            // above takes it); a path moved out of the roots is a removal after the debounce.
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
+                let mut rescan = false;
+                for p in &ev.paths {
+                    if let Some(rel) = self.rel(p) {
+                        waiting.insert(rel, Instant::now() + self.opts.debounce);
+                    } else if !p.exists() && looks_like_dir(p) {
+                        rescan = true; // a directory moved away: its files went with it
+                    }
+                }
+                return rescan;
+            }
+            _ => {}
         }
         let done = match ev.kind {
             // Reads (our own scans included) are not changes; a closed writer is.
@@ -604,7 +691,15 @@ impl Shared {
         let mut rescan = false;
         for p in ev.paths {
             if p.is_dir() {
-                rescan = true; // a new or moved directory: read it whole
+                // A new or moved-in directory: read its files (some may predate its watch)
+                // after the debounce, so a rename into it still pairs up. A link to a
+                // directory is not followed (as in a full scan).
+                let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+                for f in files::walk(&self.root, &p).into_iter().filter(|_| !link) {
+                    if let Some(rel) = self.rel(&f) {
+                        waiting.insert(rel, Instant::now() + self.opts.debounce);
+                    }
+                }
             } else if done && !p.exists() && self.rel(&p).is_none() && looks_like_dir(&p) {
                 rescan = true; // a directory moved away or removed: its files went with it
             } else if let Some(rel) = self.rel(&p) {

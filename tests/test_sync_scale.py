@@ -1,0 +1,191 @@
+"""hub.sync on every backend under more realistic use: renames and moves (one event), several
+processes editing at once (a person's editor, two agents merging through the API, the sync
+engine in a process of its own), and a 10,000-file tree read at start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zerolag
+from test_sync import atomic_save, events, until, value
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def running(hub: zerolag.Hub, tmp_path: Path) -> Any:
+    (tmp_path / "contexts" / "app").mkdir(parents=True)
+    (tmp_path / "contexts" / "app" / "brief.yaml").write_text("# brief\nname: MyApp\n")
+    (tmp_path / "contexts" / "archive").mkdir()
+    hub.sync.start(debounce=0.02)
+    yield hub
+    hub.sync.stop()
+
+
+def test_a_rename_moves_the_document_in_one_event(running: zerolag.Hub, tmp_path: Path) -> None:
+    hub = running
+    src = tmp_path / "contexts" / "app" / "brief.yaml"
+    dst = tmp_path / "contexts" / "archive" / "brief-2025.yaml"
+    os.rename(src, dst)
+    until(lambda: value(hub, "contexts/archive/brief-2025.yaml") == {"name": "MyApp"})
+    until(lambda: value(hub, "contexts/app/brief.yaml") is None, what="old path gone")
+    time.sleep(0.2)  # any stray change or delete event would have come by now
+    file_events = [(c, e) for c, e in events(hub) if c != "file:synced"]
+    assert file_events[-1] == (
+        "file:renamed",
+        {
+            "path": "contexts/archive/brief-2025.yaml",
+            "from": "contexts/app/brief.yaml",
+            "version": 1,
+            "origin": "file",
+            "hash": hub.docs.get("contexts/archive/brief-2025.yaml").hash,
+        },
+    )
+    assert [c for c, _ in file_events].count("file:changed") == 1  # the start-up import only
+    assert hub.docs.get("contexts/archive/brief-2025.yaml").text == "# brief\nname: MyApp\n"
+    assert hub.docs.pending_writeback() == []
+    # Out of the roots is a delete; back in is a new file.
+    (tmp_path / "elsewhere").mkdir()
+    os.rename(dst, tmp_path / "elsewhere" / "brief.yaml")
+    until(lambda: hub.docs.list() == [], what="moved out")
+    os.rename(tmp_path / "elsewhere" / "brief.yaml", tmp_path / "contexts" / "back.yaml")
+    until(lambda: value(hub, "contexts/back.yaml") == {"name": "MyApp"}, what="moved in")
+    # Into a directory made just before: inotify may not watch it yet when the file lands,
+    # so this can be a change plus a delete rather than one rename; either way it converges.
+    (tmp_path / "contexts" / "new").mkdir()
+    os.rename(tmp_path / "contexts" / "back.yaml", tmp_path / "contexts" / "new" / "b.yaml")
+    until(lambda: hub.docs.list() == ["contexts/new/b.yaml"], what="moved to a new directory")
+    assert value(hub, "contexts/new/b.yaml") == {"name": "MyApp"}
+
+
+def test_a_rename_with_an_edit_or_over_a_document_is_change_plus_delete(
+    running: zerolag.Hub, tmp_path: Path
+) -> None:
+    hub = running
+    d = tmp_path / "contexts"
+    (d / "other.yaml").write_text("v: other\n")
+    until(lambda: value(hub, "contexts/other.yaml") == {"v": "other"})
+    os.rename(d / "app" / "brief.yaml", d / "other.yaml")  # replaces another document
+    until(lambda: value(hub, "contexts/other.yaml") == {"name": "MyApp"}, what="replaced")
+    until(lambda: value(hub, "contexts/app/brief.yaml") is None, what="old path gone")
+    assert not [c for c, _ in events(hub) if c == "file:renamed"]
+    # An editor's atomic save (temp file renamed over the original) is a plain change.
+    atomic_save(d / "other.yaml", "name: Saved\n")
+    until(lambda: value(hub, "contexts/other.yaml") == {"name": "Saved"})
+    assert not [c for c, _ in events(hub) if c == "file:renamed"]
+
+
+EDITOR = """
+import os, sys, time
+root, rounds = sys.argv[1], int(sys.argv[2])
+for k in range(1, rounds + 1):
+    for i in range(5):
+        p = os.path.join(root, "contexts", "people", f"a{i}.yaml")
+        tmp = p + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"# edited by a person\\nn: {k}\\nwho: editor\\n")
+        os.replace(tmp, p)  # what editors do
+    time.sleep(0.005)
+"""
+
+AGENT = """
+import sys, zerolag
+url = None if sys.argv[1] == "-" else sys.argv[1]
+hub = zerolag.open(url, root=sys.argv[2], namespace=sys.argv[3])
+me, rounds = sys.argv[4], int(sys.argv[5])
+for k in range(1, rounds + 1):
+    for i in range(5):
+        hub.docs.merge(f"contexts/agents/{me}{i}.yaml", {"n": k, "by": me})
+    hub.docs.merge("contexts/shared.yaml", {me: k, "log": {me: f"round {k}"}})
+hub.close()
+"""
+
+
+def test_processes_editing_at_once_converge(
+    hub: zerolag.Hub, store_url: str | None, tmp_path: Path, namespace: str
+) -> None:
+    rounds = 40
+    (tmp_path / "contexts" / "people").mkdir(parents=True)
+    (tmp_path / "contexts" / "shared.yaml").write_text("# shared by the agents\nstart: true\n")
+    url = store_url or "-"
+    sync = subprocess.Popen(
+        [sys.executable, "-m", "zerolag", "sync", "--root", str(tmp_path)]
+        + ["--namespace", namespace, "--debounce", "0.02"]
+        + (["--url", store_url] if store_url else []),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sync.stdout is not None and "files read at start" in sync.stdout.readline()
+        procs = [subprocess.Popen([sys.executable, "-c", EDITOR, str(tmp_path), str(rounds)])]
+        for me in ("x", "y"):
+            args = [url, str(tmp_path), namespace, me, str(rounds)]
+            procs.append(subprocess.Popen([sys.executable, "-c", AGENT, *args]))
+        for p in procs:
+            assert p.wait(120) == 0
+        paths = [f"contexts/people/a{i}.yaml" for i in range(5)]
+        paths += [f"contexts/agents/{me}{i}.yaml" for me in "xy" for i in range(5)]
+        paths.append("contexts/shared.yaml")
+
+        def converged() -> bool:
+            if hub.docs.pending_writeback():
+                return False
+            for rel in paths:
+                f = tmp_path / rel
+                if not f.exists() or f.read_text() != hub.docs.get(rel).text:
+                    return False
+            return True
+
+        until(converged, timeout=60, what="files and store agree")
+    finally:
+        sync.terminate()
+        sync.wait(30)
+    for i in range(5):
+        assert value(hub, f"contexts/people/a{i}.yaml") == {"n": rounds, "who": "editor"}
+        for me in "xy":
+            assert value(hub, f"contexts/agents/{me}{i}.yaml") == {"n": rounds, "by": me}
+    shared = hub.docs.get("contexts/shared.yaml")
+    want = {"start": True, "x": rounds, "y": rounds}
+    want["log"] = {"x": f"round {rounds}", "y": f"round {rounds}"}
+    assert shared.value == want
+    assert shared.text.startswith("# shared by the agents\n"), "merges kept the comment"
+    errors = [e for c, e in events(hub) if c in ("file:error", "file:conflict")]
+    assert errors == []
+
+
+@pytest.mark.timeout(300)
+def test_ten_thousand_files_at_start_up(hub: zerolag.Hub, tmp_path: Path) -> None:
+    n = 10_000
+    for d in range(100):
+        folder = tmp_path / "contexts" / f"area{d:02}"
+        folder.mkdir(parents=True)
+        for i in range(n // 100):
+            (folder / f"doc{i:03}.yaml").write_text(
+                f"# document {d}/{i}\nid: {d * 100 + i}\ntags: [a, b]\nowner: team{d % 7}\n"
+            )
+    st = hub.sync.start()
+    try:
+        assert (st["imported"], st["errors"]) == (n, 0)
+        paths = hub.docs.list("contexts/")
+        assert len(paths) == n
+        assert value(hub, "contexts/area42/doc017.yaml") == {
+            "id": 4217,
+            "tags": ["a", "b"],
+            "owner": "team0",
+        }
+    finally:
+        hub.sync.stop()
+    # Nothing changed: the next start reads every file again but imports and writes nothing.
+    (tmp_path / "contexts" / "area00" / "doc000.yaml").write_text("id: -1\n")
+    st = hub.sync.start()
+    try:
+        assert (st["imported"], st["written"], st["errors"]) == (1, 0, 0)
+        assert value(hub, "contexts/area00/doc000.yaml") == {"id": -1}
+    finally:
+        hub.sync.stop()
