@@ -174,8 +174,9 @@ class Session:
 
 
 def _ago(seconds: float) -> str:
+    # Coarse on purpose: the model needs "just now" or "a while", not milliseconds.
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return "under 1 s"
     if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
+        return f"{int(seconds)} s"
+    return f"{int(seconds // 60)} min"
