@@ -23,6 +23,7 @@ class Cmd:
 
     __slots__ = (
         "_cl",
+        "_qt",
         "_sl",
         "entity",
         "finished",
@@ -53,6 +54,7 @@ class Cmd:
         self.finished = False
         self._cl: str | None = None  # rendered lines, dropped when the command changes
         self._sl: str | None = None
+        self._qt = 0.0  # while queued: when the rendered wait in `_sl` next reads differently
 
     def command_line(self) -> str:
         if self._cl is None:
@@ -60,12 +62,17 @@ class Cmd:
         return self._cl
 
     def status_line(self, now: float, grace: float) -> str:
-        if not self.started:  # the wait is the only part that changes
+        if not self.started:  # the wait is the only part that changes, at most once a second
+            if self._sl is not None and now < self._qt:
+                return self._sl
             wait = now - self.queued_at
             extra = " (no backend worker has picked it up yet; it stays queued)"
-            return (
-                f"{self.label} [{self.entity}]: queued {_ago(wait)}{extra if wait > grace else ''}"
-            )
+            over = wait > grace
+            self._sl = f"{self.label} [{self.entity}]: queued {_ago(wait)}{extra if over else ''}"
+            step = 1.0 if wait < 120 else 60.0
+            nxt = (wait // step + 1) * step
+            self._qt = self.queued_at + (nxt if over or nxt <= grace else grace + 1e-6)
+            return self._sl
         if self._sl is None:
             if self.finished:
                 note = f": {self.note}" if self.note else ""

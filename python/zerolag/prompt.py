@@ -126,51 +126,55 @@ def build_prompt(
     count = count_tokens or estimate_tokens
     trimmed: list[str] = []
 
+    # Each section's tokens are counted once, and again only after it is trimmed.
     sys_text = system
-    if count(sys_text) > b.system:
+    n_sys = count(sys_text)
+    if n_sys > b.system:
         sys_text = _cut_end(sys_text, b.system, count)
+        n_sys = count(sys_text)
         trimmed.append("system")
     cmd_lines = list(commands)
-    if _lines_tokens(cmd_lines, count) > b.commands:
+    n_cmd = _lines_tokens(cmd_lines, count)
+    if n_cmd > b.commands:
         cmd_lines = _keep_last(cmd_lines, b.commands, count)
+        n_cmd = _lines_tokens(cmd_lines, count)
         trimmed.append("commands")
     st = list(status)
-    if _lines_tokens([x for _, x in st], count) > b.status:
-        st = _fit_status(st, b.status, count)
-        trimmed.append("status")
     st_lines = [x for _, x in st]
+    n_st = _lines_tokens(st_lines, count)
+    if n_st > b.status:
+        st = _fit_status(st, b.status, count)
+        st_lines = [x for _, x in st]
+        n_st = _lines_tokens(st_lines, count)
+        trimmed.append("status")
     user_text = user
-    if count(user_text) > b.user:
+    n_user = count(user_text)
+    if n_user > b.user:
         user_text = _cut_middle(user_text, b.user, count)
+        n_user = count(user_text)
         trimmed.append("user")
 
     # Over the total (a total below the sum of the shares): trim in priority order.
-    def total() -> int:
-        return (
-            count(sys_text)
-            + _lines_tokens(cmd_lines, count)
-            + _lines_tokens(st_lines, count)
-            + count(user_text)
-        )
-
-    over = total() - b.total
+    over = n_sys + n_cmd + n_st + n_user - b.total
     if over > 0 and cmd_lines:
-        keep = max(0, _lines_tokens(cmd_lines, count) - over)
-        cmd_lines = _keep_last(cmd_lines, keep, count)
+        cmd_lines = _keep_last(cmd_lines, max(0, n_cmd - over), count)
+        n_cmd = _lines_tokens(cmd_lines, count)
         trimmed.append("commands")
-        over = total() - b.total
+        over = n_sys + n_cmd + n_st + n_user - b.total
     if over > 0 and st_lines:
-        keep = max(0, _lines_tokens(st_lines, count) - over)
-        st = _fit_status(st, keep, count)
+        st = _fit_status(st, max(0, n_st - over), count)
         st_lines = [x for _, x in st]
+        n_st = _lines_tokens(st_lines, count)
         trimmed.append("status")
-        over = total() - b.total
+        over = n_sys + n_cmd + n_st + n_user - b.total
     if over > 0 and user_text:
-        user_text = _cut_middle(user_text, max(0, count(user_text) - over), count)
+        user_text = _cut_middle(user_text, max(0, n_user - over), count)
+        n_user = count(user_text)
         trimmed.append("user")
-        over = total() - b.total
+        over = n_sys + n_cmd + n_st + n_user - b.total
     if over > 0 and sys_text:
-        sys_text = _cut_end(sys_text, max(0, count(sys_text) - over), count)
+        sys_text = _cut_end(sys_text, max(0, n_sys - over), count)
+        n_sys = count(sys_text)
         trimmed.append("system")
 
     parts = [sys_text]
@@ -178,12 +182,7 @@ def build_prompt(
         parts.append("# Recent commands\n" + "\n".join(cmd_lines))
     parts.append("# Backend status\n" + ("\n".join(st_lines) if st_lines else "idle"))
     content = "\n\n".join(p for p in parts if p)
-    tokens = {
-        "system": count(sys_text),
-        "commands": _lines_tokens(cmd_lines, count),
-        "status": _lines_tokens(st_lines, count),
-        "user": count(user_text),
-    }
+    tokens = {"system": n_sys, "commands": n_cmd, "status": n_st, "user": n_user}
     return Prompt(
         messages=[
             {"role": "system", "content": content},
