@@ -5,6 +5,7 @@
 //! store but still queued is a file to delete). Writes from files ("file" origin) do not.
 //! Writing the same text again is not a change: the version stays, nothing is queued.
 
+mod batch;
 pub mod edit;
 pub mod redis;
 pub mod sqlite;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+pub use batch::{Imported, State};
 
 use crate::engine::{Backend, Op};
 use crate::error::{Error, Result};

@@ -140,6 +140,16 @@ pub fn read_limited(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
     Ok(Some(buf))
 }
 
+/// The file's bytes as text; Validation (naming the first bad byte) if not UTF-8.
+pub fn utf8(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        Error::validation(format!(
+            "not valid UTF-8 (byte {}); the file is left as it is",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 /// Writes `bytes` to `path` so that a reader (or a crash) sees the old file or the new one,
 /// never a mix: a temp file in the same directory, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

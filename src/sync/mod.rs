@@ -25,6 +25,7 @@
 
 mod files;
 pub mod merge3;
+mod scan;
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -45,9 +46,6 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 
 pub use files::{conflict_copy, is_conflict_copy, write_atomic};
-
-/// Threads of a full scan.
-const SCAN_THREADS: usize = 8;
 
 /// What happens to a field the file and the store both changed differently since the last
 /// sync. The fields either side changed alone are merged in every case.
@@ -280,48 +278,6 @@ impl Shared {
         Some(s)
     }
 
-    /// Reconciles every file and document once.
-    fn scan(&self) -> Result<()> {
-        self.n.scans.fetch_add(1, Ordering::Relaxed);
-        let mut on_disk = BTreeSet::new();
-        for r in &self.roots {
-            for f in files::walk(&self.root, &self.root.join(r)) {
-                if let Some(rel) = self.rel(&f) {
-                    on_disk.insert(rel);
-                }
-            }
-        }
-        // Files are independent: read, parse and store them from several threads, so the
-        // store's round trips overlap (the store orders the writes).
-        let files: Vec<&String> = on_disk.iter().collect();
-        let per = files.len().div_ceil(SCAN_THREADS).max(1);
-        std::thread::scope(|s| {
-            for chunk in files.chunks(per) {
-                s.spawn(move || {
-                    for rel in chunk {
-                        if self.stopped() {
-                            return;
-                        }
-                        self.file_changed(rel);
-                    }
-                });
-            }
-        });
-        if self.stopped() {
-            return Ok(());
-        }
-        // Documents whose file is gone: deleted while nothing ran (unless the store changed
-        // them since, then the write-back puts the file back).
-        for r in &self.roots {
-            for rel in self.hub.docs.list(&format!("{r}/")).wait()? {
-                if !on_disk.contains(&rel) && !self.root.join(&rel).exists() {
-                    self.file_removed(&rel);
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// A file appeared or changed: store its text unless the store holds it already.
     fn file_changed(&self, rel: &str) {
         for _ in 0..5 {
@@ -343,12 +299,7 @@ impl Shared {
         let Some(bytes) = files::read_limited(&full, max)? else {
             return Ok(()); // gone meanwhile: the delete event follows
         };
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Error::validation(format!(
-                "not valid UTF-8 (byte {}); the file is left as it is",
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
+        let text = files::utf8(bytes)?;
         let hash = docs::hash(&text);
         let cur = self.hub.docs.get_opt(rel).wait()?;
         if let Some(d) = &cur {
