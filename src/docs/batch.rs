@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{redis, ready, sqlite, Docs, Origin, Write};
+use super::{ready, redis, sqlite, Docs, Origin, Write};
 use crate::engine::Op;
 use crate::error::Error;
 

@@ -250,9 +250,8 @@ pub fn put(db: &Sqlite, ns: &str, w: &Write) -> Result<Document> {
 /// See `Docs::states`: one read of every path.
 pub fn states(db: &Sqlite, ns: &str, paths: &[String]) -> Result<Vec<Option<State>>> {
     db.with(|c| {
-        let mut st = c.prepare_cached(
-            "SELECT hash, synced, version FROM docs WHERE ns = ?1 AND path = ?2",
-        )?;
+        let mut st =
+            c.prepare_cached("SELECT hash, synced, version FROM docs WHERE ns = ?1 AND path = ?2")?;
         paths
             .iter()
             .map(|p| {

@@ -15,10 +15,11 @@ use super::{files, Shared};
 use crate::docs::{self, Imported, Origin};
 use crate::error::{Error, Result};
 
-/// Threads taking chunks.
-const SCAN_THREADS: usize = 4;
+/// Threads taking chunks. More than cores: a thread waits for the store a good part of its
+/// time (measured on 2 cores: 2 threads 390 ms, 4 280 ms, 8 265 ms for 10,000 files).
+const SCAN_THREADS: usize = 8;
 /// Files per chunk (one store read, one batch write, one batch of events).
-const CHUNK: usize = 256;
+const CHUNK: usize = 128;
 
 /// A file read for the scan.
 struct Read<'a> {

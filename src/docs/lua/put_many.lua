@@ -23,7 +23,7 @@ for i = 1, #KEYS do
     end
     out[i] = { 'same', version }
   else
-    redis.call('HDEL', KEYS[i], 'base')
+    if cur[1] then redis.call('HDEL', KEYS[i], 'base') end
     redis.call('HSET', KEYS[i], 'text', text, 'value', value, 'fmt', fmt, 'version',
       version + 1, 'hash', hash, 'origin', 'file', 'created', cur[3] or now, 'updated', now,
       'synced', hash, 'whole', '0')
