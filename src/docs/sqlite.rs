@@ -117,17 +117,79 @@ fn queue(tx: &Transaction<'_>, ns: &str, path: &str, at: f64) -> Result<()> {
 
 fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
     let cur = read(tx, ns, &w.path)?;
-    put_over(tx, ns, w, cur.as_ref()).map(|(d, _)| d)
+    let light = cur.as_ref().map(|d| Cur {
+        version: d.version,
+        hash: d.hash.clone(),
+        synced: d.synced.clone(),
+        created: d.created,
+    });
+    match put_over(tx, ns, w, light.as_ref())? {
+        Put::Same { synced } => cur
+            .map(|d| Document { synced, ..d })
+            .ok_or_else(|| Error::Backend("document vanished during a write".into())),
+        Put::New {
+            version,
+            created,
+            at,
+            synced,
+            whole,
+        } => document(
+            w.path.clone(),
+            w.text.clone(),
+            &w.value,
+            w.format.name(),
+            version,
+            w.hash.clone(),
+            w.origin.name(),
+            created,
+            at,
+            synced,
+            whole,
+        ),
+    }
 }
 
-/// Stores `w` over `cur` (the stored document); true when a new version was stored, false
-/// when the text was stored already.
-fn put_over(
-    tx: &Transaction<'_>,
-    ns: &str,
-    w: &Write,
-    cur: Option<&Document>,
-) -> Result<(Document, bool)> {
+/// What a write decides from: the stored document's bookkeeping.
+struct Cur {
+    version: u64,
+    hash: String,
+    synced: String,
+    created: f64,
+}
+
+fn read_cur(c: &Connection, ns: &str, path: &str) -> Result<Option<Cur>> {
+    let cur = c
+        .prepare_cached(
+            "SELECT version, hash, synced, created FROM docs WHERE ns = ?1 AND path = ?2",
+        )?
+        .query_row([ns, path], |r| {
+            Ok(Cur {
+                version: r.get::<_, i64>(0)? as u64,
+                hash: r.get(1)?,
+                synced: r.get(2)?,
+                created: r.get(3)?,
+            })
+        })
+        .optional()?;
+    Ok(cur)
+}
+
+/// What `put_over` did.
+enum Put {
+    /// The text was stored already; `synced` is the document's synced hash now.
+    Same { synced: String },
+    /// Stored as a new version.
+    New {
+        version: u64,
+        created: f64,
+        at: f64,
+        synced: String,
+        whole: bool,
+    },
+}
+
+/// Stores `w` over `cur` (the stored document's bookkeeping, if any).
+fn put_over(tx: &Transaction<'_>, ns: &str, w: &Write, cur: Option<&Cur>) -> Result<Put> {
     let version = cur.map_or(0, |d| d.version);
     if let Some(e) = w.expected {
         if e != version {
@@ -142,13 +204,13 @@ fn put_over(
                     "UPDATE docs SET synced = ?3, base = NULL WHERE ns = ?1 AND path = ?2",
                 )?
                 .execute([ns, w.path.as_str(), w.hash.as_str()])?;
-                let d = Document {
+                return Ok(Put::Same {
                     synced: w.hash.clone(),
-                    ..d.clone()
-                };
-                return Ok((d, false));
+                });
             }
-            return Ok((d.clone(), false));
+            return Ok(Put::Same {
+                synced: d.synced.clone(),
+            });
         }
     }
     let at = now();
@@ -195,20 +257,13 @@ fn put_over(
     if w.origin == Origin::Store {
         queue(tx, ns, &w.path, at)?;
     }
-    let d = document(
-        w.path.clone(),
-        w.text.clone(),
-        &w.value,
-        w.format.name(),
-        version + 1,
-        w.hash.clone(),
-        w.origin.name(),
+    Ok(Put::New {
+        version: version + 1,
         created,
         at,
         synced,
         whole,
-    )?;
-    Ok((d, true))
+    })
 }
 
 /// What a store write does to the synced base text.
@@ -274,17 +329,15 @@ pub fn import_many(db: &Sqlite, ns: &str, writes: &[Write]) -> Result<Vec<Import
     db.with_tx(|tx| {
         let mut out = Vec::with_capacity(writes.len());
         for w in writes {
-            let cur = read(tx, ns, &w.path)?;
+            let cur = read_cur(tx, ns, &w.path)?;
             let version = cur.as_ref().map_or(0, |d| d.version);
             if w.expected.is_some_and(|e| e != version) {
                 out.push(Imported::Stale(version));
                 continue;
             }
-            let (d, stored) = put_over(tx, ns, w, cur.as_ref())?;
-            out.push(if stored {
-                Imported::Stored(d.version)
-            } else {
-                Imported::Same(d.version)
+            out.push(match put_over(tx, ns, w, cur.as_ref())? {
+                Put::Same { .. } => Imported::Same(version),
+                Put::New { version, .. } => Imported::Stored(version),
             });
         }
         Ok(out)
