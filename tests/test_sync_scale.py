@@ -189,3 +189,104 @@ def test_ten_thousand_files_at_start_up(hub: zerolag.Hub, tmp_path: Path) -> Non
         assert value(hub, "contexts/area00/doc000.yaml") == {"id": -1}
     finally:
         hub.sync.stop()
+
+
+def _mixed_before(hub: zerolag.Hub, root: Path) -> None:
+    """A first sync session over four files, then the API changes one while nothing runs."""
+    d = root / "contexts" / "mix"
+    d.mkdir(parents=True)
+    for name, text in [("unchanged", "u: 1\n"), ("edited", "e: 1\n"), ("broken", "b: 1\n"),
+                       ("ahead", "s: 1\n")]:
+        (d / f"{name}.yaml").write_text(text)
+    hub.sync.start(debounce=0.02)
+    until(lambda: value(hub, "contexts/mix/ahead.yaml") == {"s": 1})
+    hub.sync.stop()
+    hub.docs.put("contexts/mix/ahead.yaml", {"s": 2})  # the store is ahead of its file
+
+
+def _mixed_changes(root: Path) -> None:
+    d = root / "contexts" / "mix"
+    (d / "edited.yaml").write_text("e: 2\n")
+    (d / "broken.yaml").write_text("b: [1\n")  # the store keeps the last good version
+    (d / "new.yaml").write_text("n: 1\n")
+    (d / "badnew.yaml").write_text("x: [\n")
+    (d / "bytes.yaml").write_bytes(b"k: \xff\xfe\n")
+
+
+MIX = ["unchanged", "edited", "broken", "ahead", "new", "badnew", "bytes"]
+
+
+def _state(hub: zerolag.Hub) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in MIX:
+        p = f"contexts/mix/{name}.yaml"
+        try:
+            d = hub.docs.get(p)
+        except zerolag.NotFoundError:
+            out[p] = None
+            continue
+        out[p] = (d.text, d.value, d.version, d.hash, d.origin)
+    return out
+
+
+def _file_events(hub: zerolag.Hub, after: str) -> list[tuple[str, Any]]:
+    """The file:changed and file:error events after `after`, sorted."""
+    return sorted(
+        (e.channel, sorted(e.data.items()))
+        for e in hub.events.read("file:changed", "file:error", after=after, limit=1000)
+    )
+
+
+def test_the_start_up_scan_decides_as_the_single_file_path(
+    open_hub: Any, namespace: str, tmp_path: Path
+) -> None:
+    # Twin A: the changes happen while nothing runs; the start-up scan (in batches) reads them.
+    # Twin B: the same changes happen while the engine runs; the watcher reads each file alone.
+    a_root, b_root = tmp_path / "a", tmp_path / "b"
+    a = open_hub(namespace + "a", root=a_root)
+    b = open_hub(namespace + "b", root=b_root)
+    for hub, root in [(a, a_root), (b, b_root)]:
+        _mixed_before(hub, root)
+    mark = {id(h): h.events.last_id() for h in (a, b)}
+    _mixed_changes(a_root)
+    a.sync.start(debounce=0.02)
+    b.sync.start(debounce=0.02)
+    until(lambda: value(b, "contexts/mix/ahead.yaml") == {"s": 2})
+    _mixed_changes(b_root)
+    want = {
+        ("file:changed", "contexts/mix/new.yaml"),
+        ("file:changed", "contexts/mix/edited.yaml"),
+        ("file:error", "contexts/mix/broken.yaml"),
+        ("file:error", "contexts/mix/badnew.yaml"),
+        ("file:error", "contexts/mix/bytes.yaml"),
+    }
+    for hub in (a, b):
+        until(
+            lambda h=hub: want <= {(c, dict(e)["path"]) for c, e in _file_events(h, mark[id(h)])},
+            what="the changes read",
+        )
+        until(lambda h=hub: (h.sync.status()["written"] >= 1), what="ahead.yaml written back")
+    time.sleep(0.3)  # any stray event would have come by now
+    a.sync.stop()
+    b.sync.stop()
+    assert _state(a) == _state(b)
+    assert _file_events(a, mark[id(a)]) == _file_events(b, mark[id(b)])
+    st = _state(a)
+    assert st["contexts/mix/broken.yaml"][1] == {"b": 1}
+    assert st["contexts/mix/ahead.yaml"][1:3] == ({"s": 2}, 2)
+    assert st["contexts/mix/new.yaml"][2:] == (1, st["contexts/mix/new.yaml"][3], "file")
+    assert st["contexts/mix/badnew.yaml"] is None and st["contexts/mix/bytes.yaml"] is None
+    assert (a_root / "contexts" / "mix" / "ahead.yaml").read_text() == "s: 2\n"
+    # Each event once, with the payload of the single-file path.
+    got = _file_events(a, mark[id(a)])
+    assert sorted((c, dict(e)["path"]) for c, e in got) == sorted(want)
+    changed = [dict(e) for c, e in got if c == "file:changed"]
+    assert sorted(e["path"] for e in changed) == ["contexts/mix/edited.yaml",
+                                                   "contexts/mix/new.yaml"]
+    for e in changed:
+        d = a.docs.get(e["path"])
+        assert e == {"path": d.path, "version": d.version, "origin": "file", "hash": d.hash}
+    # The import recorded the synced base: a rescan changes nothing.
+    a.sync.start(debounce=0.02)
+    a.sync.stop()
+    assert _state(a) == st

@@ -5,6 +5,7 @@
 //! store but still queued is a file to delete). Writes from files ("file" origin) do not.
 //! Writing the same text again is not a change: the version stays, nothing is queued.
 
+mod batch;
 pub mod edit;
 pub mod redis;
 pub mod sqlite;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+pub use batch::{Imported, State};
 
 use crate::engine::{Backend, Op};
 use crate::error::{Error, Result};
@@ -165,8 +168,14 @@ pub fn hash(text: &str) -> String {
 
 /// The SHA-256 of `bytes`, hex.
 pub fn hash_bytes(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    let mut s = String::with_capacity(2 * d.len());
+    for b in d {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 /// Seconds since the epoch.

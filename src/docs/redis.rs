@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock};
 use redis::Value as RValue;
 
 use super::sqlite::stale;
-use super::{document, now, Document, Origin, Write, MAX_LIST};
+use super::{document, now, Document, Imported, Origin, State, Write, MAX_LIST};
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 static PUT: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/put.lua")));
 static DELETE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/delete.lua")));
 static DONE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/done.lua")));
+static PUT_MANY: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/put_many.lua")));
 static REBASE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/rebase.lua")));
 
 /// `zl:{<ns>:docs}:` — every docs key starts with it.
@@ -220,4 +221,72 @@ pub async fn pending(
         .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))
+}
+
+/// See `Docs::states`: one pipeline of HMGET (every docs key is under the namespace's tag, so
+/// on a cluster the pipeline goes to one node).
+pub async fn states(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    paths: Arc<Vec<String>>,
+) -> Result<Vec<Option<State>>> {
+    let mut pipe = redis::pipe();
+    for p in paths.iter() {
+        pipe.cmd("HMGET")
+            .arg(doc_key(&ns, p))
+            .arg("version")
+            .arg("hash")
+            .arg("synced");
+    }
+    type Row = (Option<u64>, Option<String>, Option<String>);
+    let rows: Vec<Row> = pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
+    if rows.len() != paths.len() {
+        return Err(bad("short reply to the states pipeline"));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(version, hash, synced)| match (version, hash) {
+            (Some(version), Some(hash)) => Some(State {
+                hash,
+                synced: synced.unwrap_or_default(),
+                version,
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// See `Docs::import_many`: one call of `put_many.lua`.
+pub async fn import_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    writes: Arc<Vec<Write>>,
+) -> Result<Vec<Imported>> {
+    let keys: Vec<String> = writes.iter().map(|w| doc_key(&ns, &w.path)).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut cmd = PUT_MANY.call_keys(&refs);
+    cmd.arg(prefix(&ns)).arg(format!("{:.3}", now()));
+    for w in writes.iter() {
+        cmd.arg(&w.path)
+            .arg(&w.text)
+            .arg(&w.value)
+            .arg(w.format.name())
+            .arg(&w.hash)
+            .arg(w.expected.map(|e| e.to_string()).unwrap_or_default());
+    }
+    let reply: Vec<(String, u64)> = PUT_MANY.run(&r, &mut c, &cmd).await?;
+    if reply.len() != writes.len() {
+        return Err(bad("short reply to put_many"));
+    }
+    reply
+        .into_iter()
+        .map(|(what, version)| match what.as_str() {
+            "ok" => Ok(Imported::Stored(version)),
+            "same" => Ok(Imported::Same(version)),
+            "conflict" => Ok(Imported::Stale(version)),
+            other => Err(bad(other)),
+        })
+        .collect()
 }

@@ -4,7 +4,10 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
-use super::{document, merged_write, now, Document, Format, Origin, Settings, Write, MAX_LIST};
+use super::{
+    document, merged_write, now, Document, Format, Imported, Origin, Settings, State, Write,
+    MAX_LIST,
+};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -114,13 +117,86 @@ fn queue(tx: &Transaction<'_>, ns: &str, path: &str, at: f64) -> Result<()> {
 
 fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
     let cur = read(tx, ns, &w.path)?;
-    let version = cur.as_ref().map_or(0, |d| d.version);
+    let light = cur.as_ref().map(|d| Cur {
+        version: d.version,
+        hash: d.hash.clone(),
+        synced: d.synced.clone(),
+        created: d.created,
+    });
+    match put_over(tx, ns, w, light.as_ref())? {
+        Put::Same { synced } => cur
+            .map(|d| Document { synced, ..d })
+            .ok_or_else(|| Error::Backend("document vanished during a write".into())),
+        Put::New {
+            version,
+            created,
+            at,
+            synced,
+            whole,
+        } => document(
+            w.path.clone(),
+            w.text.clone(),
+            &w.value,
+            w.format.name(),
+            version,
+            w.hash.clone(),
+            w.origin.name(),
+            created,
+            at,
+            synced,
+            whole,
+        ),
+    }
+}
+
+/// What a write decides from: the stored document's bookkeeping.
+struct Cur {
+    version: u64,
+    hash: String,
+    synced: String,
+    created: f64,
+}
+
+fn read_cur(c: &Connection, ns: &str, path: &str) -> Result<Option<Cur>> {
+    let cur = c
+        .prepare_cached(
+            "SELECT version, hash, synced, created FROM docs WHERE ns = ?1 AND path = ?2",
+        )?
+        .query_row([ns, path], |r| {
+            Ok(Cur {
+                version: r.get::<_, i64>(0)? as u64,
+                hash: r.get(1)?,
+                synced: r.get(2)?,
+                created: r.get(3)?,
+            })
+        })
+        .optional()?;
+    Ok(cur)
+}
+
+/// What `put_over` did.
+enum Put {
+    /// The text was stored already; `synced` is the document's synced hash now.
+    Same { synced: String },
+    /// Stored as a new version.
+    New {
+        version: u64,
+        created: f64,
+        at: f64,
+        synced: String,
+        whole: bool,
+    },
+}
+
+/// Stores `w` over `cur` (the stored document's bookkeeping, if any).
+fn put_over(tx: &Transaction<'_>, ns: &str, w: &Write, cur: Option<&Cur>) -> Result<Put> {
+    let version = cur.map_or(0, |d| d.version);
     if let Some(e) = w.expected {
         if e != version {
             return Err(stale(&w.path, e, version));
         }
     }
-    if let Some(d) = cur.as_ref() {
+    if let Some(d) = cur {
         if d.hash == w.hash {
             // The same text: no new version, but a file-side write records the synced base.
             if w.origin == Origin::File && d.synced != w.hash {
@@ -128,24 +204,25 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
                     "UPDATE docs SET synced = ?3, base = NULL WHERE ns = ?1 AND path = ?2",
                 )?
                 .execute([ns, w.path.as_str(), w.hash.as_str()])?;
-                return Ok(Document {
+                return Ok(Put::Same {
                     synced: w.hash.clone(),
-                    ..d.clone()
                 });
             }
-            return Ok(d.clone());
+            return Ok(Put::Same {
+                synced: d.synced.clone(),
+            });
         }
     }
     let at = now();
-    let created = cur.as_ref().map_or(at, |d| d.created);
+    let created = cur.map_or(at, |d| d.created);
     // A file-side write is what the file holds: the new synced base.
     let synced = match w.origin {
         Origin::File => w.hash.clone(),
-        Origin::Store => cur.as_ref().map(|d| d.synced.clone()).unwrap_or_default(),
+        Origin::Store => cur.map(|d| d.synced.clone()).unwrap_or_default(),
     };
     // The base (the synced text) is kept from the first store-side change after a sync; a
     // file-side write is itself the new synced text, so none is needed.
-    let base = match (w.origin, cur.as_ref()) {
+    let base = match (w.origin, cur) {
         (Origin::File, _) => Base::Clear,
         (Origin::Store, Some(d)) if !d.synced.is_empty() && d.synced == d.hash => Base::FromText,
         (Origin::Store, _) => Base::Keep,
@@ -180,19 +257,13 @@ fn put_tx(tx: &Transaction<'_>, ns: &str, w: &Write) -> Result<Document> {
     if w.origin == Origin::Store {
         queue(tx, ns, &w.path, at)?;
     }
-    document(
-        w.path.clone(),
-        w.text.clone(),
-        &w.value,
-        w.format.name(),
-        version + 1,
-        w.hash.clone(),
-        w.origin.name(),
+    Ok(Put::New {
+        version: version + 1,
         created,
         at,
         synced,
         whole,
-    )
+    })
 }
 
 /// What a store write does to the synced base text.
@@ -229,6 +300,48 @@ pub fn base(db: &Sqlite, ns: &str, path: &str) -> Result<Option<String>> {
 /// Stores a write (see `Docs::write`).
 pub fn put(db: &Sqlite, ns: &str, w: &Write) -> Result<Document> {
     db.with_tx(|tx| put_tx(tx, ns, w))
+}
+
+/// See `Docs::states`: one read of every path.
+pub fn states(db: &Sqlite, ns: &str, paths: &[String]) -> Result<Vec<Option<State>>> {
+    db.with(|c| {
+        let mut st =
+            c.prepare_cached("SELECT hash, synced, version FROM docs WHERE ns = ?1 AND path = ?2")?;
+        paths
+            .iter()
+            .map(|p| {
+                st.query_row([ns, p.as_str()], |r| {
+                    Ok(State {
+                        hash: r.get(0)?,
+                        synced: r.get(1)?,
+                        version: r.get::<_, i64>(2)? as u64,
+                    })
+                })
+                .optional()
+                .map_err(Error::from)
+            })
+            .collect()
+    })
+}
+
+/// See `Docs::import_many`: one transaction, each write stored as `put` stores it.
+pub fn import_many(db: &Sqlite, ns: &str, writes: &[Write]) -> Result<Vec<Imported>> {
+    db.with_tx(|tx| {
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            let cur = read_cur(tx, ns, &w.path)?;
+            let version = cur.as_ref().map_or(0, |d| d.version);
+            if w.expected.is_some_and(|e| e != version) {
+                out.push(Imported::Stale(version));
+                continue;
+            }
+            out.push(match put_over(tx, ns, w, cur.as_ref())? {
+                Put::Same { .. } => Imported::Same(version),
+                Put::New { version, .. } => Imported::Stored(version),
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// Read, merge and write in one transaction.

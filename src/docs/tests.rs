@@ -142,3 +142,136 @@ fn merge_deletion_keeps_the_order_of_the_rest() {
     let keys: Vec<&String> = base.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["b", "c", "d"]);
 }
+
+mod batch {
+    //! `states` and `import_many` on the embedded store decide as single writes do.
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use crate::docs::{Docs, Document, Imported, Origin, State};
+    use crate::engine::{Backend, Sqlite};
+
+    struct Dir(std::path::PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn embedded() -> (Dir, Backend) {
+        let p = std::env::temp_dir().join(format!(
+            "zl-docs-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        let db = Sqlite::open(&p).unwrap();
+        (Dir(p), Backend::Sqlite(Arc::new(db)))
+    }
+
+    /// A document without its times (which differ between two runs).
+    fn strip(d: Option<Document>) -> Option<Document> {
+        d.map(|d| Document {
+            created: 0.0,
+            updated: 0.0,
+            ..d
+        })
+    }
+
+    #[test]
+    fn import_many_is_the_same_as_single_file_writes() {
+        let (_dir, b) = embedded();
+        let (one, many) = (
+            Docs::new(b.clone(), "one".into()),
+            Docs::new(b, "many".into()),
+        );
+        // Before: a.yaml synced, b.yaml changed in the store only (text "b: 2"), c.yaml absent.
+        for d in [&one, &many] {
+            let w = d.text_write("contexts/a.yaml", "a: 1\n".into(), Origin::File, None);
+            d.write(w.unwrap()).wait().unwrap();
+            let w = d
+                .value_write("contexts/b.yaml", &json!({"b": 2}), None)
+                .unwrap();
+            d.write(w).wait().unwrap();
+        }
+        let paths: Vec<String> = ["contexts/a.yaml", "contexts/b.yaml", "contexts/c.yaml"]
+            .map(String::from)
+            .to_vec();
+        let st = many.states(paths.clone()).wait().unwrap();
+        let a = one.get("contexts/a.yaml").wait().unwrap();
+        let b = one.get("contexts/b.yaml").wait().unwrap();
+        assert_eq!(
+            st,
+            vec![
+                Some(State {
+                    hash: a.hash.clone(),
+                    synced: a.hash.clone(),
+                    version: 1
+                }),
+                Some(State {
+                    hash: b.hash.clone(),
+                    synced: String::new(),
+                    version: 1
+                }),
+                None
+            ]
+        );
+        // The file side: a.yaml edited, b.yaml holds the store's text, c.yaml new.
+        let texts = ["a: 10\n", "b: 2\n", "c: 3\n"];
+        let mut writes = Vec::new();
+        for ((p, t), s) in paths.iter().zip(texts).zip(&st) {
+            let exp = s.as_ref().map_or(0, |s| s.version);
+            writes.push(
+                many.text_write(p, t.into(), Origin::File, Some(exp))
+                    .unwrap(),
+            );
+            let w = one
+                .text_write(p, t.into(), Origin::File, Some(exp))
+                .unwrap();
+            one.write(w).wait().unwrap();
+        }
+        // A stale one: nothing written.
+        let stale = many
+            .text_write("contexts/a.yaml", "a: 99\n".into(), Origin::File, Some(7))
+            .unwrap();
+        writes.push(stale);
+        let got = many.import_many(writes).wait().unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Imported::Stored(2),
+                Imported::Same(1),
+                Imported::Stored(1),
+                Imported::Stale(2)
+            ]
+        );
+        for p in &paths {
+            let (x, y) = (
+                one.get_opt(p).wait().unwrap(),
+                many.get_opt(p).wait().unwrap(),
+            );
+            assert_eq!(strip(x), strip(y), "{p}");
+            assert_eq!(one.base(p).wait().unwrap(), many.base(p).wait().unwrap());
+        }
+        let b = many.get("contexts/b.yaml").wait().unwrap();
+        assert_eq!(b.synced, b.hash, "the same text is recorded as synced");
+        // File-side writes are not queued (b.yaml stays queued from its store write).
+        assert_eq!(many.pending(10).wait().unwrap(), ["contexts/b.yaml"]);
+        assert_eq!(many.list("").wait().unwrap(), one.list("").wait().unwrap());
+    }
+
+    #[test]
+    fn import_many_takes_file_writes_only() {
+        let (_dir, b) = embedded();
+        let d = Docs::new(b, "t".into());
+        let w = d
+            .value_write("contexts/a.yaml", &json!({"a": 1}), None)
+            .unwrap();
+        assert!(d.import_many(vec![w]).wait().is_err());
+        assert!(d.get_opt("contexts/a.yaml").wait().unwrap().is_none());
+        assert_eq!(d.import_many(vec![]).wait().unwrap(), vec![]);
+        assert!(d.states(vec!["../x.yaml".into()]).wait().is_err());
+    }
+}

@@ -137,6 +137,20 @@ pub fn parse_id(id: &str) -> Result<(u64, u64)> {
     Ok((ms, seq))
 }
 
+/// A checked channel name and the payload as JSON text.
+fn checked(channel_name: &str, data: &Value) -> Result<(String, String)> {
+    let c = channel(channel_name)?.to_string();
+    let text = serde_json::to_string(data)
+        .map_err(|e| Error::validation(format!("event data is not JSON: {e}")))?;
+    if text.len() > MAX_DATA {
+        return Err(Error::validation(format!(
+            "event data is {} bytes of JSON; the limit is {MAX_DATA}",
+            text.len()
+        )));
+    }
+    Ok((c, text))
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -164,18 +178,7 @@ impl Events {
 
     /// Appends an event to the log and wakes the subscribers; returns it with its id.
     pub fn publish(&self, channel_name: &str, data: Value) -> Op<Event> {
-        let checked = channel(channel_name).map(str::to_string).and_then(|c| {
-            let text = serde_json::to_string(&data)
-                .map_err(|e| Error::validation(format!("event data is not JSON: {e}")))?;
-            if text.len() > MAX_DATA {
-                return Err(Error::validation(format!(
-                    "event data is {} bytes of JSON; the limit is {MAX_DATA}",
-                    text.len()
-                )));
-            }
-            Ok((c, text))
-        });
-        let (c, text) = match checked {
+        let (c, text) = match checked(channel_name, &data) {
             Ok(v) => v,
             Err(e) => return Op::Ready(Err(e)),
         };
@@ -193,6 +196,39 @@ impl Events {
                 channel: c3,
                 data,
                 time,
+            })
+    }
+
+    /// Appends events to the log in the order given (increasing ids), in one call to the
+    /// store, each as [`Events::publish`] appends one, and wakes the subscribers once. All are
+    /// checked first: one invalid item publishes none.
+    pub fn publish_many(&self, items: Vec<(String, Value)>) -> Op<Vec<Event>> {
+        if items.is_empty() {
+            return Op::Ready(Ok(vec![]));
+        }
+        let texts: Result<Vec<(String, String)>> =
+            items.iter().map(|(c, d)| checked(c, d)).collect();
+        let texts = match texts {
+            Ok(t) => Arc::new(t),
+            Err(e) => return Op::Ready(Err(e)),
+        };
+        let (ns, ns2, t2) = (self.ns.to_string(), self.ns.to_string(), texts.clone());
+        let at = now_ms();
+        self.backend
+            .op(
+                move |db| sqlite::publish_many(db, &ns, &texts, at),
+                move |r, conn| redis::publish_many(r, conn, ns2, t2),
+            )
+            .map(move |ids| {
+                ids.into_iter()
+                    .zip(items)
+                    .map(|((id, time), (channel, data))| Event {
+                        id,
+                        channel,
+                        data,
+                        time,
+                    })
+                    .collect()
             })
     }
 

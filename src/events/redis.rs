@@ -13,6 +13,8 @@ use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 
 static PUBLISH: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/publish.lua")));
+static PUBLISH_MANY: LazyLock<Lua> =
+    LazyLock::new(|| Lua::new("", include_str!("lua/publish_many.lua")));
 
 /// Wake-up topic of the log.
 const TOPIC: &str = "events";
@@ -49,6 +51,35 @@ pub async fn publish(
     r.wakeups(&ns).fire(TOPIC);
     let t = ms_of(&id);
     Ok((id, t))
+}
+
+/// Appends events in order (one script call); returns their ids and times.
+pub async fn publish_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    items: Arc<Vec<(String, String)>>,
+) -> Result<Vec<(String, f64)>> {
+    let p = prefix(&ns);
+    let mut cmd = PUBLISH_MANY.call_keys(&[&format!("{p}log"), &format!("{p}cfg")]);
+    cmd.arg(wake::channel(&ns, TOPIC)).arg(DEFAULT_MAX_LEN);
+    for (channel, data) in items.iter() {
+        cmd.arg(channel).arg(data);
+    }
+    let ids: Vec<String> = PUBLISH_MANY.run(&r, &mut c, &cmd).await?;
+    if ids.len() != items.len() {
+        return Err(Error::Backend(
+            "unexpected reply from the publish script: short".into(),
+        ));
+    }
+    r.wakeups(&ns).fire(TOPIC);
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let t = ms_of(&id);
+            (id, t)
+        })
+        .collect())
 }
 
 fn parse_entry(v: &Value) -> Result<Event> {

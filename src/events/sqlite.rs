@@ -43,7 +43,32 @@ pub fn publish(
     data: &str,
     at_ms: u64,
 ) -> Result<(String, f64)> {
+    db.with_tx(|tx| publish_tx(tx, ns, channel, data, at_ms))
+}
+
+/// Appends events in order in one transaction, each as `publish` appends one.
+pub fn publish_many(
+    db: &Sqlite,
+    ns: &str,
+    items: &[(String, String)],
+    at_ms: u64,
+) -> Result<Vec<(String, f64)>> {
     db.with_tx(|tx| {
+        items
+            .iter()
+            .map(|(c, d)| publish_tx(tx, ns, c, d, at_ms))
+            .collect()
+    })
+}
+
+fn publish_tx(
+    tx: &Transaction<'_>,
+    ns: &str,
+    channel: &str,
+    data: &str,
+    at_ms: u64,
+) -> Result<(String, f64)> {
+    {
         let (seq, max_len, max_age): (i64, i64, Option<i64>) = tx
             .prepare_cached(
                 "INSERT INTO event_logs (ns, last_seq, max_len) VALUES (?1, 1, ?2)
@@ -71,7 +96,7 @@ pub fn publish(
             .execute(params![ns, at - age, AGE_TRIM_BATCH])?;
         }
         Ok((id(at, seq), at as f64 / 1e3))
-    })
+    }
 }
 
 fn last(c: &Connection, ns: &str) -> Result<(i64, i64)> {

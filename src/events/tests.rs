@@ -115,6 +115,53 @@ fn embedded_reader_wakes_on_publish_from_another_thread() {
     assert_eq!(none.cursor, sent.id);
 }
 
+#[test]
+fn publish_many_appends_in_order_as_publish_does() {
+    let (_dir, ev) = embedded();
+    let start = ev.last_id().wait().unwrap();
+    let a = ev.publish("task:created", json!(0)).wait().unwrap();
+    let items: Vec<(String, serde_json::Value)> = (1..=4)
+        .map(|i| ("file:changed".to_string(), json!({"n": i})))
+        .collect();
+    let got = ev.publish_many(items).wait().unwrap();
+    assert_eq!(got.len(), 4);
+    let mut last = parse_id(&a.id).unwrap();
+    for (i, e) in got.iter().enumerate() {
+        let id = parse_id(&e.id).unwrap();
+        assert!(id > last, "{} after {:?}", e.id, last);
+        last = id;
+        assert_eq!(e.channel, "file:changed");
+        assert_eq!(e.data, json!({"n": i + 1}));
+    }
+    let b = ev
+        .read(&[], Some(&start), 100, Duration::ZERO)
+        .wait()
+        .unwrap();
+    let ids: Vec<&str> = b.events.iter().map(|e| e.id.as_str()).collect();
+    let want: Vec<&str> = std::iter::once(a.id.as_str())
+        .chain(got.iter().map(|e| e.id.as_str()))
+        .collect();
+    assert_eq!(ids, want);
+    assert_eq!(b.events[1..], got[..]);
+    // Retention applies to every event of a batch.
+    ev.set_retention(Retention {
+        max_len: 3,
+        max_age: None,
+    })
+    .wait()
+    .unwrap();
+    let items = (0..5).map(|i| ("x".to_string(), json!(i))).collect();
+    let got = ev.publish_many(items).wait().unwrap();
+    assert_eq!(ev.len().wait().unwrap(), 3);
+    let b = ev.read(&[], Some("0"), 100, Duration::ZERO).wait().unwrap();
+    assert_eq!(b.events[..], got[2..]);
+    // One bad item publishes none; no items is nothing.
+    let bad = vec![("ok".to_string(), json!(1)), ("a b".to_string(), json!(2))];
+    assert!(ev.publish_many(bad).wait().is_err());
+    assert_eq!(ev.publish_many(vec![]).wait().unwrap(), vec![]);
+    assert_eq!(ev.last_id().wait().unwrap(), got[4].id);
+}
+
 mod tempdir {
     use std::path::{Path, PathBuf};
 

@@ -129,7 +129,10 @@ pub fn read_limited(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let mut buf = Vec::new();
+    // Sized from the file's length (one read for the text, one to see the end), never past
+    // the limit: the file may grow meanwhile.
+    let len = f.metadata().map_or(0, |m| m.len());
+    let mut buf = Vec::with_capacity((len.min(max as u64) as usize).saturating_add(1));
     f.take((max as u64).saturating_add(1))
         .read_to_end(&mut buf)?;
     if buf.len() > max {
@@ -138,6 +141,16 @@ pub fn read_limited(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
         )));
     }
     Ok(Some(buf))
+}
+
+/// The file's bytes as text; Validation (naming the first bad byte) if not UTF-8.
+pub fn utf8(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        Error::validation(format!(
+            "not valid UTF-8 (byte {}); the file is left as it is",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Writes `bytes` to `path` so that a reader (or a crash) sees the old file or the new one,

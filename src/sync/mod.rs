@@ -25,17 +25,17 @@
 
 mod files;
 pub mod merge3;
+mod scan;
+mod watch;
 
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use serde_json::json;
@@ -45,9 +45,6 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 
 pub use files::{conflict_copy, is_conflict_copy, write_atomic};
-
-/// Threads of a full scan.
-const SCAN_THREADS: usize = 8;
 
 /// What happens to a field the file and the store both changed differently since the last
 /// sync. The fields either side changed alone are merged in every case.
@@ -246,13 +243,6 @@ impl Drop for Engine {
     }
 }
 
-/// A vanished path without an extension (and not one of our temp files): a directory.
-fn looks_like_dir(p: &Path) -> bool {
-    p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| !n.contains('.'))
-}
-
 impl Shared {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
@@ -280,48 +270,6 @@ impl Shared {
         Some(s)
     }
 
-    /// Reconciles every file and document once.
-    fn scan(&self) -> Result<()> {
-        self.n.scans.fetch_add(1, Ordering::Relaxed);
-        let mut on_disk = BTreeSet::new();
-        for r in &self.roots {
-            for f in files::walk(&self.root, &self.root.join(r)) {
-                if let Some(rel) = self.rel(&f) {
-                    on_disk.insert(rel);
-                }
-            }
-        }
-        // Files are independent: read, parse and store them from several threads, so the
-        // store's round trips overlap (the store orders the writes).
-        let files: Vec<&String> = on_disk.iter().collect();
-        let per = files.len().div_ceil(SCAN_THREADS).max(1);
-        std::thread::scope(|s| {
-            for chunk in files.chunks(per) {
-                s.spawn(move || {
-                    for rel in chunk {
-                        if self.stopped() {
-                            return;
-                        }
-                        self.file_changed(rel);
-                    }
-                });
-            }
-        });
-        if self.stopped() {
-            return Ok(());
-        }
-        // Documents whose file is gone: deleted while nothing ran (unless the store changed
-        // them since, then the write-back puts the file back).
-        for r in &self.roots {
-            for rel in self.hub.docs.list(&format!("{r}/")).wait()? {
-                if !on_disk.contains(&rel) && !self.root.join(&rel).exists() {
-                    self.file_removed(&rel);
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// A file appeared or changed: store its text unless the store holds it already.
     fn file_changed(&self, rel: &str) {
         for _ in 0..5 {
@@ -343,12 +291,7 @@ impl Shared {
         let Some(bytes) = files::read_limited(&full, max)? else {
             return Ok(()); // gone meanwhile: the delete event follows
         };
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Error::validation(format!(
-                "not valid UTF-8 (byte {}); the file is left as it is",
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
+        let text = files::utf8(bytes)?;
         let hash = docs::hash(&text);
         let cur = self.hub.docs.get_opt(rel).wait()?;
         if let Some(d) = &cur {
@@ -567,151 +510,6 @@ impl Shared {
         if let Err(e) = r {
             self.error(format!("{rel}: {e}"));
         }
-    }
-
-    /// Watches the roots. A path is read as soon as its writer is done with it (the file was
-    /// closed after writing, renamed into place or removed); a path that only saw writes is
-    /// read once it has been quiet for `debounce` (the safety net for writers that never close,
-    /// and the coalescing of bursts).
-    fn watch_loop(&self, rx: &mpsc::Receiver<notify::Result<notify::Event>>) {
-        let mut next_scan = Instant::now() + self.opts.rescan;
-        // path -> when it may be read at the latest (quiet since the last write + debounce)
-        let mut waiting: std::collections::BTreeMap<String, Instant> = Default::default();
-        let mut ready = BTreeSet::new();
-        let mut renames = Vec::new();
-        while !self.stopped() {
-            let now = Instant::now();
-            let wake = waiting
-                .values()
-                .min()
-                .copied()
-                .unwrap_or(next_scan)
-                .min(next_scan)
-                .saturating_duration_since(now)
-                .min(Duration::from_millis(100));
-            let mut rescan = false;
-            match rx.recv_timeout(wake) {
-                Ok(first) => {
-                    let mut batch = vec![first];
-                    while let Ok(ev) = rx.try_recv() {
-                        batch.push(ev);
-                    }
-                    for ev in batch {
-                        rescan |= self.classify(ev, &mut waiting, &mut ready, &mut renames);
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            }
-            let now = Instant::now();
-            if now >= next_scan {
-                rescan = true;
-            }
-            if rescan {
-                if let Err(e) = self.scan() {
-                    self.error(format!("rescan failed: {e}"));
-                }
-                next_scan = Instant::now() + self.opts.rescan;
-                waiting.clear();
-                ready.clear();
-                renames.clear();
-                continue;
-            }
-            for (from, to) in std::mem::take(&mut renames) {
-                for p in [&from, &to] {
-                    waiting.remove(p);
-                    ready.remove(p);
-                }
-                self.file_renamed(&from, &to);
-            }
-            let due: Vec<String> = waiting
-                .iter()
-                .filter(|(_, t)| **t <= now)
-                .map(|(p, _)| p.clone())
-                .collect();
-            for p in due {
-                waiting.remove(&p);
-                ready.insert(p);
-            }
-            for rel in std::mem::take(&mut ready) {
-                if self.root.join(&rel).is_file() {
-                    self.file_changed(&rel);
-                } else {
-                    self.file_removed(&rel);
-                }
-            }
-        }
-    }
-
-    /// Sorts one watcher event into paths to read now, paths to wait for and renames; true
-    /// when the tree must be rescanned (overflow, a directory moved away or removed).
-    fn classify(
-        &self,
-        ev: notify::Result<notify::Event>,
-        waiting: &mut std::collections::BTreeMap<String, Instant>,
-        ready: &mut BTreeSet<String>,
-        renames: &mut Vec<(String, String)>,
-    ) -> bool {
-        let Ok(ev) = ev else {
-            return true; // overflow or watch error: trust nothing
-        };
-        if ev.need_rescan() {
-            return true;
-        }
-        match ev.kind {
-            // A move within the roots: both ends are known, so it is one rename.
-            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) if ev.paths.len() == 2 => {
-                if let (Some(from), Some(to)) = (self.rel(&ev.paths[0]), self.rel(&ev.paths[1])) {
-                    renames.push((from, to));
-                    return false;
-                }
-            }
-            // The old name of a move: its new name usually follows at once (then the pair
-            // above takes it); a path moved out of the roots is a removal after the debounce.
-            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
-                let mut rescan = false;
-                for p in &ev.paths {
-                    if let Some(rel) = self.rel(p) {
-                        waiting.insert(rel, Instant::now() + self.opts.debounce);
-                    } else if !p.exists() && looks_like_dir(p) {
-                        rescan = true; // a directory moved away: its files went with it
-                    }
-                }
-                return rescan;
-            }
-            _ => {}
-        }
-        let done = match ev.kind {
-            // Reads (our own scans included) are not changes; a closed writer is.
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-            EventKind::Access(_) => return false,
-            EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) => true,
-            _ => false,
-        };
-        let mut rescan = false;
-        for p in ev.paths {
-            if p.is_dir() {
-                // A new or moved-in directory: read its files (some may predate its watch)
-                // after the debounce, so a rename into it still pairs up. A link to a
-                // directory is not followed (as in a full scan).
-                let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-                for f in files::walk(&self.root, &p).into_iter().filter(|_| !link) {
-                    if let Some(rel) = self.rel(&f) {
-                        waiting.insert(rel, Instant::now() + self.opts.debounce);
-                    }
-                }
-            } else if done && !p.exists() && self.rel(&p).is_none() && looks_like_dir(&p) {
-                rescan = true; // a directory moved away or removed: its files went with it
-            } else if let Some(rel) = self.rel(&p) {
-                if done || !p.exists() {
-                    waiting.remove(&rel);
-                    ready.insert(rel);
-                } else {
-                    waiting.insert(rel, Instant::now() + self.opts.debounce);
-                }
-            }
-        }
-        rescan
     }
 
     fn writeback_loop(&self) {

@@ -1,0 +1,27 @@
+-- Appends several events to the namespace's log in order, each exactly as publish.lua appends
+-- one (increasing ids, exact MAXLEN, the age limit), then wakes the subscribers once.
+-- KEYS[1] log stream, KEYS[2] config hash
+-- ARGV[1] wake channel, ARGV[2] default max_len, then per event: channel, JSON data
+-- Returns the ids.
+local cfg = redis.call('HMGET', KEYS[2], 'max_len', 'max_age_ms')
+local max_len = tonumber(cfg[1]) or tonumber(ARGV[2])
+local age = tonumber(cfg[2])
+local ids = {}
+-- A new (or cleared) log starts one millisecond ahead (see publish.lua); only the first event
+-- can find it empty.
+local at = '*'
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  at = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1) .. '-0'
+end
+for i = 3, #ARGV, 2 do
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, at, 'c', ARGV[i], 'd', ARGV[i + 1])
+  if age then
+    local ms = tonumber(string.match(id, '^(%d+)-'))
+    redis.call('XTRIM', KEYS[1], 'MINID', tostring(ms - age))
+  end
+  ids[#ids + 1] = id
+  at = '*'
+end
+if #ids > 0 then redis.call('PUBLISH', ARGV[1], '') end
+return ids

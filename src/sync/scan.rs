@@ -1,0 +1,171 @@
+//! The full scan: every file under the roots against the store, in chunks. A chunk is read and
+//! hashed, its documents' sync state comes in one read, only the files whose text differs are
+//! parsed, the imports are stored in one call and their `file:changed` events published in
+//! one more: three round trips per chunk instead of three per file. Several threads take
+//! chunks, so reading and parsing overlap the store's work. Each file is decided exactly as
+//! [`Shared::file_changed`] decides it; anything a batch cannot settle (the store moved
+//! between the read and the write, a store error) goes through that single-file path.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{json, Value};
+
+use super::{files, Shared};
+use crate::docs::{self, Imported, Origin};
+use crate::error::{Error, Result};
+
+/// Threads taking chunks. More than cores: a thread waits for the store a good part of its
+/// time (measured on 2 cores: 2 threads 390 ms, 4 280 ms, 8 265 ms for 10,000 files).
+const SCAN_THREADS: usize = 8;
+/// Files per chunk (one store read, one batch write, one batch of events).
+const CHUNK: usize = 128;
+
+/// A file read for the scan.
+struct Read<'a> {
+    rel: &'a str,
+    text: String,
+    hash: String,
+}
+
+impl Shared {
+    /// Reconciles every file and document once.
+    pub(super) fn scan(&self) -> Result<()> {
+        self.n.scans.fetch_add(1, Ordering::Relaxed);
+        let mut on_disk = BTreeSet::new();
+        for r in &self.roots {
+            for f in files::walk(&self.root, &self.root.join(r)) {
+                if let Some(rel) = self.rel(&f) {
+                    on_disk.insert(rel);
+                }
+            }
+        }
+        let files: Vec<&str> = on_disk.iter().map(String::as_str).collect();
+        let chunks: Vec<&[&str]> = files.chunks(CHUNK).collect();
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..SCAN_THREADS.min(chunks.len()) {
+                s.spawn(|| {
+                    while !self.stopped() {
+                        let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            return;
+                        };
+                        self.scan_chunk(chunk);
+                    }
+                });
+            }
+        });
+        if self.stopped() {
+            return Ok(());
+        }
+        // Documents whose file is gone: deleted while nothing ran (unless the store changed
+        // them since, then the write-back puts the file back).
+        for r in &self.roots {
+            for rel in self.hub.docs.list(&format!("{r}/")).wait()? {
+                if !on_disk.contains(&rel) && !self.root.join(&rel).exists() {
+                    self.file_removed(&rel);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One chunk of the scan (see the module's text).
+    fn scan_chunk(&self, chunk: &[&str]) {
+        let max = self.hub.docs.settings().max_bytes;
+        let mut events: Vec<(String, Value)> = Vec::new();
+        let mut read = Vec::with_capacity(chunk.len());
+        for &rel in chunk {
+            let got = files::read_limited(&self.root.join(rel), max)
+                .and_then(|b| b.map(files::utf8).transpose());
+            match got {
+                Ok(Some(text)) => {
+                    let hash = docs::hash(&text);
+                    read.push(Read { rel, text, hash });
+                }
+                Ok(None) => {} // gone meanwhile: the delete event follows
+                Err(e) => self.refused(rel, &e, &mut events),
+            }
+        }
+        let paths = read.iter().map(|f| f.rel.to_string()).collect();
+        let states = match self.hub.docs.states(paths).wait() {
+            Ok(s) => s,
+            Err(_) => {
+                // The single-file path reports what is wrong, file by file.
+                self.publish_all(events);
+                for f in &read {
+                    self.file_changed(f.rel);
+                }
+                return;
+            }
+        };
+        let mut writes = Vec::new();
+        let mut sent: Vec<(&str, String)> = Vec::new();
+        for (f, st) in read.into_iter().zip(states) {
+            // The decisions of `try_import`.
+            let expected = match &st {
+                // File and store agree: nothing to do, or record the synced base.
+                Some(s) if s.hash == f.hash && s.synced == f.hash => continue,
+                Some(s) if s.hash == f.hash => s.version,
+                // The store changed since the last sync: its queued write-back settles it.
+                Some(s) if s.synced != s.hash => continue,
+                Some(s) => s.version,
+                None => 0,
+            };
+            match self
+                .hub
+                .docs
+                .text_write(f.rel, f.text, Origin::File, Some(expected))
+            {
+                Ok(w) => {
+                    sent.push((f.rel, f.hash));
+                    writes.push(w);
+                }
+                Err(e) => self.refused(f.rel, &e, &mut events),
+            }
+        }
+        let mut retry = Vec::new();
+        match self.hub.docs.import_many(writes).wait() {
+            Ok(outcomes) => {
+                for ((rel, hash), got) in sent.into_iter().zip(outcomes) {
+                    match got {
+                        Imported::Stored(version) => {
+                            self.n.imported.fetch_add(1, Ordering::Relaxed);
+                            events.push((
+                                "file:changed".into(),
+                                json!({"path": rel, "version": version, "origin": "file",
+                                       "hash": hash}),
+                            ));
+                        }
+                        Imported::Same(_) => {}
+                        Imported::Stale(_) => retry.push(rel), // the store moved meanwhile
+                    }
+                }
+            }
+            Err(_) => retry.extend(sent.into_iter().map(|(rel, _)| rel)),
+        }
+        self.publish_all(events);
+        for rel in retry {
+            self.file_changed(rel);
+        }
+    }
+
+    /// A file the scan cannot import: counted, and a `file:error` event for the chunk.
+    fn refused(&self, rel: &str, e: &Error, events: &mut Vec<(String, Value)>) {
+        self.error(format!("{rel}: {e}"));
+        events.push((
+            "file:error".into(),
+            json!({"path": rel, "error": e.to_string()}),
+        ));
+    }
+
+    /// Publishes a chunk's events in one call.
+    fn publish_all(&self, events: Vec<(String, Value)>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.hub.events.publish_many(events).wait() {
+            self.error(format!("could not publish the scan's events: {e}"));
+        }
+    }
+}
