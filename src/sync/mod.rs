@@ -297,8 +297,9 @@ impl Shared {
         if let Some(d) = &cur {
             if d.hash == hash {
                 if d.synced != hash {
-                    // File and store agree: record the base.
-                    let w = self.hub.docs.text_write(rel, text, Origin::File, None)?;
+                    // File and store agree: record the base, only if the store still holds
+                    // this version (a newer store write must not be overwritten by it).
+                    let w = self.hub.docs.text_write(rel, text, Origin::File, Some(d.version))?;
                     self.hub.docs.write(w).wait()?;
                 }
                 return Ok(());
