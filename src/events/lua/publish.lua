@@ -7,8 +7,11 @@ local max_len = tonumber(cfg[1]) or tonumber(ARGV[4])
 -- subscriber may still hold from before a clear in the same millisecond.
 local at = '*'
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- The sequence comes from the microsecond, so a log created again within the same
+  -- millisecond (a clear between two first publishes) still starts above the one before.
   local t = redis.call('TIME')
-  at = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1) .. '-0'
+  local us = tonumber(t[2])
+  at = (tonumber(t[1]) * 1000 + math.floor(us / 1000) + 1) .. '-' .. ((us % 1000) * 1000 + 1)
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, at, 'c', ARGV[1], 'd', ARGV[2])
 local age = tonumber(cfg[2])

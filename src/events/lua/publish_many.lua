@@ -11,8 +11,11 @@ local ids = {}
 -- can find it empty.
 local at = '*'
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- The sequence comes from the microsecond, so a log created again within the same
+  -- millisecond (a clear between two first publishes) still starts above the one before.
   local t = redis.call('TIME')
-  at = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1) .. '-0'
+  local us = tonumber(t[2])
+  at = (tonumber(t[1]) * 1000 + math.floor(us / 1000) + 1) .. '-' .. ((us % 1000) * 1000 + 1)
 end
 for i = 3, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, at, 'c', ARGV[i], 'd', ARGV[i + 1])
