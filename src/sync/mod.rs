@@ -299,7 +299,10 @@ impl Shared {
                 if d.synced != hash {
                     // File and store agree: record the base, only if the store still holds
                     // this version (a newer store write must not be overwritten by it).
-                    let w = self.hub.docs.text_write(rel, text, Origin::File, Some(d.version))?;
+                    let w = self
+                        .hub
+                        .docs
+                        .text_write(rel, text, Origin::File, Some(d.version))?;
                     self.hub.docs.write(w).wait()?;
                 }
                 return Ok(());
