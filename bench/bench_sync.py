@@ -147,20 +147,26 @@ def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any
         tree = Path(tmp) / "tree"
         make_tree(tree, n)
         if url:
-            ns = "bsync" + uuid.uuid4().hex[:6]
-            with zerolag.open(url, root=tree, namespace=ns) as hub:
+            # Best of three rounds, ours and the baseline alternating, each on a fresh
+            # namespace (a single run mostly measures whoever meets the cold server first).
+            ours_runs: list[float] = []
+            base_runs: list[float] = []
+            for _ in range(3):
+                ns = "bsync" + uuid.uuid4().hex[:6]
+                with zerolag.open(url, root=tree, namespace=ns) as hub:
+                    t = time.perf_counter()
+                    st = hub.sync.start(rescan=3600)
+                    ours_runs.append(time.perf_counter() - t)
+                    hub.sync.stop()
+                    assert st["imported"] == n, st
+                    hub.clear()
+                ad = Adapter(url, tree, "bscan" + uuid.uuid4().hex[:6])
                 t = time.perf_counter()
-                st = hub.sync.start(rescan=3600)
-                ours = time.perf_counter() - t
-                hub.sync.stop()
-                assert st["imported"] == n, st
-                hub.clear()
-            ad = Adapter(url, tree, "bscan" + uuid.uuid4().hex[:6])
-            t = time.perf_counter()
-            got = ad.initial_scan()
-            base = time.perf_counter() - t
-            assert got == n
-            ad.r.delete(*ad.r.keys(f"{ad.prefix}:*"))
+                got = ad.initial_scan()
+                base_runs.append(time.perf_counter() - t)
+                assert got == n
+                ad.r.delete(*ad.r.keys(f"{ad.prefix}:*"))
+            ours, base = min(ours_runs), min(base_runs)
             rows.append(
                 {
                     "name": f"initial scan of {n:,} YAML files [redis]",
@@ -169,7 +175,7 @@ def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any
                     "unit": "files/s",
                     "ratio": base / ours,
                     "target": 5.0,
-                    "note": f"ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms",
+                    "note": f"best of 3: ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms",
                 }
             )
             log(f"  scan [redis]: ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms")
@@ -179,18 +185,22 @@ def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any
             dst = emb_root / p.relative_to(tree)
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(p.read_bytes())
-        with zerolag.open(root=emb_root, namespace="bsync") as hub:
-            t = time.perf_counter()
-            hub.sync.start(rescan=3600)
-            ours = time.perf_counter() - t
-            hub.sync.stop()
+        emb_runs: list[float] = []
+        for k in range(3):
+            with zerolag.open(root=emb_root, namespace=f"bsync{k}") as hub:
+                t = time.perf_counter()
+                hub.sync.start(rescan=3600)
+                emb_runs.append(time.perf_counter() - t)
+                hub.sync.stop()
+                hub.clear()
+        ours = min(emb_runs)
         rows.append(
             {
                 "name": f"initial scan of {n:,} YAML files [embedded]",
                 "ours": n / ours,
                 "baseline": None,
                 "unit": "files/s",
-                "note": f"{ours * 1e3:,.0f} ms",
+                "note": f"best of 3: {ours * 1e3:,.0f} ms",
             }
         )
         log(f"  scan [embedded]: {ours * 1e3:,.0f} ms")

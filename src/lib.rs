@@ -21,4 +21,9 @@ pub mod tasks;
 mod py;
 
 pub use error::{Error, Result};
+
+/// mimalloc for the crate's own allocations: the scan, the YAML loader and the store replies
+/// allocate many small strings, and the system allocator took a fifth of the scan's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use hub::Hub;

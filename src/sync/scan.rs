@@ -40,8 +40,15 @@ impl Shared {
                 }
             }
         }
+        // The documents the store holds now: a file without one needs no state read (its
+        // write is a create, compare-and-set on "none yet", so one made meanwhile is seen).
+        let mut known = BTreeSet::new();
+        for r in &self.roots {
+            known.extend(self.hub.docs.list(&format!("{r}/")).wait()?);
+        }
         let files: Vec<&str> = on_disk.iter().map(String::as_str).collect();
         let chunks: Vec<&[&str]> = files.chunks(CHUNK).collect();
+        let known = &known;
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..SCAN_THREADS.min(chunks.len()) {
@@ -50,7 +57,7 @@ impl Shared {
                         let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) else {
                             return;
                         };
-                        self.scan_chunk(chunk);
+                        self.scan_chunk(chunk, known);
                     }
                 });
             }
@@ -71,7 +78,7 @@ impl Shared {
     }
 
     /// One chunk of the scan (see the module's text).
-    fn scan_chunk(&self, chunk: &[&str]) {
+    fn scan_chunk(&self, chunk: &[&str], known: &BTreeSet<String>) {
         let max = self.hub.docs.settings().max_bytes;
         let mut events: Vec<(String, Value)> = Vec::new();
         let mut read = Vec::with_capacity(chunk.len());
@@ -87,9 +94,29 @@ impl Shared {
                 Err(e) => self.refused(rel, &e, &mut events),
             }
         }
-        let paths = read.iter().map(|f| f.rel.to_string()).collect();
-        let states = match self.hub.docs.states(paths).wait() {
-            Ok(s) => s,
+        let paths: Vec<String> = read
+            .iter()
+            .filter(|f| known.contains(f.rel))
+            .map(|f| f.rel.to_string())
+            .collect();
+        let asked = if paths.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.hub.docs.states(paths).wait()
+        };
+        let states = match asked {
+            Ok(s) => {
+                let mut s = s.into_iter();
+                read.iter()
+                    .map(|f| {
+                        if known.contains(f.rel) {
+                            s.next().flatten()
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            }
             Err(_) => {
                 // The single-file path reports what is wrong, file by file.
                 self.publish_all(events);
