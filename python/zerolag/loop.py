@@ -408,13 +408,7 @@ class DualLoop:
         self, session: str, raw: str
     ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
         try:
-            text, commands, handoffs = parse_reply(
-                raw,
-                self._kinds,
-                max_reply_chars=self.max_reply_chars,
-                max_commands=self.max_commands,
-                max_command_bytes=self.max_command_bytes,
-            )
+            text, commands, handoffs = self._parse(raw)
         except Rejected as r:
             self._publish_errors(session, r.errors)
             return visible_text(raw), [], [], [], r.errors
@@ -430,13 +424,7 @@ class DualLoop:
         self, session: str, raw: str
     ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
         try:
-            text, commands, handoffs = parse_reply(
-                raw,
-                self._kinds,
-                max_reply_chars=self.max_reply_chars,
-                max_commands=self.max_commands,
-                max_command_bytes=self.max_command_bytes,
-            )
+            text, commands, handoffs = self._parse(raw)
         except Rejected as r:
             await asyncio.to_thread(self._publish_errors, session, r.errors)
             return visible_text(raw), [], [], [], r.errors
@@ -447,6 +435,15 @@ class DualLoop:
         except (ConnectionError, TimeoutError, ValidationError) as e:
             return await asyncio.to_thread(self._failed, session, text, e)
         return text, commands, jobs, task_ids, []
+
+    def _parse(self, raw: str) -> tuple[str, list[Any], list[dict[str, Any]]]:
+        return parse_reply(
+            raw,
+            self._kinds,
+            max_reply_chars=self.max_reply_chars,
+            max_commands=self.max_commands,
+            max_command_bytes=self.max_command_bytes,
+        )
 
     def _failed(
         self, session: str, text: str, e: Exception

@@ -12,9 +12,10 @@ use crate::engine::script::Lua;
 use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 
-static PUBLISH: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/publish.lua")));
+const COMMON: &str = include_str!("lua/common.lua");
+static PUBLISH: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/publish.lua")));
 static PUBLISH_MANY: LazyLock<Lua> =
-    LazyLock::new(|| Lua::new("", include_str!("lua/publish_many.lua")));
+    LazyLock::new(|| Lua::new(COMMON, include_str!("lua/publish_many.lua")));
 
 /// Wake-up topic of the log.
 const TOPIC: &str = "events";

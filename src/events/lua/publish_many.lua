@@ -7,16 +7,8 @@ local cfg = redis.call('HMGET', KEYS[2], 'max_len', 'max_age_ms')
 local max_len = tonumber(cfg[1]) or tonumber(ARGV[2])
 local age = tonumber(cfg[2])
 local ids = {}
--- A new (or cleared) log starts one millisecond ahead (see publish.lua); only the first event
--- can find it empty.
-local at = '*'
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  -- The sequence comes from the microsecond, so a log created again within the same
-  -- millisecond (a clear between two first publishes) still starts above the one before.
-  local t = redis.call('TIME')
-  local us = tonumber(t[2])
-  at = (tonumber(t[1]) * 1000 + math.floor(us / 1000) + 1) .. '-' .. ((us % 1000) * 1000 + 1)
-end
+-- Only the first event can find the log new (see common.lua).
+local at = next_at()
 for i = 3, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max_len, at, 'c', ARGV[i], 'd', ARGV[i + 1])
   if age then
