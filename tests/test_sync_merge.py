@@ -108,6 +108,8 @@ def test_both_sides_changed_different_fields_are_merged(hub: zerolag.Hub, tmp_pa
     assert list((tmp_path / "contexts").glob("*.conflict-*")) == []
     merged = [e for c, e in events(hub) if c == "file:merged"]
     assert len(merged) == 1 and merged[0]["path"] == "contexts/brief.yaml"
+    assert merged[0]["whole"] is False  # edited in place over the person's text
+    assert synced_event(hub, merged[0]["version"])["whole"] is False
     assert not [c for c, _ in events(hub) if c == "file:conflict"]
     st = hub.sync.status()
     assert st["merged"] == 1 and st["conflicts"] == 0
@@ -176,3 +178,21 @@ def test_bad_policy_is_refused(hub: zerolag.Hub) -> None:
     with pytest.raises(zerolag.ValidationError, match="keep-both"):
         hub.sync.start(conflicts="newest")  # type: ignore[arg-type]
     assert not hub.sync.running
+
+
+def test_json_documents_merge_three_way_too(hub: zerolag.Hub, tmp_path: Path) -> None:
+    (tmp_path / "workflows").mkdir()
+    f = tmp_path / "workflows" / "deploy.json"
+    f.write_text('{"steps": ["build", "test"], "owner": "ana", "env": "staging"}\n')
+    hub.sync.start()
+    hub.sync.stop()
+    f.write_text('{"steps": ["build", "test", "ship"], "owner": "ana", "env": "staging"}\n')
+    hub.docs.merge("workflows/deploy.json", {"env": "prod"})
+    hub.sync.start()
+    want = {"steps": ["build", "test", "ship"], "owner": "ana", "env": "prod"}
+    until(lambda: value(hub, "workflows/deploy.json") == want, what="merged")
+    until(lambda: '"prod"' in f.read_text() and '"ship"' in f.read_text(), what="file merged")
+    merged = [e for c, e in events(hub) if c == "file:merged"]
+    assert len(merged) == 1 and merged[0]["whole"] is True  # JSON is rendered whole
+    assert synced_event(hub, merged[0]["version"])["whole"] is True
+    hub.sync.stop()

@@ -370,10 +370,11 @@ impl Shared {
         };
         let whole = edited.is_none();
         let text = edited.unwrap_or_else(|| docs::render(&merged, format));
-        let w = self
+        let mut w = self
             .hub
             .docs
             .text_write(rel, text, Origin::Store, Some(d.version))?;
+        w.whole = whole;
         let stored = match self.hub.docs.write(w).wait() {
             Ok(stored) => stored,
             Err(Error::Conflict(_)) => return Ok(false), // the store moved: next round
