@@ -195,8 +195,12 @@ def _mixed_before(hub: zerolag.Hub, root: Path) -> None:
     """A first sync session over four files, then the API changes one while nothing runs."""
     d = root / "contexts" / "mix"
     d.mkdir(parents=True)
-    for name, text in [("unchanged", "u: 1\n"), ("edited", "e: 1\n"), ("broken", "b: 1\n"),
-                       ("ahead", "s: 1\n")]:
+    for name, text in [
+        ("unchanged", "u: 1\n"),
+        ("edited", "e: 1\n"),
+        ("broken", "b: 1\n"),
+        ("ahead", "s: 1\n"),
+    ]:
         (d / f"{name}.yaml").write_text(text)
     hub.sync.start(debounce=0.02)
     until(lambda: value(hub, "contexts/mix/ahead.yaml") == {"s": 1})
@@ -265,7 +269,7 @@ def test_the_start_up_scan_decides_as_the_single_file_path(
             lambda h=hub: want <= {(c, dict(e)["path"]) for c, e in _file_events(h, mark[id(h)])},
             what="the changes read",
         )
-        until(lambda h=hub: (h.sync.status()["written"] >= 1), what="ahead.yaml written back")
+        until(lambda h=hub: h.sync.status()["written"] >= 1, what="ahead.yaml written back")
     time.sleep(0.3)  # any stray event would have come by now
     a.sync.stop()
     b.sync.stop()
@@ -281,8 +285,10 @@ def test_the_start_up_scan_decides_as_the_single_file_path(
     got = _file_events(a, mark[id(a)])
     assert sorted((c, dict(e)["path"]) for c, e in got) == sorted(want)
     changed = [dict(e) for c, e in got if c == "file:changed"]
-    assert sorted(e["path"] for e in changed) == ["contexts/mix/edited.yaml",
-                                                   "contexts/mix/new.yaml"]
+    assert sorted(e["path"] for e in changed) == [
+        "contexts/mix/edited.yaml",
+        "contexts/mix/new.yaml",
+    ]
     for e in changed:
         d = a.docs.get(e["path"])
         assert e == {"path": d.path, "version": d.version, "origin": "file", "hash": d.hash}
