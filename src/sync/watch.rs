@@ -144,9 +144,11 @@ impl Shared {
                 // after the debounce, so a rename into it still pairs up. A link to a
                 // directory is not followed (as in a full scan).
                 let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-                for f in files::walk(&self.root, &p).into_iter().filter(|_| !link) {
-                    if let Some(rel) = self.rel(&f) {
-                        waiting.insert(rel, Instant::now() + self.opts.debounce);
+                if !link {
+                    for f in files::walk(&self.root, &p) {
+                        if let Some(rel) = self.rel(&f) {
+                            waiting.insert(rel, Instant::now() + self.opts.debounce);
+                        }
                     }
                 }
             } else if done && !p.exists() && self.rel(&p).is_none() && looks_like_dir(&p) {
