@@ -296,3 +296,23 @@ def test_the_start_up_scan_decides_as_the_single_file_path(
     a.sync.start(debounce=0.02)
     a.sync.stop()
     assert _state(a) == st
+
+
+def test_links_out_of_the_root_are_not_followed(
+    running: zerolag.Hub, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    hub = running
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "secret.yaml").write_text("token: not for the store\n")
+    (outside / "deep").mkdir()
+    (outside / "deep" / "more.yaml").write_text("x: 1\n")
+    os.symlink(outside, tmp_path / "contexts" / "linked")  # a directory link, while running
+    os.symlink(outside / "secret.yaml", tmp_path / "contexts" / "secret.yaml")  # a file link
+    (tmp_path / "contexts" / "after.yaml").write_text("v: 1\n")  # the watcher is still alive
+    until(lambda: value(hub, "contexts/after.yaml") == {"v": 1}, what="a later file")
+    hub.sync.stop()
+    hub.sync.start()  # and a full scan does not follow them either
+    time.sleep(0.2)
+    paths = hub.docs.list()
+    assert not [p for p in paths if p.startswith("contexts/linked/")], paths
+    assert "contexts/secret.yaml" not in paths

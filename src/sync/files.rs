@@ -101,8 +101,9 @@ pub fn walk(root: &Path, dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Refuses a path whose existing parts resolve outside `root` (a symlink escape).
-pub fn refuse_symlink_escape(root: &Path, full: &Path) -> Result<()> {
+/// Refuses a path whose existing parts resolve outside `root` (a symlink escape); `what` ends
+/// the message ("not read", "not written").
+pub fn refuse_symlink_escape(root: &Path, full: &Path, what: &str) -> Result<()> {
     let croot = root.canonicalize()?;
     let mut p = full.to_path_buf();
     while !p.exists() {
@@ -115,7 +116,7 @@ pub fn refuse_symlink_escape(root: &Path, full: &Path) -> Result<()> {
         Ok(())
     } else {
         Err(Error::validation(format!(
-            "{} resolves outside {} (a symlink); not written",
+            "{} resolves outside {} (a symlink); {what}",
             full.display(),
             root.display()
         )))

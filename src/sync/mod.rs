@@ -287,6 +287,8 @@ impl Shared {
 
     fn try_import(&self, rel: &str) -> Result<()> {
         let full = self.root.join(rel);
+        // A link out of the root is not the root's file (the full scan does not follow it).
+        files::refuse_symlink_escape(&self.root, &full, "not read")?;
         let max = self.hub.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&full, max)? else {
             return Ok(()); // gone meanwhile: the delete event follows
@@ -472,6 +474,7 @@ impl Shared {
         if d.synced != d.hash || self.root.join(from).exists() {
             return Ok(false);
         }
+        files::refuse_symlink_escape(&self.root, &self.root.join(to), "not read")?;
         let max = self.hub.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&self.root.join(to), max)? else {
             return Ok(false);
@@ -562,7 +565,7 @@ impl Shared {
             return Ok(false); // queued under other roots: left for an engine that has them
         }
         let full = self.root.join(rel);
-        files::refuse_symlink_escape(&self.root, &full)?;
+        files::refuse_symlink_escape(&self.root, &full, "not written")?;
         let doc = self.hub.docs.get_opt(rel).wait()?;
         let on_disk = files::read_limited(&full, usize::MAX)?;
         match doc {
