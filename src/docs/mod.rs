@@ -12,6 +12,7 @@ pub mod sqlite;
 #[cfg(test)]
 mod tests;
 pub mod yaml;
+mod yaml_json;
 
 use std::sync::Arc;
 
@@ -261,8 +262,7 @@ pub fn render(value: &Value, format: Format) -> String {
     }
 }
 
-/// Parses `text` as `format` under `s`'s limits.
-pub fn parse(text: &str, format: Format, s: &Settings) -> Result<Value> {
+fn within_size(text: &str, s: &Settings) -> Result<()> {
     if text.len() > s.max_bytes {
         return Err(Error::validation(format!(
             "document is {} bytes, over the limit of {}",
@@ -270,6 +270,24 @@ pub fn parse(text: &str, format: Format, s: &Settings) -> Result<Value> {
             s.max_bytes
         )));
     }
+    Ok(())
+}
+
+/// Parses `text` as `format` under `s`'s limits into its JSON text: what [`parse`] gives,
+/// serialised (YAML goes from parser events to JSON text without building the value).
+pub fn parse_to_json(text: &str, format: Format, s: &Settings) -> Result<String> {
+    match format {
+        Format::Yaml => {
+            within_size(text, s)?;
+            yaml_json::load_json(text, s.limits)
+        }
+        Format::Json => parse(text, format, s).map(|v| v.to_string()),
+    }
+}
+
+/// Parses `text` as `format` under `s`'s limits.
+pub fn parse(text: &str, format: Format, s: &Settings) -> Result<Value> {
+    within_size(text, s)?;
     match format {
         Format::Yaml => yaml::load(text, s.limits),
         Format::Json => {
@@ -408,11 +426,11 @@ impl Docs {
     ) -> Result<Write> {
         let format = self.check(path)?;
         let s = self.settings();
-        let value = parse(&text, format, &s)?;
+        let value = parse_to_json(&text, format, &s)?;
         Ok(Write {
             path: path.to_string(),
             hash: hash(&text),
-            value: value.to_string(),
+            value,
             text,
             format,
             origin,

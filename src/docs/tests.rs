@@ -113,7 +113,74 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// `load_json` must agree with `load` + `to_string` on everything: same output, same refusals.
+fn same_as_load(text: &str) -> std::result::Result<(), TestCaseError> {
+    let lim = Limits {
+        max_depth: 8,
+        max_nodes: 60,
+    };
+    let a = load(text, lim).map(|v| v.to_string());
+    let b = super::yaml_json::load_json(text, lim);
+    match (&a, &b) {
+        (Ok(x), Ok(y)) => prop_assert_eq!(x, y, "{:?}", text),
+        (Err(_), Err(_)) => {}
+        _ => prop_assert!(false, "{:?}: load {:?}, load_json {:?}", text, a, b),
+    }
+    Ok(())
+}
+
+#[test]
+fn json_loader_matches_the_value_loader() {
+    let corpus = [
+        "",
+        "# only a comment\n",
+        "a: 1\nb: [1, 2.5, -3, 0x1f, 0o17, 1e3, .5, +7]\nc: {d: null, e: ~, f: true}\n",
+        "x: 123456789012345678901234567890\ny: 1e400\nz: -0.0\n",
+        "s: 'single'\nd: \"double \\\" \\u00e9\"\nl: |\n  line one\n  line two\nf: >\n  folded\n  text\n",
+        "base: &b {k: v, n: [1, 2]}\nuse: *b\nmore: [*b, *b]\n",
+        "&k key: 1\n*k : 2\n",
+        "? &s [1]\n: x\n",
+        "a: &v 5\nb: {*v : six}\n",
+        "a: 1\na: 2\n",
+        "{a: 1, a: 2}",
+        "- !!str 12\n- !!int 12\n- !!float 12\n- !!bool true\n- !!null ''\n- !!int x\n",
+        "!!map {a: 1}",
+        "!custom 1",
+        "a: .nan\n",
+        "a: -.inf\n",
+        "a: '.inf'\n",
+        "--- 1\n--- 2\n",
+        "[[[[[[[[[[1]]]]]]]]]]",
+        "a: &a [1,2,3,4,5,6,7,8,9]\nb: [*a,*a,*a,*a,*a,*a,*a,*a]\n",
+        "a: *nope\n",
+        "a: &x [1, *x]\n",
+        "plain: hello world\nnum-like: 1.2.3\nyes: yes\nNo: off\n",
+        "\"quoted key\": 1\n'other': 2\n3: three\nnull: n\ntrue: t\n1.5: f\n",
+        "- a\n- - b\n  - c\n- {x: [y, {z: w}]}\n- []\n- {}\n",
+        "a: [1, 2\n",
+        "a:\tb\n",
+        "unicode: \"\\u2028 \\t tab\"\nctl: \"\\x01\"\n",
+    ];
+    for text in corpus {
+        same_as_load(text).unwrap();
+    }
+}
+
 proptest! {
+    #[test]
+    fn json_loader_matches_on_dumped_values(v in value()) {
+        same_as_load(&dump(&v))?;
+    }
+
+    #[test]
+    fn json_loader_matches_on_yaml_like_noise(parts in prop::collection::vec(prop::sample::select(vec![
+        "a", "b", "1", "0x1f", "2.5", ".inf", "~", "true", "'q'", "\"d\"", ":", ": ", " ", "  ",
+        "\n", "\n  ", "- ", "[", "]", "{", "}", ", ", "&x ", "*x", "&y ", "*y", "!!str ", "!!int ",
+        "? ", "#c", "|\n  ", "---\n",
+    ]), 0..24)) {
+        same_as_load(&parts.concat())?;
+    }
+
     #[test]
     fn dump_then_load_is_the_same_value(v in value()) {
         let text = dump(&v);

@@ -26,7 +26,7 @@ impl Default for Limits {
     }
 }
 
-fn bad(span: &Span, what: impl std::fmt::Display) -> Error {
+pub(super) fn bad(span: &Span, what: impl std::fmt::Display) -> Error {
     Error::validation(format!(
         "invalid YAML at line {}, column {}: {what}",
         span.start.line(),
@@ -144,7 +144,7 @@ pub fn load(text: &str, limits: Limits) -> Result<Value> {
     Ok(root.unwrap_or(Value::Null))
 }
 
-fn check_tag(tag: Option<&Tag>, want: &str, span: &Span) -> Result<()> {
+pub(super) fn check_tag(tag: Option<&Tag>, want: &str, span: &Span) -> Result<()> {
     match tag {
         None => Ok(()),
         Some(t) if t.handle == "tag:yaml.org,2002:" && t.suffix == want => Ok(()),
@@ -156,7 +156,7 @@ fn check_tag(tag: Option<&Tag>, want: &str, span: &Span) -> Result<()> {
     }
 }
 
-fn map_key(v: Value, span: &Span) -> Result<String> {
+pub(super) fn map_key(v: Value, span: &Span) -> Result<String> {
     match v {
         Value::String(s) => Ok(s),
         Value::Null => Ok("null".into()),
@@ -167,7 +167,12 @@ fn map_key(v: Value, span: &Span) -> Result<String> {
 }
 
 /// A scalar resolved by the YAML 1.2 core schema (plain scalars) or its explicit tag.
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Result<Value> {
+pub(super) fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    span: &Span,
+) -> Result<Value> {
     if let Some(t) = tag {
         let core = t.handle == "!!" || t.handle == "tag:yaml.org,2002:";
         return match (core, t.suffix.as_str()) {
@@ -207,17 +212,17 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn is_nan(t: &str) -> bool {
+pub(super) fn is_nan(t: &str) -> bool {
     matches!(t, ".nan" | ".NaN" | ".NAN")
 }
 
-fn is_inf(t: &str) -> bool {
+pub(super) fn is_inf(t: &str) -> bool {
     let t = t.strip_prefix(['-', '+']).unwrap_or(t);
     matches!(t, ".inf" | ".Inf" | ".INF")
 }
 
 /// The core-schema reading of a plain scalar; None for a string.
-fn plain(t: &str) -> Option<Value> {
+pub(super) fn plain(t: &str) -> Option<Value> {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
