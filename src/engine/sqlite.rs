@@ -31,12 +31,28 @@ pub struct Sqlite {
     /// handler sleeps in growing steps, which left some of 100 concurrent callers waiting a
     /// second; a fair in-process queue leaves the busy handler to other processes only.
     writer: Mutex<()>,
-    /// Commits made through this handle; waiters in this process wake on it at once.
-    commits: Mutex<u64>,
-    committed: Condvar,
+    /// Commits made through this handle, per [`Topic`] (the last slot: transactions that
+    /// name none); waiters in this process wake on their topic's count at once.
+    commits: Mutex<[u64; TOPICS + 1]>,
+    /// One per topic: a commit notifies its topic's waiters only (an unnamed one, all).
+    committed: [Condvar; TOPICS + 1],
     /// Tells the background checkpointer to stop (set when the handle is dropped).
     closing: Arc<AtomicBool>,
 }
+
+/// What a write transaction changed, so that it wakes only the waiters reading that: a job
+/// enqueued does not wake every event subscriber of the process (each would read again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// The event log.
+    Events = 0,
+    /// The job queue.
+    Jobs = 1,
+    /// The message bus.
+    Bus = 2,
+}
+
+const TOPICS: usize = 3;
 
 /// How often the background checkpointer moves the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -49,6 +65,7 @@ const CROSS_PROCESS_POLL: Duration = Duration::from_millis(1);
 /// once, another process within about a millisecond, seen through `PRAGMA data_version`).
 pub struct Watch<'a> {
     db: &'a Sqlite,
+    topic: Topic,
     conn: Option<Connection>,
     data_version: i64,
     commits: u64,
@@ -56,7 +73,8 @@ pub struct Watch<'a> {
 
 impl Watch<'_> {
     fn data_version(conn: &Connection) -> Result<i64> {
-        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        let mut st = conn.prepare_cached("PRAGMA data_version")?;
+        Ok(st.query_row([], |r| r.get(0))?)
     }
 
     /// Blocks until a commit after the watch was taken, or `timeout`. True when something was
@@ -69,7 +87,7 @@ impl Watch<'_> {
         loop {
             {
                 let mut n = self.db.commits.lock();
-                if *n != self.commits {
+                if seen(&n, self.topic) != self.commits {
                     return Ok(true);
                 }
                 let now = Instant::now();
@@ -77,8 +95,8 @@ impl Watch<'_> {
                     return Ok(false);
                 }
                 let slice = (deadline - now).min(CROSS_PROCESS_POLL);
-                self.db.committed.wait_for(&mut n, slice);
-                if *n != self.commits {
+                self.db.committed[self.topic as usize].wait_for(&mut n, slice);
+                if seen(&n, self.topic) != self.commits {
                     return Ok(true);
                 }
             }
@@ -87,6 +105,11 @@ impl Watch<'_> {
             }
         }
     }
+}
+
+/// The commits a waiter on `topic` has to notice: its topic's and the unnamed ones.
+fn seen(n: &[u64; TOPICS + 1], topic: Topic) -> u64 {
+    n[topic as usize].wrapping_add(n[TOPICS])
 }
 
 impl Drop for Sqlite {
@@ -139,8 +162,8 @@ impl Sqlite {
             path,
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
-            commits: Mutex::new(0),
-            committed: Condvar::new(),
+            commits: Mutex::new([0; TOPICS + 1]),
+            committed: std::array::from_fn(|_| Condvar::new()),
             closing: Arc::new(AtomicBool::new(false)),
         };
         db.with_tx(|tx| {
@@ -235,17 +258,18 @@ impl Sqlite {
         }
     }
 
-    /// Starts watching for commits (see [`Watch`]). Take it before the read that may find
-    /// nothing, so a commit in between is not missed.
-    pub fn watch(&self) -> Result<Watch<'_>> {
+    /// Starts watching for commits on `topic` (see [`Watch`]). Take it before the read that
+    /// may find nothing, so a commit in between is not missed.
+    pub fn watch(&self, topic: Topic) -> Result<Watch<'_>> {
         let conn = match self.pool.lock().pop() {
             Some(c) => c,
             None => self.connect()?,
         };
-        let commits = *self.commits.lock();
+        let commits = seen(&self.commits.lock(), topic);
         let data_version = Watch::data_version(&conn)?;
         Ok(Watch {
             db: self,
+            topic,
             conn: Some(conn),
             data_version,
             commits,
@@ -253,8 +277,27 @@ impl Sqlite {
     }
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`, so concurrent writers queue on
-    /// the lock instead of failing on upgrade); rolled back if `f` fails.
+    /// the lock instead of failing on upgrade); rolled back if `f` fails. Its commit wakes
+    /// every waiter of this process.
     pub fn with_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.tx(TOPICS, f)
+    }
+
+    /// [`Sqlite::with_tx`] for a transaction that changes only `topic`'s tables: its commit
+    /// wakes only the waiters on `topic`.
+    pub fn with_tx_on<T>(
+        &self,
+        topic: Topic,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.tx(topic as usize, f)
+    }
+
+    fn tx<T>(
+        &self,
+        slot: usize,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.with(|conn| {
             let _turn = self.writer.lock();
             let before = conn.total_changes();
@@ -264,8 +307,15 @@ impl Sqlite {
             // Only a transaction that wrote wakes waiters: a reader that found nothing and
             // wrote nothing must not wake itself.
             if conn.total_changes() != before {
-                *self.commits.lock() += 1;
-                self.committed.notify_all();
+                let mut n = self.commits.lock();
+                n[slot] = n[slot].wrapping_add(1);
+                if slot == TOPICS {
+                    for c in &self.committed {
+                        c.notify_all();
+                    }
+                } else {
+                    self.committed[slot].notify_all();
+                }
             }
             Ok(out)
         })
