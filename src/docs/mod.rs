@@ -424,12 +424,33 @@ impl Docs {
         origin: Origin,
         expected: Option<u64>,
     ) -> Result<Write> {
-        let format = self.check(path)?;
-        let s = self.settings();
+        let h = hash(&text);
+        self.hashed_write(path, text, h, origin, expected)
+    }
+
+    /// [`Docs::text_write`] of a text whose [`hash`] the caller has already computed.
+    pub fn hashed_write(
+        &self,
+        path: &str,
+        text: String,
+        hash: String,
+        origin: Origin,
+        expected: Option<u64>,
+    ) -> Result<Write> {
+        // Only what parsing needs, not a clone of the settings (the scan calls this per file).
+        let (format, s) = {
+            let s = self.settings.read();
+            let limits = Settings {
+                roots: Vec::new(),
+                max_bytes: s.max_bytes,
+                limits: s.limits,
+            };
+            (check_path(path, &s.roots)?, limits)
+        };
         let value = parse_to_json(&text, format, &s)?;
         Ok(Write {
             path: path.to_string(),
-            hash: hash(&text),
+            hash,
             value,
             text,
             format,

@@ -66,12 +66,12 @@ impl Shared {
             return Ok(());
         }
         // Documents whose file is gone: deleted while nothing ran (unless the store changed
-        // them since, then the write-back puts the file back).
-        for r in &self.roots {
-            for rel in self.hub.docs.list(&format!("{r}/")).wait()? {
-                if !on_disk.contains(&rel) && !self.root.join(&rel).exists() {
-                    self.file_removed(&rel);
-                }
+        // them since, then the write-back puts the file back). Those the store held at the
+        // start: one created since came from this scan (its file is there) or from the API
+        // (its write-back writes the file).
+        for rel in known {
+            if !on_disk.contains(rel) && !self.root.join(rel).exists() {
+                self.file_removed(rel);
             }
         }
         Ok(())
@@ -139,10 +139,11 @@ impl Shared {
                 Some(s) => s.version,
                 None => 0,
             };
+            let hash = f.hash.clone();
             match self
                 .hub
                 .docs
-                .text_write(f.rel, f.text, Origin::File, Some(expected))
+                .hashed_write(f.rel, f.text, hash, Origin::File, Some(expected))
             {
                 Ok(w) => {
                     sent.push((f.rel, f.hash));
