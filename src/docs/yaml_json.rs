@@ -200,40 +200,34 @@ pub fn load_json(text: &str, limits: Limits) -> Result<String> {
                     Scalar::Str(t) => Ok(t.to_string()),
                     Scalar::Val(v) => map_key(v.clone(), &span),
                 };
-                if as_key {
-                    let k = key_form(&s)?;
-                    key(&mut stack, &mut out, &k, &span)?;
+                let key_text = if as_key { Some(key_form(&s)?) } else { None };
+                // The scalar's JSON goes straight into the output; a copy only for an anchor.
+                let json = if let Some(k) = &key_text {
+                    key(&mut stack, &mut out, k, &span)?;
                     if anchor > 0 {
-                        let mut json = Vec::new();
-                        put(&mut json, &s)?;
-                        let json = String::from_utf8_lossy(&json).into_owned();
-                        remember(
-                            &mut anchors,
-                            anchor,
-                            Anchor {
-                                json,
-                                nodes: 1,
-                                key: Some(k),
-                            },
-                        );
+                        let mut j = Vec::new();
+                        put(&mut j, &s)?;
+                        Some(String::from_utf8_lossy(&j).into_owned())
+                    } else {
+                        None
                     }
                 } else {
                     let start = out.len();
                     put(&mut out, &s)?;
                     value_done(&mut stack);
-                    if anchor > 0 {
-                        let json = String::from_utf8_lossy(&out[start..]).into_owned();
-                        let key = key_form(&s).ok();
-                        remember(
-                            &mut anchors,
-                            anchor,
-                            Anchor {
-                                json,
-                                nodes: 1,
-                                key,
-                            },
-                        );
-                    }
+                    (anchor > 0).then(|| String::from_utf8_lossy(&out[start..]).into_owned())
+                };
+                if let Some(json) = json {
+                    let key = key_text.or_else(|| key_form(&s).ok());
+                    remember(
+                        &mut anchors,
+                        anchor,
+                        Anchor {
+                            json,
+                            nodes: 1,
+                            key,
+                        },
+                    );
                 }
             }
             Event::SequenceStart(anchor, tag) => {
