@@ -41,6 +41,17 @@ def events(hub: zerolag.Hub, channel: str = "file:*") -> list[tuple[str, dict[st
     return [(e.channel, e.data) for e in hub.events.read(channel, after="0")]
 
 
+def synced_once(hub: zerolag.Hub, root: Path, rel: str, text: str) -> Path:
+    """Writes ``rel`` under ``root`` and runs the sync once over it (started, then stopped):
+    file and store agree on it and nothing runs any more. Returns the file's path."""
+    f = root / rel
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(text)
+    hub.sync.start()
+    hub.sync.stop()
+    return f
+
+
 def atomic_save(path: Path, text: str) -> None:
     """What editors do: write a temp file, then rename it over the original."""
     tmp = path.with_name(f".{path.name}.swp")
@@ -134,11 +145,7 @@ def test_changes_while_stopped_are_reconciled(hub: zerolag.Hub, tmp_path: Path) 
 
 
 def test_both_sides_changed_keeps_both(hub: zerolag.Hub, tmp_path: Path) -> None:
-    (tmp_path / "contexts").mkdir()
-    f = tmp_path / "contexts" / "c.yaml"
-    f.write_text("v: base\n")
-    hub.sync.start()
-    hub.sync.stop()
+    f = synced_once(hub, tmp_path, "contexts/c.yaml", "v: base\n")
     f.write_text("v: file side\n")
     hub.docs.put("contexts/c.yaml", {"v": "store side"})
     hub.sync.start()

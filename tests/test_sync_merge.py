@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import zerolag
-from test_sync import events, until, value
+from test_sync import events, synced_once, until, value
 
 BRIEF = """\
 # Project brief: edited by people, merged by agents.
@@ -86,11 +86,7 @@ def test_store_merge_rewrites_only_the_changed_fields(hub: zerolag.Hub, brief: P
 
 
 def test_both_sides_changed_different_fields_are_merged(hub: zerolag.Hub, tmp_path: Path) -> None:
-    (tmp_path / "contexts").mkdir()
-    f = tmp_path / "contexts" / "brief.yaml"
-    f.write_text(BRIEF)
-    hub.sync.start()
-    hub.sync.stop()
+    f = synced_once(hub, tmp_path, "contexts/brief.yaml", BRIEF)
     # While no sync runs: a person edits the owner, an agent merges the limits.
     f.write_text(BRIEF.replace("owner: alice", "owner: bob  # took over"))
     hub.docs.merge("contexts/brief.yaml", {"limits": {"burst": 40}, "status": "beta"})
@@ -125,11 +121,7 @@ def test_both_sides_changed_different_fields_are_merged(hub: zerolag.Hub, tmp_pa
 def test_same_field_changed_on_both_sides_follows_the_policy(
     hub: zerolag.Hub, tmp_path: Path, policy: str
 ) -> None:
-    (tmp_path / "contexts").mkdir()
-    f = tmp_path / "contexts" / "brief.yaml"
-    f.write_text(BRIEF)
-    hub.sync.start()
-    hub.sync.stop()
+    f = synced_once(hub, tmp_path, "contexts/brief.yaml", BRIEF)
     f.write_text(BRIEF.replace("rpm: 600", "rpm: 100").replace("owner: alice", "owner: bob"))
     hub.docs.merge("contexts/brief.yaml", {"limits": {"rpm": 900}, "name": "MyApp 2"})
     hub.sync.start(conflicts=policy)  # type: ignore[arg-type]
@@ -158,11 +150,7 @@ def test_same_field_changed_on_both_sides_follows_the_policy(
 
 
 def test_conflict_without_a_parseable_file_keeps_both(hub: zerolag.Hub, tmp_path: Path) -> None:
-    (tmp_path / "contexts").mkdir()
-    f = tmp_path / "contexts" / "c.yaml"
-    f.write_text("v: 1\n")
-    hub.sync.start()
-    hub.sync.stop()
+    f = synced_once(hub, tmp_path, "contexts/c.yaml", "v: 1\n")
     f.write_text("v: [broken\n")
     hub.docs.merge("contexts/c.yaml", {"v": 2})
     hub.sync.start()
@@ -181,11 +169,12 @@ def test_bad_policy_is_refused(hub: zerolag.Hub) -> None:
 
 
 def test_json_documents_merge_three_way_too(hub: zerolag.Hub, tmp_path: Path) -> None:
-    (tmp_path / "workflows").mkdir()
-    f = tmp_path / "workflows" / "deploy.json"
-    f.write_text('{"steps": ["build", "test"], "owner": "ana", "env": "staging"}\n')
-    hub.sync.start()
-    hub.sync.stop()
+    f = synced_once(
+        hub,
+        tmp_path,
+        "workflows/deploy.json",
+        '{"steps": ["build", "test"], "owner": "ana", "env": "staging"}\n',
+    )
     f.write_text('{"steps": ["build", "test", "ship"], "owner": "ana", "env": "staging"}\n')
     hub.docs.merge("workflows/deploy.json", {"env": "prod"})
     hub.sync.start()
