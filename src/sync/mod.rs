@@ -27,6 +27,7 @@ mod files;
 pub mod merge3;
 mod scan;
 mod watch;
+mod writeback;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -518,90 +519,5 @@ impl Shared {
         if let Err(e) = r {
             self.error(format!("{rel}: {e}"));
         }
-    }
-
-    fn writeback_loop(&self) {
-        while !self.stopped() {
-            let seen = self.hub.docs.changes();
-            if self.writeback_all() == 0 {
-                // Writes through this process's hubs wake us at once; other processes' writes
-                // are seen at the next poll.
-                self.hub.docs.wait_change(seen, self.opts.poll);
-            }
-        }
-    }
-
-    /// Writes every queued path once; returns how many were written or settled (0 sends the
-    /// worker to sleep: an empty queue, or only paths that failed or are not this engine's).
-    fn writeback_all(&self) -> usize {
-        let pending = match self.hub.docs.pending(256).wait() {
-            Ok(p) => p,
-            Err(e) => {
-                self.error(format!("write-back queue unreadable: {e}"));
-                std::thread::sleep(Duration::from_millis(200));
-                return 0;
-            }
-        };
-        let mut n = 0;
-        for rel in pending {
-            if self.stopped() {
-                break;
-            }
-            match self.write_back(&rel) {
-                Ok(true) => n += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    self.error(format!("{rel}: {e}"));
-                    self.event("file:error", json!({"path": rel, "error": e.to_string()}));
-                }
-            }
-        }
-        n
-    }
-
-    /// Writes one queued path; false if it is not under this engine's roots.
-    fn write_back(&self, rel: &str) -> Result<bool> {
-        if docs::check_path(rel, &self.roots).is_err() {
-            return Ok(false); // queued under other roots: left for an engine that has them
-        }
-        let full = self.root.join(rel);
-        files::refuse_symlink_escape(&self.root, &full, "not written")?;
-        let doc = self.hub.docs.get_opt(rel).wait()?;
-        let on_disk = files::read_limited(&full, usize::MAX)?;
-        match doc {
-            None => {
-                if on_disk.is_some() {
-                    std::fs::remove_file(&full)?;
-                    files::sync_dir(&full);
-                    self.n.deleted.fetch_add(1, Ordering::Relaxed);
-                }
-                if self.hub.docs.done_writeback(rel, None).wait()? {
-                    self.event("file:synced", json!({"path": rel, "deleted": true}));
-                }
-            }
-            Some(d) => {
-                let file_hash = on_disk.as_deref().map(docs::hash_bytes);
-                if file_hash.as_deref() != Some(d.hash.as_str()) {
-                    if let (Some(fh), Some(bytes)) = (&file_hash, &on_disk) {
-                        if d.synced == d.hash {
-                            // Queued, but the store holds the synced text: only the file
-                            // changed. Import it rather than overwrite it.
-                            self.file_changed(rel);
-                            let now = self.hub.docs.get_opt(rel).wait()?.map(|d| d.hash);
-                            self.hub.docs.done_writeback(rel, now).wait()?;
-                            return Ok(true);
-                        }
-                        if *fh != d.synced {
-                            // The file changed since the last sync too.
-                            return self.reconcile(rel, &d, bytes);
-                        }
-                    }
-                    write_atomic(&full, d.text.as_bytes())?;
-                    self.n.written.fetch_add(1, Ordering::Relaxed);
-                }
-                return self.synced(rel, &d);
-            }
-        }
-        Ok(true)
     }
 }
