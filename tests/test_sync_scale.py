@@ -159,6 +159,47 @@ def test_processes_editing_at_once_converge(
     assert errors == []
 
 
+STEPPER = """
+import sys, zerolag
+url = None if sys.argv[1] == "-" else sys.argv[1]
+hub = zerolag.open(url, root=sys.argv[2], namespace=sys.argv[3])
+for line in sys.stdin:  # one store write per line read, then an "ok" back
+    hub.docs.merge("contexts/remote.yaml", {"n": int(line)})
+    print("ok", flush=True)
+hub.close()
+"""
+
+
+def test_another_process_write_wakes_the_write_back(
+    hub: zerolag.Hub, store_url: str | None, tmp_path: Path, namespace: str
+) -> None:
+    """A store write made by another process reaches the file through a wake-up (a pub/sub
+    message on Redis, the database's change counter on SQLite): with the safety poll set to a
+    minute, a lost wake-up would leave the file stale far past the wait below."""
+    (tmp_path / "contexts").mkdir()
+    hub.sync.start(writeback_poll=60.0)
+    f = tmp_path / "contexts" / "remote.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STEPPER, store_url or "-", str(tmp_path), namespace],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for n in range(1, 6):
+            time.sleep(0.1)  # the write-back worker is asleep on an empty queue again
+            proc.stdin.write(f"{n}\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "ok"
+            until(lambda n=n: f.exists() and f.read_text() == f"n: {n}\n", timeout=20.0)
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+        hub.sync.stop()
+    assert proc.returncode == 0
+
+
 @pytest.mark.timeout(300)
 def test_ten_thousand_files_at_start_up(hub: zerolag.Hub, tmp_path: Path) -> None:
     n = 10_000

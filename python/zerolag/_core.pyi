@@ -729,6 +729,7 @@ class Sync:
         debounce: float = 0.05,
         rescan: float = 30.0,
         conflicts: Literal["keep-both", "store", "file"] = "keep-both",
+        writeback_poll: float = 0.5,
     ) -> _SyncStatus:
         """Takes the root's lock (ConflictError if another engine holds it), reconciles files
         and store (changes made while nothing ran, either side), then runs in the background.
@@ -736,7 +737,9 @@ class Sync:
         ``conflicts``: what a field both sides changed differently becomes: ``"keep-both"``
         (the store's value is written and the file's version saved beside it as
         ``<name>.conflict-<ms>.<ext>``), ``"store"`` or ``"file"`` (that side's value; the
-        event carries the other's)."""
+        event carries the other's). ``writeback_poll``: longest the write-back worker sleeps
+        on an empty queue; store-side writes of any process wake it at once, so this is only
+        the safety net."""
     def stop(self) -> bool:
         """Stops the engine and releases the lock; False if none was running."""
     def status(self) -> _SyncStatus:

@@ -16,6 +16,7 @@ pub mod yaml;
 mod yaml_json;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
@@ -23,7 +24,8 @@ use serde_json::{Map, Value};
 pub use batch::{Imported, State};
 pub use text::{check_path, hash, hash_bytes, merge, now, parse, parse_to_json, render};
 
-use crate::engine::{Backend, Op};
+use crate::engine::sqlite::Topic;
+use crate::engine::{runtime, Backend, Op};
 use crate::error::{Error, Result};
 
 /// Largest document text unless configured otherwise.
@@ -159,8 +161,6 @@ pub struct Docs {
     backend: Backend,
     ns: Arc<str>,
     settings: Arc<RwLock<Settings>>,
-    /// Counts store-side writes through this handle; the file sync waits on it.
-    changed: Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>,
 }
 
 fn ready<T>(e: Error) -> Op<T> {
@@ -174,28 +174,39 @@ impl Docs {
             backend,
             ns,
             settings: Arc::new(RwLock::new(Settings::default())),
-            changed: Arc::new((parking_lot::Mutex::new(0), parking_lot::Condvar::new())),
         }
     }
 
-    /// The count of store-side writes through this handle so far (see [`Docs::wait_change`]).
-    pub fn changes(&self) -> u64 {
-        *self.changed.0.lock()
-    }
-
-    /// Waits until a store-side write through this handle makes the count differ from
-    /// `seen`, or `timeout` passes.
-    pub fn wait_change(&self, seen: u64, timeout: std::time::Duration) {
-        let (m, cv) = &*self.changed;
-        let mut n = m.lock();
-        if *n == seen {
-            let _ = cv.wait_for(&mut n, timeout);
+    /// Runs `work` (a look at the write-back queue); when it returns true (nothing to do),
+    /// waits until a store-side write by any process, a [`Docs::nudge`], or `timeout`. The
+    /// wake-up is armed before `work` runs, so a write in between is not missed. (SQLite: this
+    /// process's commits at once, other processes' within about a millisecond; Redis: the
+    /// write scripts PUBLISH, a write through this process wakes it directly.)
+    pub fn idle_wait(&self, work: impl FnOnce() -> bool, timeout: Duration) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let mut w = db.watch(Topic::Docs)?;
+                if work() {
+                    w.wait(timeout)?;
+                }
+            }
+            Backend::Redis(r) => {
+                let wake = r.wakeups(&self.ns);
+                let mut t = runtime().block_on(wake.ticket(redis::WAKE_TOPIC));
+                if work() {
+                    runtime().block_on(t.wait_whole(timeout));
+                }
+            }
         }
+        Ok(())
     }
 
-    fn bump(changed: &Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>) {
-        *changed.0.lock() += 1;
-        changed.1.notify_all();
+    /// Wakes this process's [`Docs::idle_wait`] at once (e.g. to let it see a stop).
+    pub fn nudge(&self) {
+        match &self.backend {
+            Backend::Sqlite(db) => db.nudge(Topic::Docs),
+            Backend::Redis(r) => r.wakeups(&self.ns).fire(redis::WAKE_TOPIC),
+        }
     }
 
     /// Roots and limits in force.
@@ -312,20 +323,11 @@ impl Docs {
 
     /// Stores a write; Conflict when `expected` does not match the stored version.
     pub fn write(&self, w: Write) -> Op<Document> {
-        let store = w.origin == Origin::Store;
         let (ns, ns2, w2) = (self.ns(), self.ns(), w.clone());
-        let changed = self.changed.clone();
-        self.backend
-            .op(
-                move |db| sqlite::put(db, &ns, &w),
-                move |r, c| redis::put(r, c, ns2, w2),
-            )
-            .map(move |d| {
-                if store {
-                    Docs::bump(&changed);
-                }
-                d
-            })
+        self.backend.op(
+            move |db| sqlite::put(db, &ns, &w),
+            move |r, c| redis::put(r, c, ns2, w2),
+        )
     }
 
     /// Deep-merges `updates` into the document at `path` (created if missing) and stores the
@@ -338,28 +340,22 @@ impl Docs {
         let s = self.settings();
         let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
         let (u, u2, s2) = (updates.clone(), updates, s.clone());
-        let changed = self.changed.clone();
-        self.backend
-            .op(
-                move |db| sqlite::merge(db, &ns, &p, format, &u, &s),
-                move |r, c| async move {
-                    for _ in 0..MERGE_TRIES {
-                        let cur = redis::get(r.clone(), c.clone(), ns2.clone(), p2.clone()).await?;
-                        let w = merged_write(&p2, format, cur.as_ref(), &u2, &s2)?;
-                        match redis::put(r.clone(), c.clone(), ns2.clone(), w).await {
-                            Err(Error::Conflict(_)) => continue,
-                            other => return other,
-                        }
+        self.backend.op(
+            move |db| sqlite::merge(db, &ns, &p, format, &u, &s),
+            move |r, c| async move {
+                for _ in 0..MERGE_TRIES {
+                    let cur = redis::get(r.clone(), c.clone(), ns2.clone(), p2.clone()).await?;
+                    let w = merged_write(&p2, format, cur.as_ref(), &u2, &s2)?;
+                    match redis::put(r.clone(), c.clone(), ns2.clone(), w).await {
+                        Err(Error::Conflict(_)) => continue,
+                        other => return other,
                     }
-                    Err(Error::Conflict(format!(
-                        "document {p2:?} kept changing during merge; retry"
-                    )))
-                },
-            )
-            .map(move |d| {
-                Docs::bump(&changed);
-                d
-            })
+                }
+                Err(Error::Conflict(format!(
+                    "document {p2:?} kept changing during merge; retry"
+                )))
+            },
+        )
     }
 
     /// Deletes the document (queued for the file to be deleted); false if there was none.
@@ -368,18 +364,10 @@ impl Docs {
             return ready(e);
         }
         let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        let changed = self.changed.clone();
-        self.backend
-            .op(
-                move |db| sqlite::delete(db, &ns, &p, origin),
-                move |r, c| redis::delete(r, c, ns2, p2, origin),
-            )
-            .map(move |gone| {
-                if gone && origin == Origin::Store {
-                    Docs::bump(&changed);
-                }
-                gone
-            })
+        self.backend.op(
+            move |db| sqlite::delete(db, &ns, &p, origin),
+            move |r, c| redis::delete(r, c, ns2, p2, origin),
+        )
     }
 
     /// Paths starting with `prefix`, sorted.

@@ -10,7 +10,7 @@ use redis::Value as RValue;
 use super::sqlite::stale;
 use super::{document, now, Document, Imported, Origin, State, Write, MAX_LIST};
 use crate::engine::script::Lua;
-use crate::engine::{Redis, RedisConn};
+use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 
 static PUT: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/put.lua")));
@@ -18,6 +18,9 @@ static DELETE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/d
 static DONE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/done.lua")));
 static PUT_MANY: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/put_many.lua")));
 static REBASE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/rebase.lua")));
+
+/// The wake-up topic of store-side writes (what the sync's write-back waits on).
+pub const WAKE_TOPIC: &str = "docs";
 
 /// `zl:{<ns>:docs}:` — every docs key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -86,8 +89,12 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
         .arg(w.origin.name())
         .arg(w.expected.map(|e| e.to_string()).unwrap_or_default())
         .arg(format!("{at:.3}"))
-        .arg(if w.whole { "1" } else { "0" });
+        .arg(if w.whole { "1" } else { "0" })
+        .arg(wake::channel(&ns, WAKE_TOPIC));
     let reply: Vec<RValue> = PUT.run(&r, &mut c, &cmd).await?;
+    if w.origin == Origin::Store {
+        r.wakeups(&ns).fire(WAKE_TOPIC); // this process's write-back, without the pub/sub hop
+    }
     let field = |i: usize| {
         reply
             .get(i)
@@ -164,8 +171,12 @@ pub async fn delete(
     cmd.arg(prefix(&ns))
         .arg(&path)
         .arg(origin.name())
-        .arg(format!("{:.3}", now()));
+        .arg(format!("{:.3}", now()))
+        .arg(wake::channel(&ns, WAKE_TOPIC));
     let n: i64 = DELETE.run(&r, &mut c, &cmd).await?;
+    if origin == Origin::Store {
+        r.wakeups(&ns).fire(WAKE_TOPIC);
+    }
     Ok(n == 1)
 }
 

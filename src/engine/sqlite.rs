@@ -50,9 +50,11 @@ pub enum Topic {
     Jobs = 1,
     /// The message bus.
     Bus = 2,
+    /// Documents (the sync's write-back waits on it).
+    Docs = 3,
 }
 
-const TOPICS: usize = 3;
+const TOPICS: usize = 4;
 
 /// How often the background checkpointer moves the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -319,6 +321,14 @@ impl Sqlite {
             }
             Ok(out)
         })
+    }
+
+    /// Wakes this process's waiters on `topic` without a commit (e.g. to let one see that it
+    /// should stop).
+    pub fn nudge(&self, topic: Topic) {
+        let mut n = self.commits.lock();
+        n[topic as usize] = n[topic as usize].wrapping_add(1);
+        self.committed[topic as usize].notify_all();
     }
 
     /// Closes the pooled connections (a later call opens new ones).

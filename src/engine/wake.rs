@@ -62,6 +62,17 @@ impl Ticket {
         let t = timeout.min(cap);
         matches!(tokio::time::timeout(t, self.rx.changed()).await, Ok(Ok(())))
     }
+
+    /// [`Ticket::wait`] for a caller whose `timeout` is its own safety net: the whole of it
+    /// while the listener is subscribed (still the short interval while it reconnects).
+    pub async fn wait_whole(&mut self, timeout: Duration) -> bool {
+        let t = if self.live.load(Ordering::Acquire) {
+            timeout
+        } else {
+            timeout.min(DEGRADED_POLL)
+        };
+        matches!(tokio::time::timeout(t, self.rx.changed()).await, Ok(Ok(())))
+    }
 }
 
 impl Wakeups {

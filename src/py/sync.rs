@@ -56,20 +56,21 @@ pub struct SyncHandle {
 #[pymethods]
 impl SyncHandle {
     /// Starts the engine (reconciling files and store first); returns its status.
-    #[pyo3(signature = (*, debounce=0.05, rescan=30.0, conflicts="keep-both"))]
+    #[pyo3(signature = (*, debounce=0.05, rescan=30.0, conflicts="keep-both", writeback_poll=0.5))]
     fn start<'py>(
         &self,
         py: Python<'py>,
         debounce: f64,
         rescan: f64,
         conflicts: &str,
+        writeback_poll: f64,
     ) -> PyResult<Bound<'py, PyDict>> {
         self.hub.check().map_err(to_py)?;
         let opts = Options {
             debounce: seconds(debounce, "debounce")?,
             rescan: seconds(rescan, "rescan")?,
+            poll: seconds(writeback_poll, "writeback_poll")?,
             conflicts: Conflicts::parse(conflicts).map_err(to_py)?,
-            ..Options::default()
         };
         if self.hub.sync.lock().is_some() {
             return Err(to_py(Error::Conflict(

@@ -89,7 +89,8 @@ pub struct Options {
     pub debounce: Duration,
     /// Full rescan every this long (the safety net for missed events).
     pub rescan: Duration,
-    /// How often the write-back worker looks at the queue when it was empty.
+    /// Longest the write-back worker sleeps on an empty queue: store-side writes of any
+    /// process wake it at once, so this is only the safety net (a lost pub/sub message).
     pub poll: Duration,
     /// Fields both sides changed differently.
     pub conflicts: Conflicts,
@@ -100,7 +101,7 @@ impl Default for Options {
         Options {
             debounce: Duration::from_millis(50),
             rescan: Duration::from_secs(30),
-            poll: Duration::from_millis(10),
+            poll: Duration::from_millis(500),
             conflicts: Conflicts::KeepBoth,
         }
     }
@@ -215,6 +216,7 @@ impl Engine {
     /// Stops the threads (they finish the file in hand) and releases the lock.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
+        self.shared.hub.docs.nudge(); // the write-back worker may be waiting
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }

@@ -14,11 +14,15 @@ use crate::error::Result;
 impl Shared {
     pub(super) fn writeback_loop(&self) {
         while !self.stopped() {
-            let seen = self.hub.docs.changes();
-            if self.writeback_all() == 0 {
-                // Writes through this process's hubs wake us at once; other processes' writes
-                // are seen at the next poll.
-                self.hub.docs.wait_change(seen, self.opts.poll);
+            // Store-side writes wake it (any process's: see `Docs::idle_wait`); `poll` is the
+            // safety net.
+            let waited = self
+                .hub
+                .docs
+                .idle_wait(|| self.writeback_all() == 0, self.opts.poll);
+            if let Err(e) = waited {
+                self.error(format!("write-back wait: {e}"));
+                std::thread::sleep(self.opts.poll.min(Duration::from_millis(200)));
             }
         }
     }

@@ -1,7 +1,11 @@
--- Deletes one document. KEYS[1]: P..'doc:'..path. ARGV: P, path, origin, now (s).
+-- Deletes one document. KEYS[1]: P..'doc:'..path. ARGV: P, path, origin, now (s), wake
+-- channel (PUBLISHed to after a store-side delete).
 -- A store-side delete queues the file's deletion. Returns 1 if there was a document.
-local P, path, origin, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local P, path, origin, now, wake = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 redis.call('ZREM', P .. 'paths', path)
-if origin == 'store' then redis.call('ZADD', P .. 'writeback', now, path) end
+if origin == 'store' then
+  redis.call('ZADD', P .. 'writeback', now, path)
+  redis.call('PUBLISH', wake, '1')
+end
 return 1
