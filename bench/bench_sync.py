@@ -8,13 +8,15 @@ then on the embedded backend. See bench/README.md.
   until a subscriber receives `file:changed` (ours reads a file as soon as its writer closed
   it; the 50 ms debounce only holds back writes that are never closed);
 * store change -> file written: a merge of one field through the API; the time until
-  `file:synced` is received.
+  `file:synced` is received; also with the merge made by another process (ours only: the
+  write-back wakes on the store's wake-up, not on a poll).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,6 +92,54 @@ def ours_latencies(hub: Any, root: Path, samples: int) -> tuple[list[float], lis
     sub.close()
     hub.sync.stop()
     return save, write
+
+
+REMOTE_WRITER = """
+import sys, time, zerolag
+url = None if sys.argv[1] == "-" else sys.argv[1]
+hub = zerolag.open(url, root=sys.argv[2], namespace=sys.argv[3])
+for line in sys.stdin:
+    t = time.monotonic()
+    hub.docs.merge("contexts/remote.yaml", {"m": int(line)})
+    print(t, flush=True)
+hub.close()
+"""
+
+
+def remote_write_latencies(url: str | None, root: Path, ns: str, samples: int) -> list[float]:
+    """Store change made by another process -> `file:synced` seen here (CLOCK_MONOTONIC is
+    one clock for both processes)."""
+    out: list[float] = []
+    with zerolag.open(url, root=root, namespace=ns) as hub:
+        hub.sync.start()
+        sub = hub.events.subscribe("file:synced")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", REMOTE_WRITER, url or "-", str(root), ns],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            for i in range(samples + 5):
+                time.sleep(0.01)
+                proc.stdin.write(f"{i}\n")
+                proc.stdin.flush()
+                t0 = float(proc.stdout.readline())
+                while True:
+                    ev = sub.get(timeout=5)
+                    assert ev is not None, "no file:synced"
+                    if ev.data.get("path") == "contexts/remote.yaml":
+                        break
+                if i >= 5:  # the first few warm up both processes
+                    out.append((time.monotonic() - t0) * 1e6)
+        finally:
+            proc.stdin.close()
+            proc.wait(30)
+            sub.close()
+            hub.sync.stop()
+            hub.clear()
+    return out
 
 
 def base_latencies(url: str, root: Path, samples: int) -> tuple[list[float], list[float]]:
@@ -223,6 +273,10 @@ def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any
                 )
             )
             rows.append(lat_row("store change -> file written [redis]", o_write, b_write))
+            rlive = Path(tmp) / "rlive"
+            (rlive / "contexts").mkdir(parents=True)
+            o_remote = remote_write_latencies(url, rlive, "br" + uuid.uuid4().hex[:6], samples)
+            rows.append(lat_row("store change in another process -> file [redis]", o_remote, None))
             ms = [_pct(x, q) / 1e3 for x in (o_save, b_save) for q in (0.5, 0.99)]
             log("  save->store p50/p99 ms: ours {:.1f}/{:.1f}, baseline {:.1f}/{:.1f}".format(*ms))
         elive = Path(tmp) / "elive"
@@ -231,6 +285,10 @@ def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any
             o_save, o_write = ours_latencies(hub, elive, samples)
         rows.append(lat_row("file save -> store + event [embedded]", o_save, None))
         rows.append(lat_row("store change -> file written [embedded]", o_write, None))
+        rlive = Path(tmp) / "erlive"
+        (rlive / "contexts").mkdir(parents=True)
+        o_remote = remote_write_latencies(None, rlive, "br", samples)
+        rows.append(lat_row("store change in another process -> file [embedded]", o_remote, None))
     return rows
 
 
