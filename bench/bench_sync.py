@@ -229,7 +229,8 @@ def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any
                     "unit": "files/s",
                     "ratio": base / ours,
                     "target": 5.0,
-                    "note": f"best of {ROUNDS}: ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms",
+                    "note": f"best of {ROUNDS}: ours {ours * 1e3:,.0f} ms, "
+                    f"baseline {base * 1e3:,.0f} ms",
                 }
             )
             log(f"  scan [redis]: ours {ours * 1e3:,.0f} ms, baseline {base * 1e3:,.0f} ms")
