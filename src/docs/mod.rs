@@ -298,17 +298,13 @@ impl Docs {
         origin: Origin,
         expected: Option<u64>,
     ) -> Result<Write> {
-        // Only what parsing needs, not a clone of the settings (the scan calls this per file).
-        let (format, s) = {
+        // Read under the settings' read lock rather than a clone of them (the scan calls this
+        // per file); readers do not block each other.
+        let (format, value) = {
             let s = self.settings.read();
-            let limits = Settings {
-                roots: Vec::new(),
-                max_bytes: s.max_bytes,
-                limits: s.limits,
-            };
-            (check_path(path, &s.roots)?, limits)
+            let format = check_path(path, &s.roots)?;
+            (format, parse_to_json(&text, format, &s)?)
         };
-        let value = parse_to_json(&text, format, &s)?;
         Ok(Write {
             path: path.to_string(),
             hash,

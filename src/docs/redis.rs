@@ -92,9 +92,6 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
         .arg(if w.whole { "1" } else { "0" })
         .arg(wake::channel(&ns, WAKE_TOPIC));
     let reply: Vec<RValue> = PUT.run(&r, &mut c, &cmd).await?;
-    if w.origin == Origin::Store {
-        r.wakeups(&ns).fire(WAKE_TOPIC); // this process's write-back, without the pub/sub hop
-    }
     let field = |i: usize| {
         reply
             .get(i)
@@ -106,11 +103,17 @@ pub async fn put(r: Arc<Redis>, mut c: RedisConn, ns: String, w: Write) -> Resul
     // 'ok' stored this write; 'same' found the text stored already (and names its origin).
     let (origin, synced, whole) = match field(0)?.as_str() {
         "conflict" => return Err(stale(&w.path, w.expected.unwrap_or(0), num(1)? as u64)),
-        "ok" => (
-            w.origin.name().to_string(),
-            field(4)?,
-            w.whole && w.origin == Origin::Store,
-        ),
+        "ok" => {
+            if w.origin == Origin::Store {
+                // The script PUBLISHed; this process's write-back needs no pub/sub hop.
+                r.wakeups(&ns).fire(WAKE_TOPIC);
+            }
+            (
+                w.origin.name().to_string(),
+                field(4)?,
+                w.whole && w.origin == Origin::Store,
+            )
+        }
         "same" => (field(4)?, field(5)?, field(6)? == "1"),
         other => return Err(bad(other)),
     };
@@ -174,7 +177,7 @@ pub async fn delete(
         .arg(format!("{:.3}", now()))
         .arg(wake::channel(&ns, WAKE_TOPIC));
     let n: i64 = DELETE.run(&r, &mut c, &cmd).await?;
-    if origin == Origin::Store {
+    if n == 1 && origin == Origin::Store {
         r.wakeups(&ns).fire(WAKE_TOPIC);
     }
     Ok(n == 1)

@@ -309,15 +309,7 @@ impl Sqlite {
             // Only a transaction that wrote wakes waiters: a reader that found nothing and
             // wrote nothing must not wake itself.
             if conn.total_changes() != before {
-                let mut n = self.commits.lock();
-                n[slot] = n[slot].wrapping_add(1);
-                if slot == TOPICS {
-                    for c in &self.committed {
-                        c.notify_all();
-                    }
-                } else {
-                    self.committed[slot].notify_all();
-                }
+                self.bump(slot);
             }
             Ok(out)
         })
@@ -326,9 +318,20 @@ impl Sqlite {
     /// Wakes this process's waiters on `topic` without a commit (e.g. to let one see that it
     /// should stop).
     pub fn nudge(&self, topic: Topic) {
+        self.bump(topic as usize);
+    }
+
+    /// Counts a commit in `slot` and wakes its waiters (every topic's for the unnamed slot).
+    fn bump(&self, slot: usize) {
         let mut n = self.commits.lock();
-        n[topic as usize] = n[topic as usize].wrapping_add(1);
-        self.committed[topic as usize].notify_all();
+        n[slot] = n[slot].wrapping_add(1);
+        if slot == TOPICS {
+            for c in &self.committed {
+                c.notify_all();
+            }
+        } else {
+            self.committed[slot].notify_all();
+        }
     }
 
     /// Closes the pooled connections (a later call opens new ones).

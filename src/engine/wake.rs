@@ -54,13 +54,7 @@ impl Ticket {
     /// Waits for a wake after the ticket was taken, at most `timeout` (and at most the safety
     /// interval). Returns true when woken, false on timeout; either way the caller reads again.
     pub async fn wait(&mut self, timeout: Duration) -> bool {
-        let cap = if self.live.load(Ordering::Acquire) {
-            SAFETY_POLL
-        } else {
-            DEGRADED_POLL
-        };
-        let t = timeout.min(cap);
-        matches!(tokio::time::timeout(t, self.rx.changed()).await, Ok(Ok(())))
+        self.wait_whole(timeout.min(SAFETY_POLL)).await
     }
 
     /// [`Ticket::wait`] for a caller whose `timeout` is its own safety net: the whole of it
