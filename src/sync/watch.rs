@@ -134,6 +134,11 @@ impl Shared {
             // Reads (our own scans included) are not changes; a closed writer is.
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
             EventKind::Access(_) => return false,
+            // The new name of a move: notify sends it before the pair (`Both`, above) when it
+            // saw the old name too, and the pair may come in the next batch. Read it after the
+            // debounce unless the pair takes it first (a move in from outside the roots has no
+            // pair); reading it now made a rename within the roots a change plus a delete.
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => false,
             EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) => true,
             _ => false,
         };
