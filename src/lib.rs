@@ -9,6 +9,7 @@ pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod frontend;
 pub mod hub;
 pub mod ids;
 pub mod jobs;

@@ -265,3 +265,26 @@ def test_loop_prompt_carries_status_within_budget(tmp_path: Any) -> None:
         assert "# Backend status" in seen[-1][0]["content"]
         assert "Thing [t_" in seen[-1][0]["content"]
         loop.close()
+
+
+def test_loop_prompt_uses_the_loops_token_counter(tmp_path: Any) -> None:
+    """A loop's ``count_tokens`` counts every section (here words); its errors come through."""
+    with zerolag.open(root=tmp_path, namespace="counter") as hub:
+        loop = zerolag.DualLoop(
+            hub, lambda m: "ok", budget=zerolag.Budget(user=5), count_tokens=_count_words
+        )
+        r = loop.send("s", "one two three four five six seven eight nine ten")
+        assert (
+            r.prompt_tokens["user"] <= 5
+            and "[…]" in loop.prompt("s", "a b c d e f g")[1]["content"]
+        )
+        assert r.prompt_tokens["system"] == len(loop.system.split())
+
+        def broken(text: str) -> int:
+            raise RuntimeError("tokenizer down")
+
+        bad = zerolag.DualLoop(hub, lambda m: "ok", count_tokens=broken)
+        with pytest.raises(RuntimeError, match="tokenizer down"):
+            bad.send("s", "hello")
+        loop.close()
+        bad.close()

@@ -2,7 +2,7 @@
 module with ``mypy.stubtest`` by ``make test``)."""
 
 import builtins
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime as _datetime
 from datetime import timedelta as _timedelta
 from os import PathLike
@@ -1728,3 +1728,58 @@ def encode(obj: _ProtoCommand | _ProtoEvent) -> str:
 
 def extract(text: str, direction: _ProtoDirection = "command") -> Extraction:
     """Finds the coded lines in a model's reply (rules in docs/protocol.md)."""
+
+# ---------------------------------------------------------------- the dual loop's frontend state
+
+_BudgetTuple = tuple[int, int, int, int, int]
+
+def build_prompt(
+    system: str,
+    commands: list[str],
+    status: list[tuple[bool, str]],
+    user: str,
+    budget_: _BudgetTuple,
+    count: Callable[[str], int] | None = None,
+) -> tuple[list[dict[str, str]], dict[str, int], list[str]]:
+    """The budgeted frontend prompt (what ``zerolag.prompt.build_prompt`` returns as a
+    ``Prompt``): ``(messages, tokens per section, trimmed sections)``. ``budget_``: ``(total,
+    system, commands, status, user)``; ``count``: tokens of a text (default: the estimate,
+    one per four characters)."""
+
+@final
+class LoopState:
+    """What one ``zerolag.DualLoop`` knows about its sessions, in memory: the commands it
+    dispatched (the last 64 per session) and the latest backend event about each, for at
+    most ``max_sessions`` sessions (the least recently used is forgotten). Thread-safe.
+    Internal to the loop; a bad session name raises ``ValidationError``."""
+
+    def __new__(cls, max_sessions: int = 10000) -> LoopState: ...
+    def __len__(self) -> int: ...
+    def prompt(
+        self,
+        session: str,
+        message: str,
+        system: str,
+        budget_: _BudgetTuple,
+        grace: float,
+        count: Callable[[str], int] | None = None,
+    ) -> tuple[list[dict[str, str]], dict[str, int]]:
+        """The prompt of ``session`` for ``message`` now: ``(messages, tokens)``, with its
+        recent commands and backend status (``grace``: seconds after which a command no
+        worker picked up says so)."""
+    def record(
+        self, session: str, pending: list[tuple[str, str, str, str]], jobs: list[str]
+    ) -> None:
+        """Remembers dispatched commands: ``(line, kind, entity, label)`` and their job ids
+        (a job already known is skipped)."""
+    def apply(
+        self, session: str, line: str, job: str | None, command: str | None, when: float
+    ) -> bool:
+        """Applies a backend event (its coded line, job id, command line, time); a command
+        dispatched elsewhere is adopted from its first event. False if ``line`` is not an
+        event (nothing changes)."""
+    def waiting(self, session: str, grace: float) -> tuple[int, float]:
+        """``(count, oldest queued_at)`` of commands no backend touched for over ``grace``
+        seconds (``oldest`` is ``inf`` when none)."""
+    def status(self, session: str, grace: float) -> list[str]:
+        """The backend status lines of ``session`` now."""

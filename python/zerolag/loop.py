@@ -40,12 +40,11 @@ import asyncio
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from . import llm, protocol
-from ._core import ErrorEvent, Hub
+from ._core import ErrorEvent, Hub, LoopState
 from ._loop_parse import (
     COMMAND_KINDS,
     DEFAULT_SYSTEM,
@@ -55,19 +54,14 @@ from ._loop_parse import (
     plan_commands,
     visible_text,
 )
-from ._loop_state import Cmd, Session
 from .events import AsyncSubscription
 from .exceptions import ConnectionError, TimeoutError, ValidationError, ZerolagError
 from .jobs import JobContext, Worker, WorkerStats
 from .loop_backend import CommandContext, make_job_handler
 from .loop_types import LoopEvent, Reply, Timings, decode_loop_event
-from .prompt import Budget, build_prompt
+from .prompt import Budget, budget_tuple, estimate_tokens
 
 __all__ = ["CommandContext", "DualLoop", "LoopEvent", "Reply", "Timings"]
-
-
-_MAX_SESSIONS = 10_000  # sessions whose status a loop keeps in memory
-_SESSION = re.compile(r"[A-Za-z0-9_\-.:/@+=]{1,200}")
 
 
 class _Kind:
@@ -127,9 +121,9 @@ class DualLoop:
         self.max_command_bytes = max_command_bytes
         self.index_on_send = index_on_send
         self._system = system
-        self._count = count_tokens
+        self._count = None if count_tokens is estimate_tokens else count_tokens
         self._kinds: dict[str, _Kind] = {}
-        self._sessions: OrderedDict[str, Session] = OrderedDict()  # least recently used first
+        self._state = LoopState()  # per session: commands, their latest events (in Rust)
         self._workers: list[Worker] = []
         self._events = hub.events
         self._jobs = hub.jobs
@@ -232,20 +226,6 @@ class DualLoop:
 
     # ---------------------------------------------------------------- session state
 
-    def _session(self, session: str) -> Session:
-        s = self._sessions.get(session)
-        if s is not None:
-            self._sessions.move_to_end(session)
-        else:
-            if not isinstance(session, str) or not _SESSION.fullmatch(session):
-                raise ValidationError(
-                    f"session must be 1-200 letters, digits or _ - . : / @ + =, got {session!r}"
-                )
-            s = self._sessions[session] = Session()
-            if len(self._sessions) > _MAX_SESSIONS:  # forget the least recently used one
-                self._sessions.popitem(last=False)
-        return s
-
     def _apply(self, events: list[Any], cursor: str) -> None:
         """Applies a page of the loop's events (from the tracker or a catch-up) once each."""
         pre = len(self.name) + 1
@@ -256,16 +236,18 @@ class DualLoop:
                 if key <= last:
                     continue
                 last = key
-                session = ev.channel[pre:]
-                le = decode_loop_event(session, ev)
-                if le is None:
-                    continue
-                sess = self._session(session)
-                if le.job and le.command and le.job not in sess.by_job:
-                    sess.adopt(le.command, le.job, le.event, le.time)
-                sess.apply(le.event, le.job, le.time)
-            ckey = _id_key(cursor)
-            self._seen = max(last, ckey)
+                data = ev.data
+                line = data.get("e") if isinstance(data, dict) else None
+                if isinstance(line, str):
+                    job, cmd = data.get("j"), data.get("c")
+                    self._state.apply(
+                        ev.channel[pre:],
+                        line,
+                        job if isinstance(job, str) else None,
+                        cmd if isinstance(cmd, str) else None,
+                        ev.time,
+                    )
+            self._seen = max(last, _id_key(cursor))
 
     def _poll(self, block: float) -> bool:
         cursor = self._cursor
@@ -312,9 +294,7 @@ class DualLoop:
     def status(self, session: str) -> list[str]:
         """The backend status lines the next prompt of ``session`` will carry."""
         self.catch_up()
-        with self._lock:
-            s = self._session(session)
-            return [line for _, line in s.status_lines(time.time(), self.backend_grace)]
+        return self._state.status(session, self.backend_grace)
 
     def prompt(self, session: str, message: str) -> list[dict[str, str]]:
         """The messages the frontend would get for ``message`` now (for inspection)."""
@@ -333,13 +313,8 @@ class DualLoop:
         self.close()
 
     def _build(self, session: str, message: str) -> tuple[list[dict[str, str]], dict[str, int]]:
-        now = time.time()
-        with self._lock:
-            s = self._session(session)
-            commands = s.command_lines(now)
-            status = s.status_lines(now, self.backend_grace)
-        p = build_prompt(self.system, commands, status, message, self.budget, self._count)
-        return p.messages, p.tokens
+        b = budget_tuple(self.budget)
+        return self._state.prompt(session, message, self.system, b, self.backend_grace, self._count)
 
     # ---------------------------------------------------------------- the frontend path
 
@@ -380,14 +355,12 @@ class DualLoop:
         t: tuple[float, float, float, float],
     ) -> Reply:
         text, commands, jobs, task_ids, errors = parts
-        with self._lock:
-            waiting = self._session(session).waiting(time.time(), self.backend_grace)
+        waiting, oldest = self._state.waiting(session, self.backend_grace)
         notice = None
         if waiting:
-            oldest = time.time() - min(c.queued_at for c in waiting)
             notice = (
-                f"{len(waiting)} earlier command(s) have waited {oldest:.0f} s for a backend "
-                "worker; they stay queued and will run when one is available."
+                f"{waiting} earlier command(s) have waited {time.time() - oldest:.0f} s for a "
+                "backend worker; they stay queued and will run when one is available."
             )
         if any(e.code == "E_BACKEND_DOWN" for e in errors):
             notice = "The store could not be reached, so nothing was queued; please retry."
@@ -488,12 +461,9 @@ class DualLoop:
     def _record(
         self, session: str, pending: list[tuple[str, str, str, str]], jobs: list[Any]
     ) -> list[str]:
-        with self._lock:
-            s = self._session(session)
-            for (line, kind, entity, label), job in zip(pending, jobs, strict=True):
-                if job.id not in s.by_job:
-                    s.add(Cmd(line, kind, entity, job.id, label))
-        return [j.id for j in jobs]
+        ids = [j.id for j in jobs]
+        self._state.record(session, pending, ids)
+        return ids
 
     def _publish_errors(self, session: str, errors: list[ErrorEvent]) -> None:
         ch = self.channel(session)

@@ -6,6 +6,7 @@ mod convert;
 mod docs;
 mod errors;
 mod events;
+mod frontend;
 mod hub;
 mod jobs;
 mod pattern_results;
@@ -105,6 +106,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     docs::register(m)?;
     sync::register(m)?;
     events::register(m)?;
+    frontend::register(m)?;
     jobs::register(m)?;
     patterns::register(m)?;
     Ok(())

@@ -1,0 +1,213 @@
+//! Unit tests of the prompt budget and the session state (the loop tests cover them through
+//! Python on every backend).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
+use super::prompt::ELISION;
+use super::*;
+use crate::protocol::decode_event;
+
+fn est() -> Counter<'static, ()> {
+    Counter::estimate()
+}
+
+#[test]
+fn fits_and_keeps_everything_when_small() {
+    let p = build(
+        "sys",
+        &["tc:a|b|low  -> t_1, queued"],
+        &[(false, "a [t_1]: queued under 1 s")],
+        "hi",
+        &Budget::default(),
+        &mut est(),
+    )
+    .unwrap();
+    assert_eq!(
+        p.system,
+        "sys\n\n# Recent commands\ntc:a|b|low  -> t_1, queued\n\n# Backend status\na [t_1]: queued under 1 s"
+    );
+    assert_eq!(p.user, "hi");
+    assert!(p.trimmed.is_empty());
+    assert_eq!(p.tokens, [1, 8, 8, 1]);
+}
+
+#[test]
+fn empty_status_reads_idle_and_empty_system_is_left_out() {
+    let p = build("", &[], &[], "hi", &Budget::default(), &mut est()).unwrap();
+    assert_eq!(p.system, "# Backend status\nidle");
+}
+
+#[test]
+fn trims_in_priority_order_and_counts_what_is_left() {
+    let lines: Vec<String> = (0..50)
+        .map(|i| format!("tc:task number {i}|x|low  -> t_{i}, queued"))
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let st: Vec<(bool, &str)> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i % 2 == 0, *l))
+        .collect();
+    let user = "u".repeat(5000);
+    let b = Budget {
+        total: 1800,
+        ..Budget::default()
+    };
+    let p = build(&"s".repeat(1000), &refs, &st, &user, &b, &mut est()).unwrap();
+    assert_eq!(p.trimmed, vec!["system", "commands", "status", "user"]);
+    assert!(p.tokens.iter().sum::<i64>() <= 1800, "{:?}", p.tokens);
+    assert_eq!(p.tokens[0], 200);
+    assert!(p.tokens[1] <= 300 && p.tokens[1] > 200, "{:?}", p.tokens);
+    assert!(p.user.contains(ELISION) && p.user.starts_with('u') && p.user.ends_with('u'));
+    // The newest command lines are the ones kept.
+    assert!(p.system.contains("task number 49|"));
+    assert!(!p.system.contains("task number 0|"));
+}
+
+#[test]
+fn cuts_count_characters_not_bytes() {
+    let user = "é".repeat(100);
+    let b = Budget {
+        user: 10,
+        ..Budget::default()
+    };
+    let p = build("", &[], &[], &user, &b, &mut est()).unwrap();
+    assert!(estimate(&p.user) <= 10);
+    assert!(p.user.chars().filter(|c| *c == 'é').count() >= 30);
+}
+
+#[test]
+fn a_custom_counter_is_used_and_its_error_comes_through() {
+    let mut words =
+        |s: &str| -> std::result::Result<i64, String> { Ok(s.split_whitespace().count() as i64) };
+    let b = Budget {
+        user: 3,
+        ..Budget::default()
+    };
+    let p = build(
+        "",
+        &[],
+        &[],
+        "one two three four five six",
+        &b,
+        &mut Counter::custom(&mut words),
+    )
+    .unwrap();
+    assert!(p.user.split_whitespace().count() <= 3, "{}", p.user);
+    let mut fails = |_: &str| -> std::result::Result<i64, String> { Err("no".into()) };
+    let e = build("x", &[], &[], "y", &b, &mut Counter::custom(&mut fails)).unwrap_err();
+    assert_eq!(e, "no");
+}
+
+#[test]
+fn session_tracks_a_command_through_its_events() {
+    let mut s = Session::default();
+    s.add(Cmd::new(
+        "tc:Export|data|low".into(),
+        "tc".into(),
+        "t_1".into(),
+        "j1".into(),
+        "Export".into(),
+        100.0,
+    ));
+    assert_eq!(
+        s.status_lines(100.5, 5.0),
+        vec![(false, "Export [t_1]: queued under 1 s".to_string())]
+    );
+    assert_eq!(
+        s.status_lines(110.0, 5.0)[0].1,
+        "Export [t_1]: queued 10 s (no backend worker has picked it up yet; it stays queued)"
+    );
+    assert_eq!(s.waiting(110.0, 5.0), (1, 100.0));
+    s.apply(
+        &decode_event("su:t_1|in_progress|0.5").unwrap(),
+        Some("j1"),
+        111.0,
+    );
+    assert_eq!(
+        s.status_lines(111.0, 5.0)[0].1,
+        "Export [t_1]: in_progress 50%"
+    );
+    assert_eq!(s.waiting(200.0, 5.0).0, 0);
+    s.apply(
+        &decode_event("tc:t_1|{\"rows\": 3}|[]").unwrap(),
+        None,
+        112.0,
+    );
+    assert_eq!(
+        s.status_lines(112.0, 5.0),
+        vec![(true, "Export [t_1]: done: {\"rows\":3}".to_string())]
+    );
+    assert_eq!(s.command_lines(), vec!["tc:Export|data|low  -> t_1, done"]);
+}
+
+#[test]
+fn handler_errors_stay_open_until_given_up() {
+    let mut s = Session::default();
+    s.add(Cmd::new(
+        "cl:c1|shallow".into(),
+        "cl".into(),
+        "c1".into(),
+        "j1".into(),
+        "context c1".into(),
+        1.0,
+    ));
+    s.apply(
+        &decode_event("er:E_HANDLER|boom|retrying (attempt 1 of 3)").unwrap(),
+        Some("j1"),
+        2.0,
+    );
+    assert!(!s.status_lines(2.0, 5.0)[0].0);
+    s.apply(
+        &decode_event("er:E_HANDLER|boom|gave up after 3 attempts").unwrap(),
+        Some("j1"),
+        3.0,
+    );
+    let st = s.status_lines(3.0, 5.0);
+    assert!(st[0].0 && st[0].1.contains("E_HANDLER: boom"), "{st:?}");
+}
+
+#[test]
+fn adopted_commands_are_labelled_from_their_line() {
+    let mut s = Session::default();
+    let ev = decode_event("su:t_9|started|0.0").unwrap();
+    s.adopt("tc:Billing report|reporting|medium", "j9", &ev, 5.0);
+    s.apply(&ev, Some("j9"), 5.0);
+    assert_eq!(
+        s.status_lines(5.0, 5.0)[0].1,
+        "Billing report [t_9]: started 0%"
+    );
+}
+
+#[test]
+fn only_the_last_commands_are_kept_and_shown() {
+    let mut s = Session::default();
+    for i in 0..100 {
+        s.add(Cmd::new(
+            format!("cl:c{i}|shallow"),
+            "cl".into(),
+            format!("c{i}"),
+            format!("j{i}"),
+            format!("context c{i}"),
+            0.0,
+        ));
+    }
+    assert!(s.by_job("j35").is_none() && s.by_job("j36").is_some());
+    let st = s.status_lines(0.5, 5.0);
+    assert_eq!(st[0].1, "40 older open commands not listed");
+    assert_eq!(st.len(), 25);
+    assert_eq!(s.command_lines().len(), 24);
+}
+
+#[test]
+fn sessions_check_names_and_forget_the_least_recently_used() {
+    let mut ss = Sessions::new(2);
+    assert!(
+        ss.get("bad name").is_err() && ss.get("").is_err() && ss.get(&"x".repeat(201)).is_err()
+    );
+    ss.get("a").unwrap();
+    ss.get("b").unwrap();
+    ss.get("a").unwrap();
+    ss.get("c").unwrap();
+    assert_eq!(ss.len(), 2);
+    assert!(ss.map.contains_key("a") && ss.map.contains_key("c"));
+}

@@ -1,0 +1,225 @@
+//! The dual loop's in-memory session state and budgeted prompt from Python: `LoopState`
+//! (one per `zerolag.DualLoop`) and `build_prompt` (what `zerolag.prompt.build_prompt` calls).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::errors::to_py;
+use crate::frontend::{self as core, Budget, Cmd, Counter, Prompt, Sessions};
+use crate::protocol::decode_event;
+
+/// `(total, system, commands, status, user)` from Python.
+type BudgetTuple = (i64, i64, i64, i64, i64);
+
+fn budget(b: BudgetTuple) -> Budget {
+    Budget {
+        total: b.0,
+        system: b.1,
+        commands: b.2,
+        status: b.3,
+        user: b.4,
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Builds with the estimate, or with `count(text) -> int` (a Python callable).
+fn build(
+    count: Option<&Bound<'_, PyAny>>,
+    f: impl FnOnce(&mut Counter<'_, PyErr>) -> PyResult<Prompt>,
+) -> PyResult<Prompt> {
+    match count {
+        None => f(&mut Counter::estimate()),
+        Some(cb) => {
+            let mut call = |s: &str| -> PyResult<i64> { cb.call1((s,))?.extract::<i64>() };
+            f(&mut Counter::custom(&mut call))
+        }
+    }
+}
+
+/// `([system message, user message], tokens per section, trimmed sections)`.
+type PromptOut<'py> = (Bound<'py, PyList>, Bound<'py, PyDict>, Vec<&'static str>);
+
+fn prompt_out<'py>(py: Python<'py>, p: Prompt) -> PyResult<PromptOut<'py>> {
+    let msg = |role: &str, content: &str| -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("role", role)?;
+        d.set_item("content", content)?;
+        Ok(d)
+    };
+    let messages = PyList::new(py, [msg("system", &p.system)?, msg("user", &p.user)?])?;
+    let tokens = PyDict::new(py);
+    for (name, n) in ["system", "commands", "status", "user"]
+        .iter()
+        .zip(p.tokens)
+    {
+        tokens.set_item(name, n)?;
+    }
+    Ok((messages, tokens, p.trimmed))
+}
+
+/// See `zerolag.prompt.build_prompt`.
+#[pyfunction]
+#[pyo3(signature = (system, commands, status, user, budget_, count=None))]
+fn build_prompt<'py>(
+    py: Python<'py>,
+    system: &str,
+    commands: Vec<String>,
+    status: Vec<(bool, String)>,
+    user: &str,
+    budget_: BudgetTuple,
+    count: Option<Bound<'py, PyAny>>,
+) -> PyResult<PromptOut<'py>> {
+    let cmds: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let st: Vec<(bool, &str)> = status.iter().map(|(f, l)| (*f, l.as_str())).collect();
+    let b = budget(budget_);
+    let p = build(count.as_ref(), |c| {
+        core::build(system, &cmds, &st, user, &b, c)
+    })?;
+    prompt_out(py, p)
+}
+
+/// What one `DualLoop` knows about its sessions (thread-safe; internal to the loop).
+#[pyclass(frozen, module = "zerolag._core", name = "LoopState")]
+pub struct LoopState {
+    s: Mutex<Sessions>,
+}
+
+#[pymethods]
+impl LoopState {
+    #[new]
+    #[pyo3(signature = (max_sessions=10000))] // core::MAX_SESSIONS
+    fn new(max_sessions: usize) -> Self {
+        LoopState {
+            s: Mutex::new(Sessions::new(max_sessions)),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.s.lock().len()
+    }
+
+    /// The prompt of `session` for `message` now: `(messages, tokens)`.
+    #[pyo3(signature = (session, message, system, budget_, grace, count=None))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn prompt<'py>(
+        &self,
+        py: Python<'py>,
+        session: &str,
+        message: &str,
+        system: &str,
+        budget_: BudgetTuple,
+        grace: f64,
+        count: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
+        let b = budget(budget_);
+        let p = match &count {
+            // The estimate calls no Python, so it may run under the lock.
+            None => {
+                let mut s = self.s.lock();
+                let sess = s.get(session).map_err(to_py)?;
+                sess.prompt(
+                    system,
+                    message,
+                    &b,
+                    now(),
+                    grace,
+                    &mut Counter::<PyErr>::estimate(),
+                )?
+            }
+            // A Python counter may let other threads run: copy the lines out first.
+            Some(cb) => {
+                let (cmds, st) = {
+                    let mut s = self.s.lock();
+                    let sess = s.get(session).map_err(to_py)?;
+                    (sess.command_lines(), sess.status_lines(now(), grace))
+                };
+                let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
+                let st: Vec<(bool, &str)> = st.iter().map(|(f, l)| (*f, l.as_str())).collect();
+                build(Some(cb), |c| {
+                    core::build(system, &cmds, &st, message, &b, c)
+                })?
+            }
+        };
+        let (messages, tokens, _) = prompt_out(py, p)?;
+        Ok((messages, tokens))
+    }
+
+    /// Remembers dispatched commands: `pending` items `(line, kind, entity, label)` and
+    /// their job ids (a job already known is skipped).
+    fn record(
+        &self,
+        session: &str,
+        pending: Vec<(String, String, String, String)>,
+        jobs: Vec<String>,
+    ) -> PyResult<()> {
+        let at = now();
+        let mut s = self.s.lock();
+        let sess = s.get(session).map_err(to_py)?;
+        for ((line, kind, entity, label), job) in pending.into_iter().zip(jobs) {
+            if sess.by_job(&job).is_none() {
+                sess.add(Cmd::new(line, kind, entity, job, label, at));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a backend event (its coded line, the job and command it is about, its time);
+    /// a command this instance did not dispatch is adopted from its first event. Returns
+    /// False for a line that is not an event (then nothing changes).
+    #[pyo3(signature = (session, line, job, command, when))]
+    fn apply(
+        &self,
+        session: &str,
+        line: &str,
+        job: Option<&str>,
+        command: Option<&str>,
+        when: f64,
+    ) -> PyResult<bool> {
+        let Ok(ev) = decode_event(line) else {
+            return Ok(false);
+        };
+        let job = job.filter(|j| !j.is_empty());
+        let mut s = self.s.lock();
+        let sess = s.get(session).map_err(to_py)?;
+        if let (Some(j), Some(c)) = (job, command.filter(|c| !c.is_empty())) {
+            if sess.by_job(j).is_none() {
+                sess.adopt(c, j, &ev, when);
+            }
+        }
+        sess.apply(&ev, job, when);
+        Ok(true)
+    }
+
+    /// `(count, oldest queued_at)` of the commands of `session` no backend touched for more
+    /// than `grace` seconds (`oldest` is infinite when there are none).
+    fn waiting(&self, session: &str, grace: f64) -> PyResult<(usize, f64)> {
+        let mut s = self.s.lock();
+        Ok(s.get(session).map_err(to_py)?.waiting(now(), grace))
+    }
+
+    /// The backend status lines of `session` now.
+    fn status(&self, session: &str, grace: f64) -> PyResult<Vec<String>> {
+        let mut s = self.s.lock();
+        let sess = s.get(session).map_err(to_py)?;
+        Ok(sess
+            .status_lines(now(), grace)
+            .into_iter()
+            .map(|x| x.1)
+            .collect())
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<LoopState>()?;
+    m.add_function(wrap_pyfunction!(build_prompt, m)?)?;
+    Ok(())
+}
