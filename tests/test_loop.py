@@ -100,6 +100,12 @@ def test_bad_session_and_kind_are_refused(hub: zerolag.Hub) -> None:
         loop.register("xx", lambda c, x: None)
     with pytest.raises(zerolag.ValidationError):
         loop.register("tc", "not callable")  # type: ignore[arg-type]
+    with zerolag.DualLoop(hub, lambda m: "on it [tc:Fine|x|low]") as other:
+        other.register("tc", lambda c, x: None, max_attempts=2)
+        with pytest.raises(zerolag.ValidationError, match="max_attempts"):
+            other.register("tc", lambda c, x: None, max_attempts=0)  # refused now, not at send
+        job = hub.jobs.get(other.send("ok", "hello").jobs[0])  # the earlier one still holds
+        assert job.max_attempts == 2
 
 
 def test_handoff_reference_shape_is_indexed(hub: zerolag.Hub) -> None:

@@ -1767,11 +1767,27 @@ class LoopState:
         """The prompt of ``session`` for ``message`` now: ``(messages, tokens)``, with its
         recent commands and backend status (``grace``: seconds after which a command no
         worker picked up says so)."""
-    def record(
-        self, session: str, pending: list[tuple[str, str, str, str]], jobs: list[str]
-    ) -> None:
-        """Remembers dispatched commands: ``(line, kind, entity, label)`` and their job ids
-        (a job already known is skipped)."""
+    def set_kind(self, kind: str, options: Mapping[str, Any]) -> None:
+        """Registers command ``kind`` with its job options (an ``enqueue_many`` item without
+        payload: ``{"kind": job kind, "max_attempts": ..., ...}``); bad options raise."""
+    def dispatch(
+        self,
+        jobs: Jobs,
+        session: str,
+        commands: Iterable[_ProtoCommand],
+        tasks: list[tuple[str, bool]] | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Queues ``commands`` of ``session`` as one atomic enqueue and remembers them:
+        ``(job ids, task ids of the tc commands)``. ``tasks``: per ``tc`` in order, a task id
+        and whether it is indexed already (default: fresh ids, indexed by the worker)."""
+    def adispatch(
+        self,
+        jobs: _AsyncJobs,
+        session: str,
+        commands: Iterable[_ProtoCommand],
+        tasks: list[tuple[str, bool]] | None = None,
+    ) -> Awaitable[tuple[list[str], list[str]]]:
+        """:meth:`dispatch` on an async hub's jobs."""
     def apply(
         self, session: str, line: str, job: str | None, command: str | None, when: float
     ) -> bool:

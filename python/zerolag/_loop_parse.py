@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from . import protocol
@@ -21,7 +21,7 @@ __all__ = [
     "SYNTAX",
     "Rejected",
     "parse_reply",
-    "plan_commands",
+    "plan_tasks",
     "visible_text",
 ]
 
@@ -200,57 +200,43 @@ def handoff_task_id(h: dict[str, Any]) -> Any:
     return h.get("taskId") or h.get("task_id") or h.get("id")
 
 
-def plan_commands(
+def plan_tasks(
     session: str,
     commands: list[Any],
     handoffs: list[dict[str, Any]],
-    job_options: Callable[[str], dict[str, Any]],
     index_on_send: bool,
-) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]], list[dict[str, Any]], list[str]]:
-    """The jobs to enqueue for validated ``commands`` (``job_options(kind)``: kind and
-    options of each item), what the session tracks of each, the tasks to index now and the
-    task ids touched. A ``tc`` gets its task id here; a create handoff without an id is
-    attached to the next ``tc`` (indexed under its id)."""
-    task_ids: list[str] = []
-    items: list[dict[str, Any]] = []
-    pending: list[tuple[str, str, str, str]] = []
-    new_tasks: list[dict[str, Any]] = []
+) -> tuple[list[tuple[str, bool]] | None, list[dict[str, Any]]]:
+    """Task ids for the ``tc`` commands when ``send`` indexes some itself: a create handoff
+    without an id is attached to the next ``tc`` (indexed under its id, with the command's
+    title and intent as defaults), and with ``index_on_send`` every other ``tc`` gets a task
+    to create now. Returns ``(tasks, new_tasks)``: ``(task id, indexed)`` per ``tc`` for
+    ``LoopState.dispatch`` (None when the workers index them all) and the tasks to create."""
     creates = [h for h in handoffs if h.get("action") == "create_task" and not handoff_task_id(h)]
+    if not creates and not index_on_send:
+        return None, []
+    tasks: list[tuple[str, bool]] = []
+    new_tasks: list[dict[str, Any]] = []
     for c in commands:
-        kind = c.kind
-        line = c.encode()
-        payload: dict[str, Any] = {"s": session, "c": line}
-        if kind == "tc":
-            entity = "t_" + uuid.uuid4().hex[:12]
-            payload["t"] = entity
-            if creates:  # the model's handoff for this task: index it under this id
-                h = creates.pop(0)
-                h.setdefault("title", c.title)
-                h.setdefault("intent", c.intent)
-                h["taskId"] = entity
-            elif index_on_send:
-                new_tasks.append(
-                    {
-                        "id": entity,
-                        "title": c.title,
-                        "intent": c.intent,
-                        "complexity": c.complexity,
-                        "metadata": {"session": session},
-                    }
-                )
-            else:
-                payload["n"] = 1  # the worker indexes the task when it picks this up
-            task_ids.append(entity)
-            label = c.title
-        elif kind == "ts":
-            entity, label = c.task_id, f"split {c.task_id}"
-        elif kind == "wf":
-            entity, label = c.workflow_id, f"workflow {c.workflow_id}"
-        elif kind == "cl":
-            entity, label = c.context_id, f"context {c.context_id}"
-        else:
-            entity, label = c.key, f"memory {c.key}"
-        payload["e"] = entity
-        items.append({"payload": payload, **job_options(kind)})
-        pending.append((line, kind, entity, label))
-    return items, pending, new_tasks, task_ids
+        if c.kind != "tc":
+            continue
+        entity = "t_" + uuid.uuid4().hex[:12]
+        if creates:
+            h = creates.pop(0)
+            h.setdefault("title", c.title)
+            h.setdefault("intent", c.intent)
+            h["taskId"] = entity
+        elif index_on_send:
+            new_tasks.append(
+                {
+                    "id": entity,
+                    "title": c.title,
+                    "intent": c.intent,
+                    "complexity": c.complexity,
+                    "metadata": {"session": session},
+                }
+            )
+        else:  # no handoff left for it: the worker indexes it
+            tasks.append((entity, False))
+            continue
+        tasks.append((entity, True))
+    return tasks, new_tasks

@@ -51,7 +51,7 @@ from ._loop_parse import (
     SYNTAX,
     Rejected,
     parse_reply,
-    plan_commands,
+    plan_tasks,
     visible_text,
 )
 from .events import AsyncSubscription
@@ -171,6 +171,7 @@ class DualLoop:
             opts["backoff"] = backoff
         if timeout is not None:
             opts["timeout"] = timeout
+        self._state.set_kind(kind, {"kind": self.job_kind(kind), **opts})  # checks opts
         self._kinds[kind] = _Kind(handler, opts)
         self._system_text = ""
 
@@ -201,11 +202,9 @@ class DualLoop:
             count_tokens=self._count,
             index_on_send=self.index_on_send,
         )
-        other._kinds = dict(self._kinds)
+        for kind, k in self._kinds.items():
+            other.register(kind, k.handler, **k.options)
         return other
-
-    def _job_options(self, kind: str) -> dict[str, Any]:
-        return {"kind": self.job_kind(kind), **self._kinds[kind].options}
 
     def job_kind(self, kind: str) -> str:
         """The job kind commands of ``kind`` are queued as (``<name>.<kind>``)."""
@@ -431,39 +430,26 @@ class DualLoop:
     def _queue(
         self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
     ) -> tuple[list[str], list[str]]:
-        items, pending, new_tasks, task_ids = plan_commands(
-            session, commands, handoffs, self._job_options, self.index_on_send
-        )
-        task_ids = self._index(new_tasks, handoffs, task_ids)
-        jobs = self._jobs.enqueue_many(items) if items else []
-        return self._record(session, pending, jobs), task_ids
+        tasks, new_tasks = plan_tasks(session, commands, handoffs, self.index_on_send)
+        indexed = self._index(new_tasks, handoffs) if new_tasks or handoffs else []
+        jobs, task_ids = self._state.dispatch(self._jobs, session, commands, tasks)
+        return jobs, _merge(task_ids, indexed)
 
     async def _aqueue(
         self, session: str, commands: list[Any], handoffs: list[dict[str, Any]]
     ) -> tuple[list[str], list[str]]:
-        items, pending, new_tasks, task_ids = plan_commands(
-            session, commands, handoffs, self._job_options, self.index_on_send
-        )
+        tasks, new_tasks = plan_tasks(session, commands, handoffs, self.index_on_send)
+        indexed = []
         if new_tasks or handoffs:
-            task_ids = await asyncio.to_thread(self._index, new_tasks, handoffs, task_ids)
-        jobs = await self._ajobs.enqueue_many(items) if items else []
-        return self._record(session, pending, jobs), task_ids
+            indexed = await asyncio.to_thread(self._index, new_tasks, handoffs)
+        jobs, task_ids = await self._state.adispatch(self._ajobs, session, commands, tasks)
+        return jobs, _merge(task_ids, indexed)
 
-    def _index(
-        self, new_tasks: list[dict[str, Any]], handoffs: list[dict[str, Any]], task_ids: list[str]
-    ) -> list[str]:
+    def _index(self, new_tasks: list[dict[str, Any]], handoffs: list[dict[str, Any]]) -> list[str]:
+        """Indexes the tasks ``send`` creates itself; the ids of the handoffs' tasks."""
         if new_tasks:
             self._tasks.create_many(new_tasks)
-        for h in handoffs:
-            task_ids.append(self._tasks.apply_handoff(h).id)
-        return list(dict.fromkeys(task_ids))
-
-    def _record(
-        self, session: str, pending: list[tuple[str, str, str, str]], jobs: list[Any]
-    ) -> list[str]:
-        ids = [j.id for j in jobs]
-        self._state.record(session, pending, ids)
-        return ids
+        return [self._tasks.apply_handoff(h).id for h in handoffs]
 
     def _publish_errors(self, session: str, errors: list[ErrorEvent]) -> None:
         ch = self.channel(session)
@@ -581,6 +567,10 @@ class DualLoop:
         """Stops every backend worker this loop started (thread-safe)."""
         for w in self._workers:
             w.stop()
+
+
+def _merge(task_ids: list[str], more: list[str]) -> list[str]:
+    return list(dict.fromkeys(task_ids + more)) if more else task_ids
 
 
 def _id_key(event_id: str) -> tuple[int, int]:

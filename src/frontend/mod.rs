@@ -2,6 +2,7 @@
 //! by backend events, and the budgeted prompt built from it. `zerolag.DualLoop` keeps one
 //! [`Sessions`] per loop instance.
 
+pub mod plan;
 pub mod prompt;
 pub mod state;
 
@@ -10,6 +11,7 @@ mod tests;
 
 use std::collections::HashMap;
 
+pub use plan::{new_task_id, plan, Pending, Plan};
 pub use prompt::{build, estimate, Budget, Counter, Prompt};
 pub use state::{Cmd, Session};
 
@@ -93,6 +95,22 @@ impl Sessions {
 }
 
 impl Session {
+    /// Remembers queued commands (`pending`, with their job ids), skipping a job it knows.
+    pub fn record(&mut self, pending: Vec<Pending>, jobs: &[String], at: f64) {
+        for (p, job) in pending.into_iter().zip(jobs) {
+            if self.by_job(job).is_none() {
+                self.add(Cmd::new(
+                    p.line,
+                    p.kind.into(),
+                    p.entity,
+                    job.clone(),
+                    p.label,
+                    at,
+                ));
+            }
+        }
+    }
+
     /// Builds this session's prompt for `message` at `now`.
     pub fn prompt<E>(
         &mut self,

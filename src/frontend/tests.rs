@@ -211,3 +211,43 @@ fn sessions_check_names_and_forget_the_least_recently_used() {
     assert_eq!(ss.len(), 2);
     assert!(ss.map.contains_key("a") && ss.map.contains_key("c"));
 }
+
+#[test]
+fn plan_gives_each_tc_a_task_and_each_command_its_job() {
+    use crate::jobs::NewJob;
+    use crate::protocol::decode_command;
+    let mut templates = std::collections::HashMap::new();
+    templates.insert(
+        "tc".to_string(),
+        NewJob::new("loop.tc", serde_json::Value::Null),
+    );
+    templates.insert(
+        "cl".to_string(),
+        NewJob::new("loop.cl", serde_json::Value::Null),
+    );
+    let cmds = vec![
+        decode_command("tc:Export|data_export|medium").unwrap(),
+        decode_command("cl:ctx1|shallow").unwrap(),
+        decode_command("tc:Import|data_import|low").unwrap(),
+    ];
+    let p = plan("s1", &cmds, &templates, &[("t_given".into(), true)]).unwrap();
+    assert_eq!(p.task_ids.len(), 2);
+    assert_eq!(p.task_ids[0], "t_given");
+    assert!(p.task_ids[1].starts_with("t_") && p.task_ids[1].len() == 14);
+    assert_eq!(p.jobs[0].kind, "loop.tc");
+    assert_eq!(p.jobs[0].payload["t"], "t_given");
+    assert!(p.jobs[0].payload.get("n").is_none()); // indexed already
+    assert_eq!(p.jobs[2].payload["n"], 1); // the worker indexes it
+    assert_eq!(p.jobs[1].payload["e"], "ctx1");
+    assert_eq!(p.jobs[1].payload["c"], "cl:ctx1|shallow");
+    assert_eq!(p.pending[1].label, "context ctx1");
+    assert_eq!(p.pending[2].label, "Import");
+    let ms = vec![decode_command("ms:k|v|semantic").unwrap()];
+    assert!(plan("s1", &ms, &templates, &[]).is_err());
+
+    let mut s = Session::default();
+    let ids = vec!["j1".to_string(), "j2".to_string(), "j3".to_string()];
+    s.record(p.pending.clone(), &ids, 1.0);
+    s.record(p.pending, &ids, 2.0); // known jobs are not added twice
+    assert_eq!(s.command_lines().len(), 3);
+}

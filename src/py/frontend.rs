@@ -1,6 +1,8 @@
 //! The dual loop's in-memory session state and budgeted prompt from Python: `LoopState`
 //! (one per `zerolag.DualLoop`) and `build_prompt` (what `zerolag.prompt.build_prompt` calls).
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -8,7 +10,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::errors::to_py;
-use crate::frontend::{self as core, Budget, Cmd, Counter, Prompt, Sessions};
+use super::jobs::{item_job, AsyncJobs, Jobs};
+use super::protocol::command_of;
+use super::{run_async, run_sync};
+use crate::engine::Op;
+use crate::frontend::{self as core, Budget, Counter, Plan, Prompt, Sessions};
+use crate::hub::Hub as CoreHub;
+use crate::jobs::NewJob;
 use crate::protocol::decode_event;
 
 /// `(total, system, commands, status, user)` from Python.
@@ -90,7 +98,49 @@ fn build_prompt<'py>(
 /// What one `DualLoop` knows about its sessions (thread-safe; internal to the loop).
 #[pyclass(frozen, module = "zerolag._core", name = "LoopState")]
 pub struct LoopState {
-    s: Mutex<Sessions>,
+    s: Arc<Mutex<Sessions>>,
+    /// The job template of each registered command kind.
+    kinds: Mutex<HashMap<String, NewJob>>,
+}
+
+/// `(job ids, task ids)` of a dispatch.
+type Dispatched = (Vec<String>, Vec<String>);
+
+impl LoopState {
+    /// Plans the commands' jobs and returns the enqueue, which records them in the session
+    /// once the store has them.
+    fn queue(
+        &self,
+        hub: &CoreHub,
+        session: &str,
+        commands: &Bound<'_, PyAny>,
+        tasks: Option<Vec<(String, bool)>>,
+    ) -> PyResult<Op<Dispatched>> {
+        let mut cmds = Vec::new();
+        for c in commands.try_iter()? {
+            cmds.push(command_of(&c?)?);
+        }
+        self.s.lock().get(session).map_err(to_py)?; // a bad session name queues nothing
+        let Plan {
+            jobs,
+            pending,
+            task_ids,
+        } = core::plan(
+            session,
+            &cmds,
+            &self.kinds.lock(),
+            &tasks.unwrap_or_default(),
+        )
+        .map_err(to_py)?;
+        let (state, session) = (self.s.clone(), session.to_string());
+        Ok(hub.jobs.enqueue_many(jobs).map(move |stored| {
+            let ids: Vec<String> = stored.into_iter().map(|j| j.id).collect();
+            if let Ok(s) = state.lock().get(&session) {
+                s.record(pending, &ids, now());
+            }
+            (ids, task_ids)
+        }))
+    }
 }
 
 #[pymethods]
@@ -99,8 +149,48 @@ impl LoopState {
     #[pyo3(signature = (max_sessions=10000))] // core::MAX_SESSIONS
     fn new(max_sessions: usize) -> Self {
         LoopState {
-            s: Mutex::new(Sessions::new(max_sessions)),
+            s: Arc::new(Mutex::new(Sessions::new(max_sessions))),
+            kinds: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Registers command `kind` with its job options (`{"kind": job kind, "max_attempts":
+    /// ..., ...}`, as an `enqueue_many` item without payload).
+    fn set_kind(&self, kind: &str, options: &Bound<'_, PyAny>) -> PyResult<()> {
+        let template = item_job(options)?;
+        template.clone().into_job(now()).map_err(to_py)?; // refuse bad options now
+        self.kinds.lock().insert(kind.to_string(), template);
+        Ok(())
+    }
+
+    /// Queues `commands` (typed command objects) of `session` as one atomic enqueue on
+    /// `jobs` and remembers them: `(job ids, task ids of the tc commands)`. `tasks`: for
+    /// each `tc` in order, a task id and whether it is indexed already.
+    #[pyo3(signature = (jobs, session, commands, tasks=None))]
+    fn dispatch(
+        &self,
+        py: Python<'_>,
+        jobs: PyRef<'_, Jobs>,
+        session: &str,
+        commands: &Bound<'_, PyAny>,
+        tasks: Option<Vec<(String, bool)>>,
+    ) -> PyResult<Py<PyAny>> {
+        let op = self.queue(&jobs.hub, session, commands, tasks)?;
+        run_sync(py, op, Ok)
+    }
+
+    /// :meth:`dispatch` on an async hub's jobs: an awaitable of the same.
+    #[pyo3(signature = (jobs, session, commands, tasks=None))]
+    fn adispatch<'py>(
+        &self,
+        py: Python<'py>,
+        jobs: PyRef<'py, AsyncJobs>,
+        session: &str,
+        commands: &Bound<'py, PyAny>,
+        tasks: Option<Vec<(String, bool)>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let op = self.queue(&jobs.hub, session, commands, tasks)?;
+        run_async(py, op, Ok)
     }
 
     fn __len__(&self) -> usize {
@@ -151,25 +241,6 @@ impl LoopState {
         };
         let (messages, tokens, _) = prompt_out(py, p)?;
         Ok((messages, tokens))
-    }
-
-    /// Remembers dispatched commands: `pending` items `(line, kind, entity, label)` and
-    /// their job ids (a job already known is skipped).
-    fn record(
-        &self,
-        session: &str,
-        pending: Vec<(String, String, String, String)>,
-        jobs: Vec<String>,
-    ) -> PyResult<()> {
-        let at = now();
-        let mut s = self.s.lock();
-        let sess = s.get(session).map_err(to_py)?;
-        for ((line, kind, entity, label), job) in pending.into_iter().zip(jobs) {
-            if sess.by_job(&job).is_none() {
-                sess.add(Cmd::new(line, kind, entity, job, label, at));
-            }
-        }
-        Ok(())
     }
 
     /// Applies a backend event (its coded line, the job and command it is about, its time);

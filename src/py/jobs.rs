@@ -255,7 +255,7 @@ fn new_job(
     Ok(n)
 }
 
-fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
+pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
     let d = o.cast::<PyDict>().map_err(|_| {
         PyTypeError::new_err("each job must be a dict: {\"kind\": ..., \"payload\": ..., options}")
     })?;

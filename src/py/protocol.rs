@@ -257,6 +257,26 @@ fn message_to_py(py: Python<'_>, m: Message) -> PyResult<Py<PyAny>> {
     })
 }
 
+/// The core command inside a command object (`TaskCreate`, …).
+pub(crate) fn command_of(o: &Bound<'_, PyAny>) -> PyResult<Command> {
+    if let Ok(x) = o.cast::<PyTaskCreate>() {
+        return Ok(Command::TaskCreate(x.get().inner.clone()));
+    }
+    if let Ok(x) = o.cast::<PyTaskSplit>() {
+        return Ok(Command::TaskSplit(x.get().inner.clone()));
+    }
+    if let Ok(x) = o.cast::<PyWorkflowStart>() {
+        return Ok(Command::WorkflowStart(x.get().inner.clone()));
+    }
+    if let Ok(x) = o.cast::<PyContextLoad>() {
+        return Ok(Command::ContextLoad(x.get().inner.clone()));
+    }
+    if let Ok(x) = o.cast::<PyMemoryStore>() {
+        return Ok(Command::MemoryStore(x.get().inner.clone()));
+    }
+    Err(type_error("command", "a command object", o))
+}
+
 /// The canonical line of any message object.
 fn encode_obj(o: &Bound<'_, PyAny>) -> PyResult<String> {
     macro_rules! try_enc {
