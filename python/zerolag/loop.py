@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -269,6 +270,12 @@ class DualLoop:
                 delay = min(delay * 2, 1.0)
             except ZerolagError:  # the hub was closed
                 return
+            except BaseException:
+                # A closed loop's tracker may still be in its poll while the interpreter
+                # shuts down (it is a daemon thread); nothing is left to report then.
+                if self._closed or sys.is_finalizing():
+                    return
+                raise
 
     def _ensure_tracker(self) -> None:
         if self._tracker is None:
