@@ -1788,6 +1788,13 @@ class LoopState:
         tasks: list[tuple[str, bool]] | None = None,
     ) -> Awaitable[tuple[list[str], list[str]]]:
         """:meth:`dispatch` on an async hub's jobs."""
+    def check(
+        self, text: str, max_commands: int, max_command_bytes: int
+    ) -> tuple[str, list[_ProtoCommand], list[ErrorEvent]]:
+        """Checks a model reply (its handoffs already taken out): ``(text for the user,
+        commands, er events)``. Malformed or half-written commands, more than
+        ``max_commands``, an unregistered kind or a command over ``max_command_bytes`` each
+        give an event; any event means nothing in the reply may run."""
     def apply(
         self, session: str, line: str, job: str | None, command: str | None, when: float
     ) -> bool:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Collection
 from typing import Any
 
 from . import protocol
-from ._core import ErrorEvent
+from ._core import ErrorEvent, LoopState
 
 __all__ = [
     "COMMAND_KINDS",
@@ -28,6 +27,8 @@ __all__ = [
 COMMAND_KINDS = ("tc", "ts", "wf", "cl", "ms")
 HANDOFF_ACTIONS = ("create_task", "update_task", "upsert_task")
 
+# Bracketed command attempts with missing fields (the same pattern as the core's check, which
+# reports them); here only to hide them from the text of a rejected reply.
 _HALF_COMMAND = re.compile(r"\[(?:[A-Za-z0-9 _\-]{1,40}:[ \t]*)?(tc|ts|wf|cl|ms):[^\]\n]*\]?")
 _JSON_FENCE = re.compile(r"```(?:json|JSON)[ \t]*\r?\n(.*?)\r?\n[ \t]*```[ \t]*(?:\r?\n)?", re.S)
 
@@ -59,14 +60,15 @@ class Rejected(Exception):
 
 def parse_reply(
     raw: str,
-    kinds: Collection[str],
+    state: LoopState,
     *,
     max_reply_chars: int,
     max_commands: int,
     max_command_bytes: int,
 ) -> tuple[str, list[Any], list[dict[str, Any]]]:
     """The user-visible text, the commands and the handoffs of a model reply, all validated
-    against the allow-list ``kinds`` and the limits; raises :class:`Rejected` with the ``er``
+    against the limits and the kinds registered in ``state`` (the allow-list; the command
+    checks run in the core, ``LoopState.check``); raises :class:`Rejected` with the ``er``
     events if anything is wrong (then nothing may execute)."""
     if len(raw) > max_reply_chars:
         raise Rejected(
@@ -96,44 +98,8 @@ def parse_reply(
                     obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors
                 )
         text = _JSON_FENCE.sub("", text)
-    ex = protocol.extract(text)
-    errors.extend(e.to_event() for e in ex.errors)
-    if "[" in ex.text:  # bracketed, but too few fields to be a candidate: still an attempt
-        for m in _HALF_COMMAND.finditer(ex.text):
-            errors.append(
-                ErrorEvent(
-                    "E_PARSE",
-                    f"{m.group(1)} command with missing fields: {m.group(0).strip('[]')[:80]}",
-                    protocol.ERROR_CODES["E_PARSE"],
-                )
-            )
-    commands = ex.commands
-    if len(commands) > max_commands:
-        errors.append(
-            ErrorEvent(
-                "E_INVALID",
-                f"{len(commands)} commands in one reply, over the limit of {max_commands}",
-                "send fewer commands per reply",
-            )
-        )
-    allowed = kinds
-    for c in commands:
-        if c.kind not in allowed:
-            errors.append(
-                ErrorEvent(
-                    "E_UNKNOWN_COMMAND",
-                    f"command kind {c.kind!r} is not registered with this loop: {c.encode()[:120]}",
-                    "use one of: " + (", ".join(sorted(kinds)) or "none registered"),
-                )
-            )
-        elif len(c.encode().encode()) > max_command_bytes:
-            errors.append(
-                ErrorEvent(
-                    "E_INVALID",
-                    f"{c.kind} command over {max_command_bytes} bytes",
-                    "send a shorter command; put long content in the backend's context",
-                )
-            )
+    text, commands, found = state.check(text, max_commands, max_command_bytes)
+    errors.extend(found)
     for h in handoffs:
         action = h.get("action", "upsert_task")
         if action not in HANDOFF_ACTIONS:
@@ -146,7 +112,7 @@ def parse_reply(
             )
     if errors:
         raise Rejected(errors)
-    return ex.text.strip(), commands, handoffs
+    return text, commands, handoffs
 
 
 def visible_text(raw: str) -> str:

@@ -418,7 +418,7 @@ class DualLoop:
     def _parse(self, raw: str) -> tuple[str, list[Any], list[dict[str, Any]]]:
         return parse_reply(
             raw,
-            self._kinds,
+            self._state,
             max_reply_chars=self.max_reply_chars,
             max_commands=self.max_commands,
             max_command_bytes=self.max_command_bytes,

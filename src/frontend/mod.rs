@@ -2,6 +2,7 @@
 //! by backend events, and the budgeted prompt built from it. `zerolag.DualLoop` keeps one
 //! [`Sessions`] per loop instance.
 
+pub mod check;
 pub mod plan;
 pub mod prompt;
 pub mod state;
@@ -11,6 +12,7 @@ mod tests;
 
 use std::collections::HashMap;
 
+pub use check::{check, Checked};
 pub use plan::{new_task_id, plan, Pending, Plan};
 pub use prompt::{build, estimate, Budget, Counter, Prompt};
 pub use state::{Cmd, Session};

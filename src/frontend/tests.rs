@@ -251,3 +251,27 @@ fn plan_gives_each_tc_a_task_and_each_command_its_job() {
     s.record(p.pending, &ids, 2.0); // known jobs are not added twice
     assert_eq!(s.command_lines().len(), 3);
 }
+
+#[test]
+fn check_refuses_what_must_not_run() {
+    let kinds = ["cl", "tc"];
+    let ok = check("On it. [tc:Export|data|low]  Done soon.", &kinds, 16, 4096);
+    assert!(ok.errors.is_empty() && ok.commands.len() == 1);
+    assert_eq!(ok.text, "On it. Done soon.");
+    let codes = |t: &str, n: usize, b: usize| -> Vec<String> {
+        check(t, &kinds, n, b)
+            .errors
+            .into_iter()
+            .map(|e| e.code)
+            .collect()
+    };
+    assert_eq!(codes("[ms:k|v|semantic]", 16, 4096), ["E_UNKNOWN_COMMAND"]);
+    assert_eq!(codes("[tc:only a title]", 16, 4096), ["E_PARSE"]);
+    assert_eq!(codes("[tc:a|b|low] [tc:d|e|high]", 1, 4096), ["E_INVALID"]);
+    assert_eq!(codes("[tc:a|b|low]", 16, 5), ["E_INVALID"]);
+    assert_eq!(codes("[tc:a|b|notacomplexity]", 16, 4096), ["E_PARSE"]);
+    let none = check("[ms:k|v|semantic]", &[], 16, 4096);
+    assert!(none.errors[0].recovery.contains("none registered"));
+    let unknown = check("[ms:k|v|semantic]", &kinds, 16, 4096);
+    assert_eq!(unknown.errors[0].recovery, "use one of: cl, tc");
+}

@@ -11,13 +11,13 @@ use pyo3::types::{PyDict, PyList};
 
 use super::errors::to_py;
 use super::jobs::{item_job, AsyncJobs, Jobs};
-use super::protocol::command_of;
+use super::protocol::{command_of, message_to_py, PyErrorEvent};
 use super::{run_async, run_sync};
 use crate::engine::Op;
 use crate::frontend::{self as core, Budget, Counter, Plan, Prompt, Sessions};
 use crate::hub::Hub as CoreHub;
 use crate::jobs::NewJob;
-use crate::protocol::decode_event;
+use crate::protocol::{decode_event, Message};
 
 /// `(total, system, commands, status, user)` from Python.
 type BudgetTuple = (i64, i64, i64, i64, i64);
@@ -102,6 +102,9 @@ pub struct LoopState {
     /// The job template of each registered command kind.
     kinds: Mutex<HashMap<String, NewJob>>,
 }
+
+/// `(text, commands, er events)` of a check.
+type CheckOut = (String, Vec<Py<PyAny>>, Vec<Py<PyErrorEvent>>);
 
 /// `(job ids, task ids)` of a dispatch.
 type Dispatched = (Vec<String>, Vec<String>);
@@ -241,6 +244,35 @@ impl LoopState {
         };
         let (messages, tokens, _) = prompt_out(py, p)?;
         Ok((messages, tokens))
+    }
+
+    /// Checks a model reply (without its handoffs) against the registered kinds and the
+    /// limits: `(text for the user, commands, er events)`; any event means nothing may run.
+    fn check(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        max_commands: usize,
+        max_command_bytes: usize,
+    ) -> PyResult<CheckOut> {
+        let kinds: Vec<String> = {
+            let mut k: Vec<String> = self.kinds.lock().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let refs: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        let c = core::check(text, &refs, max_commands, max_command_bytes);
+        let commands = c
+            .commands
+            .into_iter()
+            .map(|x| message_to_py(py, Message::Command(x)))
+            .collect::<PyResult<_>>()?;
+        let errors = c
+            .errors
+            .into_iter()
+            .map(|inner| Py::new(py, PyErrorEvent { inner }))
+            .collect::<PyResult<_>>()?;
+        Ok((c.text, commands, errors))
     }
 
     /// Applies a backend event (its coded line, the job and command it is about, its time);

@@ -238,7 +238,7 @@ py_kinds! {
 }
 
 /// A decoded message as its Python class.
-fn message_to_py(py: Python<'_>, m: Message) -> PyResult<Py<PyAny>> {
+pub(crate) fn message_to_py(py: Python<'_>, m: Message) -> PyResult<Py<PyAny>> {
     Ok(match m {
         Message::Command(c) => match c {
             Command::TaskCreate(inner) => Py::new(py, PyTaskCreate { inner })?.into_any(),
