@@ -288,3 +288,19 @@ def test_loop_prompt_uses_the_loops_token_counter(tmp_path: Any) -> None:
             bad.send("s", "hello")
         loop.close()
         bad.close()
+
+
+def test_loop_state_adopts_events_and_ignores_what_is_not_one() -> None:
+    """The tracker feeds every ``loop:*`` event to the state: a command dispatched elsewhere
+    is adopted from its first event; a bad line or session name changes nothing."""
+    st = zerolag._core.LoopState(max_sessions=2)
+    assert not st.apply("bad session", "su:t_1|started|0.0", "j1", "tc:Thing|x|low", 1.0)
+    assert not st.apply("s1", "not an event", "j1", "tc:Thing|x|low", 1.0)
+    assert len(st) == 0
+    assert st.apply("s1", "su:t_1|started|0.0", "j1", "tc:Thing|x|low", 1.0)
+    assert st.status("s1", 5.0) == ["Thing [t_1]: started 0%"]
+    assert st.apply("s1", "tc:t_1|shipped|[]", "j1", None, 2.0)
+    assert st.status("s1", 5.0) == ["Thing [t_1]: done: shipped"]
+    st.status("s2", 5.0)
+    st.status("s3", 5.0)  # over max_sessions: s1, the least recently used, is forgotten
+    assert len(st) == 2 and st.status("s1", 5.0) == []

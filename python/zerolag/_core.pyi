@@ -1800,7 +1800,7 @@ class LoopState:
     ) -> bool:
         """Applies a backend event (its coded line, job id, command line, time); a command
         dispatched elsewhere is adopted from its first event. False if ``line`` is not an
-        event (nothing changes)."""
+        event or ``session`` not a valid name (nothing changes)."""
     def waiting(self, session: str, grace: float) -> tuple[int, float]:
         """``(count, oldest queued_at)`` of commands no backend touched for over ``grace``
         seconds (``oldest`` is ``inf`` when none)."""

@@ -277,7 +277,8 @@ impl LoopState {
 
     /// Applies a backend event (its coded line, the job and command it is about, its time);
     /// a command this instance did not dispatch is adopted from its first event. Returns
-    /// False for a line that is not an event (then nothing changes).
+    /// False for a line that is not an event or a session name that is not valid (then
+    /// nothing changes).
     #[pyo3(signature = (session, line, job, command, when))]
     fn apply(
         &self,
@@ -292,7 +293,9 @@ impl LoopState {
         };
         let job = job.filter(|j| !j.is_empty());
         let mut s = self.s.lock();
-        let sess = s.get(session).map_err(to_py)?;
+        let Ok(sess) = s.get(session) else {
+            return Ok(false); // not a session name this loop could have sent on
+        };
         if let (Some(j), Some(c)) = (job, command.filter(|c| !c.is_empty())) {
             if sess.by_job(j).is_none() {
                 sess.adopt(c, j, &ev, when);
