@@ -2,7 +2,7 @@
 //! on the machine that opens the same root.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ pub struct Sqlite {
     committed: [Condvar; TOPICS + 1],
     /// Tells the background checkpointer to stop (set when the handle is dropped).
     closing: Arc<AtomicBool>,
+    /// Write transactions committed through this handle (what the checkpointer goes by).
+    written: Arc<AtomicU64>,
 }
 
 /// What a write transaction changed, so that it wakes only the waiters reading that: a job
@@ -56,8 +58,15 @@ pub enum Topic {
 
 const TOPICS: usize = 4;
 
-/// How often the background checkpointer moves the WAL into the database file.
+/// How often the background checkpointer looks at the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Commits of this process after which the checkpointer moves the WAL into the database
+/// file. Not sooner: once the WAL is all copied back, the next commit starts it over and
+/// fsyncs its header (synchronous=NORMAL does that), so checkpointing an idle store every
+/// tick put an fsync into the first write after every pause (0.4 ms here, a few ms on real
+/// disks), i.e. into every `send` of a chat. About SQLite's own 1,000-page default.
+const CHECKPOINT_AFTER: u64 = 256;
 
 /// How often a waiter checks for commits made by other processes.
 const CROSS_PROCESS_POLL: Duration = Duration::from_millis(1);
@@ -167,6 +176,7 @@ impl Sqlite {
             commits: Mutex::new([0; TOPICS + 1]),
             committed: std::array::from_fn(|_| Condvar::new()),
             closing: Arc::new(AtomicBool::new(false)),
+            written: Arc::new(AtomicU64::new(0)),
         };
         db.with_tx(|tx| {
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -181,13 +191,15 @@ impl Sqlite {
     }
 
     /// Checkpoints the WAL from a thread of its own (PASSIVE: never blocks readers or
-    /// writers). Connections have automatic checkpoints off: SQLite would otherwise run them
+    /// writers), once this process has committed [`CHECKPOINT_AFTER`] times since the last
+    /// one. Connections have automatic checkpoints off: SQLite would otherwise run them
     /// inside whichever commit crossed 1,000 WAL pages, and their fsyncs stalled that caller
     /// for 10-20 ms (the p99 of every write on a busy disk). The last connection to close
     /// checkpoints too, so a process that exits leaves a short WAL behind.
     fn start_checkpointer(&self) {
         let path = self.path.clone();
         let closing = self.closing.clone();
+        let written = self.written.clone();
         let spawned = std::thread::Builder::new()
             .name("zerolag-sqlite-checkpoint".into())
             .spawn(move || {
@@ -198,11 +210,17 @@ impl Sqlite {
                     return;
                 };
                 let _ = conn.busy_timeout(Duration::from_millis(0));
+                let mut done = 0u64;
                 while !closing.load(Ordering::Relaxed) {
                     std::thread::sleep(CHECKPOINT_EVERY);
                     if closing.load(Ordering::Relaxed) {
                         break;
                     }
+                    let now = written.load(Ordering::Relaxed);
+                    if now.wrapping_sub(done) < CHECKPOINT_AFTER {
+                        continue;
+                    }
+                    done = now;
                     // Busy (another checkpointer, e.g. in another process) is fine: next tick.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 }
@@ -309,6 +327,7 @@ impl Sqlite {
             // Only a transaction that wrote wakes waiters: a reader that found nothing and
             // wrote nothing must not wake itself.
             if conn.total_changes() != before {
+                self.written.fetch_add(1, Ordering::Relaxed);
                 self.bump(slot);
             }
             Ok(out)
@@ -366,4 +385,52 @@ pub fn delete_rows(tx: &rusqlite::Transaction<'_>, ns: &str, tables: &[&str]) ->
         n += tx.execute(&format!("DELETE FROM {t} WHERE ns = ?1"), [ns])? as u64;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+    use super::*;
+
+    /// The WAL header's salts: SQLite draws new ones whenever a commit starts the WAL over.
+    fn salts(db: &Sqlite) -> Vec<u8> {
+        let wal = db.path().with_extension("db-wal");
+        std::fs::read(wal).unwrap()[16..24].to_vec()
+    }
+
+    fn write(db: &Sqlite) {
+        db.with_tx(|tx| {
+            tx.execute("PRAGMA user_version = user_version", [])?;
+            tx.execute_batch("CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES (1);")?;
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_pause_does_not_start_the_wal_over() {
+        let dir = std::env::temp_dir().join(format!("zl-wal-{:016x}", rand::random::<u64>()));
+        let db = Sqlite::open(&dir).unwrap();
+        write(&db);
+        let before = salts(&db);
+        // Several checkpointer ticks with few commits: nothing is copied back, so the next
+        // commit appends to the WAL instead of starting it over (and fsyncing its header).
+        std::thread::sleep(CHECKPOINT_EVERY * 4);
+        write(&db);
+        assert_eq!(
+            salts(&db),
+            before,
+            "the WAL was restarted after an idle pause"
+        );
+        // After enough commits the checkpointer does copy the WAL back; the next commit then
+        // starts it over.
+        for _ in 0..CHECKPOINT_AFTER {
+            write(&db);
+        }
+        std::thread::sleep(CHECKPOINT_EVERY * 4);
+        write(&db);
+        assert_ne!(salts(&db), before, "the WAL was never checkpointed");
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
