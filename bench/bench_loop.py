@@ -157,6 +157,49 @@ def _overheads(url: str, hub: zerolag.Hub, n: int) -> dict[str, list[float]]:
     return out
 
 
+PAUSE = 0.05  # seconds between the sends of the "after a pause" rows
+
+
+def _ours_paused(hub: zerolag.Hub, n: int) -> list[float]:
+    """``send`` latencies with a pause before each, as in a chat (caches and CPUs cool)."""
+    loop = zerolag.DualLoop(hub, _model, name="paused")
+    loop.register("tc", lambda cmd, ctx: None)
+    for i in range(20):
+        loop.send(f"w{i % 10}", MESSAGE)
+    lat = []
+    for i in range(n):
+        time.sleep(PAUSE)
+        t0 = time.perf_counter()
+        loop.send(f"p{i % 10}", MESSAGE)
+        lat.append((time.perf_counter() - t0) * 1e6)
+    loop.close()
+    return lat
+
+
+def _baseline_paused(url: str, n: int) -> list[float]:
+    async def main() -> list[float]:
+        base = baseline_loop.BaselineLoop(
+            url, "bench-loop-pause-" + uuid.uuid4().hex[:8], _amodel, {"tc"}
+        )
+        try:
+            for i in range(20):
+                await base.send(f"w{i % 10}", MESSAGE)
+            lat = []
+            for i in range(n):
+                await asyncio.sleep(PAUSE)
+                t0 = time.perf_counter()
+                await base.send(f"p{i % 10}", MESSAGE)
+                lat.append((time.perf_counter() - t0) * 1e6)
+            keys = [k async for k in base.r.scan_iter(match=f"{base.ns}:*", count=1000)]
+            if keys:
+                await base.r.delete(*keys)
+            return lat
+        finally:
+            await base.close()
+
+    return asyncio.run(main())
+
+
 def _ours_first_event(hub: zerolag.Hub, n: int) -> list[float]:
     loop = zerolag.DualLoop(hub, _model, name="fe")
     loop.register("tc", lambda cmd, ctx: None)
@@ -214,6 +257,7 @@ def run(
     url: str | None, quick: bool = False, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     n, n_first = (500, 50) if quick else (10_000, 500)
+    n_pause = 20 if quick else 200
     rows: list[dict[str, Any]] = []
     how = f"{n:,} sends, 100 sessions, zero-latency model, one tc command per reply"
     turns = "; ours and the baseline take turns in blocks of 1,000"
@@ -225,11 +269,13 @@ def run(
             try:
                 lat = _overheads(url, hub, n)
                 ours_first = _ours_first_event(hub, n_first)
+                ours_paused = _ours_paused(hub, n_pause)
             finally:
                 hub.clear()
         ours, floor, ours_async, base_lat = lat["send"], lat["floor"], lat["asend"], lat["baseline"]
         log("  baseline (asyncio + redis-py) on redis: first events")
         base_first = _baseline_first(url, n_first)
+        base_paused = _baseline_paused(url, n_pause)
         rows.append(
             {
                 **_row("send() frontend-path overhead [redis]", ours, base_lat, how + turns),
@@ -255,6 +301,15 @@ def run(
         )
         rows.append(
             _row(
+                "send() after a pause [redis]",
+                ours_paused,
+                base_paused,
+                f"{n_pause} sends, each {PAUSE * 1e3:.0f} ms after the last (as in a chat: "
+                "caches and CPUs cool down), zero-latency model",
+            )
+        )
+        rows.append(
+            _row(
                 "command -> first backend event [redis]",
                 ours_first,
                 base_first,
@@ -266,12 +321,21 @@ def run(
         with zerolag.open(root=d, namespace="bench-loop") as hub:
             ours = _ours_overhead(hub, n)
             ours_first = _ours_first_event(hub, n_first)
+            ours_paused = _ours_paused(hub, n_pause)
     rows.append(
         _row(
             "send() frontend-path overhead [embedded]",
             ours,
             base_lat or None,
             how + ("; baseline: the asyncio + redis-py loop on Redis" if base_lat else ""),
+        )
+    )
+    rows.append(
+        _row(
+            "send() after a pause [embedded]",
+            ours_paused,
+            None,
+            f"{n_pause} sends, each {PAUSE * 1e3:.0f} ms after the last, zero-latency model",
         )
     )
     rows.append(
