@@ -48,6 +48,12 @@ class BaselineLoop:
     async def close(self) -> None:
         await self.r.aclose()
 
+    async def drop_keys(self) -> None:
+        """Deletes every key of the namespace (bench clean-up, not timed)."""
+        keys = [k async for k in self.r.scan_iter(match=f"{self.ns}:*", count=1000)]
+        for i in range(0, len(keys), 1000):
+            await self.r.delete(*keys[i : i + 1000])
+
     def _k(self, *parts: str) -> str:
         return ":".join((self.ns, *parts))
 

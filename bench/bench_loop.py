@@ -143,9 +143,7 @@ def _overheads(url: str, hub: zerolag.Hub, n: int) -> dict[str, list[float]]:
                 t0 = time.perf_counter()
                 await ours_async(f"a{i % 100}")
                 out["asend"].append((time.perf_counter() - t0) * 1e6)
-            keys = [k async for k in base.r.scan_iter(match=f"{base.ns}:*", count=1000)]
-            for i in range(0, len(keys), 1000):
-                await base.r.delete(*keys[i : i + 1000])
+            await base.drop_keys()
         finally:
             await base.close()
 
@@ -190,9 +188,7 @@ def _baseline_paused(url: str, n: int) -> list[float]:
                 t0 = time.perf_counter()
                 await base.send(f"p{i % 10}", MESSAGE)
                 lat.append((time.perf_counter() - t0) * 1e6)
-            keys = [k async for k in base.r.scan_iter(match=f"{base.ns}:*", count=1000)]
-            if keys:
-                await base.r.delete(*keys)
+            await base.drop_keys()
             return lat
         finally:
             await base.close()
@@ -243,9 +239,7 @@ def _baseline_first(url: str, n_first: int) -> list[float]:
                 first.append(s * 1e6)
             stop.set()
             await asyncio.gather(*workers)
-            keys = [k async for k in loop.r.scan_iter(match=f"{ns}:*", count=1000)]
-            for i in range(0, len(keys), 1000):
-                await loop.r.delete(*keys[i : i + 1000])
+            await loop.drop_keys()
             return first
         finally:
             await loop.close()

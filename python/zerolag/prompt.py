@@ -26,8 +26,6 @@ from . import _core
 
 __all__ = ["Budget", "Prompt", "build_prompt", "estimate_tokens"]
 
-ELISION = " […] "
-
 
 def estimate_tokens(text: str) -> int:
     """About one token per four characters (what a byte-pair tokenizer gives on English)."""

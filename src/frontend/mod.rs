@@ -112,21 +112,4 @@ impl Session {
             }
         }
     }
-
-    /// Builds this session's prompt for `message` at `now`.
-    pub fn prompt<E>(
-        &mut self,
-        system: &str,
-        message: &str,
-        budget: &Budget,
-        now: f64,
-        grace: f64,
-        counter: &mut Counter<'_, E>,
-    ) -> std::result::Result<Prompt, E> {
-        let commands = self.command_lines();
-        let status = self.status_lines(now, grace);
-        let cmd_refs: Vec<&str> = commands.iter().map(String::as_str).collect();
-        let st_refs: Vec<(bool, &str)> = status.iter().map(|(f, l)| (*f, l.as_str())).collect();
-        build(system, &cmd_refs, &st_refs, message, budget, counter)
-    }
 }

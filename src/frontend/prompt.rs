@@ -95,7 +95,8 @@ impl<'a, E> Counter<'a, E> {
         Ok(self.of(line)? + 1)
     }
 
-    fn lines(&mut self, lines: &[&str]) -> Result<i64, E> {
+    /// Tokens of `lines`, one per line, a newline counted as a token.
+    fn lines<'s>(&mut self, lines: impl IntoIterator<Item = &'s str>) -> Result<i64, E> {
         let mut n = 0;
         for l in lines {
             n += self.line(l)?;
@@ -216,14 +217,6 @@ fn fit_status<'s, E>(
         .collect())
 }
 
-fn status_tokens<E>(st: &[(bool, &str)], c: &mut Counter<'_, E>) -> Result<i64, E> {
-    let mut n = 0;
-    for (_, l) in st {
-        n += c.line(l)?;
-    }
-    Ok(n)
-}
-
 fn mark(trimmed: &mut Vec<&'static str>, section: &'static str) {
     if !trimmed.contains(&section) {
         trimmed.push(section);
@@ -249,17 +242,17 @@ pub fn build<E>(
         mark(&mut trimmed, "system");
     }
     let mut cmd_lines: Vec<&str> = commands.to_vec();
-    let mut n_cmd = c.lines(&cmd_lines)?;
+    let mut n_cmd = c.lines(cmd_lines.iter().copied())?;
     if n_cmd > b.commands {
         cmd_lines = keep_last(&cmd_lines, b.commands, c)?;
-        n_cmd = c.lines(&cmd_lines)?;
+        n_cmd = c.lines(cmd_lines.iter().copied())?;
         mark(&mut trimmed, "commands");
     }
     let mut st: Vec<(bool, &str)> = status.to_vec();
-    let mut n_st = status_tokens(&st, c)?;
+    let mut n_st = c.lines(st.iter().map(|x| x.1))?;
     if n_st > b.status {
         st = fit_status(&st, b.status, c)?;
-        n_st = status_tokens(&st, c)?;
+        n_st = c.lines(st.iter().map(|x| x.1))?;
         mark(&mut trimmed, "status");
     }
     let mut user_text = user.to_string();
@@ -274,13 +267,13 @@ pub fn build<E>(
     let mut over = n_sys + n_cmd + n_st + n_user - b.total;
     if over > 0 && !cmd_lines.is_empty() {
         cmd_lines = keep_last(&cmd_lines, (n_cmd - over).max(0), c)?;
-        n_cmd = c.lines(&cmd_lines)?;
+        n_cmd = c.lines(cmd_lines.iter().copied())?;
         mark(&mut trimmed, "commands");
         over = n_sys + n_cmd + n_st + n_user - b.total;
     }
     if over > 0 && !st.is_empty() {
         st = fit_status(&st, (n_st - over).max(0), c)?;
-        n_st = status_tokens(&st, c)?;
+        n_st = c.lines(st.iter().map(|x| x.1))?;
         mark(&mut trimmed, "status");
         over = n_sys + n_cmd + n_st + n_user - b.total;
     }

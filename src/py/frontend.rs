@@ -214,34 +214,18 @@ impl LoopState {
         count: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
         let b = budget(budget_);
-        let p = match &count {
-            // The estimate calls no Python, so it may run under the lock.
-            None => {
-                let mut s = self.s.lock();
-                let sess = s.get(session).map_err(to_py)?;
-                sess.prompt(
-                    system,
-                    message,
-                    &b,
-                    now(),
-                    grace,
-                    &mut Counter::<PyErr>::estimate(),
-                )?
-            }
-            // A Python counter may let other threads run: copy the lines out first.
-            Some(cb) => {
-                let (cmds, st) = {
-                    let mut s = self.s.lock();
-                    let sess = s.get(session).map_err(to_py)?;
-                    (sess.command_lines(), sess.status_lines(now(), grace))
-                };
-                let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
-                let st: Vec<(bool, &str)> = st.iter().map(|(f, l)| (*f, l.as_str())).collect();
-                build(Some(cb), |c| {
-                    core::build(system, &cmds, &st, message, &b, c)
-                })?
-            }
+        // Copy the lines out and build after the lock: a Python counter may let other
+        // threads run (and the lines are copies either way).
+        let (cmds, st) = {
+            let mut s = self.s.lock();
+            let sess = s.get(session).map_err(to_py)?;
+            (sess.command_lines(), sess.status_lines(now(), grace))
         };
+        let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
+        let st: Vec<(bool, &str)> = st.iter().map(|(f, l)| (*f, l.as_str())).collect();
+        let p = build(count.as_ref(), |c| {
+            core::build(system, &cmds, &st, message, &b, c)
+        })?;
         let (messages, tokens, _) = prompt_out(py, p)?;
         Ok((messages, tokens))
     }
