@@ -290,7 +290,8 @@ def run(
                 "asend() frontend-path overhead [redis]",
                 ours_async,
                 base_lat,
-                how + "; ours awaits the native async enqueue (run after the others)",
+                how + "; ours sends the enqueue from the event loop's thread and takes a fast "
+                "reply there (run after the others)",
             )
         )
         rows.append(

@@ -230,6 +230,53 @@ def test_store_down_reply_still_returned(make_redis_server: Any) -> None:
         assert "stand-in" in r.text and "could not be reached" in r.text
 
 
+def test_asend_leaves_the_event_loop_free_while_the_server_hangs(
+    make_redis_server: Any, arun: Any
+) -> None:
+    # asend sends on the event loop's thread and polls briefly for the reply; one that does not
+    # come must be waited for elsewhere. On a server of its own (SIGSTOP hangs it).
+    server = make_redis_server()
+
+    async def model(messages: list[dict[str, str]]) -> str:
+        return "ok [tc:Hang test|x|low]"
+
+    with zerolag.open(server.url + "?timeout=1&connect_timeout=1&retries=0") as hub:
+        loop = zerolag.DualLoop(hub, model)
+        loop.register("tc", lambda cmd, ctx: None)
+
+        async def main() -> tuple[Any, int, float]:
+            for _ in range(3):  # the first sends also open the connections the rest reuse
+                assert (await loop.asend("s", "warm up")).ok
+            ticks = 0
+            done = asyncio.Event()
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while not done.is_set():
+                    ticks += 1
+                    await asyncio.sleep(0.01)
+
+            t = asyncio.ensure_future(ticker())
+            await asyncio.sleep(0.05)
+            server.pause()
+            try:
+                start = time.monotonic()
+                r = await loop.asend("s", "while hung")
+                waited = time.monotonic() - start
+            finally:
+                server.resume()
+                done.set()
+                await t
+            return r, ticks, waited
+
+        r, ticks, waited = arun(main())
+        assert [e.code for e in r.errors] == ["E_BACKEND_DOWN"] and r.jobs == []
+        assert waited >= 0.8, waited  # it did wait for the server's (missing) reply
+        assert ticks >= 40, f"the event loop ran only {ticks} ticks in {waited:.2f} s"
+        assert loop.send("s", "after").ok  # the hub recovers
+        loop.close()
+
+
 def test_hundred_sessions_see_only_their_events(hub: zerolag.Hub) -> None:
     loop = make_loop(hub)
     sessions = [f"u{i}" for i in range(100)]

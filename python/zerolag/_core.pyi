@@ -1787,7 +1787,10 @@ class LoopState:
         commands: Iterable[_ProtoCommand],
         tasks: list[tuple[str, bool]] | None = None,
     ) -> Awaitable[tuple[list[str], list[str]]]:
-        """:meth:`dispatch` on an async hub's jobs."""
+        """:meth:`dispatch` on an async hub's jobs. On one Redis server the enqueue is sent
+        from the calling thread and a reply that comes while it polls (up to
+        ``ZEROLAG_BUSY_POLL_US``, 200 us) completes there: the awaitable is then an asyncio
+        future already done. A slower reply is awaited on another thread."""
     def check(
         self, text: str, max_commands: int, max_command_bytes: int
     ) -> tuple[str, list[_ProtoCommand], list[ErrorEvent]]:

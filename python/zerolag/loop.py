@@ -25,7 +25,8 @@ them against the registered kinds (an allow-list), indexes the handoffs (and a t
 ``tc``) in ``hub.tasks``, queues the commands as durable jobs (one ``enqueue_many``) and
 returns a :class:`Reply`. A reply with an unregistered, malformed or oversized command starts
 nothing at all: an ``er`` event goes to the session instead. ``asend`` is the same for asyncio
-code (async models are awaited; the enqueue is awaited natively).
+code (async models are awaited; on one Redis server the enqueue is sent from the event loop's
+thread and a reply within ~200 us is taken there, a slower one is awaited off the loop).
 
 **The backend** runs the handler of each command's kind with the typed command and a
 :class:`CommandContext`. Events go to the channel ``loop:<session>`` (``<name>:<session>`` for
@@ -339,8 +340,11 @@ class DualLoop:
 
     async def asend(self, session: str, message: str) -> Reply:
         """:meth:`send` for asyncio code: an async model is awaited, a sync one runs on a
-        thread unless it declares ``blocking = False``; the enqueue is awaited natively (task
-        index writes for handoffs run on a thread)."""
+        thread unless it declares ``blocking = False``. On one Redis server the enqueue is
+        sent from this thread and its reply polled for briefly (``ZEROLAG_BUSY_POLL_US``,
+        200 us): a fast reply completes here, without a round trip through the event loop; a
+        slower one is awaited on another thread, so the loop is never held longer. Elsewhere
+        the enqueue is awaited natively; task index writes for handoffs run on a thread."""
         t0 = time.perf_counter()
         if self._tracker is None:
             self._ensure_tracker()

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod redis;
 pub mod script;
+pub mod spin;
 pub mod sqlite;
 pub mod wake;
 
@@ -61,6 +62,14 @@ pub enum Op<T> {
     Ready(Result<T>),
 }
 
+/// An operation started by [`Op::start`].
+pub enum Started<T> {
+    /// Finished on the calling thread.
+    Done(Result<T>),
+    /// Still to await.
+    Later(BoxFut<T>),
+}
+
 impl<T: Send + 'static> Op<T> {
     /// Runs to completion on this thread.
     pub fn wait(self) -> Result<T> {
@@ -86,6 +95,44 @@ impl<T: Send + 'static> Op<T> {
             }
             Op::Ready(r) => r,
         }
+    }
+
+    /// Starts as a future for async code, doing on this thread what needs no waiting: Redis
+    /// work on one server runs on a [`RedisConn::Deferred`] connection, so a request whose
+    /// reply comes within the polling limit (see [`spin`]) completes here without a hop to
+    /// the runtime (`Done`); the rest, and everything else, is left to the returned future.
+    /// This thread is held for at most the polling limit per request (plus the write).
+    pub fn start(self) -> Started<T> {
+        match self {
+            Op::Redis(r, work) => match r.checkout_deferred() {
+                Some(conn) => {
+                    let mut fut = work(r.clone(), RedisConn::Deferred(conn.clone()));
+                    let first = {
+                        let _ctx = runtime().enter();
+                        let mut cx = Context::from_waker(Waker::noop());
+                        fut.as_mut().poll(&mut cx)
+                    };
+                    match first {
+                        Poll::Ready(v) => {
+                            r.checkin(conn);
+                            Started::Done(v)
+                        }
+                        Poll::Pending => Started::Later(Box::pin(async move {
+                            let v = fut.await;
+                            r.checkin(conn);
+                            v
+                        })),
+                    }
+                }
+                None => Started::Later(Op::Redis(r, work).run_boxed()),
+            },
+            Op::Ready(v) => Started::Done(v),
+            op => Started::Later(op.run_boxed()),
+        }
+    }
+
+    fn run_boxed(self) -> BoxFut<T> {
+        Box::pin(self.run())
     }
 
     /// Runs as a future (SQLite work moves to a blocking thread).

@@ -8,11 +8,14 @@ use parking_lot::Mutex;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
+use redis::cluster::{ClusterConnection as ClusterSync, Connect as _};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
 use super::config::RedisOptions;
+use super::runtime;
+use super::spin::SpinConn;
 use super::wake::Wakeups;
 use crate::error::{Error, Result};
 
@@ -26,15 +29,40 @@ pub enum RedisConn {
     /// A plain blocking connection used by the sync API: the calling thread writes and reads
     /// the socket itself, with no hop to the runtime's threads. Its futures are always ready.
     Blocking(Arc<Mutex<BlockingConn>>),
+    /// A blocking connection to one server used from async code (see [`super::Op::start`]):
+    /// the calling thread sends and polls briefly for the reply; a reply that takes longer is
+    /// waited for on a blocking thread, so the caller's event loop is never held for long.
+    Deferred(Arc<Mutex<BlockingConn>>),
+}
+
+/// The connection inside a [`BlockingConn`].
+enum Node {
+    Single(SpinConn),
+    Cluster(Box<ClusterSync<SpinConn>>),
 }
 
 /// A blocking connection (standalone or cluster) and whether it broke.
 pub struct BlockingConn {
-    conn: Box<dyn redis::ConnectionLike + Send>,
+    conn: Node,
     broken: bool,
 }
 
 impl BlockingConn {
+    fn like(&mut self) -> &mut dyn redis::ConnectionLike {
+        match &mut self.conn {
+            Node::Single(c) => c,
+            Node::Cluster(c) => c.as_mut(),
+        }
+    }
+
+    /// The standalone connection, when its requests can be split (see [`RedisConn::Deferred`]).
+    fn single(&mut self) -> Option<&mut SpinConn> {
+        match &mut self.conn {
+            Node::Single(c) if c.polls() => Some(c),
+            _ => None,
+        }
+    }
+
     fn track<T>(&mut self, r: redis::RedisResult<T>) -> redis::RedisResult<T> {
         if let Err(e) = &r {
             if e.is_io_error()
@@ -56,9 +84,10 @@ impl ConnectionLike for RedisConn {
             RedisConn::Cluster(c) => c.req_packed_command(cmd),
             RedisConn::Blocking(b) => {
                 let mut b = b.lock();
-                let r = b.conn.req_command(cmd);
+                let r = b.like().req_command(cmd);
                 Box::pin(std::future::ready(b.track(r)))
             }
+            RedisConn::Deferred(b) => deferred(b, cmd.get_packed_command(), |c| c.finish()),
         }
     }
 
@@ -73,11 +102,14 @@ impl ConnectionLike for RedisConn {
             RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
             RedisConn::Blocking(b) => {
                 let mut b = b.lock();
-                let r = b
-                    .conn
-                    .req_packed_commands(&pipeline.get_packed_pipeline(), offset, count);
+                let r =
+                    b.like()
+                        .req_packed_commands(&pipeline.get_packed_pipeline(), offset, count);
                 Box::pin(std::future::ready(b.track(r)))
             }
+            RedisConn::Deferred(b) => deferred(b, pipeline.get_packed_pipeline(), move |c| {
+                c.finish_pipeline(offset, count)
+            }),
         }
     }
 
@@ -85,9 +117,49 @@ impl ConnectionLike for RedisConn {
         match self {
             RedisConn::Single(c) => c.get_db(),
             RedisConn::Cluster(c) => c.get_db(),
-            RedisConn::Blocking(b) => b.lock().conn.get_db(),
+            RedisConn::Blocking(b) | RedisConn::Deferred(b) => b.lock().like().get_db(),
         }
     }
+}
+
+/// A request on a [`RedisConn::Deferred`] connection: sent here; its reply read here if it
+/// starts within the polling limit, else on a blocking thread of the runtime.
+fn deferred<T: Send + 'static>(
+    b: &Arc<Mutex<BlockingConn>>,
+    bytes: Vec<u8>,
+    finish: impl FnOnce(&mut SpinConn) -> redis::RedisResult<T> + Send + 'static,
+) -> RedisFuture<'static, T> {
+    let mut g = b.lock();
+    let Some(c) = g.single() else {
+        let e = RedisError::from((ErrorKind::Client, "not a deferrable connection"));
+        return Box::pin(std::future::ready(Err(e)));
+    };
+    let started = c.start(&bytes);
+    let r = match started {
+        Ok(true) => finish(c),
+        Ok(false) => {
+            drop(g);
+            let b = b.clone();
+            return Box::pin(async move {
+                let waited = tokio::task::spawn_blocking(move || {
+                    let mut g = b.lock();
+                    let r = match g.single() {
+                        Some(c) => finish(c),
+                        None => unreachable!("checked before the request was sent"),
+                    };
+                    g.track(r)
+                })
+                .await;
+                waited.unwrap_or_else(|e| {
+                    Err(RedisError::from(std::io::Error::other(format!(
+                        "the thread waiting for the reply failed: {e}"
+                    ))))
+                })
+            });
+        }
+        Err(e) => Err(e),
+    };
+    Box::pin(std::future::ready(g.track(r)))
 }
 
 /// How to open more blocking connections.
@@ -103,6 +175,8 @@ pub struct Redis {
     opts: RedisOptions,
     source: BlockingSource,
     idle: Mutex<Vec<Arc<Mutex<BlockingConn>>>>,
+    /// True when the blocking connections can split requests (see [`RedisConn::Deferred`]).
+    defers: bool,
     /// Clients the wake-up listener connects through (one per seed on a cluster).
     pubsub: Vec<redis::Client>,
     wake: Mutex<std::collections::HashMap<String, Arc<Wakeups>>>,
@@ -208,15 +282,16 @@ impl Redis {
                 )))
             }
         };
-        let source = BlockingSource::Single(Box::new(
-            redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?,
-        ));
+        let client = redis::Client::open(url).map_err(|e| map_err(e, &display, &opts))?;
+        let defers = SpinConn::can_poll(client.get_connection_info());
+        let source = BlockingSource::Single(Box::new(client));
         let r = Redis {
             conn: RedisConn::Single(conn),
             display,
             opts,
             source,
             idle: Mutex::new(Vec::new()),
+            defers,
             pubsub: redis::Client::open(url).into_iter().collect(),
             wake: Mutex::default(),
         };
@@ -255,6 +330,7 @@ impl Redis {
             opts,
             source,
             idle: Mutex::new(Vec::new()),
+            defers: false,
             pubsub: seeds
                 .iter()
                 .filter_map(|s| redis::Client::open(s.as_str()).ok())
@@ -276,25 +352,48 @@ impl Redis {
             return Ok(c);
         }
         let o = &self.opts;
-        let conn: Box<dyn redis::ConnectionLike + Send> = match &self.source {
+        let conn = match &self.source {
             BlockingSource::Single(client) => {
-                let c = client
-                    .get_connection_with_timeout(o.connect_timeout)
-                    .map_err(|e| self.err(e))?;
+                let info = client.get_connection_info().clone();
+                let c = SpinConn::open(info, Some(o.connect_timeout)).map_err(|e| self.err(e))?;
                 c.set_read_timeout(Some(o.response_timeout))
                     .map_err(|e| self.err(e))?;
                 c.set_write_timeout(Some(o.response_timeout))
                     .map_err(|e| self.err(e))?;
-                Box::new(c)
+                Node::Single(c)
             }
-            BlockingSource::Cluster(client) => {
-                Box::new(client.get_connection().map_err(|e| self.err(e))?)
-            }
+            BlockingSource::Cluster(client) => Node::Cluster(Box::new(
+                client
+                    .get_generic_connection::<SpinConn>()
+                    .map_err(|e| self.err(e))?,
+            )),
         };
         Ok(Arc::new(Mutex::new(BlockingConn {
             conn,
             broken: false,
         })))
+    }
+
+    /// An idle blocking connection whose requests can be split between this thread and a
+    /// blocking one (standalone, plain socket); None when there is none ready (a new one is
+    /// then opened on a blocking thread for next time, never on the caller's).
+    pub fn checkout_deferred(self: &Arc<Self>) -> Option<Arc<Mutex<BlockingConn>>> {
+        if !self.defers {
+            return None; // a cluster, TLS or RESP3
+        }
+        let idle = self.idle.lock().pop();
+        match idle {
+            Some(c) => Some(c),
+            None => {
+                let r = self.clone();
+                runtime().spawn_blocking(move || {
+                    if let Ok(c) = r.checkout() {
+                        r.checkin(c);
+                    }
+                });
+                None
+            }
+        }
     }
 
     /// The wake-ups of namespace `ns` (see [`super::wake`]).

@@ -18,7 +18,7 @@ mod tasks;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use crate::engine::{runtime, Op};
+use crate::engine::{runtime, Op, Started};
 
 /// Waits for `op` with the GIL released, then converts its result with `f`.
 pub(crate) fn run_sync<T, U, F>(py: Python<'_>, op: Op<T>, f: F) -> PyResult<Py<PyAny>>
@@ -45,6 +45,38 @@ where
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         f(op.run().await.map_err(errors::to_py)?)
     })
+}
+
+/// :func:`run_async` for the latency-critical path: starts `op` on this thread with the GIL
+/// released ([`Op::start`]); when it finishes there (a fast Redis reply), returns an
+/// already-resolved asyncio future, which the caller's `await` takes without a trip through
+/// the event loop; otherwise the awaitable of the rest.
+pub(crate) fn run_async_started<'py, T, U, F>(
+    py: Python<'py>,
+    op: Op<T>,
+    f: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    F: FnOnce(T) -> PyResult<U> + Send + 'static,
+    U: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    match py.detach(move || op.start()) {
+        Started::Done(r) => {
+            let fut = py
+                .import("asyncio")?
+                .call_method0("get_running_loop")?
+                .call_method0("create_future")?;
+            match r.map_err(errors::to_py).and_then(f) {
+                Ok(v) => fut.call_method1("set_result", (v,))?,
+                Err(e) => fut.call_method1("set_exception", (e.into_value(py),))?,
+            };
+            Ok(fut)
+        }
+        Started::Later(rest) => pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            f(rest.await.map_err(errors::to_py)?)
+        }),
+    }
 }
 
 /// Longest the sync API stays in Rust during a blocking wait before it checks for Ctrl-C.
