@@ -56,10 +56,13 @@ impl BlockingConn {
     }
 
     /// The standalone connection, when its requests can be split (see [`RedisConn::Deferred`]).
-    fn single(&mut self) -> Option<&mut SpinConn> {
+    fn single(&mut self) -> redis::RedisResult<&mut SpinConn> {
         match &mut self.conn {
-            Node::Single(c) if c.polls() => Some(c),
-            _ => None,
+            Node::Single(c) if c.polls() => Ok(c),
+            _ => Err(RedisError::from((
+                ErrorKind::Client,
+                "not a deferrable connection",
+            ))),
         }
     }
 
@@ -130,23 +133,18 @@ fn deferred<T: Send + 'static>(
     finish: impl FnOnce(&mut SpinConn) -> redis::RedisResult<T> + Send + 'static,
 ) -> RedisFuture<'static, T> {
     let mut g = b.lock();
-    let Some(c) = g.single() else {
-        let e = RedisError::from((ErrorKind::Client, "not a deferrable connection"));
-        return Box::pin(std::future::ready(Err(e)));
-    };
-    let started = c.start(&bytes);
-    let r = match started {
-        Ok(true) => finish(c),
-        Ok(false) => {
+    let r = match g
+        .single()
+        .and_then(|c| c.start(&bytes).map(|ready| (c, ready)))
+    {
+        Ok((c, true)) => finish(c),
+        Ok((_, false)) => {
             drop(g);
             let b = b.clone();
             return Box::pin(async move {
                 let waited = tokio::task::spawn_blocking(move || {
                     let mut g = b.lock();
-                    let r = match g.single() {
-                        Some(c) => finish(c),
-                        None => unreachable!("checked before the request was sent"),
-                    };
+                    let r = g.single().and_then(finish);
                     g.track(r)
                 })
                 .await;

@@ -13,8 +13,8 @@
 //! - only on a connection that had a reply within the last millisecond: back-to-back work
 //!   (a burst of sends, a worker's claim, events and finish) polls; the first request after
 //!   a pause sleeps as before (see [`HOT`]);
-//! - by at most `cores - 1` threads polling at once in the process (one on 2 cores), so
-//!   polling never crowds out a Redis server on the same machine;
+//! - by at most `cores - 1` threads polling at once in the process (one on 2 cores), and
+//!   each yields between reads, so it leaves room for a Redis server on the same machine;
 //! - by `ZEROLAG_BUSY_POLL_US` (0 turns it off; read once per process).
 //!
 //! Plain TCP and Unix sockets speak RESP2 here, with the same handshake as the redis crate's
@@ -141,10 +141,17 @@ impl Sock {
     }
 }
 
-/// A plain socket, its reply parser and how long its replies take.
+/// A plain socket and its reply parser.
 struct Plain {
-    sock: Sock,
+    io: Io,
     parser: Parser,
+    open: bool,
+}
+
+/// The socket side of a [`Plain`]: what the parser reads from (bytes read ahead, then
+/// polling as the module docs say, then a blocking read) and how long its replies take.
+struct Io {
+    sock: Sock,
     /// Moving average of the wait for a reply's first bytes, in nanoseconds.
     wait_ns: u64,
     /// When the last request went out, until the first bytes of its reply are in.
@@ -155,43 +162,51 @@ struct Plain {
     poll: bool,
     /// Bytes read ahead by [`Plain::poll_ready`], not parsed yet.
     ahead: Vec<u8>,
-    open: bool,
-}
-
-/// The reader the parser pulls from: bytes read ahead, then polling (see the module docs),
-/// then a blocking read.
-struct Reader<'a> {
-    sock: &'a mut Sock,
-    poll: bool,
-    wait_ns: &'a mut u64,
-    sent: &'a mut Option<Instant>,
-    ahead: &'a mut Vec<u8>,
 }
 
 /// A connection idle for longer than this does not poll for its next reply: after a pause
 /// the server's CPU has gone idle too and takes its time to wake, and on a VM a guest thread
-/// spinning meanwhile only competes with it for the host's CPU (measured: a send 50 ms after
-/// the last one had the same median and a worse p99 with polling).
+/// spinning meanwhile only competes with it for the host's CPU (in A/B runs a send 50 ms
+/// after the last one had the same median and a worse p99 with polling).
 const HOT: Duration = Duration::from_millis(1);
 
-/// True while replies on a connection usually come within the polling limit and the last
-/// one came a moment ago.
-fn polls_now(wait_ns: u64, replied: Instant) -> bool {
-    let limit = spin_limit();
-    !limit.is_zero() && wait_ns < limit.as_nanos() as u64 && replied.elapsed() < HOT
-}
+impl Io {
+    /// Records a request just sent, deciding whether its reply is polled for: while replies
+    /// usually come within the limit and the last one came a moment ago.
+    fn sent_now(&mut self) {
+        let limit = spin_limit();
+        self.poll = !limit.is_zero()
+            && self.wait_ns < limit.as_nanos() as u64
+            && self.replied.elapsed() < HOT;
+        self.sent = Some(Instant::now());
+    }
 
-/// Folds the wait since `sent` (if still open) into the moving average.
-fn arrived(sent: &mut Option<Instant>, wait_ns: &mut u64) {
-    if let Some(t) = sent.take() {
-        // Capped, so one slow reply (a blocking command) pauses polling only briefly.
-        let cap = 8 * spin_limit().as_nanos().max(1_000_000);
-        let w = t.elapsed().as_nanos().min(cap) as u64;
-        *wait_ns = *wait_ns - *wait_ns / 8 + w / 8;
+    /// Folds the wait since the request went out (if its reply just started) into the
+    /// moving average.
+    fn arrived(&mut self) {
+        if let Some(t) = self.sent.take() {
+            // Capped, so one slow reply (a blocking command) pauses polling only briefly.
+            let cap = 8 * spin_limit().as_nanos().max(1_000_000);
+            let w = t.elapsed().as_nanos().min(cap) as u64;
+            self.wait_ns = self.wait_ns - self.wait_ns / 8 + w / 8;
+        }
+    }
+
+    /// Polls for the reply, when this one is polled for and a polling slot is free: the
+    /// bytes read, or None when nothing came within the limit (or no polling).
+    fn poll_into(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let Some(_slot) = self.poll.then(PollSlot::take).flatten() else {
+            return Ok(None);
+        };
+        let got = self.sock.poll_read(buf, spin_limit())?;
+        if got.is_some() {
+            self.arrived();
+        }
+        Ok(got)
     }
 }
 
-impl Read for Reader<'_> {
+impl Read for Io {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if !self.ahead.is_empty() {
             let n = buf.len().min(self.ahead.len());
@@ -199,14 +214,11 @@ impl Read for Reader<'_> {
             self.ahead.drain(..n);
             return Ok(n);
         }
-        if let Some(_slot) = self.poll.then(PollSlot::take).flatten() {
-            if let Some(n) = self.sock.poll_read(buf, spin_limit())? {
-                arrived(self.sent, self.wait_ns);
-                return Ok(n);
-            }
+        if let Some(n) = self.poll_into(buf)? {
+            return Ok(n);
         }
         let r = self.sock.read(buf);
-        arrived(self.sent, self.wait_ns);
+        self.arrived();
         r
     }
 }
@@ -254,13 +266,15 @@ impl Plain {
         sock.set_read_timeout(timeout)?;
         sock.set_write_timeout(timeout)?;
         let mut c = Plain {
-            sock,
+            io: Io {
+                sock,
+                wait_ns: 0,
+                sent: None,
+                replied: Instant::now(),
+                poll: false,
+                ahead: Vec::new(),
+            },
             parser: Parser::new(),
-            wait_ns: 0,
-            sent: None,
-            replied: Instant::now(),
-            poll: false,
-            ahead: Vec::new(),
             open: true,
         };
         c.handshake(info)?;
@@ -303,12 +317,11 @@ impl Plain {
             )
             .into());
         }
-        self.sock.write_all(bytes).map_err(|e| {
+        self.io.sock.write_all(bytes).map_err(|e| {
             self.open = false;
             RedisError::from(e)
         })?;
-        self.poll = polls_now(self.wait_ns, self.replied);
-        self.sent = Some(Instant::now());
+        self.io.sent_now();
         Ok(())
     }
 
@@ -316,20 +329,13 @@ impl Plain {
     /// has (reading it then takes no waiting on a fast server), false when the caller should
     /// wait for it on another thread, as it also is when polling is off for this connection.
     fn poll_ready(&mut self) -> RedisResult<bool> {
-        if !self.ahead.is_empty() {
+        if !self.io.ahead.is_empty() {
             return Ok(true);
         }
-        if !self.poll {
-            return Ok(false);
-        }
-        let Some(_slot) = PollSlot::take() else {
-            return Ok(false);
-        };
         let mut buf = [0u8; 4096];
-        match self.sock.poll_read(&mut buf, spin_limit()) {
+        match self.io.poll_into(&mut buf) {
             Ok(Some(n)) => {
-                self.ahead.extend_from_slice(&buf[..n]);
-                arrived(&mut self.sent, &mut self.wait_ns);
+                self.io.ahead.extend_from_slice(&buf[..n]);
                 Ok(true) // n == 0 is the end of the stream, which the read then reports
             }
             Ok(None) => Ok(false),
@@ -344,17 +350,10 @@ impl Plain {
     /// connection: what is left on the socket could be mistaken for a later reply.
     fn recv(&mut self) -> RedisResult<Value> {
         loop {
-            let mut reader = Reader {
-                sock: &mut self.sock,
-                poll: self.poll,
-                wait_ns: &mut self.wait_ns,
-                sent: &mut self.sent,
-                ahead: &mut self.ahead,
-            };
-            match self.parser.parse_value(&mut reader) {
+            match self.parser.parse_value(&mut self.io) {
                 Ok(Value::Push { .. }) => continue,
                 Ok(v) => {
-                    self.replied = Instant::now();
+                    self.io.replied = Instant::now();
                     return Ok(v);
                 }
                 Err(e) => {
@@ -521,14 +520,14 @@ impl redis::cluster::Connect for SpinConn {
 
     fn set_write_timeout(&self, dur: Option<Duration>) -> RedisResult<()> {
         match &self.inner {
-            Inner::Plain(p) => Ok(p.sock.set_write_timeout(dur)?),
+            Inner::Plain(p) => Ok(p.io.sock.set_write_timeout(dur)?),
             Inner::Crate(c) => c.set_write_timeout(dur),
         }
     }
 
     fn set_read_timeout(&self, dur: Option<Duration>) -> RedisResult<()> {
         match &self.inner {
-            Inner::Plain(p) => Ok(p.sock.set_read_timeout(dur)?),
+            Inner::Plain(p) => Ok(p.io.sock.set_read_timeout(dur)?),
             Inner::Crate(c) => c.set_read_timeout(dur),
         }
     }

@@ -47,7 +47,7 @@ fn open(url: &str) -> SpinConn {
 
 fn wait_ns(c: &SpinConn) -> u64 {
     match &c.inner {
-        Inner::Plain(p) => p.wait_ns,
+        Inner::Plain(p) => p.io.wait_ns,
         Inner::Crate(_) => unreachable!(),
     }
 }
