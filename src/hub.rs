@@ -5,37 +5,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::bus::{self, Bus};
-use crate::docs::{self, Docs};
+use crate::bus::Bus;
+use crate::docs::Docs;
+use crate::engine::keys::{self, namespace_pattern};
 use crate::engine::{Backend, Op, Target};
 use crate::error::{Error, Result};
-use crate::events::{self, Events};
+use crate::events::Events;
 use crate::ids;
-use crate::jobs::{self, Jobs};
-use crate::patterns::{self, Patterns};
-use crate::tasks::{self, Tasks};
-
-/// Rows of a namespace per capability (embedded store).
-type RowCount = fn(&rusqlite::Connection, &str) -> Result<u64>;
-/// Deletes a namespace's rows per capability (embedded store).
-type ClearRows = fn(&rusqlite::Transaction<'_>, &str) -> Result<u64>;
-
-const ROWS: [RowCount; 6] = [
-    tasks::sqlite::rows,
-    docs::sqlite::rows,
-    bus::sqlite::rows,
-    events::sqlite::rows,
-    jobs::sqlite::rows,
-    patterns::sqlite::rows,
-];
-const CLEAR: [ClearRows; 6] = [
-    tasks::sqlite::clear,
-    docs::sqlite::clear,
-    bus::sqlite::clear,
-    events::sqlite::clear,
-    jobs::sqlite::clear,
-    patterns::sqlite::clear,
-];
+use crate::jobs::Jobs;
+use crate::patterns::Patterns;
+use crate::registry::{self, CAPABILITIES};
+use crate::tasks::Tasks;
 
 /// What `health()` reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +59,10 @@ impl Hub {
     pub async fn open(url: Option<String>, root: PathBuf, ns: String) -> Result<Hub> {
         ids::namespace(&ns)?;
         let target = Target::parse(url.as_deref(), root.clone())?;
-        let backend = Backend::connect(target).await?;
+        let backend = Backend::connect(target, registry::schema()?).await?;
+        if let Backend::Redis(r) = &backend {
+            check_layout(r, &ns).await?;
+        }
         let ns: Arc<str> = ns.into();
         Ok(Hub {
             tasks: Tasks::new(backend.clone(), ns.clone()),
@@ -155,7 +138,9 @@ impl Hub {
                 let t = Instant::now();
                 let keys = db.with(|c| {
                     c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
-                    ROWS.iter().try_fold(0, |n, rows| Ok(n + rows(c, &ns)?))
+                    CAPABILITIES
+                        .iter()
+                        .try_fold(0, |n, cap| Ok(n + (cap.rows)(c, &ns)?))
                 })?;
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
                 Ok(Health {
@@ -171,7 +156,13 @@ impl Hub {
                 r.ping().await?;
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
                 let server_version = r.server_version().await?;
-                let keys = r.scan_keys(&namespace_pattern(&ns2)).await?.len() as u64;
+                // The registry's capabilities' keys (the namespace's own meta keys are not
+                // data, so a new namespace counts 0 on every backend).
+                let mut keys = 0u64;
+                for cap in CAPABILITIES {
+                    let pattern = format!("{}*", keys::prefix(&ns2, cap.tag));
+                    keys += r.scan_keys(&pattern).await?.len() as u64;
+                }
                 Ok(Health {
                     backend: name2,
                     server_version,
@@ -188,14 +179,44 @@ impl Hub {
         let ns = self.ns.to_string();
         let ns2 = ns.clone();
         self.backend.op(
-            move |db| db.with_tx(|tx| CLEAR.iter().try_fold(0, |n, clear| Ok(n + clear(tx, &ns)?))),
-            move |r, _c| async move { r.delete_keys(&namespace_pattern(&ns2)).await },
+            move |db| {
+                db.with_tx(|tx| {
+                    CAPABILITIES
+                        .iter()
+                        .try_fold(0, |n, cap| Ok(n + (cap.clear)(tx, &ns)?))
+                })
+            },
+            move |r, _c| async move {
+                // The namespace's meta keys go too, uncounted: they are not data (a new
+                // namespace counts 0), and the next open writes them again.
+                r.delete_keys(&format!("{}*", keys::prefix(&ns2, "meta")))
+                    .await?;
+                r.delete_keys(&namespace_pattern(&ns2)).await
+            },
         )
     }
 }
 
-/// SCAN pattern of every key of a namespace. Safe because namespaces are validated to
-/// `[A-Za-z0-9_.-]`, which holds no glob character and no `:`.
-pub fn namespace_pattern(ns: &str) -> String {
-    format!("zl:{{{ns}:*")
+/// Checks (and on a new namespace records) the namespace's Redis layout version: a namespace
+/// written by a later layout is refused rather than misread.
+async fn check_layout(r: &crate::engine::Redis, ns: &str) -> Result<()> {
+    let mut c = r.conn();
+    let stored: i64 = redis::Script::new(
+        "local v = redis.call('GET', KEYS[1]) \
+         if v then return tonumber(v) end \
+         redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1])",
+    )
+    .key(registry::layout_key(ns))
+    .arg(registry::REDIS_LAYOUT)
+    .invoke_async(&mut c)
+    .await
+    .map_err(|e| r.err(e))?;
+    if stored > registry::REDIS_LAYOUT {
+        return Err(Error::Backend(format!(
+            "namespace {ns:?} on this Redis has key layout {stored}, newer than this zerolag \
+             knows ({}): it was written by a later release; upgrade zerolag to open it",
+            registry::REDIS_LAYOUT
+        )));
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod patterns;
 pub mod protocol;
+pub mod registry;
 pub mod sync;
 pub mod tasks;
 

@@ -100,6 +100,13 @@ def cluster_url(redis_cluster: RedisCluster) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def data_keys(servers: list[Any], ns: str) -> set[str]:
+    """Every Redis key of namespace ``ns`` on ``servers``, but the namespace's own meta keys
+    (``zl:{<ns>:meta}:...``, e.g. its layout version): the keys its capabilities wrote."""
+    meta = f"zl:{{{ns}:meta}}:"
+    return {k for s in servers for k in s.keys(f"zl:{{{ns}:*") if not k.startswith(meta)}
+
+
 def unique_namespace(prefix: str = "t") -> str:
     return prefix + uuid.uuid4().hex[:12]
 

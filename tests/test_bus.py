@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import zerolag
+from conftest import data_keys
 
 
 def stored(hub: zerolag.Hub, servers: list[Any], ns: str) -> int:
@@ -441,7 +442,7 @@ def test_bus_keys_follow_the_documented_schema(
     bus.ack("b", bus.pending("b")[0].id)
     assert m.id == d.id and bus.stats().dead >= 1
     rules = bus_schema(namespace)
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:bus}}:*")}
     assert len(keys) >= 10, keys
     for key in keys:
         matches = [kind for rx, kind in rules if rx.match(key)]
@@ -449,5 +450,5 @@ def test_bus_keys_follow_the_documented_schema(
         owner = next(s for s in store_servers if key in s.keys(key))
         assert owner.command("TYPE", key) == matches[0], key
     hub.clear()
-    left = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    left = data_keys(store_servers, namespace)
     assert left == set(), f"left after clear: {sorted(left)}"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import zerolag
+from conftest import data_keys
 
 HERE = Path(__file__).resolve().parent
 
@@ -207,7 +208,7 @@ def test_docs_keys_follow_the_documented_schema(
     hub.docs.put("contexts/a b/ü.yaml", {"x": 1})
     hub.docs.put("workflows/w.json", [1])
     hub.docs.delete("workflows/w.json")
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    keys = data_keys(store_servers, namespace)
     prefix = f"zl:{{{namespace}:docs}}:"
     assert keys == {prefix + "doc:contexts/a b/ü.yaml", prefix + "paths", prefix + "writeback"}
     types = {k.strip(): t.strip() for k, t in rows}

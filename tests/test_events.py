@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import zerolag
+from conftest import data_keys
 
 
 def test_publish_and_read_the_log(hub: zerolag.Hub) -> None:
@@ -237,11 +238,11 @@ def test_event_keys_follow_the_documented_schema(
 ) -> None:
     hub.events.set_retention(max_len=5, max_age=60)
     hub.events.publish("task:a", 1)
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    keys = data_keys(store_servers, namespace)
     assert keys == {f"zl:{{{namespace}:events}}:log", f"zl:{{{namespace}:events}}:cfg"}
     assert "E log` | stream" in (Path(__file__).parent.parent / "docs" / "keys.md").read_text()
     hub.clear()
-    assert {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")} == set()
+    assert data_keys(store_servers, namespace) == set()
 
 
 def test_subscriber_and_publisher_ride_out_a_redis_restart(

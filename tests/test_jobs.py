@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import zerolag
+from conftest import data_keys
 from zerolag import ConflictError, NotFoundError, ValidationError
 
 HERE = Path(__file__).resolve().parent
@@ -495,7 +496,7 @@ def test_keys_follow_the_documented_schema(
     (c,) = hub.jobs.claim("k")
     hub.jobs.complete(c, "r")
     (c,) = hub.jobs.claim("k2", visibility=30)
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    keys = data_keys(store_servers, namespace)
     assert keys
     for key in keys:
         kinds = [t for rx, t in rules if rx.match(key)]
@@ -509,5 +510,5 @@ def test_keys_follow_the_documented_schema(
     for jid in [x for x in keys if ":j:" in x]:
         hub.jobs.cancel(jid.rsplit(":j:", 1)[1])
     assert hub.jobs.purge() == 3
-    left = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    left = data_keys(store_servers, namespace)
     assert left == {f"zl:{{{namespace}:jobs}}:s"}, sorted(left)

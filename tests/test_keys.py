@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import zerolag
+from conftest import data_keys
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "keys.md"
 
@@ -54,7 +55,7 @@ def test_task_keys_follow_the_documented_schema(
     hub.tasks.update("auth_1", keywords=["oauth"], status="done")
     hub.tasks.apply_handoff({"taskId": "h:3", "intent": "docs", "keywords": ["readme"]})
     rules = schema(namespace)
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    keys = data_keys(store_servers, namespace)
     assert keys, "nothing was written"
     for key in keys:
         matches = [kind for rx, kind in rules if rx.match(key)]
@@ -63,5 +64,5 @@ def test_task_keys_follow_the_documented_schema(
         assert owner.command("TYPE", key) == matches[0], key
     for tid in ("auth_1", "users/2", "h:3"):
         hub.tasks.delete(tid)
-    left = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    left = data_keys(store_servers, namespace)
     assert left == set(), f"orphans after delete: {sorted(left)}"

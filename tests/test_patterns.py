@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import zerolag
 from anonymize_corpus import secret_corpus
+from conftest import data_keys
 
 DAY = 86400.0
 REPO = "acme/api"
@@ -448,7 +449,7 @@ def test_keys_follow_the_documented_schema(
         rules.append((re.compile(prefix + rx + "$"), {"sorted set": "zset"}.get(kind, kind)))
     fill(hub.patterns)
     hub.patterns.track_issue("acme/web:v2", "E1")
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:*")}
+    keys = data_keys(store_servers, namespace)
     assert keys
     for key in keys:
         kinds = [kind for rx, kind in rules if rx.match(key)]

@@ -10,6 +10,10 @@ from typing import Any, ClassVar, Literal, TypedDict, final, overload
 
 __version__: str
 
+def _capabilities() -> list[str]:
+    """Names of the capabilities in the registry (what ``Hub.health`` counts and
+    ``Hub.clear`` deletes)."""
+
 _JSON = Any
 
 @final

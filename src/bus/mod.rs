@@ -35,8 +35,31 @@ pub use self::model::{
     ClaimPolicy, DeadLetter, Delivery, Message, Outgoing, Priority, Settings, Stats,
 };
 use crate::engine::{Backend, Op};
+use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 use crate::ids;
+
+/// What this capability's writers wake on the embedded store.
+pub const TOPIC: Topic = Topic("bus");
+
+/// This capability's row in the registry (`crate::registry`).
+pub const CAPABILITY: Capability = Capability {
+    name: "bus",
+    migrations: &[
+        Migration {
+            version: 2,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 5,
+            sql: sqlite::SCHEMA_CFG,
+        },
+    ],
+    rows: sqlite::rows,
+    clear: sqlite::clear,
+    topic: Some(TOPIC),
+    tag: "bus",
+};
 
 /// Most kinds one agent registers for.
 pub const MAX_KINDS: usize = 64;

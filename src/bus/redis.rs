@@ -35,7 +35,7 @@ static REQUEUE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/requeu
 
 /// `zl:{<ns>:bus}:` — every bus key starts with it.
 pub fn prefix(ns: &str) -> String {
-    format!("zl:{{{ns}:bus}}:")
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
 }
 
 /// The wake topic of an agent's inbox.

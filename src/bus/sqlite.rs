@@ -11,7 +11,6 @@ use super::model::{
     Stats,
 };
 use super::Acker;
-use crate::engine::sqlite::Topic;
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -164,7 +163,7 @@ pub fn configure(
     if max_len.is_none() && max_age.is_none() {
         return db.with(|c| retention(c, ns, s));
     }
-    db.with_tx_on(Topic::Bus, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let cur = retention(tx, ns, s)?;
         let new = Settings {
             max_len: max_len.unwrap_or(cur.max_len),
@@ -188,7 +187,7 @@ pub fn register(
     kinds: &[String],
     s: &Settings,
 ) -> Result<bool> {
-    db.with_tx_on(Topic::Bus, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let s = &retention(tx, ns, s)?;
         let new = !known(tx, ns, agent)?;
         tx.execute(
@@ -284,7 +283,7 @@ pub fn share_many(db: &Sqlite, ns: &str, outs: &[Outgoing], s: &Settings) -> Res
     if outs.is_empty() {
         return Ok(vec![]);
     }
-    db.with_tx_on(Topic::Bus, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let s = &retention(tx, ns, s)?;
         outs.iter().map(|o| share(tx, ns, o, s)).collect()
     })
@@ -412,7 +411,7 @@ pub fn ack(
     who: &Acker,
     s: &Settings,
 ) -> Result<u64> {
-    db.with_tx_on(Topic::Bus, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let s = &retention(tx, ns, s)?;
         let grp: Option<Option<String>> = tx
             .query_row(
@@ -560,7 +559,7 @@ pub fn stats(db: &Sqlite, ns: &str) -> Result<Stats> {
 /// Drops entries older than `cutoff_ms`.
 pub fn cleanup(db: &Sqlite, ns: &str, cutoff_ms: u64) -> Result<u64> {
     let cut = cutoff_ms as i64;
-    db.with_tx_on(Topic::Bus, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let mut n = 0u64;
         for t in [
             "bus_inbox",
@@ -728,8 +727,8 @@ pub fn consume(
 ) -> Result<Vec<Delivery>> {
     let deadline = Instant::now() + wait;
     loop {
-        let mut w = db.watch(Topic::Bus)?;
-        let got = db.with_tx_on(Topic::Bus, |tx| {
+        let mut w = db.watch(super::TOPIC)?;
+        let got = db.with_tx_on(super::TOPIC, |tx| {
             consume_once(tx, ns, agent, group, consumer, count, p)
         })?;
         let now = Instant::now();
@@ -802,7 +801,7 @@ pub fn requeue(
     ids: Option<&[String]>,
     _s: &Settings,
 ) -> Result<u64> {
-    db.with_tx_on(Topic::Bus, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let rows: Vec<(i64, String, String, String)> = tx
             .prepare_cached(
                 "SELECT seq, agent, id, env FROM bus_dead WHERE ns = ?1 AND (?2 IS NULL OR agent = ?2)

@@ -24,9 +24,31 @@ use serde_json::{Map, Value};
 pub use batch::{Imported, State};
 pub use text::{check_path, hash, hash_bytes, merge, now, parse, parse_to_json, render};
 
-use crate::engine::sqlite::Topic;
 use crate::engine::{runtime, Backend, Op};
+use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
+
+/// What this capability's writers wake on the embedded store.
+pub const TOPIC: Topic = Topic("docs");
+
+/// This capability's row in the registry (`crate::registry`).
+pub const CAPABILITY: Capability = Capability {
+    name: "docs",
+    migrations: &[
+        Migration {
+            version: 6,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 8,
+            sql: sqlite::SCHEMA_BASE,
+        },
+    ],
+    rows: sqlite::rows,
+    clear: sqlite::clear,
+    topic: Some(TOPIC),
+    tag: "docs",
+};
 
 /// Largest document text unless configured otherwise.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
@@ -156,7 +178,8 @@ impl Default for Settings {
     }
 }
 
-/// The documents of one namespace.
+/// The documents of one namespace (clones share the settings).
+#[derive(Clone)]
 pub struct Docs {
     backend: Backend,
     ns: Arc<str>,
@@ -185,7 +208,7 @@ impl Docs {
     pub fn idle_wait(&self, work: impl FnOnce() -> bool, timeout: Duration) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(db) => {
-                let mut w = db.watch(Topic::Docs)?;
+                let mut w = db.watch(TOPIC)?;
                 if work() {
                     w.wait(timeout)?;
                 }
@@ -204,7 +227,7 @@ impl Docs {
     /// Wakes this process's [`Docs::idle_wait`] at once (e.g. to let it see a stop).
     pub fn nudge(&self) {
         match &self.backend {
-            Backend::Sqlite(db) => db.nudge(Topic::Docs),
+            Backend::Sqlite(db) => db.nudge(TOPIC),
             Backend::Redis(r) => r.wakeups(&self.ns).fire(redis::WAKE_TOPIC),
         }
     }

@@ -24,7 +24,7 @@ pub const WAKE_TOPIC: &str = "docs";
 
 /// `zl:{<ns>:docs}:` — every docs key starts with it.
 pub fn prefix(ns: &str) -> String {
-    format!("zl:{{{ns}:docs}}:")
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
 }
 
 fn doc_key(ns: &str, path: &str) -> String {

@@ -8,7 +8,6 @@ use super::{
     document, merged_write, now, Document, Format, Imported, Origin, Settings, State, Write,
     MAX_LIST,
 };
-use crate::engine::sqlite::Topic;
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -277,7 +276,7 @@ enum Base {
 
 /// See `Docs::rebase`.
 pub fn rebase(db: &Sqlite, ns: &str, path: &str, hash: &str, text: &str) -> Result<bool> {
-    db.with_tx_on(Topic::Docs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let n = tx
             .prepare_cached(
                 "UPDATE docs SET synced = ?3, base = ?4 WHERE ns = ?1 AND path = ?2 AND hash != ?3",
@@ -300,7 +299,7 @@ pub fn base(db: &Sqlite, ns: &str, path: &str) -> Result<Option<String>> {
 
 /// Stores a write (see `Docs::write`).
 pub fn put(db: &Sqlite, ns: &str, w: &Write) -> Result<Document> {
-    db.with_tx_on(Topic::Docs, |tx| put_tx(tx, ns, w))
+    db.with_tx_on(super::TOPIC, |tx| put_tx(tx, ns, w))
 }
 
 /// See `Docs::states`: one read of every path.
@@ -327,7 +326,7 @@ pub fn states(db: &Sqlite, ns: &str, paths: &[String]) -> Result<Vec<Option<Stat
 
 /// See `Docs::import_many`: one transaction, each write stored as `put` stores it.
 pub fn import_many(db: &Sqlite, ns: &str, writes: &[Write]) -> Result<Vec<Imported>> {
-    db.with_tx_on(Topic::Docs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let mut out = Vec::with_capacity(writes.len());
         for w in writes {
             let cur = read_cur(tx, ns, &w.path)?;
@@ -354,7 +353,7 @@ pub fn merge(
     updates: &Value,
     s: &Settings,
 ) -> Result<Document> {
-    db.with_tx_on(Topic::Docs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let cur = read(tx, ns, path)?;
         let w = merged_write(path, format, cur.as_ref(), updates, s)?;
         put_tx(tx, ns, &w)
@@ -363,7 +362,7 @@ pub fn merge(
 
 /// Deletes a document; a store-side delete queues the file's deletion.
 pub fn delete(db: &Sqlite, ns: &str, path: &str, origin: Origin) -> Result<bool> {
-    db.with_tx_on(Topic::Docs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let n = tx
             .prepare_cached("DELETE FROM docs WHERE ns = ?1 AND path = ?2")?
             .execute([ns, path])?;
@@ -392,7 +391,7 @@ pub fn list(db: &Sqlite, ns: &str, prefix: &str) -> Result<Vec<String>> {
 
 /// See `Docs::done_writeback`.
 pub fn done_writeback(db: &Sqlite, ns: &str, path: &str, hash: Option<&str>) -> Result<bool> {
-    db.with_tx_on(Topic::Docs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let cur: Option<String> = tx
             .prepare_cached("SELECT hash FROM docs WHERE ns = ?1 AND path = ?2")?
             .query_row([ns, path], |r| r.get(0))

@@ -234,7 +234,7 @@ mod batch {
             rand::random::<u64>()
         ));
         std::fs::create_dir_all(&p).unwrap();
-        let db = Sqlite::open(&p).unwrap();
+        let db = Sqlite::open(&p, &crate::registry::schema().unwrap()).unwrap();
         (Dir(p), Backend::Sqlite(Arc::new(db)))
     }
 

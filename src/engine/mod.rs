@@ -1,7 +1,9 @@
 //! Connections: the embedded SQLite database, Redis (standalone or cluster), the URL that
 //! picks one, and the one tokio runtime everything async runs on.
 
+pub mod capability;
 pub mod config;
+pub mod keys;
 pub mod redis;
 pub mod script;
 pub mod spin;
@@ -13,9 +15,10 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
+pub use self::capability::Capability;
 pub use self::config::{RedisOptions, Target};
 pub use self::redis::{Redis, RedisConn};
-pub use self::sqlite::Sqlite;
+pub use self::sqlite::{Migration, Schema, Sqlite, Topic};
 use crate::error::{Error, Result};
 
 /// The process-wide tokio runtime (shared with the Python async bridge).
@@ -185,11 +188,11 @@ impl Backend {
         }
     }
 
-    /// Connects to `target`.
-    pub async fn connect(target: Target) -> Result<Backend> {
+    /// Connects to `target`; an embedded store is opened with `schema`.
+    pub async fn connect(target: Target, schema: Schema) -> Result<Backend> {
         match target {
             Target::Embedded { root } => {
-                let db = tokio::task::spawn_blocking(move || Sqlite::open(&root))
+                let db = tokio::task::spawn_blocking(move || Sqlite::open(&root, &schema))
                     .await
                     .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
                 Ok(Backend::Sqlite(Arc::new(db)))

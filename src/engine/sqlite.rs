@@ -11,17 +11,34 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
-/// Schema of every capability, applied in order; `user_version` records how far a database got.
-const MIGRATIONS: &[&str] = &[
-    crate::tasks::sqlite::SCHEMA,
-    crate::bus::sqlite::SCHEMA,
-    crate::events::sqlite::SCHEMA,
-    crate::jobs::sqlite::SCHEMA,
-    crate::bus::sqlite::SCHEMA_CFG,
-    crate::docs::sqlite::SCHEMA,
-    crate::patterns::sqlite::SCHEMA,
-    crate::docs::sqlite::SCHEMA_BASE,
-];
+/// One step of a database's schema. Steps are applied in `version` order, and a database's
+/// `user_version` is the version of the last step it ran: the numbering is on disk, so a
+/// step, once released, keeps its number and text forever (new steps append).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// The `user_version` a database has once this step ran (1, 2, ...).
+    pub version: i64,
+    /// The SQL of the step (one or more statements).
+    pub sql: &'static str,
+}
+
+/// What a database file is opened with: every step of its schema, in order, and the wake
+/// topics its writers name (see [`Topic`]). Built by the capability registry; the engine
+/// knows no capability.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    /// The SQL of steps 1, 2, ... (index i brings a database to `user_version` i + 1).
+    pub migrations: Vec<&'static str>,
+    /// The topics waiters can watch.
+    pub topics: Vec<Topic>,
+}
+
+/// What a write transaction changed, so that it wakes only the waiters reading that: a job
+/// enqueued does not wake every event subscriber of the process (each would read again).
+/// A capability names its own topic (in its registry row); a topic the database was not
+/// opened with counts as "anything changed" and wakes every waiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topic(pub &'static str);
 
 /// A small pool of connections to one database file.
 pub struct Sqlite {
@@ -31,32 +48,18 @@ pub struct Sqlite {
     /// handler sleeps in growing steps, which left some of 100 concurrent callers waiting a
     /// second; a fair in-process queue leaves the busy handler to other processes only.
     writer: Mutex<()>,
-    /// Commits made through this handle, per [`Topic`] (the last slot: transactions that
+    /// The topics of the schema; a topic's slot is its index here.
+    topics: Vec<Topic>,
+    /// Commits made through this handle, per topic slot (the last slot: transactions that
     /// name none); waiters in this process wake on their topic's count at once.
-    commits: Mutex<[u64; TOPICS + 1]>,
-    /// One per topic: a commit notifies its topic's waiters only (an unnamed one, all).
-    committed: [Condvar; TOPICS + 1],
+    commits: Mutex<Vec<u64>>,
+    /// One per slot: a commit notifies its topic's waiters only (an unnamed one, all).
+    committed: Vec<Condvar>,
     /// Tells the background checkpointer to stop (set when the handle is dropped).
     closing: Arc<AtomicBool>,
     /// Write transactions committed through this handle (what the checkpointer goes by).
     written: Arc<AtomicU64>,
 }
-
-/// What a write transaction changed, so that it wakes only the waiters reading that: a job
-/// enqueued does not wake every event subscriber of the process (each would read again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    /// The event log.
-    Events = 0,
-    /// The job queue.
-    Jobs = 1,
-    /// The message bus.
-    Bus = 2,
-    /// Documents (the sync's write-back waits on it).
-    Docs = 3,
-}
-
-const TOPICS: usize = 4;
 
 /// How often the background checkpointer looks at the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -76,7 +79,7 @@ const CROSS_PROCESS_POLL: Duration = Duration::from_millis(1);
 /// once, another process within about a millisecond, seen through `PRAGMA data_version`).
 pub struct Watch<'a> {
     db: &'a Sqlite,
-    topic: Topic,
+    slot: usize,
     conn: Option<Connection>,
     data_version: i64,
     commits: u64,
@@ -98,7 +101,7 @@ impl Watch<'_> {
         loop {
             {
                 let mut n = self.db.commits.lock();
-                if seen(&n, self.topic) != self.commits {
+                if seen(&n, self.slot) != self.commits {
                     return Ok(true);
                 }
                 let now = Instant::now();
@@ -106,8 +109,8 @@ impl Watch<'_> {
                     return Ok(false);
                 }
                 let slice = (deadline - now).min(CROSS_PROCESS_POLL);
-                self.db.committed[self.topic as usize].wait_for(&mut n, slice);
-                if seen(&n, self.topic) != self.commits {
+                self.db.committed[self.slot].wait_for(&mut n, slice);
+                if seen(&n, self.slot) != self.commits {
                     return Ok(true);
                 }
             }
@@ -118,9 +121,15 @@ impl Watch<'_> {
     }
 }
 
-/// The commits a waiter on `topic` has to notice: its topic's and the unnamed ones.
-fn seen(n: &[u64; TOPICS + 1], topic: Topic) -> u64 {
-    n[topic as usize].wrapping_add(n[TOPICS])
+/// The commits a waiter on `slot` has to notice: its topic's and the unnamed ones (the last
+/// slot).
+fn seen(n: &[u64], slot: usize) -> u64 {
+    let unnamed = n.len() - 1;
+    if slot == unnamed {
+        n[unnamed]
+    } else {
+        n[slot].wrapping_add(n[unnamed])
+    }
 }
 
 impl Drop for Sqlite {
@@ -164,23 +173,54 @@ impl From<rusqlite::Error> for Error {
 }
 
 impl Sqlite {
-    /// Opens (creating if needed) `<root>/.zerolag/zerolag.db` and brings its schema up to date.
-    pub fn open(root: &Path) -> Result<Sqlite> {
+    /// Opens (creating if needed) `<root>/.zerolag/zerolag.db` and brings its schema up to
+    /// date (in one transaction: a failed step leaves the database as it was). A database
+    /// whose schema is newer than `schema` (written by a later release) is refused, not read.
+    pub fn open(root: &Path, schema: &Schema) -> Result<Sqlite> {
         let dir = root.join(".zerolag");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("zerolag.db");
+        let slots = schema.topics.len() + 1;
         let db = Sqlite {
             path,
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
-            commits: Mutex::new([0; TOPICS + 1]),
-            committed: std::array::from_fn(|_| Condvar::new()),
+            topics: schema.topics.clone(),
+            commits: Mutex::new(vec![0; slots]),
+            committed: (0..slots).map(|_| Condvar::new()).collect(),
             closing: Arc::new(AtomicBool::new(false)),
             written: Arc::new(AtomicU64::new(0)),
         };
+        let known = schema.migrations.len() as i64;
+        let newer = |version: i64| {
+            Error::Backend(format!(
+                "{} has schema version {version}, newer than this zerolag knows ({known}): it \
+                 was written by a later release; upgrade zerolag to open it",
+                db.path.display()
+            ))
+        };
+        // Look before opening for writing, which would switch the file to WAL.
+        if db.path.exists() {
+            let ro = Connection::open_with_flags(
+                &db.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            let version: i64 = ro.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > known {
+                return Err(newer(version));
+            }
+        }
         db.with_tx(|tx| {
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            if version > known {
+                return Err(newer(version));
+            }
+            for (i, sql) in schema
+                .migrations
+                .iter()
+                .enumerate()
+                .skip(version.max(0) as usize)
+            {
                 tx.execute_batch(sql)?;
                 tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             }
@@ -285,11 +325,12 @@ impl Sqlite {
             Some(c) => c,
             None => self.connect()?,
         };
-        let commits = seen(&self.commits.lock(), topic);
+        let slot = self.slot(topic);
+        let commits = seen(&self.commits.lock(), slot);
         let data_version = Watch::data_version(&conn)?;
         Ok(Watch {
             db: self,
-            topic,
+            slot,
             conn: Some(conn),
             data_version,
             commits,
@@ -300,7 +341,15 @@ impl Sqlite {
     /// the lock instead of failing on upgrade); rolled back if `f` fails. Its commit wakes
     /// every waiter of this process.
     pub fn with_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        self.tx(TOPICS, f)
+        self.tx(self.topics.len(), f)
+    }
+
+    /// The slot of `topic` (the unnamed slot for a topic the schema does not list).
+    fn slot(&self, topic: Topic) -> usize {
+        self.topics
+            .iter()
+            .position(|t| *t == topic)
+            .unwrap_or(self.topics.len())
     }
 
     /// [`Sqlite::with_tx`] for a transaction that changes only `topic`'s tables: its commit
@@ -310,7 +359,7 @@ impl Sqlite {
         topic: Topic,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.tx(topic as usize, f)
+        self.tx(self.slot(topic), f)
     }
 
     fn tx<T>(
@@ -337,14 +386,14 @@ impl Sqlite {
     /// Wakes this process's waiters on `topic` without a commit (e.g. to let one see that it
     /// should stop).
     pub fn nudge(&self, topic: Topic) {
-        self.bump(topic as usize);
+        self.bump(self.slot(topic));
     }
 
     /// Counts a commit in `slot` and wakes its waiters (every topic's for the unnamed slot).
     fn bump(&self, slot: usize) {
         let mut n = self.commits.lock();
         n[slot] = n[slot].wrapping_add(1);
-        if slot == TOPICS {
+        if slot == self.topics.len() {
             for c in &self.committed {
                 c.notify_all();
             }
@@ -410,7 +459,7 @@ mod tests {
     #[test]
     fn a_pause_does_not_start_the_wal_over() {
         let dir = std::env::temp_dir().join(format!("zl-wal-{:016x}", rand::random::<u64>()));
-        let db = Sqlite::open(&dir).unwrap();
+        let db = Sqlite::open(&dir, &Schema::default()).unwrap();
         write(&db);
         let before = salts(&db);
         // Several checkpointer ticks with few commits: nothing is copied back, so the next

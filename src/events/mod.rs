@@ -18,8 +18,25 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::engine::{Backend, Op};
+use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 use crate::ids;
+
+/// What this capability's writers wake on the embedded store.
+pub const TOPIC: Topic = Topic("events");
+
+/// This capability's row in the registry (`crate::registry`).
+pub const CAPABILITY: Capability = Capability {
+    name: "events",
+    migrations: &[Migration {
+        version: 3,
+        sql: sqlite::SCHEMA,
+    }],
+    rows: sqlite::rows,
+    clear: sqlite::clear,
+    topic: Some(TOPIC),
+    tag: "events",
+};
 
 /// Largest event payload (serialized JSON).
 pub const MAX_DATA: usize = 1 << 20;

@@ -22,7 +22,7 @@ const TOPIC: &str = "events";
 
 /// `zl:{<ns>:events}:` — every events key starts with it.
 pub fn prefix(ns: &str) -> String {
-    format!("zl:{{{ns}:events}}:")
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
 }
 
 fn ms_of(id: &str) -> f64 {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{matches_any, parse_id, Batch, Event, Retention, DEFAULT_MAX_LEN};
-use crate::engine::sqlite::Topic;
 use crate::engine::Sqlite;
 use crate::error::Result;
 
@@ -44,7 +43,7 @@ pub fn publish(
     data: &str,
     at_ms: u64,
 ) -> Result<(String, f64)> {
-    db.with_tx_on(Topic::Events, |tx| publish_tx(tx, ns, channel, data, at_ms))
+    db.with_tx_on(super::TOPIC, |tx| publish_tx(tx, ns, channel, data, at_ms))
 }
 
 /// Appends events in order in one transaction, each as `publish` appends one.
@@ -54,7 +53,7 @@ pub fn publish_many(
     items: &[(String, String)],
     at_ms: u64,
 ) -> Result<Vec<(String, f64)>> {
-    db.with_tx_on(Topic::Events, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         items
             .iter()
             .map(|(c, d)| publish_tx(tx, ns, c, d, at_ms))
@@ -167,7 +166,7 @@ pub fn read(
     };
     loop {
         // Watch before reading, so a publish between the read and the wait is not missed.
-        let mut watch = db.watch(Topic::Events)?;
+        let mut watch = db.watch(super::TOPIC)?;
         let rows = db.with(|c| page(c, ns, seq, limit))?;
         let full = rows.len() == limit;
         let mut events = Vec::new();
@@ -195,7 +194,7 @@ pub fn read(
 /// Stores the retention of `ns` (used from the next publish on).
 pub fn set_retention(db: &Sqlite, ns: &str, ret: Retention) -> Result<()> {
     let age = ret.max_age.map(|a| a.as_millis() as i64);
-    db.with_tx_on(Topic::Events, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         tx.execute(
             "INSERT INTO event_logs (ns, last_seq, max_len, max_age_ms) VALUES (?1, 0, ?2, ?3)
              ON CONFLICT (ns) DO UPDATE SET max_len = ?2, max_age_ms = ?3",

@@ -43,7 +43,7 @@ fn patterns_and_ids_are_validated() {
 
 fn embedded() -> (tempdir::Dir, Events) {
     let dir = tempdir::Dir::new();
-    let db = Sqlite::open(dir.path()).unwrap();
+    let db = Sqlite::open(dir.path(), &crate::registry::schema().unwrap()).unwrap();
     let ev = Events::new(Backend::Sqlite(Arc::new(db)), "t".into());
     (dir, ev)
 }

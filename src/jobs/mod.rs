@@ -16,8 +16,25 @@ use std::time::Duration;
 use self::model::{check_json, cut_error, job_id, worker_name, MAX_BATCH};
 pub use self::model::{Ack, Backoff, Claim, Claimed, Finish, Job, NewJob, Outcome};
 use crate::engine::{Backend, Op};
+use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 use crate::ids;
+
+/// What this capability's writers wake on the embedded store.
+pub const TOPIC: Topic = Topic("jobs");
+
+/// This capability's row in the registry (`crate::registry`).
+pub const CAPABILITY: Capability = Capability {
+    name: "jobs",
+    migrations: &[Migration {
+        version: 4,
+        sql: sqlite::SCHEMA,
+    }],
+    rows: sqlite::rows,
+    clear: sqlite::clear,
+    topic: Some(TOPIC),
+    tag: "jobs",
+};
 
 /// Shortest visibility timeout a worker may ask for, seconds.
 pub const MIN_VISIBILITY: f64 = 0.05;

@@ -29,7 +29,7 @@ static PURGE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/purge.lu
 
 /// `zl:{<ns>:jobs}:` — every job key starts with it.
 pub fn prefix(ns: &str) -> String {
-    format!("zl:{{{ns}:jobs}}:")
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
 }
 
 /// Starts an `EVALSHA` of `script` routed by the namespace's jobs tag, with ARGV[1] = prefix.

@@ -8,7 +8,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 
 use super::model::{cut_error, new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
-use crate::engine::sqlite::Topic;
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -93,7 +92,7 @@ fn next_seq(tx: &Transaction<'_>, ns: &str, k: i64) -> Result<i64> {
 
 /// Enqueues all jobs or none; an idempotency key already in use returns that job instead.
 pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Vec<Job>> {
-    db.with_tx_on(Topic::Jobs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let mut out = Vec::with_capacity(jobs.len());
         let ready = jobs.iter().filter(|j| j.run_at <= at).count() as i64;
         let mut seq = if ready > 0 { next_seq(tx, ns, ready)? } else { 0 };
@@ -322,9 +321,9 @@ pub fn claim(
 ) -> Result<Claimed> {
     let until = Instant::now() + block;
     loop {
-        let mut w = db.watch(Topic::Jobs)?;
+        let mut w = db.watch(super::TOPIC)?;
         let at = super::model::now();
-        let c = db.with_tx_on(Topic::Jobs, |tx| {
+        let c = db.with_tx_on(super::TOPIC, |tx| {
             claim_once(tx, ns, kinds, count, worker, visibility, at)
         })?;
         let left = until.saturating_duration_since(Instant::now());
@@ -341,7 +340,7 @@ pub fn claim(
 
 /// Completes or fails claimed attempts.
 pub fn finish(db: &Sqlite, ns: &str, items: Vec<Finish>, at: f64) -> Result<Vec<Ack>> {
-    db.with_tx_on(Topic::Jobs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let mut out = Vec::with_capacity(items.len());
         for f in items {
             let ack = check_claim(tx, ns, &f.id, &f.token)?;
@@ -385,7 +384,7 @@ pub fn heartbeat(
     visibility: f64,
     at: f64,
 ) -> Result<Vec<Ack>> {
-    db.with_tx_on(Topic::Jobs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let mut out = Vec::with_capacity(items.len());
         for (id, token, progress) in items {
             let ack = check_claim(tx, ns, &id, &token)?;
@@ -405,7 +404,7 @@ pub fn heartbeat(
 
 /// Cancels a job that has not finished; false if it already had.
 pub fn cancel(db: &Sqlite, ns: &str, id: &str, at: f64) -> Result<bool> {
-    db.with_tx_on(Topic::Jobs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         let q: Option<i64> = tx
             .prepare_cached("SELECT q FROM jobs WHERE ns = ?1 AND id = ?2")?
             .query_row(params![ns, id], |r| r.get(0))
@@ -427,7 +426,7 @@ pub fn cancel(db: &Sqlite, ns: &str, id: &str, at: f64) -> Result<bool> {
 
 /// Deletes finished jobs (succeeded, dead, cancelled) that finished at or before `before`.
 pub fn purge(db: &Sqlite, ns: &str, before: f64) -> Result<u64> {
-    db.with_tx_on(Topic::Jobs, |tx| {
+    db.with_tx_on(super::TOPIC, |tx| {
         Ok(tx
             .prepare_cached("DELETE FROM jobs WHERE ns = ?1 AND q = 0 AND finished_at <= ?2")?
             .execute(params![ns, before])? as u64)

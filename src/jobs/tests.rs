@@ -10,7 +10,7 @@ use crate::engine::{Backend, Sqlite};
 
 fn jobs() -> (Jobs, PathBuf) {
     let dir = std::env::temp_dir().join(format!("zl-jobs-{:016x}", rand::random::<u64>()));
-    let db = Sqlite::open(&dir).expect("open");
+    let db = Sqlite::open(&dir, &crate::registry::schema().expect("schema")).expect("open");
     (Jobs::new(Backend::Sqlite(Arc::new(db)), "t".into()), dir)
 }
 

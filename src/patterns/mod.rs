@@ -35,8 +35,22 @@ pub use self::model::{
 };
 use crate::anonymize::Anonymizer;
 use crate::engine::{Backend, Op};
+use crate::engine::{Capability, Migration};
 use crate::error::{Error, Result};
 use crate::ids;
+
+/// This capability's row in the registry (`crate::registry`).
+pub const CAPABILITY: Capability = Capability {
+    name: "patterns",
+    migrations: &[Migration {
+        version: 7,
+        sql: sqlite::SCHEMA,
+    }],
+    rows: sqlite::rows,
+    clear: sqlite::clear,
+    topic: None,
+    tag: "patterns",
+};
 
 /// Most records one read returns.
 pub const MAX_LIMIT: usize = 10_000;

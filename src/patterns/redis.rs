@@ -37,7 +37,7 @@ static INSIGHTS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/insig
 
 /// `zl:{<ns>:patterns}:` — every pattern-memory key starts with it.
 pub fn prefix(ns: &str) -> String {
-    format!("zl:{{{ns}:patterns}}:")
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
 }
 
 pub(super) fn bad(what: &str) -> Error {

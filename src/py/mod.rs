@@ -120,11 +120,22 @@ where
     }
 }
 
+/// Names of the capabilities in the registry (what `hub.health()` counts and `hub.clear()`
+/// deletes), for tests that walk every capability.
+#[pyfunction]
+fn _capabilities() -> Vec<&'static str> {
+    crate::registry::CAPABILITIES
+        .iter()
+        .map(|c| c.name)
+        .collect()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // One runtime for the blocking API and the asyncio bridge.
     let _ = pyo3_async_runtimes::tokio::init_with_runtime(runtime());
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_capabilities, m)?)?;
     m.add_class::<hub::Hub>()?;
     m.add_class::<hub::AsyncHub>()?;
     m.add_class::<hub::Health>()?;

@@ -77,8 +77,11 @@ impl SyncHandle {
                 "this hub's sync engine is already running".into(),
             )));
         }
-        let hub = self.hub.clone();
-        let engine = py.detach(move || Engine::start(hub, opts)).map_err(to_py)?;
+        let (docs, events) = (self.hub.docs.clone(), self.hub.events.clone());
+        let root = self.hub.root().to_path_buf();
+        let engine = py
+            .detach(move || Engine::start(docs, events, &root, opts))
+            .map_err(to_py)?;
         let st = engine.status();
         *self.hub.sync.lock() = Some(engine);
         status_dict(py, Some(st), String::new())

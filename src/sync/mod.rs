@@ -41,9 +41,10 @@ use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use serde_json::json;
 
+use crate::docs::Docs;
 use crate::docs::{self, Origin};
 use crate::error::{Error, Result};
-use crate::hub::Hub;
+use crate::events::Events;
 
 pub use files::{conflict_copy, is_conflict_copy, write_atomic};
 
@@ -145,7 +146,8 @@ pub struct Status {
 }
 
 struct Shared {
-    hub: Arc<Hub>,
+    docs: Docs,
+    events: Events,
     root: PathBuf,
     roots: Vec<String>,
     opts: Options,
@@ -164,17 +166,21 @@ pub struct Engine {
 impl Engine {
     /// Takes the root's lock, reconciles once, then watches and writes back in the
     /// background. Conflict if another engine holds the root.
-    pub fn start(hub: Arc<Hub>, opts: Options) -> Result<Engine> {
+    ///
+    /// The engine holds the documents and events it works on, not the hub, so a hub that
+    /// owns an engine can be dropped (and its drop stops the engine).
+    pub fn start(docs: Docs, events: Events, root: &Path, opts: Options) -> Result<Engine> {
         // One spelling of the root (absolute, symlinks resolved) for the watcher and paths.
-        std::fs::create_dir_all(hub.root())?;
-        let root = hub.root().canonicalize()?;
+        std::fs::create_dir_all(root)?;
+        let root = root.canonicalize()?;
         let lock = files::lock(&root)?;
-        let roots = hub.docs.settings().roots;
+        let roots = docs.settings().roots;
         for r in &roots {
             std::fs::create_dir_all(root.join(r))?;
         }
         let shared = Arc::new(Shared {
-            hub,
+            docs,
+            events,
             root,
             roots,
             opts,
@@ -216,7 +222,7 @@ impl Engine {
     /// Stops the threads (they finish the file in hand) and releases the lock.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
-        self.shared.hub.docs.nudge(); // the write-back worker may be waiting
+        self.shared.docs.nudge(); // the write-back worker may be waiting
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
@@ -252,7 +258,7 @@ impl Shared {
     }
 
     fn event(&self, channel: &str, data: serde_json::Value) {
-        if let Err(e) = self.hub.events.publish(channel, data).wait() {
+        if let Err(e) = self.events.publish(channel, data).wait() {
             self.error(format!("could not publish {channel}: {e}"));
         }
     }
@@ -292,23 +298,22 @@ impl Shared {
         let full = self.root.join(rel);
         // A link out of the root is not the root's file (the full scan does not follow it).
         files::refuse_symlink_escape(&self.root, &full, "not read")?;
-        let max = self.hub.docs.settings().max_bytes;
+        let max = self.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&full, max)? else {
             return Ok(()); // gone meanwhile: the delete event follows
         };
         let text = files::utf8(bytes)?;
         let hash = docs::hash(&text);
-        let cur = self.hub.docs.get_opt(rel).wait()?;
+        let cur = self.docs.get_opt(rel).wait()?;
         if let Some(d) = &cur {
             if d.hash == hash {
                 if d.synced != hash {
                     // File and store agree: record the base, only if the store still holds
                     // this version (a newer store write must not be overwritten by it).
                     let w = self
-                        .hub
                         .docs
                         .text_write(rel, text, Origin::File, Some(d.version))?;
-                    self.hub.docs.write(w).wait()?;
+                    self.docs.write(w).wait()?;
                 }
                 return Ok(());
             }
@@ -319,13 +324,13 @@ impl Shared {
                 return Ok(());
             }
         }
-        let w = self.hub.docs.text_write(
+        let w = self.docs.text_write(
             rel,
             text,
             Origin::File,
             Some(cur.as_ref().map_or(0, |d| d.version)),
         )?;
-        let d = self.hub.docs.write(w).wait()?;
+        let d = self.docs.write(w).wait()?;
         self.n.imported.fetch_add(1, Ordering::Relaxed);
         self.event(
             "file:changed",
@@ -340,11 +345,11 @@ impl Shared {
     /// beside it. True when the path was settled (false: the store moved meanwhile and the
     /// path stays queued).
     fn reconcile(&self, rel: &str, d: &docs::Document, bytes: &[u8]) -> Result<bool> {
-        let s = self.hub.docs.settings();
+        let s = self.docs.settings();
         let format = docs::check_path(rel, &s.roots)?;
         let file_text = String::from_utf8_lossy(bytes).into_owned();
         let file_value = docs::parse(&file_text, format, &s).ok();
-        let base = self.hub.docs.base(rel).wait()?;
+        let base = self.docs.base(rel).wait()?;
         let base_value = base.and_then(|t| docs::parse(&t, format, &s).ok());
         let (Some(fv), Some(bv)) = (file_value, base_value) else {
             let copy = self.conflict_copy(rel, &file_text)?;
@@ -376,11 +381,10 @@ impl Shared {
         let whole = edited.is_none();
         let text = edited.unwrap_or_else(|| docs::render(&merged, format));
         let mut w = self
-            .hub
             .docs
             .text_write(rel, text, Origin::Store, Some(d.version))?;
         w.whole = whole;
-        let stored = match self.hub.docs.write(w).wait() {
+        let stored = match self.docs.write(w).wait() {
             Ok(stored) => stored,
             Err(Error::Conflict(_)) => return Ok(false), // the store moved: next round
             Err(e) => return Err(e),
@@ -432,12 +436,7 @@ impl Shared {
 
     /// The file holds `d`'s text now: leave the queue (if the store still holds it) and say so.
     fn synced(&self, rel: &str, d: &docs::Document) -> Result<bool> {
-        if self
-            .hub
-            .docs
-            .done_writeback(rel, Some(d.hash.clone()))
-            .wait()?
-        {
+        if self.docs.done_writeback(rel, Some(d.hash.clone())).wait()? {
             self.event(
                 "file:synced",
                 json!({"path": rel, "version": d.version, "origin": "store", "hash": d.hash,
@@ -447,7 +446,7 @@ impl Shared {
             // The store moved on while the file was written: the file holds `d`, a version
             // the store had, so that is the base the next write-back compares against (not
             // an edit of the file's, which would read as a conflict).
-            self.hub.docs.rebase(rel, &d.hash, &d.text).wait()?;
+            self.docs.rebase(rel, &d.hash, &d.text).wait()?;
         }
         Ok(true)
     }
@@ -471,14 +470,14 @@ impl Shared {
     }
 
     fn try_rename(&self, from: &str, to: &str) -> Result<bool> {
-        let Some(d) = self.hub.docs.get_opt(from).wait()? else {
+        let Some(d) = self.docs.get_opt(from).wait()? else {
             return Ok(false);
         };
         if d.synced != d.hash || self.root.join(from).exists() {
             return Ok(false);
         }
         files::refuse_symlink_escape(&self.root, &self.root.join(to), "not read")?;
-        let max = self.hub.docs.settings().max_bytes;
+        let max = self.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&self.root.join(to), max)? else {
             return Ok(false);
         };
@@ -487,9 +486,9 @@ impl Shared {
         }
         let text = String::from_utf8(bytes).map_err(|_| Error::validation("not UTF-8"))?;
         // Some(0): only if no document is at `to` yet.
-        let w = self.hub.docs.text_write(to, text, Origin::File, Some(0))?;
-        let moved = self.hub.docs.write(w).wait()?;
-        self.hub.docs.delete(from, Origin::File).wait()?;
+        let w = self.docs.text_write(to, text, Origin::File, Some(0))?;
+        let moved = self.docs.write(w).wait()?;
+        self.docs.delete(from, Origin::File).wait()?;
         self.n.imported.fetch_add(1, Ordering::Relaxed);
         self.n.deleted.fetch_add(1, Ordering::Relaxed);
         self.event(
@@ -503,13 +502,13 @@ impl Shared {
     /// A file was deleted: delete the document unless the store changed it since.
     fn file_removed(&self, rel: &str) {
         let r = (|| -> Result<()> {
-            let Some(d) = self.hub.docs.get_opt(rel).wait()? else {
+            let Some(d) = self.docs.get_opt(rel).wait()? else {
                 return Ok(());
             };
             if d.synced != d.hash {
                 return Ok(()); // the store has a version the file never had: written back
             }
-            if self.hub.docs.delete(rel, Origin::File).wait()? {
+            if self.docs.delete(rel, Origin::File).wait()? {
                 self.n.deleted.fetch_add(1, Ordering::Relaxed);
                 self.event(
                     "file:changed",

@@ -44,7 +44,7 @@ impl Shared {
         // write is a create, compare-and-set on "none yet", so one made meanwhile is seen).
         let mut known = BTreeSet::new();
         for r in &self.roots {
-            known.extend(self.hub.docs.list(&format!("{r}/")).wait()?);
+            known.extend(self.docs.list(&format!("{r}/")).wait()?);
         }
         let files: Vec<&str> = on_disk.iter().map(String::as_str).collect();
         let chunks: Vec<&[&str]> = files.chunks(CHUNK).collect();
@@ -79,7 +79,7 @@ impl Shared {
 
     /// One chunk of the scan (see the module's text).
     fn scan_chunk(&self, chunk: &[&str], known: &BTreeSet<String>) {
-        let max = self.hub.docs.settings().max_bytes;
+        let max = self.docs.settings().max_bytes;
         let mut events: Vec<(String, Value)> = Vec::new();
         let mut read = Vec::with_capacity(chunk.len());
         for &rel in chunk {
@@ -102,7 +102,7 @@ impl Shared {
         let asked = if paths.is_empty() {
             Ok(Vec::new())
         } else {
-            self.hub.docs.states(paths).wait()
+            self.docs.states(paths).wait()
         };
         let states = match asked {
             Ok(s) => {
@@ -141,7 +141,6 @@ impl Shared {
             };
             let hash = f.hash.clone();
             match self
-                .hub
                 .docs
                 .hashed_write(f.rel, f.text, hash, Origin::File, Some(expected))
             {
@@ -153,7 +152,7 @@ impl Shared {
             }
         }
         let mut retry = Vec::new();
-        match self.hub.docs.import_many(writes).wait() {
+        match self.docs.import_many(writes).wait() {
             Ok(outcomes) => {
                 for ((rel, hash), got) in sent.into_iter().zip(outcomes) {
                     match got {
@@ -192,7 +191,7 @@ impl Shared {
         if events.is_empty() {
             return;
         }
-        if let Err(e) = self.hub.events.publish_many(events).wait() {
+        if let Err(e) = self.events.publish_many(events).wait() {
             self.error(format!("could not publish the scan's events: {e}"));
         }
     }

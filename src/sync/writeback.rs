@@ -17,7 +17,6 @@ impl Shared {
             // Store-side writes wake it (any process's: see `Docs::idle_wait`); `poll` is the
             // safety net.
             let waited = self
-                .hub
                 .docs
                 .idle_wait(|| self.writeback_all() == 0, self.opts.poll);
             if let Err(e) = waited {
@@ -30,7 +29,7 @@ impl Shared {
     /// Writes every queued path once; returns how many were written or settled (0 sends the
     /// worker to sleep: an empty queue, or only paths that failed or are not this engine's).
     pub(super) fn writeback_all(&self) -> usize {
-        let pending = match self.hub.docs.pending(256).wait() {
+        let pending = match self.docs.pending(256).wait() {
             Ok(p) => p,
             Err(e) => {
                 self.error(format!("write-back queue unreadable: {e}"));
@@ -62,7 +61,7 @@ impl Shared {
         }
         let full = self.root.join(rel);
         files::refuse_symlink_escape(&self.root, &full, "not written")?;
-        let doc = self.hub.docs.get_opt(rel).wait()?;
+        let doc = self.docs.get_opt(rel).wait()?;
         let on_disk = files::read_limited(&full, usize::MAX)?;
         match doc {
             None => {
@@ -71,7 +70,7 @@ impl Shared {
                     files::sync_dir(&full);
                     self.n.deleted.fetch_add(1, Ordering::Relaxed);
                 }
-                if self.hub.docs.done_writeback(rel, None).wait()? {
+                if self.docs.done_writeback(rel, None).wait()? {
                     self.event("file:synced", json!({"path": rel, "deleted": true}));
                 }
             }
@@ -83,8 +82,8 @@ impl Shared {
                             // Queued, but the store holds the synced text: only the file
                             // changed. Import it rather than overwrite it.
                             self.file_changed(rel);
-                            let now = self.hub.docs.get_opt(rel).wait()?.map(|d| d.hash);
-                            self.hub.docs.done_writeback(rel, now).wait()?;
+                            let now = self.docs.get_opt(rel).wait()?.map(|d| d.hash);
+                            self.docs.done_writeback(rel, now).wait()?;
                             return Ok(true);
                         }
                         if *fh != d.synced {

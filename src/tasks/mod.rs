@@ -15,8 +15,22 @@ use std::sync::Arc;
 pub use self::handoff::{handoff, Handoff, HandoffAction};
 pub use self::model::{NewTask, Order, Page, Query, Task, TaskPatch};
 use crate::engine::{Backend, Op};
+use crate::engine::{Capability, Migration};
 use crate::error::{Error, Result};
 use crate::ids;
+
+/// This capability's row in the registry (`crate::registry`).
+pub const CAPABILITY: Capability = Capability {
+    name: "tasks",
+    migrations: &[Migration {
+        version: 1,
+        sql: sqlite::SCHEMA,
+    }],
+    rows: sqlite::rows,
+    clear: sqlite::clear,
+    topic: None,
+    tag: "tasks",
+};
 
 /// Most tasks one `create_many` or `get_many` call takes.
 pub const MAX_BATCH: usize = 10_000;

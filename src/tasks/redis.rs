@@ -42,7 +42,7 @@ async fn back_off(attempt: &mut u32, started: std::time::Instant) -> bool {
 
 /// `zl:{<ns>:tasks}:` — every task key starts with it.
 pub fn prefix(ns: &str) -> String {
-    format!("zl:{{{ns}:tasks}}:")
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
 }
 
 fn index_suffixes(t: &Task) -> Vec<String> {
