@@ -18,7 +18,7 @@ PY_SOURCES := $(shell find python -type f -name '*.py*' 2>/dev/null)
 REQS = $(VENV)/requirements-$(1).txt
 install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) install -r $(REQS)
 
-.PHONY: demo test build lint bench check-tools redis cargo-test pytest stubtest notebooks clean
+.PHONY: demo test build lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
 
 check-tools:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10 or newer (apt-get install python3 python3-venv)"; exit 1; }
@@ -62,7 +62,16 @@ test: build redis
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/run_notebooks.py notebooks
 
-lint: $(STAMP)
+# $(call rust-tool,SUBCOMMAND,COMPONENT,APT-PACKAGE): cargo SUBCOMMAND is there, or rustup adds
+# it, or make stops saying how to get it.
+rust-tool = cargo $(1) --version >/dev/null 2>&1 || { command -v rustup >/dev/null && rustup component add $(2); } \
+	|| { echo "error: cargo $(1) not found; install it: rustup component add $(2) (or apt-get install $(3))"; exit 1; }
+
+lint-tools:
+	@$(call rust-tool,fmt,rustfmt,rustfmt)
+	@$(call rust-tool,clippy,clippy,rust-clippy)
+
+lint: $(STAMP) lint-tools
 	cargo fmt --check
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --features python -- -D warnings
