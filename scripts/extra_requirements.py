@@ -1,6 +1,6 @@
-"""Prints one extra of pyproject.toml's [project.optional-dependencies], one requirement a line.
+"""Prints extras of pyproject.toml's [project.optional-dependencies], one requirement a line.
 
-    python scripts/extra_requirements.py dev > requirements.txt
+    python scripts/extra_requirements.py dev [bench ...] > requirements.txt
 
 The Makefile installs the development tools (and `make bench` its plotting libraries) from
 this list, so pyproject.toml is the one place they are named. The package itself is not
@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10: the Makefile installs tomli first
+else:  # Python 3.10: the Makefile installs tomli first
     import tomli as tomllib
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
@@ -29,9 +29,9 @@ def requirements(extra: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        raise SystemExit("usage: extra_requirements.py EXTRA")
-    print("\n".join(requirements(argv[0])))
+    if not argv:
+        raise SystemExit("usage: extra_requirements.py EXTRA [EXTRA ...]")
+    print("\n".join(r for extra in argv for r in requirements(extra)))
     return 0
 
 
