@@ -13,18 +13,23 @@ STAMP := $(VENV)/.deps-stamp
 BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find src -type f 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
 PY_SOURCES := $(shell find python -type f -name '*.py*' 2>/dev/null)
+# $(call install-extra,NAME): pip-installs pyproject.toml's extra NAME (its one list of the
+# development tools), not the package itself: maturin develop builds that.
+REQS = $(VENV)/requirements-$(1).txt
+install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) install -r $(REQS)
 
-.PHONY: demo test build lint bench check-tools redis cargo-test pytest stubtest notebooks clean
+.PHONY: demo test build lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
 
 check-tools:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10 or newer (apt-get install python3 python3-venv)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: zerolag needs Python 3.10 or newer; $(PYTHON) is $$($(PYTHON) -V)"; exit 1; }
 	@command -v cargo >/dev/null || { echo "error: cargo not found; install the Rust toolchain (https://rustup.rs: curl ... | sh, or apt-get install cargo)"; exit 1; }
 
-$(STAMP): pyproject.toml Makefile | check-tools
+$(STAMP): pyproject.toml Makefile scripts/extra_requirements.py | check-tools
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtualenv; install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PIP) install --upgrade pip
-	$(PIP) install "maturin>=1.9.4,<2" pytest pytest-timeout hypothesis "redis[hiredis]>=5" mypy ruff nbclient nbformat ipykernel detect-secrets rq arq watchdog pyyaml
+	@$(PY) -c 'import tomllib' 2>/dev/null || $(PIP) install tomli
+	$(call install-extra,dev)
 	@touch $@
 
 $(BUILD_STAMP): $(STAMP) $(RUST_SOURCES)
@@ -57,7 +62,16 @@ test: build redis
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/run_notebooks.py notebooks
 
-lint: $(STAMP)
+# $(call rust-tool,SUBCOMMAND,COMPONENT,APT-PACKAGE): cargo SUBCOMMAND is there, or rustup adds
+# it, or make stops saying how to get it.
+rust-tool = cargo $(1) --version >/dev/null 2>&1 || { command -v rustup >/dev/null && rustup component add $(2); } \
+	|| { echo "error: cargo $(1) not found; install it: rustup component add $(2) (or apt-get install $(3))"; exit 1; }
+
+lint-tools:
+	@$(call rust-tool,fmt,rustfmt,rustfmt)
+	@$(call rust-tool,clippy,clippy,rust-clippy)
+
+lint: $(STAMP) lint-tools
 	cargo fmt --check
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --features python -- -D warnings
@@ -66,7 +80,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: build redis
-	$(PIP) install -q matplotlib numpy
+	$(call install-extra,bench)
 	$(PY) bench/run.py
 	$(PY) bench/plot.py
 

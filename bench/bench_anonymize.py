@@ -25,6 +25,11 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import zerolag  # noqa: E402
 from anonymize_corpus import ordinary_code, secret_corpus  # noqa: E402
 
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = False
+ORDER = 60
+
 
 def _best(fn: Callable[[], Any], min_time: float = 0.5) -> float:
     fn()
@@ -47,7 +52,10 @@ def _ds_scan(paths: list[Path]) -> dict[str, set[int]]:
     return {f: {s.line_number for s in v} for f, v in found.data.items()}
 
 
-def run(quick: bool = False) -> list[dict[str, Any]]:
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """bench/run.py's entry point: no Redis (``url`` is unused), nothing to log."""
     from detect_secrets.settings import default_settings
 
     docs, secrets = secret_corpus(0, n=20 if quick else 100)
@@ -109,5 +117,5 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    for r in run(quick="--quick" in sys.argv):
+    for r in run(None, quick="--quick" in sys.argv):
         print(r)

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import redis  # noqa: E402
 import zerolag  # noqa: E402
 from baseline_bus import ContextSync, GroupBus  # noqa: E402
+
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 40
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -151,7 +157,9 @@ for _ in range(n):
 """
 
 
-def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any]]:
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
     n = 500 if quick else 5_000
     nlat = 100 if quick else 1_000
     rows: list[dict[str, Any]] = []

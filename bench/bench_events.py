@@ -25,6 +25,11 @@ sys.path.insert(0, str(HERE))
 import baseline_events  # noqa: E402
 import zerolag  # noqa: E402
 
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 30
+
 READER = """
 import json, sys, time
 sys.path.insert(0, sys.argv[5])
@@ -129,7 +134,7 @@ def _rows(
 
 
 def run(
-    url: str | None, quick: bool = False, log: Callable[[str], None] = print
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     n_pub, n_lat = (500, 200) if quick else (5_000, 2_000)
     rows: list[dict[str, Any]] = []

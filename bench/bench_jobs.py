@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import zerolag  # noqa: E402
 from baseline_jobs import arq_run, rq_run  # noqa: E402
+
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 50
 
 
 def noop(ctx: Any) -> None:
@@ -85,7 +91,9 @@ def rows_for(
     return out
 
 
-def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any]]:
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
     n = 500 if quick else 10_000
     reps = 1 if quick else 2
     rows: list[dict[str, Any]] = []

@@ -32,6 +32,11 @@ sys.path.insert(0, str(HERE))
 import baseline_loop  # noqa: E402
 import zerolag  # noqa: E402
 
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 90
+
 REPLY = "Sure, I'm on it. [tc:Build the export feature|data_export|medium] You'll see progress."
 MESSAGE = "Please build the export feature"
 
@@ -248,7 +253,7 @@ def _baseline_first(url: str, n_first: int) -> list[float]:
 
 
 def run(
-    url: str | None, quick: bool = False, log: Callable[[str], None] = print
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     n, n_first = (500, 50) if quick else (10_000, 500)
     n_pause = 20 if quick else 200

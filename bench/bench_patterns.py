@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import redis  # noqa: E402
 import zerolag  # noqa: E402
 from baseline_patterns import RedisPatternMemory  # noqa: E402
+
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 70
 
 REPO = "acme/api"
 DAY = 86400.0
@@ -155,7 +161,9 @@ def lat_row(name: str, ours: list[float], base: list[float] | None, **kw: Any) -
 OPS = (("store pattern", "store"), ("track issue", "track"), ("record fix outcome", "fix"))
 
 
-def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any]]:
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
     n = 300 if quick else 3_000
     records = 1_000 if quick else 10_000
     k = 30 if quick else 300

@@ -1,7 +1,7 @@
 """Decoding coded commands: zerolag (Rust) vs a pure-Python regex decoder.
 
-Run ``python bench/bench_protocol.py [n]`` for a table; ``run(n)`` returns the rows as dicts
-(``name``, ``ours``, ``baseline``, ``unit``, ``ratio``) for the project's bench runner.
+Run ``python bench/bench_protocol.py [n]`` for a table; ``measure(n)`` returns the rows as dicts
+(``name``, ``ours``, ``baseline``, ``unit``, ``ratio``); ``run`` is bench/run.py's entry point.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baseline_protocol as baseline  # noqa: E402
 from zerolag import protocol  # noqa: E402
+
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = False
+ORDER = 20
 
 # A realistic mix of what a frontend model emits.
 LINES = [
@@ -51,7 +56,14 @@ def _check_same() -> None:
     assert ours == theirs, (ours, theirs)
 
 
-def run(n: int = 100_000) -> list[dict[str, Any]]:
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """bench/run.py's entry point: no Redis, nothing to log; 10,000 lines with --quick."""
+    return measure(10_000 if quick else 100_000)
+
+
+def measure(n: int = 100_000) -> list[dict[str, Any]]:
     _check_same()
     lines = (LINES * (n // len(LINES) + 1))[:n]
     rows = []
@@ -104,7 +116,7 @@ def _baseline_extract(reply: str) -> tuple[list[dict[str, Any]], str]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    rows = run(n)
+    rows = measure(n)
     print(f"{'benchmark':32} {'zerolag ops/s':>15} {'python ops/s':>15} {'ratio':>8}")
     for r in rows:
         print(f"{r['name']:32} {r['ours']:15,.0f} {r['baseline']:15,.0f} {r['ratio']:7.1f}x")

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import redis  # noqa: E402
 import zerolag  # noqa: E402
 from baseline_sync import Adapter  # noqa: E402
+
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 80
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -193,7 +199,9 @@ def base_latencies(url: str, root: Path, samples: int) -> tuple[list[float], lis
     return save, write
 
 
-def run(url: str | None, *, quick: bool, log: Any = print) -> list[dict[str, Any]]:
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
     n = 1_000 if quick else 10_000
     samples = 30 if quick else 200
     rows: list[dict[str, Any]] = []

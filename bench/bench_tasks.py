@@ -36,6 +36,11 @@ from baseline_tasks import (  # noqa: E402
     Task,
 )
 
+# For bench/run.py (see bench/README.md): whether run() needs a Redis URL, and where
+# a run of all suites runs this one (ascending).
+NEEDS_REDIS = True
+ORDER = 10
+
 LUA = Path(__file__).resolve().parent.parent / "src" / "tasks" / "lua"
 
 
@@ -672,14 +677,14 @@ def _embedded_part(sz: Sizes, ds: Dataset, log: Callable[[str], None]) -> list[d
 
 
 def run(
-    redis_url: str | None, quick: bool = False, log: Callable[[str], None] = print
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     """Runs the suite; returns the comparison rows (see bench/README.md)."""
     sz = QUICK if quick else FULL
     ds = Dataset()
     rows: list[dict[str, Any]] = []
-    if redis_url:
-        rows += _redis_part(redis_url, sz, ds, log)
+    if url:
+        rows += _redis_part(url, sz, ds, log)
     else:
         log("  no Redis URL: Redis rows skipped")
     rows += _embedded_part(sz, ds, log)

@@ -1,12 +1,12 @@
 """Runs zerolag's benchmarks side by side with their baselines and writes bench/results/.
 
-    python bench/run.py [--quick]
-        [--suite tasks|protocol|events|bus|jobs|anonymize|patterns|sync|loop]
-                        [--redis-url URL]
+    python bench/run.py [--quick] [--suite NAME ...] [--redis-url URL]
 
-Without --redis-url it starts its own redis-server on a free port (no persistence) and stops
-it at the end. Prints one table per suite and writes bench/results/<suite>.json. Timings are
-reported, never asserted. See bench/README.md.
+Every bench/bench_<name>.py is the suite <name> (`--help` lists them): it defines
+run(url, *, quick, log) returning its rows, and NEEDS_REDIS and ORDER where they apply (see
+bench/README.md). When a suite needs Redis and there is no --redis-url, this starts its own
+redis-server on a free port (no persistence) and stops it at the end. Prints one table per
+suite and writes bench/results/<suite>.json. Timings are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -25,14 +25,40 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SUITES = ("tasks", "protocol", "events", "bus", "jobs", "anonymize", "patterns", "sync", "loop")
-NEEDS_REDIS = {"tasks", "events", "bus", "jobs", "patterns", "sync", "loop"}
 sys.path.insert(0, str(HERE))
+Rows = list[dict[str, Any]]
+
+
+def suite_names() -> list[str]:
+    """Every bench/bench_<name>.py is a suite."""
+    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    run: Callable[..., Rows]  # run(url: str | None, *, quick: bool, log: Callable[[str], None])
+    needs_redis: bool  # the module's NEEDS_REDIS (default False): run() gets a Redis URL
+    order: int  # the module's ORDER (default 100): where a run of all suites runs it
+
+
+def load(name: str) -> Suite:
+    mod = importlib.import_module(f"bench_{name}")
+    run = getattr(mod, "run", None)
+    if not callable(run):
+        raise SystemExit(f"bench/bench_{name}.py has no run(url, *, quick, log)")
+    needs_redis = bool(getattr(mod, "NEEDS_REDIS", False))
+    return Suite(name, run, needs_redis, int(getattr(mod, "ORDER", 100)))
+
+
+def _log(line: str) -> None:
+    print(line, flush=True)
 
 
 def _free_port() -> int:
@@ -177,109 +203,39 @@ def write(suite: str, rows: list[dict[str, Any]], mach: dict[str, Any], quick: b
     return path
 
 
-def _suite_tasks(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_tasks
-
-    return bench_tasks.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-def _suite_protocol(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    try:
-        mod = importlib.import_module("bench_protocol")
-    except ImportError as e:
-        print(f"  protocol suite skipped: bench/bench_protocol.py not importable ({e})")
-        return None
-    n = 10_000 if quick else 100_000
-    rows: list[dict[str, Any]] = mod.run(n=n)
-    return rows
-
-
-def _suite_events(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_events
-
-    return bench_events.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-def _suite_anonymize(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_anonymize
-
-    return bench_anonymize.run(quick=quick)
-
-
-def _suite_bus(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_bus
-
-    return bench_bus.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-def _suite_jobs(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_jobs
-
-    return bench_jobs.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-def _suite_patterns(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_patterns
-
-    return bench_patterns.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-def _suite_sync(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_sync
-
-    return bench_sync.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-def _suite_loop(url: str | None, quick: bool) -> list[dict[str, Any]] | None:
-    import bench_loop
-
-    return bench_loop.run(url, quick=quick, log=lambda s: print(s, flush=True))
-
-
-RUNNERS: dict[str, Callable[[str | None, bool], list[dict[str, Any]] | None]] = {
-    "tasks": _suite_tasks,
-    "protocol": _suite_protocol,
-    "events": _suite_events,
-    "anonymize": _suite_anonymize,
-    "bus": _suite_bus,
-    "jobs": _suite_jobs,
-    "sync": _suite_sync,
-    "patterns": _suite_patterns,
-    "loop": _suite_loop,
-}
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="about 10x smaller: a smoke run")
+    names = suite_names()
     ap.add_argument(
         "--suite",
         action="append",
-        choices=SUITES,
-        help="run only this suite (repeatable); default: all",
+        choices=names,
+        help="run only this suite (repeatable); default: all, ordered by their modules' ORDER",
     )
     ap.add_argument("--redis-url", help="use this Redis instead of starting a redis-server")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     args = ap.parse_args(argv)
-    suites = args.suite or list(SUITES)
+    if args.suite:
+        suites = [load(n) for n in args.suite]
+    else:
+        suites = sorted((load(n) for n in names), key=lambda s: (s.order, s.name))
 
     def go(url: str | None) -> None:
         mach = machine(url)
         print(f"machine: {json.dumps(mach)}; redis: {url}", flush=True)
         for s in suites:
-            print(f"\n-- suite {s}{' (quick)' if args.quick else ''}", flush=True)
+            print(f"\n-- suite {s.name}{' (quick)' if args.quick else ''}", flush=True)
             t0 = time.perf_counter()
-            rows = RUNNERS[s](url, args.quick)
-            if rows is None:
-                continue
-            print_table(s, rows)
+            rows = s.run(url, quick=args.quick, log=_log)
+            print_table(s.name, rows)
             if not args.no_write:
-                p = write(s, rows, mach, args.quick)
+                p = write(s.name, rows, mach, args.quick)
                 print(f"  wrote {p.relative_to(HERE.parent)} ({time.perf_counter() - t0:.1f} s)")
 
     if args.redis_url:
         go(args.redis_url)
-    elif NEEDS_REDIS & set(suites):
+    elif any(s.needs_redis for s in suites):
         with local_redis() as url:
             go(url)
     else:
