@@ -676,13 +676,64 @@ def _embedded_part(sz: Sizes, ds: Dataset, log: Callable[[str], None]) -> list[d
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def _awaits(fn: Callable[[], Any], n: int) -> M:
+    """`n` sequential awaits of `fn()`, each timed."""
+    for _ in range(200):
+        await fn()
+    lat: list[int] = []
+    clock = time.perf_counter_ns
+    t0 = clock()
+    for _ in range(n):
+        s = clock()
+        await fn()
+        lat.append(clock() - s)
+    return _m(lat, n, clock() - t0)
+
+
+def _await_part(sz: Sizes, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The cost of an `await` itself: a native operation that does no I/O, and one that goes
+    through the runtime and back to the loop (what every operation that waits pays), against
+    handing a no-op to a thread the way asyncio code does (`asyncio.to_thread`)."""
+    n = sz.get * 2
+    log(f"  await of a native no-op: {n:,} awaits each")
+
+    async def measure() -> tuple[M, M, M]:
+        with tempfile.TemporaryDirectory() as root:
+            hub = await zerolag.open_async(root=root, namespace="bench_await")
+            try:
+                inline = await _awaits(hub._noop, n)
+                hop = await _awaits(lambda: hub._noop(hop=True), n)
+                thread = await _awaits(lambda: asyncio.to_thread(int), n)
+            finally:
+                await hub.close()
+        return inline, hop, thread
+
+    inline, hop, thread = asyncio.run(measure())
+    first = row("await of a native no-op", inline, None, unit="us p50")
+    first.update(
+        ours=round(inline.p50_us, 2),
+        note="target p50 < 20 us: "
+        + ("met" if inline.p50_us < 20 else "MISSED")
+        + "; no I/O: the operation finishes on the calling thread, the await takes no loop trip",
+    )
+    second = row(
+        "await through the runtime and back (no I/O) vs asyncio.to_thread",
+        M(1e6 / hop.p50_us, hop.p50_us, hop.p99_us, hop.n),
+        M(1e6 / thread.p50_us, thread.p50_us, thread.p99_us, thread.n),
+        unit="awaits/s at p50",
+        note="the path of an operation that waits: a runtime thread resolves the loop's "
+        "future (one wake-up of the loop per batch of results)",
+    )
+    return [first, second]
+
+
 def run(
     url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     """Runs the suite; returns the comparison rows (see bench/README.md)."""
     sz = QUICK if quick else FULL
     ds = Dataset()
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = _await_part(sz, log)
     if url:
         rows += _redis_part(url, sz, ds, log)
     else:

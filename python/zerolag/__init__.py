@@ -20,6 +20,14 @@ from . import llm, protocol
 from ._core import (
     Acceptance,
     Anonymizer,
+    AsyncBus,
+    AsyncDocs,
+    AsyncEvents,
+    AsyncHub,
+    AsyncJobs,
+    AsyncPatterns,
+    AsyncSubscription,
+    AsyncTasks,
     Bus,
     BusStats,
     DeadLetter,
@@ -51,10 +59,6 @@ from ._core import (
     __version__,
     anonymize,
 )
-from .aio import AsyncHub, AsyncTasks
-from .bus import AsyncBus
-from .docs import AsyncDocs
-from .events import AsyncEvents, AsyncSubscription
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -67,9 +71,9 @@ from .exceptions import (
     ValidationError,
     ZerolagError,
 )
-from .jobs import AsyncJobs, JobContext, Worker, WorkerStats
+from .jobs import JobContext, Worker, WorkerStats
 from .loop import CommandContext, DualLoop, LoopEvent, Reply, Timings
-from .patterns import AsyncPatterns, create_pattern_memory
+from .patterns import create_pattern_memory
 from .prompt import Budget
 
 __all__ = [
@@ -172,7 +176,8 @@ class _AsyncOpen:
         return await AsyncHub.connect(url, root=root, namespace=namespace)
 
     def __await__(self) -> Generator[Any, None, AsyncHub]:
-        return self._connect().__await__()
+        url, root, namespace = self._args
+        return AsyncHub.connect(url, root=root, namespace=namespace).__await__()
 
     async def __aenter__(self) -> AsyncHub:
         self._hub = await self._connect()

@@ -23,111 +23,20 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from ._core import Job, JobClaim, Jobs, _AsyncJobs
+from ._core import AsyncJobs, JobClaim, Jobs
 from .exceptions import ValidationError, ZerolagError
 
-__all__ = ["AsyncJobs", "Handler", "JobContext", "Worker", "WorkerStats"]
+__all__ = ["Handler", "JobContext", "Worker", "WorkerStats"]
 
 Seconds = float | timedelta
 Backoff = Literal["exponential", "fixed"] | float | timedelta | tuple[str, float]
 Handler = Callable[["JobContext"], Any]
-
-
-class AsyncJobs:
-    """``hub.jobs`` of an :class:`zerolag.AsyncHub`: the operations of :class:`zerolag.Jobs`
-    as coroutines."""
-
-    __slots__ = ("_n",)
-
-    def __init__(self, native: _AsyncJobs) -> None:
-        self._n = native
-
-    def __repr__(self) -> str:
-        return repr(self._n).replace("_AsyncJobs", "AsyncJobs")
-
-    async def enqueue(
-        self,
-        kind: str,
-        payload: Any = None,
-        *,
-        priority: int = 0,
-        run_at: datetime | float | None = None,
-        delay: Seconds | None = None,
-        max_attempts: int = 3,
-        backoff: Backoff | None = None,
-        timeout: Seconds | None = None,
-        idempotency_key: str | None = None,
-    ) -> Job:
-        """See :meth:`zerolag.Jobs.enqueue`."""
-        return await self._n.enqueue(
-            kind,
-            payload,
-            priority=priority,
-            run_at=run_at,
-            delay=delay,
-            max_attempts=max_attempts,
-            backoff=backoff,
-            timeout=timeout,
-            idempotency_key=idempotency_key,
-        )
-
-    async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Job]:
-        """See :meth:`zerolag.Jobs.enqueue_many`."""
-        return await self._n.enqueue_many(items)
-
-    async def get(self, id: str) -> Job:
-        """See :meth:`zerolag.Jobs.get`."""
-        return await self._n.get(id)
-
-    async def get_many(self, ids: Iterable[str]) -> list[Job | None]:
-        """See :meth:`zerolag.Jobs.get_many`."""
-        return await self._n.get_many(ids)
-
-    async def cancel(self, id: str) -> bool:
-        """See :meth:`zerolag.Jobs.cancel`."""
-        return await self._n.cancel(id)
-
-    async def purge(self, older_than: Seconds | None = None) -> int:
-        """See :meth:`zerolag.Jobs.purge`."""
-        return await self._n.purge(older_than)
-
-    async def claim(
-        self,
-        kinds: str | Iterable[str],
-        *,
-        count: int = 1,
-        worker: str = "worker",
-        visibility: Seconds | None = None,
-        block_ms: int | None = 0,
-    ) -> list[JobClaim]:
-        """See :meth:`zerolag.Jobs.claim`."""
-        return await self._n.claim(
-            kinds, count=count, worker=worker, visibility=visibility, block_ms=block_ms
-        )
-
-    async def complete(self, claim: JobClaim, result: Any = None) -> None:
-        """See :meth:`zerolag.Jobs.complete`."""
-        await self._n.complete(claim, result)
-
-    async def fail(self, claim: JobClaim, error: str, *, retry: bool = True) -> None:
-        """See :meth:`zerolag.Jobs.fail`."""
-        await self._n.fail(claim, error, retry=retry)
-
-    async def heartbeat(
-        self, claim: JobClaim, *, visibility: Seconds | None = None, progress: Any = None
-    ) -> None:
-        """See :meth:`zerolag.Jobs.heartbeat`."""
-        await self._n.heartbeat(claim, visibility=visibility, progress=progress)
-
-    def worker(self, handlers: Mapping[str, Handler], **options: Any) -> Worker:
-        """A :class:`Worker` for ``handlers``; run it with ``await worker.run_async()``."""
-        return Worker(self, handlers, **options)
 
 
 @dataclass
@@ -268,7 +177,7 @@ class Worker:
 
     def __init__(
         self,
-        jobs: Jobs | _AsyncJobs | AsyncJobs,
+        jobs: Jobs | AsyncJobs,
         handlers: Mapping[str, Handler],
         *,
         concurrency: int = 1,
@@ -277,8 +186,6 @@ class Worker:
         batch: int | None = None,
     ) -> None:
         if isinstance(jobs, AsyncJobs):
-            jobs = jobs._n
-        if isinstance(jobs, _AsyncJobs):
             self._sync, self._async = jobs._sync_twin(), jobs
         else:
             self._sync, self._async = jobs, jobs._async_twin()

@@ -56,7 +56,6 @@ from ._loop_parse import (
     plan_tasks,
     visible_text,
 )
-from .events import AsyncSubscription
 from .exceptions import ConnectionError, TimeoutError, ValidationError, ZerolagError
 from .jobs import JobContext, Worker, WorkerStats
 from .loop_backend import CommandContext, make_job_handler
@@ -534,7 +533,7 @@ class DualLoop:
         self, session: str, *, after: str | None = None, timeout: float | None = None
     ) -> AsyncIterator[LoopEvent]:
         """:meth:`events` as an async iterator (``async for ev in loop.aevents("s1")``)."""
-        sub = AsyncSubscription(self._events._async_twin(), (self.channel(session),), after)
+        sub = self._events._async_twin().subscribe(self.channel(session), after=after)
         async with sub:
             while True:
                 ev = await sub.get(timeout=timeout)

@@ -63,14 +63,47 @@ pub enum Op<T> {
     Redis(Arc<Redis>, RedisWork<T>),
     /// Already decided (e.g. failed validation).
     Ready(Result<T>),
+    /// Work that is only a future (e.g. connecting): awaited on the runtime, blocked on by
+    /// `wait`.
+    Async(BoxFut<T>),
 }
 
 /// An operation started by [`Op::start`].
 pub enum Started<T> {
     /// Finished on the calling thread.
     Done(Result<T>),
-    /// Still to await.
-    Later(BoxFut<T>),
+    /// Still to do: [`Rest::spawn`] runs it in the background.
+    Later(Rest<T>),
+}
+
+/// The part of a started operation that runs in the background.
+pub enum Rest<T> {
+    /// A future for the runtime.
+    Fut(BoxFut<T>),
+    /// SQLite work for a blocking thread (sent there directly: no runtime worker in between).
+    Blocking(Arc<Sqlite>, SqliteWork<T>),
+}
+
+impl<T: Send + 'static> Rest<T> {
+    /// Runs the rest on the runtime (or a blocking thread) and hands the result to `done` on
+    /// that thread. The handle stops a future at its next await point (blocking work, once
+    /// started, runs to its end and its result is dropped).
+    pub fn spawn(self, done: impl FnOnce(Result<T>) + Send + 'static) -> tokio::task::AbortHandle {
+        match self {
+            Rest::Fut(f) => runtime().spawn(async move { done(f.await) }).abort_handle(),
+            Rest::Blocking(db, f) => runtime()
+                .spawn_blocking(move || done(f(&db)))
+                .abort_handle(),
+        }
+    }
+
+    /// The rest as a future.
+    pub fn into_future(self) -> BoxFut<T> {
+        match self {
+            Rest::Fut(f) => f,
+            Rest::Blocking(db, f) => Op::Sqlite(db, f).run_boxed(),
+        }
+    }
 }
 
 impl<T: Send + 'static> Op<T> {
@@ -97,6 +130,7 @@ impl<T: Send + 'static> Op<T> {
                 out
             }
             Op::Ready(r) => r,
+            Op::Async(f) => runtime().block_on(f),
         }
     }
 
@@ -120,17 +154,18 @@ impl<T: Send + 'static> Op<T> {
                             r.checkin(conn);
                             Started::Done(v)
                         }
-                        Poll::Pending => Started::Later(Box::pin(async move {
+                        Poll::Pending => Started::Later(Rest::Fut(Box::pin(async move {
                             let v = fut.await;
                             r.checkin(conn);
                             v
-                        })),
+                        }))),
                     }
                 }
-                None => Started::Later(Op::Redis(r, work).run_boxed()),
+                None => Started::Later(Rest::Fut(Op::Redis(r, work).run_boxed())),
             },
             Op::Ready(v) => Started::Done(v),
-            op => Started::Later(op.run_boxed()),
+            Op::Sqlite(db, f) => Started::Later(Rest::Blocking(db, f)),
+            Op::Async(f) => Started::Later(Rest::Fut(f)),
         }
     }
 
@@ -149,6 +184,7 @@ impl<T: Send + 'static> Op<T> {
                 work(r, c).await
             }
             Op::Ready(r) => r,
+            Op::Async(f) => f.await,
         }
     }
 
@@ -169,6 +205,7 @@ impl<T: Send + 'static> Op<T> {
                 Box::new(move |r, c| Box::pin(async move { work(r, c).await.and_then(g) })),
             ),
             Op::Ready(r) => Op::Ready(r.and_then(g)),
+            Op::Async(f) => Op::Async(Box::pin(async move { f.await.and_then(g) })),
         }
     }
 }

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyString};
 
 use super::convert::{json_to_py, py_to_json, str_list};
 use super::errors::validation;
-use super::{run_async, run_sync, run_sync_blocking};
+use super::{run_async, run_async_blocking, run_sync, run_sync_blocking};
 use crate::bus::{self as core, ClaimPolicy, Settings};
 use crate::engine::Op;
 use crate::hub::Hub as CoreHub;
@@ -618,10 +618,24 @@ fn consume_async<'py>(
     pol: ClaimPolicy,
     block_ms: Option<u64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let wait = Duration::from_millis(block_ms.unwrap_or(0));
-    run_async(
+    let block = block_ms.filter(|b| *b > 0).map(Duration::from_millis);
+    let Some(block) = block else {
+        let op = hub
+            .bus
+            .consume(agent, group, consumer, count, pol, Duration::ZERO);
+        return run_async(py, op, deliveries);
+    };
+    let (a, g, c, h) = (
+        agent.to_string(),
+        group.to_string(),
+        consumer.to_string(),
+        hub.clone(),
+    );
+    run_async_blocking(
         py,
-        hub.bus.consume(agent, group, consumer, count, pol, wait),
+        Some(block),
+        move |slice| h.bus.consume(&a, &g, &c, count, pol, slice),
+        |v: &Vec<core::Delivery>| !v.is_empty(),
         deliveries,
     )
 }
@@ -633,7 +647,7 @@ pub struct Bus {
 }
 
 /// `hub.bus` of an async hub.
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncBus")]
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncBus")]
 pub struct AsyncBus {
     pub(crate) hub: Arc<CoreHub>,
 }

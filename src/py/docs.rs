@@ -210,7 +210,7 @@ pub struct Docs {
 }
 
 /// `hub.docs` of an async hub.
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncDocs")]
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncDocs")]
 pub struct AsyncDocs {
     pub(crate) hub: Arc<CoreHub>,
 }

@@ -1,8 +1,7 @@
-//! `hub.events` from Python: publish, read, retention, and `Subscription`, the blocking
-//! iterator of the sync API (the asyncio iterator is `zerolag.events.AsyncSubscription`, over
-//! `_AsyncEvents._poll`).
+//! `hub.events` from Python: publish, read, retention, and the subscriptions: `Subscription`,
+//! the blocking iterator, and `AsyncSubscription`, the asyncio one; both follow the log with
+//! `crate::events::follow` (one cursor logic, one policy for an unreachable store).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use pyo3::types::PyTuple;
 use super::convert::{json_to_py, py_to_json};
 use super::errors::{to_py, validation};
 use super::{run_async, run_sync};
-use crate::error::Error as CoreError;
+use crate::events::follow::{self, After, Follow};
 use crate::events::{self as core, Batch, Retention};
 use crate::hub::Hub as CoreHub;
 
@@ -188,7 +187,7 @@ pub struct Events {
 }
 
 /// `hub.events` of an async hub.
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncEvents")]
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncEvents")]
 pub struct AsyncEvents {
     pub(crate) hub: Arc<CoreHub>,
 }
@@ -222,41 +221,42 @@ event_methods!(Events, Py<PyAny>, run_sync, {
         };
         Ok(Subscription {
             hub: self.hub.clone(),
-            patterns: pats,
-            state: Mutex::new(State {
-                cursor,
-                buffer: VecDeque::new(),
-                last_id: None,
-                closed: false,
-            }),
+            follow: Mutex::new(Follow::new(pats, Some(cursor))),
         })
     }
 });
-event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {});
-
-struct State {
-    cursor: String,
-    buffer: VecDeque<core::Event>,
-    last_id: Option<String>,
-    closed: bool,
-}
+event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
+    /// Events on channels matching `patterns` (all channels if none), as an async iterator;
+    /// `after` an event id to resume after (`"0"`: from the oldest retained; None: from the
+    /// end of the log when first used).
+    #[pyo3(signature = (*patterns, after=None))]
+    fn subscribe(
+        &self,
+        patterns: &Bound<'_, PyTuple>,
+        after: Option<String>,
+    ) -> PyResult<AsyncSubscription> {
+        let pats = self::patterns(patterns)?;
+        if let Some(a) = &after {
+            core::parse_id(a).map_err(to_py)?;
+        }
+        Ok(AsyncSubscription {
+            hub: self.hub.clone(),
+            follow: Arc::new(Mutex::new(Follow::new(pats, after))),
+        })
+    }
+});
 
 /// Events of some channels as they come (`for ev in hub.events.subscribe("task:*")`).
 #[pyclass(frozen, module = "zerolag._core", name = "Subscription")]
 pub struct Subscription {
     hub: Arc<CoreHub>,
-    patterns: Vec<String>,
-    state: Mutex<State>,
+    follow: Mutex<Follow>,
 }
 
-/// Events fetched per read.
-const PAGE: usize = 256;
 /// Longest the sync API stays in Rust before it checks for Ctrl-C.
 const SLICE: Duration = Duration::from_millis(100);
-/// How long a subscription keeps retrying while the store is unreachable before it raises.
-const OUTAGE_BUDGET: Duration = Duration::from_secs(60);
-/// Pause between reconnect attempts.
-const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+/// Longest one read of the asyncio iterator (a cancelled wait stops at the next read).
+const ASYNC_SLICE: Duration = Duration::from_secs(1);
 const _: () = assert!(
     core::DEFAULT_MAX_LEN == 10_000,
     "keep set_retention's default in step"
@@ -266,50 +266,28 @@ impl Subscription {
     /// The next event, waiting up to `timeout` (None: forever) in slices, handling signals.
     fn next_event(&self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<Option<Event>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut outage: Option<Instant> = None;
         loop {
-            let cursor = {
-                let mut st = self.state.lock();
-                if st.closed {
+            let op = {
+                let mut f = self.follow.lock();
+                if f.closed() {
                     return Ok(None);
                 }
-                if let Some(e) = st.buffer.pop_front() {
-                    st.last_id = Some(e.id.clone());
+                if let Some(e) = f.pop() {
                     return Ok(Some(Event { e }));
                 }
-                st.cursor.clone()
+                let slice = match deadline {
+                    Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
+                    None => SLICE,
+                };
+                self.hub.check().map_err(to_py)?;
+                f.read(&self.hub.events, slice)
             };
-            let slice = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
-                None => SLICE,
-            };
-            self.hub.check().map_err(to_py)?;
-            let op = self
-                .hub
-                .events
-                .read(&self.patterns, Some(&cursor), PAGE, slice);
-            let b = match py.detach(move || op.wait()) {
-                Ok(b) => {
-                    outage = None;
-                    b
-                }
-                // Ride out a server restart or a dropped connection: the next read starts
-                // from the same cursor, so nothing is skipped.
-                Err(CoreError::Connection(_) | CoreError::Timeout(_))
-                    if outage.get_or_insert_with(Instant::now).elapsed() < OUTAGE_BUDGET =>
-                {
-                    py.detach(|| std::thread::sleep(RECONNECT_PAUSE));
-                    py.check_signals()?;
-                    continue;
-                }
-                Err(e) => return Err(to_py(e)),
-            };
-            {
-                let mut st = self.state.lock();
-                st.cursor = b.cursor;
-                st.buffer.extend(b.events);
+            let r = py.detach(move || op.wait());
+            let after = self.follow.lock().absorb(r).map_err(to_py)?;
+            if after == After::Pause {
+                py.detach(|| std::thread::sleep(follow::RECONNECT_PAUSE));
             }
-            if self.state.lock().buffer.is_empty() {
+            if self.follow.lock().is_empty() {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Ok(None);
                 }
@@ -341,20 +319,18 @@ impl Subscription {
     /// Id of the last event handed out (pass it as `after` to resume), or None.
     #[getter]
     fn last_id(&self) -> Option<String> {
-        self.state.lock().last_id.clone()
+        self.follow.lock().last_id().map(str::to_string)
     }
 
     /// The channels and patterns.
     #[getter]
     fn patterns(&self) -> Vec<String> {
-        self.patterns.clone()
+        self.follow.lock().patterns().to_vec()
     }
 
     /// Stops the iteration (a later `next` raises StopIteration).
     fn close(&self) {
-        let mut st = self.state.lock();
-        st.closed = true;
-        st.buffer.clear();
+        self.follow.lock().close();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -368,13 +344,141 @@ impl Subscription {
     }
 
     fn __repr__(&self) -> String {
-        let st = self.state.lock();
-        format!(
-            "Subscription(patterns={:?}, last_id={:?}{})",
-            self.patterns,
-            st.last_id,
-            if st.closed { ", closed" } else { "" }
+        repr("Subscription", &self.follow.lock())
+    }
+}
+
+fn repr(name: &str, f: &Follow) -> String {
+    format!(
+        "{name}(patterns={:?}, last_id={:?}{})",
+        f.patterns(),
+        f.last_id(),
+        if f.closed() { ", closed" } else { "" }
+    )
+}
+
+/// Events of some channels as they come, for asyncio: `async for ev in
+/// hub.events.subscribe("task:*")`. Without `after` it starts at the end of the log when first
+/// used (`async with` or the first `get`/`__anext__`): events published before are not
+/// delivered.
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncSubscription")]
+pub struct AsyncSubscription {
+    hub: Arc<CoreHub>,
+    follow: Arc<Mutex<Follow>>,
+}
+
+impl AsyncSubscription {
+    /// The next event within `timeout` (None: no limit), as a future: the same reads and
+    /// outage policy as the blocking iterator.
+    fn next_event(&self, timeout: Option<Duration>) -> crate::engine::Op<Option<core::Event>> {
+        let (hub, follow) = (self.hub.clone(), self.follow.clone());
+        let deadline = timeout.map(|t| Instant::now() + t);
+        crate::engine::Op::Async(Box::pin(async move {
+            loop {
+                let op = {
+                    let mut f = follow.lock();
+                    if f.closed() {
+                        return Ok(None);
+                    }
+                    if let Some(e) = f.pop() {
+                        return Ok(Some(e));
+                    }
+                    let slice = match deadline {
+                        Some(d) => d.saturating_duration_since(Instant::now()).min(ASYNC_SLICE),
+                        None => ASYNC_SLICE,
+                    };
+                    hub.check()?;
+                    f.read(&hub.events, slice)
+                };
+                let r = op.run().await;
+                let after = follow.lock().absorb(r)?;
+                if after == After::Pause {
+                    tokio::time::sleep(follow::RECONNECT_PAUSE).await;
+                }
+                if follow.lock().is_empty() && deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(None);
+                }
+            }
+        }))
+    }
+
+    /// Finds the end of the log for a subscription that starts there (nothing to do after
+    /// that, or with `after`).
+    fn start(&self) -> crate::engine::Op<()> {
+        if self.follow.lock().started() {
+            return crate::engine::Op::Ready(Ok(()));
+        }
+        let follow = self.follow.clone();
+        self.hub
+            .events
+            .last_id()
+            .map(move |last| follow.lock().start_at(last))
+    }
+}
+
+fn maybe_event(e: Option<core::Event>) -> PyResult<Option<Event>> {
+    Ok(e.map(|e| Event { e }))
+}
+
+#[pymethods]
+impl AsyncSubscription {
+    /// The next event, or None after `timeout` seconds (None: wait as long as it takes).
+    #[pyo3(signature = (timeout=None))]
+    fn get<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        run_async(
+            py,
+            self.next_event(seconds("timeout", timeout)?),
+            maybe_event,
         )
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        run_async(py, self.next_event(None), |e| match e {
+            Some(e) => Ok(Event { e }),
+            None => Err(pyo3::exceptions::PyStopAsyncIteration::new_err(())),
+        })
+    }
+
+    /// Id of the last event handed out (pass it as `after` to resume), or None.
+    #[getter]
+    fn last_id(&self) -> Option<String> {
+        self.follow.lock().last_id().map(str::to_string)
+    }
+
+    /// The channels and patterns.
+    #[getter]
+    fn patterns(&self) -> Vec<String> {
+        self.follow.lock().patterns().to_vec()
+    }
+
+    /// Stops the iteration (a waiting `get` returns None at its next read).
+    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.follow.lock().close();
+        run_async(py, crate::engine::Op::Ready(Ok(())), Ok)
+    }
+
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let me = slf.clone().unbind();
+        run_async(py, slf.get().start(), move |()| Ok(me))
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.follow.lock().close();
+        run_async(py, crate::engine::Op::Ready(Ok(false)), Ok)
+    }
+
+    fn __repr__(&self) -> String {
+        repr("AsyncSubscription", &self.follow.lock())
     }
 }
 
@@ -384,5 +488,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Events>()?;
     m.add_class::<AsyncEvents>()?;
     m.add_class::<Subscription>()?;
+    m.add_class::<AsyncSubscription>()?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyList};
 use super::errors::to_py;
 use super::jobs::{item_job, AsyncJobs, Jobs};
 use super::protocol::{command_of, message_to_py, PyErrorEvent};
-use super::{run_async_started, run_sync};
+use super::{run_async, run_sync};
 use crate::engine::Op;
 use crate::frontend::{self as core, Budget, Counter, Plan, Prompt, Sessions};
 use crate::hub::Hub as CoreHub;
@@ -194,7 +194,7 @@ impl LoopState {
         tasks: Option<Vec<(String, bool)>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let op = self.queue(&jobs.hub, session, commands, tasks)?;
-        run_async_started(py, op, Ok)
+        run_async(py, op, Ok)
     }
 
     fn __len__(&self) -> usize {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyType;
+use pyo3::types::{PyTuple, PyType};
 
 use super::bus::{AsyncBus, Bus};
 use super::docs::{AsyncDocs, Docs};
@@ -15,6 +15,7 @@ use super::patterns::{AsyncPatterns, Patterns};
 use super::sync::SyncHandle;
 use super::tasks::{AsyncTasks, Tasks};
 use super::{run_async, run_sync};
+use crate::engine::Op;
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};
 
 /// Store health as reported by `Hub.health()`.
@@ -58,6 +59,114 @@ fn checked(hub: &CoreHub) -> PyResult<()> {
     hub.check().map_err(to_py)
 }
 
+/// The methods `Hub` and `AsyncHub` share: `$run` makes the operations blocking or awaitable,
+/// and the capability getters return the matching sync or async classes.
+macro_rules! hub_methods {
+    ($cls:ident, $ret:ty, $run:ident,
+     bus: $bus:ident, docs: $docs:ident, events: $events:ident, jobs: $jobs:ident,
+     patterns: $patterns:ident, tasks: $tasks:ident, { $($extra:tt)* }) => {
+        #[pymethods]
+        impl $cls {
+            $($extra)*
+
+            /// `"embedded"`, `"redis"` or `"redis-cluster"`.
+            #[getter]
+            fn backend(&self) -> &'static str {
+                self.inner.backend().name()
+            }
+
+            /// The namespace.
+            #[getter]
+            fn namespace(&self) -> &str {
+                self.inner.namespace()
+            }
+
+            /// The URL it was opened with (None: the embedded store).
+            #[getter]
+            fn url(&self) -> Option<String> {
+                self.url.clone()
+            }
+
+            /// True after `close()`.
+            #[getter]
+            fn closed(&self) -> bool {
+                self.inner.is_closed()
+            }
+
+            /// The agent bus of this namespace.
+            #[getter]
+            fn bus(&self) -> PyResult<$bus> {
+                checked(&self.inner)?;
+                Ok($bus { hub: self.inner.clone() })
+            }
+
+            /// The event log and live events of this namespace.
+            #[getter]
+            fn events(&self) -> PyResult<$events> {
+                checked(&self.inner)?;
+                Ok($events { hub: self.inner.clone() })
+            }
+
+            /// The file sync of this hub (its calls return at once).
+            #[getter]
+            fn sync(&self) -> PyResult<SyncHandle> {
+                checked(&self.inner)?;
+                Ok(SyncHandle { hub: self.inner.clone() })
+            }
+
+            /// The YAML and JSON documents of this namespace.
+            #[getter]
+            fn docs(&self) -> PyResult<$docs> {
+                checked(&self.inner)?;
+                Ok($docs { hub: self.inner.clone() })
+            }
+
+            /// The job queue of this namespace.
+            #[getter]
+            fn jobs(&self) -> PyResult<$jobs> {
+                checked(&self.inner)?;
+                Ok($jobs { hub: self.inner.clone() })
+            }
+
+            /// The pattern memory of this namespace.
+            #[getter]
+            fn patterns(&self) -> PyResult<$patterns> {
+                checked(&self.inner)?;
+                Ok($patterns { hub: self.inner.clone() })
+            }
+
+            /// The task index of this namespace.
+            #[getter]
+            fn tasks(&self) -> PyResult<$tasks> {
+                checked(&self.inner)?;
+                Ok($tasks { hub: self.inner.clone() })
+            }
+
+            /// Backend, server version, round-trip time and size of the namespace.
+            fn health<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, self.inner.health(), |h| Ok(Health::from(h)))
+            }
+
+            /// Deletes everything this namespace holds; returns the keys or rows removed.
+            fn clear<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, self.inner.clear(), Ok)
+            }
+
+            fn __repr__(&self) -> String {
+                format!(
+                    "{}(backend={:?}, namespace={:?}{})",
+                    stringify!($cls),
+                    self.inner.backend().name(),
+                    self.inner.namespace(),
+                    if self.inner.is_closed() { ", closed" } else { "" }
+                )
+            }
+        }
+    };
+}
+
 /// A handle on a store and a namespace (blocking calls).
 #[pyclass(frozen, module = "zerolag._core", name = "Hub")]
 pub struct Hub {
@@ -65,8 +174,8 @@ pub struct Hub {
     url: Option<String>,
 }
 
-#[pymethods]
-impl Hub {
+hub_methods!(Hub, Py<PyAny>, run_sync,
+    bus: Bus, docs: Docs, events: Events, jobs: Jobs, patterns: Patterns, tasks: Tasks, {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
     #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
@@ -86,93 +195,7 @@ impl Hub {
         })
     }
 
-    /// `"embedded"`, `"redis"` or `"redis-cluster"`.
-    #[getter]
-    fn backend(&self) -> &'static str {
-        self.inner.backend().name()
-    }
-
-    #[getter]
-    fn namespace(&self) -> &str {
-        self.inner.namespace()
-    }
-
-    #[getter]
-    fn url(&self) -> Option<String> {
-        self.url.clone()
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    #[getter]
-    fn bus(&self) -> PyResult<Bus> {
-        checked(&self.inner)?;
-        Ok(Bus {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn events(&self) -> PyResult<Events> {
-        checked(&self.inner)?;
-        Ok(Events {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn sync(&self) -> PyResult<SyncHandle> {
-        checked(&self.inner)?;
-        Ok(SyncHandle {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn docs(&self) -> PyResult<Docs> {
-        checked(&self.inner)?;
-        Ok(Docs {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn jobs(&self) -> PyResult<Jobs> {
-        checked(&self.inner)?;
-        Ok(Jobs {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn patterns(&self) -> PyResult<Patterns> {
-        checked(&self.inner)?;
-        Ok(Patterns {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn tasks(&self) -> PyResult<Tasks> {
-        checked(&self.inner)?;
-        Ok(Tasks {
-            hub: self.inner.clone(),
-        })
-    }
-
-    fn health(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        checked(&self.inner)?;
-        run_sync(py, self.inner.health(), |h| Ok(Health::from(h)))
-    }
-
-    fn clear(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        checked(&self.inner)?;
-        run_sync(py, self.inner.clear(), Ok)
-    }
-
+    /// Closes the hub; later calls raise ClosedError.
     fn close(&self) {
         self.inner.close();
     }
@@ -182,35 +205,24 @@ impl Hub {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+    fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> bool {
         self.inner.close();
         false
     }
+});
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Hub(backend={:?}, namespace={:?}{})",
-            self.inner.backend().name(),
-            self.inner.namespace(),
-            if self.inner.is_closed() {
-                ", closed"
-            } else {
-                ""
-            }
-        )
-    }
-}
-
-/// A handle on a store and a namespace (coroutines).
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncHub")]
+/// A handle on a store and a namespace, for asyncio code: the operations of `Hub` as
+/// awaitables. Open it with `zerolag.open_async` (or `await AsyncHub.connect(...)`).
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncHub")]
 pub struct AsyncHub {
     pub(crate) inner: Arc<CoreHub>,
     url: Option<String>,
 }
 
-#[pymethods]
-impl AsyncHub {
-    /// Connects; use `await AsyncHub.connect(...)` (or `zerolag.open_async`).
+hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async,
+    bus: AsyncBus, docs: AsyncDocs, events: AsyncEvents, jobs: AsyncJobs,
+    patterns: AsyncPatterns, tasks: AsyncTasks, {
+    /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
     #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
@@ -221,10 +233,9 @@ impl AsyncHub {
         root: PathBuf,
         namespace: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let hub = CoreHub::open(url.clone(), root, namespace)
-                .await
-                .map_err(to_py)?;
+        let u = url.clone();
+        let op = Op::Async(Box::pin(CoreHub::open(u, root, namespace)));
+        run_async(py, op, move |hub| {
             Ok(AsyncHub {
                 inner: Arc::new(hub),
                 url,
@@ -232,107 +243,33 @@ impl AsyncHub {
         })
     }
 
-    #[getter]
-    fn backend(&self) -> &'static str {
-        self.inner.backend().name()
+    /// An operation that does no I/O, for measuring the cost of an `await` itself: done on
+    /// the calling thread, or with `hop=True` sent through the runtime and back to the loop
+    /// (the path of every operation that has to wait).
+    #[pyo3(signature = (*, hop=false))]
+    fn _noop<'py>(&self, py: Python<'py>, hop: bool) -> PyResult<Bound<'py, PyAny>> {
+        let op = if hop {
+            Op::Async(Box::pin(async { Ok(()) }))
+        } else {
+            Op::Ready(Ok(()))
+        };
+        run_async(py, op, Ok)
     }
 
-    #[getter]
-    fn namespace(&self) -> &str {
-        self.inner.namespace()
-    }
-
-    #[getter]
-    fn url(&self) -> Option<String> {
-        self.url.clone()
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    #[getter]
-    fn bus(&self) -> PyResult<AsyncBus> {
-        checked(&self.inner)?;
-        Ok(AsyncBus {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn events(&self) -> PyResult<AsyncEvents> {
-        checked(&self.inner)?;
-        Ok(AsyncEvents {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn sync(&self) -> PyResult<SyncHandle> {
-        checked(&self.inner)?;
-        Ok(SyncHandle {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn docs(&self) -> PyResult<AsyncDocs> {
-        checked(&self.inner)?;
-        Ok(AsyncDocs {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn jobs(&self) -> PyResult<AsyncJobs> {
-        checked(&self.inner)?;
-        Ok(AsyncJobs {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn patterns(&self) -> PyResult<AsyncPatterns> {
-        checked(&self.inner)?;
-        Ok(AsyncPatterns {
-            hub: self.inner.clone(),
-        })
-    }
-
-    #[getter]
-    fn tasks(&self) -> PyResult<AsyncTasks> {
-        checked(&self.inner)?;
-        Ok(AsyncTasks {
-            hub: self.inner.clone(),
-        })
-    }
-
-    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        checked(&self.inner)?;
-        run_async(py, self.inner.health(), |h| Ok(Health::from(h)))
-    }
-
-    fn clear<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        checked(&self.inner)?;
-        run_async(py, self.inner.clear(), Ok)
-    }
-
+    /// Closes the hub; later calls raise ClosedError.
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.inner.close();
-        run_async(py, crate::engine::Op::Ready(Ok(())), Ok)
+        run_async(py, Op::Ready(Ok(())), Ok)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "_AsyncHub(backend={:?}, namespace={:?}{})",
-            self.inner.backend().name(),
-            self.inner.namespace(),
-            if self.inner.is_closed() {
-                ", closed"
-            } else {
-                ""
-            }
-        )
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let me = slf.clone().unbind();
+        run_async(slf.py(), Op::Ready(Ok(())), move |()| Ok(me))
     }
-}
+
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(&self, py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+        self.inner.close();
+        run_async(py, Op::Ready(Ok(false)), Ok)
+    }
+});

@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::convert::{json_to_py, py_to_json, str_list};
 use super::errors::validation;
-use super::{run_async, run_sync, run_sync_blocking};
+use super::{run_async, run_async_blocking, run_sync, run_sync_blocking};
 use crate::error::Error;
 use crate::hub::Hub as CoreHub;
 use crate::jobs::{self as core, Ack, Backoff, Finish, NewJob, Outcome};
@@ -387,6 +387,20 @@ macro_rules! job_methods {
         impl $cls {
             $($extra)*
 
+            /// A worker running `handlers` ({kind: callable}) on this queue; see
+            /// `zerolag.jobs.Worker` (`worker.run()`, or `await worker.run_async()`).
+            #[pyo3(signature = (handlers, **options))]
+            fn worker<'py>(
+                slf: &Bound<'py, Self>,
+                handlers: &Bound<'py, PyAny>,
+                options: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let py = slf.py();
+                py.import("zerolag.jobs")?
+                    .getattr("Worker")?
+                    .call((slf, handlers), options)
+            }
+
             #[pyo3(signature = (kind, payload=None, *, priority=0, run_at=None, delay=None,
                 max_attempts=3, backoff=None, timeout=None, idempotency_key=None))]
             #[allow(clippy::too_many_arguments)]
@@ -542,11 +556,19 @@ fn claim_async<'py>(
     vis: f64,
     block: Option<Duration>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    // None: wait "forever" (a day per call; callers loop).
-    let block = block.unwrap_or(Duration::from_secs(86_400));
-    run_async(
+    if block.is_some_and(|b| b.is_zero()) {
+        return run_async(
+            py,
+            hub.jobs.claim(kinds, count, &worker, vis, Duration::ZERO),
+            claims,
+        );
+    }
+    let h = hub.clone();
+    run_async_blocking(
         py,
-        hub.jobs.claim(kinds, count, &worker, vis, block),
+        block,
+        move |slice| h.jobs.claim(kinds.clone(), count, &worker, vis, slice),
+        |c: &core::Claimed| !c.jobs.is_empty(),
         claims,
     )
 }
@@ -558,25 +580,12 @@ pub struct Jobs {
 }
 
 /// `hub.jobs` of an async hub.
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncJobs")]
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncJobs")]
 pub struct AsyncJobs {
     pub(crate) hub: Arc<CoreHub>,
 }
 
 job_methods!(Jobs, Py<PyAny>, run_sync, claim_sync, {
-    /// A worker running `handlers` ({kind: callable}); see `zerolag.jobs.Worker`.
-    #[pyo3(signature = (handlers, **options))]
-    fn worker<'py>(
-        slf: &Bound<'py, Self>,
-        handlers: &Bound<'py, PyAny>,
-        options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        py.import("zerolag.jobs")?
-            .getattr("Worker")?
-            .call((slf, handlers), options)
-    }
-
     /// The async twin on the same hub (used by `Worker.run_async`).
     fn _async_twin(&self) -> AsyncJobs {
         AsyncJobs {

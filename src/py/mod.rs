@@ -1,6 +1,7 @@
 //! The Python module `zerolag._core`: the only code that touches PyO3.
 
 mod anonymize;
+mod awaitable;
 mod bus;
 mod convert;
 mod docs;
@@ -18,7 +19,7 @@ mod tasks;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use crate::engine::{runtime, Op, Started};
+use crate::engine::Op;
 
 /// Waits for `op` with the GIL released, then converts its result with `f`.
 pub(crate) fn run_sync<T, U, F>(py: Python<'_>, op: Op<T>, f: F) -> PyResult<Py<PyAny>>
@@ -28,10 +29,21 @@ where
     U: for<'py> IntoPyObject<'py>,
 {
     let out = py.detach(move || op.wait()).map_err(errors::to_py)?;
-    f(out)?.into_py_any(py)
+    object(py, f(out)?)
 }
 
-/// Returns an awaitable that runs `op` on the shared runtime and converts with `f`.
+/// `v` as a Python object, with `()` (an operation that returns nothing) as None rather than
+/// PyO3's empty tuple.
+pub(crate) fn object<'py, U: IntoPyObject<'py>>(py: Python<'py>, v: U) -> PyResult<Py<PyAny>> {
+    let o = v.into_py_any(py)?;
+    if o.is(pyo3::types::PyTuple::empty(py)) {
+        return Ok(py.None());
+    }
+    Ok(o)
+}
+
+/// Returns an awaitable (a [`awaitable::Pending`]) that runs `op` when awaited and converts
+/// its result with `f`; it needs no running event loop until then.
 pub(crate) fn run_async<'py, T, U, F>(
     py: Python<'py>,
     op: Op<T>,
@@ -42,52 +54,16 @@ where
     F: FnOnce(T) -> PyResult<U> + Send + 'static,
     U: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
-        f(op.run().await.map_err(errors::to_py)?)
-    })
-}
-
-/// :func:`run_async` for the latency-critical path: starts `op` on this thread with the GIL
-/// released ([`Op::start`]); when it finishes there (a fast Redis reply), returns an
-/// already-resolved asyncio future, which the caller's `await` takes without a trip through
-/// the event loop; otherwise the awaitable of the rest.
-pub(crate) fn run_async_started<'py, T, U, F>(
-    py: Python<'py>,
-    op: Op<T>,
-    f: F,
-) -> PyResult<Bound<'py, PyAny>>
-where
-    T: Send + 'static,
-    F: FnOnce(T) -> PyResult<U> + Send + 'static,
-    U: for<'a> IntoPyObject<'a> + Send + 'static,
-{
-    match py.detach(move || op.start()) {
-        Started::Done(r) => {
-            let fut = py
-                .import("asyncio")?
-                .call_method0("get_running_loop")?
-                .call_method0("create_future")?;
-            match r.map_err(errors::to_py).and_then(f) {
-                Ok(v) => fut.call_method1("set_result", (v,))?,
-                Err(e) => fut.call_method1("set_exception", (e.into_value(py),))?,
-            };
-            Ok(fut)
-        }
-        Started::Later(rest) => pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            f(rest.await.map_err(errors::to_py)?)
-        }),
-    }
+    awaitable::pending(py, op, f)
 }
 
 /// Longest the sync API stays in Rust during a blocking wait before it checks for Ctrl-C.
-#[allow(dead_code)]
 const SIGNAL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A blocking wait from the sync API (e.g. "consume, waiting up to `block` for a message"):
 /// runs `make(slice)` in slices of at most 100 ms with the GIL released, handling signals
 /// (Ctrl-C raises KeyboardInterrupt) between slices, until `done(&result)` or `block` is spent.
 /// `block` None waits forever.
-#[allow(dead_code)] // used by the capabilities of issue 3 as they land
 pub(crate) fn run_sync_blocking<T, U, M, D, F>(
     py: Python<'_>,
     block: Option<std::time::Duration>,
@@ -114,7 +90,7 @@ where
         let out = py.detach(move || op.wait()).map_err(errors::to_py)?;
         let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
         if done(&out) || expired {
-            return f(out)?.into_py_any(py);
+            return object(py, f(out)?);
         }
         py.check_signals()?;
     }
@@ -130,10 +106,48 @@ fn _capabilities() -> Vec<&'static str> {
         .collect()
 }
 
+/// Longest one step of an awaited blocking wait: a cancelled wait stops at the next step, so
+/// no background work outlives its waiter by more than this (the embedded store's waits run
+/// on blocking threads, which cannot be interrupted mid-step).
+const ASYNC_SLICE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The awaitable twin of [`run_sync_blocking`]: `make(slice)` in steps of at most 250 ms
+/// until `done(&result)` or `block` is spent (None: no limit).
+pub(crate) fn run_async_blocking<'py, T, U, M, D, F>(
+    py: Python<'py>,
+    block: Option<std::time::Duration>,
+    mut make: M,
+    done: D,
+    f: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    M: FnMut(std::time::Duration) -> Op<T> + Send + 'static,
+    D: Fn(&T) -> bool + Send + 'static,
+    F: FnOnce(T) -> PyResult<U> + Send + 'static,
+    U: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let deadline = block.map(|b| std::time::Instant::now() + b);
+    let steps = async move {
+        loop {
+            let slice = match deadline {
+                Some(d) => d
+                    .saturating_duration_since(std::time::Instant::now())
+                    .min(ASYNC_SLICE),
+                None => ASYNC_SLICE,
+            };
+            let out = make(slice).run().await?;
+            let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+            if done(&out) || expired {
+                return Ok(out);
+            }
+        }
+    };
+    run_async(py, Op::Async(Box::pin(steps)), f)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // One runtime for the blocking API and the asyncio bridge.
-    let _ = pyo3_async_runtimes::tokio::init_with_runtime(runtime());
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_capabilities, m)?)?;
     m.add_class::<hub::Hub>()?;
@@ -143,6 +157,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tasks::SearchPage>()?;
     m.add_class::<tasks::Tasks>()?;
     m.add_class::<tasks::AsyncTasks>()?;
+    awaitable::register(m)?;
     protocol::register(m)?;
     anonymize::register(m)?;
     bus::register(m)?;

@@ -255,7 +255,7 @@ pub struct Patterns {
 }
 
 /// `hub.patterns` of an async hub.
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncPatterns")]
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncPatterns")]
 pub struct AsyncPatterns {
     pub(crate) hub: Arc<CoreHub>,
 }

@@ -476,7 +476,7 @@ pub struct Tasks {
 }
 
 /// `hub.tasks` of an async hub.
-#[pyclass(frozen, module = "zerolag._core", name = "_AsyncTasks")]
+#[pyclass(frozen, module = "zerolag._core", name = "AsyncTasks")]
 pub struct AsyncTasks {
     pub(crate) hub: Arc<CoreHub>,
 }
