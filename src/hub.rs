@@ -129,12 +129,9 @@ impl Hub {
 
     /// Backend, version, round trip and size of the namespace.
     pub fn health(&self) -> Op<Health> {
-        let ns = self.ns.to_string();
-        let ns2 = ns.clone();
-        let name = self.backend.name().to_string();
-        let name2 = name.clone();
-        self.backend.op(
-            move |db| {
+        self.backend.call(
+            (self.ns.to_string(), self.backend.name().to_string()),
+            |db, (ns, name)| {
                 let t = Instant::now();
                 let keys = db.with(|c| {
                     c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
@@ -151,7 +148,7 @@ impl Hub {
                     namespace: ns,
                 })
             },
-            move |r, _c| async move {
+            |r, _c, (ns, name)| async move {
                 let t = Instant::now();
                 r.ping().await?;
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -160,15 +157,15 @@ impl Hub {
                 // data, so a new namespace counts 0 on every backend).
                 let mut keys = 0u64;
                 for cap in CAPABILITIES {
-                    let pattern = format!("{}*", keys::prefix(&ns2, cap.tag));
+                    let pattern = format!("{}*", keys::prefix(&ns, cap.tag));
                     keys += r.scan_keys(&pattern).await?.len() as u64;
                 }
                 Ok(Health {
-                    backend: name2,
+                    backend: name,
                     server_version,
                     rtt_ms,
                     keys,
-                    namespace: ns2,
+                    namespace: ns,
                 })
             },
         )
@@ -176,22 +173,21 @@ impl Hub {
 
     /// Deletes everything this namespace holds; returns the keys or rows removed.
     pub fn clear(&self) -> Op<u64> {
-        let ns = self.ns.to_string();
-        let ns2 = ns.clone();
-        self.backend.op(
-            move |db| {
+        self.backend.call(
+            self.ns.to_string(),
+            |db, ns| {
                 db.with_tx(|tx| {
                     CAPABILITIES
                         .iter()
                         .try_fold(0, |n, cap| Ok(n + (cap.clear)(tx, &ns)?))
                 })
             },
-            move |r, _c| async move {
+            |r, _c, ns| async move {
                 // The namespace's meta keys go too, uncounted: they are not data (a new
                 // namespace counts 0), and the next open writes them again.
-                r.delete_keys(&format!("{}*", keys::prefix(&ns2, "meta")))
+                r.delete_keys(&format!("{}*", keys::prefix(&ns, "meta")))
                     .await?;
-                r.delete_keys(&namespace_pattern(&ns2)).await
+                r.delete_keys(&namespace_pattern(&ns)).await
             },
         )
     }

@@ -34,7 +34,7 @@ use serde_json::Value;
 pub use self::model::{
     ClaimPolicy, DeadLetter, Delivery, Message, Outgoing, Priority, Settings, Stats,
 };
-use crate::engine::{Backend, Op};
+use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -81,10 +81,6 @@ pub struct Bus {
     backend: Backend,
     ns: Arc<str>,
     settings: Arc<RwLock<Settings>>,
-}
-
-fn ready<T>(e: Error) -> Op<T> {
-    Op::Ready(Err(e))
 }
 
 fn check_count(count: usize) -> Result<()> {
@@ -135,56 +131,44 @@ impl Bus {
             max_age: max_age.unwrap_or(cur.max_age),
             max_payload: max_payload.unwrap_or(cur.max_payload),
         };
-        if let Err(e) = check.validate() {
-            return ready(e);
-        }
+        tri!(check.validate());
         self.settings.write().max_payload = check.max_payload;
-        let (ns, ns2, s) = (self.ns(), self.ns(), self.settings());
-        self.backend.op(
-            move |db| sqlite::configure(db, &ns, max_len, max_age, &s),
-            move |r, c| redis::configure(r, c, ns2, max_len, max_age, s),
+        self.backend.call(
+            (self.ns(), self.settings()),
+            move |db, (ns, s)| sqlite::configure(db, &ns, max_len, max_age, &s),
+            move |r, c, (ns, s)| redis::configure(r, c, ns, max_len, max_age, s),
         )
     }
 
     /// Registers `agent` for `kinds` (replacing its earlier kinds). True when the agent is
     /// new; a new agent receives the broadcasts still retained.
     pub fn register(&self, agent: &str, kinds: Vec<String>) -> Op<bool> {
-        let agent = match model::agent("agent id", agent) {
-            Ok(a) => a,
-            Err(e) => return ready(e),
-        };
+        let agent = tri!(model::agent("agent id", agent));
         if kinds.len() > MAX_KINDS {
-            return ready(Error::validation(format!(
+            return Op::Ready(Err(Error::validation(format!(
                 "an agent registers for at most {MAX_KINDS} kinds"
-            )));
+            ))));
         }
         let mut ks = Vec::with_capacity(kinds.len());
         for k in &kinds {
-            match model::kind(k) {
-                Ok(k) if !ks.contains(&k) => ks.push(k),
-                Ok(_) => {}
-                Err(e) => return ready(e),
+            let k = tri!(model::kind(k));
+            if !ks.contains(&k) {
+                ks.push(k);
             }
         }
-        let (ns, ns2, a2, k2, s) = (
-            self.ns(),
-            self.ns(),
-            agent.clone(),
-            ks.clone(),
-            self.settings(),
-        );
-        self.backend.op(
-            move |db| sqlite::register(db, &ns, &agent, &ks, &s),
-            move |r, c| redis::register(r, c, ns2, a2, k2, s),
+        self.backend.call(
+            (self.ns(), agent, ks, self.settings()),
+            |db, (ns, agent, ks, s)| sqlite::register(db, &ns, &agent, &ks, &s),
+            |r, c, (ns, agent, ks, s)| redis::register(r, c, ns, agent, ks, s),
         )
     }
 
     /// Registered agents and their kinds, sorted by agent.
     pub fn agents(&self) -> Op<Vec<(String, Vec<String>)>> {
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::agents(db, &ns),
-            move |r, c| redis::agents(r, c, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::agents(db, &ns),
+            |r, c, ns| redis::agents(r, c, ns),
         )
     }
 
@@ -236,26 +220,21 @@ impl Bus {
     /// Sends validated messages in one store operation, all or nothing: an unknown target
     /// or kind anywhere in the batch fails it before anything is written.
     pub fn send_many(&self, outs: Vec<Outgoing>) -> Op<Vec<Message>> {
-        let (ns, ns2, o2, s) = (self.ns(), self.ns(), outs.clone(), self.settings());
-        self.backend.op(
-            move |db| sqlite::share_many(db, &ns, &outs, &s),
-            move |r, c| redis::share_many(r, c, ns2, o2, s),
+        self.backend.call(
+            (self.ns(), outs, self.settings()),
+            |db, (ns, outs, s)| sqlite::share_many(db, &ns, &outs, &s),
+            |r, c, (ns, outs, s)| redis::share_many(r, c, ns, outs, s),
         )
     }
 
     /// Up to `count` unacked messages of `agent`, most urgent first (does not hand them out).
     pub fn pending(&self, agent: &str, count: usize) -> Op<Vec<Message>> {
-        let agent = match model::agent("agent id", agent).and_then(|a| {
-            check_count(count)?;
-            Ok(a)
-        }) {
-            Ok(a) => a,
-            Err(e) => return ready(e),
-        };
-        let (ns, ns2, a2) = (self.ns(), self.ns(), agent.clone());
-        self.backend.op(
-            move |db| sqlite::pending(db, &ns, &agent, count),
-            move |r, c| redis::pending(r, c, ns2, a2, count),
+        let agent = tri!(model::agent("agent id", agent));
+        tri!(check_count(count));
+        self.backend.call(
+            (self.ns(), agent),
+            move |db, (ns, agent)| sqlite::pending(db, &ns, &agent, count),
+            move |r, c, (ns, agent)| redis::pending(r, c, ns, agent, count),
         )
     }
 
@@ -299,37 +278,24 @@ impl Bus {
                 .collect::<Result<Vec<_>>>()?;
             Ok((a, ids_, Self::acker(group, consumer)?))
         })();
-        let (agent, ids_, who) = match checked {
-            Ok(v) => v,
-            Err(e) => return ready(e),
-        };
+        let (agent, ids_, who) = tri!(checked);
         if ids_.is_empty() {
             return Op::Ready(Ok(0));
         }
-        let (ns, ns2, a2, i2, w2, s) = (
-            self.ns(),
-            self.ns(),
-            agent.clone(),
-            ids_.clone(),
-            who.clone(),
-            self.settings(),
-        );
-        self.backend.op(
-            move |db| sqlite::ack(db, &ns, &agent, &ids_, &who, &s),
-            move |r, c| redis::ack(r, c, ns2, a2, i2, w2, s),
+        self.backend.call(
+            (self.ns(), agent, ids_, who, self.settings()),
+            |db, (ns, agent, ids_, who, s)| sqlite::ack(db, &ns, &agent, &ids_, &who, &s),
+            |r, c, (ns, agent, ids_, who, s)| redis::ack(r, c, ns, agent, ids_, who, s),
         )
     }
 
     /// True once the message was acknowledged (by any recipient), while the ack log retains it.
     pub fn is_acked(&self, id: &str) -> Op<bool> {
-        let id = match model::message_id(id) {
-            Ok(i) => i,
-            Err(e) => return ready(e),
-        };
-        let (ns, ns2, i2) = (self.ns(), self.ns(), id.clone());
-        self.backend.op(
-            move |db| sqlite::is_acked(db, &ns, &id),
-            move |r, c| redis::is_acked(r, c, ns2, i2),
+        let id = tri!(model::message_id(id));
+        self.backend.call(
+            (self.ns(), id),
+            |db, (ns, id)| sqlite::is_acked(db, &ns, &id),
+            |r, c, (ns, id)| redis::is_acked(r, c, ns, id),
         )
     }
 
@@ -340,23 +306,20 @@ impl Bus {
             check_count(limit)?;
             Ok((model::agent("agent id", a)?, model::agent("agent id", b)?))
         })();
-        let (a, b) = match checked {
-            Ok(v) => v,
-            Err(e) => return ready(e),
-        };
-        let (ns, ns2, a2, b2) = (self.ns(), self.ns(), a.clone(), b.clone());
-        self.backend.op(
-            move |db| sqlite::history(db, &ns, &a, &b, limit),
-            move |r, c| redis::history(r, c, ns2, a2, b2, limit),
+        let (a, b) = tri!(checked);
+        self.backend.call(
+            (self.ns(), a, b),
+            move |db, (ns, a, b)| sqlite::history(db, &ns, &a, &b, limit),
+            move |r, c, (ns, a, b)| redis::history(r, c, ns, a, b, limit),
         )
     }
 
     /// Counters and pending deliveries per agent.
     pub fn stats(&self) -> Op<Stats> {
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::stats(db, &ns),
-            move |r, c| redis::stats(r, c, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::stats(db, &ns),
+            |r, c, ns| redis::stats(r, c, ns),
         )
     }
 
@@ -365,24 +328,24 @@ impl Bus {
     /// many entries went.
     pub fn cleanup(&self, older_than: f64) -> Op<u64> {
         if !(older_than.is_finite() && older_than >= 0.0) {
-            return ready(Error::validation(
+            return Op::Ready(Err(Error::validation(
                 "older_than must be a number of seconds >= 0",
-            ));
+            )));
         }
         let cutoff = model::now_ms().saturating_sub((older_than * 1000.0) as u64);
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::cleanup(db, &ns, cutoff),
-            move |r, c| redis::cleanup(r, c, ns2, cutoff),
+        self.backend.call(
+            self.ns(),
+            move |db, ns| sqlite::cleanup(db, &ns, cutoff),
+            move |r, c, ns| redis::cleanup(r, c, ns, cutoff),
         )
     }
 
     /// Deletes everything the bus holds in this namespace; returns keys (Redis) or rows.
     pub fn clear(&self) -> Op<u64> {
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| db.with_tx(|tx| sqlite::clear(tx, &ns)),
-            move |r, _c| async move { r.delete_keys(&format!("{}*", redis::prefix(&ns2))).await },
+        self.backend.call(
+            self.ns(),
+            |db, ns| db.with_tx(|tx| sqlite::clear(tx, &ns)),
+            |r, _c, ns| async move { r.delete_keys(&format!("{}*", redis::prefix(&ns))).await },
         )
     }
 
@@ -418,20 +381,15 @@ impl Bus {
         wait: Duration,
     ) -> Op<Vec<Delivery>> {
         let (agent, group, consumer) =
-            match Self::consume_args(agent, group, consumer, count, policy) {
-                Ok(v) => v,
-                Err(e) => return ready(e),
-            };
-        let (ns, ns2) = (self.ns(), self.ns());
-        let (a2, g2, c2, s) = (
-            agent.clone(),
-            group.clone(),
-            consumer.clone(),
-            self.settings(),
-        );
-        self.backend.op(
-            move |db| sqlite::consume(db, &ns, &agent, &group, &consumer, count, policy, &s, wait),
-            move |r, c| redis::consume(r, c, ns2, a2, g2, c2, count, policy, s, wait),
+            tri!(Self::consume_args(agent, group, consumer, count, policy));
+        self.backend.call(
+            (self.ns(), agent, group, consumer, self.settings()),
+            move |db, (ns, a, g, cn, s)| {
+                sqlite::consume(db, &ns, &a, &g, &cn, count, policy, &s, wait)
+            },
+            move |r, c, (ns, a, g, cn, s)| {
+                redis::consume(r, c, ns, a, g, cn, count, policy, s, wait)
+            },
         )
     }
 
@@ -441,14 +399,11 @@ impl Bus {
             check_count(count)?;
             agent.map(|a| model::agent("agent id", a)).transpose()
         })();
-        let agent = match checked {
-            Ok(a) => a,
-            Err(e) => return ready(e),
-        };
-        let (ns, ns2, a2) = (self.ns(), self.ns(), agent.clone());
-        self.backend.op(
-            move |db| sqlite::dead_letters(db, &ns, agent.as_deref(), count),
-            move |r, c| redis::dead_letters(r, c, ns2, a2, count),
+        let agent = tri!(checked);
+        self.backend.call(
+            (self.ns(), agent),
+            move |db, (ns, agent)| sqlite::dead_letters(db, &ns, agent.as_deref(), count),
+            move |r, c, (ns, agent)| redis::dead_letters(r, c, ns, agent, count),
         )
     }
 
@@ -467,20 +422,11 @@ impl Bus {
                 .transpose()?;
             Ok((a, i))
         })();
-        let (agent, ids_) = match checked {
-            Ok(v) => v,
-            Err(e) => return ready(e),
-        };
-        let (ns, ns2, a2, i2, s) = (
-            self.ns(),
-            self.ns(),
-            agent.clone(),
-            ids_.clone(),
-            self.settings(),
-        );
-        self.backend.op(
-            move |db| sqlite::requeue(db, &ns, agent.as_deref(), ids_.as_deref(), &s),
-            move |r, c| redis::requeue(r, c, ns2, a2, i2, s),
+        let (agent, ids_) = tri!(checked);
+        self.backend.call(
+            (self.ns(), agent, ids_, self.settings()),
+            |db, (ns, a, i, s)| sqlite::requeue(db, &ns, a.as_deref(), i.as_deref(), &s),
+            |r, c, (ns, a, i, s)| redis::requeue(r, c, ns, a, i, s),
         )
     }
 }

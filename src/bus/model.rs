@@ -257,13 +257,7 @@ pub fn encode_payload(p: &Value, max: usize) -> Result<String> {
     Ok(s)
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// What a share sends, validated.
 #[derive(Debug, Clone)]

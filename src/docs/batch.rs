@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{ready, redis, sqlite, Docs, Origin, Write};
+use super::{redis, sqlite, Docs, Origin, Write};
 use crate::engine::Op;
 use crate::error::Error;
 
@@ -34,17 +34,15 @@ impl Docs {
     /// The sync state of each of `paths` (None where no document is stored), in one read.
     pub fn states(&self, paths: Vec<String>) -> Op<Vec<Option<State>>> {
         if let Some(e) = paths.iter().find_map(|p| self.check(p).err()) {
-            return ready(e);
+            return Op::Ready(Err(e));
         }
         if paths.is_empty() {
             return Op::Ready(Ok(vec![]));
         }
-        // Both halves are built, one runs: share the batch rather than copy it.
-        let paths = Arc::new(paths);
-        let (ns, ns2, p2) = (self.ns(), self.ns(), paths.clone());
-        self.backend.op(
-            move |db| sqlite::states(db, &ns, &paths),
-            move |r, c| redis::states(r, c, ns2, p2),
+        self.backend.call(
+            (self.ns(), Arc::new(paths)),
+            |db, (ns, paths)| sqlite::states(db, &ns, &paths),
+            |r, c, (ns, paths)| redis::states(r, c, ns, paths),
         )
     }
 
@@ -54,18 +52,17 @@ impl Docs {
     /// writes are not queued for write-back.
     pub fn import_many(&self, writes: Vec<Write>) -> Op<Vec<Imported>> {
         if writes.iter().any(|w| w.origin != Origin::File) {
-            return ready(Error::validation(
+            return Op::Ready(Err(Error::validation(
                 "import_many takes file-side writes (origin \"file\") only",
-            ));
+            )));
         }
         if writes.is_empty() {
             return Op::Ready(Ok(vec![]));
         }
-        let writes = Arc::new(writes);
-        let (ns, ns2, w2) = (self.ns(), self.ns(), writes.clone());
-        self.backend.op(
-            move |db| sqlite::import_many(db, &ns, &writes),
-            move |r, c| redis::import_many(r, c, ns2, w2),
+        self.backend.call(
+            (self.ns(), Arc::new(writes)),
+            |db, (ns, writes)| sqlite::import_many(db, &ns, &writes),
+            |r, c, (ns, writes)| redis::import_many(r, c, ns, writes),
         )
     }
 }

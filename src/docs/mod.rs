@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 pub use batch::{Imported, State};
 pub use text::{check_path, hash, hash_bytes, merge, now, parse, parse_to_json, render};
 
-use crate::engine::{runtime, Backend, Op};
+use crate::engine::{runtime, tri, Backend, Op};
 use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 
@@ -186,10 +186,6 @@ pub struct Docs {
     settings: Arc<RwLock<Settings>>,
 }
 
-fn ready<T>(e: Error) -> Op<T> {
-    Op::Ready(Err(e))
-}
-
 impl Docs {
     /// The documents of namespace `ns`.
     pub fn new(backend: Backend, ns: Arc<str>) -> Docs {
@@ -274,13 +270,11 @@ impl Docs {
 
     /// The document at `path`, if any.
     pub fn get_opt(&self, path: &str) -> Op<Option<Document>> {
-        if let Err(e) = self.check(path) {
-            return ready(e);
-        }
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        self.backend.op(
-            move |db| sqlite::get(db, &ns, &p),
-            move |r, c| redis::get(r, c, ns2, p2),
+        tri!(self.check(path));
+        self.backend.call(
+            (self.ns(), path.to_string()),
+            |db, (ns, p)| sqlite::get(db, &ns, &p),
+            |r, c, (ns, p)| redis::get(r, c, ns, p),
         )
     }
 
@@ -342,36 +336,31 @@ impl Docs {
 
     /// Stores a write; Conflict when `expected` does not match the stored version.
     pub fn write(&self, w: Write) -> Op<Document> {
-        let (ns, ns2, w2) = (self.ns(), self.ns(), w.clone());
-        self.backend.op(
-            move |db| sqlite::put(db, &ns, &w),
-            move |r, c| redis::put(r, c, ns2, w2),
+        self.backend.call(
+            (self.ns(), w),
+            |db, (ns, w)| sqlite::put(db, &ns, &w),
+            |r, c, (ns, w)| redis::put(r, c, ns, w),
         )
     }
 
     /// Deep-merges `updates` into the document at `path` (created if missing) and stores the
     /// result, retrying when another writer got in between.
     pub fn merge(&self, path: &str, updates: Value) -> Op<Document> {
-        let format = match self.check(path) {
-            Ok(f) => f,
-            Err(e) => return ready(e),
-        };
-        let s = self.settings();
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        let (u, u2, s2) = (updates.clone(), updates, s.clone());
-        self.backend.op(
-            move |db| sqlite::merge(db, &ns, &p, format, &u, &s),
-            move |r, c| async move {
+        let format = tri!(self.check(path));
+        self.backend.call(
+            (self.ns(), path.to_string(), updates, self.settings()),
+            move |db, (ns, p, u, s)| sqlite::merge(db, &ns, &p, format, &u, &s),
+            move |r, c, (ns, p, u, s)| async move {
                 for _ in 0..MERGE_TRIES {
-                    let cur = redis::get(r.clone(), c.clone(), ns2.clone(), p2.clone()).await?;
-                    let w = merged_write(&p2, format, cur.as_ref(), &u2, &s2)?;
-                    match redis::put(r.clone(), c.clone(), ns2.clone(), w).await {
+                    let cur = redis::get(r.clone(), c.clone(), ns.clone(), p.clone()).await?;
+                    let w = merged_write(&p, format, cur.as_ref(), &u, &s)?;
+                    match redis::put(r.clone(), c.clone(), ns.clone(), w).await {
                         Err(Error::Conflict(_)) => continue,
                         other => return other,
                     }
                 }
                 Err(Error::Conflict(format!(
-                    "document {p2:?} kept changing during merge; retry"
+                    "document {p:?} kept changing during merge; retry"
                 )))
             },
         )
@@ -379,27 +368,25 @@ impl Docs {
 
     /// Deletes the document (queued for the file to be deleted); false if there was none.
     pub fn delete(&self, path: &str, origin: Origin) -> Op<bool> {
-        if let Err(e) = self.check(path) {
-            return ready(e);
-        }
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        self.backend.op(
-            move |db| sqlite::delete(db, &ns, &p, origin),
-            move |r, c| redis::delete(r, c, ns2, p2, origin),
+        tri!(self.check(path));
+        self.backend.call(
+            (self.ns(), path.to_string()),
+            move |db, (ns, p)| sqlite::delete(db, &ns, &p, origin),
+            move |r, c, (ns, p)| redis::delete(r, c, ns, p, origin),
         )
     }
 
     /// Paths starting with `prefix`, sorted.
     pub fn list(&self, prefix: &str) -> Op<Vec<String>> {
         if prefix.chars().any(|c| c.is_control()) || prefix.len() > MAX_PATH {
-            return ready(Error::validation(format!(
+            return Op::Ready(Err(Error::validation(format!(
                 "list prefix {prefix:?} must be printable and at most {MAX_PATH} bytes"
-            )));
+            ))));
         }
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), prefix.to_string(), prefix.to_string());
-        self.backend.op(
-            move |db| sqlite::list(db, &ns, &p),
-            move |r, c| redis::list(r, c, ns2, p2),
+        self.backend.call(
+            (self.ns(), prefix.to_string()),
+            |db, (ns, p)| sqlite::list(db, &ns, &p),
+            |r, c, (ns, p)| redis::list(r, c, ns, p),
         )
     }
 
@@ -407,16 +394,10 @@ impl Docs {
     /// only if the store still holds that text (`None`: only if the document is still gone).
     /// False when the store changed meanwhile (the path stays queued).
     pub fn done_writeback(&self, path: &str, hash: Option<String>) -> Op<bool> {
-        let (ns, ns2, p, p2, h2) = (
-            self.ns(),
-            self.ns(),
-            path.to_string(),
-            path.to_string(),
-            hash.clone(),
-        );
-        self.backend.op(
-            move |db| sqlite::done_writeback(db, &ns, &p, hash.as_deref()),
-            move |r, c| redis::done_writeback(r, c, ns2, p2, h2),
+        self.backend.call(
+            (self.ns(), path.to_string(), hash),
+            |db, (ns, p, h)| sqlite::done_writeback(db, &ns, &p, h.as_deref()),
+            |r, c, (ns, p, h)| redis::done_writeback(r, c, ns, p, h),
         )
     }
 
@@ -424,13 +405,11 @@ impl Docs {
     /// sync until the next sync (None when the document is in sync, or never was). The sync
     /// engine merges against it when the file changed too.
     pub fn base(&self, path: &str) -> Op<Option<String>> {
-        if let Err(e) = self.check(path) {
-            return ready(e);
-        }
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        self.backend.op(
-            move |db| sqlite::base(db, &ns, &p),
-            move |r, c| redis::base(r, c, ns2, p2),
+        tri!(self.check(path));
+        self.backend.call(
+            (self.ns(), path.to_string()),
+            |db, (ns, p)| sqlite::base(db, &ns, &p),
+            |r, c, (ns, p)| redis::base(r, c, ns, p),
         )
     }
 
@@ -439,25 +418,24 @@ impl Docs {
     /// next write-back sees the file as unchanged rather than as an edit. False when the store
     /// holds that text again (then `done_writeback` settles it) or has no document.
     pub fn rebase(&self, path: &str, hash: &str, text: &str) -> Op<bool> {
-        let (ns, ns2, p, p2) = (self.ns(), self.ns(), path.to_string(), path.to_string());
-        let (h, h2, t, t2) = (
-            hash.to_string(),
-            hash.to_string(),
-            text.to_string(),
-            text.to_string(),
-        );
-        self.backend.op(
-            move |db| sqlite::rebase(db, &ns, &p, &h, &t),
-            move |r, c| redis::rebase(r, c, ns2, p2, h2, t2),
+        self.backend.call(
+            (
+                self.ns(),
+                path.to_string(),
+                hash.to_string(),
+                text.to_string(),
+            ),
+            |db, (ns, p, h, t)| sqlite::rebase(db, &ns, &p, &h, &t),
+            |r, c, (ns, p, h, t)| redis::rebase(r, c, ns, p, h, t),
         )
     }
 
     /// Paths waiting to be written back to files, oldest change first.
     pub fn pending(&self, limit: usize) -> Op<Vec<String>> {
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::pending(db, &ns, limit),
-            move |r, c| redis::pending(r, c, ns2, limit),
+        self.backend.call(
+            self.ns(),
+            move |db, ns| sqlite::pending(db, &ns, limit),
+            move |r, c, ns| redis::pending(r, c, ns, limit),
         )
     }
 }

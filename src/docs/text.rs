@@ -24,13 +24,7 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
     s
 }
 
-/// Seconds since the epoch.
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d.as_millis() as f64) / 1000.0)
-        .unwrap_or(0.0)
-}
+pub use crate::clock::now;
 
 /// Checks a document path: relative, `/`-separated, normalised (no `.`, `..` or empty
 /// segments), printable, under one of `roots`, ending in `.yaml`, `.yml` or `.json`.

@@ -54,7 +54,7 @@ pub type RedisWork<T> = Box<dyn FnOnce(Arc<Redis>, RedisConn) -> BoxFut<T> + Sen
 
 /// One store operation, ready to run either blocking (sync API) or awaited (async API).
 ///
-/// Each capability builds its operations with [`Backend::op`]: the SQLite closure runs on the
+/// Each capability builds its operations with [`Backend::call`]: the SQLite closure runs on the
 /// caller's thread (or a blocking thread when awaited); the Redis future on the runtime.
 pub enum Op<T> {
     /// Work on the embedded database.
@@ -210,18 +210,34 @@ impl<T: Send + 'static> Op<T> {
     }
 }
 
+/// `?` for a function that returns an [`Op`]: unwraps a `Result`, or returns its error as
+/// the operation's outcome (`Op::Ready(Err(..))`), e.g. `let id = tri!(ids::id("task id", id));`.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $crate::engine::Op::Ready(Err(e)),
+        }
+    };
+}
+pub(crate) use tri;
+
 impl Backend {
-    /// Builds an operation: `sq` for SQLite, `rd` for Redis; only the matching one is used.
-    pub fn op<T, S, R, F>(&self, sq: S, rd: R) -> Op<T>
+    /// Builds an operation from its two halves, `sq` for SQLite and `rd` for Redis, handing
+    /// `args` to the one that runs (moved once: neither half needs its own copy).
+    pub fn call<A, T, S, R, F>(&self, args: A, sq: S, rd: R) -> Op<T>
     where
+        A: Send + 'static,
         T: Send + 'static,
-        S: FnOnce(&Sqlite) -> Result<T> + Send + 'static,
-        R: FnOnce(Arc<Redis>, RedisConn) -> F + Send + 'static,
+        S: FnOnce(&Sqlite, A) -> Result<T> + Send + 'static,
+        R: FnOnce(Arc<Redis>, RedisConn, A) -> F + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
         match self {
-            Backend::Sqlite(db) => Op::Sqlite(db.clone(), Box::new(sq)),
-            Backend::Redis(r) => Op::Redis(r.clone(), Box::new(move |r, c| Box::pin(rd(r, c)))),
+            Backend::Sqlite(db) => Op::Sqlite(db.clone(), Box::new(move |d| sq(d, args))),
+            Backend::Redis(r) => {
+                Op::Redis(r.clone(), Box::new(move |r, c| Box::pin(rd(r, c, args))))
+            }
         }
     }
 

@@ -12,10 +12,14 @@ pub struct Lua {
     sha: String,
 }
 
+/// Helpers every script may use (`now_ms`, `fmt`, `t3`), in front of each.
+const PRELUDE: &str = include_str!("lua/prelude.lua");
+
 impl Lua {
-    /// The script `body` with `prelude` (shared helper functions) in front of it.
-    pub fn new(prelude: &str, body: &str) -> Lua {
-        let source = format!("{prelude}\n{body}");
+    /// The script `body` with the prelude of every script and then `common` (the helpers of
+    /// one capability) in front of it.
+    pub fn new(common: &str, body: &str) -> Lua {
+        let source = format!("{PRELUDE}\n{common}\n{body}");
         let sha = Script::new(&source).get_hash().to_string();
         Lua { source, sha }
     }

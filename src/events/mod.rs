@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::engine::{Backend, Op};
+use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -169,12 +169,7 @@ fn checked(channel_name: &str, data: &Value) -> Result<(String, String)> {
     Ok((c, text))
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use crate::clock::now_ms;
 
 /// The events of one namespace.
 #[derive(Clone)]
@@ -194,24 +189,24 @@ impl Events {
         &self.ns
     }
 
+    fn ns(&self) -> String {
+        self.ns.to_string()
+    }
+
     /// Appends an event to the log and wakes the subscribers; returns it with its id.
     pub fn publish(&self, channel_name: &str, data: Value) -> Op<Event> {
-        let (c, text) = match checked(channel_name, &data) {
-            Ok(v) => v,
-            Err(e) => return Op::Ready(Err(e)),
-        };
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        let (c2, text2) = (c.clone(), text.clone());
-        let c3 = c.clone();
+        let (c, text) = tri!(checked(channel_name, &data));
         let at = now_ms();
+        let channel = c.clone();
         self.backend
-            .op(
-                move |db| sqlite::publish(db, &ns, &c, &text, at),
-                move |r, conn| redis::publish(r, conn, ns2, c2, text2),
+            .call(
+                (self.ns(), c, text),
+                move |db, (ns, c, text)| sqlite::publish(db, &ns, &c, &text, at),
+                |r, conn, (ns, c, text)| redis::publish(r, conn, ns, c, text),
             )
             .map(move |(id, time)| Event {
                 id,
-                channel: c3,
+                channel,
                 data,
                 time,
             })
@@ -226,16 +221,13 @@ impl Events {
         }
         let texts: Result<Vec<(String, String)>> =
             items.iter().map(|(c, d)| checked(c, d)).collect();
-        let texts = match texts {
-            Ok(t) => Arc::new(t),
-            Err(e) => return Op::Ready(Err(e)),
-        };
-        let (ns, ns2, t2) = (self.ns.to_string(), self.ns.to_string(), texts.clone());
+        let texts = Arc::new(tri!(texts));
         let at = now_ms();
         self.backend
-            .op(
-                move |db| sqlite::publish_many(db, &ns, &texts, at),
-                move |r, conn| redis::publish_many(r, conn, ns2, t2),
+            .call(
+                (self.ns(), texts),
+                move |db, (ns, texts)| sqlite::publish_many(db, &ns, &texts, at),
+                |r, conn, (ns, texts)| redis::publish_many(r, conn, ns, texts),
             )
             .map(move |ids| {
                 ids.into_iter()
@@ -261,10 +253,7 @@ impl Events {
         block: Duration,
     ) -> Op<Batch> {
         let pats: Result<Vec<String>> = patterns.iter().map(|p| pattern(p)).collect();
-        let pats = match pats {
-            Ok(p) => p,
-            Err(e) => return Op::Ready(Err(e)),
-        };
+        let pats = tri!(pats);
         if limit == 0 || limit > MAX_READ {
             return Op::Ready(Err(Error::validation(format!(
                 "limit must be 1 to {MAX_READ}, got {limit}"
@@ -273,21 +262,19 @@ impl Events {
         if let Some(Err(e)) = after.map(parse_id) {
             return Op::Ready(Err(e));
         }
-        let after = after.map(str::to_string);
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        let (pats2, after2) = (pats.clone(), after.clone());
-        self.backend.op(
-            move |db| sqlite::read(db, &ns, &pats, &after, limit, block),
-            move |r, c| redis::read(r, c, ns2, pats2, after2, limit, block),
+        self.backend.call(
+            (self.ns(), pats, after.map(str::to_string)),
+            move |db, (ns, pats, after)| sqlite::read(db, &ns, &pats, &after, limit, block),
+            move |r, c, (ns, pats, after)| redis::read(r, c, ns, pats, after, limit, block),
         )
     }
 
     /// Id of the newest event in the log ("0-0" when it is empty): where "from now" starts.
     pub fn last_id(&self) -> Op<String> {
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        self.backend.op(
-            move |db| sqlite::last_id(db, &ns),
-            move |r, c| redis::last_id(r, c, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::last_id(db, &ns),
+            |r, c, ns| redis::last_id(r, c, ns),
         )
     }
 
@@ -304,28 +291,28 @@ impl Events {
                 "max_age must be at least a millisecond (or None for no age limit)",
             )));
         }
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        self.backend.op(
-            move |db| sqlite::set_retention(db, &ns, ret),
-            move |r, c| redis::set_retention(r, c, ns2, ret),
+        self.backend.call(
+            self.ns(),
+            move |db, ns| sqlite::set_retention(db, &ns, ret),
+            move |r, c, ns| redis::set_retention(r, c, ns, ret),
         )
     }
 
     /// The retention in force.
     pub fn retention(&self) -> Op<Retention> {
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        self.backend.op(
-            move |db| sqlite::retention(db, &ns),
-            move |r, c| redis::retention(r, c, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::retention(db, &ns),
+            |r, c, ns| redis::retention(r, c, ns),
         )
     }
 
     /// Events the log holds now.
     pub fn len(&self) -> Op<u64> {
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        self.backend.op(
-            move |db| db.with(|c| sqlite::rows(c, &ns)),
-            move |r, c| redis::len(r, c, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| db.with(|c| sqlite::rows(c, &ns)),
+            |r, c, ns| redis::len(r, c, ns),
         )
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use self::model::{check_json, cut_error, job_id, worker_name, MAX_BATCH};
 pub use self::model::{Ack, Backoff, Claim, Claimed, Finish, Job, NewJob, Outcome};
-use crate::engine::{Backend, Op};
+use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -95,15 +95,11 @@ impl Jobs {
             return Op::Ready(Err(e));
         }
         let at = model::now();
-        let jobs: Result<Vec<Job>> = items.into_iter().map(|n| n.into_job(at)).collect();
-        let jobs = match jobs {
-            Ok(j) => j,
-            Err(e) => return Op::Ready(Err(e)),
-        };
-        let (ns, ns2, jobs2) = (self.ns(), self.ns(), jobs.clone());
-        self.backend.op(
-            move |db| sqlite::enqueue_many(db, &ns, jobs, at),
-            move |r, c| redis::enqueue_many(r, c, ns2, jobs2, at),
+        let jobs: Vec<Job> = tri!(items.into_iter().map(|n| n.into_job(at)).collect());
+        self.backend.call(
+            (self.ns(), jobs),
+            move |db, (ns, jobs)| sqlite::enqueue_many(db, &ns, jobs, at),
+            move |r, c, (ns, jobs)| redis::enqueue_many(r, c, ns, jobs, at),
         )
     }
 
@@ -122,24 +118,22 @@ impl Jobs {
         if let Some(e) = ids_.iter().find_map(|i| job_id(i).err()) {
             return Op::Ready(Err(e));
         }
-        let (ns, ns2, ids2) = (self.ns(), self.ns(), ids_.clone());
-        self.backend.op(
-            move |db| sqlite::get_many(db, &ns, &ids_),
-            move |r, c| redis::get_many(r, c, ns2, ids2),
+        self.backend.call(
+            (self.ns(), ids_),
+            |db, (ns, ids_)| sqlite::get_many(db, &ns, &ids_),
+            |r, c, (ns, ids_)| redis::get_many(r, c, ns, ids_),
         )
     }
 
     /// Cancels a job that has not finished (true), or reports that it had (false). A running
     /// job's worker learns at its next heartbeat or finish, whose result is then dropped.
     pub fn cancel(&self, id: &str) -> Op<bool> {
-        if let Err(e) = job_id(id) {
-            return Op::Ready(Err(e));
-        }
+        tri!(job_id(id));
         let at = model::now();
-        let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(
-            move |db| sqlite::cancel(db, &ns, &id, at),
-            move |r, c| redis::cancel(r, c, ns2, id2, at),
+        self.backend.call(
+            (self.ns(), id.to_string()),
+            move |db, (ns, id)| sqlite::cancel(db, &ns, &id, at),
+            move |r, c, (ns, id)| redis::cancel(r, c, ns, id, at),
         )
     }
 
@@ -171,22 +165,14 @@ impl Jobs {
             worker_name(worker)?;
             check_visibility(visibility)
         };
-        if let Err(e) = check() {
-            return Op::Ready(Err(e));
-        }
+        tri!(check());
         let mut kinds = kinds;
         kinds.sort();
         kinds.dedup();
-        let (ns, ns2, k2, w, w2) = (
-            self.ns(),
-            self.ns(),
-            kinds.clone(),
-            worker.to_string(),
-            worker.to_string(),
-        );
-        self.backend.op(
-            move |db| sqlite::claim(db, &ns, &kinds, count, &w, visibility, block),
-            move |r, c| redis::claim(r, c, ns2, k2, count, w2, visibility, block),
+        self.backend.call(
+            (self.ns(), kinds, worker.to_string()),
+            move |db, (ns, k, w)| sqlite::claim(db, &ns, &k, count, &w, visibility, block),
+            move |r, c, (ns, k, w)| redis::claim(r, c, ns, k, count, w, visibility, block),
         )
     }
 
@@ -199,9 +185,7 @@ impl Jobs {
         }
         let mut items = items;
         for f in &mut items {
-            if let Err(e) = job_id(&f.id) {
-                return Op::Ready(Err(e));
-            }
+            tri!(job_id(&f.id));
             if let Outcome::Failed { error, .. } = &mut f.outcome {
                 *error = cut_error(std::mem::take(error));
             }
@@ -217,10 +201,10 @@ impl Jobs {
             }
         }
         let at = model::now();
-        let (ns, ns2, i2) = (self.ns(), self.ns(), items.clone());
-        self.backend.op(
-            move |db| sqlite::finish(db, &ns, items, at),
-            move |r, c| redis::finish(r, c, ns2, i2, at),
+        self.backend.call(
+            (self.ns(), items),
+            move |db, (ns, items)| sqlite::finish(db, &ns, items, at),
+            move |r, c, (ns, items)| redis::finish(r, c, ns, items, at),
         )
     }
 
@@ -234,25 +218,18 @@ impl Jobs {
         if let Some(e) = too_many(items.len(), "claims") {
             return Op::Ready(Err(e));
         }
-        if let Err(e) = check_visibility(visibility) {
-            return Op::Ready(Err(e));
-        }
+        tri!(check_visibility(visibility));
         let mut enc = Vec::with_capacity(items.len());
         for (id, token, p) in items {
-            if let Err(e) = job_id(&id) {
-                return Op::Ready(Err(e));
-            }
-            let p = match p.map(|v| check_json("progress", &v)).transpose() {
-                Ok(p) => p,
-                Err(e) => return Op::Ready(Err(e)),
-            };
+            tri!(job_id(&id));
+            let p = tri!(p.map(|v| check_json("progress", &v)).transpose());
             enc.push((id, token, p));
         }
         let at = model::now();
-        let (ns, ns2, e2) = (self.ns(), self.ns(), enc.clone());
-        self.backend.op(
-            move |db| sqlite::heartbeat(db, &ns, enc, visibility, at),
-            move |r, c| redis::heartbeat(r, c, ns2, e2, visibility, at),
+        self.backend.call(
+            (self.ns(), enc),
+            move |db, (ns, enc)| sqlite::heartbeat(db, &ns, enc, visibility, at),
+            move |r, c, (ns, enc)| redis::heartbeat(r, c, ns, enc, visibility, at),
         )
     }
 
@@ -265,10 +242,10 @@ impl Jobs {
             ))));
         }
         let before = model::now() - older_than;
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::purge(db, &ns, before),
-            move |r, c| redis::purge(r, c, ns2, before),
+        self.backend.call(
+            self.ns(),
+            move |db, ns| sqlite::purge(db, &ns, before),
+            move |r, c, ns| redis::purge(r, c, ns, before),
         )
     }
 }

@@ -343,10 +343,7 @@ pub fn ready_score(priority: i64, seq: u64) -> f64 {
     (-(priority as f64)) * SEQ_SPAN + (seq % (SEQ_SPAN as u64)) as f64
 }
 
-/// Current Unix time in seconds, millisecond precision.
-pub fn now() -> f64 {
-    crate::tasks::model::now()
-}
+pub use crate::clock::now;
 
 /// A new job id: `j` + millisecond time in hex + 16 random hex digits (sortable by creation).
 pub fn new_id() -> String {

@@ -34,7 +34,7 @@ pub use self::model::{
     Acceptance, Dump, Fix, Health, Insights, Issue, IssueExport, Pattern, Session, Settings, Trend,
 };
 use crate::anonymize::Anonymizer;
-use crate::engine::{Backend, Op};
+use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -82,19 +82,6 @@ pub struct Patterns {
     ns: Arc<str>,
     settings: Arc<RwLock<Settings>>,
     anon: Arc<RwLock<Option<Arc<Anonymizer>>>>,
-}
-
-fn ready<T>(e: Error) -> Op<T> {
-    Op::Ready(Err(e))
-}
-
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return ready(e),
-        }
-    };
 }
 
 /// A repository id (the id rules of `ids::id`).
@@ -193,11 +180,14 @@ impl Patterns {
         let confidence = tri!(model::check_confidence(confidence));
         let (value, text) = tri!(self.clean_json("pattern data", data));
         let id = model::pattern_id(&repo, &ty, &text);
-        let (c, c2) = (self.ctx(), self.ctx());
-        let (r2, t2, d2, i2) = (repo.clone(), ty.clone(), text.clone(), id.clone());
-        self.backend.op(
-            move |db| sqlite::store(db, &c, &id, &repo, &ty, &text, confidence),
-            move |r, cn| redis::store(r, cn, c2, i2, r2, t2, (value, d2), confidence),
+        self.backend.call(
+            (self.ctx(), id, repo, ty, text),
+            move |db, (c, id, repo, ty, text)| {
+                sqlite::store(db, &c, &id, &repo, &ty, &text, confidence)
+            },
+            move |r, cn, (c, id, repo, ty, text)| {
+                redis::store(r, cn, c, id, repo, ty, (value, text), confidence)
+            },
         )
     }
 
@@ -214,11 +204,10 @@ impl Patterns {
         let ty = tri!(ty.map(|t| ids::term("pattern type", t)).transpose());
         let min = tri!(model::check_confidence(min_confidence));
         let limit = tri!(check_limit(limit));
-        let (c, c2) = (self.ctx(), self.ctx());
-        let (r2, t2) = (repo.clone(), ty.clone());
-        self.backend.op(
-            move |db| sqlite::get(db, &c, &repo, ty.as_deref(), min, limit),
-            move |r, cn| redis::get(r, cn, c2, r2, t2, min, limit),
+        self.backend.call(
+            (self.ctx(), repo, ty),
+            move |db, (c, repo, ty)| sqlite::get(db, &c, &repo, ty.as_deref(), min, limit),
+            move |r, cn, (c, repo, ty)| redis::get(r, cn, c, repo, ty, min, limit),
         )
     }
 
@@ -241,12 +230,13 @@ impl Patterns {
         let data = tri!(data
             .map(|d| self.clean_json("pattern data", d).map(|x| x.1))
             .transpose());
-        let (c, c2) = (self.ctx(), self.ctx());
-        let (i2, d2) = (id.clone(), data.clone());
         self.backend
-            .op(
-                move |db| sqlite::update(db, &c, &id, confidence, data.as_deref(), observe),
-                move |r, cn| redis::update(r, cn, c2, i2, confidence, d2, observe),
+            .call(
+                (self.ctx(), id, data),
+                move |db, (c, id, data)| {
+                    sqlite::update(db, &c, &id, confidence, data.as_deref(), observe)
+                },
+                move |r, cn, (c, id, data)| redis::update(r, cn, c, id, confidence, data, observe),
             )
             .and_then(|p: Option<Pattern>| {
                 p.ok_or_else(|| Error::NotFound("no such pattern (deleted or expired)".into()))
@@ -256,10 +246,10 @@ impl Patterns {
     /// Deletes a pattern; false when there was none.
     pub fn delete(&self, id: &str) -> Op<bool> {
         let id = tri!(model::check_pattern_id(id)).to_string();
-        let (c, c2, i2) = (self.ctx(), self.ctx(), id.clone());
-        self.backend.op(
-            move |db| sqlite::delete(db, &c, &id),
-            move |r, cn| redis::delete(r, cn, c2, i2),
+        self.backend.call(
+            (self.ctx(), id),
+            |db, (c, id)| sqlite::delete(db, &c, &id),
+            |r, cn, (c, id)| redis::delete(r, cn, c, id),
         )
     }
 
@@ -290,10 +280,10 @@ impl Patterns {
             first_ms: at,
             last_ms: at,
         };
-        let (c2, i2) = (c.clone(), issue.clone());
-        self.backend.op(
-            move |db| sqlite::track(db, &c, &issue),
-            move |r, cn| redis::track(r, cn, c2, i2),
+        self.backend.call(
+            (c, issue),
+            |db, (c, issue)| sqlite::track(db, &c, &issue),
+            |r, cn, (c, issue)| redis::track(r, cn, c, issue),
         )
     }
 
@@ -302,11 +292,11 @@ impl Patterns {
         let repo = tri!(repo_id(repo));
         let limit = tri!(check_limit(limit));
         let since = tri!(since.map(|s| model::ms_of("since", s)).transpose());
-        let (c, c2, r2) = (self.ctx(), self.ctx(), repo.clone());
         let from_day = since.map(model::day_of);
-        self.backend.op(
-            move |db| sqlite::top_issues(db, &c, &repo, limit, from_day),
-            move |r, cn| redis::top_issues(r, cn, c2, r2, limit, from_day),
+        self.backend.call(
+            (self.ctx(), repo),
+            move |db, (c, repo)| sqlite::top_issues(db, &c, &repo, limit, from_day),
+            move |r, cn, (c, repo)| redis::top_issues(r, cn, c, repo, limit, from_day),
         )
     }
 
@@ -334,10 +324,10 @@ impl Patterns {
             feedback,
             at_ms: at,
         };
-        let (c2, f2) = (c.clone(), f.clone());
-        self.backend.op(
-            move |db| sqlite::record_fix(db, &c, &f).map(|_| f),
-            move |r, cn| async move { redis::record_fix(r, cn, c2, &f2).await.map(|_| f2) },
+        self.backend.call(
+            (c, f),
+            |db, (c, f)| sqlite::record_fix(db, &c, &f).map(|_| f),
+            |r, cn, (c, f)| async move { redis::record_fix(r, cn, c, &f).await.map(|_| f) },
         )
     }
 
@@ -346,20 +336,20 @@ impl Patterns {
         let repo = tri!(repo_id(repo));
         let rule = tri!(rule.map(rule_id).transpose());
         let limit = tri!(check_limit(limit));
-        let (c, c2, r2, ru2) = (self.ctx(), self.ctx(), repo.clone(), rule.clone());
-        self.backend.op(
-            move |db| sqlite::fixes(db, &c, &repo, rule.as_deref(), limit),
-            move |r, cn| redis::fixes(r, cn, c2, r2, ru2, limit),
+        self.backend.call(
+            (self.ctx(), repo, rule),
+            move |db, (c, repo, rule)| sqlite::fixes(db, &c, &repo, rule.as_deref(), limit),
+            move |r, cn, (c, repo, rule)| redis::fixes(r, cn, c, repo, rule, limit),
         )
     }
 
     /// Acceptance per rule over the fix outcomes kept, most fixes first.
     pub fn acceptance(&self, repo: &str) -> Op<Vec<Acceptance>> {
         let repo = tri!(repo_id(repo));
-        let (c, c2, r2) = (self.ctx(), self.ctx(), repo.clone());
-        self.backend.op(
-            move |db| sqlite::acceptance(db, &c, &repo),
-            move |r, cn| redis::acceptance(r, cn, c2, r2),
+        self.backend.call(
+            (self.ctx(), repo),
+            |db, (c, repo)| sqlite::acceptance(db, &c, &repo),
+            |r, cn, (c, repo)| redis::acceptance(r, cn, c, repo),
         )
     }
 
@@ -374,11 +364,12 @@ impl Patterns {
             summary,
             at_ms: at,
         };
-        let (c2, s2) = (c.clone(), s.clone());
-        let t2 = text.clone();
-        self.backend.op(
-            move |db| sqlite::record_session(db, &c, &s, &text).map(|_| s),
-            move |r, cn| async move { redis::record_session(r, cn, c2, &s2, &t2).await.map(|_| s2) },
+        self.backend.call(
+            (c, s, text),
+            |db, (c, s, text)| sqlite::record_session(db, &c, &s, &text).map(|_| s),
+            |r, cn, (c, s, text)| async move {
+                redis::record_session(r, cn, c, &s, &text).await.map(|_| s)
+            },
         )
     }
 
@@ -386,10 +377,10 @@ impl Patterns {
     pub fn sessions(&self, repo: &str, limit: usize) -> Op<Vec<Session>> {
         let repo = tri!(repo_id(repo));
         let limit = tri!(check_limit(limit));
-        let (c, c2, r2) = (self.ctx(), self.ctx(), repo.clone());
-        self.backend.op(
-            move |db| sqlite::sessions(db, &c, &repo, limit),
-            move |r, cn| redis::sessions(r, cn, c2, r2, limit),
+        self.backend.call(
+            (self.ctx(), repo),
+            move |db, (c, repo)| sqlite::sessions(db, &c, &repo, limit),
+            move |r, cn, (c, repo)| redis::sessions(r, cn, c, repo, limit),
         )
     }
 
@@ -399,44 +390,42 @@ impl Patterns {
         let repo = tri!(repo_id(repo));
         let limit = tri!(check_limit(limit));
         if window_days == 0 || window_days > MAX_WINDOW_DAYS {
-            return ready(Error::validation(format!(
+            return Op::Ready(Err(Error::validation(format!(
                 "window_days must be 1 to {MAX_WINDOW_DAYS}, got {window_days}"
-            )));
+            ))));
         }
-        let (c, c2, r2) = (self.ctx(), self.ctx(), repo.clone());
-        self.backend.op(
-            move |db| sqlite::insights(db, &c, &repo, limit, window_days),
-            move |r, cn| redis::insights(r, cn, c2, r2, limit, window_days),
+        self.backend.call(
+            (self.ctx(), repo),
+            move |db, (c, repo)| sqlite::insights(db, &c, &repo, limit, window_days),
+            move |r, cn, (c, repo)| redis::insights(r, cn, c, repo, limit, window_days),
         )
     }
 
     /// Connection, counts, storage used, oldest and newest record of the namespace.
     pub fn health(&self) -> Op<Health> {
-        let (c, c2) = (self.ctx(), self.ctx());
-        let name = self.backend.name().to_string();
-        let n2 = name.clone();
-        self.backend.op(
-            move |db| sqlite::health(db, &c, name),
-            move |r, cn| redis::health(r, cn, c2, n2),
+        self.backend.call(
+            (self.ctx(), self.backend.name().to_string()),
+            |db, (c, name)| sqlite::health(db, &c, name),
+            |r, cn, (c, name)| redis::health(r, cn, c, name),
         )
     }
 
     /// Deletes every expired record now (reads skip them anyway); returns how many went.
     pub fn cleanup(&self) -> Op<u64> {
-        let (c, c2) = (self.ctx(), self.ctx());
-        self.backend.op(
-            move |db| sqlite::cleanup(db, &c),
-            move |r, cn| redis::cleanup(r, cn, c2),
+        self.backend.call(
+            self.ctx(),
+            |db, c| sqlite::cleanup(db, &c),
+            |r, cn, c| redis::cleanup(r, cn, c),
         )
     }
 
     /// Everything `repo` holds (live records).
     pub fn export(&self, repo: &str) -> Op<Dump> {
         let repo = tri!(repo_id(repo));
-        let (c, c2, r2) = (self.ctx(), self.ctx(), repo.clone());
-        self.backend.op(
-            move |db| sqlite::export(db, &c, &repo),
-            move |r, cn| redis::export(r, cn, c2, r2),
+        self.backend.call(
+            (self.ctx(), repo),
+            |db, (c, repo)| sqlite::export(db, &c, &repo),
+            |r, cn, (c, repo)| redis::export(r, cn, c, repo),
         )
     }
 
@@ -444,10 +433,10 @@ impl Patterns {
     /// now); returns the records written.
     pub fn import(&self, dump: Dump) -> Op<u64> {
         let dump = tri!(self.clean_dump(dump));
-        let (c, c2, d2) = (self.ctx(), self.ctx(), dump.clone());
-        self.backend.op(
-            move |db| sqlite::import(db, &c, &dump),
-            move |r, cn| redis::import(r, cn, c2, d2),
+        self.backend.call(
+            (self.ctx(), dump),
+            |db, (c, dump)| sqlite::import(db, &c, &dump),
+            |r, cn, (c, dump)| redis::import(r, cn, c, dump),
         )
     }
 
@@ -491,10 +480,10 @@ impl Patterns {
 
     /// Deletes everything pattern memory holds in this namespace.
     pub fn clear(&self) -> Op<u64> {
-        let (ns, ns2) = (self.ns.to_string(), self.ns.to_string());
-        self.backend.op(
-            move |db| db.with_tx(|tx| sqlite::clear(tx, &ns)),
-            move |r, _c| async move { r.delete_keys(&format!("{}*", redis::prefix(&ns2))).await },
+        self.backend.call(
+            self.ns.to_string(),
+            |db, ns| db.with_tx(|tx| sqlite::clear(tx, &ns)),
+            |r, _c, ns| async move { r.delete_keys(&format!("{}*", redis::prefix(&ns))).await },
         )
     }
 }

@@ -3,7 +3,6 @@
 //! day buckets, trends.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -214,18 +213,7 @@ pub struct Dump {
     pub sessions: Vec<Session>,
 }
 
-/// Now in milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// Seconds (float) from milliseconds.
-pub fn secs(ms: u64) -> f64 {
-    ms as f64 / 1000.0
-}
+pub use crate::clock::{now_ms, secs};
 
 /// Milliseconds from caller seconds (a time given to `at=` or `since=`).
 pub fn ms_of(what: &str, s: f64) -> Result<u64> {

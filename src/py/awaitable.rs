@@ -164,7 +164,7 @@ impl Pending {
                 drop(stage);
                 let started = py.detach(move || op.start());
                 match started {
-                    Started::Done(r) => Err(stop(r.map_err(to_py)?(py)?)),
+                    Started::Done(r) => Err(stop(r?(py)?)),
                     Started::Later(rest) => self.wait(py, rest),
                 }
             }

@@ -98,7 +98,7 @@ macro_rules! docs_methods {
                 max_bytes: Option<usize>,
             ) -> PyResult<(Vec<String>, usize)> {
                 let roots = roots.map(|r| str_list(r, "roots")).transpose()?;
-                self.hub.docs.configure(roots, max_bytes).map_err(to_py)?;
+                self.hub.docs.configure(roots, max_bytes)?;
                 let s = self.hub.docs.settings();
                 Ok((s.roots, s.max_bytes))
             }
@@ -119,11 +119,7 @@ macro_rules! docs_methods {
                 check(&self.hub)?;
                 let v = py_to_json(value)
                     .map_err(|e| validation(format!("value is not a JSON value: {e}")))?;
-                let w = self
-                    .hub
-                    .docs
-                    .value_write(path, &v, expected_version)
-                    .map_err(to_py)?;
+                let w = self.hub.docs.value_write(path, &v, expected_version)?;
                 $run(py, self.hub.docs.write(w), doc)
             }
 
@@ -153,8 +149,7 @@ macro_rules! docs_methods {
                 let w = self
                     .hub
                     .docs
-                    .text_write(path, text, Origin::Store, expected_version)
-                    .map_err(to_py)?;
+                    .text_write(path, text, Origin::Store, expected_version)?;
                 $run(py, self.hub.docs.write(w), doc)
             }
 

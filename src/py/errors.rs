@@ -1,4 +1,8 @@
-//! The one place core errors become Python exceptions (classes of `zerolag.exceptions`).
+//! The one place core errors become Python exceptions (classes of `zerolag.exceptions`, bound
+//! once: each class is looked up on first use and kept).
+//!
+//! `Error` converts into `PyErr` with `From`, so `?` raises the right class anywhere in
+//! `src/py/`.
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -6,34 +10,39 @@ use pyo3::types::PyDict;
 use crate::error::Error;
 use crate::protocol::ProtocolError;
 
-fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("zerolag.exceptions")?.getattr(name)
+mod classes {
+    pyo3::import_exception!(zerolag.exceptions, ValidationError);
+    pyo3::import_exception!(zerolag.exceptions, ProtocolError);
+    pyo3::import_exception!(zerolag.exceptions, NotFoundError);
+    pyo3::import_exception!(zerolag.exceptions, ConflictError);
+    pyo3::import_exception!(zerolag.exceptions, ConnectionError);
+    pyo3::import_exception!(zerolag.exceptions, AuthenticationError);
+    pyo3::import_exception!(zerolag.exceptions, TimeoutError);
+    pyo3::import_exception!(zerolag.exceptions, ClosedError);
+    pyo3::import_exception!(zerolag.exceptions, BackendError);
 }
 
-fn raise(name: &str, msg: String) -> PyErr {
-    Python::attach(
-        |py| match class(py, name).and_then(|c| c.call1((msg.clone(),))) {
-            Ok(inst) => PyErr::from_value(inst),
-            Err(e) => e,
-        },
-    )
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        match e {
+            Error::Validation(m) => classes::ValidationError::new_err(m),
+            Error::Protocol(p) => protocol_err(&p),
+            Error::NotFound(m) => classes::NotFoundError::new_err(m),
+            Error::Conflict(m) => classes::ConflictError::new_err(m),
+            Error::Connection(m) => classes::ConnectionError::new_err(m),
+            Error::Authentication(m) => classes::AuthenticationError::new_err(m),
+            Error::Timeout(m) => classes::TimeoutError::new_err(m),
+            Error::Closed => classes::ClosedError::new_err(Error::Closed.to_string()),
+            Error::Backend(m) => classes::BackendError::new_err(m),
+            Error::Io(io) => PyErr::from(io),
+        }
+    }
 }
 
 /// A core error as the matching `zerolag.exceptions` class (IO problems as builtin OSError
-/// subclasses).
+/// subclasses); the same as `PyErr::from`, for `map_err`.
 pub fn to_py(e: Error) -> PyErr {
-    match e {
-        Error::Validation(m) => raise("ValidationError", m),
-        Error::Protocol(p) => protocol_err(&p),
-        Error::NotFound(m) => raise("NotFoundError", m),
-        Error::Conflict(m) => raise("ConflictError", m),
-        Error::Connection(m) => raise("ConnectionError", m),
-        Error::Authentication(m) => raise("AuthenticationError", m),
-        Error::Timeout(m) => raise("TimeoutError", m),
-        Error::Closed => raise("ClosedError", Error::Closed.to_string()),
-        Error::Backend(m) => raise("BackendError", m),
-        Error::Io(io) => PyErr::from(io),
-    }
+    PyErr::from(e)
 }
 
 /// A protocol error as `zerolag.exceptions.ProtocolError` with `position` and `expected`.
@@ -43,7 +52,8 @@ pub fn protocol_err(e: &ProtocolError) -> PyErr {
             let kw = PyDict::new(py);
             kw.set_item("position", e.position)?;
             kw.set_item("expected", &e.expected)?;
-            class(py, "ProtocolError")?.call((e.to_string(),), Some(&kw))
+            py.get_type::<classes::ProtocolError>()
+                .call((e.to_string(),), Some(&kw))
         })();
         match made {
             Ok(inst) => PyErr::from_value(inst),
@@ -54,5 +64,5 @@ pub fn protocol_err(e: &ProtocolError) -> PyErr {
 
 /// Shorthand: a ValidationError with this message.
 pub fn validation(msg: impl Into<String>) -> PyErr {
-    to_py(Error::Validation(msg.into()))
+    classes::ValidationError::new_err(msg.into())
 }

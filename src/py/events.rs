@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::convert::{json_to_py, py_to_json};
-use super::errors::{to_py, validation};
+use super::errors::validation;
 use super::{run_async, run_sync};
 use crate::events::follow::{self, After, Follow};
 use crate::events::{self as core, Batch, Retention};
@@ -85,7 +85,7 @@ fn patterns(args: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
         let s: String = a
             .extract()
             .map_err(|_| validation("channels and patterns must be str"))?;
-        out.push(core::pattern(&s).map_err(to_py)?);
+        out.push(core::pattern(&s)?);
     }
     Ok(out)
 }
@@ -211,12 +211,12 @@ event_methods!(Events, Py<PyAny>, run_sync, {
         let pats = self::patterns(patterns)?;
         let cursor = match after {
             Some(a) => {
-                core::parse_id(&a).map_err(to_py)?;
+                core::parse_id(&a)?;
                 a
             }
             None => {
                 let op = self.hub.events.last_id();
-                py.detach(move || op.wait()).map_err(to_py)?
+                py.detach(move || op.wait())?
             }
         };
         Ok(Subscription {
@@ -237,7 +237,7 @@ event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
     ) -> PyResult<AsyncSubscription> {
         let pats = self::patterns(patterns)?;
         if let Some(a) = &after {
-            core::parse_id(a).map_err(to_py)?;
+            core::parse_id(a)?;
         }
         Ok(AsyncSubscription {
             hub: self.hub.clone(),
@@ -279,11 +279,11 @@ impl Subscription {
                     Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
                     None => SLICE,
                 };
-                self.hub.check().map_err(to_py)?;
+                self.hub.check()?;
                 f.read(&self.hub.events, slice)
             };
             let r = py.detach(move || op.wait());
-            let after = self.follow.lock().absorb(r).map_err(to_py)?;
+            let after = self.follow.lock().absorb(r)?;
             if after == After::Pause {
                 py.detach(|| std::thread::sleep(follow::RECONNECT_PAUSE));
             }

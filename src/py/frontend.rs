@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use super::errors::to_py;
 use super::jobs::{item_job, AsyncJobs, Jobs};
 use super::protocol::{command_of, message_to_py, PyErrorEvent};
 use super::{run_async, run_sync};
@@ -32,12 +30,7 @@ fn budget(b: BudgetTuple) -> Budget {
     }
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+use crate::clock::now;
 
 /// Builds with the estimate, or with `count(text) -> int` (a Python callable).
 fn build(
@@ -123,7 +116,7 @@ impl LoopState {
         for c in commands.try_iter()? {
             cmds.push(command_of(&c?)?);
         }
-        self.s.lock().get(session).map_err(to_py)?; // a bad session name queues nothing
+        self.s.lock().get(session)?; // a bad session name queues nothing
         let Plan {
             jobs,
             pending,
@@ -133,8 +126,7 @@ impl LoopState {
             &cmds,
             &self.kinds.lock(),
             &tasks.unwrap_or_default(),
-        )
-        .map_err(to_py)?;
+        )?;
         let (state, session) = (self.s.clone(), session.to_string());
         Ok(hub.jobs.enqueue_many(jobs).map(move |stored| {
             let ids: Vec<String> = stored.into_iter().map(|j| j.id).collect();
@@ -161,7 +153,7 @@ impl LoopState {
     /// ..., ...}`, as an `enqueue_many` item without payload).
     fn set_kind(&self, kind: &str, options: &Bound<'_, PyAny>) -> PyResult<()> {
         let template = item_job(options)?;
-        template.clone().into_job(now()).map_err(to_py)?; // refuse bad options now
+        template.clone().into_job(now())?; // refuse bad options now
         self.kinds.lock().insert(kind.to_string(), template);
         Ok(())
     }
@@ -219,7 +211,7 @@ impl LoopState {
         // threads run (and the lines are copies either way).
         let (cmds, st) = {
             let mut s = self.s.lock();
-            let sess = s.get(session).map_err(to_py)?;
+            let sess = s.get(session)?;
             (sess.command_lines(), sess.status_lines(now(), grace))
         };
         let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
@@ -294,13 +286,13 @@ impl LoopState {
     /// than `grace` seconds (`oldest` is infinite when there are none).
     fn waiting(&self, session: &str, grace: f64) -> PyResult<(usize, f64)> {
         let mut s = self.s.lock();
-        Ok(s.get(session).map_err(to_py)?.waiting(now(), grace))
+        Ok(s.get(session)?.waiting(now(), grace))
     }
 
     /// The backend status lines of `session` now.
     fn status(&self, session: &str, grace: f64) -> PyResult<Vec<String>> {
         let mut s = self.s.lock();
-        let sess = s.get(session).map_err(to_py)?;
+        let sess = s.get(session)?;
         Ok(sess
             .status_lines(now(), grace)
             .into_iter()

@@ -188,7 +188,7 @@ hub_methods!(Hub, Py<PyAny>, run_sync,
         let u = url.clone();
         let hub = py
             .detach(move || CoreHub::open_blocking(u, root, namespace))
-            .map_err(to_py)?;
+            ?;
         Ok(Hub {
             inner: Arc::new(hub),
             url,

@@ -28,7 +28,7 @@ where
     F: FnOnce(T) -> PyResult<U>,
     U: for<'py> IntoPyObject<'py>,
 {
-    let out = py.detach(move || op.wait()).map_err(errors::to_py)?;
+    let out = py.detach(move || op.wait())?;
     object(py, f(out)?)
 }
 
@@ -87,7 +87,7 @@ where
             None => SIGNAL_CHECK,
         };
         let op = make(slice);
-        let out = py.detach(move || op.wait()).map_err(errors::to_py)?;
+        let out = py.detach(move || op.wait())?;
         let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
         if done(&out) || expired {
             return object(py, f(out)?);

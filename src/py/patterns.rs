@@ -60,7 +60,7 @@ fn configure<'py>(
         max_sessions: max_sessions.unwrap_or(cur.max_sessions),
         max_payload: max_payload.unwrap_or(cur.max_payload),
     };
-    s.validate().map_err(to_py)?;
+    s.validate()?;
     let custom = disable.is_some() || rules.is_some() || key.is_some();
     let anon = match anonymize {
         Some(false) if custom => return Err(validation(
@@ -74,16 +74,12 @@ fn configure<'py>(
                 .unwrap_or_default();
             let mut extra: Vec<(String, String)> = rules.unwrap_or_default().into_iter().collect();
             extra.sort();
-            Some(Some(
-                Anonymizer::new(&disable, &extra, key.as_deref()).map_err(to_py)?,
-            ))
+            Some(Some(Anonymizer::new(&disable, &extra, key.as_deref())?))
         }
-        Some(true) if !p.anonymizing() => {
-            Some(Some(Anonymizer::new(&[], &[], None).map_err(to_py)?))
-        }
+        Some(true) if !p.anonymizing() => Some(Some(Anonymizer::new(&[], &[], None)?)),
         _ => None,
     };
-    p.configure(s).map_err(to_py)?;
+    p.configure(s)?;
     if let Some(a) = anon {
         p.set_anonymizer(a);
     }
@@ -107,7 +103,7 @@ fn import_op(
     repo: Option<&str>,
 ) -> PyResult<crate::engine::Op<u64>> {
     let v = json_arg(data, "the export")?;
-    let d = export::from_json(&v, repo).map_err(to_py)?;
+    let d = export::from_json(&v, repo)?;
     Ok(hub.patterns.import(d))
 }
 

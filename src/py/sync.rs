@@ -65,12 +65,12 @@ impl SyncHandle {
         conflicts: &str,
         writeback_poll: f64,
     ) -> PyResult<Bound<'py, PyDict>> {
-        self.hub.check().map_err(to_py)?;
+        self.hub.check()?;
         let opts = Options {
             debounce: seconds(debounce, "debounce")?,
             rescan: seconds(rescan, "rescan")?,
             poll: seconds(writeback_poll, "writeback_poll")?,
-            conflicts: Conflicts::parse(conflicts).map_err(to_py)?,
+            conflicts: Conflicts::parse(conflicts)?,
         };
         if self.hub.sync.lock().is_some() {
             return Err(to_py(Error::Conflict(
@@ -79,9 +79,7 @@ impl SyncHandle {
         }
         let (docs, events) = (self.hub.docs.clone(), self.hub.events.clone());
         let root = self.hub.root().to_path_buf();
-        let engine = py
-            .detach(move || Engine::start(docs, events, &root, opts))
-            .map_err(to_py)?;
+        let engine = py.detach(move || Engine::start(docs, events, &root, opts))?;
         let st = engine.status();
         *self.hub.sync.lock() = Some(engine);
         status_dict(py, Some(st), String::new())

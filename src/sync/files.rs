@@ -62,10 +62,7 @@ pub fn is_conflict_copy(rel: &str) -> bool {
 
 /// `dir/name.conflict-<unix ms>.ext` beside `rel`.
 pub fn conflict_copy(rel: &str) -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let ms = crate::clock::now_ms();
     match rel.rfind('.') {
         Some(i) if i > rel.rfind('/').map_or(0, |s| s + 1) => {
             format!("{}{CONFLICT_MARK}{ms}{}", &rel[..i], &rel[i..])

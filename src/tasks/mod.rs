@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 pub use self::handoff::{handoff, Handoff, HandoffAction};
 pub use self::model::{NewTask, Order, Page, Query, Task, TaskPatch};
-use crate::engine::{Backend, Op};
+use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -69,11 +69,10 @@ impl Tasks {
             ))));
         }
         let at = model::now();
-        let tasks: Result<Vec<Task>> = items.into_iter().map(|n| n.into_task(at)).collect();
-        let tasks = match tasks {
-            Ok(t) => t,
-            Err(e) => return Op::Ready(Err(e)),
-        };
+        let tasks: Vec<Task> = tri!(items
+            .into_iter()
+            .map(|n| n.into_task(at))
+            .collect::<Result<_>>());
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = tasks.iter().find(|t| !seen.insert(t.id.as_str())) {
             return Op::Ready(Err(Error::Conflict(format!(
@@ -81,12 +80,10 @@ impl Tasks {
                 dup.id
             ))));
         }
-        let ns = self.ns();
-        let ns2 = ns.clone();
-        let tasks2 = tasks.clone();
-        self.backend.op(
-            move |db| sqlite::create_many(db, &ns, tasks),
-            move |r, c| redis::create_many(r, c, ns2, tasks2),
+        self.backend.call(
+            (self.ns(), tasks),
+            |db, (ns, tasks)| sqlite::create_many(db, &ns, tasks),
+            |r, c, (ns, tasks)| redis::create_many(r, c, ns, tasks),
         )
     }
 
@@ -108,119 +105,88 @@ impl Tasks {
         if let Some(e) = ids_.iter().find_map(|i| ids::id("task id", i).err()) {
             return Op::Ready(Err(e));
         }
-        let ns = self.ns();
-        let ns2 = ns.clone();
-        let ids2 = ids_.clone();
-        self.backend.op(
-            move |db| sqlite::get_many(db, &ns, &ids_),
-            move |r, c| redis::get_many(r, c, ns2, ids2),
+        self.backend.call(
+            (self.ns(), ids_),
+            |db, (ns, ids_)| sqlite::get_many(db, &ns, &ids_),
+            |r, c, (ns, ids_)| redis::get_many(r, c, ns, ids_),
         )
     }
 
     /// Partial update; `if_version` makes it fail with Conflict when the task moved on.
     pub fn update(&self, id: &str, patch: TaskPatch, if_version: Option<u64>) -> Op<Task> {
-        if let Err(e) = ids::id("task id", id).and_then(|_| patch.validate()) {
-            return Op::Ready(Err(e));
-        }
+        tri!(ids::id("task id", id).and_then(|_| patch.validate()));
         let at = model::now();
-        let (ns, ns2, id, id2, p2) = (
-            self.ns(),
-            self.ns(),
-            id.to_string(),
-            id.to_string(),
-            patch.clone(),
-        );
-        self.backend.op(
-            move |db| sqlite::update(db, &ns, &id, patch, if_version, at),
-            move |r, c| redis::update(r, c, ns2, id2, p2, if_version, at),
+        self.backend.call(
+            (self.ns(), id.to_string(), patch),
+            move |db, (ns, id, patch)| sqlite::update(db, &ns, &id, patch, if_version, at),
+            move |r, c, (ns, id, patch)| redis::update(r, c, ns, id, patch, if_version, at),
         )
     }
 
     /// Deletes a task and all of its index entries; true if it existed.
     pub fn delete(&self, id: &str) -> Op<bool> {
-        if let Err(e) = ids::id("task id", id) {
-            return Op::Ready(Err(e));
-        }
-        let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(
-            move |db| sqlite::delete(db, &ns, &id),
-            move |r, c| redis::delete(r, c, ns2, id2),
+        tri!(ids::id("task id", id));
+        self.backend.call(
+            (self.ns(), id.to_string()),
+            |db, (ns, id)| sqlite::delete(db, &ns, &id),
+            |r, c, (ns, id)| redis::delete(r, c, ns, id),
         )
     }
 
-    /// Applies a model's handoff (reference/000 shape): creates, updates or upserts the task
-    /// with the metadata the model supplied.
+    /// Applies a model's handoff (`{taskId, intent, keywords, ...}`): creates, updates or
+    /// upserts the task with the metadata the model supplied.
     pub fn apply_handoff(&self, v: &serde_json::Value) -> Op<Task> {
-        let h = match handoff(v) {
-            Ok(h) => h,
-            Err(e) => return Op::Ready(Err(e)),
-        };
+        let h = tri!(handoff(v));
         let at = model::now();
-        let create = match h.create.into_task(at) {
-            Ok(t) => t,
-            Err(e) => return Op::Ready(Err(e)),
-        };
-        if let Err(e) = h.patch.validate() {
-            return Op::Ready(Err(e));
-        }
+        let create = tri!(h.create.into_task(at));
+        tri!(h.patch.validate());
         let must = match h.action {
             HandoffAction::Create => Some(false),
             HandoffAction::Update => Some(true),
             HandoffAction::Upsert => None,
         };
-        let (ns, ns2, c2, p2, patch) = (
-            self.ns(),
-            self.ns(),
-            create.clone(),
-            h.patch.clone(),
-            h.patch,
-        );
-        self.backend.op(
-            move |db| sqlite::upsert(db, &ns, create, patch, must, at),
-            move |r, c| redis::upsert(r, c, ns2, c2, p2, must, at),
+        self.backend.call(
+            (self.ns(), create, h.patch),
+            move |db, (ns, create, patch)| sqlite::upsert(db, &ns, create, patch, must, at),
+            move |r, c, (ns, create, patch)| redis::upsert(r, c, ns, create, patch, must, at),
         )
     }
 
     /// Searches; see [`Query`].
     pub fn search(&self, q: Query) -> Op<Page> {
-        let q = match q.normalized() {
-            Ok(q) => q,
-            Err(e) => return Op::Ready(Err(e)),
-        };
-        let (ns, ns2, q2) = (self.ns(), self.ns(), q.clone());
-        self.backend.op(
-            move |db| sqlite::search(db, &ns, &q),
-            move |r, c| redis::search(r, c, ns2, q2),
+        let q = tri!(q.normalized());
+        self.backend.call(
+            (self.ns(), q),
+            |db, (ns, q)| sqlite::search(db, &ns, &q),
+            |r, c, (ns, q)| redis::search(r, c, ns, q),
         )
     }
 
     /// Tasks related to `id` in either direction, by id.
     pub fn related(&self, id: &str) -> Op<Vec<Task>> {
-        if let Err(e) = ids::id("task id", id) {
-            return Op::Ready(Err(e));
-        }
-        let (ns, ns2, id, id2) = (self.ns(), self.ns(), id.to_string(), id.to_string());
-        self.backend.op(
-            move |db| sqlite::related(db, &ns, &id),
-            move |r, c| redis::related(r, c, ns2, id2),
+        tri!(ids::id("task id", id));
+        self.backend.call(
+            (self.ns(), id.to_string()),
+            |db, (ns, id)| sqlite::related(db, &ns, &id),
+            |r, c, (ns, id)| redis::related(r, c, ns, id),
         )
     }
 
     /// Number of tasks in the namespace.
     pub fn count(&self) -> Op<u64> {
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::count(db, &ns),
-            move |r, c| redis::count(r, c, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::count(db, &ns),
+            |r, c, ns| redis::count(r, c, ns),
         )
     }
 
     /// The stored index as `(kind, term, id)` rows, sorted (for consistency checks).
     pub fn dump_index(&self) -> Op<Vec<(String, String, String)>> {
-        let (ns, ns2) = (self.ns(), self.ns());
-        self.backend.op(
-            move |db| sqlite::dump_index(db, &ns),
-            move |r, _c| redis::dump_index(r, ns2),
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::dump_index(db, &ns),
+            |r, _c, ns| redis::dump_index(r, ns),
         )
     }
 }

@@ -276,20 +276,11 @@ fn metadata(v: Option<Value>) -> Result<Value> {
     }
 }
 
-/// Current time in unix seconds (millisecond precision, so every backend stores the same value).
-pub fn now() -> f64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_millis() as f64) / 1000.0
-}
+pub use crate::clock::now;
 
 /// A new sortable id: `t` + millisecond time + random suffix, in base 36.
 pub fn new_id() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
+    let ms = crate::clock::now_ms();
     let r: u64 = rand::random::<u64>() % 36u64.pow(8);
     format!("t{}{:0>8}", base36(ms), base36(r))
 }

@@ -1,10 +1,5 @@
 -- Shared helpers, prepended to every bus script. P is the key prefix `zl:{<ns>:bus}:`.
--- Milliseconds since the epoch, from the server's clock.
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function fmt(n) return string.format('%.0f', n) end
+-- now_ms() and fmt() come from the prelude (src/engine/lua/prelude.lua).
 -- The next message id `<ms>-<seq>` of the namespace: ms never goes back, seq always grows, so
 -- ids increase in every stream they are written to. Returns id, ms.
 -- next_ids(P, k) reserves k ids at once: returns ms and the first seq (ids ms-seq .. ms-seq+k-1).

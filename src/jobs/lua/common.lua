@@ -1,6 +1,5 @@
 -- Shared helpers, prepended to every job script. ARGV[1] is always the key prefix P.
 local P = ARGV[1]
-local function t3(x) return string.format('%.3f', x) end
 -- Ready score: priority first (higher first), then FIFO by sequence number.
 local function score(prio, seq)
   return string.format('%.0f', -tonumber(prio) * 8589934592 + (seq % 8589934592))

@@ -5,7 +5,6 @@
 local M = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local X = tonumber(ARGV[3])
-local function fmt(n) return string.format('%.0f', n) end
 -- Makes `key` (an index or log) live at least until `x`, never shortening it. It is pushed
 -- a little further (a 16th of the ttl, at most an hour) so that the next writes only need the
 -- PTTL; an index outliving its newest member by that much is harmless (reads go by scores).
