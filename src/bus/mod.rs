@@ -165,11 +165,8 @@ impl Bus {
 
     /// Registered agents and their kinds, sorted by agent.
     pub fn agents(&self) -> Op<Vec<(String, Vec<String>)>> {
-        self.backend.call(
-            self.ns(),
-            |db, ns| sqlite::agents(db, &ns),
-            |r, c, ns| redis::agents(r, c, ns),
-        )
+        self.backend
+            .call(self.ns(), |db, ns| sqlite::agents(db, &ns), redis::agents)
     }
 
     /// Validates a share.
@@ -316,11 +313,8 @@ impl Bus {
 
     /// Counters and pending deliveries per agent.
     pub fn stats(&self) -> Op<Stats> {
-        self.backend.call(
-            self.ns(),
-            |db, ns| sqlite::stats(db, &ns),
-            |r, c, ns| redis::stats(r, c, ns),
-        )
+        self.backend
+            .call(self.ns(), |db, ns| sqlite::stats(db, &ns), redis::stats)
     }
 
     /// Drops everything older than `older_than` seconds (inbox entries, acked or not, the

@@ -271,11 +271,8 @@ impl Events {
 
     /// Id of the newest event in the log ("0-0" when it is empty): where "from now" starts.
     pub fn last_id(&self) -> Op<String> {
-        self.backend.call(
-            self.ns(),
-            |db, ns| sqlite::last_id(db, &ns),
-            |r, c, ns| redis::last_id(r, c, ns),
-        )
+        self.backend
+            .call(self.ns(), |db, ns| sqlite::last_id(db, &ns), redis::last_id)
     }
 
     /// Sets how much of the log this namespace keeps (applied from the next publish).
@@ -303,7 +300,7 @@ impl Events {
         self.backend.call(
             self.ns(),
             |db, ns| sqlite::retention(db, &ns),
-            |r, c, ns| redis::retention(r, c, ns),
+            redis::retention,
         )
     }
 
@@ -312,7 +309,7 @@ impl Events {
         self.backend.call(
             self.ns(),
             |db, ns| db.with(|c| sqlite::rows(c, &ns)),
-            |r, c, ns| redis::len(r, c, ns),
+            redis::len,
         )
     }
 }

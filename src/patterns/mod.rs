@@ -412,11 +412,8 @@ impl Patterns {
 
     /// Deletes every expired record now (reads skip them anyway); returns how many went.
     pub fn cleanup(&self) -> Op<u64> {
-        self.backend.call(
-            self.ctx(),
-            |db, c| sqlite::cleanup(db, &c),
-            |r, cn, c| redis::cleanup(r, cn, c),
-        )
+        self.backend
+            .call(self.ctx(), |db, c| sqlite::cleanup(db, &c), redis::cleanup)
     }
 
     /// Everything `repo` holds (live records).

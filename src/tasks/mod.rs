@@ -174,11 +174,8 @@ impl Tasks {
 
     /// Number of tasks in the namespace.
     pub fn count(&self) -> Op<u64> {
-        self.backend.call(
-            self.ns(),
-            |db, ns| sqlite::count(db, &ns),
-            |r, c, ns| redis::count(r, c, ns),
-        )
+        self.backend
+            .call(self.ns(), |db, ns| sqlite::count(db, &ns), redis::count)
     }
 
     /// The stored index as `(kind, term, id)` rows, sorted (for consistency checks).
