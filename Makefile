@@ -44,7 +44,7 @@ demo: build
 redis:
 	@bash scripts/ensure-redis.sh
 
-cargo-test:
+cargo-test: redis
 	cargo test --release -q
 
 pytest: build redis

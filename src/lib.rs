@@ -19,6 +19,8 @@ pub mod protocol;
 pub mod registry;
 pub mod sync;
 pub mod tasks;
+#[cfg(test)]
+mod testkit;
 
 #[cfg(feature = "python")]
 mod py;

@@ -24,6 +24,8 @@
 pub mod model;
 pub mod redis;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! Unit tests of the parts that need no store: paths, YAML in and out, merge.
+//! Unit tests of the parts that need no store (paths, YAML in and out, merge), then the
+//! batch operations on both engines.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
 use proptest::prelude::*;
@@ -211,31 +212,18 @@ fn merge_deletion_keeps_the_order_of_the_rest() {
 }
 
 mod batch {
-    //! `states` and `import_many` on the embedded store decide as single writes do.
-    use std::sync::Arc;
-
+    //! `states` and `import_many` decide as single writes do, on the embedded store and on
+    //! Redis (see `crate::testkit`).
     use serde_json::json;
 
     use crate::docs::{Docs, Document, Imported, Origin, State};
-    use crate::engine::{Backend, Sqlite};
+    use crate::hub::Hub;
+    use crate::testkit::both;
 
-    struct Dir(std::path::PathBuf);
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn embedded() -> (Dir, Backend) {
-        let p = std::env::temp_dir().join(format!(
-            "zl-docs-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        let db = Sqlite::open(&p, &crate::registry::schema().unwrap()).unwrap();
-        (Dir(p), Backend::Sqlite(Arc::new(db)))
+    /// Docs of namespace `<hub's namespace>-<suffix>` on the hub's store.
+    fn docs(h: &Hub, suffix: &str) -> Docs {
+        let ns = format!("{}-{suffix}", h.namespace());
+        Docs::new(h.backend().clone(), ns.into())
     }
 
     /// A document without its times (which differ between two runs).
@@ -247,13 +235,9 @@ mod batch {
         })
     }
 
-    #[test]
-    fn import_many_is_the_same_as_single_file_writes() {
-        let (_dir, b) = embedded();
-        let (one, many) = (
-            Docs::new(b.clone(), "one".into()),
-            Docs::new(b, "many".into()),
-        );
+    both!(import_many_is_the_same_as_single_file_writes);
+    fn import_many_is_the_same_as_single_file_writes(h: &Hub) {
+        let (one, many) = (docs(h, "one"), docs(h, "many"));
         // Before: a.yaml synced, b.yaml changed in the store only (text "b: 2"), c.yaml absent.
         for d in [&one, &many] {
             let w = d.text_write("contexts/a.yaml", "a: 1\n".into(), Origin::File, None);
@@ -329,10 +313,9 @@ mod batch {
         assert_eq!(many.list("").wait().unwrap(), one.list("").wait().unwrap());
     }
 
-    #[test]
-    fn import_many_takes_file_writes_only() {
-        let (_dir, b) = embedded();
-        let d = Docs::new(b, "t".into());
+    both!(import_many_takes_file_writes_only);
+    fn import_many_takes_file_writes_only(h: &Hub) {
+        let d = &h.docs;
         let w = d
             .value_write("contexts/a.yaml", &json!({"a": 1}), None)
             .unwrap();

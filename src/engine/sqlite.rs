@@ -456,6 +456,7 @@ mod tests {
         .unwrap();
     }
 
+    // Embedded only: the WAL and its checkpoints are SQLite's; Redis has nothing like them.
     #[test]
     fn a_pause_does_not_start_the_wal_over() {
         let dir = std::env::temp_dir().join(format!("zl-wal-{:016x}", rand::random::<u64>()));

@@ -1,14 +1,14 @@
-//! Core tests of the event log on the embedded backend (the Python suite runs them on every
-//! backend).
+//! Core tests of the event log; those that touch a store run on the embedded store and on
+//! Redis (see `crate::testkit`).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::*;
-use crate::engine::{Backend, Sqlite};
+use crate::hub::Hub;
+use crate::testkit::both;
 
 #[test]
 fn glob_matching() {
@@ -41,16 +41,9 @@ fn patterns_and_ids_are_validated() {
     }
 }
 
-fn embedded() -> (tempdir::Dir, Events) {
-    let dir = tempdir::Dir::new();
-    let db = Sqlite::open(dir.path(), &crate::registry::schema().unwrap()).unwrap();
-    let ev = Events::new(Backend::Sqlite(Arc::new(db)), "t".into());
-    (dir, ev)
-}
-
-#[test]
-fn embedded_log_orders_filters_resumes_and_trims() {
-    let (_dir, ev) = embedded();
+both!(log_orders_filters_resumes_and_trims);
+fn log_orders_filters_resumes_and_trims(h: &Hub) {
+    let ev = &h.events;
     let start = ev.last_id().wait().unwrap();
     let a = ev.publish("task:created", json!({"id": 1})).wait().unwrap();
     ev.publish("file:changed", json!("x")).wait().unwrap();
@@ -89,9 +82,9 @@ fn embedded_log_orders_filters_resumes_and_trims() {
     );
 }
 
-#[test]
-fn embedded_reader_wakes_on_publish_from_another_thread() {
-    let (_dir, ev) = embedded();
+both!(reader_wakes_on_publish_from_another_thread);
+fn reader_wakes_on_publish_from_another_thread(h: &Hub) {
+    let ev = &h.events;
     let ev2 = ev.clone();
     let t = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(100));
@@ -115,9 +108,9 @@ fn embedded_reader_wakes_on_publish_from_another_thread() {
     assert_eq!(none.cursor, sent.id);
 }
 
-#[test]
-fn publish_many_appends_in_order_as_publish_does() {
-    let (_dir, ev) = embedded();
+both!(publish_many_appends_in_order_as_publish_does);
+fn publish_many_appends_in_order_as_publish_does(h: &Hub) {
+    let ev = &h.events;
     let start = ev.last_id().wait().unwrap();
     let a = ev.publish("task:created", json!(0)).wait().unwrap();
     let items: Vec<(String, serde_json::Value)> = (1..=4)
@@ -160,31 +153,4 @@ fn publish_many_appends_in_order_as_publish_does() {
     assert!(ev.publish_many(bad).wait().is_err());
     assert_eq!(ev.publish_many(vec![]).wait().unwrap(), vec![]);
     assert_eq!(ev.last_id().wait().unwrap(), got[4].id);
-}
-
-mod tempdir {
-    use std::path::{Path, PathBuf};
-
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new() -> Dir {
-            let p = std::env::temp_dir().join(format!(
-                "zl-events-{}-{}",
-                std::process::id(),
-                rand::random::<u64>()
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

@@ -1,26 +1,21 @@
-//! Behaviour of the job queue on the embedded store (the Python suite covers every backend).
+//! Behaviour of the job queue, each test run on the embedded store and on Redis (see
+//! `crate::testkit`).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::*;
-use crate::engine::{Backend, Sqlite};
-
-fn jobs() -> (Jobs, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("zl-jobs-{:016x}", rand::random::<u64>()));
-    let db = Sqlite::open(&dir, &crate::registry::schema().expect("schema")).expect("open");
-    (Jobs::new(Backend::Sqlite(Arc::new(db)), "t".into()), dir)
-}
+use crate::hub::Hub;
+use crate::testkit::both;
 
 fn kinds() -> Vec<String> {
     vec!["k".to_string()]
 }
 
-#[test]
-fn priority_then_fifo_and_complete() {
-    let (j, dir) = jobs();
+both!(priority_then_fifo_and_complete);
+fn priority_then_fifo_and_complete(h: &Hub) {
+    let j = &h.jobs;
     let mut n = NewJob::new("k", json!(1));
     n.priority = 0;
     let a = j.enqueue(n.clone()).wait().expect("a");
@@ -45,12 +40,11 @@ fn priority_then_fifo_and_complete() {
     assert_eq!(j.finish(vec![f]).wait().expect("again"), vec![Ack::Stale]);
     let a = j.get(&a.id).wait().expect("get");
     assert_eq!((a.status.as_str(), a.result), ("succeeded", Some(json!(7))));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn failures_back_off_then_die() {
-    let (j, dir) = jobs();
+both!(failures_back_off_then_die);
+fn failures_back_off_then_die(h: &Hub) {
+    let j = &h.jobs;
     let mut n = NewJob::new("k", json!(null));
     n.max_attempts = 2;
     n.backoff = Backoff::Fixed(0.0);
@@ -76,12 +70,11 @@ fn failures_back_off_then_die() {
     assert_eq!(job.status, "dead");
     assert_eq!(job.error.as_deref(), Some("boom 2"));
     assert_eq!(Backoff::Exponential(1.0).delay(3), 4.0);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn rejects_bad_input() {
-    let (j, dir) = jobs();
+both!(rejects_bad_input);
+fn rejects_bad_input(h: &Hub) {
+    let j = &h.jobs;
     assert!(j.enqueue(NewJob::new("a*b", json!(1))).wait().is_err());
     assert!(j.enqueue(NewJob::new("", json!(1))).wait().is_err());
     assert!(j
@@ -90,5 +83,4 @@ fn rejects_bad_input() {
         .is_err());
     assert!(j.get("nope").wait().is_err());
     assert!(j.claim(vec![], 1, "w", 1.0, Duration::ZERO).wait().is_err());
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -24,6 +24,8 @@ pub mod redis;
 mod redis_dump;
 pub mod sqlite;
 mod sqlite_dump;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

@@ -1,26 +1,11 @@
-//! Core tests on the embedded backend (the Python suite runs the same behaviour on Redis and
-//! Redis Cluster).
-
-use std::path::PathBuf;
+//! Core tests of the task store, each run on the embedded store and on Redis (see
+//! `crate::testkit`).
 
 use serde_json::json;
 
 use super::*;
 use crate::hub::Hub;
-
-fn temp_root(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "zerolag-test-{name}-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn hub(name: &str) -> Hub {
-    Hub::open_blocking(None, temp_root(name), "t".into()).expect("open embedded hub")
-}
+use crate::testkit::both;
 
 fn new(id: &str, intent: &str, kws: &[&str]) -> NewTask {
     NewTask {
@@ -32,9 +17,8 @@ fn new(id: &str, intent: &str, kws: &[&str]) -> NewTask {
     }
 }
 
-#[test]
-fn create_search_update_delete_keep_the_index_exact() -> Result<()> {
-    let h = hub("crud");
+both!(create_search_update_delete_keep_the_index_exact);
+fn create_search_update_delete_keep_the_index_exact(h: &Hub) -> Result<()> {
     h.tasks
         .create_many(vec![
             new("a", "auth", &["jwt", "db"]),
@@ -84,9 +68,8 @@ fn create_search_update_delete_keep_the_index_exact() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn bad_input_is_a_validation_error_and_writes_nothing() -> Result<()> {
-    let h = hub("bad");
+both!(bad_input_is_a_validation_error_and_writes_nothing);
+fn bad_input_is_a_validation_error_and_writes_nothing(h: &Hub) -> Result<()> {
     for bad in [
         new("*", "x", &[]),
         new("ok", "x", &["a b?"]),
@@ -113,9 +96,8 @@ fn bad_input_is_a_validation_error_and_writes_nothing() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn handoff_upserts_and_keeps_unknown_fields() -> Result<()> {
-    let h = hub("handoff");
+both!(handoff_upserts_and_keeps_unknown_fields);
+fn handoff_upserts_and_keeps_unknown_fields(h: &Hub) -> Result<()> {
     let t = h
         .tasks
         .apply_handoff(
@@ -134,9 +116,8 @@ fn handoff_upserts_and_keeps_unknown_fields() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn pages_cover_everything_once() -> Result<()> {
-    let h = hub("pages");
+both!(pages_cover_everything_once);
+fn pages_cover_everything_once(h: &Hub) -> Result<()> {
     let items: Vec<NewTask> = (0..95)
         .map(|i| NewTask {
             id: Some(format!("p{i}")),
