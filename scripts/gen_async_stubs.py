@@ -34,8 +34,12 @@ PAIRS = {
     "Events": ("AsyncEvents", "hub.events"),
     "Jobs": ("AsyncJobs", "hub.jobs"),
     "Patterns": ("AsyncPatterns", "hub.patterns"),
+    "Changes": ("AsyncChanges", "hub.changes"),
 }
-RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {"Subscription": "AsyncSubscription"}
+RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
+    "Subscription": "AsyncSubscription",
+    "ChangeSubscription": "AsyncChangeSubscription",
+}
 # Methods that do no I/O: the same call in both classes.
 SAME = {"configure", "worker", "subscribe", "__repr__"}
 # Sync-only members.
@@ -44,6 +48,10 @@ SKIP = {"__new__", "__init__", "__enter__", "__exit__", "_async_twin"}
 # its hub (closing it closes the hub); an AsyncHub's patterns do not.
 SKIP_IN = {"Patterns": {"close", "closed"}}
 DOCS = {
+    ("Changes", "subscribe"): (
+        "The changes after ``after`` (None: from the end of the feed when first used) as an\n"
+        "        async iterator (``async for ch in hub.changes.subscribe()``)."
+    ),
     ("Events", "subscribe"): (
         "Events on channels matching ``patterns`` (all if none) after ``after`` (None: from\n"
         '        the end of the log when first used; ``"0"``: from the oldest retained), as an\n'

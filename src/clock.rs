@@ -12,6 +12,14 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Microseconds since the Unix epoch (0 if the system clock is before it).
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
 /// Seconds since the Unix epoch, with millisecond precision.
 pub fn now() -> f64 {
     secs(now_ms())

@@ -33,6 +33,11 @@ pub enum Error {
     /// Anything else the store reported (a script error, a corrupt row).
     #[error("{0}")]
     Backend(String),
+    /// Changes a change-feed reader has not seen are no longer kept (trimmed, or the
+    /// namespace was cleared): it must re-read the state it keeps, then go on from this
+    /// cursor (the feed's end when the gap was found).
+    #[error("changes after the cursor are no longer kept: re-read the data, then resume from the cursor this error carries")]
+    Rescan(String),
     /// A local IO problem (the `.zerolag/` directory, a file).
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bus::Bus;
+use crate::changes::Changes;
 use crate::docs::Docs;
 use crate::engine::keys::{self, namespace_pattern};
 use crate::engine::{Backend, Op, Target};
@@ -28,6 +29,9 @@ pub struct Health {
     pub rtt_ms: f64,
     /// Keys (Redis) or rows (embedded) held by this namespace.
     pub keys: u64,
+    /// The same per capability, in registry order (the change feed's entries count under
+    /// "changes" on both backends).
+    pub by_capability: Vec<(&'static str, u64)>,
     /// The namespace.
     pub namespace: String,
 }
@@ -52,6 +56,8 @@ pub struct Hub {
     pub sync: parking_lot::Mutex<Option<crate::sync::Engine>>,
     /// Pattern memory of this namespace.
     pub patterns: Patterns,
+    /// The change feed of this namespace.
+    pub changes: Changes,
 }
 
 impl Hub {
@@ -72,6 +78,7 @@ impl Hub {
             docs: Docs::new(backend.clone(), ns.clone()),
             sync: parking_lot::Mutex::new(None),
             patterns: Patterns::new(backend.clone(), ns.clone()),
+            changes: Changes::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,
@@ -133,18 +140,21 @@ impl Hub {
             (self.ns.to_string(), self.backend.name().to_string()),
             |db, (ns, name)| {
                 let t = Instant::now();
-                let keys = db.with(|c| {
+                let by_capability = db.with(|c| {
                     c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
                     CAPABILITIES
                         .iter()
-                        .try_fold(0, |n, cap| Ok(n + (cap.rows)(c, &ns)?))
+                        .map(|cap| Ok((cap.name, (cap.rows)(c, &ns)?)))
+                        .collect::<Result<Vec<_>>>()
                 })?;
+                let keys = by_capability.iter().map(|(_, n)| n).sum();
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
                 Ok(Health {
                     backend: name,
                     server_version: format!("SQLite {}", crate::engine::Sqlite::version()),
                     rtt_ms,
                     keys,
+                    by_capability,
                     namespace: ns,
                 })
             },
@@ -155,16 +165,31 @@ impl Hub {
                 let server_version = r.server_version().await?;
                 // The registry's capabilities' keys (the namespace's own meta keys are not
                 // data, so a new namespace counts 0 on every backend).
-                let mut keys = 0u64;
-                for cap in CAPABILITIES {
-                    let pattern = format!("{}*", keys::prefix(&ns, cap.tag));
-                    keys += r.scan_keys(&pattern).await?.len() as u64;
+                let mut by_capability: Vec<(&'static str, u64)> =
+                    CAPABILITIES.iter().map(|c| (c.name, 0)).collect();
+                for (i, cap) in CAPABILITIES.iter().enumerate() {
+                    let prefix = keys::prefix(&ns, cap.tag);
+                    for key in r.scan_keys(&format!("{prefix}*")).await? {
+                        // A declaring capability's feed lives under its tag but is the feed's.
+                        let feed =
+                            cap.changes && matches!(&key[prefix.len()..], "changes" | "changes:n");
+                        let slot = if feed {
+                            CAPABILITIES.iter().position(|c| c.name == "changes")
+                        } else {
+                            Some(i)
+                        };
+                        if let Some(s) = slot {
+                            by_capability[s].1 += 1;
+                        }
+                    }
                 }
+                let keys = by_capability.iter().map(|(_, n)| n).sum();
                 Ok(Health {
                     backend: name,
                     server_version,
                     rtt_ms,
                     keys,
+                    by_capability,
                     namespace: ns,
                 })
             },

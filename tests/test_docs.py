@@ -210,7 +210,13 @@ def test_docs_keys_follow_the_documented_schema(
     hub.docs.delete("workflows/w.json")
     keys = data_keys(store_servers, namespace)
     prefix = f"zl:{{{namespace}:docs}}:"
-    assert keys == {prefix + "doc:contexts/a b/ü.yaml", prefix + "paths", prefix + "writeback"}
+    assert keys == {
+        prefix + "doc:contexts/a b/ü.yaml",
+        prefix + "paths",
+        prefix + "writeback",
+        prefix + "changes",
+        prefix + "changes:n",
+    }
     types = {k.strip(): t.strip() for k, t in rows}
     for key in keys:
         name = key[len(prefix) :]

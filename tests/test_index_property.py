@@ -123,4 +123,4 @@ def test_index_matches_recomputation_after_random_operations(hub: zerolag.Hub, s
     for tid in list(model):
         hub.tasks.delete(tid)
     assert hub.tasks._dump_index() == []
-    assert hub.health().keys == 0
+    assert hub.health().by_capability["tasks"] == 0

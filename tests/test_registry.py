@@ -56,6 +56,7 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "events": _write_events,
     "jobs": _write_jobs,
     "patterns": _write_patterns,
+    "changes": _write_tasks,  # the feed's entries come from the writes of tasks and docs
 }
 
 
@@ -110,9 +111,13 @@ def test_a_database_written_by_the_release_before_the_registry_opens(tmp_path: P
         assert done[0] is not None and done[0].payload == {"to": "ana"}
         assert [p.data for p in hub.patterns.get("acme/api")] == [{"style": "snake_case"}]
         # And it takes new writes.
-        hub.tasks.create("New", intent="auth")
+        new = hub.tasks.create("New", intent="auth")
         assert hub.tasks.count() == 3
-    assert _user_version(root) == 8
+        # And the steps added since (the change feed) are there.
+        assert [c.id for c in hub.changes.read().changes] == [new.id]
+    fresh = tmp_path / "fresh"
+    zerolag.open(root=str(fresh)).close()
+    assert _user_version(root) == _user_version(fresh) > 8
 
 
 def test_a_database_from_a_later_release_is_refused_unchanged(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def test_delete_removes_task_index_and_back_references(hub: zerolag.Hub) -> None
     assert all(row[2] != "a" and row[1] != "a" for row in hub.tasks._dump_index())
     hub.tasks.delete("b")
     assert hub.tasks._dump_index() == []
-    assert hub.health().keys == 0
+    assert hub.health().by_capability["tasks"] == 0
 
 
 def test_related_works_both_ways(hub: zerolag.Hub) -> None:

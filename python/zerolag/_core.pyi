@@ -33,6 +33,10 @@ class Health:
     def keys(self) -> int:
         """Keys (Redis) or rows (embedded) held by this namespace."""
     @property
+    def by_capability(self) -> dict[str, int]:
+        """Keys (Redis) or rows (embedded) per capability, in registry order; the change
+        feed's entries count under ``"changes"``."""
+    @property
     def namespace(self) -> str: ...
 
 @final
@@ -236,6 +240,9 @@ class Hub:
     @property
     def bus(self) -> Bus: ...
     @property
+    def changes(self) -> Changes:
+        """The change feed of this namespace: what each write changed, in order."""
+    @property
     def docs(self) -> Docs: ...
     @property
     def sync(self) -> Sync: ...
@@ -274,6 +281,9 @@ class AsyncHub:
     @property
     def bus(self) -> AsyncBus: ...
     @property
+    def changes(self) -> AsyncChanges:
+        """The change feed of this namespace: what each write changed, in order."""
+    @property
     def docs(self) -> AsyncDocs: ...
     @property
     def sync(self) -> Sync: ...
@@ -304,6 +314,121 @@ class AsyncHub:
     def __aexit__(self, *args: object) -> Coroutine[Any, Any, bool]: ...
 
 # ---- end of generated AsyncHub ----
+
+# ---- changes (src/py/changes.rs) --------------------------------------------------------
+
+_ChangeKind = Literal["created", "updated", "deleted"]
+
+@final
+class Change:
+    """One change of the feed: which record of which capability, its version after the
+    change, and what happened."""
+
+    @property
+    def capability(self) -> str:
+        """The capability that wrote it: ``"tasks"``, ``"docs"``, ..."""
+    @property
+    def id(self) -> str:
+        """The record's id (a task id, a document path, ...)."""
+    @property
+    def version(self) -> int:
+        """The record's version after the change (for a delete: its last version)."""
+    @property
+    def kind(self) -> _ChangeKind: ...
+    @property
+    def time(self) -> float:
+        """When, in seconds since the epoch."""
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class ChangePage:
+    """A page of the change feed: changes oldest first, and the cursor after them."""
+
+    @property
+    def changes(self) -> list[Change]: ...
+    @property
+    def cursor(self) -> str:
+        """Pass it as ``after`` to read on."""
+    def __len__(self) -> int: ...
+
+@final
+class ChangeSubscription:
+    """The changes of the feed as they come, from :meth:`Changes.subscribe`: iterate it
+    (blocks; Ctrl-C interrupts) or call :meth:`get` with a timeout. When the feed no longer
+    keeps changes it has not handed out, it raises :class:`zerolag.RescanRequired` once and
+    then goes on from the feed's end."""
+
+    def __iter__(self) -> ChangeSubscription: ...
+    def __next__(self) -> Change: ...
+    def get(self, timeout: float | None = None) -> Change | None:
+        """The next change, or None after ``timeout`` seconds (None: wait as long as it takes)."""
+    @property
+    def cursor(self) -> str | None:
+        """The cursor after the last change handed out (pass it as ``after`` to resume)."""
+    def close(self) -> None:
+        """Stops the iteration."""
+    def __enter__(self) -> ChangeSubscription: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class AsyncChangeSubscription:
+    """The changes of the feed as they come, for asyncio: ``async for ch in
+    hub.changes.subscribe()``; :class:`zerolag.RescanRequired` as for
+    :class:`ChangeSubscription`."""
+
+    def __aiter__(self) -> AsyncChangeSubscription: ...
+    def __anext__(self) -> Coroutine[Any, Any, Change]: ...
+    def get(self, timeout: float | None = None) -> Coroutine[Any, Any, Change | None]:
+        """The next change, or None after ``timeout`` seconds (None: wait as long as it takes)."""
+    @property
+    def cursor(self) -> str | None:
+        """The cursor after the last change handed out (None before the first read)."""
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """Stops the iteration."""
+    def __aenter__(self) -> Coroutine[Any, Any, AsyncChangeSubscription]: ...
+    def __aexit__(self, *args: object) -> Coroutine[Any, Any, bool]: ...
+
+@final
+class Changes:
+    """``hub.changes``: the namespace's change feed. Each write of a capability that keeps
+    one (tasks, docs) appends what it changed, in the same atomic step as the write; readers
+    follow it with a cursor, across processes and restarts, while the feed keeps the entries
+    (the newest 10,000 per capability).
+
+    Order is exact within a capability and by time across capabilities. A reader whose
+    cursor is behind what the feed keeps (or from before a ``hub.clear()``) gets
+    :class:`zerolag.RescanRequired`: re-read the data it keeps, then go on from the
+    exception's ``cursor``.
+    """
+
+    def read(
+        self, after: str | None = None, *, limit: int = 100, block: float | None = None
+    ) -> ChangePage:
+        """Changes after ``after`` (None: from the oldest kept), at most ``limit``, waiting
+        up to ``block`` seconds for the first (None or 0: returns at once)."""
+    def cursor(self) -> str:
+        """The cursor at the end of the feed now: reading after it returns later changes."""
+    def subscribe(self, after: str | None = None) -> ChangeSubscription:
+        """The changes after ``after`` (None: from now) as a blocking iterator."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncChanges ----
+@final
+class AsyncChanges:
+    """``hub.changes`` of an :class:`AsyncHub`: the operations of :class:`Changes` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def read(
+        self, after: str | None = None, *, limit: int = 100, block: float | None = None
+    ) -> Coroutine[Any, Any, ChangePage]:
+        """Changes after ``after`` (None: from the oldest kept), at most ``limit``, waiting
+        up to ``block`` seconds for the first (None or 0: returns at once)."""
+    def cursor(self) -> Coroutine[Any, Any, str]:
+        """The cursor at the end of the feed now: reading after it returns later changes."""
+    def subscribe(self, after: str | None = None) -> AsyncChangeSubscription:
+        """The changes after ``after`` (None: from the end of the feed when first used) as an
+        async iterator (``async for ch in hub.changes.subscribe()``)."""
+
+# ---- end of generated AsyncChanges ----
 
 # ---- anonymize (src/py/anonymize.rs) ----------------------------------------------------
 

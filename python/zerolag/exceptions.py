@@ -21,6 +21,7 @@ __all__ = [
     "TimeoutError",
     "ClosedError",
     "BackendError",
+    "RescanRequired",
 ]
 
 
@@ -71,3 +72,14 @@ class ClosedError(ZerolagError):
 
 class BackendError(ZerolagError):
     """Anything else the store reported (a script error, unreadable stored data)."""
+
+
+class RescanRequired(ZerolagError):
+    """A change-feed reader fell behind what the feed keeps (entries were trimmed, or the
+    namespace was cleared since its cursor): re-read the state you keep from the store, then
+    go on reading the feed from :attr:`cursor` (its end when the gap was found, so nothing
+    written during the re-read is missed)."""
+
+    def __init__(self, message: str, cursor: str = "") -> None:
+        super().__init__(message)
+        self.cursor = cursor

@@ -61,6 +61,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "bus",
+    changes: false,
 };
 
 /// Most kinds one agent registers for.

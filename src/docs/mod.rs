@@ -48,6 +48,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "docs",
+    changes: true,
 };
 
 /// Largest document text unless configured otherwise.

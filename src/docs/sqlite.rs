@@ -8,6 +8,7 @@ use super::{
     document, merged_write, now, Document, Format, Imported, Origin, Settings, State, Write,
     MAX_LIST,
 };
+use crate::changes::{self, Kind, Record};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -254,6 +255,12 @@ fn put_over(tx: &Transaction<'_>, ns: &str, w: &Write, cur: Option<&Cur>) -> Res
         base as i64,
         whole
     ])?;
+    let kind = if cur.is_some() {
+        Kind::Updated
+    } else {
+        Kind::Created
+    };
+    record_change(tx, ns, &w.path, version + 1, kind)?;
     if w.origin == Origin::Store {
         queue(tx, ns, &w.path, at)?;
     }
@@ -264,6 +271,22 @@ fn put_over(tx: &Transaction<'_>, ns: &str, w: &Write, cur: Option<&Cur>) -> Res
         synced,
         whole,
     })
+}
+
+/// Appends a document's change to the namespace's feed (in the write's transaction).
+fn record_change(
+    tx: &Transaction<'_>,
+    ns: &str,
+    path: &str,
+    version: u64,
+    kind: Kind,
+) -> Result<()> {
+    let rec = Record {
+        id: path,
+        version,
+        kind,
+    };
+    changes::sqlite::record(tx, ns, super::CAPABILITY.name, &[rec])
 }
 
 /// What a store write does to the synced base text.
@@ -299,7 +322,7 @@ pub fn base(db: &Sqlite, ns: &str, path: &str) -> Result<Option<String>> {
 
 /// Stores a write (see `Docs::write`).
 pub fn put(db: &Sqlite, ns: &str, w: &Write) -> Result<Document> {
-    db.with_tx_on(super::TOPIC, |tx| put_tx(tx, ns, w))
+    db.with_tx_on_all(&[super::TOPIC, changes::TOPIC], |tx| put_tx(tx, ns, w))
 }
 
 /// See `Docs::states`: one read of every path.
@@ -326,7 +349,7 @@ pub fn states(db: &Sqlite, ns: &str, paths: &[String]) -> Result<Vec<Option<Stat
 
 /// See `Docs::import_many`: one transaction, each write stored as `put` stores it.
 pub fn import_many(db: &Sqlite, ns: &str, writes: &[Write]) -> Result<Vec<Imported>> {
-    db.with_tx_on(super::TOPIC, |tx| {
+    db.with_tx_on_all(&[super::TOPIC, changes::TOPIC], |tx| {
         let mut out = Vec::with_capacity(writes.len());
         for w in writes {
             let cur = read_cur(tx, ns, &w.path)?;
@@ -353,7 +376,7 @@ pub fn merge(
     updates: &Value,
     s: &Settings,
 ) -> Result<Document> {
-    db.with_tx_on(super::TOPIC, |tx| {
+    db.with_tx_on_all(&[super::TOPIC, changes::TOPIC], |tx| {
         let cur = read(tx, ns, path)?;
         let w = merged_write(path, format, cur.as_ref(), updates, s)?;
         put_tx(tx, ns, &w)
@@ -362,14 +385,19 @@ pub fn merge(
 
 /// Deletes a document; a store-side delete queues the file's deletion.
 pub fn delete(db: &Sqlite, ns: &str, path: &str, origin: Origin) -> Result<bool> {
-    db.with_tx_on(super::TOPIC, |tx| {
-        let n = tx
-            .prepare_cached("DELETE FROM docs WHERE ns = ?1 AND path = ?2")?
-            .execute([ns, path])?;
-        if n > 0 && origin == Origin::Store {
+    db.with_tx_on_all(&[super::TOPIC, changes::TOPIC], |tx| {
+        let gone: Option<i64> = tx
+            .prepare_cached("DELETE FROM docs WHERE ns = ?1 AND path = ?2 RETURNING version")?
+            .query_row([ns, path], |r| r.get(0))
+            .optional()?;
+        let Some(version) = gone else {
+            return Ok(false);
+        };
+        record_change(tx, ns, path, version as u64, Kind::Deleted)?;
+        if origin == Origin::Store {
             queue(tx, ns, path, now())?;
         }
-        Ok(n > 0)
+        Ok(true)
     })
 }
 

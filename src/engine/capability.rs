@@ -30,4 +30,6 @@ pub struct Capability {
     /// The tag of its Redis keys: every key is `zl:{<ns>:<tag>}:...` (see
     /// [`super::keys::prefix`]), so one namespace's keys of one capability share a slot.
     pub tag: &'static str,
+    /// True when its writes append to the namespace's change feed (`crate::changes`).
+    pub changes: bool,
 }

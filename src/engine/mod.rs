@@ -4,6 +4,7 @@
 pub mod capability;
 pub mod config;
 pub mod keys;
+pub mod outage;
 pub mod redis;
 pub mod script;
 pub mod spin;

@@ -362,6 +362,26 @@ impl Sqlite {
         self.tx(self.slot(topic), f)
     }
 
+    /// [`Sqlite::with_tx_on`] for a transaction that changes the tables of several topics
+    /// (a capability's and the change feed's): its commit wakes the waiters on each.
+    pub fn with_tx_on_all<T>(
+        &self,
+        topics: &[Topic],
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let (first, rest) = match topics.split_first() {
+            Some((t, rest)) => (self.slot(*t), rest),
+            None => (self.topics.len(), &[][..]),
+        };
+        let out = self.tx(first, f);
+        if out.is_ok() {
+            for t in rest {
+                self.bump(self.slot(*t));
+            }
+        }
+        out
+    }
+
     fn tx<T>(
         &self,
         slot: usize,

@@ -2,23 +2,21 @@
 //! not handed out) and its policy for an unreachable store, shared by the blocking iterator
 //! and the asyncio one so both behave the same.
 //!
-//! A read that fails because the store is unreachable (a restart, a dropped connection, a
-//! timeout) is retried from the same cursor, so nothing is skipped, for up to
-//! [`OUTAGE_BUDGET`]; past that the error reaches the caller.
+//! An unreachable store is handled by the one policy of every follower
+//! (`crate::engine::outage`).
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Batch, Event, Events};
+use crate::engine::outage::Outage;
 use crate::engine::Op;
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+pub use crate::engine::outage::PAUSE as RECONNECT_PAUSE;
 
 /// Events fetched per read.
 pub const PAGE: usize = 256;
-/// How long a subscription keeps retrying while the store is unreachable before it raises.
-pub const OUTAGE_BUDGET: Duration = Duration::from_secs(60);
-/// Pause between reconnect attempts.
-pub const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Where a subscription is.
 #[derive(Debug, Clone)]
@@ -29,7 +27,7 @@ pub struct Follow {
     buffer: VecDeque<Event>,
     last_id: Option<String>,
     closed: bool,
-    outage: Option<Instant>,
+    outage: Outage,
 }
 
 /// What to do after a read.
@@ -51,7 +49,7 @@ impl Follow {
             buffer: VecDeque::new(),
             last_id: None,
             closed: false,
-            outage: None,
+            outage: Outage::default(),
         }
     }
 
@@ -116,26 +114,14 @@ impl Follow {
     /// within the budget asks for a pause and a retry from the same cursor; any other error,
     /// or an outage past the budget, is returned.
     pub fn absorb(&mut self, r: Result<Batch>) -> Result<After> {
-        match r {
-            Ok(b) => {
-                self.outage = None;
-                self.cursor = Some(b.cursor);
-                if !self.closed {
-                    self.buffer.extend(b.events);
-                }
-                Ok(After::Go)
-            }
-            Err(Error::Connection(_) | Error::Timeout(_))
-                if self.outage.get_or_insert_with(Instant::now).elapsed() < OUTAGE_BUDGET =>
-            {
-                Ok(After::Pause)
-            }
-            Err(e) => {
-                // A caller that handles the error and reads on gets a whole budget again.
-                self.outage = None;
-                Err(e)
-            }
+        let Some(b) = self.outage.absorb(r)? else {
+            return Ok(After::Pause);
+        };
+        self.cursor = Some(b.cursor);
+        if !self.closed {
+            self.buffer.extend(b.events);
         }
+        Ok(After::Go)
     }
 }
 
@@ -168,13 +154,12 @@ mod tests {
     }
 
     #[test]
-    fn an_outage_pauses_within_the_budget_and_other_errors_raise() {
+    fn an_outage_pauses_and_other_errors_raise() {
         let mut f = Follow::new(vec![], Some("0".into()));
-        let down = || Err(Error::Connection("down".into()));
+        let down = || Err(crate::error::Error::Connection("down".into()));
         assert_eq!(f.absorb(down()).unwrap(), After::Pause);
-        assert_eq!(f.absorb(down()).unwrap(), After::Pause);
-        f.outage = Some(Instant::now() - OUTAGE_BUDGET);
-        assert!(f.absorb(down()).is_err());
-        assert!(f.absorb(Err(Error::Validation("bad".into()))).is_err());
+        assert!(f
+            .absorb(Err(crate::error::Error::Validation("bad".into())))
+            .is_err());
     }
 }

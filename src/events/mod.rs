@@ -37,6 +37,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "events",
+    changes: false,
 };
 
 /// Largest event payload (serialized JSON).

@@ -34,6 +34,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "jobs",
+    changes: false,
 };
 
 /// Shortest visibility timeout a worker may ask for, seconds.

@@ -52,6 +52,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "patterns",
+    changes: false,
 };
 
 /// Most records one read returns.

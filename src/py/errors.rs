@@ -20,6 +20,7 @@ mod classes {
     pyo3::import_exception!(zerolag.exceptions, TimeoutError);
     pyo3::import_exception!(zerolag.exceptions, ClosedError);
     pyo3::import_exception!(zerolag.exceptions, BackendError);
+    pyo3::import_exception!(zerolag.exceptions, RescanRequired);
 }
 
 impl From<Error> for PyErr {
@@ -34,6 +35,7 @@ impl From<Error> for PyErr {
             Error::Timeout(m) => classes::TimeoutError::new_err(m),
             Error::Closed => classes::ClosedError::new_err(Error::Closed.to_string()),
             Error::Backend(m) => classes::BackendError::new_err(m),
+            Error::Rescan(cursor) => rescan_err(cursor),
             Error::Io(io) => PyErr::from(io),
         }
     }
@@ -54,6 +56,23 @@ pub fn protocol_err(e: &ProtocolError) -> PyErr {
             kw.set_item("expected", &e.expected)?;
             py.get_type::<classes::ProtocolError>()
                 .call((e.to_string(),), Some(&kw))
+        })();
+        match made {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(err) => err,
+        }
+    })
+}
+
+/// `zerolag.exceptions.RescanRequired` carrying the cursor to resume from.
+fn rescan_err(cursor: String) -> PyErr {
+    let msg = Error::Rescan(String::new()).to_string();
+    Python::attach(|py| {
+        let made = (|| {
+            let kw = PyDict::new(py);
+            kw.set_item("cursor", &cursor)?;
+            py.get_type::<classes::RescanRequired>()
+                .call((msg,), Some(&kw))
         })();
         match made {
             Ok(inst) => PyErr::from_value(inst),

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
 use super::bus::{AsyncBus, Bus};
+use super::changes::{AsyncChanges, Changes};
 use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
@@ -29,6 +30,7 @@ pub struct Health {
     rtt_ms: f64,
     #[pyo3(get)]
     keys: u64,
+    by_capability: Vec<(&'static str, u64)>,
     #[pyo3(get)]
     namespace: String,
 }
@@ -40,6 +42,7 @@ impl From<CoreHealth> for Health {
             server_version: h.server_version,
             rtt_ms: h.rtt_ms,
             keys: h.keys,
+            by_capability: h.by_capability,
             namespace: h.namespace,
         }
     }
@@ -47,6 +50,16 @@ impl From<CoreHealth> for Health {
 
 #[pymethods]
 impl Health {
+    /// Keys (Redis) or rows (embedded) per capability, in registry order.
+    #[getter]
+    fn by_capability<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        for (name, n) in &self.by_capability {
+            d.set_item(*name, *n)?;
+        }
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Health(backend={:?}, server_version={:?}, rtt_ms={:.3}, keys={}, namespace={:?})",
@@ -63,7 +76,7 @@ fn checked(hub: &CoreHub) -> PyResult<()> {
 /// and the capability getters return the matching sync or async classes.
 macro_rules! hub_methods {
     ($cls:ident, $ret:ty, $run:ident,
-     bus: $bus:ident, docs: $docs:ident, events: $events:ident, jobs: $jobs:ident,
+     bus: $bus:ident, changes: $changes:ident, docs: $docs:ident, events: $events:ident, jobs: $jobs:ident,
      patterns: $patterns:ident, tasks: $tasks:ident, { $($extra:tt)* }) => {
         #[pymethods]
         impl $cls {
@@ -98,6 +111,13 @@ macro_rules! hub_methods {
             fn bus(&self) -> PyResult<$bus> {
                 checked(&self.inner)?;
                 Ok($bus { hub: self.inner.clone() })
+            }
+
+            /// The change feed of this namespace: what each write changed, in order.
+            #[getter]
+            fn changes(&self) -> PyResult<$changes> {
+                checked(&self.inner)?;
+                Ok($changes { hub: self.inner.clone() })
             }
 
             /// The event log and live events of this namespace.
@@ -175,7 +195,7 @@ pub struct Hub {
 }
 
 hub_methods!(Hub, Py<PyAny>, run_sync,
-    bus: Bus, docs: Docs, events: Events, jobs: Jobs, patterns: Patterns, tasks: Tasks, {
+    bus: Bus, changes: Changes, docs: Docs, events: Events, jobs: Jobs, patterns: Patterns, tasks: Tasks, {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
     #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
@@ -220,7 +240,7 @@ pub struct AsyncHub {
 }
 
 hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async,
-    bus: AsyncBus, docs: AsyncDocs, events: AsyncEvents, jobs: AsyncJobs,
+    bus: AsyncBus, changes: AsyncChanges, docs: AsyncDocs, events: AsyncEvents, jobs: AsyncJobs,
     patterns: AsyncPatterns, tasks: AsyncTasks, {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]

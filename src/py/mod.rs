@@ -3,6 +3,7 @@
 mod anonymize;
 mod awaitable;
 mod bus;
+mod changes;
 mod convert;
 mod docs;
 mod errors;
@@ -161,6 +162,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     protocol::register(m)?;
     anonymize::register(m)?;
     bus::register(m)?;
+    changes::register(m)?;
     docs::register(m)?;
     sync::register(m)?;
     events::register(m)?;

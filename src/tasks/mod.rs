@@ -30,6 +30,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "tasks",
+    changes: true,
 };
 
 /// Most tasks one `create_many` or `get_many` call takes.

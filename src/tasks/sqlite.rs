@@ -5,6 +5,7 @@ use rusqlite::{params, params_from_iter, Row, Transaction};
 
 use super::cursor;
 use super::model::{Order, Page, Query, Task, TaskPatch};
+use crate::changes::{self, Kind, Record};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -146,6 +147,16 @@ fn unindex(tx: &Transaction<'_>, ns: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Appends `t`'s change to the namespace's feed (in the write's transaction).
+fn changed(tx: &Transaction<'_>, ns: &str, t: &Task, kind: Kind) -> Result<()> {
+    let rec = Record {
+        id: &t.id,
+        version: t.version,
+        kind,
+    };
+    changes::sqlite::record(tx, ns, super::CAPABILITY.name, &[rec])
+}
+
 /// Creates all tasks or none (ConflictError naming the first id that exists).
 pub fn create_many(db: &Sqlite, ns: &str, tasks: Vec<Task>) -> Result<Vec<Task>> {
     db.with_tx(|tx| {
@@ -160,7 +171,15 @@ pub fn create_many(db: &Sqlite, ns: &str, tasks: Vec<Task>) -> Result<Vec<Task>>
         for t in &tasks {
             write(tx, ns, t)?;
         }
-        Ok(())
+        let recs: Vec<Record<'_>> = tasks
+            .iter()
+            .map(|t| Record {
+                id: &t.id,
+                version: t.version,
+                kind: Kind::Created,
+            })
+            .collect();
+        changes::sqlite::record(tx, ns, super::CAPABILITY.name, &recs)
     })?;
     Ok(tasks)
 }
@@ -192,6 +211,7 @@ pub fn update(
         patch.apply(&mut t, at)?;
         unindex(tx, ns, id)?;
         write(tx, ns, &t)?;
+        changed(tx, ns, &t, Kind::Updated)?;
         Ok(t)
     })
 }
@@ -214,11 +234,13 @@ pub fn upsert(
             patch.apply(&mut t, at)?;
             unindex(tx, ns, &t.id)?;
             write(tx, ns, &t)?;
+            changed(tx, ns, &t, Kind::Updated)?;
             Ok(t)
         }
         None if must == Some(true) => Err(Error::NotFound(format!("no task {:?}", create.id))),
         None => {
             write(tx, ns, &create)?;
+            changed(tx, ns, &create, Kind::Created)?;
             Ok(create)
         }
     })
@@ -227,9 +249,10 @@ pub fn upsert(
 /// Deletes the task, its index rows, and its id from other tasks' related lists.
 pub fn delete(db: &Sqlite, ns: &str, id: &str) -> Result<bool> {
     db.with_tx(|tx| {
-        if load(tx, ns, id)?.is_none() {
+        let Some(gone) = load(tx, ns, id)? else {
             return Ok(false);
-        }
+        };
+        changed(tx, ns, &gone, Kind::Deleted)?;
         unindex(tx, ns, id)?;
         tx.prepare_cached("DELETE FROM tasks WHERE ns = ?1 AND id = ?2")?
             .execute(params![ns, id])?;

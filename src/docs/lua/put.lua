@@ -35,6 +35,9 @@ redis.call('HSET', KEYS[1], 'text', text, 'value', value, 'fmt', fmt, 'version',
   'hash', hash, 'origin', origin, 'created', created, 'updated', now, 'synced', synced,
   'whole', whole)
 redis.call('ZADD', P .. 'paths', 0, path)
+local kind = 'u'
+if version == 0 then kind = 'c' end
+record_changes(P, { { path, version + 1, kind } })
 if origin == 'store' then
   redis.call('ZADD', P .. 'writeback', now, path)
   redis.call('PUBLISH', wake, '1')

@@ -7,6 +7,7 @@
 -- is not the expected one: nothing written).
 local P, now = ARGV[1], ARGV[2]
 local out = {}
+local recs = {}
 for i = 1, #KEYS do
   local b = 2 + (i - 1) * 6
   local path, text, value, fmt, hash, expected =
@@ -28,7 +29,11 @@ for i = 1, #KEYS do
       version + 1, 'hash', hash, 'origin', 'file', 'created', cur[3] or now, 'updated', now,
       'synced', hash, 'whole', '0')
     redis.call('ZADD', P .. 'paths', 0, path)
+    local kind = 'u'
+    if version == 0 then kind = 'c' end
+    recs[#recs + 1] = { path, version + 1, kind }
     out[i] = { 'ok', version + 1 }
   end
 end
+record_changes(P, recs)
 return out

@@ -41,10 +41,15 @@ else
     end
   end
 end
+local recs = {}
+local kind = 'u'
+if mode == 'create' then kind = 'c' end
 for i = 1, n do
   local t = tasks[i]
   redis.call('HSET', P .. 't:' .. t.id, unpack(ARGV, t.fs, t.fs + 2 * t.nf - 1))
+  recs[i] = { t.id, tonumber(redis.call('HGET', P .. 't:' .. t.id, 'version')), kind }
 end
+record_changes(P, recs)
 local ng = tonumber(ARGV[pos])
 pos = pos + 1
 for _ = 1, ng do
