@@ -35,19 +35,22 @@ PAIRS = {
     "Jobs": ("AsyncJobs", "hub.jobs"),
     "Patterns": ("AsyncPatterns", "hub.patterns"),
     "Changes": ("AsyncChanges", "hub.changes"),
+    "Kv": ("AsyncKv", "hub.kv"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",
     "ChangeSubscription": "AsyncChangeSubscription",
+    "KeyIterator": "AsyncKeyIterator",
 }
 # Methods that do no I/O: the same call in both classes.
-SAME = {"configure", "worker", "subscribe", "__repr__"}
+SAME = {"configure", "worker", "subscribe", "keys", "__repr__"}
 # Sync-only members.
 SKIP = {"__new__", "__init__", "__enter__", "__exit__", "_async_twin"}
 # Sync-only members of one class: the pattern memory that create_pattern_memory() returns owns
 # its hub (closing it closes the hub); an AsyncHub's patterns do not.
 SKIP_IN = {"Patterns": {"close", "closed"}}
 DOCS = {
+    ("Kv", "keys"): "The keys starting with ``prefix``, in byte order, as an async iterator.",
     ("Changes", "subscribe"): (
         "The changes after ``after`` (None: from the end of the feed when first used) as an\n"
         "        async iterator (``async for ch in hub.changes.subscribe()``)."

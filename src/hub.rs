@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::ids;
 use crate::jobs::Jobs;
+use crate::kv::Kv;
 use crate::patterns::Patterns;
 use crate::registry::{self, CAPABILITIES};
 use crate::tasks::Tasks;
@@ -58,6 +59,8 @@ pub struct Hub {
     pub patterns: Patterns,
     /// The change feed of this namespace.
     pub changes: Changes,
+    /// The key-value store of this namespace.
+    pub kv: Kv,
 }
 
 impl Hub {
@@ -79,6 +82,7 @@ impl Hub {
             sync: parking_lot::Mutex::new(None),
             patterns: Patterns::new(backend.clone(), ns.clone()),
             changes: Changes::new(backend.clone(), ns.clone()),
+            kv: Kv::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

@@ -15,6 +15,7 @@ pub mod frontend;
 pub mod hub;
 pub mod ids;
 pub mod jobs;
+pub mod kv;
 pub mod patterns;
 pub mod protocol;
 pub mod registry;

@@ -16,6 +16,7 @@ pub const CAPABILITIES: &[Capability] = &[
     crate::jobs::CAPABILITY,
     crate::patterns::CAPABILITY,
     crate::changes::CAPABILITY,
+    crate::kv::CAPABILITY,
 ];
 
 /// Layout version of a namespace's keys on Redis, kept in the namespace's [`layout_key`] and
@@ -52,6 +53,7 @@ pub fn schema() -> Result<Schema> {
     Ok(Schema {
         migrations: steps.iter().map(|m| m.sql).collect(),
         topics,
+        sweeps: CAPABILITIES.iter().filter_map(|c| c.sweep).collect(),
     })
 }
 
@@ -69,7 +71,7 @@ mod tests {
     fn schema_steps_count_one_to_n_and_keep_their_order() {
         let s = schema().unwrap();
         // The on-disk numbering of databases written before the registry existed.
-        assert_eq!(s.migrations.len(), 9);
+        assert_eq!(s.migrations.len(), 10);
         assert_eq!(s.migrations[0], crate::tasks::sqlite::SCHEMA);
         assert_eq!(s.migrations[4], crate::bus::sqlite::SCHEMA_CFG);
         assert_eq!(s.migrations[7], crate::docs::sqlite::SCHEMA_BASE);

@@ -106,6 +106,12 @@ def workload(hub: Any) -> None:
     p.record_session("acme/web:v2", {"n": 1})
     p.insights("acme/web:v2")
     hub.changes.read()
+    kv = hub.kv
+    kv.set_many({"a b\n*?": b"\x00", "user:1": "x", "n": 1})
+    kv.set("tmp", "t", ttl=60)
+    kv.incr("n", 2)
+    kv.touch("tmp")
+    list(kv.keys("user:"))
 
 
 def owner(servers: list[Any], key: str) -> Any:
@@ -145,6 +151,9 @@ def test_deletes_leave_only_the_documented_bookkeeping(
         hub.tasks.delete(tid)
     hub.docs.delete("contexts/x.yaml")
     hub.jobs.purge()
+    hub.kv.set_many({"a": 1, "b": 2})
+    hub.kv.set("c", 3, ttl=30)
+    hub.kv.delete_many(["a", "b", "c"])
     left = {k.split("}:", 1)[1] if "}:" in k else k for k in data_keys(store_servers, namespace)}
     keep = {
         "changes",  # the change feed (tasks', docs')
@@ -169,6 +178,18 @@ def test_expired_patterns_leave_nothing(
     time.sleep(1.2)
     hub.patterns.cleanup()
     prefix = f"zl:{{{namespace}:patterns}}:"
+    left = {k for k in data_keys(store_servers, namespace) if k.startswith(prefix)}
+    assert left == set(), f"left after expiry: {sorted(left)}"
+
+
+@pytest.mark.parametrize("backend", ["redis", "cluster"])
+def test_expired_kv_keys_leave_nothing(
+    hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
+) -> None:
+    hub.kv.set_many({f"k{i}": i for i in range(20)}, ttl=0.1)
+    time.sleep(0.3)
+    hub.kv.sweep()
+    prefix = f"zl:{{{namespace}:kv}}:"
     left = {k for k in data_keys(store_servers, namespace) if k.startswith(prefix)}
     assert left == set(), f"left after expiry: {sorted(left)}"
 

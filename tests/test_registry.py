@@ -47,6 +47,10 @@ def _write_patterns(hub: Any) -> None:
     hub.patterns.store("acme/api", "naming", {"style": "snake"})
 
 
+def _write_kv(hub: Any) -> None:
+    hub.kv.set("k", b"v", ttl=60)
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -57,6 +61,7 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "jobs": _write_jobs,
     "patterns": _write_patterns,
     "changes": _write_tasks,  # the feed's entries come from the writes of tasks and docs
+    "kv": _write_kv,
 }
 
 
@@ -175,6 +180,10 @@ def test_a_hub_dropped_without_close_stops_its_sync(tmp_path: Path) -> None:
     assert _sync_threads() == []
     hub = zerolag.open(root=str(tmp_path), namespace=unique_namespace())
     hub.sync.start()
+    # A new thread names itself once it runs: give it a moment.
+    deadline = time.monotonic() + 5
+    while len(_sync_threads()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(_sync_threads()) == 2
     sync = hub.sync
     del hub, sync

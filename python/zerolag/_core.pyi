@@ -251,6 +251,9 @@ class Hub:
     @property
     def jobs(self) -> Jobs: ...
     @property
+    def kv(self) -> Kv:
+        """The key-value and blob store of this namespace."""
+    @property
     def patterns(self) -> Patterns: ...
     @property
     def tasks(self) -> Tasks: ...
@@ -291,6 +294,9 @@ class AsyncHub:
     def events(self) -> AsyncEvents: ...
     @property
     def jobs(self) -> AsyncJobs: ...
+    @property
+    def kv(self) -> AsyncKv:
+        """The key-value and blob store of this namespace."""
     @property
     def patterns(self) -> AsyncPatterns: ...
     @property
@@ -429,6 +435,165 @@ class AsyncChanges:
         async iterator (``async for ch in hub.changes.subscribe()``)."""
 
 # ---- end of generated AsyncChanges ----
+
+# ---- kv (src/py/kv.rs) ----------------------------------------------------------------
+
+_KvValue = bytes | str | _JSON
+
+@final
+class KvItem:
+    """One stored key of :class:`Kv`, with its version and expiry."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> _KvValue:
+        """The value: bytes, str or a JSON value, as it was stored."""
+    @property
+    def version(self) -> int:
+        """1 for a new key, one more for every write (for ``set(..., if_version=)``)."""
+    @property
+    def expires_at(self) -> float | None:
+        """When it expires, in seconds since the epoch (None: never)."""
+
+@final
+class KeyPage:
+    """A page of keys of :meth:`Kv.keys_page`."""
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys, in byte order."""
+    @property
+    def next(self) -> str | None:
+        """Pass it as ``after`` for the next page (None: this was the last)."""
+
+@final
+class KeyIterator:
+    """The keys under a prefix, from :meth:`Kv.keys`, fetched a page at a time."""
+
+    def __iter__(self) -> KeyIterator: ...
+    def __next__(self) -> str: ...
+
+@final
+class AsyncKeyIterator:
+    """The keys under a prefix, from :meth:`AsyncKv.keys`."""
+
+    def __aiter__(self) -> AsyncKeyIterator: ...
+    def __anext__(self) -> Coroutine[Any, Any, str]: ...
+
+@final
+class Kv:
+    """``hub.kv``: a key-value and blob store. Values are ``bytes``, ``str`` or any JSON value
+    and come back as the same kind; keys are any text of 1 to 1,024 bytes (never used as a
+    pattern); each key has a version (compare-and-set) and an optional time to live. Not
+    mirrored to files. Values are limited to 16 MiB unless :meth:`configure` says otherwise.
+    """
+
+    def configure(self, *, max_value: int | None = None) -> dict[str, int]:
+        """This handle's limits (``max_value`` in bytes); returns those in force."""
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value at ``key``, or ``default`` when there is none (or it expired)."""
+    def item(self, key: str) -> KvItem:
+        """The stored item at ``key`` with its version and expiry (NotFoundError if none)."""
+    def get_many(self, keys: Iterable[str]) -> list[Any]:
+        """Values by key, None where missing."""
+    def set(
+        self, key: str, value: _KvValue, *, ttl: float | None = None, if_version: int | None = None
+    ) -> int:
+        """Store ``value`` at ``key`` with ``ttl`` seconds to live (None: no expiry, and an
+        earlier one is removed); ``if_version`` makes it a compare-and-set (0: only if the key
+        does not exist), ConflictError otherwise. Returns the key's new version."""
+    def set_many(
+        self,
+        items: Mapping[str, _KvValue] | Iterable[tuple[str, _KvValue]],
+        *,
+        ttl: float | None = None,
+    ) -> list[int]:
+        """Store several keys at once, all or none, each with ``ttl``; returns their versions."""
+    def delete(self, key: str) -> bool:
+        """Delete ``key``; True if it existed."""
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete keys; returns how many existed."""
+    def incr(self, key: str, by: int = 1, *, ttl: float | None = None) -> int:
+        """Add ``by`` to the integer at ``key`` atomically (a missing key counts as 0 and gets
+        ``ttl``); returns the result. ValidationError if the value is not an integer or the
+        sum leaves 64 bits."""
+    def expire(self, key: str, ttl: float | None) -> bool:
+        """Set the time to live of ``key`` to ``ttl`` seconds (None: no expiry); False if
+        there is no such key."""
+    def touch(self, key: str) -> bool:
+        """Extend the expiry of ``key`` by its time to live again (sliding expiry); False if
+        there is no such key."""
+    def ttl(self, key: str) -> float | None:
+        """Seconds ``key`` has left (None: it does not expire); NotFoundError if missing."""
+    def keys_page(
+        self, prefix: str = "", *, after: str | None = None, limit: int = 1000
+    ) -> KeyPage:
+        """One page of the keys starting with ``prefix``, in byte order, after ``after``."""
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every key starting with ``prefix`` (page by page, not as one atomic step);
+        returns how many went."""
+    def sweep(self) -> int:
+        """Remove expired keys now (reads never return them anyway); returns how many."""
+    def keys(self, prefix: str = "") -> KeyIterator:
+        """The keys starting with ``prefix``, in byte order, fetched page by page."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncKv ----
+@final
+class AsyncKv:
+    """``hub.kv`` of an :class:`AsyncHub`: the operations of :class:`Kv` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def configure(self, *, max_value: int | None = None) -> dict[str, int]:
+        """This handle's limits (``max_value`` in bytes); returns those in force."""
+    def get(self, key: str, default: Any = None) -> Coroutine[Any, Any, Any]:
+        """The value at ``key``, or ``default`` when there is none (or it expired)."""
+    def item(self, key: str) -> Coroutine[Any, Any, KvItem]:
+        """The stored item at ``key`` with its version and expiry (NotFoundError if none)."""
+    def get_many(self, keys: Iterable[str]) -> Coroutine[Any, Any, list[Any]]:
+        """Values by key, None where missing."""
+    def set(
+        self, key: str, value: _KvValue, *, ttl: float | None = None, if_version: int | None = None
+    ) -> Coroutine[Any, Any, int]:
+        """Store ``value`` at ``key`` with ``ttl`` seconds to live (None: no expiry, and an
+        earlier one is removed); ``if_version`` makes it a compare-and-set (0: only if the key
+        does not exist), ConflictError otherwise. Returns the key's new version."""
+    def set_many(
+        self,
+        items: Mapping[str, _KvValue] | Iterable[tuple[str, _KvValue]],
+        *,
+        ttl: float | None = None,
+    ) -> Coroutine[Any, Any, list[int]]:
+        """Store several keys at once, all or none, each with ``ttl``; returns their versions."""
+    def delete(self, key: str) -> Coroutine[Any, Any, bool]:
+        """Delete ``key``; True if it existed."""
+    def delete_many(self, keys: Iterable[str]) -> Coroutine[Any, Any, int]:
+        """Delete keys; returns how many existed."""
+    def incr(self, key: str, by: int = 1, *, ttl: float | None = None) -> Coroutine[Any, Any, int]:
+        """Add ``by`` to the integer at ``key`` atomically (a missing key counts as 0 and gets
+        ``ttl``); returns the result. ValidationError if the value is not an integer or the
+        sum leaves 64 bits."""
+    def expire(self, key: str, ttl: float | None) -> Coroutine[Any, Any, bool]:
+        """Set the time to live of ``key`` to ``ttl`` seconds (None: no expiry); False if
+        there is no such key."""
+    def touch(self, key: str) -> Coroutine[Any, Any, bool]:
+        """Extend the expiry of ``key`` by its time to live again (sliding expiry); False if
+        there is no such key."""
+    def ttl(self, key: str) -> Coroutine[Any, Any, float | None]:
+        """Seconds ``key`` has left (None: it does not expire); NotFoundError if missing."""
+    def keys_page(
+        self, prefix: str = "", *, after: str | None = None, limit: int = 1000
+    ) -> Coroutine[Any, Any, KeyPage]:
+        """One page of the keys starting with ``prefix``, in byte order, after ``after``."""
+    def delete_prefix(self, prefix: str) -> Coroutine[Any, Any, int]:
+        """Delete every key starting with ``prefix`` (page by page, not as one atomic step);
+        returns how many went."""
+    def sweep(self) -> Coroutine[Any, Any, int]:
+        """Remove expired keys now (reads never return them anyway); returns how many."""
+    def keys(self, prefix: str = "") -> AsyncKeyIterator:
+        """The keys starting with ``prefix``, in byte order, as an async iterator."""
+
+# ---- end of generated AsyncKv ----
 
 # ---- anonymize (src/py/anonymize.rs) ----------------------------------------------------
 

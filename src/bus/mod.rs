@@ -62,6 +62,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: Some(TOPIC),
     tag: "bus",
     changes: false,
+    sweep: None,
 };
 
 /// Most kinds one agent registers for.

@@ -53,6 +53,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: Some(TOPIC),
     tag: "changes",
     changes: false,
+    sweep: None,
 };
 
 /// What a change did to its record.

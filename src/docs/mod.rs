@@ -49,6 +49,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: Some(TOPIC),
     tag: "docs",
     changes: true,
+    sweep: None,
 };
 
 /// Largest document text unless configured otherwise.

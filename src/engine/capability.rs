@@ -13,6 +13,10 @@ pub type RowCount = fn(&Connection, &str) -> Result<u64>;
 /// Deletes namespace `ns`'s rows from a capability's tables; returns how many (embedded store).
 pub type ClearRows = fn(&Transaction<'_>, &str) -> Result<u64>;
 
+/// Deletes expired rows of every namespace, at most a batch, at `now` (ms since the epoch);
+/// returns how many (embedded store; run by the engine's background thread).
+pub type SweepRows = fn(&Transaction<'_>, u64) -> Result<u64>;
+
 /// One capability as the hub sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Capability {
@@ -32,4 +36,6 @@ pub struct Capability {
     pub tag: &'static str,
     /// True when its writes append to the namespace's change feed (`crate::changes`).
     pub changes: bool,
+    /// Its background sweep of expired rows on the embedded store, if it keeps any.
+    pub sweep: Option<SweepRows>,
 }

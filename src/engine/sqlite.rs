@@ -31,6 +31,8 @@ pub struct Schema {
     pub migrations: Vec<&'static str>,
     /// The topics waiters can watch.
     pub topics: Vec<Topic>,
+    /// The capabilities' sweeps of expired rows, run in the background every second.
+    pub sweeps: Vec<crate::engine::capability::SweepRows>,
 }
 
 /// What a write transaction changed, so that it wakes only the waiters reading that: a job
@@ -60,6 +62,9 @@ pub struct Sqlite {
     /// Write transactions committed through this handle (what the checkpointer goes by).
     written: Arc<AtomicU64>,
 }
+
+/// How often the background thread runs the capabilities' sweeps of expired rows.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the background checkpointer looks at the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -226,7 +231,7 @@ impl Sqlite {
             }
             Ok(())
         })?;
-        db.start_checkpointer();
+        db.start_checkpointer(schema.sweeps.clone());
         Ok(db)
     }
 
@@ -236,7 +241,10 @@ impl Sqlite {
     /// inside whichever commit crossed 1,000 WAL pages, and their fsyncs stalled that caller
     /// for 10-20 ms (the p99 of every write on a busy disk). The last connection to close
     /// checkpoints too, so a process that exits leaves a short WAL behind.
-    fn start_checkpointer(&self) {
+    ///
+    /// The same thread runs the capabilities' `sweeps` every [`SWEEP_EVERY`], each in a
+    /// transaction of its own that gives way at once to a busy database (next time).
+    fn start_checkpointer(&self, sweeps: Vec<crate::engine::capability::SweepRows>) {
         let path = self.path.clone();
         let closing = self.closing.clone();
         let written = self.written.clone();
@@ -249,12 +257,18 @@ impl Sqlite {
                 ) else {
                     return;
                 };
+                let mut conn = conn;
                 let _ = conn.busy_timeout(Duration::from_millis(0));
                 let mut done = 0u64;
+                let mut swept = Instant::now();
                 while !closing.load(Ordering::Relaxed) {
                     std::thread::sleep(CHECKPOINT_EVERY);
                     if closing.load(Ordering::Relaxed) {
                         break;
+                    }
+                    if !sweeps.is_empty() && swept.elapsed() >= SWEEP_EVERY {
+                        swept = Instant::now();
+                        sweep(&mut conn, &sweeps);
                     }
                     let now = written.load(Ordering::Relaxed);
                     if now.wrapping_sub(done) < CHECKPOINT_AFTER {
@@ -430,6 +444,19 @@ impl Sqlite {
     /// SQLite library version.
     pub fn version() -> &'static str {
         rusqlite::version()
+    }
+}
+
+/// Runs each sweep of expired rows in a transaction of its own (a busy database: next time).
+fn sweep(conn: &mut Connection, sweeps: &[crate::engine::capability::SweepRows]) {
+    let now = crate::clock::now_ms();
+    for s in sweeps {
+        let Ok(tx) = conn.transaction_with_behavior(TransactionBehavior::Immediate) else {
+            return;
+        };
+        if s(&tx, now).is_ok() {
+            let _ = tx.commit();
+        }
     }
 }
 

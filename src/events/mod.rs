@@ -38,6 +38,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: Some(TOPIC),
     tag: "events",
     changes: false,
+    sweep: None,
 };
 
 /// Largest event payload (serialized JSON).

@@ -35,6 +35,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: Some(TOPIC),
     tag: "jobs",
     changes: false,
+    sweep: None,
 };
 
 /// Shortest visibility timeout a worker may ask for, seconds.

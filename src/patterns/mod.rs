@@ -53,6 +53,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: None,
     tag: "patterns",
     changes: false,
+    sweep: None,
 };
 
 /// Most records one read returns.

@@ -12,6 +12,7 @@ use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::jobs::{AsyncJobs, Jobs};
+use super::kv::{AsyncKv, Kv};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::sync::SyncHandle;
 use super::tasks::{AsyncTasks, Tasks};
@@ -73,11 +74,9 @@ fn checked(hub: &CoreHub) -> PyResult<()> {
 }
 
 /// The methods `Hub` and `AsyncHub` share: `$run` makes the operations blocking or awaitable,
-/// and the capability getters return the matching sync or async classes.
+/// and each capability `name: Class` becomes the getter `hub.name` (the sync or async class).
 macro_rules! hub_methods {
-    ($cls:ident, $ret:ty, $run:ident,
-     bus: $bus:ident, changes: $changes:ident, docs: $docs:ident, events: $events:ident, jobs: $jobs:ident,
-     patterns: $patterns:ident, tasks: $tasks:ident, { $($extra:tt)* }) => {
+    ($cls:ident, $ret:ty, $run:ident, [$($cap:ident: $capcls:ident),+ $(,)?], { $($extra:tt)* }) => {
         #[pymethods]
         impl $cls {
             $($extra)*
@@ -106,27 +105,6 @@ macro_rules! hub_methods {
                 self.inner.is_closed()
             }
 
-            /// The agent bus of this namespace.
-            #[getter]
-            fn bus(&self) -> PyResult<$bus> {
-                checked(&self.inner)?;
-                Ok($bus { hub: self.inner.clone() })
-            }
-
-            /// The change feed of this namespace: what each write changed, in order.
-            #[getter]
-            fn changes(&self) -> PyResult<$changes> {
-                checked(&self.inner)?;
-                Ok($changes { hub: self.inner.clone() })
-            }
-
-            /// The event log and live events of this namespace.
-            #[getter]
-            fn events(&self) -> PyResult<$events> {
-                checked(&self.inner)?;
-                Ok($events { hub: self.inner.clone() })
-            }
-
             /// The file sync of this hub (its calls return at once).
             #[getter]
             fn sync(&self) -> PyResult<SyncHandle> {
@@ -134,33 +112,14 @@ macro_rules! hub_methods {
                 Ok(SyncHandle { hub: self.inner.clone() })
             }
 
-            /// The YAML and JSON documents of this namespace.
-            #[getter]
-            fn docs(&self) -> PyResult<$docs> {
-                checked(&self.inner)?;
-                Ok($docs { hub: self.inner.clone() })
-            }
-
-            /// The job queue of this namespace.
-            #[getter]
-            fn jobs(&self) -> PyResult<$jobs> {
-                checked(&self.inner)?;
-                Ok($jobs { hub: self.inner.clone() })
-            }
-
-            /// The pattern memory of this namespace.
-            #[getter]
-            fn patterns(&self) -> PyResult<$patterns> {
-                checked(&self.inner)?;
-                Ok($patterns { hub: self.inner.clone() })
-            }
-
-            /// The task index of this namespace.
-            #[getter]
-            fn tasks(&self) -> PyResult<$tasks> {
-                checked(&self.inner)?;
-                Ok($tasks { hub: self.inner.clone() })
-            }
+            $(
+                #[doc = concat!("`hub.", stringify!($cap), "`: this namespace's ", stringify!($cap), ".")]
+                #[getter]
+                fn $cap(&self) -> PyResult<$capcls> {
+                    checked(&self.inner)?;
+                    Ok($capcls { hub: self.inner.clone() })
+                }
+            )+
 
             /// Backend, server version, round-trip time and size of the namespace.
             fn health<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
@@ -194,8 +153,16 @@ pub struct Hub {
     url: Option<String>,
 }
 
-hub_methods!(Hub, Py<PyAny>, run_sync,
-    bus: Bus, changes: Changes, docs: Docs, events: Events, jobs: Jobs, patterns: Patterns, tasks: Tasks, {
+hub_methods!(Hub, Py<PyAny>, run_sync, [
+    bus: Bus,
+    changes: Changes,
+    docs: Docs,
+    events: Events,
+    jobs: Jobs,
+    kv: Kv,
+    patterns: Patterns,
+    tasks: Tasks,
+], {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
     #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
@@ -239,9 +206,16 @@ pub struct AsyncHub {
     url: Option<String>,
 }
 
-hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async,
-    bus: AsyncBus, changes: AsyncChanges, docs: AsyncDocs, events: AsyncEvents, jobs: AsyncJobs,
-    patterns: AsyncPatterns, tasks: AsyncTasks, {
+hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
+    bus: AsyncBus,
+    changes: AsyncChanges,
+    docs: AsyncDocs,
+    events: AsyncEvents,
+    jobs: AsyncJobs,
+    kv: AsyncKv,
+    patterns: AsyncPatterns,
+    tasks: AsyncTasks,
+], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]
     #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]

@@ -11,6 +11,7 @@ mod events;
 mod frontend;
 mod hub;
 mod jobs;
+mod kv;
 mod pattern_results;
 mod patterns;
 mod protocol;
@@ -168,6 +169,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     events::register(m)?;
     frontend::register(m)?;
     jobs::register(m)?;
+    kv::register(m)?;
     patterns::register(m)?;
     Ok(())
 }

@@ -31,6 +31,7 @@ pub const CAPABILITY: Capability = Capability {
     topic: None,
     tag: "tasks",
     changes: true,
+    sweep: None,
 };
 
 /// Most tasks one `create_many` or `get_many` call takes.
