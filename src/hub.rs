@@ -53,8 +53,8 @@ pub struct Hub {
     pub jobs: Jobs,
     /// YAML and JSON documents of this namespace (mirrored to files by the sync).
     pub docs: Docs,
-    /// The file sync engine, while one runs (see `crate::sync`).
-    pub sync: parking_lot::Mutex<Option<crate::sync::Engine>>,
+    /// The file sync engine, while one runs (see `crate::filesync`).
+    pub sync: parking_lot::Mutex<Option<crate::filesync::Engine>>,
     /// Pattern memory of this namespace.
     pub patterns: Patterns,
     /// The change feed of this namespace.

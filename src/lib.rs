@@ -8,10 +8,11 @@ pub mod bus;
 pub mod changes;
 pub mod clock;
 pub mod docs;
+pub mod dual_loop;
 pub mod engine;
 pub mod error;
 pub mod events;
-pub mod frontend;
+pub mod filesync;
 pub mod hub;
 pub mod ids;
 pub mod jobs;
@@ -19,7 +20,6 @@ pub mod kv;
 pub mod patterns;
 pub mod protocol;
 pub mod registry;
-pub mod sync;
 pub mod tasks;
 #[cfg(test)]
 mod testkit;
@@ -29,8 +29,4 @@ mod py;
 
 pub use error::{Error, Result};
 
-/// mimalloc for the crate's own allocations: the scan, the YAML loader and the store replies
-/// allocate many small strings, and the system allocator took a fifth of the scan's CPU.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use hub::Hub;

@@ -1091,7 +1091,7 @@ class AsyncDocs:
 
 # ---- end of generated AsyncDocs ----
 
-# ---- sync (src/py/sync.rs) ---------------------------------------------------------
+# ---- file sync (src/py/filesync.rs) ------------------------------------------------
 
 class _SyncStatus(TypedDict, total=False):
     running: bool

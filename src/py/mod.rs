@@ -6,22 +6,29 @@ mod bus;
 mod changes;
 mod convert;
 mod docs;
+mod dual_loop;
 mod errors;
 mod events;
-mod frontend;
+mod filesync;
 mod hub;
 mod jobs;
 mod kv;
 mod pattern_results;
 mod patterns;
 mod protocol;
-mod sync;
 mod tasks;
 
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
 use crate::engine::Op;
+
+/// mimalloc for the extension's allocations: the scan, the YAML loader and the store replies
+/// allocate many small strings, and the system allocator took a fifth of the scan's CPU. It
+/// belongs to the extension module, not the core library: a Rust program linking the core
+/// chooses its own allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Waits for `op` with the GIL released, then converts its result with `f`.
 pub(crate) fn run_sync<T, U, F>(py: Python<'_>, op: Op<T>, f: F) -> PyResult<Py<PyAny>>
@@ -165,9 +172,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bus::register(m)?;
     changes::register(m)?;
     docs::register(m)?;
-    sync::register(m)?;
+    filesync::register(m)?;
     events::register(m)?;
-    frontend::register(m)?;
+    dual_loop::register(m)?;
     jobs::register(m)?;
     kv::register(m)?;
     patterns::register(m)?;

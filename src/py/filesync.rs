@@ -8,8 +8,8 @@ use pyo3::types::PyDict;
 
 use super::errors::{to_py, validation};
 use crate::error::Error;
+use crate::filesync::{Conflicts, Engine, Options, Status};
 use crate::hub::Hub as CoreHub;
-use crate::sync::{Conflicts, Engine, Options, Status};
 
 fn seconds(v: f64, what: &str) -> PyResult<Duration> {
     if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
