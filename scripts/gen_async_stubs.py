@@ -10,7 +10,7 @@ in their types swapped for the async ones. What only the async class has (``conn
     python scripts/gen_async_stubs.py          # rewrite the stub file in place
     python scripts/gen_async_stubs.py --check  # exit 1 if the file is not what it would write
 
-``tests/test_stubs.py`` runs the check, so the sync and async stubs cannot drift apart.
+``tests/test_async.py`` runs the check, so the sync and async stubs cannot drift apart.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ impl Hub {
             docs: Docs::new(backend.clone(), ns.clone()),
             sync: parking_lot::Mutex::new(None),
             patterns: Patterns::new(backend.clone(), ns.clone()),
-            changes: Changes::new(backend.clone(), ns.clone()),
+            changes: Changes::new(backend.clone(), ns.clone(), registry::feeds()),
             kv: Kv::new(backend.clone(), ns.clone()),
             backend,
             root,

@@ -57,6 +57,18 @@ pub fn schema() -> Result<Schema> {
     })
 }
 
+/// The capabilities that write to the change feed, in registry order.
+pub fn feeds() -> std::sync::Arc<[crate::changes::Feed]> {
+    CAPABILITIES
+        .iter()
+        .filter(|c| c.changes)
+        .map(|c| crate::changes::Feed {
+            name: c.name,
+            tag: c.tag,
+        })
+        .collect()
+}
+
 /// The row of capability `name`.
 pub fn capability(name: &str) -> Option<&'static Capability> {
     CAPABILITIES.iter().find(|c| c.name == name)

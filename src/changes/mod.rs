@@ -28,7 +28,6 @@ use std::time::Duration;
 pub use self::cursor::Cursor;
 use crate::engine::{tri, Backend, Capability, Migration, Op, Topic};
 use crate::error::{Error, Result};
-use crate::registry::CAPABILITIES;
 
 /// What readers of the feed wait on (on the embedded store).
 pub const TOPIC: Topic = Topic("changes");
@@ -147,9 +146,13 @@ pub struct Page {
     pub cursor: Cursor,
 }
 
-/// The capabilities that write to the feed.
-pub fn declaring() -> impl Iterator<Item = &'static Capability> {
-    CAPABILITIES.iter().filter(|c| c.changes)
+/// A capability that writes to the feed: its name and its Redis key tag.
+#[derive(Debug, Clone, Copy)]
+pub struct Feed {
+    /// The capability's name.
+    pub name: &'static str,
+    /// Its Redis key tag (its feed lives under its keys).
+    pub tag: &'static str,
 }
 
 /// The change feed of one namespace.
@@ -157,21 +160,23 @@ pub fn declaring() -> impl Iterator<Item = &'static Capability> {
 pub struct Changes {
     backend: Backend,
     ns: Arc<str>,
+    feeds: Arc<[Feed]>,
 }
 
 impl Changes {
-    /// The feed of `ns` on `backend`.
-    pub fn new(backend: Backend, ns: Arc<str>) -> Changes {
-        Changes { backend, ns }
+    /// The feed of `ns` on `backend`, written by the capabilities `feeds` (the registry's rows
+    /// that declare it, in registry order: the hub passes them).
+    pub fn new(backend: Backend, ns: Arc<str>, feeds: Arc<[Feed]>) -> Changes {
+        Changes { backend, ns, feeds }
     }
 
     /// The cursor at the end of the feed now: reading after it returns only later changes.
     pub fn end(&self) -> Op<Cursor> {
         self.backend
             .call(
-                self.ns.to_string(),
-                |db, ns| sqlite::last(db, &ns),
-                redis::last,
+                (self.ns.to_string(), self.feeds.clone()),
+                |db, (ns, feeds)| sqlite::last(db, &ns, &feeds),
+                |r, c, (ns, feeds)| redis::last(r, c, ns, feeds),
             )
             .map(Cursor::at_end)
     }
@@ -187,9 +192,9 @@ impl Changes {
         }
         let cursor = tri!(after.map(Cursor::parse).transpose()).unwrap_or_default();
         self.backend.call(
-            (self.ns.to_string(), cursor),
-            move |db, (ns, cur)| sqlite::read(db, &ns, cur, limit, block),
-            move |r, c, (ns, cur)| redis::read(r, c, ns, cur, limit, block),
+            (self.ns.to_string(), self.feeds.clone(), cursor),
+            move |db, (ns, feeds, cur)| sqlite::read(db, &ns, &feeds, cur, limit, block),
+            move |r, c, (ns, feeds, cur)| redis::read(r, c, ns, feeds, cur, limit, block),
         )
     }
 }

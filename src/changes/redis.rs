@@ -7,7 +7,7 @@
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use super::{declaring, merge, rescan, Change, Cursor, Kind, Page, Slice};
+use super::{merge, rescan, Change, Cursor, Feed, Kind, Page, Slice};
 use crate::engine::keys;
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
@@ -73,9 +73,10 @@ pub async fn last(
     r: Arc<Redis>,
     mut c: RedisConn,
     ns: String,
+    feeds: Arc<[Feed]>,
 ) -> Result<Vec<(String, u64, String)>> {
     let mut out = Vec::new();
-    for cap in declaring() {
+    for cap in feeds.iter() {
         let p = keys::prefix(&ns, cap.tag);
         let mut cmd = LAST.call(&format!("{p}changes"));
         cmd.arg(&p);
@@ -90,6 +91,7 @@ pub async fn read(
     r: Arc<Redis>,
     mut c: RedisConn,
     ns: String,
+    feeds: Arc<[Feed]>,
     cur: Cursor,
     limit: usize,
     block: Duration,
@@ -104,7 +106,7 @@ pub async fn read(
             Some(wakeups.ticket(WAKE).await)
         };
         let mut slices = Vec::new();
-        for cap in declaring() {
+        for cap in feeds.iter() {
             let after = cur.get(cap.name).map_or("", |(_, pos)| pos);
             slices.push((
                 cap.name,
@@ -112,7 +114,7 @@ pub async fn read(
             ));
         }
         let Some(page) = merge(&cur, slices, limit) else {
-            let end = last(r.clone(), c.clone(), ns.clone()).await?;
+            let end = last(r.clone(), c.clone(), ns.clone(), feeds.clone()).await?;
             return Err(rescan(Cursor::at_end(end)));
         };
         let now = Instant::now();

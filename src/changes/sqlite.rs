@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{declaring, merge, rescan, Change, Cursor, Kind, Page, Record, Slice, MAX_LEN, TOPIC};
+use super::{merge, rescan, Change, Cursor, Feed, Kind, Page, Record, Slice, MAX_LEN, TOPIC};
 use crate::engine::Sqlite;
 use crate::error::Result;
 
@@ -112,13 +112,13 @@ fn slice(
 }
 
 /// The end of each declaring capability's sequence: `(capability, last, position)`.
-pub fn last(db: &Sqlite, ns: &str) -> Result<Vec<(String, u64, String)>> {
-    db.with(|c| ends(c, ns))
+pub fn last(db: &Sqlite, ns: &str, feeds: &[Feed]) -> Result<Vec<(String, u64, String)>> {
+    db.with(|c| ends(c, ns, feeds))
 }
 
-fn ends(c: &Connection, ns: &str) -> Result<Vec<(String, u64, String)>> {
+fn ends(c: &Connection, ns: &str, feeds: &[Feed]) -> Result<Vec<(String, u64, String)>> {
     let mut out = Vec::new();
-    for cap in declaring() {
+    for cap in feeds {
         let last: i64 = c
             .prepare_cached("SELECT last FROM change_seq WHERE ns = ?1 AND cap = ?2")?
             .query_row(params![ns, cap.name], |r| r.get(0))
@@ -130,7 +130,14 @@ fn ends(c: &Connection, ns: &str) -> Result<Vec<(String, u64, String)>> {
 }
 
 /// Changes after `cur` (see `Changes::read`), waiting up to `block` for the first.
-pub fn read(db: &Sqlite, ns: &str, cur: Cursor, limit: usize, block: Duration) -> Result<Page> {
+pub fn read(
+    db: &Sqlite,
+    ns: &str,
+    feeds: &[Feed],
+    cur: Cursor,
+    limit: usize,
+    block: Duration,
+) -> Result<Page> {
     let deadline = std::time::Instant::now() + block;
     loop {
         let mut watch = db.watch(TOPIC)?;
@@ -138,13 +145,13 @@ pub fn read(db: &Sqlite, ns: &str, cur: Cursor, limit: usize, block: Duration) -
             // One snapshot for every capability's slice.
             let tx = c.transaction()?;
             let mut slices = Vec::new();
-            for cap in declaring() {
+            for cap in feeds {
                 let after = cur.get(cap.name).map(|(s, _)| s);
                 slices.push((cap.name, slice(&tx, ns, cap.name, after, limit)?));
             }
             match merge(&cur, slices, limit) {
                 Some(page) => Ok(Ok(page)),
-                None => Ok(Err(Cursor::at_end(ends(&tx, ns)?))),
+                None => Ok(Err(Cursor::at_end(ends(&tx, ns, feeds)?))),
             }
         })?;
         let page = found.map_err(rescan)?;

@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, Transaction};
 
+pub use super::sqlite::SweepRows;
 use super::sqlite::{Migration, Topic};
 use crate::error::Result;
 
@@ -12,10 +13,6 @@ pub type RowCount = fn(&Connection, &str) -> Result<u64>;
 
 /// Deletes namespace `ns`'s rows from a capability's tables; returns how many (embedded store).
 pub type ClearRows = fn(&Transaction<'_>, &str) -> Result<u64>;
-
-/// Deletes expired rows of every namespace, at most a batch, at `now` (ms since the epoch);
-/// returns how many (embedded store; run by the engine's background thread).
-pub type SweepRows = fn(&Transaction<'_>, u64) -> Result<u64>;
 
 /// One capability as the hub sees it.
 #[derive(Debug, Clone, Copy)]

@@ -22,6 +22,10 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// Deletes expired rows of every namespace, at most a batch, at `now` (ms since the epoch);
+/// returns how many (a capability's background sweep, run by the engine's own thread).
+pub type SweepRows = fn(&rusqlite::Transaction<'_>, u64) -> Result<u64>;
+
 /// What a database file is opened with: every step of its schema, in order, and the wake
 /// topics its writers name (see [`Topic`]). Built by the capability registry; the engine
 /// knows no capability.
@@ -32,7 +36,7 @@ pub struct Schema {
     /// The topics waiters can watch.
     pub topics: Vec<Topic>,
     /// The capabilities' sweeps of expired rows, run in the background every second.
-    pub sweeps: Vec<crate::engine::capability::SweepRows>,
+    pub sweeps: Vec<SweepRows>,
 }
 
 /// What a write transaction changed, so that it wakes only the waiters reading that: a job
@@ -244,7 +248,7 @@ impl Sqlite {
     ///
     /// The same thread runs the capabilities' `sweeps` every [`SWEEP_EVERY`], each in a
     /// transaction of its own that gives way at once to a busy database (next time).
-    fn start_checkpointer(&self, sweeps: Vec<crate::engine::capability::SweepRows>) {
+    fn start_checkpointer(&self, sweeps: Vec<SweepRows>) {
         let path = self.path.clone();
         let closing = self.closing.clone();
         let written = self.written.clone();
@@ -448,7 +452,7 @@ impl Sqlite {
 }
 
 /// Runs each sweep of expired rows in a transaction of its own (a busy database: next time).
-fn sweep(conn: &mut Connection, sweeps: &[crate::engine::capability::SweepRows]) {
+fn sweep(conn: &mut Connection, sweeps: &[SweepRows]) {
     let now = crate::clock::now_ms();
     for s in sweeps {
         let Ok(tx) = conn.transaction_with_behavior(TransactionBehavior::Immediate) else {

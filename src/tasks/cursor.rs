@@ -3,8 +3,6 @@
 //! page repeat or skip a task that did not move.
 
 use super::model::{Order, Page, Query, Task};
-use crate::error::{Error, Result};
-use crate::ids;
 
 /// Encodes the position after `t`.
 pub fn encode(t: &Task, order: Order) -> String {
@@ -15,17 +13,7 @@ pub fn encode(t: &Task, order: Order) -> String {
     format!("{score:?}~{}", t.id)
 }
 
-/// Reads a cursor given by the caller.
-pub fn decode(c: &str) -> Result<(f64, String)> {
-    let bad = || Error::validation(format!("{c:?} is not a cursor returned by search()"));
-    let (s, id) = c.split_once('~').ok_or_else(bad)?;
-    let score: f64 = s.parse().map_err(|_| bad())?;
-    if !score.is_finite() {
-        return Err(bad());
-    }
-    ids::id("cursor", id).map_err(|_| bad())?;
-    Ok((score, id.to_string()))
-}
+pub use super::model::decode_cursor as decode;
 
 /// Cuts `limit + 1` fetched tasks down to a page and its next cursor.
 pub fn page(mut tasks: Vec<Task>, q: &Query) -> Page {

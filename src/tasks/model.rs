@@ -537,7 +537,7 @@ impl Query {
             unit("confidence bound", v)?;
         }
         if let Some(c) = &self.cursor {
-            super::cursor::decode(c)?;
+            decode_cursor(c)?;
         }
         Ok(self)
     }
@@ -564,4 +564,16 @@ impl Query {
         out.extend(self.words().into_iter().map(|w| ("w", w)));
         out
     }
+}
+
+/// Reads a cursor given by the caller.
+pub fn decode_cursor(c: &str) -> Result<(f64, String)> {
+    let bad = || Error::validation(format!("{c:?} is not a cursor returned by search()"));
+    let (s, id) = c.split_once('~').ok_or_else(bad)?;
+    let score: f64 = s.parse().map_err(|_| bad())?;
+    if !score.is_finite() {
+        return Err(bad());
+    }
+    ids::id("cursor", id).map_err(|_| bad())?;
+    Ok((score, id.to_string()))
 }
