@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod registry;
 pub mod sync;
 pub mod tasks;
+pub mod transfer;
 #[cfg(test)]
 mod testkit;
 

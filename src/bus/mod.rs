@@ -21,6 +21,9 @@
 //!   `max_deliveries` times goes to the dead letters instead. In group mode an ack names the
 //!   group and consumer, and must come from the consumer holding the message.
 
+pub mod dump;
+mod dump_redis;
+mod dump_sqlite;
 pub mod model;
 pub mod redis;
 pub mod sqlite;
@@ -61,6 +64,8 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "bus",
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Most kinds one agent registers for.

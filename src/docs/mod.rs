@@ -6,6 +6,7 @@
 //! Writing the same text again is not a change: the version stays, nothing is queued.
 
 mod batch;
+pub mod dump;
 pub mod edit;
 pub mod redis;
 pub mod sqlite;
@@ -48,6 +49,8 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "docs",
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Largest document text unless configured otherwise.

@@ -4,6 +4,7 @@
 //! The primitives are enqueue, claim, finish (complete / fail), heartbeat and cancel; the
 //! Python worker runtime only runs handlers between them.
 
+pub mod dump;
 pub mod model;
 pub mod redis;
 pub mod sqlite;
@@ -34,6 +35,8 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "jobs",
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Shortest visibility timeout a worker may ask for, seconds.
