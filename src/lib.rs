@@ -19,9 +19,9 @@ pub mod protocol;
 pub mod registry;
 pub mod sync;
 pub mod tasks;
-pub mod transfer;
 #[cfg(test)]
 mod testkit;
+pub mod transfer;
 
 #[cfg(feature = "python")]
 mod py;

@@ -92,7 +92,9 @@ pub(super) fn id_of(id: &str) -> Result<(u64, u64)> {
     let (a, b) = id.split_once('-').unwrap_or((id, ""));
     match (a.parse(), b.parse()) {
         (Ok(ms), Ok(n)) => Ok((ms, n)),
-        _ => Err(Error::validation(format!("message id {id:?} is out of range"))),
+        _ => Err(Error::validation(format!(
+            "message id {id:?} is out of range"
+        ))),
     }
 }
 
@@ -156,8 +158,20 @@ pub(super) enum Item {
     Acked(String, u64),
     /// Key, message, when the key stops deduplicating (ms).
     Idem(String, Env, u64),
-    /// Stream id on Redis, agent, group, consumer, deliveries, reason, ms, message.
-    Dead(Box<(String, String, String, String, u64, String, u64, Env)>),
+    Dead(Box<Dead>),
+}
+
+/// A dead letter as it is written.
+pub(super) struct Dead {
+    /// Its entry id in the Redis stream (growing with its time).
+    pub sid: String,
+    pub agent: String,
+    pub group: String,
+    pub consumer: String,
+    pub deliveries: u64,
+    pub reason: String,
+    pub ms: u64,
+    pub env: Env,
 }
 
 /// Writes the bus back in batches.
@@ -191,7 +205,10 @@ struct Import {
 impl Import {
     /// Checks that `id` comes after the stream's last one.
     fn order(&mut self, stream: String, id: (u64, u64), held: bool) -> Result<()> {
-        let e = self.streams.entry(stream.clone()).or_insert(((0, 0), false));
+        let e = self
+            .streams
+            .entry(stream.clone())
+            .or_insert(((0, 0), false));
         if id <= e.0 {
             return Err(Error::validation(format!(
                 "message {}-{} of {stream} does not come after {}-{}: the file is out of order",
@@ -228,7 +245,9 @@ impl Import {
             } => {
                 model::agent("agent id", &agent)?;
                 if kinds.len() > MAX_KINDS {
-                    return Err(Error::validation(format!("agent {agent:?} has too many kinds")));
+                    return Err(Error::validation(format!(
+                        "agent {agent:?} has too many kinds"
+                    )));
                 }
                 for k in &kinds {
                     record::same("a kind", k, &model::kind(k)?)?;
@@ -268,7 +287,11 @@ impl Import {
                         )))
                     }
                 };
-                self.order(format!("in:{agent}:{}", e.rank), (e.ms, e.n), held.is_some())?;
+                self.order(
+                    format!("in:{agent}:{}", e.rank),
+                    (e.ms, e.n),
+                    held.is_some(),
+                )?;
                 Item::Inbox(agent, group, e, held)
             }
             Rec::Bcast { message } => {
@@ -285,7 +308,11 @@ impl Import {
                     return Err(Error::validation(format!(
                         "history entry {:?}: recipients {to:?} for a {}",
                         message.id,
-                        if message.broadcast { "broadcast" } else { "direct message" }
+                        if message.broadcast {
+                            "broadcast"
+                        } else {
+                            "direct message"
+                        }
                     )));
                 }
                 if to != "*" {
@@ -325,8 +352,16 @@ impl Import {
                 } else {
                     (self.dead.0, self.dead.1 + 1)
                 };
-                let sid = format!("{}-{}", self.dead.0, self.dead.1);
-                Item::Dead(Box::new((sid, agent, group, consumer, deliveries, reason, ms, e)))
+                Item::Dead(Box::new(Dead {
+                    sid: format!("{}-{}", self.dead.0, self.dead.1),
+                    agent,
+                    group,
+                    consumer,
+                    deliveries,
+                    reason,
+                    ms,
+                    env: e,
+                }))
             }
         })
     }

@@ -43,6 +43,17 @@ fn rec(r: Rec) -> Result<Record> {
     record::record(&r)
 }
 
+/// Two optional numbers of a hash.
+type Pair = (Option<u64>, Option<u64>);
+/// The bus's settings, id generator and counters, agents and groups.
+type Meta = (
+    Pair,
+    Pair,
+    Pair,
+    HashMap<String, String>,
+    HashMap<String, String>,
+);
+
 /// A stream entry: its id and fields.
 type Entry = (String, HashMap<String, String>);
 
@@ -95,13 +106,7 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
     // Some(cursor) to stay in the stage, None to go to the next.
     let stay: Option<Cursor> = match stage {
         META => {
-            let (cfg, seq, stats, agents, groups): (
-                (Option<u64>, Option<u64>),
-                (Option<u64>, Option<u64>),
-                (Option<u64>, Option<u64>),
-                HashMap<String, String>,
-                HashMap<String, String>,
-            ) = redis::pipe()
+            let (cfg, seq, stats, agents, groups): Meta = redis::pipe()
                 .cmd("HMGET")
                 .arg(format!("{p}cfg"))
                 .arg("max_len")
@@ -224,8 +229,7 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
                 let envs: Vec<Option<String>> =
                     pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
                 for (k, env) in keys.iter().zip(envs) {
-                    let (Some(key), Some(env)) = (k.strip_prefix(&format!("{p}idem:")), env)
-                    else {
+                    let (Some(key), Some(env)) = (k.strip_prefix(&format!("{p}idem:")), env) else {
                         continue; // expired since the scan
                     };
                     out.push(rec(Rec::Idem {
@@ -358,7 +362,12 @@ pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>
             }
             Item::Inbox(agent, group, e, held) => {
                 let k = inbox(agent, e.rank);
-                pipe.cmd("XADD").arg(&k).arg(&e.id).arg("d").arg(&e.env).ignore();
+                pipe.cmd("XADD")
+                    .arg(&k)
+                    .arg(&e.id)
+                    .arg("d")
+                    .arg(&e.env)
+                    .ignore();
                 if let (Some(g), Some((consumer, at, n))) = (group, held) {
                     // The delivery as the group had it: holder, time, count; then the group's
                     // "last delivered" moves past it, so it is not handed out as new.
@@ -423,26 +432,25 @@ pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>
                 }
             }
             Item::Dead(d) => {
-                let (sid, agent, group, consumer, n, why, _, e) = &**d;
                 pipe.cmd("XADD")
                     .arg(format!("{p}dead"))
-                    .arg(sid)
+                    .arg(&d.sid)
                     .arg("id")
-                    .arg(&e.id)
+                    .arg(&d.env.id)
                     .arg("a")
-                    .arg(agent)
+                    .arg(&d.agent)
                     .arg("g")
-                    .arg(group)
+                    .arg(&d.group)
                     .arg("c")
-                    .arg(consumer)
+                    .arg(&d.consumer)
                     .arg("n")
-                    .arg(*n)
+                    .arg(d.deliveries)
                     .arg("r")
-                    .arg(e.rank)
+                    .arg(d.env.rank)
                     .arg("why")
-                    .arg(why)
+                    .arg(&d.reason)
                     .arg("d")
-                    .arg(&e.env)
+                    .arg(&d.env.env)
                     .ignore();
             }
         }

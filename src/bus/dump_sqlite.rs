@@ -128,20 +128,17 @@ fn inbox(c: &Connection, ns: &str, cur: &Cursor) -> Result<Paged> {
     )?;
     type Row = (String, i64, i64, String, Option<String>, Option<i64>, i64);
     let rows: Vec<Row> = st
-        .query_map(
-            params![ns, cur.agent, cur.rank, cur.n, PAGE as i64],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )?
+        .query_map(params![ns, cur.agent, cur.rank, cur.n, PAGE as i64], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let next = rows.last().map(|(a, rank, n, ..)| Cursor {
         stage: INBOX,
@@ -155,7 +152,11 @@ fn inbox(c: &Connection, ns: &str, cur: &Cursor) -> Result<Paged> {
         out.push(rec(Rec::Inbox {
             agent,
             delivered_ms: delivered.filter(|_| consumer.is_some()).map(|d| d as u64),
-            deliveries: if consumer.is_some() { deliveries as u64 } else { 0 },
+            deliveries: if consumer.is_some() {
+                deliveries as u64
+            } else {
+                0
+            },
             consumer,
             message: message(&env)?,
         })?);
@@ -166,12 +167,18 @@ fn inbox(c: &Connection, ns: &str, cur: &Cursor) -> Result<Paged> {
 /// The broadcast log, the history or the dead letters, after `n` (their sequence).
 fn log(c: &Connection, ns: &str, stage: u8, after: i64) -> Result<Paged> {
     let sql = match stage {
-        BCAST => "SELECT n, env, '', '', '', 0, '', 0 FROM bus_bcast WHERE ns = ?1 AND n > ?2
-                  ORDER BY n LIMIT ?3",
-        HIST => "SELECT n, env, recipients, '', '', 0, '', 0 FROM bus_hist WHERE ns = ?1
-                 AND n > ?2 ORDER BY n LIMIT ?3",
-        _ => "SELECT seq, env, agent, grp, consumer, deliveries, reason, ms FROM bus_dead
-              WHERE ns = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        BCAST => {
+            "SELECT n, env, '', '', '', 0, '', 0 FROM bus_bcast WHERE ns = ?1 AND n > ?2
+                  ORDER BY n LIMIT ?3"
+        }
+        HIST => {
+            "SELECT n, env, recipients, '', '', 0, '', 0 FROM bus_hist WHERE ns = ?1
+                 AND n > ?2 ORDER BY n LIMIT ?3"
+        }
+        _ => {
+            "SELECT seq, env, agent, grp, consumer, deliveries, reason, ms FROM bus_dead
+              WHERE ns = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        }
     };
     let mut st = c.prepare_cached(sql)?;
     type Row = (i64, String, String, String, String, i64, String, i64);
@@ -337,11 +344,20 @@ pub fn write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
                     key,
                 )?,
                 Item::Dead(d) => {
-                    let (_, agent, group, consumer, n, why, ms, e) = &**d;
                     tx.execute(
                         "INSERT INTO bus_dead (ns, agent, id, grp, consumer, deliveries, reason,
                            ms, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![ns, agent, e.id, group, consumer, *n as i64, why, *ms as i64, e.env],
+                        params![
+                            ns,
+                            d.agent,
+                            d.env.id,
+                            d.group,
+                            d.consumer,
+                            d.deliveries as i64,
+                            d.reason,
+                            d.ms as i64,
+                            d.env.env
+                        ],
                     )?;
                 }
             }

@@ -20,7 +20,9 @@ use crate::transfer::record::{self, num, BATCH, PAGE};
 /// Documents per page: a document may be a megabyte.
 const DOC_PAGE: usize = 64;
 
-/// A docs record.
+/// A docs record (a batch holds a few hundred at most, so the size of a document's variant
+/// does not matter).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case", deny_unknown_fields)]
 enum Rec {
@@ -292,7 +294,11 @@ fn check(rec: &Rec) -> Result<()> {
             ..
         } => {
             let f = path_format(path)?;
-            record::same(&format!("the format of {path:?}"), &format.as_str(), &f.name())?;
+            record::same(
+                &format!("the format of {path:?}"),
+                &format.as_str(),
+                &f.name(),
+            )?;
             if *h != hash(text) {
                 return Err(Error::validation(format!(
                     "document {path:?}: its hash is not the SHA-256 of its text"
@@ -405,11 +411,9 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Rec]) -> Result<()> {
                     "document",
                     path,
                 )?,
-                Rec::Writeback { path, at } => record::sqlite_insert(
-                    wb.execute(params![ns, path, at]),
-                    "queued path",
-                    path,
-                )?,
+                Rec::Writeback { path, at } => {
+                    record::sqlite_insert(wb.execute(params![ns, path, at]), "queued path", path)?
+                }
             }
         }
         Ok(())

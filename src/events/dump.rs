@@ -12,6 +12,7 @@
 //!   (a log written on Redis, where `seq` restarts each millisecond) gets the next `seq`,
 //!   keeping its time. A subscriber that resumes from an id read on Redis should then start
 //!   again from the log's start (`after="0"`) or its end.
+//!
 //! Channels, data and times are carried exactly.
 
 use std::sync::Arc;
@@ -98,7 +99,10 @@ fn sqlite_page(db: &Sqlite, ns: &str, cur: Option<Cursor>) -> Result<Page> {
     let after = match cur {
         Some(c) => parse_id(&c.after)?.1 as i64,
         None => {
-            head.extend(log_rec(sqlite::retention(db, ns)?, sqlite::last_id(db, ns)?)?);
+            head.extend(log_rec(
+                sqlite::retention(db, ns)?,
+                sqlite::last_id(db, ns)?,
+            )?);
             0
         }
     };
@@ -154,7 +158,9 @@ async fn redis_page(
             redis::from_redis_value(row).map_err(|e| Error::Backend(e.to_string()))?;
         let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
         let (Some(ch), Some(data)) = (get("c"), get("d")) else {
-            return Err(Error::Backend(format!("event {id} lacks its channel or data")));
+            return Err(Error::Backend(format!(
+                "event {id} lacks its channel or data"
+            )));
         };
         events.push(event_rec(id.clone(), ch, &data)?);
         last = Some(id);
@@ -212,17 +218,25 @@ impl Importer for Import {
                 last_id,
             } => {
                 if max_len == 0 || max_age_ms == Some(0) {
-                    return Err(Error::validation("a log keeps at least one event and a millisecond"));
+                    return Err(Error::validation(
+                        "a log keeps at least one event and a millisecond",
+                    ));
                 }
                 let (_, seq) = parse_id(&last_id)?;
                 self.batch.push(Item::Log(max_len, max_age_ms, seq));
             }
-            Rec::Event { id, channel: ch, data } => {
+            Rec::Event {
+                id,
+                channel: ch,
+                data,
+            } => {
                 channel(&ch)?;
                 let (ms, seq) = parse_id(&id)?;
                 let text = serde_json::to_string(&data)?;
                 if text.len() > super::MAX_DATA {
-                    return Err(Error::validation(format!("event {id} is over the size limit")));
+                    return Err(Error::validation(format!(
+                        "event {id} is over the size limit"
+                    )));
                 }
                 // The id this target can hold (see the module docs).
                 let (ms, seq) = match &self.b {

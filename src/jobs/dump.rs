@@ -134,8 +134,10 @@ fn sqlite_page(db: &Sqlite, ns: &str, cur: Option<Cursor>) -> Result<Page> {
     let mut records = Vec::new();
     if cur.is_none() {
         let n: Option<i64> = db.with(|c| {
-            Ok(c.query_row("SELECT n FROM job_seq WHERE ns = ?1", [ns], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.query_row("SELECT n FROM job_seq WHERE ns = ?1", [ns], |r| r.get(0))
+                    .optional()?,
+            )
         })?;
         if let Some(n) = n {
             records.push(record::record(&Rec::Seq { n: n as u64 })?);
@@ -334,17 +336,24 @@ fn check(j: JobRec) -> Result<(JobRec, Queue)> {
         check_json("a job's result or progress", v)?;
     }
     if j.error.as_ref().is_some_and(|e| e.len() > MAX_ERROR) {
-        return Err(Error::validation(format!("job {:?}: error text over the limit", j.id)));
+        return Err(Error::validation(format!(
+            "job {:?}: error text over the limit",
+            j.id
+        )));
     }
     if let Some(w) = &j.worker {
         worker_name(w)?;
     }
-    let q = match (j.queue.as_deref(), j.status.as_str(), j.seq, j.due, &j.token) {
+    let q = match (
+        j.queue.as_deref(),
+        j.status.as_str(),
+        j.seq,
+        j.due,
+        &j.token,
+    ) {
         (Some("ready"), "pending", Some(s), None, None) => Queue::Ready(s),
         (Some("delayed"), "pending" | "failed", None, Some(d), None) => Queue::Delayed(d),
-        (Some("running"), "running", None, Some(d), Some(t)) if !t.is_empty() => {
-            Queue::Running(d)
-        }
+        (Some("running"), "running", None, Some(d), Some(t)) if !t.is_empty() => Queue::Running(d),
         (None, "succeeded" | "dead" | "cancelled", None, None, None) => Queue::Done,
         _ => {
             return Err(Error::validation(format!(
@@ -518,7 +527,10 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
             .arg(&j.id)
             .ignore();
         if let Some(key) = &j.idempotency_key {
-            pipe.cmd("SET").arg(format!("{p}k:{key}")).arg(&j.id).arg("NX");
+            pipe.cmd("SET")
+                .arg(format!("{p}k:{key}"))
+                .arg(&j.id)
+                .arg("NX");
             checks.push(("idempotency key", key));
         }
     }

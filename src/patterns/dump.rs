@@ -154,11 +154,19 @@ fn check(d: Dump) -> Result<Dump> {
     for p in &d.patterns {
         model::check_pattern_id(&p.id)?;
         model::check_confidence(p.confidence)?;
-        record::same("a pattern type", &p.r#type, &ids::term("pattern type", &p.r#type)?)?;
+        record::same(
+            "a pattern type",
+            &p.r#type,
+            &ids::term("pattern type", &p.r#type)?,
+        )?;
     }
     for i in &d.issues {
         rule_id(&i.issue.rule)?;
-        record::same("a severity", &i.issue.severity, &ids::term("severity", &i.issue.severity)?)?;
+        record::same(
+            "a severity",
+            &i.issue.severity,
+            &ids::term("severity", &i.issue.severity)?,
+        )?;
     }
     for f in &d.fixes {
         rule_id(&f.rule)?;
@@ -213,7 +221,9 @@ impl Importer for Import {
             let empty = json!({"format": EXPORT_FORMAT, "repo": repo, "patterns": [],
                 "issues": [], "fixes": [], "sessions": []});
             let Value::Object(m) = empty else {
-                return Err(Error::Backend("the document template is not an object".into()));
+                return Err(Error::Backend(
+                    "the document template is not an object".into(),
+                ));
             };
             self.doc = Some((repo, m));
         }

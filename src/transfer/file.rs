@@ -231,7 +231,10 @@ mod tests {
     fn headers_of_another_version_or_format_are_refused_by_name() {
         let ok = serde_json::json!({"format": FORMAT, "version": 1, "zerolag": "0.1.0",
             "namespace": "a", "backend": "embedded", "created": 1.5, "capabilities": ["tasks"]});
-        assert_eq!(header(ok.to_string().as_bytes()).unwrap().capabilities, ["tasks"]);
+        assert_eq!(
+            header(ok.to_string().as_bytes()).unwrap().capabilities,
+            ["tasks"]
+        );
         let v2 = serde_json::json!({"format": FORMAT, "version": 2, "new": true});
         let e = header(v2.to_string().as_bytes()).unwrap_err().to_string();
         assert!(e.contains("format version 2"), "{e}");

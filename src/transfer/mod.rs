@@ -96,9 +96,9 @@ pub fn context(e: Error, what: impl std::fmt::Display) -> Error {
 }
 
 fn temp_beside(path: &Path) -> Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        Error::validation(format!("{} is not a file path", path.display()))
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::validation(format!("{} is not a file path", path.display())))?;
     Ok(path.with_file_name(format!(
         ".{}.{:08x}.tmp",
         name.to_string_lossy(),
@@ -185,17 +185,13 @@ fn import_blocking(hub: &Hub, path: &Path) -> Result<Summary> {
     let started = Instant::now();
     let f = File::open(path)?;
     let bytes = f.metadata()?.len();
-    let footer = file::tail_footer(path)?;
     let mut lines = Lines::new(BufReader::with_capacity(1 << 20, f), MAX_LINE);
     let header = match lines.next_line()? {
         Some(l) => file::header(l)?,
         None => return Err(Error::validation("the file is empty: not a zerolag export")),
     };
-    for name in header
-        .capabilities
-        .iter()
-        .chain(footer.records.keys())
-    {
+    let footer = file::tail_footer(path)?;
+    for name in header.capabilities.iter().chain(footer.records.keys()) {
         if registry::capability(name).is_none() {
             return Err(Error::validation(format!(
                 "the file holds records of capability {name:?}, which this zerolag ({}) does \
@@ -304,8 +300,8 @@ fn write_records<R: std::io::BufRead>(
         };
         if rec.contains_key("end") && !rec.contains_key("c") {
             close(cur.take(), &mut done, at)?;
-            let footer = file::footer(Value::Object(rec))
-                .map_err(|e| context(e, format!("line {at}")))?;
+            let footer =
+                file::footer(Value::Object(rec)).map_err(|e| context(e, format!("line {at}")))?;
             if lines.next_line()?.is_some() {
                 return Err(Error::validation(format!(
                     "line {}: more lines follow the footer (line {at})",

@@ -116,7 +116,10 @@ mod tests {
     #[test]
     fn typed_records_round_trip_and_strangers_are_refused() {
         let r = record(&Rec::One { a: 3 }).expect("serialises");
-        assert_eq!(Value::Object(r.clone()), serde_json::json!({"k": "one", "a": 3}));
+        assert_eq!(
+            Value::Object(r.clone()),
+            serde_json::json!({"k": "one", "a": 3})
+        );
         assert_eq!(parse::<Rec>("x", r).ok(), Some(Rec::One { a: 3 }));
         for bad in [
             serde_json::json!({"k": "three"}),
