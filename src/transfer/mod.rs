@@ -15,6 +15,8 @@
 
 pub mod file;
 pub mod record;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -72,12 +74,12 @@ fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -
 
 /// Writes namespace `hub`'s data to `path` (replaced only once the whole file is written).
 pub fn export(hub: Arc<Hub>, path: PathBuf) -> Op<Summary> {
-    blocking(move || export_blocking(&hub, &path))
+    blocking(move || export_to(&hub, &path))
 }
 
 /// Writes the export at `path` into `hub`'s namespace, which must be empty.
 pub fn import(hub: Arc<Hub>, path: PathBuf) -> Op<Summary> {
-    blocking(move || import_blocking(&hub, &path))
+    blocking(move || import_from(&hub, &path))
 }
 
 /// `e` with `what` in front of its message (same kind of error).
@@ -106,7 +108,8 @@ fn temp_beside(path: &Path) -> Result<PathBuf> {
     )))
 }
 
-fn export_blocking(hub: &Hub, path: &Path) -> Result<Summary> {
+/// [`export`], blocking the calling thread (not a runtime worker).
+pub fn export_to(hub: &Hub, path: &Path) -> Result<Summary> {
     hub.check()?;
     let started = Instant::now();
     let tmp = temp_beside(path)?;
@@ -180,7 +183,8 @@ fn write_file(hub: &Hub, tmp: &Path, header: &Header) -> Result<(Vec<(String, u6
     Ok((counts, bytes))
 }
 
-fn import_blocking(hub: &Hub, path: &Path) -> Result<Summary> {
+/// [`import`], blocking the calling thread (not a runtime worker).
+pub fn import_from(hub: &Hub, path: &Path) -> Result<Summary> {
     hub.check()?;
     let started = Instant::now();
     let f = File::open(path)?;
