@@ -247,6 +247,10 @@ def snapshot(hub: Any, jobs: list[str], *, exact_event_ids: bool = True) -> dict
 def probe(hub: Any, claim: Any) -> dict[str, Any]:
     """Behaviour that depends on state the reads do not show; mutates the namespace."""
     b, j, out = hub.bus, hub.jobs, {}
+    # Held deliveries are not idle yet (their delivery time came along): only new messages.
+    out["not_idle"] = plain(
+        b.consume("coder", group="workers", consumer="c8", count=10, claim_idle_ms=3_600_000)
+    )
     out["claimed"] = plain(
         b.consume("coder", group="workers", consumer="c9", count=10, claim_idle_ms=0)
     )
@@ -259,6 +263,8 @@ def probe(hub: Any, claim: Any) -> dict[str, Any]:
     out["fresh_after"] = tuple(map(int, fresh.id.split("-"))) > tuple(map(int, last.split("-")))
     b.register("late")
     out["late"] = plain(b.pending("late"))
+    # The running job is not claimable (its deadline came along); its token still works.
+    out["early"] = [c.payload for c in j.claim("email", count=10, worker="p0")]
     j.heartbeat(claim, progress={"pct": 90})
     j.complete(claim, {"done": 1})
     done = j.get(claim.id)
