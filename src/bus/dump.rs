@@ -101,11 +101,17 @@ pub(super) fn id_of(id: &str) -> Result<(u64, u64)> {
 /// A message exactly as the store holds it: its id's parts and its envelope.
 #[derive(Debug, Clone)]
 pub(super) struct Env {
+    /// The message id, `<ms>-<n>`.
     pub id: String,
+    /// Its millisecond.
     pub ms: u64,
+    /// Its sequence number.
     pub n: u64,
+    /// Its priority's rank (0 critical .. 3 low).
     pub rank: u8,
+    /// The sender.
     pub source: String,
+    /// The envelope as stored.
     pub env: String,
 }
 
@@ -147,17 +153,25 @@ fn env(m: &Message) -> Result<Env> {
 
 /// What a batch writes (validated, envelopes built).
 pub(super) enum Item {
+    /// Retention: max_len, max_age (seconds).
     Cfg(Option<u64>, Option<f64>),
+    /// The id generator: last ms, last sequence number.
     Seq(u64, u64),
+    /// Counters: total, acked.
     Stats(u64, u64),
+    /// Agent, kinds, group.
     Agent(String, Vec<String>, Option<String>),
     /// Agent, its group, the message, who holds it: (consumer, delivered ms, deliveries).
     Inbox(String, Option<String>, Env, Option<(String, u64, u64)>),
+    /// A retained broadcast.
     Bcast(Env),
+    /// Recipients, message.
     Hist(String, Env),
+    /// Acked id, when (ms).
     Acked(String, u64),
     /// Key, message, when the key stops deduplicating (ms).
     Idem(String, Env, u64),
+    /// A dead letter.
     Dead(Box<Dead>),
 }
 
@@ -165,12 +179,19 @@ pub(super) enum Item {
 pub(super) struct Dead {
     /// Its entry id in the Redis stream (growing with its time).
     pub sid: String,
+    /// Whose inbox it was in.
     pub agent: String,
+    /// The group that gave up on it.
     pub group: String,
+    /// Its last holder.
     pub consumer: String,
+    /// How often it was handed out.
     pub deliveries: u64,
+    /// Why it is dead.
     pub reason: String,
+    /// When it died (ms).
     pub ms: u64,
+    /// The message.
     pub env: Env,
 }
 
