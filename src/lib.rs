@@ -23,6 +23,7 @@ pub mod registry;
 pub mod tasks;
 #[cfg(test)]
 mod testkit;
+pub mod transfer;
 
 #[cfg(feature = "python")]
 mod py;

@@ -1,8 +1,9 @@
 //! The capability registry: every capability that keeps data in the store, one row each.
 //!
 //! The hub's namespace-wide operations follow from these rows: `health()` counts each
-//! capability's rows, `clear()` deletes them, the embedded store is opened with their schema
-//! steps and wake topics. Adding a capability is one line here (see `docs/architecture.md`).
+//! capability's rows, `clear()` deletes them, `export()` and `import_()` move its records
+//! (`crate::transfer`, docs/export.md), the embedded store is opened with their schema steps
+//! and wake topics. Adding a capability is one line here (see `docs/architecture.md`).
 
 use crate::engine::{Capability, Schema, Topic};
 use crate::error::{Error, Result};

@@ -40,6 +40,43 @@ class Health:
     def namespace(self) -> str: ...
 
 @final
+class Transfer:
+    """What :meth:`Hub.export` and :meth:`Hub.import_` did."""
+
+    @property
+    def path(self) -> str:
+        """The file."""
+    @property
+    def namespace(self) -> str:
+        """The namespace exported, or imported into."""
+    @property
+    def backend(self) -> str:
+        """Its backend: ``"embedded"``, ``"redis"`` or ``"redis-cluster"``."""
+    @property
+    def source_namespace(self) -> str:
+        """The namespace the file was exported from."""
+    @property
+    def source_backend(self) -> str:
+        """The backend the file was exported from."""
+    @property
+    def created(self) -> float:
+        """When the file was written (Unix seconds)."""
+    @property
+    def records(self) -> dict[str, int]:
+        """Records per capability, in file order."""
+    @property
+    def total(self) -> int:
+        """All records."""
+    @property
+    def bytes(self) -> int:
+        """Size of the file."""
+    @property
+    def seconds(self) -> float:
+        """Time taken."""
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict (what ``zerolag export --json`` prints)."""
+
+@final
 class Task:
     """A task as stored. Immutable; :meth:`Tasks.update` returns the new version."""
 
@@ -261,6 +298,16 @@ class Hub:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> int:
         """Delete everything this namespace holds; returns keys/rows removed."""
+    def export(self, path: str | PathLike[str]) -> Transfer:
+        """Write everything this namespace holds (every capability's records) to ``path`` as
+        one versioned JSON Lines file (docs/export.md). Read page by page; the file appears
+        only once it is complete. Not a snapshot: writes during the export may or may not
+        be in it."""
+    def import_(self, path: str | PathLike[str]) -> Transfer:
+        """Write the export at ``path`` into this namespace, from any backend to any backend.
+        ConflictError if the namespace is not empty; ValidationError for a file that is cut
+        short, damaged, of another format version or holding records zerolag would refuse
+        (the message names the line). A failed import leaves the namespace empty again."""
     def close(self) -> None:
         """Close the hub; later calls raise ClosedError."""
     def __enter__(self) -> Hub: ...
@@ -305,6 +352,16 @@ class AsyncHub:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> Coroutine[Any, Any, int]:
         """Delete everything this namespace holds; returns keys/rows removed."""
+    def export(self, path: str | PathLike[str]) -> Coroutine[Any, Any, Transfer]:
+        """Write everything this namespace holds (every capability's records) to ``path`` as
+        one versioned JSON Lines file (docs/export.md). Read page by page; the file appears
+        only once it is complete. Not a snapshot: writes during the export may or may not
+        be in it."""
+    def import_(self, path: str | PathLike[str]) -> Coroutine[Any, Any, Transfer]:
+        """Write the export at ``path`` into this namespace, from any backend to any backend.
+        ConflictError if the namespace is not empty; ValidationError for a file that is cut
+        short, damaged, of another format version or holding records zerolag would refuse
+        (the message names the line). A failed import leaves the namespace empty again."""
     def close(self) -> Coroutine[Any, Any, None]:
         """Close the hub; later calls raise ClosedError."""
     @classmethod

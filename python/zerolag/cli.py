@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from . import __version__, demo
 from . import open as open_hub
@@ -179,6 +182,143 @@ def _cmd_sync(a: argparse.Namespace) -> int:
     return 0
 
 
+def _store_url(url: str | None) -> str | None:
+    """A URL as given on the command line: ``-``, empty or omitted mean the embedded store
+    (``embedded`` and ``sqlite://...`` are read by the core itself)."""
+    return None if url in (None, "", "-") else url
+
+
+def _say_transfer(verb: str, t: Any, as_json: bool, **extra: Any) -> None:
+    if as_json:
+        print(json.dumps({"command": verb, **t.to_dict(), **extra}))
+        return
+    arrow = "->" if verb == "export" else "<-"
+    print(f"zerolag {verb}: namespace {t.namespace!r} ({t.backend}) {arrow} {t.path}")
+    if verb != "export":
+        print(f"  from namespace {t.source_namespace!r} ({t.source_backend})")
+    width = max([len(k) for k in t.records] + [5])
+    for cap, n in t.records.items():
+        print(f"  {cap:<{width}} {n:>9,}")
+    done = {"export": "exported", "import": "imported", "copy": "copied"}[verb]
+    print(
+        f"  {'total':<{width}} {t.total:>9,} records {done}, {t.bytes:,} bytes, {t.seconds:.3f} s"
+    )
+
+
+def _cmd_export(a: argparse.Namespace) -> int:
+    with open_hub(_store_url(a.url), root=a.root, namespace=a.namespace) as hub:
+        out = hub.export(a.path)
+    _say_transfer("export", out, a.json)
+    return 0
+
+
+def _file_namespace(path: str) -> str:
+    """The namespace an export file says it came from (its header line)."""
+    try:
+        with open(path, "rb") as f:
+            header = json.loads(f.readline(1 << 20))
+        return str(header["namespace"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SystemExit(
+            f"zerolag import: {path}: cannot read the namespace from its header ({e}); "
+            "give --namespace"
+        ) from e
+
+
+def _cmd_import(a: argparse.Namespace) -> int:
+    ns = a.namespace or _file_namespace(a.path)
+    with open_hub(_store_url(a.url), root=a.root, namespace=ns) as hub:
+        out = hub.import_(a.path)
+    _say_transfer("import", out, a.json)
+    return 0
+
+
+def _cmd_copy(a: argparse.Namespace) -> int:
+    ns = a.namespace or "default"
+    to_ns = a.to_namespace or ns
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="zerolag-copy-", dir=a.tmp) as d:
+        path = Path(d) / f"{ns}.zl"
+        with open_hub(_store_url(a.from_url), root=a.root, namespace=ns) as src:
+            exported = src.export(path)
+        with open_hub(_store_url(a.to_url), root=a.to_root or a.root, namespace=to_ns) as dst:
+            imported = dst.import_(path)
+    seconds = time.perf_counter() - started
+    if a.json:
+        print(
+            json.dumps(
+                {
+                    "command": "copy",
+                    "from": {"namespace": ns, "backend": exported.backend},
+                    "to": {"namespace": to_ns, "backend": imported.backend},
+                    "records": imported.records,
+                    "total": imported.total,
+                    "bytes": imported.bytes,
+                    "seconds": seconds,
+                }
+            )
+        )
+    else:
+        print(
+            f"zerolag copy: namespace {ns!r} ({exported.backend}) -> {to_ns!r} ({imported.backend})"
+        )
+        width = max([len(k) for k in imported.records] + [5])
+        for cap, n in imported.records.items():
+            print(f"  {cap:<{width}} {n:>9,}")
+        print(f"  {'total':<{width}} {imported.total:>9,} records copied in {seconds:.3f} s")
+    return 0
+
+
+def _transfer_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a namespace to one file",
+        description=(
+            "Writes everything NAMESPACE holds (tasks, documents, bus, events, jobs, pattern "
+            "memory) to PATH as one versioned JSON Lines file (docs/export.md). The file "
+            "appears only once it is complete."
+        ),
+    )
+    p.add_argument("--url", default=None, help="store URL (default or -: the embedded store)")
+    p.add_argument("--root", default=".", help="root of the embedded store (default: .)")
+    p.add_argument("--namespace", required=True, help="namespace to export")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("path", help="file to write")
+    p.set_defaults(fn=_cmd_export)
+    p = sub.add_parser(
+        "import",
+        help="write an export file into an empty namespace",
+        description=(
+            "Writes the export at PATH into NAMESPACE (default: the namespace it was exported "
+            "from), which must be empty. A failed import leaves the namespace empty again."
+        ),
+    )
+    p.add_argument("--url", default=None, help="store URL (default or -: the embedded store)")
+    p.add_argument("--root", default=".", help="root of the embedded store (default: .)")
+    p.add_argument("--namespace", default=None, help="namespace to import into")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("path", help="export file to read")
+    p.set_defaults(fn=_cmd_import)
+    p = sub.add_parser(
+        "copy",
+        help="copy a namespace to another store or namespace",
+        description=(
+            "Exports NAMESPACE from --from and imports it into --to-namespace (default: the "
+            "same name) on --to, through a temporary file. A URL of - (or none) is the "
+            "embedded store under --root (--to-root for the target)."
+        ),
+    )
+    p.add_argument("--from", dest="from_url", default=None, help="source store URL")
+    p.add_argument("--to", dest="to_url", default=None, help="target store URL")
+    p.add_argument("--root", default=".", help="root of the embedded store (default: .)")
+    p.add_argument("--to-root", default=None, help="root of an embedded target (default: --root)")
+    p.add_argument("--namespace", default=None, help="namespace to copy (default: default)")
+    p.add_argument("--to-namespace", default=None, help="target namespace (default: the same)")
+    p.add_argument("--tmp", default=None, help="directory for the temporary file")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(fn=_cmd_copy)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="zerolag", description="zerolag: coordination and memory for LLM agents"
@@ -256,12 +396,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--name", default=None, help="worker name (default host-pid-random)")
     p.add_argument("--burst", action="store_true", help="stop once no job is ready or running")
     p.set_defaults(fn=_cmd_worker)
+    _transfer_parsers(sub)
     a = parser.parse_args(argv)
     try:
         return int(a.fn(a))
     except ZerolagError as e:
         print(f"zerolag: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if a.fn not in (_cmd_export, _cmd_import, _cmd_copy):
+            raise
+        print(f"zerolag: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

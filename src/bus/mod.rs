@@ -21,6 +21,9 @@
 //!   `max_deliveries` times goes to the dead letters instead. In group mode an ack names the
 //!   group and consumer, and must come from the consumer holding the message.
 
+pub mod dump;
+mod dump_redis;
+mod dump_sqlite;
 pub mod model;
 pub mod redis;
 pub mod sqlite;
@@ -63,6 +66,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "bus",
     changes: false,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Most kinds one agent registers for.

@@ -17,6 +17,7 @@
 //! state it keeps (its rescan).
 
 pub mod cursor;
+pub mod dump;
 pub mod redis;
 pub mod sqlite;
 #[cfg(test)]
@@ -53,6 +54,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "changes",
     changes: false,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// What a change did to its record.

@@ -6,6 +6,7 @@
 //! Writing the same text again is not a change: the version stays, nothing is queued.
 
 mod batch;
+pub mod dump;
 pub mod edit;
 pub mod redis;
 pub mod sqlite;
@@ -50,6 +51,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "docs",
     changes: true,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Largest document text unless configured otherwise.

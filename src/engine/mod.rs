@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
-pub use self::capability::Capability;
+pub use self::capability::{Capability, Importer, Page, Record};
 pub use self::config::{RedisOptions, Target};
 pub use self::redis::{Redis, RedisConn};
 pub use self::sqlite::{Migration, Schema, Sqlite, Topic};

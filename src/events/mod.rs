@@ -7,6 +7,7 @@
 //! so one that reconnects with its last id misses nothing the log still holds. The log keeps
 //! the newest `max_len` events (and, if set, only those younger than `max_age`).
 
+pub mod dump;
 pub mod follow;
 pub mod redis;
 pub mod sqlite;
@@ -39,6 +40,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "events",
     changes: false,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Largest event payload (serialized JSON).

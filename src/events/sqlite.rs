@@ -78,7 +78,14 @@ fn publish_tx(
             .query_row(params![ns, DEFAULT_MAX_LEN as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
-        let at = at_ms as i64;
+        // Ids must grow in log order (readers compare them): a publisher that read the clock
+        // before another but commits after it takes the later time, as Redis stream ids
+        // never go back either.
+        let before: Option<i64> = tx
+            .prepare_cached("SELECT at_ms FROM events WHERE ns = ?1 AND seq = ?2")?
+            .query_row(params![ns, seq - 1], |r| r.get(0))
+            .optional()?;
+        let at = (at_ms as i64).max(before.unwrap_or(0));
         tx.prepare_cached(
             "INSERT INTO events (ns, seq, at_ms, channel, data) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?

@@ -154,3 +154,24 @@ fn publish_many_appends_in_order_as_publish_does(h: &Hub) {
     assert_eq!(ev.publish_many(vec![]).wait().unwrap(), vec![]);
     assert_eq!(ev.last_id().wait().unwrap(), got[4].id);
 }
+
+both!(ids_grow_in_log_order_whatever_the_publishers_clocks);
+fn ids_grow_in_log_order_whatever_the_publishers_clocks(h: &Hub) -> Result<()> {
+    // Two publishers whose clocks disagree (or that read the clock in one order and commit
+    // in the other): the later entry must not get the smaller id.
+    let late = h.events.publish("c", Value::from(1));
+    let a = late.wait()?;
+    let early = match h.backend() {
+        crate::engine::Backend::Sqlite(db) => {
+            let at = crate::clock::now_ms() - 5_000;
+            crate::events::sqlite::publish(db, h.namespace(), "c", "2", at)?.0
+        }
+        _ => h.events.publish("c", Value::from(2)).wait()?.id,
+    };
+    let key = |id: &str| -> (u64, u64) {
+        let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+        (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+    };
+    assert!(key(&early) > key(&a.id), "{early} after {}", a.id);
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! The primitives are enqueue, claim, finish (complete / fail), heartbeat and cancel; the
 //! Python worker runtime only runs handlers between them.
 
+pub mod dump;
 pub mod model;
 pub mod redis;
 pub mod sqlite;
@@ -36,6 +37,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "jobs",
     changes: false,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Shortest visibility timeout a worker may ask for, seconds.

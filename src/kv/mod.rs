@@ -8,6 +8,7 @@
 //! Behaviour is defined here once; `sqlite` (one transaction per operation) and `redis` (one
 //! Lua script per operation) implement it.
 
+pub mod dump;
 pub mod redis;
 pub mod sqlite;
 #[cfg(test)]
@@ -33,6 +34,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "kv",
     changes: false,
     sweep: Some(sqlite::sweep),
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Longest key, in bytes of UTF-8.

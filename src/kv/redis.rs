@@ -26,6 +26,7 @@ static INCR: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/incr.lua"
 static EXPIRE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/expire.lua")));
 static KEYS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/keys.lua")));
 static SWEEP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/sweep.lua")));
+static RESTORE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/restore.lua")));
 
 /// `zl:{<ns>:kv}:` — every kv key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -256,4 +257,20 @@ pub async fn sweep(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Res
     cmd.arg(&p).arg(now);
     let n: i64 = SWEEP.run(&r, &mut c, &cmd).await?;
     Ok(n.max(0) as u64)
+}
+
+/// Writes items exactly as given (an import into an empty namespace).
+pub async fn restore(r: Arc<Redis>, mut c: RedisConn, ns: String, items: Vec<Item>) -> Result<()> {
+    let p = prefix(&ns);
+    let mut cmd = RESTORE.call(&format!("{p}idx"));
+    cmd.arg(&p);
+    for it in &items {
+        cmd.arg(&it.key)
+            .arg(it.value.code())
+            .arg(it.value.data())
+            .arg(it.version)
+            .arg(it.expires_at_ms.map(|e| e.to_string()).unwrap_or_default());
+    }
+    let _: i64 = RESTORE.run(&r, &mut c, &cmd).await?;
+    Ok(())
 }

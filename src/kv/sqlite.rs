@@ -282,3 +282,37 @@ pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
     crate::engine::sqlite::delete_rows(tx, ns, &["kv"])
 }
+
+/// Writes items exactly as given (an import into an empty namespace).
+pub fn restore(db: &Sqlite, ns: &str, items: &[Item]) -> Result<()> {
+    let now = crate::clock::now_ms();
+    db.with_tx(|tx| {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO kv (ns, key, type, data, version, expires, ttl) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for it in items {
+            let ttl = it
+                .expires_at_ms
+                .map(|e| e.saturating_sub(now).max(1) as i64);
+            st.execute(params![
+                ns,
+                it.key,
+                it.value.code(),
+                it.value.data(),
+                it.version as i64,
+                it.expires_at_ms.map(|e| e as i64),
+                ttl
+            ])
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Error::Conflict(format!("kv key {:?} exists already", it.key))
+                }
+                e => e.into(),
+            })?;
+        }
+        Ok(())
+    })
+}

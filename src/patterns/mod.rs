@@ -18,6 +18,7 @@
 //! - Issues count occurrences overall and per UTC day; a window (`since`) counts the days
 //!   from the day of `since` to today.
 
+pub mod dump;
 pub mod export;
 pub mod model;
 pub mod redis;
@@ -54,6 +55,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "patterns",
     changes: false,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Most records one read returns.

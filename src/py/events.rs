@@ -170,6 +170,8 @@ macro_rules! event_methods {
                 block: f64,
             ) -> PyResult<$ret> {
                 let block = seconds("block", Some(block))?.unwrap_or_default();
+                // A closed hub's followers (the DualLoop tracker) stop on ClosedError.
+                self.hub.check()?;
                 $run(py, self.hub.events.read(&patterns, after, limit, block), batch)
             }
 

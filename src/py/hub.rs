@@ -16,9 +16,11 @@ use super::jobs::{AsyncJobs, Jobs};
 use super::kv::{AsyncKv, Kv};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
+use super::transfer::Transfer;
 use super::{run_async, run_sync};
 use crate::engine::Op;
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};
+use crate::transfer;
 
 /// Store health as reported by `Hub.health()`.
 #[pyclass(frozen, module = "zerolag._core", name = "Health")]
@@ -131,6 +133,20 @@ macro_rules! hub_methods {
             fn clear<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
                 checked(&self.inner)?;
                 $run(py, self.inner.clear(), Ok)
+            }
+
+            /// Writes everything this namespace holds to one versioned file at `path`
+            /// (docs/export.md); the file appears only once it is complete.
+            fn export<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, transfer::export(self.inner.clone(), path), |s| Ok(Transfer::from(s)))
+            }
+
+            /// Writes the export at `path` into this namespace, which must be empty
+            /// (ConflictError otherwise); a failed import leaves it empty again.
+            fn import_<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, transfer::import(self.inner.clone(), path), |s| Ok(Transfer::from(s)))
             }
 
             fn __repr__(&self) -> String {

@@ -17,6 +17,7 @@ mod pattern_results;
 mod patterns;
 mod protocol;
 mod tasks;
+mod transfer;
 
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -162,6 +163,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<hub::Hub>()?;
     m.add_class::<hub::AsyncHub>()?;
     m.add_class::<hub::Health>()?;
+    m.add_class::<transfer::Transfer>()?;
     m.add_class::<tasks::Task>()?;
     m.add_class::<tasks::SearchPage>()?;
     m.add_class::<tasks::Tasks>()?;

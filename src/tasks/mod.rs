@@ -3,6 +3,7 @@
 //! combines them. Behaviour is defined here once; `sqlite` and `redis` implement it.
 
 pub mod cursor;
+pub mod dump;
 pub mod handoff;
 pub mod model;
 pub mod redis;
@@ -32,6 +33,8 @@ pub const CAPABILITY: Capability = Capability {
     tag: "tasks",
     changes: true,
     sweep: None,
+    export: dump::export,
+    import: dump::import,
 };
 
 /// Most tasks one `create_many` or `get_many` call takes.
