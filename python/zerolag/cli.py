@@ -275,8 +275,8 @@ def _transfer_parsers(sub: Any) -> None:
         help="write a namespace to one file",
         description=(
             "Writes everything NAMESPACE holds (tasks, documents, bus, events, jobs, pattern "
-            "memory) to PATH as one versioned JSON Lines file (docs/export.md). The file "
-            "appears only once it is complete."
+            "memory, key-value store) to PATH as one versioned JSON Lines file "
+            "(docs/export.md). The file appears only once it is complete."
         ),
     )
     p.add_argument("--url", default=None, help="store URL (default or -: the embedded store)")
