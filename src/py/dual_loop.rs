@@ -139,7 +139,10 @@ impl LoopState {
 }
 
 // The signature's literal keeps the stub's text signature readable; this keeps it in step.
-const _: () = assert!(core::MAX_SESSIONS == 10_000, "keep LoopState's default in step");
+const _: () = assert!(
+    core::MAX_SESSIONS == 10_000,
+    "keep LoopState's default in step"
+);
 
 #[pymethods]
 impl LoopState {
