@@ -103,6 +103,23 @@ def measure(n: int = 100_000) -> list[dict[str, Any]]:
         _ops_per_s(lambda: [protocol.extract(reply) for _ in range(k)], k),
         _ops_per_s(lambda: [_baseline_extract(reply) for _ in range(k)], k),
     )
+    m = max(n // 10, 100)
+    noisy = (
+        "Here is the plan. " * (1_000_000 // 18)
+        + "\n"
+        + "\n".join(f"[Generating: tc:Task {i}|feature|sure]" for i in range(m))
+    )
+    x = protocol.extract(noisy)
+    assert len(x.errors) == m and len(_baseline_extract_tolerant(noisy)[1]) == m
+    rows.append(
+        {
+            "name": f"extract: 1 MB of prose then {m:,} malformed commands",
+            "ours": _ops_per_s(lambda: protocol.extract(noisy), m, min_time=0.1),
+            "baseline": _ops_per_s(lambda: _baseline_extract_tolerant(noisy), m, min_time=0.1),
+            "unit": "errors/s",
+        }
+    )
+    rows[-1]["ratio"] = rows[-1]["ours"] / rows[-1]["baseline"]
     return rows
 
 
@@ -112,6 +129,20 @@ _BRACKET = re.compile(r"\[(?:[A-Za-z][A-Za-z _-]*:\s*)?((?:tc|ts|wf|cl|ms):[^\n]
 def _baseline_extract(reply: str) -> tuple[list[dict[str, Any]], str]:
     found = [baseline.decode_command(m.group(1)) for m in _BRACKET.finditer(reply)]
     return found, _BRACKET.sub("", reply)
+
+
+def _baseline_extract_tolerant(reply: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The regex extractor, keeping a reply's malformed commands as errors instead of raising."""
+    found, errors = [], []
+    line, at = 1, 0
+    for m in _BRACKET.finditer(reply):
+        try:
+            found.append(baseline.decode_command(m.group(1)))
+        except (baseline.ParseError, ValueError) as e:
+            line += reply.count("\n", at, m.start())
+            at = m.start()
+            errors.append(f"line {line}: {e}")
+    return found, errors
 
 
 def main() -> None:

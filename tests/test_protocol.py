@@ -254,6 +254,18 @@ def test_extract_reports_bad_candidates() -> None:
     assert p.decode_event(ev.encode()) == ev
 
 
+def test_extract_error_offsets_count_characters_across_many_errors() -> None:
+    # Offsets are characters (not bytes) and stay right when many errors follow multi-byte
+    # prose; they are counted in one pass, so a long reply with many errors stays linear.
+    lines = [f"é {i} 🙂 naïve" if i % 2 else f"ts:auto|2.{i}|bad {i}" for i in range(2_000)]
+    text = "\n".join(lines)
+    x = p.extract(text)
+    assert len(x.errors) == 1_000
+    for i, err in enumerate(x.errors):
+        assert text[err.offset :].startswith(f"ts:auto|2.{2 * i}|")
+        assert err.line == 2 * i + 1
+
+
 def test_extract_events() -> None:
     x = p.extract("status:\ntr:t1|0.9|one_shot\nsu:t1|running|0.5", direction="event")
     assert [type(e) for e in x.commands] == [p.TaskReady, p.StatusUpdate]

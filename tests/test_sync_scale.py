@@ -357,3 +357,48 @@ def test_links_out_of_the_root_are_not_followed(
     paths = hub.docs.list()
     assert not [p for p in paths if p.startswith("contexts/linked/")], paths
     assert "contexts/secret.yaml" not in paths
+
+
+def test_links_out_of_the_synced_folders_are_refused_on_every_path(
+    hub: zerolag.Hub, tmp_path: Path
+) -> None:
+    # Inside the repository but outside contexts/ and workflows/: a cloned repository can
+    # carry such links. Each is refused with file:error, whether the full scan, the watcher
+    # or a rename finds it; a link between synced files still works.
+    (tmp_path / ".env").write_text("API_KEY: from .env\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "secret.yaml").write_text("token: private\n")
+    ctx = tmp_path / "contexts"
+    ctx.mkdir()
+    (ctx / "real.yaml").write_text("ok: 1\n")
+    os.symlink("../.env", ctx / "l2.yaml")  # relative
+    os.symlink(tmp_path / "private" / "secret.yaml", ctx / "l1.yaml")  # absolute
+    os.symlink("real.yaml", ctx / "alias.yaml")  # stays inside: followed
+    hub.sync.start(debounce=0.02)
+    try:
+        until(lambda: value(hub, "contexts/alias.yaml") == {"ok": 1}, what="the inside link")
+        (tmp_path / "workflows").mkdir(exist_ok=True)
+        os.symlink(tmp_path / ".env", ctx / "l3.yaml")  # the watcher finds it
+        (tmp_path / "private" / "moved.yaml").write_text("token: moved\n")
+        staged = tmp_path / "private" / "staged.yaml"
+        os.symlink(tmp_path / "private" / "moved.yaml", staged)
+        os.rename(staged, ctx / "l4.yaml")  # moved in: a rename
+        want = {f"contexts/l{i}.yaml" for i in (1, 2, 3, 4)}
+
+        def refused() -> set[str]:
+            return {d["path"] for c, d in events(hub) if c == "file:error"} & want
+
+        until(lambda: refused() == want, what="a file:error for each link")
+        for e in hub.events.read("file:error", after="0"):
+            if e.data["path"] in want:
+                assert "outside the synced folders" in e.data["error"]
+        paths = set(hub.docs.list())
+        assert not paths & want, paths
+        for text in ("from .env", "private", "moved"):
+            assert not [p for p in paths if text in str(hub.docs.get(p).value)], text
+    finally:
+        hub.sync.stop()
+    # The next scan refuses them again, and the store never held them.
+    hub.sync.start()
+    hub.sync.stop()
+    assert not set(hub.docs.list()) & want

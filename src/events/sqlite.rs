@@ -127,13 +127,21 @@ pub fn last_id(db: &Sqlite, ns: &str) -> Result<String> {
     })
 }
 
-/// Rows of events after sequence `after`, at most `limit`.
-fn page(c: &Connection, ns: &str, after: i64, limit: usize) -> Result<Vec<(Event, i64)>> {
+/// Rows of events after sequence `after` and above `floor` (ids compared as Redis compares
+/// stream ids: milliseconds, then sequence), at most `limit`.
+fn page(
+    c: &Connection,
+    ns: &str,
+    after: i64,
+    floor: (i64, i64),
+    limit: usize,
+) -> Result<Vec<(Event, i64)>> {
     let mut st = c.prepare_cached(
         "SELECT seq, at_ms, channel, data FROM events WHERE ns = ?1 AND seq > ?2
-         ORDER BY seq LIMIT ?3",
+           AND (at_ms > ?3 OR (at_ms = ?3 AND seq > ?4))
+         ORDER BY seq LIMIT ?5",
     )?;
-    let rows = st.query_map(params![ns, after, limit as i64], |r| {
+    let rows = st.query_map(params![ns, after, floor.0, floor.1, limit as i64], |r| {
         let (seq, at, channel, data): (i64, i64, String, String) =
             (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         Ok((seq, at, channel, data))
@@ -154,6 +162,35 @@ fn page(c: &Connection, ns: &str, after: i64, limit: usize) -> Result<Vec<(Event
     Ok(out)
 }
 
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The sequence a read after the id `floor` scans from: the id's own sequence when it names
+/// an event of this log (the usual case: a cursor this log handed out), else the last event at
+/// or below it (event times grow with the sequence), so an id past the end reads nothing and an
+/// id in the middle of the log reads what Redis would.
+fn start(c: &Connection, ns: &str, floor: (i64, i64)) -> Result<i64> {
+    let (ms, seq) = floor;
+    if ms == 0 && seq == 0 {
+        return Ok(0);
+    }
+    let at: Option<i64> = c
+        .prepare_cached("SELECT at_ms FROM events WHERE ns = ?1 AND seq = ?2")?
+        .query_row(params![ns, seq], |r| r.get(0))
+        .optional()?;
+    if at == Some(ms) {
+        return Ok(seq);
+    }
+    let below: Option<i64> = c
+        .prepare_cached(
+            "SELECT MAX(seq) FROM events WHERE ns = ?1
+               AND (at_ms < ?2 OR (at_ms = ?2 AND seq <= ?3))",
+        )?
+        .query_row(params![ns, ms, seq], |r| r.get(0))?;
+    Ok(below.unwrap_or(0))
+}
+
 /// Matching events after `after` (None: from the current end), waiting up to `block` for one.
 pub fn read(
     db: &Sqlite,
@@ -164,17 +201,22 @@ pub fn read(
     block: Duration,
 ) -> Result<Batch> {
     let deadline = Instant::now() + block;
-    let (mut cursor, mut seq) = match after {
-        Some(a) => (a.clone(), parse_id(a)?.1 as i64),
+    let (mut cursor, floor) = match after {
+        Some(a) => {
+            let (ms, seq) = parse_id(a)?;
+            let floor = (clamp(ms), clamp(seq));
+            (a.clone(), floor)
+        }
         None => db.with(|c| {
             let (at, seq) = last(c, ns)?;
-            Ok((id(at, seq), seq))
+            Ok((id(at, seq), (at, seq)))
         })?,
     };
+    let mut seq = db.with(|c| start(c, ns, floor))?;
     loop {
         // Watch before reading, so a publish between the read and the wait is not missed.
         let mut watch = db.watch(super::TOPIC)?;
-        let rows = db.with(|c| page(c, ns, seq, limit))?;
+        let rows = db.with(|c| page(c, ns, seq, floor, limit))?;
         let full = rows.len() == limit;
         let mut events = Vec::new();
         for (ev, s) in rows {

@@ -175,3 +175,44 @@ fn ids_grow_in_log_order_whatever_the_publishers_clocks(h: &Hub) -> Result<()> {
     assert!(key(&early) > key(&a.id), "{early} after {}", a.id);
     Ok(())
 }
+
+both!(ids_compare_as_redis_stream_ids_on_every_backend);
+fn ids_compare_as_redis_stream_ids_on_every_backend(h: &Hub) {
+    let ev = &h.events;
+    let a = ev.publish("task:a", json!(1)).wait().unwrap();
+    let b = ev.publish("task:b", json!(2)).wait().unwrap();
+    let read = |after: &str| -> Vec<String> {
+        ev.read(&[], Some(after), 100, Duration::ZERO)
+            .wait()
+            .unwrap()
+            .events
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    // An id past the end reads nothing, now and after more events (theirs are older).
+    let far = "99999999999999-0";
+    assert!(read(far).is_empty());
+    ev.publish("task:c", json!(3)).wait().unwrap();
+    assert!(read(far).is_empty());
+    let batch = ev
+        .read(&[], Some(far), 100, Duration::from_millis(30))
+        .wait()
+        .unwrap();
+    assert!(batch.events.is_empty());
+    assert_eq!(batch.cursor, far);
+    // A time alone reads what came after that millisecond began; a made-up id in the
+    // middle reads what follows it.
+    let (ms_a, _) = parse_id(&a.id).unwrap();
+    let from_a = read(&format!("{}", ms_a.saturating_sub(1)));
+    assert_eq!(from_a.first(), Some(&a.id));
+    assert_eq!(read(&a.id).first(), Some(&b.id));
+    let (ms_b, seq_b) = parse_id(&b.id).unwrap();
+    let just_before_b = match seq_b {
+        0 => format!("{}-{}", ms_b - 1, u64::MAX),
+        s => format!("{ms_b}-{}", s - 1),
+    };
+    if just_before_b != a.id {
+        assert_eq!(read(&just_before_b).first(), Some(&b.id));
+    }
+}

@@ -71,11 +71,12 @@ pub fn conflict_copy(rel: &str) -> String {
     }
 }
 
-/// Every regular file under `dir`, following no symlink that leaves `root`.
-pub fn walk(root: &Path, dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, symlinks to files included (wherever they point: reading one is
+/// checked by [`Confine`], so a link out of the synced folders is reported, not skipped
+/// silently); links to directories and dangling links are not followed.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
-    let croot = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
@@ -84,9 +85,8 @@ pub fn walk(root: &Path, dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_symlink() {
-                match p.canonicalize() {
-                    Ok(t) if t.starts_with(&croot) && t.is_file() => out.push(p),
-                    _ => {} // dangling, a directory link, or leaving the root: not followed
+                if p.is_file() {
+                    out.push(p);
                 }
             } else if ft.is_dir() {
                 stack.push(p);
@@ -98,25 +98,56 @@ pub fn walk(root: &Path, dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Refuses a path whose existing parts resolve outside `root` (a symlink escape); `what` ends
-/// the message ("not read", "not written").
-pub fn refuse_symlink_escape(root: &Path, full: &Path, what: &str) -> Result<()> {
-    let croot = root.canonicalize()?;
-    let mut p = full.to_path_buf();
-    while !p.exists() {
-        match p.parent() {
-            Some(q) => p = q.to_path_buf(),
-            None => return Ok(()),
+/// The synced folders (`<root>/contexts`, `<root>/workflows`, symlinks resolved): the only
+/// places the sync reads or writes. A symlink inside them whose target lies elsewhere (even
+/// in the same repository, such as `contexts/x.yaml -> ../.env`) is refused.
+pub struct Confine {
+    dirs: Vec<PathBuf>,
+}
+
+impl Confine {
+    /// The folders `roots` under `root`; they must exist.
+    pub fn new(root: &Path, roots: &[String]) -> Result<Confine> {
+        let dirs = roots
+            .iter()
+            .map(|r| root.join(r).canonicalize())
+            .collect::<std::io::Result<_>>()?;
+        Ok(Confine { dirs })
+    }
+
+    /// Refuses `full` if what exists of it resolves outside the synced folders; `what` ends
+    /// the message ("not read", "not written").
+    pub fn check(&self, full: &Path, what: &str) -> Result<()> {
+        let mut p = full.to_path_buf();
+        while std::fs::symlink_metadata(&p).is_err() {
+            match p.parent() {
+                Some(q) => p = q.to_path_buf(),
+                None => return Ok(()),
+            }
+        }
+        let real = match p.canonicalize() {
+            Ok(r) => r,
+            // A dangling link: it leads nowhere the sync may go.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(self.refusal(full, what))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Inside a synced folder, or an ancestor of one that does not exist yet (a missing
+        // folder is created as a real directory).
+        let missing_folder = || p != *full && self.dirs.iter().any(|d| d.starts_with(&real));
+        if self.dirs.iter().any(|d| real.starts_with(d)) || missing_folder() {
+            Ok(())
+        } else {
+            Err(self.refusal(full, what))
         }
     }
-    if p.canonicalize()?.starts_with(&croot) {
-        Ok(())
-    } else {
-        Err(Error::validation(format!(
-            "{} resolves outside {} (a symlink); {what}",
-            full.display(),
-            root.display()
-        )))
+
+    fn refusal(&self, full: &Path, what: &str) -> Error {
+        Error::validation(format!(
+            "{} is a symlink leading outside the synced folders; {what}",
+            full.display()
+        ))
     }
 }
 

@@ -150,6 +150,7 @@ struct Shared {
     events: Events,
     root: PathBuf,
     roots: Vec<String>,
+    confine: files::Confine,
     opts: Options,
     stop: AtomicBool,
     n: Counters,
@@ -178,11 +179,13 @@ impl Engine {
         for r in &roots {
             std::fs::create_dir_all(root.join(r))?;
         }
+        let confine = files::Confine::new(&root, &roots)?;
         let shared = Arc::new(Shared {
             docs,
             events,
             root,
             roots,
+            confine,
             opts,
             stop: AtomicBool::new(false),
             n: Counters::default(),
@@ -296,8 +299,8 @@ impl Shared {
 
     fn try_import(&self, rel: &str) -> Result<()> {
         let full = self.root.join(rel);
-        // A link out of the root is not the root's file (the full scan does not follow it).
-        files::refuse_symlink_escape(&self.root, &full, "not read")?;
+        // A link out of the synced folders is not theirs to import.
+        self.confine.check(&full, "not read")?;
         let max = self.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&full, max)? else {
             return Ok(()); // gone meanwhile: the delete event follows
@@ -476,7 +479,7 @@ impl Shared {
         if d.synced != d.hash || self.root.join(from).exists() {
             return Ok(false);
         }
-        files::refuse_symlink_escape(&self.root, &self.root.join(to), "not read")?;
+        self.confine.check(&self.root.join(to), "not read")?;
         let max = self.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&self.root.join(to), max)? else {
             return Ok(false);

@@ -34,7 +34,7 @@ impl Shared {
         self.n.scans.fetch_add(1, Ordering::Relaxed);
         let mut on_disk = BTreeSet::new();
         for r in &self.roots {
-            for f in files::walk(&self.root, &self.root.join(r)) {
+            for f in files::walk(&self.root.join(r)) {
                 if let Some(rel) = self.rel(&f) {
                     on_disk.insert(rel);
                 }
@@ -83,7 +83,11 @@ impl Shared {
         let mut events: Vec<(String, Value)> = Vec::new();
         let mut read = Vec::with_capacity(chunk.len());
         for &rel in chunk {
-            let got = files::read_limited(&self.root.join(rel), max)
+            let full = self.root.join(rel);
+            let got = self
+                .confine
+                .check(&full, "not read")
+                .and_then(|()| files::read_limited(&full, max))
                 .and_then(|b| b.map(files::utf8).transpose());
             match got {
                 Ok(Some(text)) => {

@@ -150,7 +150,7 @@ impl Shared {
                 // directory is not followed (as in a full scan).
                 let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
                 if !link {
-                    for f in files::walk(&self.root, &p) {
+                    for f in files::walk(&p) {
                         if let Some(rel) = self.rel(&f) {
                             waiting.insert(rel, Instant::now() + self.opts.debounce);
                         }

@@ -60,7 +60,7 @@ impl Shared {
             return Ok(false); // queued under other roots: left for an engine that has them
         }
         let full = self.root.join(rel);
-        files::refuse_symlink_escape(&self.root, &full, "not written")?;
+        self.confine.check(&full, "not written")?;
         let doc = self.docs.get_opt(rel).wait()?;
         let on_disk = files::read_limited(&full, usize::MAX)?;
         match doc {

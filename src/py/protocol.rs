@@ -25,6 +25,37 @@ fn char_pos(s: &str, pos: usize) -> usize {
     s[..p].chars().count()
 }
 
+/// Character offsets of increasing byte offsets in one string, counted once from the last
+/// answer (so converting every error of an extraction is linear in the text, not quadratic).
+struct CharPos<'a> {
+    s: &'a str,
+    byte: usize,
+    chars: usize,
+}
+
+impl<'a> CharPos<'a> {
+    fn new(s: &'a str) -> Self {
+        CharPos {
+            s,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    fn at(&mut self, pos: usize) -> usize {
+        let mut p = pos.min(self.s.len());
+        while !self.s.is_char_boundary(p) {
+            p -= 1;
+        }
+        if p < self.byte {
+            (self.byte, self.chars) = (0, 0);
+        }
+        self.chars += self.s[self.byte..p].chars().count();
+        self.byte = p;
+        self.chars
+    }
+}
+
 /// A protocol error about `src`, with its position turned into characters.
 fn err_in(src: &str, e: &ProtocolError, prefix: &str) -> PyErr {
     let mut e = e.clone();
@@ -448,9 +479,10 @@ fn extract(py: Python<'_>, text: &str, direction: &str) -> PyResult<PyExtraction
         commands.append(message_to_py(py, m.message)?)?;
     }
     let errors = PyList::empty(py);
+    let mut offsets = CharPos::new(text);
     for e in x.errors {
         let err = PyExtractError {
-            offset: char_pos(text, e.span.start),
+            offset: offsets.at(e.span.start),
             line: e.line,
             position: char_pos(&e.source, e.error.position),
             event: e.to_event(),
