@@ -86,6 +86,16 @@ def test_resume_after_the_last_seen_id_misses_nothing(hub: zerolag.Hub) -> None:
     assert [everything.get(timeout=5).data for _ in range(6)] == [0, 1, 2, 3, 4, 5]  # type: ignore[union-attr]
 
 
+def test_an_id_past_the_end_reads_nothing(hub: zerolag.Hub) -> None:
+    first = hub.events.publish("task:a", {"n": 1})
+    far = "99999999999999-0"
+    assert hub.events.read(after=far) == []
+    hub.events.publish("task:b", {"n": 2})  # its id is older than `far`
+    assert hub.events.read(after=far) == []
+    assert [e.data for e in hub.events.read(after=first.id)] == [{"n": 2}]
+    assert [e.data for e in hub.events.read(after="0")] == [{"n": 1}, {"n": 2}]
+
+
 def test_retention_by_length_keeps_the_log_bounded(hub: zerolag.Hub) -> None:
     assert hub.events.retention() == {"max_len": 10000, "max_age": None}
     hub.events.set_retention(max_len=50)

@@ -217,6 +217,34 @@ def test_backend_down_reply_returned_and_command_waits(hub: zerolag.Hub) -> None
     assert r3.notice is None and "done" in r3.text
 
 
+def test_catch_up_stops_at_the_end_it_saw_while_events_keep_coming(hub: zerolag.Hub) -> None:
+    loop = make_loop(hub)
+    stop = threading.Event()
+
+    def publish() -> None:  # another backend, never quiet
+        while not stop.is_set():
+            hub.events.publish(f"{loop.name}:s", {"e": "su:t1|running|0.5"})
+
+    t = threading.Thread(target=publish, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.05)
+        end = hub.events.last_id()
+        done = threading.Event()
+        threading.Thread(target=lambda: (loop.catch_up(), done.set()), daemon=True).start()
+        assert done.wait(20), "catch_up kept following a log that never went quiet"
+        assert _key(loop._cursor) >= _key(end)  # everything published before the call
+    finally:
+        stop.set()
+        t.join()
+        loop.close()
+
+
+def _key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    return (int(ms), int(seq or 0))
+
+
 def test_store_down_reply_still_returned(make_redis_server: Any) -> None:
     # Runs once, on a Redis server of its own (stopping a shared one would break other tests;
     # the embedded store has no server to lose).

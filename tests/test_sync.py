@@ -174,6 +174,89 @@ def test_broken_files_are_left_alone(synced: zerolag.Hub, tmp_path: Path, conten
     assert hub.sync.status()["errors"] >= 1
 
 
+def test_names_the_file_system_cannot_hold_are_refused_at_put(
+    synced: zerolag.Hub, tmp_path: Path
+) -> None:
+    hub = synced
+    for path in [
+        "contexts/" + "a" * 300 + ".yaml",  # a file name past every file system's limit
+        "contexts/" + "b" * 196 + ".yaml",  # fits alone, not with the sync's temp suffix
+        "contexts/" + "d" * 256 + "/x.yaml",  # a directory name
+    ]:
+        with pytest.raises(zerolag.ValidationError, match="bytes"):
+            hub.docs.put(path, {"x": 1})
+    assert hub.docs.pending_writeback() == []
+    ok = "contexts/" + "c" * 195 + ".yaml"  # 200 bytes: written back
+    hub.docs.put(ok, {"x": 1})
+    until(lambda: (tmp_path / ok).exists(), what="the longest name written back")
+
+
+def test_a_write_back_that_keeps_failing_is_parked_and_reported_once(
+    synced: zerolag.Hub, tmp_path: Path
+) -> None:
+    hub = synced
+    blocker = tmp_path / "contexts" / "blocked.yaml"
+    blocker.mkdir()  # a directory where the file should go: every write fails
+    hub.docs.put("contexts/blocked.yaml", {"x": 1})
+    until(lambda: hub.sync.status()["parked"] == ["contexts/blocked.yaml"], what="parked")
+    time.sleep(1.0)  # retries run (0.1, 0.2, 0.4 s ...) without flooding the log
+
+    def errors() -> list[dict[str, Any]]:
+        return [
+            e for c, e in events(hub) if c == "file:error" and e["path"].endswith("blocked.yaml")
+        ]
+
+    (err,) = errors()
+    assert err["retry"] is True and err["retry_in"] > 0
+    assert 2 <= hub.sync.status()["errors"] <= 20
+    # Other paths are not held up meanwhile.
+    hub.docs.put("contexts/other.yaml", {"y": 2})
+    until(lambda: (tmp_path / "contexts" / "other.yaml").exists(), what="another write-back")
+    # Once the cause goes, the next retry writes the file and the path is no longer parked.
+    blocker.rmdir()
+    until(lambda: blocker.is_file(), timeout=20, what="the retried write-back")
+    until(lambda: hub.sync.status()["parked"] == [], what="unparked")
+    assert len(errors()) == 1
+
+
+def test_a_file_truncated_by_a_writer_still_writing_is_not_imported(
+    synced: zerolag.Hub, tmp_path: Path
+) -> None:
+    hub = synced
+    f = tmp_path / "contexts" / "app" / "brief.yaml"
+    seen = []
+    with f.open("w") as w:  # truncated; the writer is not done (no close yet)
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            seen.append(value(hub, "contexts/app/brief.yaml"))
+            time.sleep(0.01)
+        w.write("name: Renamed\n")
+    until(lambda: value(hub, "contexts/app/brief.yaml") == {"name": "Renamed"}, what="the write")
+    assert seen and all(v == {"name": "MyApp"} for v in seen), seen
+    # Emptied on purpose (the writer closed it): the document follows.
+    f.write_text("")
+    until(lambda: hub.docs.get("contexts/app/brief.yaml").text == "", what="the empty file")
+    # Shrunk by a writer that stays open and silent past the settle time: imported then.
+    f.write_text("name: Longer text that will shrink\n")
+    until(lambda: value(hub, "contexts/app/brief.yaml") is not None, what="the long text")
+    with f.open("w") as w:
+        w.write("n: 1\n")
+        w.flush()
+        until(lambda: value(hub, "contexts/app/brief.yaml") == {"n": 1}, what="settled")
+
+
+def test_stale_temp_files_are_removed_at_start(hub: zerolag.Hub, tmp_path: Path) -> None:
+    ctx = tmp_path / "contexts" / "app"
+    ctx.mkdir(parents=True)
+    stale = ctx / ".brief.yaml.zl-tmp-4242-deadbeef"
+    stale.write_text("half: writ")
+    (ctx / "brief.yaml").write_text("name: MyApp\n")
+    hub.sync.start()
+    hub.sync.stop()
+    assert not stale.exists()
+    assert hub.docs.list() == ["contexts/app/brief.yaml"]
+
+
 def test_one_engine_per_root(synced: zerolag.Hub, open_hub: Any, tmp_path: Path) -> None:
     with pytest.raises(zerolag.ConflictError, match="another sync engine"):
         open_hub().sync.start()

@@ -1161,6 +1161,7 @@ class _SyncStatus(TypedDict, total=False):
     errors: int
     scans: int
     last_error: str | None
+    parked: list[str]
 
 @final
 class Sync:
@@ -1200,7 +1201,9 @@ class Sync:
     def stop(self) -> bool:
         """Stops the engine and releases the lock; False if none was running."""
     def status(self) -> _SyncStatus:
-        """running, root, imported, written, deleted, conflicts, errors, scans, last_error."""
+        """running, root, imported, written, deleted, conflicts, errors, scans, last_error, and
+        parked: paths whose write-back failed and waits for its retry (the wait doubles from
+        0.1 s to 60 s; one ``file:error`` with ``retry: true`` announces each)."""
     @property
     def running(self) -> bool: ...
 

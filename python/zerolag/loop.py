@@ -292,8 +292,14 @@ class DualLoop:
         ms behind; call it to make :meth:`status` and :meth:`prompt` exact, e.g. in tests)."""
         self._ensure_tracker()
         try:
-            while self._poll(0.0):
-                pass
+            # Up to the log's end as it is now: events published meanwhile are the tracker's,
+            # so a busy log cannot keep this call going.
+            end = _id_key(self._events.last_id())
+            while _id_key(self._cursor) < end:
+                before = self._cursor
+                self._poll(0.0)
+                if self._cursor == before:
+                    return  # nothing more to read (the rest was trimmed away)
         except (ConnectionError, TimeoutError):
             return
 

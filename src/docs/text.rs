@@ -26,8 +26,16 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
 
 pub use crate::clock::now;
 
+/// Longest directory name in a path, in bytes: what Linux and macOS file systems take.
+pub const MAX_SEGMENT: usize = 255;
+/// Longest file name, in bytes: the write-back's temp file (`.<name>.zl-tmp-<pid>-<hex>`)
+/// and a conflict copy (`<name>.conflict-<ms>.<ext>`) must still fit in [`MAX_SEGMENT`].
+pub const MAX_NAME: usize = 200;
+
 /// Checks a document path: relative, `/`-separated, normalised (no `.`, `..` or empty
-/// segments), printable, under one of `roots`, ending in `.yaml`, `.yml` or `.json`.
+/// segments), printable, under one of `roots`, ending in `.yaml`, `.yml` or `.json`, with
+/// names the file system can hold (directories up to [`MAX_SEGMENT`] bytes, the file name up
+/// to [`MAX_NAME`]).
 /// The path is also the store key's suffix, unchanged: the mapping is a bijection.
 pub fn check_path(path: &str, roots: &[String]) -> Result<Format> {
     let bad = |why: &str| Err(Error::validation(format!("document path {path:?} {why}")));
@@ -58,6 +66,22 @@ pub fn check_path(path: &str, roots: &[String]) -> Result<Format> {
         ));
     }
     let name = segs[segs.len() - 1];
+    if let Some(long) = segs[..segs.len() - 1]
+        .iter()
+        .find(|s| s.len() > MAX_SEGMENT)
+    {
+        return bad(&format!(
+            "has a directory name of {} bytes; file systems take at most {MAX_SEGMENT}",
+            long.len()
+        ));
+    }
+    if name.len() > MAX_NAME {
+        return bad(&format!(
+            "has a file name of {} bytes; at most {MAX_NAME} (the file system's limit, less \
+             room for the sync's temp and conflict files)",
+            name.len()
+        ));
+    }
     if name.ends_with(".yaml") || name.ends_with(".yml") {
         Ok(Format::Yaml)
     } else if name.ends_with(".json") {

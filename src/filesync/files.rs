@@ -53,6 +53,33 @@ pub fn is_temp(rel: &str) -> bool {
         .is_some_and(|n| n.contains(TEMP_MARK))
 }
 
+/// Removes `write_atomic`'s temp files under `dirs` (left by an engine killed mid-write; the
+/// caller holds the root's lock, so no other engine is writing one). Returns how many went.
+pub fn remove_stale_temps(dirs: &[PathBuf]) -> usize {
+    let mut n = 0;
+    for d in dirs {
+        for f in walk(d) {
+            let temp = f
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(TEMP_MARK));
+            let plain = std::fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_file());
+            if temp && plain && std::fs::remove_file(&f).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// When a file last modified less than `settle` ago will have been quiet for `settle`; None
+/// if it already has (or cannot be read).
+pub fn settles_at(path: &Path, settle: std::time::Duration) -> Option<std::time::Instant> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    let age = modified.elapsed().unwrap_or_default();
+    (age < settle).then(|| std::time::Instant::now() + (settle - age))
+}
+
 /// True for conflict copies.
 pub fn is_conflict_copy(rel: &str) -> bool {
     rel.rsplit('/')

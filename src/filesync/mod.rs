@@ -21,6 +21,11 @@
 //!   `file:renamed` event; moves out of or into the roots are deletes and new files.
 //! * Broken or hostile files (invalid UTF-8 or YAML, alias bombs, over the size limit) are
 //!   left as they are; `file:error` says why and the store keeps the last good version.
+//! * A write-back that fails (a disk full, a directory where the file should be, a name the
+//!   file system refuses) parks the path: one `file:error`, then retries after a backoff that
+//!   doubles up to a minute; `status()["parked"]` lists such paths. Errors never flood the
+//!   event log.
+//! * Symlinks are followed only while they stay inside the synced folders.
 //! * One engine per root: a lock on `<root>/.zerolag/sync.lock`.
 
 mod files;
@@ -29,13 +34,14 @@ mod scan;
 mod watch;
 mod writeback;
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
@@ -82,6 +88,10 @@ impl Conflicts {
         }
     }
 }
+
+/// How long an empty or shrunk file must stay unmodified before the watcher imports it
+/// when its writer gave no sign of being done (see [`Shared::file_quiet`]).
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// How the engine runs.
 #[derive(Debug, Clone, Copy)]
@@ -143,6 +153,8 @@ pub struct Status {
     pub scans: u64,
     /// The last error, if any.
     pub last_error: Option<String>,
+    /// Paths whose write-back failed and waits for its retry, sorted.
+    pub parked: Vec<String>,
 }
 
 struct Shared {
@@ -155,6 +167,7 @@ struct Shared {
     stop: AtomicBool,
     n: Counters,
     last_error: Mutex<Option<String>>,
+    parked: Mutex<HashMap<String, writeback::Parked>>,
 }
 
 /// A running sync engine; `stop()` (or drop) ends it.
@@ -180,6 +193,8 @@ impl Engine {
             std::fs::create_dir_all(root.join(r))?;
         }
         let confine = files::Confine::new(&root, &roots)?;
+        let dirs: Vec<PathBuf> = roots.iter().map(|r| root.join(r)).collect();
+        files::remove_stale_temps(&dirs);
         let shared = Arc::new(Shared {
             docs,
             events,
@@ -190,6 +205,7 @@ impl Engine {
             stop: AtomicBool::new(false),
             n: Counters::default(),
             last_error: Mutex::new(None),
+            parked: Mutex::new(HashMap::new()),
         });
         // Watch before the first scan, so nothing changed during it is missed.
         let (tx, rx) = mpsc::channel();
@@ -245,6 +261,11 @@ impl Engine {
             errors: n.errors.load(Ordering::Relaxed),
             scans: n.scans.load(Ordering::Relaxed),
             last_error: self.shared.last_error.lock().clone(),
+            parked: {
+                let mut p: Vec<String> = self.shared.parked.lock().keys().cloned().collect();
+                p.sort();
+                p
+            },
         }
     }
 }
@@ -282,32 +303,53 @@ impl Shared {
         Some(s)
     }
 
-    /// A file appeared or changed: store its text unless the store holds it already.
+    /// A file appeared or changed and its writer is done with it (closed, renamed into
+    /// place, or found by a scan): store its text unless the store holds it already.
     fn file_changed(&self, rel: &str) {
+        self.import(rel, false);
+    }
+
+    /// A file that has been quiet for the debounce, with no sign its writer is done: as
+    /// [`Shared::file_changed`], except that an empty or shrunk file modified less than
+    /// [`SETTLE`] ago is left for later (perhaps truncated by a writer that is still writing);
+    /// returns when to look again.
+    fn file_quiet(&self, rel: &str) -> Option<Instant> {
+        self.import(rel, true)
+    }
+
+    fn import(&self, rel: &str, unsettled: bool) -> Option<Instant> {
         for _ in 0..5 {
-            match self.try_import(rel) {
+            match self.try_import(rel, unsettled) {
                 Err(Error::Conflict(_)) => continue, // the store moved meanwhile: look again
                 Err(e) => {
                     self.error(format!("{rel}: {e}"));
                     self.event("file:error", json!({"path": rel, "error": e.to_string()}));
-                    return;
+                    return None;
                 }
-                Ok(()) => return,
+                Ok(later) => return later,
             }
         }
+        None
     }
 
-    fn try_import(&self, rel: &str) -> Result<()> {
+    fn try_import(&self, rel: &str, unsettled: bool) -> Result<Option<Instant>> {
         let full = self.root.join(rel);
         // A link out of the synced folders is not theirs to import.
         self.confine.check(&full, "not read")?;
         let max = self.docs.settings().max_bytes;
         let Some(bytes) = files::read_limited(&full, max)? else {
-            return Ok(()); // gone meanwhile: the delete event follows
+            return Ok(None); // gone meanwhile: the delete event follows
         };
+        let cur = self.docs.get_opt(rel).wait()?;
+        if unsettled
+            && (bytes.is_empty() || cur.as_ref().is_some_and(|d| bytes.len() < d.text.len()))
+        {
+            if let Some(later) = files::settles_at(&full, SETTLE) {
+                return Ok(Some(later));
+            }
+        }
         let text = files::utf8(bytes)?;
         let hash = docs::hash(&text);
-        let cur = self.docs.get_opt(rel).wait()?;
         if let Some(d) = &cur {
             if d.hash == hash {
                 if d.synced != hash {
@@ -318,13 +360,13 @@ impl Shared {
                         .text_write(rel, text, Origin::File, Some(d.version))?;
                     self.docs.write(w).wait()?;
                 }
-                return Ok(());
+                return Ok(None);
             }
             // `synced` is what both sides last agreed on ("" if they never did). If the store
             // changed since, its write-back is queued and settles this path: it writes the
             // store's version and, when the file changed too, keeps the file's beside it.
             if d.synced != d.hash {
-                return Ok(());
+                return Ok(None);
             }
         }
         let w = self.docs.text_write(
@@ -339,7 +381,7 @@ impl Shared {
             "file:changed",
             json!({"path": rel, "version": d.version, "origin": "file", "hash": d.hash}),
         );
-        Ok(())
+        Ok(None)
     }
 
     /// The file and the store both changed since the last sync: merges them against the

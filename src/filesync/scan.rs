@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
-use super::{files, Shared};
+use super::{files, Shared, SETTLE};
 use crate::docs::{self, Imported, Origin};
 use crate::error::{Error, Result};
 
@@ -90,6 +90,10 @@ impl Shared {
                 .and_then(|()| files::read_limited(&full, max))
                 .and_then(|b| b.map(files::utf8).transpose());
             match got {
+                // Empty and just modified: perhaps truncated by a writer that is not done. Its
+                // close (the watcher) or the next scan brings it.
+                Ok(Some(text)) if text.is_empty() && files::settles_at(&full, SETTLE).is_some() => {
+                }
                 Ok(Some(text)) => {
                     let hash = docs::hash(&text);
                     read.push(Read { rel, text, hash });

@@ -2,7 +2,7 @@
 //! read after the debounce, renames, and the cases that call for a full rescan.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,15 @@ fn looks_like_dir(p: &Path) -> bool {
         .is_some_and(|n| !n.contains('.'))
 }
 
+/// What the watcher's events sorted so far: paths waiting for their debounce, paths to read
+/// now, renames, new directories to walk again.
+type Seen<'a> = (
+    &'a mut BTreeMap<String, Instant>,
+    &'a mut BTreeSet<String>,
+    &'a mut Vec<(String, String)>,
+    &'a mut BTreeMap<PathBuf, Instant>,
+);
+
 impl Shared {
     /// Watches the roots. A path is read as soon as its writer is done with it (the file was
     /// closed after writing, renamed into place or removed); a path that only saw writes is
@@ -28,10 +37,15 @@ impl Shared {
         let mut waiting: BTreeMap<String, Instant> = Default::default();
         let mut ready = BTreeSet::new();
         let mut renames = Vec::new();
+        // New directories, walked again once their debounce expires: the watcher adds a
+        // watch on a new directory only after delivering its event, so a file created in it
+        // in between has no event of its own.
+        let mut new_dirs: BTreeMap<PathBuf, Instant> = Default::default();
         while !self.stopped() {
             let now = Instant::now();
             let wake = waiting
                 .values()
+                .chain(new_dirs.values())
                 .min()
                 .copied()
                 .unwrap_or(next_scan)
@@ -46,7 +60,8 @@ impl Shared {
                         batch.push(ev);
                     }
                     for ev in batch {
-                        rescan |= self.classify(ev, &mut waiting, &mut ready, &mut renames);
+                        let seen = (&mut waiting, &mut ready, &mut renames, &mut new_dirs);
+                        rescan |= self.classify(ev, seen);
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -64,6 +79,7 @@ impl Shared {
                 waiting.clear();
                 ready.clear();
                 renames.clear();
+                new_dirs.clear();
                 continue;
             }
             for (from, to) in std::mem::take(&mut renames) {
@@ -78,9 +94,22 @@ impl Shared {
                 .filter(|(_, t)| **t <= now)
                 .map(|(p, _)| p.clone())
                 .collect();
+            let mut quiet = Vec::new();
             for p in due {
                 waiting.remove(&p);
-                ready.insert(p);
+                if !ready.contains(&p) {
+                    quiet.push(p);
+                }
+            }
+            let due: Vec<PathBuf> = new_dirs
+                .iter()
+                .filter(|(_, t)| **t <= now)
+                .map(|(p, _)| p.clone())
+                .collect();
+            for d in due {
+                new_dirs.remove(&d);
+                // Files already read are unchanged, so reading them again stores nothing.
+                ready.extend(files::walk(&d).iter().filter_map(|f| self.rel(f)));
             }
             for rel in std::mem::take(&mut ready) {
                 if self.root.join(&rel).is_file() {
@@ -89,18 +118,20 @@ impl Shared {
                     self.file_removed(&rel);
                 }
             }
+            for rel in quiet {
+                if !self.root.join(&rel).is_file() {
+                    self.file_removed(&rel);
+                } else if let Some(later) = self.file_quiet(&rel) {
+                    waiting.entry(rel).or_insert(later);
+                }
+            }
         }
     }
 
     /// Sorts one watcher event into paths to read now, paths to wait for and renames; true
     /// when the tree must be rescanned (overflow, a directory moved away or removed).
-    fn classify(
-        &self,
-        ev: notify::Result<notify::Event>,
-        waiting: &mut BTreeMap<String, Instant>,
-        ready: &mut BTreeSet<String>,
-        renames: &mut Vec<(String, String)>,
-    ) -> bool {
+    fn classify(&self, ev: notify::Result<notify::Event>, seen: Seen<'_>) -> bool {
+        let (waiting, ready, renames, new_dirs) = seen;
         let Ok(ev) = ev else {
             return true; // overflow or watch error: trust nothing
         };
@@ -155,6 +186,7 @@ impl Shared {
                             waiting.insert(rel, Instant::now() + self.opts.debounce);
                         }
                     }
+                    new_dirs.insert(p.clone(), Instant::now() + self.opts.debounce);
                 }
             } else if done && !p.exists() && self.rel(&p).is_none() && looks_like_dir(&p) {
                 rescan = true; // a directory moved away or removed: its files went with it

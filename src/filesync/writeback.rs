@@ -3,13 +3,32 @@
 //! `file:synced`.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::{files, write_atomic, Shared};
 use crate::docs;
 use crate::error::Result;
+
+/// First wait before retrying a failed write-back; it doubles with each failure.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait between two retries.
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// A path whose write-back failed: when it is tried again.
+pub(super) struct Parked {
+    failures: u32,
+    until: Instant,
+}
+
+impl Parked {
+    fn wait(failures: u32) -> Duration {
+        RETRY_FIRST
+            .saturating_mul(1u32 << failures.saturating_sub(1).min(20))
+            .min(RETRY_MAX)
+    }
+}
 
 impl Shared {
     pub(super) fn writeback_loop(&self) {
@@ -29,7 +48,9 @@ impl Shared {
     /// Writes every queued path once; returns how many were written or settled (0 sends the
     /// worker to sleep: an empty queue, or only paths that failed or are not this engine's).
     pub(super) fn writeback_all(&self) -> usize {
-        let pending = match self.docs.pending(256).wait() {
+        // Parked paths stay queued: ask for enough to see past them.
+        let want = 256 + self.parked.lock().len();
+        let pending = match self.docs.pending(want).wait() {
             Ok(p) => p,
             Err(e) => {
                 self.error(format!("write-back queue unreadable: {e}"));
@@ -42,16 +63,43 @@ impl Shared {
             if self.stopped() {
                 break;
             }
+            let now = Instant::now();
+            if self.parked.lock().get(&rel).is_some_and(|p| p.until > now) {
+                continue;
+            }
             match self.write_back(&rel) {
-                Ok(true) => n += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    self.error(format!("{rel}: {e}"));
-                    self.event("file:error", json!({"path": rel, "error": e.to_string()}));
+                Ok(done) => {
+                    self.parked.lock().remove(&rel);
+                    n += usize::from(done);
                 }
+                Err(e) => self.park(&rel, &e),
             }
         }
         n
+    }
+
+    /// A failed write-back: counted, retried after a backoff, reported once (`file:error`
+    /// with `retry: true`) until it succeeds.
+    fn park(&self, rel: &str, e: &crate::error::Error) {
+        self.error(format!("{rel}: {e}"));
+        let (first, wait) = {
+            let mut parked = self.parked.lock();
+            let p = parked.entry(rel.to_string()).or_insert(Parked {
+                failures: 0,
+                until: Instant::now(),
+            });
+            p.failures += 1;
+            let wait = Parked::wait(p.failures);
+            p.until = Instant::now() + wait;
+            (p.failures == 1, wait)
+        };
+        if first {
+            self.event(
+                "file:error",
+                json!({"path": rel, "error": e.to_string(), "retry": true,
+                       "retry_in": wait.as_secs_f64()}),
+            );
+        }
     }
 
     /// Writes one queued path; false if it is not under this engine's roots.

@@ -42,6 +42,7 @@ fn status_dict<'py>(
             d.set_item("errors", s.errors)?;
             d.set_item("scans", s.scans)?;
             d.set_item("last_error", s.last_error)?;
+            d.set_item("parked", s.parked)?;
         }
     }
     Ok(d)
@@ -98,7 +99,7 @@ impl SyncHandle {
     }
 
     /// Counters and state: running, root, imported, written, deleted, conflicts, errors,
-    /// scans, last_error.
+    /// scans, last_error, parked (paths whose write-back failed and waits for a retry).
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let st = self.hub.sync.lock().as_ref().map(Engine::status);
         status_dict(py, st, self.hub.root().display().to_string())
