@@ -376,12 +376,14 @@ class RedisServer:
 
 
 class RedisCluster:
-    """A 3-master Redis Cluster (no replicas) on free ports."""
+    """A Redis Cluster on free ports: 3 masters, and ``replicas`` replicas per master (the
+    first ``masters`` nodes are the masters when it starts; a failover can change that)."""
 
-    def __init__(self, masters: int = 3) -> None:
+    def __init__(self, masters: int = 3, replicas: int = 0, node_timeout_ms: int = 2000) -> None:
         self.nodes: list[RedisServer] = []
+        self.replicas = replicas
         try:
-            for _ in range(masters):
+            for _ in range(masters * (1 + replicas)):
                 self.nodes.append(
                     RedisServer(
                         pick_port=lambda: free_port(cluster_bus=True),
@@ -389,13 +391,13 @@ class RedisCluster:
                         config={
                             "cluster_enabled": True,
                             "cluster_config_file": "nodes.conf",
-                            "cluster_node_timeout": 2000,
+                            "cluster_node_timeout": node_timeout_ms,
                         },
                     )
                 )
             addrs = [f"{HOST}:{n.port}" for n in self.nodes]
             cmd = [redis_cli_bin(), "--cluster", "create", *addrs]
-            cmd += ["--cluster-replicas", "0", "--cluster-yes"]
+            cmd += ["--cluster-replicas", str(replicas), "--cluster-yes"]
             out = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=CLUSTER_TIMEOUT, check=False
             )
@@ -422,8 +424,12 @@ class RedisCluster:
                     info = repr(e)
                     states.append(False)
                     continue
-                # ok on every node, and every node knows every master's slots
-                states.append("cluster_state:ok" in info and len(slots) >= len(self.nodes))
+                # ok on every node, and every node knows every master's slots (and replicas)
+                masters = len(self.nodes) // (1 + self.replicas)
+                replicas_known = all(len(r) >= 3 + self.replicas for r in slots)
+                states.append(
+                    "cluster_state:ok" in info and len(slots) >= masters and replicas_known
+                )
             if all(states):
                 return
             time.sleep(0.1)
@@ -436,6 +442,46 @@ class RedisCluster:
     @property
     def url(self) -> str:
         return "redis+cluster://" + ",".join(f"{HOST}:{p}" for p in self.ports)
+
+    def _nodes_table(self) -> list[list[str]]:
+        for n in self.nodes:
+            if n.proc is not None and n.proc.poll() is None:
+                try:
+                    return [ln.split() for ln in n.command("CLUSTER", "NODES").splitlines()]
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        raise RuntimeError("no live cluster node answers")
+
+    def masters(self) -> list[RedisServer]:
+        """The nodes that serve slots now (healthy masters), as seen by a live node."""
+        ports = {
+            int(row[1].split("@")[0].rsplit(":", 1)[1])
+            for row in self._nodes_table()
+            if "master" in row[2] and "fail" not in row[2] and len(row) > 8
+        }
+        return [n for n in self.nodes if n.port in ports]
+
+    def kill(self, node: RedisServer) -> None:
+        """SIGKILLs one node (its process group): a crash, not a shutdown."""
+        assert node.proc is not None
+        os.killpg(node.proc.pid, signal.SIGKILL)
+        node.proc.wait(timeout=10)
+
+    def wait_failover(self, dead: RedisServer, timeout: float = CLUSTER_TIMEOUT) -> float:
+        """Waits until the live nodes agree the cluster is ok without ``dead`` (its replica
+        promoted); returns the seconds it took."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        while time.monotonic() < deadline:
+            live = [n for n in self.nodes if n is not dead and n.proc and n.proc.poll() is None]
+            try:
+                ok = all("cluster_state:ok" in n.command("CLUSTER", "INFO") for n in live)
+                if ok and dead not in self.masters():
+                    return time.monotonic() - t0
+            except (OSError, RuntimeError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"no failover within {timeout}s")
 
     def stop(self) -> None:
         for n in self.nodes:
