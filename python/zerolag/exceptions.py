@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 # the note PyO3 adds to an error raised while converting an argument of a native method
-_ARGUMENT_NOTE = re.compile(r"while processing '(\w+)'")
+_ARGUMENT_NOTE = re.compile(r"while processing '(?:r#)?(\w+)'")
 
 
 class ZerolagError(Exception):

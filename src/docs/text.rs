@@ -191,7 +191,8 @@ fn long_integer(text: &str) -> Option<(usize, &str)> {
             b'-' | b'0'..=b'9' => {
                 let start = i;
                 i += 1;
-                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
                     i += 1;
                 }
                 let tok = &text[start..i];
@@ -263,5 +264,74 @@ impl<'de> Visitor<'de> for Strict {
             out.insert(k, v);
         }
         Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(t: &str) -> Result<Value> {
+        parse(t, Format::Yaml, &Settings::default())
+    }
+    fn yaml_json(t: &str) -> Result<String> {
+        parse_to_json(t, Format::Yaml, &Settings::default())
+    }
+    fn json(t: &str) -> Result<Value> {
+        parse(t, Format::Json, &Settings::default())
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_refused_in_yaml_and_json() {
+        let big = format!("1{}", "0".repeat(199));
+        for t in [
+            format!("n: {big}\n"),
+            "n: 18446744073709551616\n".into(),
+            "n: -9223372036854775809\n".into(),
+            "n: 0x10000000000000000\n".into(),
+            format!("n: !!int {big}\n"),
+            format!("n: !!float {big}\n"),
+            format!("{big}: x\n"),
+        ] {
+            let e = yaml(&t).unwrap_err().to_string();
+            assert!(e.contains("64-bit"), "{t}: {e}");
+            assert!(yaml_json(&t).unwrap_err().to_string().contains("64-bit"));
+        }
+        for t in [
+            format!("{{\"n\": {big}}}"),
+            "[18446744073709551616]".into(),
+            "{\"a\": -9223372036854775809}".into(),
+        ] {
+            let e = json(&t).unwrap_err().to_string();
+            assert!(e.contains("64-bit"), "{t}: {e}");
+        }
+    }
+
+    #[test]
+    fn integers_inside_64_bits_and_strings_that_look_like_numbers_stay() {
+        let big = format!("1{}", "0".repeat(199));
+        let v = yaml(&format!(
+            "a: 18446744073709551615\nb: -9223372036854775808\nc: '{big}'\nd: 1e300\n"
+        ))
+        .unwrap();
+        assert_eq!(v["a"].as_u64(), Some(u64::MAX));
+        assert_eq!(v["b"].as_i64(), Some(i64::MIN));
+        assert_eq!(v["c"], Value::String(big.clone()));
+        assert_eq!(v["d"].as_f64(), Some(1e300));
+        let j = json(&format!(
+            "{{\"a\": 18446744073709551615, \"b\": \"{big} 1\\\"2\", \"c\": 1e300, \"d\": -1.5e-7}}"
+        ))
+        .unwrap();
+        assert_eq!(j["a"].as_u64(), Some(u64::MAX));
+        assert_eq!(j["c"].as_f64(), Some(1e300));
+    }
+
+    #[test]
+    fn json_duplicate_keys_are_refused() {
+        for t in [r#"{"a": 1, "a": 2}"#, r#"{"x": [{"b": 1, "b": 1}]}"#] {
+            let e = json(t).unwrap_err().to_string();
+            assert!(e.contains("duplicate key"), "{t}: {e}");
+        }
+        assert!(json(r#"{"a": {"a": 1}}"#).is_ok());
     }
 }

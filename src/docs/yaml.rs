@@ -244,8 +244,11 @@ pub(super) fn long_int(t: &str) -> bool {
     let all = |s: &str, ok: fn(&u8) -> bool| !s.is_empty() && s.as_bytes().iter().all(ok);
     let integer = all(rest, u8::is_ascii_digit)
         || (rest.len() == t.len()
-            && (t.strip_prefix("0x").is_some_and(|h| all(h, u8::is_ascii_hexdigit))
-                || t.strip_prefix("0o").is_some_and(|o| all(o, |c| (b'0'..=b'7').contains(c)))));
+            && (t
+                .strip_prefix("0x")
+                .is_some_and(|h| all(h, u8::is_ascii_hexdigit))
+                || t.strip_prefix("0o")
+                    .is_some_and(|o| all(o, |c| (b'0'..=b'7').contains(c)))));
     integer && plain(t).is_none()
 }
 

@@ -226,15 +226,15 @@ impl Walk<'_> {
             if let Ok(u) = o.extract::<u64>() {
                 return Ok(Value::Number(u.into()));
             }
-            return Err(self.fail(
-                "integer outside the 64-bit range (-2**63 .. 2**64-1); pass it as a str",
-            ));
+            return Err(
+                self.fail("integer outside the 64-bit range (-2**63 .. 2**64-1); pass it as a str")
+            );
         }
         if let Ok(f) = o.cast::<PyFloat>() {
             let v = f.value();
-            return Number::from_f64(v)
-                .map(Value::Number)
-                .ok_or_else(|| self.fail(format!("{v} (NaN and infinities are not JSON numbers)")));
+            return Number::from_f64(v).map(Value::Number).ok_or_else(|| {
+                self.fail(format!("{v} (NaN and infinities are not JSON numbers)"))
+            });
         }
         let is_dict = o.cast::<PyDict>().is_ok();
         let is_seq = o.cast::<PyList>().is_ok() || o.cast::<PyTuple>().is_ok();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::convert::{Text, json_to_py, py_to_json, str_list};
+use super::convert::{self, json_to_py, py_to_json, str_list, Text};
 use super::errors::{to_py, validation};
 use super::{run_async, run_sync};
 use crate::docs::{self as core, Origin};
@@ -132,7 +132,7 @@ macro_rules! docs_methods {
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
                 let text = match text.cast::<PyString>() {
-                    Ok(s) => s.to_str()?.to_string(),
+                    Ok(s) => convert::text(s.as_any(), "text")?,
                     Err(_) => {
                         let b: Vec<u8> = text
                             .extract()

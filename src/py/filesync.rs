@@ -59,7 +59,9 @@ pub struct SyncHandle {
 impl SyncHandle {
     /// Starts the engine (reconciling files and store first); returns its status.
     #[pyo3(signature = (*, debounce=0.05, rescan=30.0, conflicts=Text::from("keep-both"), writeback_poll=0.5))]
-    #[pyo3(text_signature = "($self, *, debounce=0.05, rescan=30.0, conflicts=\"keep-both\", writeback_poll=0.5)")]
+    #[pyo3(
+        text_signature = "($self, *, debounce=0.05, rescan=30.0, conflicts=\"keep-both\", writeback_poll=0.5)"
+    )]
     fn start<'py>(
         &self,
         py: Python<'py>,

@@ -102,7 +102,7 @@ fn import_op(
     data: &Bound<'_, PyAny>,
     repo: Option<&str>,
 ) -> PyResult<crate::engine::Op<u64>> {
-    let v = json_arg(data, "the export")?;
+    let v = json_arg(data, "data")?;
     let d = export::from_json(&v, repo)?;
     Ok(hub.patterns.import(d))
 }
@@ -134,7 +134,7 @@ macro_rules! pattern_methods {
             #[pyo3(signature = (repo, r#type, data, *, confidence=0.5))]
             fn store<'py>(&self, py: Python<'py>, repo: Text, r#type: Text, data: &Bound<'py, PyAny>, confidence: f64) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let data = json_arg(data, "pattern data")?;
+                let data = json_arg(data, "data")?;
                 $run(py, self.hub.patterns.store(&repo, &r#type, &data, confidence), pattern)
             }
 
@@ -152,7 +152,7 @@ macro_rules! pattern_methods {
             #[pyo3(signature = (id, *, confidence=None, data=None, observe=true))]
             fn update<'py>(&self, py: Python<'py>, id: Text, confidence: Option<f64>, data: Option<&Bound<'py, PyAny>>, observe: bool) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let data = data.map(|d| json_arg(d, "pattern data")).transpose()?;
+                let data = data.map(|d| json_arg(d, "data")).transpose()?;
                 $run(py, self.hub.patterns.update(&id, confidence, data.as_ref(), observe), pattern)
             }
 
@@ -196,7 +196,7 @@ macro_rules! pattern_methods {
             #[pyo3(signature = (repo, summary, *, at=None))]
             fn record_session<'py>(&self, py: Python<'py>, repo: Text, summary: &Bound<'py, PyAny>, at: Option<f64>) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let summary = json_arg(summary, "session summary")?;
+                let summary = json_arg(summary, "summary")?;
                 $run(py, self.hub.patterns.record_session(&repo, &summary, at), session)
             }
 

@@ -260,8 +260,20 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
                 refuse_none("title")?;
                 p.title = Some(text(&v, "title")?)
             }
-            "description" => p.description = Some(if none { String::new() } else { text(&v, "description")? }),
-            "intent" => p.intent = Some(if none { None } else { Some(text(&v, "intent")?) }),
+            "description" => {
+                p.description = Some(if none {
+                    String::new()
+                } else {
+                    text(&v, "description")?
+                })
+            }
+            "intent" => {
+                p.intent = Some(if none {
+                    None
+                } else {
+                    Some(text(&v, "intent")?)
+                })
+            }
             "keywords" => {
                 p.keywords = Some(if none {
                     vec![]
@@ -280,7 +292,13 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
                 refuse_none("confidence")?;
                 p.confidence = Some(v.extract()?)
             }
-            "complexity" => p.complexity = Some(if none { None } else { Some(py_to_json(&v, "complexity")?) }),
+            "complexity" => {
+                p.complexity = Some(if none {
+                    None
+                } else {
+                    Some(py_to_json(&v, "complexity")?)
+                })
+            }
             "status" => {
                 refuse_none("status")?;
                 p.status = Some(text(&v, "status")?)
@@ -297,10 +315,18 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
                 })
             }
             "context_cascade" => {
-                p.context_cascade = Some(if none { None } else { Some(text(&v, "context_cascade")?) })
+                p.context_cascade = Some(if none {
+                    None
+                } else {
+                    Some(text(&v, "context_cascade")?)
+                })
             }
             "estimated_effort" => {
-                p.estimated_effort = Some(if none { None } else { Some(text(&v, "estimated_effort")?) })
+                p.estimated_effort = Some(if none {
+                    None
+                } else {
+                    Some(text(&v, "estimated_effort")?)
+                })
             }
             "metadata" => {
                 refuse_none("metadata")?;
