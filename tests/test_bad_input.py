@@ -589,6 +589,15 @@ def test_file_sync_refuses_a_big_integer(hub: Any, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------- DualLoop
 
 
+def test_protocol_refuses_integers_beyond_64_bits() -> None:
+    """A coded command's literal follows the same rule as documents and arguments."""
+    for line in (f"wf:w|{{n:{BIG}}}", "wf:w|[18446744073709551616]", "ms:k|-9223372036854775809|t"):
+        with pytest.raises(ValidationError, match="too large"):
+            protocol.decode_command(line)
+    ok = protocol.decode_command("wf:w|{a:18446744073709551615,b:-9223372036854775808}")
+    assert ok.params == {"a": 2**64 - 1, "b": -(2**63)}
+
+
 class Scripted:
     """A frontend model that answers with the next scripted reply."""
 

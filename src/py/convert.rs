@@ -98,27 +98,31 @@ pub fn strings(v: Vec<Text>) -> Vec<String> {
     v.into_iter().map(Text::into_string).collect()
 }
 
-/// `s` as UTF-8, or `ValidationError` naming `what` (when known) for a lone surrogate.
-fn unicode(s: &Bound<'_, PyString>, what: Option<&str>) -> PyResult<String> {
+/// `s` as UTF-8, or the index of its first lone surrogate.
+fn utf8(s: &Bound<'_, PyString>) -> Result<String, usize> {
     match s.to_str() {
         Ok(t) => Ok(t.to_owned()),
-        Err(e) => {
-            let py = s.py();
-            let at = e
-                .value(py)
-                .getattr("start")
-                .and_then(|a| a.extract::<usize>())
-                .unwrap_or(0);
-            let msg = format!(
-                "text is not valid Unicode: lone surrogate at index {at} (encode it, e.g. \
-                 s.encode('utf-8', 'replace').decode(), before passing it)"
-            );
-            Err(match what {
-                Some(w) => invalid(w, msg),
-                None => validation(msg),
-            })
-        }
+        Err(e) => Err(e
+            .value(s.py())
+            .getattr("start")
+            .and_then(|a| a.extract::<usize>())
+            .unwrap_or(0)),
     }
+}
+
+fn not_unicode(at: usize) -> String {
+    format!(
+        "text is not valid Unicode: lone surrogate at index {at} (replace it, e.g. with \
+         s.encode('utf-8', 'replace').decode(), before passing it)"
+    )
+}
+
+/// `s` as UTF-8, or `ValidationError` naming `what` (when known) for a lone surrogate.
+fn unicode(s: &Bound<'_, PyString>, what: Option<&str>) -> PyResult<String> {
+    utf8(s).map_err(|at| match what {
+        Some(w) => invalid(w, not_unicode(at)),
+        None => validation(not_unicode(at)),
+    })
 }
 
 /// Text from any Python object that must be a `str` (named `what` in errors): `TypeError` for
@@ -181,136 +185,142 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
 /// anything JSON cannot hold (see the module doc): dict, list, tuple, str, int, float, bool
 /// and None are JSON.
 pub fn py_to_json(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    let mut walk = Walk {
-        what,
-        path: String::new(),
-        open: Vec::new(),
-    };
-    walk.value(o)
-}
-
-/// The state of one conversion: where in the value we are (for the message) and the
-/// containers being converted (a container met again inside itself is a cycle).
-struct Walk<'w> {
-    what: &'w str,
-    path: String,
-    open: Vec<usize>,
-}
-
-impl Walk<'_> {
-    fn fail(&self, msg: impl std::fmt::Display) -> PyErr {
-        let at = if self.path.is_empty() {
-            String::new()
-        } else {
-            format!(" (at {})", self.path)
-        };
-        invalid(self.what, format!("{msg}{at}: not a JSON value"))
-    }
-
-    fn value(&mut self, o: &Bound<'_, PyAny>) -> PyResult<Value> {
-        if o.is_none() {
-            return Ok(Value::Null);
-        }
-        if let Ok(s) = o.cast::<PyString>() {
-            return unicode(s, Some(self.what))
-                .map(Value::String)
-                .map_err(|e| self.located(e));
-        }
-        if let Ok(b) = o.cast::<PyBool>() {
-            return Ok(Value::Bool(b.is_true()));
-        }
-        if o.cast::<PyInt>().is_ok() {
-            if let Ok(i) = o.extract::<i64>() {
-                return Ok(Value::Number(i.into()));
-            }
-            if let Ok(u) = o.extract::<u64>() {
-                return Ok(Value::Number(u.into()));
-            }
-            return Err(
-                self.fail("integer outside the 64-bit range (-2**63 .. 2**64-1); pass it as a str")
-            );
-        }
-        if let Ok(f) = o.cast::<PyFloat>() {
-            let v = f.value();
-            return Number::from_f64(v).map(Value::Number).ok_or_else(|| {
-                self.fail(format!("{v} (NaN and infinities are not JSON numbers)"))
-            });
-        }
-        let is_dict = o.cast::<PyDict>().is_ok();
-        let is_seq = o.cast::<PyList>().is_ok() || o.cast::<PyTuple>().is_ok();
-        if !is_dict && !is_seq {
-            let name = o
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default();
-            return Err(self.fail(format!(
-                "a {name} (use dict, list, tuple, str, int, float, bool or None)"
-            )));
-        }
-        let addr = o.as_ptr() as usize;
-        if self.open.contains(&addr) {
-            return Err(self.fail("a container that contains itself"));
-        }
-        if self.open.len() >= MAX_DEPTH {
-            return Err(self.fail(format!("nesting deeper than {MAX_DEPTH} levels")));
-        }
-        self.open.push(addr);
-        let out = if let Ok(d) = o.cast::<PyDict>() {
-            self.dict(d)
-        } else {
-            self.seq(o)
-        };
-        self.open.pop();
-        out
-    }
-
-    fn dict(&mut self, d: &Bound<'_, PyDict>) -> PyResult<Value> {
-        let mut m = Map::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            let Ok(ks) = k.cast::<PyString>() else {
-                let name = k
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default();
-                return Err(self.fail(format!("a dict key of type {name} (keys must be str)")));
+    let mut open = Vec::new();
+    to_json(o, &mut open).map_err(|e| match e {
+        Fail::Py(e) => e,
+        Fail::Bad { msg, mut path } => {
+            path.reverse();
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" (at {})", path.concat())
             };
-            let key = unicode(ks, Some(self.what)).map_err(|e| self.located(e))?;
-            let len = self.path.len();
-            self.path.push_str(&format!("[{key:?}]"));
-            let v = self.value(&v)?;
-            self.path.truncate(len);
-            m.insert(key, v);
+            invalid(what, format!("{msg}{at}"))
         }
-        Ok(Value::Object(m))
-    }
+    })
+}
 
-    fn seq(&mut self, o: &Bound<'_, PyAny>) -> PyResult<Value> {
-        let mut out = Vec::new();
-        for (i, x) in o.try_iter()?.enumerate() {
-            let len = self.path.len();
-            self.path.push_str(&format!("[{i}]"));
-            out.push(self.value(&x?)?);
-            self.path.truncate(len);
-        }
-        Ok(Value::Array(out))
-    }
+/// Why a conversion failed: a value JSON cannot hold (with the place, innermost segment
+/// first, filled in as the error goes up; kept off the success path) or a Python error.
+enum Fail {
+    Bad { msg: String, path: Vec<String> },
+    Py(PyErr),
+}
 
-    /// A text error from [`unicode`] with the place in the value added to its message.
-    fn located(&self, e: PyErr) -> PyErr {
-        if self.path.is_empty() {
-            return e;
-        }
-        Python::attach(|py| {
-            let msg = e.value(py).to_string();
-            let msg = msg
-                .strip_prefix(&format!("{}: ", self.what))
-                .unwrap_or(&msg)
-                .to_string();
-            invalid(self.what, format!("{msg} (at {})", self.path))
-        })
+impl From<PyErr> for Fail {
+    fn from(e: PyErr) -> Fail {
+        Fail::Py(e)
     }
+}
+
+fn bad(msg: impl Into<String>) -> Fail {
+    Fail::Bad {
+        msg: msg.into(),
+        path: Vec::new(),
+    }
+}
+
+/// Adds the segment `seg` (made only on failure) to the place of a failure.
+fn at(e: Fail, seg: impl FnOnce() -> String) -> Fail {
+    match e {
+        Fail::Bad { msg, mut path } => {
+            path.push(seg());
+            Fail::Bad { msg, path }
+        }
+        other => other,
+    }
+}
+
+fn type_name(o: &Bound<'_, PyAny>) -> String {
+    o.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+/// `o` as JSON; `open` holds the containers being converted (one met again inside itself
+/// is a cycle).
+fn to_json(o: &Bound<'_, PyAny>, open: &mut Vec<usize>) -> Result<Value, Fail> {
+    if o.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(s) = o.cast::<PyString>() {
+        return json_str(s).map(Value::String);
+    }
+    if let Ok(b) = o.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if o.cast::<PyInt>().is_ok() {
+        if let Ok(i) = o.extract::<i64>() {
+            return Ok(Value::Number(i.into()));
+        }
+        if let Ok(u) = o.extract::<u64>() {
+            return Ok(Value::Number(u.into()));
+        }
+        return Err(bad(
+            "integer outside the 64-bit range (-2**63 .. 2**64-1) is not a JSON value; pass \
+             it as a str",
+        ));
+    }
+    if let Ok(f) = o.cast::<PyFloat>() {
+        let v = f.value();
+        return Number::from_f64(v).map(Value::Number).ok_or_else(|| {
+            bad(format!(
+                "{v} is not a JSON value (NaN and infinities are not JSON numbers)"
+            ))
+        });
+    }
+    let dict = o.cast::<PyDict>().ok();
+    if dict.is_none() && o.cast::<PyList>().is_err() && o.cast::<PyTuple>().is_err() {
+        return Err(bad(format!(
+            "a {} is not a JSON value (use dict, list, tuple, str, int, float, bool or None)",
+            type_name(o)
+        )));
+    }
+    let addr = o.as_ptr() as usize;
+    if open.contains(&addr) {
+        return Err(bad("a container that contains itself is not a JSON value"));
+    }
+    if open.len() >= MAX_DEPTH {
+        return Err(bad(format!(
+            "nesting deeper than {MAX_DEPTH} levels is refused"
+        )));
+    }
+    open.push(addr);
+    let out = match dict {
+        Some(d) => json_object(d, open),
+        None => json_array(o, open),
+    };
+    open.pop();
+    out
+}
+
+fn json_str(s: &Bound<'_, PyString>) -> Result<String, Fail> {
+    utf8(s).map_err(|at| bad(not_unicode(at)))
+}
+
+fn json_object(d: &Bound<'_, PyDict>, open: &mut Vec<usize>) -> Result<Value, Fail> {
+    let mut m = Map::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let Ok(ks) = k.cast::<PyString>() else {
+            return Err(bad(format!(
+                "a dict key of type {} is not JSON (keys must be str)",
+                type_name(&k)
+            )));
+        };
+        let key = json_str(ks).map_err(|e| at(e, || "[<key>]".into()))?;
+        let v = to_json(&v, open).map_err(|e| at(e, || format!("[{key:?}]")))?;
+        m.insert(key, v);
+    }
+    Ok(Value::Object(m))
+}
+
+fn json_array(o: &Bound<'_, PyAny>, open: &mut Vec<usize>) -> Result<Value, Fail> {
+    let mut out = Vec::with_capacity(o.len().unwrap_or(0));
+    for (i, x) in o.try_iter()?.enumerate() {
+        out.push(to_json(&x?, open).map_err(|e| at(e, || format!("[{i}]")))?);
+    }
+    Ok(Value::Array(out))
 }
 
 /// A list of strings from any iterable of str (a lone str is refused: it is almost always a
