@@ -269,6 +269,7 @@ impl<'de> Visitor<'de> for Strict {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
     use super::*;
 
     fn yaml(t: &str) -> Result<Value> {
