@@ -193,8 +193,8 @@ def test_constructors_validate_like_decoding() -> None:
         p.TaskReady(task_id="t", confidence=True, routing="r")
     with pytest.raises(TypeError):
         p.ContextLoad(context_id="c", depth=1.5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        p.WorkflowStart(workflow_id="w", params={1, 2})
+    with pytest.raises(ValidationError):
+        p.WorkflowStart(workflow_id="w", params={1, 2})  # not JSON (docs/errors.md)
     with pytest.raises(TypeError):
         p.encode("tc:a|b|c")  # type: ignore[arg-type]
     obj = p.TaskCreate(title="t", intent="i", complexity=0.5)

@@ -97,7 +97,7 @@ def test_bad_input_is_refused_and_changes_nothing(hub: zerolag.Hub) -> None:
             call()
     with pytest.raises(TypeError):
         hub.tasks.create("x", keywords="jwt")  # a str where a list is meant
-    with pytest.raises(TypeError):
+    with pytest.raises(zerolag.ValidationError):  # not JSON (docs/errors.md)
         hub.tasks.create("x", metadata={"s": {1, 2}})
     assert hub.tasks.count() == 1
     assert hub.tasks.get("keep").keywords == ["a"] and hub.tasks.get("keep").version == 1

@@ -1,5 +1,10 @@
 """Type stubs of the native module ``zerolag._core`` (hand-written; checked against the built
-module with ``mypy.stubtest`` by ``make test``)."""
+module with ``mypy.stubtest`` by ``make test``).
+
+Every method applies one rule to its arguments (docs/errors.md): text that is not valid Unicode
+(a lone surrogate such as ``"\\ud800"``) and values JSON cannot hold (NaN, ±inf, integers
+outside the signed/unsigned 64-bit range, bytes, sets, non-str keys, cycles, nesting deeper
+than 64) raise ``ValidationError`` whose ``argument`` names the argument, and change nothing."""
 
 import builtins
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
@@ -14,6 +19,7 @@ def _capabilities() -> list[str]:
     """Names of the capabilities in the registry (what ``Hub.health`` counts and
     ``Hub.clear`` deletes)."""
 
+# A JSON value: dict (str keys), list, tuple, str, int (64-bit), float (finite), bool, None.
 _JSON = Any
 
 @final
@@ -1095,8 +1101,9 @@ class Docs:
     ) -> Document:
         """Stores raw ``text`` as it is (comments and layout kept) after parsing it:
         ValidationError for invalid UTF-8, invalid YAML or JSON, more than one YAML document,
-        duplicate keys, unsupported tags, nesting deeper than 64, more than 200,000 nodes
-        (aliases count what they repeat) or a text over the size limit."""
+        duplicate keys (YAML and JSON), integers outside the 64-bit range (never read as a
+        float), unsupported tags, nesting deeper than 64, more than 200,000 nodes (aliases
+        count what they repeat) or a text over the size limit."""
     def merge(self, path: str, updates: dict[str, Any]) -> Document:
         """Deep-merges ``updates`` into the document's mapping (created if missing):
         mappings merge, anything else replaces, ``None`` deletes a key. Atomic against other
@@ -1132,8 +1139,9 @@ class AsyncDocs:
     ) -> Coroutine[Any, Any, Document]:
         """Stores raw ``text`` as it is (comments and layout kept) after parsing it:
         ValidationError for invalid UTF-8, invalid YAML or JSON, more than one YAML document,
-        duplicate keys, unsupported tags, nesting deeper than 64, more than 200,000 nodes
-        (aliases count what they repeat) or a text over the size limit."""
+        duplicate keys (YAML and JSON), integers outside the 64-bit range (never read as a
+        float), unsupported tags, nesting deeper than 64, more than 200,000 nodes (aliases
+        count what they repeat) or a text over the size limit."""
     def merge(self, path: str, updates: dict[str, Any]) -> Coroutine[Any, Any, Document]:
         """Deep-merges ``updates`` into the document's mapping (created if missing):
         mappings merge, anything else replaces, ``None`` deletes a key. Atomic against other

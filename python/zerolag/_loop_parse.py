@@ -50,6 +50,9 @@ SYNTAX = {
 }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Rejected(Exception):
     """A model reply that must not execute; ``errors`` are the ``er`` events to send."""
 
@@ -81,6 +84,7 @@ def parse_reply(
                 )
             ]
         )
+    _refuse_lone_surrogate(raw)
     handoffs: list[dict[str, Any]] = []
     errors: list[ErrorEvent] = []
     text = raw
@@ -98,6 +102,7 @@ def parse_reply(
                     obj.get("handoff", obj) if isinstance(obj, dict) else obj, handoffs, errors
                 )
         text = _JSON_FENCE.sub("", text)
+    _refuse_lone_surrogate(text)
     text, commands, found = state.check(text, max_commands, max_command_bytes)
     errors.extend(found)
     for h in handoffs:
@@ -115,8 +120,36 @@ def parse_reply(
     return text, commands, handoffs
 
 
+def lone_surrogate(text: str) -> int:
+    """The index of the first lone surrogate in ``text`` (a code point U+D800..U+DFFF, which
+    ``json.loads`` makes from an escaped ``\\ud800`` and UTF-8 cannot encode), else -1."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return int(e.start)
+    return -1
+
+
+def _refuse_lone_surrogate(text: str) -> None:
+    at = lone_surrogate(text)
+    if at >= 0:
+        raise Rejected(
+            [
+                ErrorEvent(
+                    "E_INVALID",
+                    f"model reply is not valid Unicode text (a lone surrogate at index {at}); "
+                    "nothing was executed",
+                    "answer again without escaped surrogates such as \\ud800",
+                )
+            ]
+        )
+
+
 def visible_text(raw: str) -> str:
-    """The text of a rejected reply shown to the user: coded lines and handoffs removed."""
+    """The text of a rejected reply shown to the user: coded lines and handoffs removed, lone
+    surrogates shown as U+FFFD (the reply is shown, never raised on)."""
+    if lone_surrogate(raw) >= 0:
+        raw = _SURROGATE.sub("\ufffd", raw)
     text = _JSON_FENCE.sub("", raw) if "```" in raw else raw
     try:
         text = protocol.extract(text).text

@@ -9,6 +9,7 @@ exception a Python user would already catch (``ValueError``, ``LookupError``,
 from __future__ import annotations
 
 import builtins
+import re
 
 __all__ = [
     "ZerolagError",
@@ -24,13 +25,39 @@ __all__ = [
     "RescanRequired",
 ]
 
+# the note PyO3 adds to an error raised while converting an argument of a native method
+_ARGUMENT_NOTE = re.compile(r"while processing '(?:r#)?(\w+)'")
+
 
 class ZerolagError(Exception):
     """Root of every zerolag error."""
 
 
 class ValidationError(ZerolagError, ValueError):
-    """Bad input: an id with glob characters, a value out of range, an unknown option."""
+    """Bad input: an id with glob characters, a value out of range, an unknown option, text
+    that is not valid Unicode (a lone surrogate), a value JSON cannot hold (see docs/errors.md).
+
+    ``argument`` names the argument that was refused when it is known (``"title"``,
+    ``"metadata"``), else None.
+    """
+
+    argument: str | None
+
+    def __init__(self, message: str = "", argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+    def add_note(self, note: str) -> None:
+        """Adds a note; the core's argument conversion adds ``while processing '<name>'``,
+        which sets :attr:`argument` and prefixes the message with the name."""
+        base = getattr(super(), "add_note", None)
+        if base is not None:  # Python 3.11+
+            base(note)
+        m = _ARGUMENT_NOTE.fullmatch(note)
+        if m is not None and self.argument is None:
+            self.argument = m.group(1)
+            if self.args and isinstance(self.args[0], str):
+                self.args = (f"{self.argument}: {self.args[0]}", *self.args[1:])
 
 
 class ProtocolError(ValidationError):

@@ -35,6 +35,7 @@ __all__ = [
     "ChatMessage",
     "Model",
     "ModelError",
+    "ModelReplyError",
     "OpenAIChat",
     "RuleBasedFrontend",
     "acomplete",
@@ -58,9 +59,14 @@ class ModelError(BackendError):
         self.body = body
 
 
+class ModelReplyError(ModelError, ValidationError):
+    """The model returned something that is not text (bytes, None, a dict): a
+    :class:`ValidationError` as well as a :class:`ModelError`; nothing was executed."""
+
+
 def _check_text(out: object) -> str:
     if not isinstance(out, str):
-        raise ModelError(f"the model returned {type(out).__name__}, expected str")
+        raise ModelReplyError(f"the model returned {type(out).__name__}, expected str")
     return out
 
 

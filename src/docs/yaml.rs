@@ -178,6 +178,7 @@ pub(super) fn scalar(
         return match (core, t.suffix.as_str()) {
             (true, "str") => Ok(Value::String(text.to_string())),
             (true, "null") => Ok(Value::Null),
+            (true, "int") | (true, "float") if long_int(text) => Err(out_of_range(span, text)),
             (true, "bool") | (true, "int") | (true, "float") => match plain(text) {
                 Some(v) if kind_of(&v) == t.suffix => Ok(v),
                 Some(Value::Number(n)) if t.suffix == "float" => Ok(Value::Number(n)),
@@ -192,6 +193,9 @@ pub(super) fn scalar(
     if style != ScalarStyle::Plain {
         return Ok(Value::String(text.to_string()));
     }
+    if long_int(text) {
+        return Err(out_of_range(span, text));
+    }
     match plain(text) {
         Some(Value::Number(n)) if n.as_f64().is_some_and(|f| !f.is_finite()) => {
             Err(bad(span, "infinite numbers have no JSON form"))
@@ -201,6 +205,18 @@ pub(super) fn scalar(
         None if is_inf(text) => Err(bad(span, ".inf has no JSON form")),
         None => Ok(Value::String(text.to_string())),
     }
+}
+
+fn out_of_range(span: &Span, text: &str) -> Error {
+    let shown: String = text.chars().take(24).collect();
+    let more = if shown.len() < text.len() { "..." } else { "" };
+    bad(
+        span,
+        format!(
+            "the integer {shown}{more} is outside the 64-bit range (-2**63 .. 2**64-1); quote \
+             it to keep it as a string"
+        ),
+    )
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -221,6 +237,21 @@ pub(super) fn is_inf(t: &str) -> bool {
     matches!(t, ".inf" | ".Inf" | ".INF")
 }
 
+/// True for an integer of the core schema (decimal, `0x` hex, `0o` octal) that fits neither
+/// i64 nor u64: refused, as everywhere (docs/errors.md), rather than read as a float.
+pub(super) fn long_int(t: &str) -> bool {
+    let rest = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let all = |s: &str, ok: fn(&u8) -> bool| !s.is_empty() && s.as_bytes().iter().all(ok);
+    let integer = all(rest, u8::is_ascii_digit)
+        || (rest.len() == t.len()
+            && (t
+                .strip_prefix("0x")
+                .is_some_and(|h| all(h, u8::is_ascii_hexdigit))
+                || t.strip_prefix("0o")
+                    .is_some_and(|o| all(o, |c| (b'0'..=b'7').contains(c)))));
+    integer && plain(t).is_none()
+}
+
 /// The core-schema reading of a plain scalar; None for a string.
 pub(super) fn plain(t: &str) -> Option<Value> {
     match t {
@@ -235,27 +266,25 @@ pub(super) fn plain(t: &str) -> Option<Value> {
         b'-' | b'+' => (&t[..1], &t[1..]),
         _ => ("", t),
     };
+    // integers outside the 64-bit range are refused by `scalar` (see `long_int`), never read
+    // as a float or a string
     if digits(rest.as_bytes()) {
-        return format!("{sign}{rest}")
+        let t = format!("{sign}{rest}");
+        return t
             .parse::<i64>()
-            .ok()
             .map(Value::from)
-            .or_else(|| {
-                t.parse::<f64>()
-                    .ok()
-                    .and_then(Number::from_f64)
-                    .map(Value::Number)
-            });
+            .or_else(|_| t.parse::<u64>().map(Value::from))
+            .ok();
     }
     if sign.is_empty() {
         if let Some(h) = t.strip_prefix("0x") {
             if !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()) {
-                return i64::from_str_radix(h, 16).ok().map(Value::from);
+                return u64::from_str_radix(h, 16).ok().map(Value::from);
             }
         }
         if let Some(o) = t.strip_prefix("0o") {
             if !o.is_empty() && o.bytes().all(|c| (b'0'..=b'7').contains(&c)) {
-                return i64::from_str_radix(o, 8).ok().map(Value::from);
+                return u64::from_str_radix(o, 8).ok().map(Value::from);
             }
         }
     }

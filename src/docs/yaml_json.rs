@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::Value;
 
-use super::yaml::{bad, check_tag, is_inf, is_nan, map_key, plain, scalar, Limits};
+use super::yaml::{bad, check_tag, is_inf, is_nan, long_int, map_key, plain, scalar, Limits};
 use crate::error::Result;
 
 /// A completed anchored node: its JSON text, its size in nodes, and its key form (scalars).
@@ -76,7 +76,7 @@ fn resolve<'a>(
         if style != ScalarStyle::Plain {
             return Ok(Scalar::Str(text));
         }
-        if plain(text).is_none() && !is_nan(text) && !is_inf(text) {
+        if plain(text).is_none() && !is_nan(text) && !is_inf(text) && !long_int(text) {
             return Ok(Scalar::Str(text));
         }
     }

@@ -143,7 +143,9 @@ pub(crate) enum Bare {
     Bool(bool),
     /// A number in JSON syntax.
     Number(serde_json::Number),
-    /// Number syntax, but too large for a finite float.
+    /// Number syntax, but out of range: an integer outside the signed/unsigned 64-bit range
+    /// (refused, as everywhere, rather than read as an approximate float) or a float too
+    /// large to be finite.
     Overflow,
     /// Anything else: text.
     Text,
@@ -207,6 +209,7 @@ pub(crate) fn classify(s: &str) -> Bare {
         if let Ok(i) = s.parse::<i64>() {
             return Bare::Number(i.into());
         }
+        return Bare::Overflow;
     }
     match s.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
         Some(n) => Bare::Number(n),

@@ -278,6 +278,18 @@ fn error_classes() {
     assert_eq!(err_c("wf:w|{a:1} trailing").expected, "end of the command");
     assert_eq!(err_c("ms:k|{a:1} x|t").expected, "`|` after field `value`");
     assert!(err_c("wf:w|1e999").message.contains("too large"));
+    // Integers beyond 64 bits are refused, never read as a float.
+    assert!(err_c("wf:w|18446744073709551616")
+        .message
+        .contains("too large"));
+    assert!(err_c("wf:w|{n:-9223372036854775809}")
+        .expected
+        .contains("64 bits"));
+    assert!(decode(
+        "wf:w|[18446744073709551615,-9223372036854775808]",
+        Direction::Command
+    )
+    .is_ok());
     // Escapes.
     assert!(err_c("tc:\\ud800|b|low").message.contains("surrogate"));
     assert!(err_c("tc:\\udc00|b|low").message.contains("surrogate"));

@@ -38,7 +38,7 @@ fn bare_to_value(c: &Cursor<'_>, start: usize, word: &str) -> Result<Value, Prot
         Bare::Overflow => {
             return Err(c.err(
                 start,
-                "a finite number",
+                "an integer within 64 bits (-2**63 .. 2**64-1) or a finite float",
                 format!("number `{word}` is too large"),
             ))
         }

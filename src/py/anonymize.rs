@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use pyo3::prelude::*;
 
-use super::convert::{json_to_py, py_to_json};
+use super::convert::{json_to_py, py_to_json, string_map, strings, Text};
 use super::errors::to_py;
 use crate::anonymize::{self as core, CATEGORIES};
 
@@ -63,18 +63,18 @@ impl Anonymizer {
     #[new]
     #[pyo3(signature = (*, disable=Vec::new(), rules=None, key=None))]
     fn new(
-        disable: Vec<String>,
-        rules: Option<HashMap<String, String>>,
+        disable: Vec<Text>,
+        rules: Option<HashMap<Text, Text>>,
         key: Option<Vec<u8>>,
     ) -> PyResult<Self> {
         Ok(Anonymizer {
-            inner: build(disable, rules, key)?,
+            inner: build(strings(disable), string_map(rules), key)?,
         })
     }
 
     /// `text` with every secret replaced by its placeholder.
-    fn anonymize(&self, py: Python<'_>, text: &str) -> String {
-        py.detach(|| self.inner.anonymize(text))
+    fn anonymize(&self, py: Python<'_>, text: Text) -> String {
+        py.detach(|| self.inner.anonymize(&text))
     }
 
     /// A copy of a JSON-like value with every string (and key) anonymised.
@@ -83,19 +83,19 @@ impl Anonymizer {
         py: Python<'py>,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = py_to_json(value)?;
+        let v = py_to_json(value, "value")?;
         let out = py.detach(|| self.inner.anonymize_json(&v));
         json_to_py(py, &out)
     }
 
     /// What would be redacted, in order (offsets index the str).
-    fn scan(&self, py: Python<'_>, text: &str) -> Vec<Finding> {
-        let found = py.detach(|| self.inner.scan(text));
+    fn scan(&self, py: Python<'_>, text: Text) -> Vec<Finding> {
+        let found = py.detach(|| self.inner.scan(&text));
         found
             .into_iter()
             .map(|f| Finding {
-                start: char_offset(text, f.start),
-                end: char_offset(text, f.end),
+                start: char_offset(&text, f.start),
+                end: char_offset(&text, f.end),
                 category: f.category,
                 rule: f.rule,
                 placeholder: f.placeholder,
@@ -112,9 +112,9 @@ impl Anonymizer {
 
 /// `text` with secrets replaced, using the built-in rules and the default key.
 #[pyfunction]
-fn anonymize(py: Python<'_>, text: &str) -> PyResult<String> {
+fn anonymize(py: Python<'_>, text: Text) -> PyResult<String> {
     match &*DEFAULT {
-        Ok(a) => Ok(py.detach(|| a.anonymize(text))),
+        Ok(a) => Ok(py.detach(|| a.anonymize(&text))),
         Err(e) => Err(super::errors::to_py(crate::error::Error::Backend(
             e.clone(),
         ))),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::convert::{json_to_py, py_to_json, str_list};
+use super::convert::{json_to_py, opt_text, py_to_json, str_list, text, Text};
 use super::errors::validation;
 use super::{run_async, run_async_blocking, run_sync, run_sync_blocking};
 use crate::bus::{self as core, ClaimPolicy, Settings};
@@ -273,8 +273,8 @@ fn is_one(n: u64) -> PyResult<bool> {
 
 /// A message id from a str, a Message, a Delivery or a DeadLetter.
 fn message_id(o: &Bound<'_, PyAny>) -> PyResult<String> {
-    if let Ok(s) = o.cast::<PyString>() {
-        return Ok(s.to_str()?.to_string());
+    if o.cast::<PyString>().is_ok() {
+        return text(o, "message_id");
     }
     if let Ok(m) = o.cast::<Message>() {
         return Ok(m.get().m.id.clone());
@@ -298,7 +298,7 @@ fn ids(o: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 }
 
 fn payload(o: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
-    py_to_json(o).map_err(|e| validation(format!("payload is not a JSON value: {e}")))
+    py_to_json(o, "payload")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -335,14 +335,14 @@ fn outgoing_item(hub: &CoreHub, o: &Bound<'_, PyAny>) -> PyResult<core::Outgoing
     );
     let (mut p, mut priority, mut broadcast) = (None, "medium".to_string(), false);
     for (k, v) in d.iter() {
-        let name: String = k.extract()?;
+        let name = text(&k, "messages")?;
         match name.as_str() {
-            "source" => source = Some(v.extract()?),
-            "target" => target = v.extract()?,
+            "source" => source = Some(text(&v, "source")?),
+            "target" => target = opt_text(&v, "target")?,
             "payload" => p = Some(v),
-            "priority" => priority = v.extract()?,
-            "kind" => kind = v.extract()?,
-            "idempotency_key" => key = v.extract()?,
+            "priority" => priority = text(&v, "priority")?,
+            "kind" => kind = opt_text(&v, "kind")?,
+            "idempotency_key" => key = opt_text(&v, "idempotency_key")?,
             "broadcast" => broadcast = v.extract()?,
             other => return Err(validation(format!("unknown message field {other:?}"))),
         }
@@ -416,10 +416,10 @@ macro_rules! bus_methods {
             }
 
             #[pyo3(signature = (agent, *, kinds=None))]
-            fn register<'py>(&self, py: Python<'py>, agent: &str, kinds: Option<&Bound<'py, PyAny>>) -> PyResult<$ret> {
+            fn register<'py>(&self, py: Python<'py>, agent: Text, kinds: Option<&Bound<'py, PyAny>>) -> PyResult<$ret> {
                 check(&self.hub)?;
                 let kinds = kinds.map(|k| str_list(k, "kinds")).transpose()?.unwrap_or_default();
-                $run(py, self.hub.bus.register(agent, kinds), same)
+                $run(py, self.hub.bus.register(&agent, kinds), same)
             }
 
             fn agents<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
@@ -427,20 +427,21 @@ macro_rules! bus_methods {
                 $run(py, self.hub.bus.agents(), agents)
             }
 
-            #[pyo3(signature = (source, target, payload, *, priority="medium", kind=None, idempotency_key=None))]
+            #[pyo3(signature = (source, target, payload, *, priority=Text::from("medium"), kind=None, idempotency_key=None))]
+            #[pyo3(text_signature = "($self, source, target, payload, *, priority=\"medium\", kind=None, idempotency_key=None)")]
             #[allow(clippy::too_many_arguments)]
             fn share<'py>(
                 &self,
                 py: Python<'py>,
-                source: &str,
-                target: Option<&str>,
+                source: Text,
+                target: Option<Text>,
                 payload: &Bound<'py, PyAny>,
-                priority: &str,
-                kind: Option<&str>,
-                idempotency_key: Option<&str>,
+                priority: Text,
+                kind: Option<Text>,
+                idempotency_key: Option<Text>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let op = share_op(&self.hub, source, target, payload, priority, kind, idempotency_key, false)?;
+                let op = share_op(&self.hub, &source, target.as_deref(), payload, &priority, kind.as_deref(), idempotency_key.as_deref(), false)?;
                 $run(py, op, message)
             }
 
@@ -457,52 +458,53 @@ macro_rules! bus_methods {
                 $run(py, self.hub.bus.send_many(v), self::messages)
             }
 
-            #[pyo3(signature = (source, payload, *, priority="medium", kind=None, idempotency_key=None))]
+            #[pyo3(signature = (source, payload, *, priority=Text::from("medium"), kind=None, idempotency_key=None))]
+            #[pyo3(text_signature = "($self, source, payload, *, priority=\"medium\", kind=None, idempotency_key=None)")]
             fn broadcast<'py>(
                 &self,
                 py: Python<'py>,
-                source: &str,
+                source: Text,
                 payload: &Bound<'py, PyAny>,
-                priority: &str,
-                kind: Option<&str>,
-                idempotency_key: Option<&str>,
+                priority: Text,
+                kind: Option<Text>,
+                idempotency_key: Option<Text>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let op = share_op(&self.hub, source, None, payload, priority, kind, idempotency_key, true)?;
+                let op = share_op(&self.hub, &source, None, payload, &priority, kind.as_deref(), idempotency_key.as_deref(), true)?;
                 $run(py, op, message)
             }
 
             #[pyo3(signature = (agent, count=10))]
-            fn pending<'py>(&self, py: Python<'py>, agent: &str, count: usize) -> PyResult<$ret> {
+            fn pending<'py>(&self, py: Python<'py>, agent: Text, count: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.bus.pending(agent, count), messages)
+                $run(py, self.hub.bus.pending(&agent, count), messages)
             }
 
             #[pyo3(signature = (agent, message_id, *, group=None, consumer=None))]
             fn ack<'py>(
                 &self,
                 py: Python<'py>,
-                agent: &str,
+                agent: Text,
                 message_id: &Bound<'py, PyAny>,
-                group: Option<&str>,
-                consumer: Option<&str>,
+                group: Option<Text>,
+                consumer: Option<Text>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
                 let id = self::message_id(message_id)?;
-                $run(py, self.hub.bus.ack(agent, vec![id], group, consumer), is_one)
+                $run(py, self.hub.bus.ack(&agent, vec![id], group.as_deref(), consumer.as_deref()), is_one)
             }
 
             #[pyo3(signature = (agent, message_ids, *, group=None, consumer=None))]
             fn ack_many<'py>(
                 &self,
                 py: Python<'py>,
-                agent: &str,
+                agent: Text,
                 message_ids: &Bound<'py, PyAny>,
-                group: Option<&str>,
-                consumer: Option<&str>,
+                group: Option<Text>,
+                consumer: Option<Text>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.bus.ack(agent, ids(message_ids)?, group, consumer), same)
+                $run(py, self.hub.bus.ack(&agent, ids(message_ids)?, group.as_deref(), consumer.as_deref()), same)
             }
 
             fn is_acked<'py>(&self, py: Python<'py>, message_id: &Bound<'py, PyAny>) -> PyResult<$ret> {
@@ -511,9 +513,9 @@ macro_rules! bus_methods {
             }
 
             #[pyo3(signature = (agent_a, agent_b, limit=50))]
-            fn history<'py>(&self, py: Python<'py>, agent_a: &str, agent_b: &str, limit: usize) -> PyResult<$ret> {
+            fn history<'py>(&self, py: Python<'py>, agent_a: Text, agent_b: Text, limit: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.bus.history(agent_a, agent_b, limit), messages)
+                $run(py, self.hub.bus.history(&agent_a, &agent_b, limit), messages)
             }
 
             fn stats<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
@@ -536,9 +538,9 @@ macro_rules! bus_methods {
             fn consume<'py>(
                 &self,
                 py: Python<'py>,
-                agent: &str,
-                group: &str,
-                consumer: &str,
+                agent: Text,
+                group: Text,
+                consumer: Text,
                 count: usize,
                 block_ms: Option<u64>,
                 claim_idle_ms: u64,
@@ -546,13 +548,13 @@ macro_rules! bus_methods {
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
                 let pol = policy(claim_idle_ms, max_deliveries);
-                $consume(py, &self.hub, agent, group, consumer, count, pol, block_ms)
+                $consume(py, &self.hub, &agent, &group, &consumer, count, pol, block_ms)
             }
 
             #[pyo3(signature = (agent=None, count=100))]
-            fn dead_letters<'py>(&self, py: Python<'py>, agent: Option<&str>, count: usize) -> PyResult<$ret> {
+            fn dead_letters<'py>(&self, py: Python<'py>, agent: Option<Text>, count: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.bus.dead_letters(agent, count), dead)
+                $run(py, self.hub.bus.dead_letters(agent.as_deref(), count), dead)
             }
 
             #[pyo3(signature = (message_ids=None, *, agent=None))]
@@ -560,11 +562,11 @@ macro_rules! bus_methods {
                 &self,
                 py: Python<'py>,
                 message_ids: Option<&Bound<'py, PyAny>>,
-                agent: Option<&str>,
+                agent: Option<Text>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
                 let ids = message_ids.map(ids).transpose()?;
-                $run(py, self.hub.bus.requeue(agent, ids), same)
+                $run(py, self.hub.bus.requeue(agent.as_deref(), ids), same)
             }
 
             fn __repr__(&self) -> String {

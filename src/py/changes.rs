@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
+
+use super::convert::Text;
 use pyo3::types::PyTuple;
 
 use super::errors::validation;
@@ -139,11 +141,11 @@ macro_rules! changes_methods {
             fn read<'py>(
                 &self,
                 py: Python<'py>,
-                after: Option<&str>,
+                after: Option<Text>,
                 limit: usize,
                 block: Option<f64>,
             ) -> PyResult<$ret> {
-                let after = check_after(after)?;
+                let after = check_after(after.as_deref())?;
                 let block = block_of(block)?.filter(|b| !b.is_zero());
                 let Some(block) = block else {
                     let op = self.hub.changes.read(after.as_deref(), limit, Duration::ZERO);
@@ -187,8 +189,8 @@ pub struct AsyncChanges {
 changes_methods!(Changes, Py<PyAny>, run_sync, run_sync_blocking, {
     /// A blocking iterator over the changes after `after` (None: from now).
     #[pyo3(signature = (after=None))]
-    fn subscribe(&self, py: Python<'_>, after: Option<&str>) -> PyResult<ChangeSubscription> {
-        let cursor = match check_after(after)? {
+    fn subscribe(&self, py: Python<'_>, after: Option<Text>) -> PyResult<ChangeSubscription> {
+        let cursor = match check_after(after.as_deref())? {
             Some(a) => a,
             None => {
                 let op = self.hub.changes.end();
@@ -211,10 +213,10 @@ changes_methods!(
         /// An async iterator over the changes after `after` (None: from the end of the feed
         /// when first used).
         #[pyo3(signature = (after=None))]
-        fn subscribe(&self, after: Option<&str>) -> PyResult<AsyncChangeSubscription> {
+        fn subscribe(&self, after: Option<Text>) -> PyResult<AsyncChangeSubscription> {
             Ok(AsyncChangeSubscription {
                 hub: self.hub.clone(),
-                state: Arc::new(Mutex::new(State::new(check_after(after)?))),
+                state: Arc::new(Mutex::new(State::new(check_after(after.as_deref())?))),
             })
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::convert::{json_to_py, py_to_json, str_list};
+use super::convert::{self, json_to_py, py_to_json, str_list, Text};
 use super::errors::{to_py, validation};
 use super::{run_async, run_sync};
 use crate::docs::{self as core, Origin};
@@ -103,23 +103,22 @@ macro_rules! docs_methods {
                 Ok((s.roots, s.max_bytes))
             }
 
-            fn get<'py>(&self, py: Python<'py>, path: &str) -> PyResult<$ret> {
+            fn get<'py>(&self, py: Python<'py>, path: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.docs.get(path), doc)
+                $run(py, self.hub.docs.get(&path), doc)
             }
 
             #[pyo3(signature = (path, value, *, expected_version=None))]
             fn put<'py>(
                 &self,
                 py: Python<'py>,
-                path: &str,
+                path: Text,
                 value: &Bound<'py, PyAny>,
                 expected_version: Option<u64>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let v = py_to_json(value)
-                    .map_err(|e| validation(format!("value is not a JSON value: {e}")))?;
-                let w = self.hub.docs.value_write(path, &v, expected_version)?;
+                let v = py_to_json(value, "value")?;
+                let w = self.hub.docs.value_write(&path, &v, expected_version)?;
                 $run(py, self.hub.docs.write(w), doc)
             }
 
@@ -127,13 +126,13 @@ macro_rules! docs_methods {
             fn put_text<'py>(
                 &self,
                 py: Python<'py>,
-                path: &str,
+                path: Text,
                 text: &Bound<'py, PyAny>,
                 expected_version: Option<u64>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
                 let text = match text.cast::<PyString>() {
-                    Ok(s) => s.to_str()?.to_string(),
+                    Ok(s) => convert::text(s.as_any(), "text")?,
                     Err(_) => {
                         let b: Vec<u8> = text
                             .extract()
@@ -149,36 +148,36 @@ macro_rules! docs_methods {
                 let w = self
                     .hub
                     .docs
-                    .text_write(path, text, Origin::Store, expected_version)?;
+                    .text_write(&path, text, Origin::Store, expected_version)?;
                 $run(py, self.hub.docs.write(w), doc)
             }
 
             fn merge<'py>(
                 &self,
                 py: Python<'py>,
-                path: &str,
+                path: Text,
                 updates: &Bound<'py, PyAny>,
             ) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let u = py_to_json(updates)
-                    .map_err(|e| validation(format!("updates are not a JSON value: {e}")))?;
+                let u = py_to_json(updates, "updates")?;
                 if !u.is_object() {
                     return Err(validation(
                         "updates must be a dict (merged into the document's mapping)",
                     ));
                 }
-                $run(py, self.hub.docs.merge(path, u), doc)
+                $run(py, self.hub.docs.merge(&path, u), doc)
             }
 
-            fn delete<'py>(&self, py: Python<'py>, path: &str) -> PyResult<$ret> {
+            fn delete<'py>(&self, py: Python<'py>, path: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.docs.delete(path, Origin::Store), same)
+                $run(py, self.hub.docs.delete(&path, Origin::Store), same)
             }
 
-            #[pyo3(signature = (prefix=""))]
-            fn list<'py>(&self, py: Python<'py>, prefix: &str) -> PyResult<$ret> {
+            #[pyo3(signature = (prefix=Text::default()))]
+            #[pyo3(text_signature = "($self, prefix=\"\")")]
+            fn list<'py>(&self, py: Python<'py>, prefix: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.docs.list(prefix), same)
+                $run(py, self.hub.docs.list(&prefix), same)
             }
 
             #[pyo3(signature = (limit=1000))]

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
+
+use super::convert::Text;
 use pyo3::types::{PyDict, PyList};
 
 use super::jobs::{item_job, AsyncJobs, Jobs};
@@ -108,7 +110,7 @@ impl LoopState {
     fn queue(
         &self,
         hub: &CoreHub,
-        session: &str,
+        session: Text,
         commands: &Bound<'_, PyAny>,
         tasks: Option<Vec<(String, bool)>>,
     ) -> PyResult<Op<Dispatched>> {
@@ -116,13 +118,13 @@ impl LoopState {
         for c in commands.try_iter()? {
             cmds.push(command_of(&c?)?);
         }
-        self.s.lock().get(session)?; // a bad session name queues nothing
+        self.s.lock().get(&session)?; // a bad session name queues nothing
         let Plan {
             jobs,
             pending,
             task_ids,
         } = core::plan(
-            session,
+            &session,
             &cmds,
             &self.kinds.lock(),
             &tasks.unwrap_or_default(),
@@ -157,7 +159,7 @@ impl LoopState {
 
     /// Registers command `kind` with its job options (`{"kind": job kind, "max_attempts":
     /// ..., ...}`, as an `enqueue_many` item without payload).
-    fn set_kind(&self, kind: &str, options: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn set_kind(&self, kind: Text, options: &Bound<'_, PyAny>) -> PyResult<()> {
         let template = item_job(options)?;
         template.clone().into_job(now())?; // refuse bad options now
         self.kinds.lock().insert(kind.to_string(), template);
@@ -172,7 +174,7 @@ impl LoopState {
         &self,
         py: Python<'_>,
         jobs: PyRef<'_, Jobs>,
-        session: &str,
+        session: Text,
         commands: &Bound<'_, PyAny>,
         tasks: Option<Vec<(String, bool)>>,
     ) -> PyResult<Py<PyAny>> {
@@ -187,7 +189,7 @@ impl LoopState {
         &self,
         py: Python<'py>,
         jobs: PyRef<'py, AsyncJobs>,
-        session: &str,
+        session: Text,
         commands: &Bound<'py, PyAny>,
         tasks: Option<Vec<(String, bool)>>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -205,9 +207,9 @@ impl LoopState {
     fn prompt<'py>(
         &self,
         py: Python<'py>,
-        session: &str,
-        message: &str,
-        system: &str,
+        session: Text,
+        message: Text,
+        system: Text,
         budget_: BudgetTuple,
         grace: f64,
         count: Option<Bound<'py, PyAny>>,
@@ -217,13 +219,13 @@ impl LoopState {
         // threads run (and the lines are copies either way).
         let (cmds, st) = {
             let mut s = self.s.lock();
-            let sess = s.get(session)?;
+            let sess = s.get(&session)?;
             (sess.command_lines(), sess.status_lines(now(), grace))
         };
         let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
         let st: Vec<(bool, &str)> = st.iter().map(|(f, l)| (*f, l.as_str())).collect();
         let p = build(count.as_ref(), |c| {
-            core::build(system, &cmds, &st, message, &b, c)
+            core::build(&system, &cmds, &st, &message, &b, c)
         })?;
         let (messages, tokens, _) = prompt_out(py, p)?;
         Ok((messages, tokens))
@@ -234,7 +236,7 @@ impl LoopState {
     fn check(
         &self,
         py: Python<'_>,
-        text: &str,
+        text: Text,
         max_commands: usize,
         max_command_bytes: usize,
     ) -> PyResult<CheckOut> {
@@ -244,7 +246,7 @@ impl LoopState {
             k
         };
         let refs: Vec<&str> = kinds.iter().map(String::as_str).collect();
-        let c = core::check(text, &refs, max_commands, max_command_bytes);
+        let c = core::check(&text, &refs, max_commands, max_command_bytes);
         let commands = c
             .commands
             .into_iter()
@@ -265,40 +267,40 @@ impl LoopState {
     #[pyo3(signature = (session, line, job, command, when))]
     fn apply(
         &self,
-        session: &str,
-        line: &str,
-        job: Option<&str>,
-        command: Option<&str>,
+        session: Text,
+        line: Text,
+        job: Option<Text>,
+        command: Option<Text>,
         when: f64,
     ) -> PyResult<bool> {
-        let Ok(ev) = decode_event(line) else {
+        let Ok(ev) = decode_event(&line) else {
             return Ok(false);
         };
         let job = job.filter(|j| !j.is_empty());
         let mut s = self.s.lock();
-        let Ok(sess) = s.get(session) else {
+        let Ok(sess) = s.get(&session) else {
             return Ok(false); // not a session name this loop could have sent on
         };
-        if let (Some(j), Some(c)) = (job, command.filter(|c| !c.is_empty())) {
+        if let (Some(j), Some(c)) = (&job, command.filter(|c| !c.is_empty())) {
             if sess.by_job(j).is_none() {
-                sess.adopt(c, j, &ev, when);
+                sess.adopt(&c, j, &ev, when);
             }
         }
-        sess.apply(&ev, job, when);
+        sess.apply(&ev, job.as_deref(), when);
         Ok(true)
     }
 
     /// `(count, oldest queued_at)` of the commands of `session` no backend touched for more
     /// than `grace` seconds (`oldest` is infinite when there are none).
-    fn waiting(&self, session: &str, grace: f64) -> PyResult<(usize, f64)> {
+    fn waiting(&self, session: Text, grace: f64) -> PyResult<(usize, f64)> {
         let mut s = self.s.lock();
-        Ok(s.get(session)?.waiting(now(), grace))
+        Ok(s.get(&session)?.waiting(now(), grace))
     }
 
     /// The backend status lines of `session` now.
-    fn status(&self, session: &str, grace: f64) -> PyResult<Vec<String>> {
+    fn status(&self, session: Text, grace: f64) -> PyResult<Vec<String>> {
         let mut s = self.s.lock();
-        let sess = s.get(session)?;
+        let sess = s.get(&session)?;
         Ok(sess
             .status_lines(now(), grace)
             .into_iter()

@@ -85,3 +85,20 @@ fn rescan_err(cursor: String) -> PyErr {
 pub fn validation(msg: impl Into<String>) -> PyErr {
     classes::ValidationError::new_err(msg.into())
 }
+
+/// A ValidationError about the argument `argument`: the message starts with its name and the
+/// exception's `argument` attribute holds it.
+pub fn invalid(argument: &str, msg: impl std::fmt::Display) -> PyErr {
+    Python::attach(|py| {
+        let made = (|| {
+            let kw = PyDict::new(py);
+            kw.set_item("argument", argument)?;
+            py.get_type::<classes::ValidationError>()
+                .call((format!("{argument}: {msg}"),), Some(&kw))
+        })();
+        match made {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(err) => err,
+        }
+    })
+}

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyString, PyTuple};
 
-use super::convert::{json_to_py, py_to_json};
+use super::convert::{json_to_py, py_to_json, strings, text, Text};
 use super::errors::validation;
 use super::{run_async, run_sync};
 use crate::events::follow::{self, After, Follow};
@@ -82,9 +82,10 @@ fn batch(b: Batch) -> PyResult<(Vec<Event>, String)> {
 fn patterns(args: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
     let mut out = Vec::with_capacity(args.len());
     for a in args.iter() {
-        let s: String = a
-            .extract()
-            .map_err(|_| validation("channels and patterns must be str"))?;
+        if a.cast::<PyString>().is_err() {
+            return Err(validation("channels and patterns must be str"));
+        }
+        let s = text(&a, "patterns")?;
         out.push(core::pattern(&s)?);
     }
     Ok(out)
@@ -123,9 +124,9 @@ macro_rules! event_methods {
         impl $cls {
             $($extra)*
 
-            fn publish<'py>(&self, py: Python<'py>, channel: &str, data: &Bound<'py, PyAny>) -> PyResult<$ret> {
-                let v = py_to_json(data)?;
-                $run(py, self.hub.events.publish(channel, v), event)
+            fn publish<'py>(&self, py: Python<'py>, channel: Text, data: &Bound<'py, PyAny>) -> PyResult<$ret> {
+                let v = py_to_json(data, "data")?;
+                $run(py, self.hub.events.publish(&channel, v), event)
             }
 
             #[pyo3(signature = (*patterns, after=None, limit=100))]
@@ -133,11 +134,11 @@ macro_rules! event_methods {
                 &self,
                 py: Python<'py>,
                 patterns: &Bound<'py, PyTuple>,
-                after: Option<&str>,
+                after: Option<Text>,
                 limit: usize,
             ) -> PyResult<$ret> {
                 let pats = self::patterns(patterns)?;
-                let after = Some(after.unwrap_or("0"));
+                let after = Some(after.as_deref().unwrap_or("0"));
                 $run(py, self.hub.events.read(&pats, after, limit, Duration::ZERO), events)
             }
 
@@ -164,15 +165,15 @@ macro_rules! event_methods {
             fn _poll<'py>(
                 &self,
                 py: Python<'py>,
-                patterns: Vec<String>,
-                after: Option<&str>,
+                patterns: Vec<Text>,
+                after: Option<Text>,
                 limit: usize,
                 block: f64,
             ) -> PyResult<$ret> {
                 let block = seconds("block", Some(block))?.unwrap_or_default();
                 // A closed hub's followers (the DualLoop tracker) stop on ClosedError.
                 self.hub.check()?;
-                $run(py, self.hub.events.read(&patterns, after, limit, block), batch)
+                $run(py, self.hub.events.read(&strings(patterns), after.as_deref(), limit, block), batch)
             }
 
             fn __repr__(&self) -> String {

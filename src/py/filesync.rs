@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+
+use super::convert::Text;
 use pyo3::types::PyDict;
 
 use super::errors::{to_py, validation};
@@ -57,13 +59,16 @@ pub struct SyncHandle {
 #[pymethods]
 impl SyncHandle {
     /// Starts the engine (reconciling files and store first); returns its status.
-    #[pyo3(signature = (*, debounce=0.05, rescan=30.0, conflicts="keep-both", writeback_poll=0.5))]
+    #[pyo3(signature = (*, debounce=0.05, rescan=30.0, conflicts=Text::from("keep-both"), writeback_poll=0.5))]
+    #[pyo3(
+        text_signature = "($self, *, debounce=0.05, rescan=30.0, conflicts=\"keep-both\", writeback_poll=0.5)"
+    )]
     fn start<'py>(
         &self,
         py: Python<'py>,
         debounce: f64,
         rescan: f64,
-        conflicts: &str,
+        conflicts: Text,
         writeback_poll: f64,
     ) -> PyResult<Bound<'py, PyDict>> {
         self.hub.check()?;
@@ -71,7 +76,7 @@ impl SyncHandle {
             debounce: seconds(debounce, "debounce")?,
             rescan: seconds(rescan, "rescan")?,
             poll: seconds(writeback_poll, "writeback_poll")?,
-            conflicts: Conflicts::parse(conflicts)?,
+            conflicts: Conflicts::parse(&conflicts)?,
         };
         if self.hub.sync.lock().is_some() {
             return Err(to_py(Error::Conflict(

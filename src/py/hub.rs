@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+
+use super::convert::{PathArg, Text};
 use pyo3::types::{PyTuple, PyType};
 
 use super::bus::{AsyncBus, Bus};
@@ -137,16 +139,16 @@ macro_rules! hub_methods {
 
             /// Writes everything this namespace holds to one versioned file at `path`
             /// (docs/export.md); the file appears only once it is complete.
-            fn export<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<$ret> {
+            fn export<'py>(&self, py: Python<'py>, path: PathArg) -> PyResult<$ret> {
                 checked(&self.inner)?;
-                $run(py, transfer::export(self.inner.clone(), path), |s| Ok(Transfer::from(s)))
+                $run(py, transfer::export(self.inner.clone(), path.0), |s| Ok(Transfer::from(s)))
             }
 
             /// Writes the export at `path` into this namespace, which must be empty
             /// (ConflictError otherwise); a failed import leaves it empty again.
-            fn import_<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<$ret> {
+            fn import_<'py>(&self, py: Python<'py>, path: PathArg) -> PyResult<$ret> {
                 checked(&self.inner)?;
-                $run(py, transfer::import(self.inner.clone(), path), |s| Ok(Transfer::from(s)))
+                $run(py, transfer::import(self.inner.clone(), path.0), |s| Ok(Transfer::from(s)))
             }
 
             fn __repr__(&self) -> String {
@@ -180,21 +182,21 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     tasks: Tasks,
 ], {
     #[new]
-    #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
+    #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
     #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
     fn new(
         py: Python<'_>,
-        url: Option<String>,
-        root: PathBuf,
-        namespace: String,
+        url: Option<Text>,
+        root: PathArg,
+        namespace: Text,
     ) -> PyResult<Self> {
         let u = url.clone();
         let hub = py
-            .detach(move || CoreHub::open_blocking(u, root, namespace))
+            .detach(move || CoreHub::open_blocking(u.map(Text::into_string), root.0, namespace.into_string()))
             ?;
         Ok(Hub {
             inner: Arc::new(hub),
-            url,
+            url: url.map(Text::into_string),
         })
     }
 
@@ -234,21 +236,21 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]
-    #[pyo3(signature = (url=None, *, root=PathBuf::from("."), namespace="default".to_string()))]
+    #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
     #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
     fn connect<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,
-        url: Option<String>,
-        root: PathBuf,
-        namespace: String,
+        url: Option<Text>,
+        root: PathArg,
+        namespace: Text,
     ) -> PyResult<Bound<'py, PyAny>> {
         let u = url.clone();
-        let op = Op::Async(Box::pin(CoreHub::open(u, root, namespace)));
+        let op = Op::Async(Box::pin(CoreHub::open(u.map(Text::into_string), root.0, namespace.into_string())));
         run_async(py, op, move |hub| {
             Ok(AsyncHub {
                 inner: Arc::new(hub),
-                url,
+                url: url.map(Text::into_string),
             })
         })
     }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
-use super::convert::{json_to_py, py_to_json, str_list};
+use super::convert::{json_to_py, opt_text, py_to_json, str_list, text, Text};
 use super::errors::validation;
 use super::{run_async, run_async_blocking, run_sync, run_sync_blocking};
 use crate::error::Error;
@@ -205,12 +205,12 @@ fn backoff(o: Option<&Bound<'_, PyAny>>) -> PyResult<Backoff> {
         ))),
     }
     };
-    if let Ok(s) = o.extract::<String>() {
-        return named(&s, 1.0);
+    if o.cast::<PyString>().is_ok() {
+        return named(&text(o, "backoff")?, 1.0);
     }
     if let Ok(t) = o.cast::<PyTuple>() {
         if t.len() == 2 {
-            let name: String = t.get_item(0)?.extract()?;
+            let name = text(&t.get_item(0)?, "backoff")?;
             return named(&name, seconds(&t.get_item(1)?, "backoff base")?);
         }
     }
@@ -231,7 +231,7 @@ fn new_job(
     idempotency_key: Option<String>,
 ) -> PyResult<NewJob> {
     let payload = match payload {
-        Some(p) => py_to_json(p)?,
+        Some(p) => py_to_json(p, "payload")?,
         None => serde_json::Value::Null,
     };
     let mut n = NewJob::new(kind, payload);
@@ -263,9 +263,9 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
     let (mut payload, mut run_at, mut delay, mut bo, mut timeout) = (None, None, None, None, None);
     let (mut priority, mut max_attempts, mut idem) = (0i64, 3u32, None);
     for (k, v) in d.iter() {
-        let key: String = k.extract()?;
+        let key = text(&k, "job options")?;
         match key.as_str() {
-            "kind" => kind = Some(v.extract::<String>()?),
+            "kind" => kind = Some(text(&v, "kind")?),
             "payload" => payload = Some(v),
             "priority" => priority = v.extract()?,
             "run_at" if !v.is_none() => run_at = Some(v),
@@ -273,7 +273,7 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
             "max_attempts" => max_attempts = v.extract()?,
             "backoff" if !v.is_none() => bo = Some(v),
             "timeout" if !v.is_none() => timeout = Some(v),
-            "idempotency_key" => idem = v.extract()?,
+            "idempotency_key" => idem = opt_text(&v, "idempotency_key")?,
             "run_at" | "delay" | "backoff" | "timeout" => {}
             other => return Err(validation(format!("unknown job option {other:?}"))),
         }
@@ -341,7 +341,7 @@ fn one_ack(id: String) -> impl FnOnce(Vec<Ack>) -> crate::error::Result<()> + Se
 fn finish_item(t: &Bound<'_, PyAny>) -> PyResult<Finish> {
     let (id, token, how, value): (String, String, String, Bound<'_, PyAny>) = t.extract()?;
     let outcome = match how.as_str() {
-        "done" => match py_to_json(&value)
+        "done" => match py_to_json(&value, "result")
             .and_then(|v| serde_json::to_string(&v).map_err(|e| validation(e.to_string())))
         {
             Ok(s) if s.len() <= core::model::MAX_PAYLOAD => Outcome::Done(s),
@@ -407,7 +407,7 @@ macro_rules! job_methods {
             fn enqueue<'py>(
                 &self,
                 py: Python<'py>,
-                kind: String,
+                kind: Text,
                 payload: Option<&Bound<'py, PyAny>>,
                 priority: i64,
                 run_at: Option<&Bound<'py, PyAny>>,
@@ -415,9 +415,9 @@ macro_rules! job_methods {
                 max_attempts: u32,
                 backoff: Option<&Bound<'py, PyAny>>,
                 timeout: Option<&Bound<'py, PyAny>>,
-                idempotency_key: Option<String>,
+                idempotency_key: Option<Text>,
             ) -> PyResult<$ret> {
-                let n = new_job(kind, payload, priority, run_at, delay, max_attempts, backoff, timeout, idempotency_key)?;
+                let n = new_job(kind.into_string(), payload, priority, run_at, delay, max_attempts, backoff, timeout, idempotency_key.map(Text::into_string))?;
                 $run(py, self.hub.jobs.enqueue(n), job)
             }
 
@@ -429,16 +429,16 @@ macro_rules! job_methods {
                 $run(py, self.hub.jobs.enqueue_many(v), jobs_vec)
             }
 
-            fn get<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
-                $run(py, self.hub.jobs.get(id), job)
+            fn get<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
+                $run(py, self.hub.jobs.get(&id), job)
             }
 
             fn get_many<'py>(&self, py: Python<'py>, ids: &Bound<'py, PyAny>) -> PyResult<$ret> {
                 $run(py, self.hub.jobs.get_many(str_list(ids, "ids")?), opt_jobs)
             }
 
-            fn cancel<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
-                $run(py, self.hub.jobs.cancel(id), same)
+            fn cancel<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
+                $run(py, self.hub.jobs.cancel(&id), same)
             }
 
             #[pyo3(signature = (older_than=None))]
@@ -447,19 +447,19 @@ macro_rules! job_methods {
                 $run(py, self.hub.jobs.purge(s), same)
             }
 
-            #[pyo3(signature = (kinds, *, count=1, worker="worker", visibility=None, block_ms=Some(0)),
+            #[pyo3(signature = (kinds, *, count=1, worker=Text::from("worker"), visibility=None, block_ms=Some(0)),
                 text_signature = "(self, /, kinds, *, count=1, worker='worker', visibility=None, block_ms=0)")]
             fn claim<'py>(
                 &self,
                 py: Python<'py>,
                 kinds: &Bound<'py, PyAny>,
                 count: usize,
-                worker: &str,
+                worker: Text,
                 visibility: Option<&Bound<'py, PyAny>>,
                 block_ms: Option<u64>,
             ) -> PyResult<$ret> {
-                let kinds = match kinds.extract::<String>() {
-                    Ok(k) => vec![k],
+                let kinds = match kinds.cast::<PyString>() {
+                    Ok(_) => vec![text(kinds, "kinds")?],
                     Err(_) => str_list(kinds, "kinds")?,
                 };
                 let vis = vis_of(visibility)?;
@@ -470,7 +470,7 @@ macro_rules! job_methods {
             fn complete<'py>(&self, py: Python<'py>, claim: &Bound<'py, JobClaim>, result: Option<&Bound<'py, PyAny>>) -> PyResult<$ret> {
                 let c = &claim.get().c;
                 let v = match result {
-                    Some(r) => py_to_json(r)?,
+                    Some(r) => py_to_json(r, "result")?,
                     None => serde_json::Value::Null,
                 };
                 let s = serde_json::to_string(&v).map_err(|e| validation(e.to_string()))?;
@@ -479,9 +479,9 @@ macro_rules! job_methods {
             }
 
             #[pyo3(signature = (claim, error, *, retry=true))]
-            fn fail<'py>(&self, py: Python<'py>, claim: &Bound<'py, JobClaim>, error: String, retry: bool) -> PyResult<$ret> {
+            fn fail<'py>(&self, py: Python<'py>, claim: &Bound<'py, JobClaim>, error: Text, retry: bool) -> PyResult<$ret> {
                 let c = &claim.get().c;
-                let f = Finish { id: c.id.clone(), token: c.token.clone(), outcome: Outcome::Failed { error, retry } };
+                let f = Finish { id: c.id.clone(), token: c.token.clone(), outcome: Outcome::Failed { error: error.into_string(), retry } };
                 $run(py, self.hub.jobs.finish(vec![f]).and_then(one_ack(c.id.clone())), same)
             }
 
@@ -494,7 +494,7 @@ macro_rules! job_methods {
                 progress: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<$ret> {
                 let c = &claim.get().c;
-                let p = progress.map(py_to_json).transpose()?;
+                let p = progress.map(|p| py_to_json(p, "progress")).transpose()?;
                 let vis = vis_of(visibility)?;
                 let op = self.hub.jobs.heartbeat(vec![(c.id.clone(), c.token.clone(), p)], vis);
                 $run(py, op.and_then(one_ack(c.id.clone())), same)
@@ -516,7 +516,7 @@ macro_rules! job_methods {
                 let mut v = Vec::new();
                 for x in items.try_iter()? {
                     let (id, token, p): (String, String, Option<Bound<'py, PyAny>>) = x?.extract()?;
-                    v.push((id, token, p.as_ref().map(py_to_json).transpose()?));
+                    v.push((id, token, p.as_ref().map(|p| py_to_json(p, "progress")).transpose()?));
                 }
                 $run(py, self.hub.jobs.heartbeat(v, visibility), acks)
             }

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 
-use super::convert::{json_to_py, py_to_json, str_list};
+use super::convert::{json_to_py, py_to_json, str_list, text, Text};
 use super::errors::validation;
 use super::{run_async, run_sync};
 use crate::engine::Op;
@@ -32,9 +32,9 @@ fn value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
         ));
     }
     if let Ok(s) = o.cast::<PyString>() {
-        return Ok(Value::Text(s.to_str()?.to_owned()));
+        return Ok(Value::Text(text(s.as_any(), "value")?));
     }
-    let v = py_to_json(o)?;
+    let v = py_to_json(o, "value")?;
     Ok(Value::Json(
         serde_json::to_string(&v).map_err(|e| validation(e.to_string()))?,
     ))
@@ -143,11 +143,14 @@ fn items(items: &Bound<'_, PyAny>, ttl: Option<f64>) -> PyResult<Vec<Put>> {
     let pairs: Vec<(String, Bound<'_, PyAny>)> = match items.cast::<PyDict>() {
         Ok(d) => d
             .iter()
-            .map(|(k, v)| Ok((k.extract::<String>()?, v)))
+            .map(|(k, v)| Ok((text(&k, "items")?, v)))
             .collect::<PyResult<_>>()?,
         Err(_) => items
             .try_iter()?
-            .map(|x| x?.extract::<(String, Bound<'_, PyAny>)>())
+            .map(|x| {
+                let (k, v) = x?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+                Ok((text(&k, "items")?, v))
+            })
             .collect::<PyResult<_>>()?,
     };
     pairs
@@ -185,7 +188,7 @@ macro_rules! kv_methods {
 
             /// The value at `key`, or `default` when there is none (or it expired).
             #[pyo3(signature = (key, default=None))]
-            fn get<'py>(&self, py: Python<'py>, key: &str, default: Option<Py<PyAny>>) -> PyResult<$ret> {
+            fn get<'py>(&self, py: Python<'py>, key: Text, default: Option<Py<PyAny>>) -> PyResult<$ret> {
                 let op = self.hub.kv.get_many(vec![key.to_string()]);
                 $run(py, op, move |v| Python::attach(|py| match first(v) {
                     Some(it) => Ok(to_py(py, &it.value)?.unbind()),
@@ -194,7 +197,7 @@ macro_rules! kv_methods {
             }
 
             /// The stored item at `key` with its version and expiry (NotFoundError if none).
-            fn item<'py>(&self, py: Python<'py>, key: &str) -> PyResult<$ret> {
+            fn item<'py>(&self, py: Python<'py>, key: Text) -> PyResult<$ret> {
                 let k = key.to_string();
                 let op = self.hub.kv.get_many(vec![key.to_string()]);
                 $run(py, op, move |v| match first(v) {
@@ -224,12 +227,12 @@ macro_rules! kv_methods {
             fn set<'py>(
                 &self,
                 py: Python<'py>,
-                key: &str,
+                key: Text,
                 value: &Bound<'py, PyAny>,
                 ttl: Option<f64>,
                 if_version: Option<u64>,
             ) -> PyResult<$ret> {
-                let op = self.hub.kv.set_many(vec![one(key, value, ttl, if_version)?]);
+                let op = self.hub.kv.set_many(vec![one(&key, value, ttl, if_version)?]);
                 $run(py, op, |v| Ok(v.first().copied().unwrap_or(0)))
             }
 
@@ -241,7 +244,7 @@ macro_rules! kv_methods {
             }
 
             /// Deletes `key`; True if it existed.
-            fn delete<'py>(&self, py: Python<'py>, key: &str) -> PyResult<$ret> {
+            fn delete<'py>(&self, py: Python<'py>, key: Text) -> PyResult<$ret> {
                 $run(py, self.hub.kv.delete_many(vec![key.to_string()]), |n| Ok(n > 0))
             }
 
@@ -254,47 +257,48 @@ macro_rules! kv_methods {
             /// gets `ttl`); returns the result. ValidationError if the value is not an integer
             /// or the sum leaves 64 bits.
             #[pyo3(signature = (key, by=1, *, ttl=None))]
-            fn incr<'py>(&self, py: Python<'py>, key: &str, by: i64, ttl: Option<f64>) -> PyResult<$ret> {
-                $run(py, self.hub.kv.incr(key, by, ttl_of(ttl)?), Ok)
+            fn incr<'py>(&self, py: Python<'py>, key: Text, by: i64, ttl: Option<f64>) -> PyResult<$ret> {
+                $run(py, self.hub.kv.incr(&key, by, ttl_of(ttl)?), Ok)
             }
 
             /// Sets the time to live of `key` to `ttl` seconds (None: no expiry); False if
             /// there is no such key.
-            fn expire<'py>(&self, py: Python<'py>, key: &str, ttl: Option<f64>) -> PyResult<$ret> {
-                $run(py, self.hub.kv.expire(key, ttl_of(ttl)?), Ok)
+            fn expire<'py>(&self, py: Python<'py>, key: Text, ttl: Option<f64>) -> PyResult<$ret> {
+                $run(py, self.hub.kv.expire(&key, ttl_of(ttl)?), Ok)
             }
 
             /// Extends the expiry of `key` by its time to live again (sliding expiry); False
             /// if there is no such key.
-            fn touch<'py>(&self, py: Python<'py>, key: &str) -> PyResult<$ret> {
-                $run(py, self.hub.kv.touch(key), Ok)
+            fn touch<'py>(&self, py: Python<'py>, key: Text) -> PyResult<$ret> {
+                $run(py, self.hub.kv.touch(&key), Ok)
             }
 
             /// Seconds `key` has left (None: it does not expire); NotFoundError if missing.
-            fn ttl<'py>(&self, py: Python<'py>, key: &str) -> PyResult<$ret> {
+            fn ttl<'py>(&self, py: Python<'py>, key: Text) -> PyResult<$ret> {
                 let k = key.to_string();
-                $run(py, self.hub.kv.ttl(key), move |t| match t {
+                $run(py, self.hub.kv.ttl(&key), move |t| match t {
                     Some(t) => Ok(t.map(crate::clock::secs)),
                     None => Err(Error::NotFound(format!("no kv key {k:?}")).into()),
                 })
             }
 
             /// One page of the keys starting with `prefix`, in byte order, after `after`.
-            #[pyo3(signature = (prefix="", *, after=None, limit=1000))]
+            #[pyo3(signature = (prefix=Text::default(), *, after=None, limit=1000))]
+            #[pyo3(text_signature = "($self, prefix=\"\", *, after=None, limit=1000)")]
             fn keys_page<'py>(
                 &self,
                 py: Python<'py>,
-                prefix: &str,
-                after: Option<&str>,
+                prefix: Text,
+                after: Option<Text>,
                 limit: usize,
             ) -> PyResult<$ret> {
-                $run(py, self.hub.kv.keys(prefix, after, limit), |page| Ok(PyKeyPage { page }))
+                $run(py, self.hub.kv.keys(&prefix, after.as_deref(), limit), |page| Ok(PyKeyPage { page }))
             }
 
             /// Deletes every key starting with `prefix` (page by page, not as one atomic
             /// step); returns how many went.
-            fn delete_prefix<'py>(&self, py: Python<'py>, prefix: &str) -> PyResult<$ret> {
-                $run(py, self.hub.kv.delete_prefix(prefix), Ok)
+            fn delete_prefix<'py>(&self, py: Python<'py>, prefix: Text) -> PyResult<$ret> {
+                $run(py, self.hub.kv.delete_prefix(&prefix), Ok)
             }
 
             /// Removes expired keys now (reads never return them anyway); returns how many.
@@ -323,24 +327,26 @@ pub struct AsyncKv {
 
 kv_methods!(Kv, Py<PyAny>, run_sync, {
     /// The keys starting with `prefix`, in byte order, fetched page by page as iterated.
-    #[pyo3(signature = (prefix=""))]
-    fn keys(&self, prefix: &str) -> PyResult<KeyIter> {
-        core::check_prefix(prefix)?;
+    #[pyo3(signature = (prefix=Text::default()))]
+    #[pyo3(text_signature = "($self, prefix=\"\")")]
+    fn keys(&self, prefix: Text) -> PyResult<KeyIter> {
+        core::check_prefix(&prefix)?;
         Ok(KeyIter {
             hub: self.hub.clone(),
-            state: Mutex::new(Keys::new(prefix)),
+            state: Mutex::new(Keys::new(&prefix)),
         })
     }
 });
 
 kv_methods!(AsyncKv, Bound<'py, PyAny>, run_async, {
     /// The keys starting with `prefix`, in byte order, as an async iterator.
-    #[pyo3(signature = (prefix=""))]
-    fn keys(&self, prefix: &str) -> PyResult<AsyncKeyIter> {
-        core::check_prefix(prefix)?;
+    #[pyo3(signature = (prefix=Text::default()))]
+    #[pyo3(text_signature = "($self, prefix=\"\")")]
+    fn keys(&self, prefix: Text) -> PyResult<AsyncKeyIter> {
+        core::check_prefix(&prefix)?;
         Ok(AsyncKeyIter {
             hub: self.hub.clone(),
-            state: Arc::new(Mutex::new(Keys::new(prefix))),
+            state: Arc::new(Mutex::new(Keys::new(&prefix))),
         })
     }
 });

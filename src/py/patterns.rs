@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::convert::{json_to_py, py_to_json, str_list};
+use super::convert::{json_to_py, py_to_json, str_list, string_map, Text};
 use super::errors::{to_py, validation};
 use super::pattern_results::{
     acceptance, fix, fixes, health, insights, issue, issues, pattern, patterns, session, sessions,
@@ -27,7 +27,7 @@ fn same<T>(v: T) -> PyResult<T> {
 }
 
 fn json_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<serde_json::Value> {
-    py_to_json(o).map_err(|e| validation(format!("{what} is not a JSON value: {e}")))
+    py_to_json(o, what)
 }
 
 fn check(hub: &CoreHub) -> PyResult<()> {
@@ -102,7 +102,7 @@ fn import_op(
     data: &Bound<'_, PyAny>,
     repo: Option<&str>,
 ) -> PyResult<crate::engine::Op<u64>> {
-    let v = json_arg(data, "the export")?;
+    let v = json_arg(data, "data")?;
     let d = export::from_json(&v, repo)?;
     Ok(hub.patterns.import(d))
 }
@@ -125,90 +125,91 @@ macro_rules! pattern_methods {
                 max_payload: Option<usize>,
                 anonymize: Option<bool>,
                 disable: Option<&Bound<'py, PyAny>>,
-                rules: Option<HashMap<String, String>>,
+                rules: Option<HashMap<Text, Text>>,
                 key: Option<Vec<u8>>,
             ) -> PyResult<Bound<'py, PyDict>> {
-                configure(py, &self.hub, ttl, max_fixes, max_sessions, max_payload, anonymize, disable, rules, key)
+                configure(py, &self.hub, ttl, max_fixes, max_sessions, max_payload, anonymize, disable, string_map(rules), key)
             }
 
             #[pyo3(signature = (repo, r#type, data, *, confidence=0.5))]
-            fn store<'py>(&self, py: Python<'py>, repo: &str, r#type: &str, data: &Bound<'py, PyAny>, confidence: f64) -> PyResult<$ret> {
+            fn store<'py>(&self, py: Python<'py>, repo: Text, r#type: Text, data: &Bound<'py, PyAny>, confidence: f64) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let data = json_arg(data, "pattern data")?;
-                $run(py, self.hub.patterns.store(repo, r#type, &data, confidence), pattern)
+                let data = json_arg(data, "data")?;
+                $run(py, self.hub.patterns.store(&repo, &r#type, &data, confidence), pattern)
             }
 
             #[pyo3(signature = (repo, r#type=None, *, min_confidence=0.0, limit=50))]
-            fn get<'py>(&self, py: Python<'py>, repo: &str, r#type: Option<&str>, min_confidence: f64, limit: usize) -> PyResult<$ret> {
+            fn get<'py>(&self, py: Python<'py>, repo: Text, r#type: Option<Text>, min_confidence: f64, limit: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.get(repo, r#type, min_confidence, limit), patterns)
+                $run(py, self.hub.patterns.get(&repo, r#type.as_deref(), min_confidence, limit), patterns)
             }
 
-            fn pattern<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
+            fn pattern<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.pattern(id), pattern)
+                $run(py, self.hub.patterns.pattern(&id), pattern)
             }
 
             #[pyo3(signature = (id, *, confidence=None, data=None, observe=true))]
-            fn update<'py>(&self, py: Python<'py>, id: &str, confidence: Option<f64>, data: Option<&Bound<'py, PyAny>>, observe: bool) -> PyResult<$ret> {
+            fn update<'py>(&self, py: Python<'py>, id: Text, confidence: Option<f64>, data: Option<&Bound<'py, PyAny>>, observe: bool) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let data = data.map(|d| json_arg(d, "pattern data")).transpose()?;
-                $run(py, self.hub.patterns.update(id, confidence, data.as_ref(), observe), pattern)
+                let data = data.map(|d| json_arg(d, "data")).transpose()?;
+                $run(py, self.hub.patterns.update(&id, confidence, data.as_ref(), observe), pattern)
             }
 
-            fn delete<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
+            fn delete<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.delete(id), same)
+                $run(py, self.hub.patterns.delete(&id), same)
             }
 
-            #[pyo3(signature = (repo, rule_id, *, file="", severity="warning", message="", at=None))]
+            #[pyo3(signature = (repo, rule_id, *, file=Text::default(), severity=Text::from("warning"), message=Text::default(), at=None))]
+            #[pyo3(text_signature = "($self, repo, rule_id, *, file=\"\", severity=\"warning\", message=\"\", at=None)")]
             #[allow(clippy::too_many_arguments)]
-            fn track_issue<'py>(&self, py: Python<'py>, repo: &str, rule_id: &str, file: &str, severity: &str, message: &str, at: Option<f64>) -> PyResult<$ret> {
+            fn track_issue<'py>(&self, py: Python<'py>, repo: Text, rule_id: Text, file: Text, severity: Text, message: Text, at: Option<f64>) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.track_issue(repo, rule_id, file, severity, message, at), issue)
+                $run(py, self.hub.patterns.track_issue(&repo, &rule_id, &file, &severity, &message, at), issue)
             }
 
             #[pyo3(signature = (repo, *, limit=10, since=None))]
-            fn top_issues<'py>(&self, py: Python<'py>, repo: &str, limit: usize, since: Option<f64>) -> PyResult<$ret> {
+            fn top_issues<'py>(&self, py: Python<'py>, repo: Text, limit: usize, since: Option<f64>) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.top_issues(repo, limit, since), issues)
+                $run(py, self.hub.patterns.top_issues(&repo, limit, since), issues)
             }
 
             #[pyo3(signature = (repo, rule_id, *, fix, accepted, feedback=None, at=None))]
             #[allow(clippy::too_many_arguments)]
-            fn record_fix<'py>(&self, py: Python<'py>, repo: &str, rule_id: &str, fix: &str, accepted: bool, feedback: Option<&str>, at: Option<f64>) -> PyResult<$ret> {
+            fn record_fix<'py>(&self, py: Python<'py>, repo: Text, rule_id: Text, fix: Text, accepted: bool, feedback: Option<Text>, at: Option<f64>) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.record_fix(repo, rule_id, fix, accepted, feedback, at), self::fix)
+                $run(py, self.hub.patterns.record_fix(&repo, &rule_id, &fix, accepted, feedback.as_deref(), at), self::fix)
             }
 
             #[pyo3(signature = (repo, *, rule_id=None, limit=100))]
-            fn fixes<'py>(&self, py: Python<'py>, repo: &str, rule_id: Option<&str>, limit: usize) -> PyResult<$ret> {
+            fn fixes<'py>(&self, py: Python<'py>, repo: Text, rule_id: Option<Text>, limit: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.fixes(repo, rule_id, limit), self::fixes)
+                $run(py, self.hub.patterns.fixes(&repo, rule_id.as_deref(), limit), self::fixes)
             }
 
-            fn acceptance<'py>(&self, py: Python<'py>, repo: &str) -> PyResult<$ret> {
+            fn acceptance<'py>(&self, py: Python<'py>, repo: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.acceptance(repo), self::acceptance)
+                $run(py, self.hub.patterns.acceptance(&repo), self::acceptance)
             }
 
             #[pyo3(signature = (repo, summary, *, at=None))]
-            fn record_session<'py>(&self, py: Python<'py>, repo: &str, summary: &Bound<'py, PyAny>, at: Option<f64>) -> PyResult<$ret> {
+            fn record_session<'py>(&self, py: Python<'py>, repo: Text, summary: &Bound<'py, PyAny>, at: Option<f64>) -> PyResult<$ret> {
                 check(&self.hub)?;
-                let summary = json_arg(summary, "session summary")?;
-                $run(py, self.hub.patterns.record_session(repo, &summary, at), session)
+                let summary = json_arg(summary, "summary")?;
+                $run(py, self.hub.patterns.record_session(&repo, &summary, at), session)
             }
 
             #[pyo3(signature = (repo, *, limit=50))]
-            fn sessions<'py>(&self, py: Python<'py>, repo: &str, limit: usize) -> PyResult<$ret> {
+            fn sessions<'py>(&self, py: Python<'py>, repo: Text, limit: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.sessions(repo, limit), self::sessions)
+                $run(py, self.hub.patterns.sessions(&repo, limit), self::sessions)
             }
 
             #[pyo3(signature = (repo, *, limit=10, window_days=7))]
-            fn insights<'py>(&self, py: Python<'py>, repo: &str, limit: usize, window_days: u64) -> PyResult<$ret> {
+            fn insights<'py>(&self, py: Python<'py>, repo: Text, limit: usize, window_days: u64) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.insights(repo, limit, window_days), self::insights)
+                $run(py, self.hub.patterns.insights(&repo, limit, window_days), self::insights)
             }
 
             fn health<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
@@ -221,15 +222,15 @@ macro_rules! pattern_methods {
                 $run(py, self.hub.patterns.cleanup(), same)
             }
 
-            fn export<'py>(&self, py: Python<'py>, repo: &str) -> PyResult<$ret> {
+            fn export<'py>(&self, py: Python<'py>, repo: Text) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.patterns.export(repo), dump)
+                $run(py, self.hub.patterns.export(&repo), dump)
             }
 
             #[pyo3(signature = (data, *, repo=None))]
-            fn import_<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, repo: Option<&str>) -> PyResult<$ret> {
+            fn import_<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, repo: Option<Text>) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, import_op(&self.hub, data, repo)?, same)
+                $run(py, import_op(&self.hub, data, repo.as_deref())?, same)
             }
 
             fn clear<'py>(&self, py: Python<'py>) -> PyResult<$ret> {

@@ -13,7 +13,7 @@ use crate::protocol::{
     Event, MemoryStore, Message, ProtocolError, StatusUpdate, TaskComplete, TaskCreate, TaskReady,
     TaskSplit, WorkflowStart,
 };
-use crate::py::convert::{json_to_py, py_to_json};
+use crate::py::convert::{json_to_py, py_to_json, text, Text};
 use crate::py::errors::{protocol_err, validation};
 
 /// Character offset of byte offset `pos` in `s` (clamped).
@@ -130,10 +130,7 @@ fn type_error(name: &str, want: &str, o: &Bound<'_, PyAny>) -> PyErr {
 
 impl FromPy for String {
     fn from_py(o: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
-        match o.cast::<PyString>() {
-            Ok(s) => Ok(s.to_str()?.to_owned()),
-            Err(_) => Err(type_error(name, "str", o)),
-        }
+        text(o, name)
     }
 }
 
@@ -156,8 +153,8 @@ impl FromPy for f64 {
 
 impl FromPy for Complexity {
     fn from_py(o: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
-        if let Ok(s) = o.cast::<PyString>() {
-            let s = s.to_str()?;
+        if o.cast::<PyString>().is_ok() {
+            let s = &text(o, name)?;
             return Complexity::from_name(s).ok_or_else(|| {
                 protocol_err(&ProtocolError::new(
                     0,
@@ -175,7 +172,7 @@ impl FromPy for Complexity {
 impl FromPy for Depth {
     fn from_py(o: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
         if let Ok(s) = o.cast::<PyString>() {
-            return Ok(Depth::Named(s.to_str()?.to_owned()));
+            return Ok(Depth::Named(text(s.as_any(), name)?));
         }
         if o.cast::<PyInt>().is_ok() && o.cast::<PyBool>().is_err() {
             return o.extract::<i64>().map(Depth::Level);
@@ -185,8 +182,8 @@ impl FromPy for Depth {
 }
 
 impl FromPy for Value {
-    fn from_py(o: &Bound<'_, PyAny>, _name: &str) -> PyResult<Self> {
-        py_to_json(o)
+    fn from_py(o: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
+        py_to_json(o, name)
     }
 }
 
@@ -335,47 +332,48 @@ fn encode_obj(o: &Bound<'_, PyAny>) -> PyResult<String> {
 /// Decodes one line in `direction` ("command" or "event").
 #[pyfunction]
 #[pyo3(signature = (line, direction))]
-fn decode(py: Python<'_>, line: &str, direction: &str) -> PyResult<Py<PyAny>> {
-    let dir = self::direction(direction)?;
-    let m = proto::decode(line, dir).map_err(|e| err_in(line, &e, ""))?;
+fn decode(py: Python<'_>, line: Text, direction: Text) -> PyResult<Py<PyAny>> {
+    let dir = self::direction(&direction)?;
+    let m = proto::decode(&line, dir).map_err(|e| err_in(&line, &e, ""))?;
     message_to_py(py, m)
 }
 
 /// Decodes a frontend → backend command.
 #[pyfunction]
 #[pyo3(signature = (line))]
-fn decode_command(py: Python<'_>, line: &str) -> PyResult<Py<PyAny>> {
-    let m = proto::decode(line, Direction::Command).map_err(|e| err_in(line, &e, ""))?;
+fn decode_command(py: Python<'_>, line: Text) -> PyResult<Py<PyAny>> {
+    let m = proto::decode(&line, Direction::Command).map_err(|e| err_in(&line, &e, ""))?;
     message_to_py(py, m)
 }
 
 /// Decodes a backend → frontend event.
 #[pyfunction]
 #[pyo3(signature = (line))]
-fn decode_event(py: Python<'_>, line: &str) -> PyResult<Py<PyAny>> {
-    let m = proto::decode(line, Direction::Event).map_err(|e| err_in(line, &e, ""))?;
+fn decode_event(py: Python<'_>, line: Text) -> PyResult<Py<PyAny>> {
+    let m = proto::decode(&line, Direction::Event).map_err(|e| err_in(&line, &e, ""))?;
     message_to_py(py, m)
 }
 
 /// Decodes many lines in one call; the first bad line raises (its index is in the message).
 #[pyfunction]
-#[pyo3(signature = (lines, direction = "command"))]
+#[pyo3(signature = (lines, direction = Text::from("command")))]
+#[pyo3(text_signature = "(lines, direction=\"command\")")]
 fn decode_many<'py>(
     py: Python<'py>,
     lines: &Bound<'py, PyAny>,
-    direction: &str,
+    direction: Text,
 ) -> PyResult<Bound<'py, PyList>> {
-    let dir = self::direction(direction)?;
+    let dir = self::direction(&direction)?;
     if lines.cast::<PyString>().is_ok() {
         return Err(PyTypeError::new_err(
             "lines must be a list of str, not a str",
         ));
     }
     let one = |i: usize, item: &Bound<'py, PyAny>| -> PyResult<Py<PyAny>> {
-        let s = item
-            .cast::<PyString>()
-            .map_err(|_| type_error("lines", "a list of str", item))?;
-        let line = s.to_str()?;
+        if item.cast::<PyString>().is_err() {
+            return Err(type_error("lines", "a list of str", item));
+        }
+        let line = &text(item, "lines")?;
         let m = proto::decode(line, dir).map_err(|e| err_in(line, &e, &format!("line {i}: ")))?;
         message_to_py(py, m)
     };
@@ -470,16 +468,17 @@ impl PyExtraction {
 
 /// Finds the coded lines in a model's reply (rules in docs/protocol.md).
 #[pyfunction]
-#[pyo3(signature = (text, direction = "command"))]
-fn extract(py: Python<'_>, text: &str, direction: &str) -> PyResult<PyExtraction> {
-    let dir = self::direction(direction)?;
-    let x = proto::extract(text, dir);
+#[pyo3(signature = (text, direction = Text::from("command")))]
+#[pyo3(text_signature = "(text, direction=\"command\")")]
+fn extract(py: Python<'_>, text: Text, direction: Text) -> PyResult<PyExtraction> {
+    let dir = self::direction(&direction)?;
+    let x = proto::extract(&text, dir);
     let commands = PyList::empty(py);
     for m in x.messages {
         commands.append(message_to_py(py, m.message)?)?;
     }
     let errors = PyList::empty(py);
-    let mut offsets = CharPos::new(text);
+    let mut offsets = CharPos::new(&text);
     for e in x.errors {
         let err = PyExtractError {
             offset: offsets.at(e.span.start),

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
 
-use super::convert::{json_to_py, py_to_json, str_list};
+use super::convert::{json_to_py, py_to_json, str_list, text, Text};
 use super::errors::validation;
 use super::{run_async, run_sync};
 use crate::engine::Op;
@@ -215,23 +215,23 @@ fn new_task(d: &Bound<'_, PyAny>) -> PyResult<NewTask> {
             continue;
         }
         match key.as_str() {
-            "id" => n.id = Some(v.extract()?),
+            "id" => n.id = Some(text(&v, "id")?),
             "title" => {
-                n.title = v.extract()?;
+                n.title = text(&v, "title")?;
                 has_title = true;
             }
-            "description" => n.description = Some(v.extract()?),
-            "intent" => n.intent = Some(v.extract()?),
+            "description" => n.description = Some(text(&v, "description")?),
+            "intent" => n.intent = Some(text(&v, "intent")?),
             "keywords" => n.keywords = str_list(&v, "keywords")?,
             "patterns" => n.patterns = str_list(&v, "patterns")?,
             "confidence" => n.confidence = Some(v.extract()?),
-            "complexity" => n.complexity = Some(py_to_json(&v)?),
-            "status" => n.status = Some(v.extract()?),
+            "complexity" => n.complexity = Some(py_to_json(&v, "complexity")?),
+            "status" => n.status = Some(text(&v, "status")?),
             "progress" => n.progress = Some(v.extract()?),
             "related" => n.related = str_list(&v, "related")?,
-            "context_cascade" => n.context_cascade = Some(v.extract()?),
-            "estimated_effort" => n.estimated_effort = Some(v.extract()?),
-            "metadata" => n.metadata = Some(py_to_json(&v)?),
+            "context_cascade" => n.context_cascade = Some(text(&v, "context_cascade")?),
+            "estimated_effort" => n.estimated_effort = Some(text(&v, "estimated_effort")?),
+            "metadata" => n.metadata = Some(py_to_json(&v, "metadata")?),
             other => return Err(validation(format!("unknown task field {other:?}"))),
         }
     }
@@ -246,7 +246,7 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
     let mut p = TaskPatch::default();
     let Some(fields) = fields else { return Ok(p) };
     for (k, v) in fields.iter() {
-        let key: String = k.extract()?;
+        let key = text(&k, "fields")?;
         let none = v.is_none();
         let refuse_none = |what: &str| -> PyResult<()> {
             if none {
@@ -258,10 +258,22 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
         match key.as_str() {
             "title" => {
                 refuse_none("title")?;
-                p.title = Some(v.extract()?)
+                p.title = Some(text(&v, "title")?)
             }
-            "description" => p.description = Some(if none { String::new() } else { v.extract()? }),
-            "intent" => p.intent = Some(if none { None } else { Some(v.extract()?) }),
+            "description" => {
+                p.description = Some(if none {
+                    String::new()
+                } else {
+                    text(&v, "description")?
+                })
+            }
+            "intent" => {
+                p.intent = Some(if none {
+                    None
+                } else {
+                    Some(text(&v, "intent")?)
+                })
+            }
             "keywords" => {
                 p.keywords = Some(if none {
                     vec![]
@@ -280,10 +292,16 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
                 refuse_none("confidence")?;
                 p.confidence = Some(v.extract()?)
             }
-            "complexity" => p.complexity = Some(if none { None } else { Some(py_to_json(&v)?) }),
+            "complexity" => {
+                p.complexity = Some(if none {
+                    None
+                } else {
+                    Some(py_to_json(&v, "complexity")?)
+                })
+            }
             "status" => {
                 refuse_none("status")?;
-                p.status = Some(v.extract()?)
+                p.status = Some(text(&v, "status")?)
             }
             "progress" => {
                 refuse_none("progress")?;
@@ -297,14 +315,22 @@ fn patch(fields: Option<&Bound<'_, PyDict>>) -> PyResult<TaskPatch> {
                 })
             }
             "context_cascade" => {
-                p.context_cascade = Some(if none { None } else { Some(v.extract()?) })
+                p.context_cascade = Some(if none {
+                    None
+                } else {
+                    Some(text(&v, "context_cascade")?)
+                })
             }
             "estimated_effort" => {
-                p.estimated_effort = Some(if none { None } else { Some(v.extract()?) })
+                p.estimated_effort = Some(if none {
+                    None
+                } else {
+                    Some(text(&v, "estimated_effort")?)
+                })
             }
             "metadata" => {
                 refuse_none("metadata")?;
-                p.metadata = Some(py_to_json(&v)?)
+                p.metadata = Some(py_to_json(&v, "metadata")?)
             }
             other => return Err(validation(format!("unknown task field {other:?}"))),
         }
@@ -375,7 +401,7 @@ fn ids_op(hub: &CoreHub, ids: &Bound<'_, PyAny>) -> PyResult<Op<Vec<Option<core:
 }
 
 fn handoff_op(hub: &CoreHub, handoff: &Bound<'_, PyAny>) -> PyResult<Op<core::Task>> {
-    Ok(hub.tasks.apply_handoff(&py_to_json(handoff)?))
+    Ok(hub.tasks.apply_handoff(&py_to_json(handoff, "handoff")?))
 }
 
 macro_rules! task_methods {
@@ -383,20 +409,20 @@ macro_rules! task_methods {
         #[pymethods]
         impl $cls {
             #[pyo3(signature = (title, **fields))]
-            fn create<'py>(&self, py: Python<'py>, title: String, fields: Option<&Bound<'py, PyDict>>) -> PyResult<$ret> {
+            fn create<'py>(&self, py: Python<'py>, title: Text, fields: Option<&Bound<'py, PyDict>>) -> PyResult<$ret> {
                 let f = match fields {
                     Some(f) => f.clone(),
                     None => PyDict::new(py),
                 };
-                $run(py, create_op(&self.hub, title, &f)?, task)
+                $run(py, create_op(&self.hub, title.into_string(), &f)?, task)
             }
 
             fn create_many<'py>(&self, py: Python<'py>, items: &Bound<'py, PyAny>) -> PyResult<$ret> {
                 $run(py, many_op(&self.hub, items)?, tasks_vec)
             }
 
-            fn get<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
-                $run(py, self.hub.tasks.get(id), task)
+            fn get<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
+                $run(py, self.hub.tasks.get(&id), task)
             }
 
             fn get_many<'py>(&self, py: Python<'py>, ids: &Bound<'py, PyAny>) -> PyResult<$ret> {
@@ -407,15 +433,15 @@ macro_rules! task_methods {
             fn update<'py>(
                 &self,
                 py: Python<'py>,
-                id: &str,
+                id: Text,
                 if_version: Option<u64>,
                 fields: Option<&Bound<'py, PyDict>>,
             ) -> PyResult<$ret> {
-                $run(py, self.hub.tasks.update(id, patch(fields)?, if_version), task)
+                $run(py, self.hub.tasks.update(&id, patch(fields)?, if_version), task)
             }
 
-            fn delete<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
-                $run(py, self.hub.tasks.delete(id), same)
+            fn delete<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
+                $run(py, self.hub.tasks.delete(&id), same)
             }
 
             fn apply_handoff<'py>(&self, py: Python<'py>, handoff: &Bound<'py, PyAny>) -> PyResult<$ret> {
@@ -423,34 +449,35 @@ macro_rules! task_methods {
             }
 
             #[pyo3(signature = (*, intent=None, keywords=None, any_keywords=None, patterns=None, status=None,
-                min_confidence=None, max_confidence=None, related_to=None, text=None, order="confidence",
-                limit=20, cursor=None))]
+                min_confidence=None, max_confidence=None, related_to=None, text=None, order=Text::from("confidence"),
+                limit=20, cursor=None),
+                text_signature = "($self, *, intent=None, keywords=None, any_keywords=None, patterns=None, status=None, min_confidence=None, max_confidence=None, related_to=None, text=None, order=\"confidence\", limit=20, cursor=None)")]
             #[allow(clippy::too_many_arguments)]
             fn search<'py>(
                 &self,
                 py: Python<'py>,
-                intent: Option<String>,
+                intent: Option<Text>,
                 keywords: Option<&Bound<'py, PyAny>>,
                 any_keywords: Option<&Bound<'py, PyAny>>,
                 patterns: Option<&Bound<'py, PyAny>>,
-                status: Option<String>,
+                status: Option<Text>,
                 min_confidence: Option<f64>,
                 max_confidence: Option<f64>,
-                related_to: Option<String>,
-                text: Option<String>,
-                order: &str,
+                related_to: Option<Text>,
+                text: Option<Text>,
+                order: Text,
                 limit: usize,
-                cursor: Option<String>,
+                cursor: Option<Text>,
             ) -> PyResult<$ret> {
                 let q = query(
-                    intent, keywords, any_keywords, patterns, status, min_confidence, max_confidence,
-                    related_to, text, order, limit, cursor,
+                    intent.map(Text::into_string), keywords, any_keywords, patterns, status.map(Text::into_string), min_confidence, max_confidence,
+                    related_to.map(Text::into_string), text.map(Text::into_string), &order, limit, cursor.map(Text::into_string),
                 )?;
                 $run(py, self.hub.tasks.search(q), page)
             }
 
-            fn related<'py>(&self, py: Python<'py>, id: &str) -> PyResult<$ret> {
-                $run(py, self.hub.tasks.related(id), tasks_vec)
+            fn related<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
+                $run(py, self.hub.tasks.related(&id), tasks_vec)
             }
 
             fn count<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
