@@ -221,9 +221,10 @@ event_methods!(Events, Py<PyAny>, run_sync, {
                 py.detach(move || op.wait())?
             }
         };
+        let ping = self.hub.backend().ping_interval();
         Ok(Subscription {
             hub: self.hub.clone(),
-            follow: Mutex::new(Follow::new(pats, Some(cursor))),
+            follow: Mutex::new(Follow::new(pats, Some(cursor)).with_ping_interval(ping)),
         })
     }
 });
@@ -241,9 +242,10 @@ event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
         if let Some(a) = &after {
             core::parse_id(a)?;
         }
+        let ping = self.hub.backend().ping_interval();
         Ok(AsyncSubscription {
             hub: self.hub.clone(),
-            follow: Arc::new(Mutex::new(Follow::new(pats, after))),
+            follow: Arc::new(Mutex::new(Follow::new(pats, after).with_ping_interval(ping))),
         })
     }
 });
