@@ -26,8 +26,7 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import RedisServer
-from servers import RedisCluster
+from servers import RedisCluster, RedisServer
 
 TIMEOUT = 0.3  # seconds: the URL's ?timeout=, small so that the tests are quick
 PING = 1.0  # seconds: the URL's ?ping_interval=

@@ -288,8 +288,8 @@ impl Backend {
                 let db = tokio::task::spawn_blocking(move || {
                     Sqlite::open_with(&root, &schema, busy_timeout)
                 })
-                    .await
-                    .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
+                .await
+                .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
                 Ok(Backend::Sqlite(Arc::new(db)))
             }
             Target::Redis { url, opts, display } => Ok(Backend::Redis(Arc::new(

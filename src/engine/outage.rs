@@ -89,9 +89,10 @@ impl Outage {
 
     #[cfg(test)]
     pub(crate) fn started_long_ago() -> Outage {
-        let mut o = Outage::default();
-        o.since = Instant::now().checked_sub(BUDGET);
-        o
+        Outage {
+            since: Instant::now().checked_sub(BUDGET),
+            ..Outage::default()
+        }
     }
 }
 

@@ -249,12 +249,7 @@ impl Sqlite {
         Ok(db)
     }
 
-    fn migrate(
-        &self,
-        schema: &Schema,
-        known: i64,
-        newer: &dyn Fn(i64) -> Error,
-    ) -> Result<()> {
+    fn migrate(&self, schema: &Schema, known: i64, newer: &dyn Fn(i64) -> Error) -> Result<()> {
         self.with_tx(|tx| {
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version > known {
@@ -286,17 +281,20 @@ impl Sqlite {
         let path = self.path.clone();
         let closing = self.closing.clone();
         let written = self.written.clone();
+        // Opened here, not on the thread: a thread inside SQLite (which holds its global
+        // mutexes while it opens a file) when the process forks leaves the child's SQLite
+        // locked forever; the thread's own SQLite work is rare (after many writes).
+        let Ok(mut conn) = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) else {
+            self.closing.store(true, Ordering::Relaxed);
+            return;
+        };
+        let _ = conn.busy_timeout(Duration::from_millis(0));
         let spawned = std::thread::Builder::new()
             .name("zerolag-sqlite-checkpoint".into())
             .spawn(move || {
-                let Ok(conn) = Connection::open_with_flags(
-                    &path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                ) else {
-                    return;
-                };
-                let mut conn = conn;
-                let _ = conn.busy_timeout(Duration::from_millis(0));
                 let mut done = 0u64;
                 let mut swept = Instant::now();
                 while !closing.load(Ordering::Relaxed) {

@@ -245,7 +245,9 @@ event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
         let ping = self.hub.backend().ping_interval();
         Ok(AsyncSubscription {
             hub: self.hub.clone(),
-            follow: Arc::new(Mutex::new(Follow::new(pats, after).with_ping_interval(ping))),
+            follow: Arc::new(Mutex::new(
+                Follow::new(pats, after).with_ping_interval(ping),
+            )),
         })
     }
 });
