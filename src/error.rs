@@ -30,6 +30,10 @@ pub enum Error {
     /// The hub was closed.
     #[error("the hub is closed; open a new one with zerolag.open()")]
     Closed,
+    /// The hub was opened in this process's parent, before a `fork()` (the number is the
+    /// parent's pid): it cannot be used here.
+    #[error("this hub was opened in process {0}, before a fork; a hub does not survive fork(): open a new one in this process after the fork (zerolag.open(...) in the child, e.g. in a gunicorn post_fork hook or at the start of the multiprocessing target)")]
+    Forked(u32),
     /// Anything else the store reported (a script error, a corrupt row).
     #[error("{0}")]
     Backend(String),

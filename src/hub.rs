@@ -110,8 +110,10 @@ impl Hub {
         &self.backend
     }
 
-    /// Fails with Closed after `close()`.
+    /// Fails with Closed after `close()`, and with Forked in a child forked after the hub
+    /// was opened.
     pub fn check(&self) -> Result<()> {
+        self.backend.check_fork()?;
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed)
         } else {
@@ -123,6 +125,13 @@ impl Hub {
     /// the async connection goes when the last handle drops.
     pub fn close(&self) {
         let engine = self.sync.lock().take();
+        if self.backend.check_fork().is_err() {
+            // In a child forked after the open: the file sync's threads and the connections
+            // are the parent's; leave them be (see `Drop`).
+            std::mem::forget(engine);
+            self.closed.store(true, Ordering::Release);
+            return;
+        }
         if let Some(e) = engine {
             e.stop();
         }
@@ -219,6 +228,16 @@ impl Hub {
                 r.delete_keys(&namespace_pattern(&ns)).await
             },
         )
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if self.backend.check_fork().is_err() {
+            // The file sync's threads stayed in the parent: stopping it here would wait
+            // for them forever.
+            std::mem::forget(self.sync.get_mut().take());
+        }
     }
 }
 

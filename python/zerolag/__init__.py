@@ -185,7 +185,10 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     ``rediss://…`` for TLS, ``unix:///path/redis.sock``, or
     ``redis+cluster://host1:port1,host2:port2`` for a Redis Cluster. Options in the query string:
     ``timeout`` (seconds to wait for a reply, default 5), ``connect_timeout`` (default 2),
-    ``retries`` (default 3).
+    ``retries`` (default 3), ``ping_interval`` (seconds a subscription waits on a silent
+    server before it raises TimeoutError, default 15); ``sqlite://?timeout=`` for the
+    embedded store (seconds a write waits for another process's write lock, default 10).
+    A hub does not cross ``fork()``: open one in the child.
 
     ``namespace`` isolates everything the hub stores (letters, digits, ``_``, ``-``, ``.``).
     """

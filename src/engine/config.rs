@@ -14,6 +14,11 @@ pub struct RedisOptions {
     pub response_timeout: Duration,
     /// How many times to reconnect before an operation fails with ConnectionError.
     pub retries: usize,
+    /// How long a subscription (events, the change feed) waits for a silent server, one
+    /// that takes connections but answers nothing (paused, swapping, a frozen VM), before
+    /// its iterator raises TimeoutError. Followers read at least once a second while they
+    /// wait, so each read is the ping.
+    pub ping_interval: Duration,
 }
 
 impl Default for RedisOptions {
@@ -22,9 +27,16 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(5),
             retries: 3,
+            ping_interval: DEFAULT_PING_INTERVAL,
         }
     }
 }
+
+/// Default of the `ping_interval` URL option.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(15);
+/// Default of the embedded store's `timeout` (how long a write waits for another process's
+/// write lock before raising TimeoutError).
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The parsed target of a hub.
 #[derive(Debug, Clone)]
@@ -33,6 +45,8 @@ pub enum Target {
     Embedded {
         /// The hub's root directory.
         root: PathBuf,
+        /// How long a write waits for the write lock another process holds (`sqlite://?timeout=`).
+        busy_timeout: Duration,
     },
     /// One Redis server: the URL as the redis crate reads it (`redis://`, `rediss://`, `unix://`).
     Redis {
@@ -84,6 +98,7 @@ fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "timeout" => opts.response_timeout = secs(k, v)?,
+            "ping_interval" => opts.ping_interval = secs(k, v)?,
             "connect_timeout" => opts.connect_timeout = secs(k, v)?,
             "retries" => {
                 opts.retries = v.parse().map_err(|_| {
@@ -96,7 +111,7 @@ fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
             other => {
                 return Err(Error::validation(format!(
                 "unknown URL option {other:?}; zerolag reads timeout, connect_timeout, retries, \
-                     cluster, db and protocol"
+                     ping_interval, cluster, db and protocol"
             )))
             }
         }
@@ -117,16 +132,34 @@ impl Target {
     /// Reads `url` (None means embedded) relative to `root`.
     pub fn parse(url: Option<&str>, root: PathBuf) -> Result<Target> {
         let url = match url.map(str::trim) {
-            None | Some("") | Some("embedded") => return Ok(Target::Embedded { root }),
+            None | Some("") | Some("embedded") => {
+                return Ok(Target::Embedded {
+                    root,
+                    busy_timeout: DEFAULT_BUSY_TIMEOUT,
+                })
+            }
             Some(u) => u,
         };
-        if let Some(path) = url.strip_prefix("sqlite://") {
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let mut busy_timeout = DEFAULT_BUSY_TIMEOUT;
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=').unwrap_or((pair, "")) {
+                    ("timeout", v) => busy_timeout = secs("timeout", v)?,
+                    (other, _) => {
+                        return Err(Error::validation(format!(
+                            "unknown option {other:?} of an embedded store URL; it reads timeout \
+                             (seconds a write waits for another process's write lock)"
+                        )))
+                    }
+                }
+            }
             let root = if path.is_empty() {
                 root
             } else {
                 PathBuf::from(path)
             };
-            return Ok(Target::Embedded { root });
+            return Ok(Target::Embedded { root, busy_timeout });
         }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             Error::validation(format!(
@@ -221,6 +254,25 @@ mod tests {
             Ok(Target::Cluster { seeds, opts, .. }) => {
                 assert_eq!(seeds, vec!["redis://u:p@a:1/", "redis://u:p@b:2/"]);
                 assert_eq!(opts.response_timeout, Duration::from_millis(1500));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn embedded_timeout_and_ping_interval() {
+        match Target::parse(Some("sqlite://?timeout=0.25"), "r".into()) {
+            Ok(Target::Embedded { root, busy_timeout }) => {
+                assert_eq!(root, PathBuf::from("r"));
+                assert_eq!(busy_timeout, Duration::from_millis(250));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Target::parse(Some("sqlite://?timout=1"), ".".into()).is_err());
+        match Target::parse(Some("redis://h:1/?ping_interval=2"), ".".into()) {
+            Ok(Target::Redis { opts, url, .. }) => {
+                assert_eq!(opts.ping_interval, Duration::from_secs(2));
+                assert_eq!(url, "redis://h:1/");
             }
             other => panic!("{other:?}"),
         }

@@ -3,6 +3,7 @@
 
 pub mod capability;
 pub mod config;
+pub mod fork;
 pub mod keys;
 pub mod outage;
 pub mod redis;
@@ -23,16 +24,36 @@ pub use self::sqlite::{Migration, Schema, Sqlite, Topic};
 use crate::error::{Error, Result};
 
 /// The process-wide tokio runtime (shared with the Python async bridge).
+///
+/// A child after `fork()` (see [`fork`]) has the parent's runtime without its threads: it
+/// builds one of its own on first use; the parent's is left alone (dropping it would wait
+/// for threads that are not there).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("zerolag-io")
-            .enable_all()
-            .build()
-            .expect("the tokio runtime could not start (out of threads or memory)")
-    })
+    static CHILD: parking_lot::Mutex<Option<(u64, &'static tokio::runtime::Runtime)>> =
+        parking_lot::Mutex::new(None);
+    let generation = fork::generation();
+    if generation == 0 {
+        return RT.get_or_init(new_runtime);
+    }
+    let mut child = CHILD.lock();
+    match *child {
+        Some((g, rt)) if g == generation => rt,
+        _ => {
+            let rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(new_runtime()));
+            *child = Some((generation, rt));
+            rt
+        }
+    }
+}
+
+fn new_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("zerolag-io")
+        .enable_all()
+        .build()
+        .expect("the tokio runtime could not start (out of threads or memory)")
 }
 
 /// Which store a hub uses.
@@ -234,6 +255,7 @@ impl Backend {
         R: FnOnce(Arc<Redis>, RedisConn, A) -> F + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
+        tri!(self.check_fork());
         match self {
             Backend::Sqlite(db) => Op::Sqlite(db.clone(), Box::new(move |d| sq(d, args))),
             Backend::Redis(r) => {
@@ -242,13 +264,32 @@ impl Backend {
         }
     }
 
+    /// Fails with `Error::Forked` in a child forked after the backend was opened.
+    pub fn check_fork(&self) -> Result<()> {
+        match self {
+            Backend::Sqlite(db) => db.born().check(),
+            Backend::Redis(r) => r.born().check(),
+        }
+    }
+
+    /// How long a follower (a subscription) waits for a store that answers nothing before
+    /// its iterator raises TimeoutError (the `ping_interval` URL option on Redis).
+    pub fn ping_interval(&self) -> std::time::Duration {
+        match self {
+            Backend::Sqlite(db) => db.busy_timeout().max(config::DEFAULT_PING_INTERVAL),
+            Backend::Redis(r) => r.ping_interval(),
+        }
+    }
+
     /// Connects to `target`; an embedded store is opened with `schema`.
     pub async fn connect(target: Target, schema: Schema) -> Result<Backend> {
         match target {
-            Target::Embedded { root } => {
-                let db = tokio::task::spawn_blocking(move || Sqlite::open(&root, &schema))
-                    .await
-                    .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
+            Target::Embedded { root, busy_timeout } => {
+                let db = tokio::task::spawn_blocking(move || {
+                    Sqlite::open_with(&root, &schema, busy_timeout)
+                })
+                .await
+                .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
                 Ok(Backend::Sqlite(Arc::new(db)))
             }
             Target::Redis { url, opts, display } => Ok(Backend::Redis(Arc::new(

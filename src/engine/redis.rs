@@ -178,6 +178,8 @@ pub struct Redis {
     /// Clients the wake-up listener connects through (one per seed on a cluster).
     pubsub: Vec<redis::Client>,
     wake: Mutex<std::collections::HashMap<String, Arc<Wakeups>>>,
+    /// The process it was opened in (see [`super::fork`]).
+    born: super::fork::Born,
 }
 
 /// Turns a redis crate error into the core's typed error, with a message that says what to fix.
@@ -292,6 +294,7 @@ impl Redis {
             defers,
             pubsub: redis::Client::open(url).into_iter().collect(),
             wake: Mutex::default(),
+            born: super::fork::Born::now(),
         };
         r.ping().await?;
         Ok(r)
@@ -334,6 +337,7 @@ impl Redis {
                 .filter_map(|s| redis::Client::open(s.as_str()).ok())
                 .collect(),
             wake: Mutex::default(),
+            born: super::fork::Born::now(),
         };
         r.ping().await?;
         Ok(r)
@@ -418,6 +422,16 @@ impl Redis {
         if idle.len() < 16 {
             idle.push(c);
         }
+    }
+
+    /// The process it was opened in.
+    pub fn born(&self) -> super::fork::Born {
+        self.born
+    }
+
+    /// The `ping_interval` URL option (see [`RedisOptions::ping_interval`]).
+    pub fn ping_interval(&self) -> Duration {
+        self.opts.ping_interval
     }
 
     /// True for a cluster.

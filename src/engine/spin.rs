@@ -49,6 +49,11 @@ pub fn spin_limit() -> Duration {
 /// Threads polling right now, and how many may.
 static POLLING: AtomicUsize = AtomicUsize::new(0);
 
+/// In a child after `fork()`: the threads that held polling slots stayed in the parent.
+pub(crate) fn after_fork_in_child() {
+    POLLING.store(0, Ordering::Release);
+}
+
 fn max_polling() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
     *MAX.get_or_init(|| {
@@ -146,6 +151,14 @@ struct Plain {
     io: Io,
     parser: Parser,
     open: bool,
+    /// The connection closed because the server did not answer in time: a later request
+    /// on it (the cluster client retries on the same connection) fails as a timeout too,
+    /// not as a broken connection, so the caller sees what happened.
+    timed_out: bool,
+}
+
+fn is_timeout(kind: io::ErrorKind) -> bool {
+    matches!(kind, io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
 }
 
 /// The socket side of a [`Plain`]: what the parser reads from (bytes read ahead, then
@@ -276,6 +289,7 @@ impl Plain {
             },
             parser: Parser::new(),
             open: true,
+            timed_out: false,
         };
         c.handshake(info)?;
         Ok(c)
@@ -311,14 +325,22 @@ impl Plain {
 
     fn send(&mut self, bytes: &[u8]) -> RedisResult<()> {
         if !self.open {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the connection broke earlier and is closed",
-            )
-            .into());
+            let (kind, what) = if self.timed_out {
+                (
+                    io::ErrorKind::TimedOut,
+                    "the server did not answer in time earlier (timed out); the connection is closed",
+                )
+            } else {
+                (
+                    io::ErrorKind::BrokenPipe,
+                    "the connection broke earlier and is closed",
+                )
+            };
+            return Err(io::Error::new(kind, what).into());
         }
         self.io.sock.write_all(bytes).map_err(|e| {
             self.open = false;
+            self.timed_out = is_timeout(e.kind());
             RedisError::from(e)
         })?;
         self.io.sent_now();
@@ -358,6 +380,7 @@ impl Plain {
                 }
                 Err(e) => {
                     self.open = false;
+                    self.timed_out = e.is_timeout();
                     return Err(e);
                 }
             }

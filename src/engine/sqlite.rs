@@ -65,6 +65,11 @@ pub struct Sqlite {
     closing: Arc<AtomicBool>,
     /// Write transactions committed through this handle (what the checkpointer goes by).
     written: Arc<AtomicU64>,
+    /// How long a write waits for the write lock (another process's, or this process's
+    /// other writers') before it fails with `Error::Timeout`.
+    busy_timeout: Duration,
+    /// The process it was opened in (see [`super::fork`]).
+    born: super::fork::Born,
 }
 
 /// How often the background thread runs the capabilities' sweeps of expired rows.
@@ -144,6 +149,11 @@ fn seen(n: &[u64], slot: usize) -> u64 {
 impl Drop for Sqlite {
     fn drop(&mut self) {
         self.closing.store(true, Ordering::Relaxed);
+        if self.born.forked() {
+            // Opened by the parent: closing the connections here could checkpoint or
+            // delete the parent's WAL under it (SQLite: never use a database across fork).
+            std::mem::forget(std::mem::take(self.pool.get_mut()));
+        }
     }
 }
 
@@ -161,7 +171,9 @@ impl From<rusqlite::Error> for Error {
         match &e {
             rusqlite::Error::SqliteFailure(f, _) => match f.code {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Timeout(format!(
-                    "the embedded store stayed locked by another process: {e}"
+                    "the embedded store stayed locked by another process ({e}); a process that \
+                     holds the write lock may be stopped or stuck (raise sqlite://?timeout= if \
+                     writes are just slow)"
                 )),
                 ErrorCode::ConstraintViolation => Error::Conflict(e.to_string()),
                 ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
@@ -186,6 +198,11 @@ impl Sqlite {
     /// date (in one transaction: a failed step leaves the database as it was). A database
     /// whose schema is newer than `schema` (written by a later release) is refused, not read.
     pub fn open(root: &Path, schema: &Schema) -> Result<Sqlite> {
+        Sqlite::open_with(root, schema, super::config::DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`Sqlite::open`] with the time a write waits for the write lock.
+    pub fn open_with(root: &Path, schema: &Schema, busy_timeout: Duration) -> Result<Sqlite> {
         let dir = root.join(".zerolag");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("zerolag.db");
@@ -199,6 +216,8 @@ impl Sqlite {
             committed: (0..slots).map(|_| Condvar::new()).collect(),
             closing: Arc::new(AtomicBool::new(false)),
             written: Arc::new(AtomicU64::new(0)),
+            busy_timeout,
+            born: super::fork::Born::now(),
         };
         let known = schema.migrations.len() as i64;
         let newer = |version: i64| {
@@ -209,6 +228,7 @@ impl Sqlite {
             ))
         };
         // Look before opening for writing, which would switch the file to WAL.
+        let mut current = false;
         if db.path.exists() {
             let ro = Connection::open_with_flags(
                 &db.path,
@@ -218,8 +238,19 @@ impl Sqlite {
             if version > known {
                 return Err(newer(version));
             }
+            // Up to date: no write transaction, so a hub opens while another process holds
+            // the write lock (even one stopped while holding it).
+            current = version == known;
         }
-        db.with_tx(|tx| {
+        if !current {
+            db.migrate(schema, known, &newer)?;
+        }
+        db.start_checkpointer(schema.sweeps.clone());
+        Ok(db)
+    }
+
+    fn migrate(&self, schema: &Schema, known: i64, newer: &dyn Fn(i64) -> Error) -> Result<()> {
+        self.with_tx(|tx| {
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version > known {
                 return Err(newer(version));
@@ -234,9 +265,7 @@ impl Sqlite {
                 tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             }
             Ok(())
-        })?;
-        db.start_checkpointer(schema.sweeps.clone());
-        Ok(db)
+        })
     }
 
     /// Checkpoints the WAL from a thread of its own (PASSIVE: never blocks readers or
@@ -252,17 +281,20 @@ impl Sqlite {
         let path = self.path.clone();
         let closing = self.closing.clone();
         let written = self.written.clone();
+        // Opened here, not on the thread: a thread inside SQLite (which holds its global
+        // mutexes while it opens a file) when the process forks leaves the child's SQLite
+        // locked forever; the thread's own SQLite work is rare (after many writes).
+        let Ok(mut conn) = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) else {
+            self.closing.store(true, Ordering::Relaxed);
+            return;
+        };
+        let _ = conn.busy_timeout(Duration::from_millis(0));
         let spawned = std::thread::Builder::new()
             .name("zerolag-sqlite-checkpoint".into())
             .spawn(move || {
-                let Ok(conn) = Connection::open_with_flags(
-                    &path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                ) else {
-                    return;
-                };
-                let mut conn = conn;
-                let _ = conn.busy_timeout(Duration::from_millis(0));
                 let mut done = 0u64;
                 let mut swept = Instant::now();
                 while !closing.load(Ordering::Relaxed) {
@@ -289,6 +321,16 @@ impl Sqlite {
         }
     }
 
+    /// How long a write waits for the write lock.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// The process it was opened in.
+    pub fn born(&self) -> super::fork::Born {
+        self.born
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -303,7 +345,7 @@ impl Sqlite {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         // Another process may hold the write lock for a moment; wait rather than fail.
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(self.busy_timeout)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL mode is durable against process crashes; only power loss can drop
         // the last transactions.
@@ -406,7 +448,14 @@ impl Sqlite {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         self.with(|conn| {
-            let _turn = self.writer.lock();
+            let _turn = self.writer.try_lock_for(self.busy_timeout).ok_or_else(|| {
+                Error::Timeout(format!(
+                    "a write waited {:.1} s for the write lock of the embedded store (held by \
+                     another process, or queued behind this process's writers waiting for it); \
+                     raise sqlite://?timeout= if writes are just slow",
+                    self.busy_timeout.as_secs_f64()
+                ))
+            })?;
             let before = conn.total_changes();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;

@@ -53,6 +53,13 @@ impl Follow {
         }
     }
 
+    /// Raises TimeoutError once the store has answered nothing for `interval` (see
+    /// `crate::engine::outage`); without this, after the outage budget.
+    pub fn with_ping_interval(mut self, interval: Duration) -> Follow {
+        self.outage = Outage::with_ping_interval(interval);
+        self
+    }
+
     /// The patterns.
     pub fn patterns(&self) -> &[String] {
         &self.patterns

@@ -34,6 +34,7 @@ impl From<Error> for PyErr {
             Error::Authentication(m) => classes::AuthenticationError::new_err(m),
             Error::Timeout(m) => classes::TimeoutError::new_err(m),
             Error::Closed => classes::ClosedError::new_err(Error::Closed.to_string()),
+            e @ Error::Forked(_) => classes::ClosedError::new_err(e.to_string()),
             Error::Backend(m) => classes::BackendError::new_err(m),
             Error::Rescan(cursor) => rescan_err(cursor),
             Error::Io(io) => PyErr::from(io),

@@ -222,9 +222,10 @@ event_methods!(Events, Py<PyAny>, run_sync, {
                 py.detach(move || op.wait())?
             }
         };
+        let ping = self.hub.backend().ping_interval();
         Ok(Subscription {
             hub: self.hub.clone(),
-            follow: Mutex::new(Follow::new(pats, Some(cursor))),
+            follow: Mutex::new(Follow::new(pats, Some(cursor)).with_ping_interval(ping)),
         })
     }
 });
@@ -242,9 +243,12 @@ event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
         if let Some(a) = &after {
             core::parse_id(a)?;
         }
+        let ping = self.hub.backend().ping_interval();
         Ok(AsyncSubscription {
             hub: self.hub.clone(),
-            follow: Arc::new(Mutex::new(Follow::new(pats, after))),
+            follow: Arc::new(Mutex::new(
+                Follow::new(pats, after).with_ping_interval(ping),
+            )),
         })
     }
 });

@@ -156,10 +156,23 @@ where
     run_async(py, Op::Async(Box::pin(steps)), f)
 }
 
+/// Run by `os.register_at_fork(after_in_child=...)`: hubs opened before the fork refuse to
+/// work in the child, and the child gets a runtime of its own (see `engine::fork`).
+#[pyfunction]
+fn _after_fork_in_child() {
+    crate::engine::fork::after_fork_in_child();
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_capabilities, m)?)?;
+    let after_fork = wrap_pyfunction!(_after_fork_in_child, m)?;
+    let kw = pyo3::types::PyDict::new(m.py());
+    kw.set_item("after_in_child", &after_fork)?;
+    m.py()
+        .import("os")?
+        .call_method("register_at_fork", (), Some(&kw))?;
     m.add_class::<hub::Hub>()?;
     m.add_class::<hub::AsyncHub>()?;
     m.add_class::<hub::Health>()?;
