@@ -209,10 +209,10 @@ event_methods!(Events, Py<PyAny>, run_sync, {
         &self,
         py: Python<'_>,
         patterns: &Bound<'_, PyTuple>,
-        after: Option<String>,
+        after: Option<Text>,
     ) -> PyResult<Subscription> {
         let pats = self::patterns(patterns)?;
-        let cursor = match after {
+        let cursor = match after.map(Text::into_string) {
             Some(a) => {
                 core::parse_id(&a)?;
                 a
@@ -237,9 +237,10 @@ event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
     fn subscribe(
         &self,
         patterns: &Bound<'_, PyTuple>,
-        after: Option<String>,
+        after: Option<Text>,
     ) -> PyResult<AsyncSubscription> {
         let pats = self::patterns(patterns)?;
+        let after = after.map(Text::into_string);
         if let Some(a) = &after {
             core::parse_id(a)?;
         }
