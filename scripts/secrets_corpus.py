@@ -34,6 +34,7 @@ from typing import Any
 RULES = Path(__file__).resolve().parent.parent / "tests" / "data" / "secrets" / "gitleaks_rules.json"
 B62 = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
+UPPER = string.ascii_uppercase + string.digits
 
 # Rules left out of the corpus, and why.
 EXCLUDED = {
@@ -87,6 +88,22 @@ SHAPES = {
     "freemius-secret-key": "$config = ['secret_key' => '{s}'];",
     "nuget-config-password": '<add key="ClearTextPassword" value="{s}" />',
     "hashicorp-tf-password": 'administrator_login_password = "{s}"',
+}
+# Rules whose secret has a prefix too common to stand alone (`sk_`): placed with their keyword.
+NEEDS_KEYWORD = {"freemius-secret-key"}
+# Hand-written secrets where the rule's regex is too loose to give a realistic one.
+TEMPLATES: dict[str, Callable[[random.Random], str]] = {
+    # `hooks.slack.com/(services|workflows|triggers)/…`: Slack's documented URL shapes.
+    "slack-webhook-url": lambda rng: rng.choice(
+        [
+            f"https://hooks.slack.com/services/T{_r(rng, UPPER, 8)}/B{_r(rng, UPPER, 10)}/"
+            f"{_r(rng, B62, 24)}",
+            f"https://hooks.slack.com/triggers/T{_r(rng, UPPER, 8)}/{_r(rng, string.digits, 13)}/"
+            f"{_r(rng, HEX, 32)}",
+        ]
+    ),
+    # A PEM key flattened onto one line (as in .env files and JSON), body in 64-char runs.
+    "private-key": lambda rng: _pem(rng),
 }
 # Rules whose first group is a part of the secret, not the secret.
 WHOLE_MATCH = {"microsoft-teams-webhook"}
@@ -148,6 +165,7 @@ class _Gen:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.groups: dict[int, str] = {}
+        self.lone = True
 
     def seq(self, items: Any, icase: bool) -> str:
         return "".join(self.node(op, av, icase) for op, av in items)
@@ -156,7 +174,11 @@ class _Gen:
         rng = self.rng
         if op is C.LITERAL:
             return chr(av)
-        if op is C.NOT_LITERAL or op is C.ANY:
+        if op is C.ANY:
+            # A lone `.` is almost always an unescaped dot (`hooks.slack.com`); a repeated
+            # one (`.{8,}`) stands for any text.
+            return "." if self.lone else rng.choice(SAFE_ANY)
+        if op is C.NOT_LITERAL:
             return rng.choice(SAFE_ANY)
         if op is C.IN:
             return _in(av, rng, icase)
@@ -164,7 +186,10 @@ class _Gen:
             return _category(av, rng)
         if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
             lo, hi, sub = av
-            return "".join(self.seq(sub, icase) for _ in range(_count(lo, hi, rng)))
+            self.lone = False
+            text = "".join(self.seq(sub, icase) for _ in range(_count(lo, hi, rng)))
+            self.lone = True
+            return text
         if op is C.SUBPATTERN:
             gid, add, dele, sub = av
             if add & C.SRE_FLAG_IGNORECASE:
@@ -252,8 +277,16 @@ def _leading_literal(items: Any) -> int:
     return n
 
 
+def _pem(rng: random.Random) -> str:
+    kind = rng.choice(["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED "])
+    body = " ".join(_r(rng, B62 + "+/", 64) for _ in range(rng.randint(3, 6)))
+    return f"-----BEGIN {kind}PRIVATE KEY----- {body}= -----END {kind}PRIVATE KEY-----"
+
+
 def _secret_from_rule(rule: dict[str, Any], rng: random.Random) -> tuple[str, bool]:
     """One secret matching the rule's secret group, and whether it has a fixed prefix."""
+    if rule["id"] in TEMPLATES:
+        return TEMPLATES[rule["id"]](rng), True
     pattern = _python_regex(rule["regex"])
     parsed = P.parse(pattern)
     icase = bool(parsed.state.flags & C.SRE_FLAG_IGNORECASE)
@@ -267,15 +300,15 @@ def _secret_from_rule(rule: dict[str, Any], rng: random.Random) -> tuple[str, bo
         if av[1] & C.SRE_FLAG_IGNORECASE:
             icase = True
     else:
-        # The whole match: the generic vendor prefix templates never apply here.
-        sub = data
+        # The whole match, less a final terminator (`(?:[^a-z]|\z)`) that is not the secret.
+        sub = data[:-1] if rule["regex"].endswith(r"|\z)") else data
     gen = _Gen(rng)
     for _ in range(200):
         s = gen.seq(sub, icase).strip().strip("\"'")
         if s and _random_enough(s, rule.get("entropy")):
             break
     # gitleaks' "vendor name near a value" rules need their keyword: so does the corpus.
-    keyworded = KEYWORD_TEMPLATE in rule["regex"]
+    keyworded = KEYWORD_TEMPLATE in rule["regex"] or rule["id"] in NEEDS_KEYWORD
     prefixed = not keyworded and (_leading_literal([x for x in sub if x[0] is not C.AT]) >= 3 or "Q~" in s)
     return s, prefixed
 
