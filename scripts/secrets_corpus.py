@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import string
 import sys
 from collections.abc import Callable, Iterator
@@ -31,7 +30,9 @@ from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any
 
-RULES = Path(__file__).resolve().parent.parent / "tests" / "data" / "secrets" / "gitleaks_rules.json"
+RULES = (
+    Path(__file__).resolve().parent.parent / "tests" / "data" / "secrets" / "gitleaks_rules.json"
+)
 B62 = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
 UPPER = string.ascii_uppercase + string.digits
@@ -309,7 +310,9 @@ def _secret_from_rule(rule: dict[str, Any], rng: random.Random) -> tuple[str, bo
             break
     # gitleaks' "vendor name near a value" rules need their keyword: so does the corpus.
     keyworded = KEYWORD_TEMPLATE in rule["regex"] or rule["id"] in NEEDS_KEYWORD
-    prefixed = not keyworded and (_leading_literal([x for x in sub if x[0] is not C.AT]) >= 3 or "Q~" in s)
+    prefixed = not keyworded and (
+        _leading_literal([x for x in sub if x[0] is not C.AT]) >= 3 or "Q~" in s
+    )
     return s, prefixed
 
 
@@ -400,30 +403,44 @@ def _vendor(rng: random.Random) -> Iterator[tuple[str, str, Contexts]]:
     # (AWS IAM user guide, "Managing access keys": wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.)
     akid = "AKIA" + _r(rng, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
     sk = _b64(rng, 40)
-    yield "aws-secret-access-key", sk, {
-        "assignment": [lambda s: f"aws_secret_access_key = {s}"],
-        "json": [lambda s: json.dumps({"AccessKeyId": akid, "SecretAccessKey": s})],
-        "yaml": [lambda s: f"  AWS_SECRET_ACCESS_KEY: {s}"],
-        "prose": [lambda s: f"keys for the intern: {akid} / {s}"],
-        "url": [lambda s: f"https://s3.example.com/up?AWSAccessKeyId={akid}&secret={s}"],
-        "log": [lambda s: f"2026-11-22T10:00:01Z DEBUG boto: credentials {akid}:{s}"],
-    }
+    yield (
+        "aws-secret-access-key",
+        sk,
+        {
+            "assignment": [lambda s: f"aws_secret_access_key = {s}"],
+            "json": [lambda s: json.dumps({"AccessKeyId": akid, "SecretAccessKey": s})],
+            "yaml": [lambda s: f"  AWS_SECRET_ACCESS_KEY: {s}"],
+            "prose": [lambda s: f"keys for the intern: {akid} / {s}"],
+            "url": [lambda s: f"https://s3.example.com/up?AWSAccessKeyId={akid}&secret={s}"],
+            "log": [lambda s: f"2026-11-22T10:00:01Z DEBUG boto: credentials {akid}:{s}"],
+        },
+    )
     st = "FwoGZXIvYXdzE" + _b64(rng, 300)
-    yield "aws-session-token", st, {
-        "assignment": [lambda s: f"export AWS_SESSION_TOKEN={s}"],
-        "json": [lambda s: json.dumps({"Credentials": {"SessionToken": s, "AccessKeyId": akid}})],
-        "yaml": [lambda s: f"aws_session_token: {s}"],
-        "log": [lambda s: f"2026-11-22T10:00:01Z DEBUG sts: session token {s}"],
-    }
+    yield (
+        "aws-session-token",
+        st,
+        {
+            "assignment": [lambda s: f"export AWS_SESSION_TOKEN={s}"],
+            "json": [
+                lambda s: json.dumps({"Credentials": {"SessionToken": s, "AccessKeyId": akid}})
+            ],
+            "yaml": [lambda s: f"aws_session_token: {s}"],
+            "log": [lambda s: f"2026-11-22T10:00:01Z DEBUG sts: session token {s}"],
+        },
+    )
     # Twilio auth token: 32 hex characters, no prefix (Twilio docs, "Auth tokens").
     tw = _r(rng, HEX, 32)
-    yield "twilio-auth-token", tw, {
-        "assignment": [lambda s: f'TWILIO_AUTH_TOKEN = "{s}"'],
-        "json": [lambda s: json.dumps({"twilio": {"sid": "AC" + _r(rng, HEX, 32), "auth": s}})],
-        "yaml": [lambda s: f"twilio_auth_token: {s}"],
-        "prose": [lambda s: f"The Twilio auth token is {s} for now."],
-        "log": [lambda s: f"2026-11-22T10:00:01Z INFO  twilio client auth_token={s}"],
-    }
+    yield (
+        "twilio-auth-token",
+        tw,
+        {
+            "assignment": [lambda s: f'TWILIO_AUTH_TOKEN = "{s}"'],
+            "json": [lambda s: json.dumps({"twilio": {"sid": "AC" + _r(rng, HEX, 32), "auth": s}})],
+            "yaml": [lambda s: f"twilio_auth_token: {s}"],
+            "prose": [lambda s: f"The Twilio auth token is {s} for now."],
+            "log": [lambda s: f"2026-11-22T10:00:01Z INFO  twilio client auth_token={s}"],
+        },
+    )
     # Slack workflow webhook (Slack docs, "Workflow Builder webhooks"): four path segments.
     wf = (
         f"https://hooks.slack.com/workflows/T{_r(rng, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 8)}"
@@ -445,63 +462,109 @@ def _vendor(rng: random.Random) -> Iterator[tuple[str, str, Contexts]]:
     )
     yield "discord-bot-token", dc, _plain_contexts("discord_bot_token")
     # Test PyPI upload token (PyPI docs, "API tokens"): macaroon for test.pypi.org.
-    yield "test-pypi-token", "pypi-AgENdGVzdC5weXBpLm9yZw" + _r(rng, B62 + "-_", 70), (
-        _plain_contexts("twine_password")
+    yield (
+        "test-pypi-token",
+        "pypi-AgENdGVzdC5weXBpLm9yZw" + _r(rng, B62 + "-_", 70),
+        (_plain_contexts("twine_password")),
     )
     # Connection strings and configuration files.
     sas = _b64(rng, 43) + "="
-    yield "azure-service-bus-key", sas, _carrier(
-        "Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName="
-        "RootManageSharedAccessKey;SharedAccessKey={s}",
-        "servicebus_connection",
+    yield (
+        "azure-service-bus-key",
+        sas,
+        _carrier(
+            "Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName="
+            "RootManageSharedAccessKey;SharedAccessKey={s}",
+            "servicebus_connection",
+        ),
     )
     npm = _r(rng, HEX, 8) + "-" + _r(rng, HEX, 4) + "-" + _r(rng, HEX, 4) + "-" + _r(rng, HEX, 12)
-    yield "npmrc-auth-token", npm, {
-        "assignment": [lambda s: f"//registry.npmjs.org/:_authToken={s}"],
-        "log": [lambda s: f"npm verb config //npm.acme.dev/:_authToken={s}"],
-        "yaml": [lambda s: f'  npmrc: "//npm.pkg.github.com/:_authToken={s}"'],
-    }
-    pw = _r(rng, B62, 10) + rng.choice("!#%&*") + _r(rng, string.digits, 2)
-    yield "xml-password", pw, {
-        "assignment": [lambda s: f"    <password>{s}</password>"],
-        "log": [lambda s: f"2026-11-22 10:00:01 DEBUG settings.xml: <server><password>{s}</password>"],
-    }
-    yield "env-db-pass", pw[::-1], {
-        "assignment": [lambda s: f"DB_PASS={s}", lambda s: f"export MYSQL_PASS='{s}'"],
-        "yaml": [lambda s: f"  DB_PASS: {s}"],
-    }
-    word_pw = "".join(rng.choice(string.ascii_letters) for _ in range(12))
-    yield "ado-connection-password", word_pw, _carrier(
-        "Server=db.acme.local;Database=main;User Id=app;Password={s};", "connection_string"
+    yield (
+        "npmrc-auth-token",
+        npm,
+        {
+            "assignment": [lambda s: f"//registry.npmjs.org/:_authToken={s}"],
+            "log": [lambda s: f"npm verb config //npm.acme.dev/:_authToken={s}"],
+            "yaml": [lambda s: f'  npmrc: "//npm.pkg.github.com/:_authToken={s}"'],
+        },
     )
-    yield "odbc-pwd", _r(rng, B62, 12), _carrier(
-        "Driver={{ODBC Driver 18}};Server=db;Uid=app;Pwd={s};", "odbc"
+    pw = _r(rng, B62, 10) + rng.choice("!#%&*") + _r(rng, string.digits, 2)
+    yield (
+        "xml-password",
+        pw,
+        {
+            "assignment": [lambda s: f"    <password>{s}</password>"],
+            "log": [
+                lambda s: (
+                    f"2026-11-22 10:00:01 DEBUG settings.xml: <server><password>{s}</password>"
+                )
+            ],
+        },
+    )
+    yield (
+        "env-db-pass",
+        pw[::-1],
+        {
+            "assignment": [lambda s: f"DB_PASS={s}", lambda s: f"export MYSQL_PASS='{s}'"],
+            "yaml": [lambda s: f"  DB_PASS: {s}"],
+        },
+    )
+    word_pw = "".join(rng.choice(string.ascii_letters) for _ in range(12))
+    yield (
+        "ado-connection-password",
+        word_pw,
+        _carrier(
+            "Server=db.acme.local;Database=main;User Id=app;Password={s};", "connection_string"
+        ),
+    )
+    yield (
+        "odbc-pwd",
+        _r(rng, B62, 12),
+        _carrier("Driver={{ODBC Driver 18}};Server=db;Uid=app;Pwd={s};", "odbc"),
     )
     cs = _r(rng, B62 + "~._-", 40)
-    yield "oauth-client-secret", cs, {
-        "yaml": [lambda s: f"  client_secret: {s}"],
-        "json": [lambda s: json.dumps({"client_id": "web-app", "client_secret": s})],
-        "assignment": [lambda s: f'CLIENT_SECRET = "{s}"'],
-    }
+    yield (
+        "oauth-client-secret",
+        cs,
+        {
+            "yaml": [lambda s: f"  client_secret: {s}"],
+            "json": [lambda s: json.dumps({"client_id": "web-app", "client_secret": s})],
+            "assignment": [lambda s: f'CLIENT_SECRET = "{s}"'],
+        },
+    )
     # The structured API's case: a password whose first character is `$ * % [ { <`.
     for i, lead in enumerate("$*%[{<"):
         p = lead + _r(rng, string.ascii_lowercase, 6) + "Passw0rd" + _r(rng, string.digits, 2)
-        yield f"password-leading-{i}", p, {
-            "json": [lambda s: json.dumps({"password": s})],
-            "assignment": [lambda s: f'password = "{s}"'],
-            "yaml": [lambda s: f'db_password: "{s}"'],
-        }
+        yield (
+            f"password-leading-{i}",
+            p,
+            {
+                "json": [lambda s: json.dumps({"password": s})],
+                "assignment": [lambda s: f'password = "{s}"'],
+                "yaml": [lambda s: f'db_password: "{s}"'],
+            },
+        )
     # Basic auth in URLs and authorization headers.
     up = _r(rng, B62, 14)
-    yield "url-credentials", up, {
-        "url": [lambda s: f"postgres://app:{s}@db.internal:5432/main"],
-        "log": [lambda s: f"2026-11-22 10:00:01 INFO redis at redis://default:{s}@cache:6379/0"],
-    }
+    yield (
+        "url-credentials",
+        up,
+        {
+            "url": [lambda s: f"postgres://app:{s}@db.internal:5432/main"],
+            "log": [
+                lambda s: f"2026-11-22 10:00:01 INFO redis at redis://default:{s}@cache:6379/0"
+            ],
+        },
+    )
     bt = _r(rng, B62 + "-_", 40)
-    yield "bearer-header", bt, {
-        "log": [lambda s: f"2026-11-22T10:00:01Z DEBUG > Authorization: Bearer {s}"],
-        "assignment": [lambda s: f'headers = {{"Authorization": "Bearer {s}"}}'],
-    }
+    yield (
+        "bearer-header",
+        bt,
+        {
+            "log": [lambda s: f"2026-11-22T10:00:01Z DEBUG > Authorization: Bearer {s}"],
+            "assignment": [lambda s: f'headers = {{"Authorization": "Bearer {s}"}}'],
+        },
+    )
 
 
 def _plain_contexts(name: str) -> Contexts:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-
 from pathlib import Path
 
 import pytest
@@ -134,7 +133,8 @@ def test_the_committed_corpora_are_what_the_generator_makes(name: str) -> None:
     committed = (SECRETS_DIR / f"corpus-{name}.jsonl").read_text()
     assert committed == secrets_corpus.dumps(CORPUS_SEEDS[name]), (
         f"tests/data/secrets/corpus-{name}.jsonl differs from the generator's output: run "
-        f"python scripts/secrets_corpus.py {CORPUS_SEEDS[name]} > tests/data/secrets/corpus-{name}.jsonl"
+        f"python scripts/secrets_corpus.py {CORPUS_SEEDS[name]} "
+        f"> tests/data/secrets/corpus-{name}.jsonl"
     )
 
 
@@ -151,7 +151,8 @@ def test_every_rule_not_excluded_is_in_the_corpus() -> None:
 def test_recall_on_the_corpus_is_at_least_99_percent(name: str) -> None:
     r = measure_recall(zerolag.Anonymizer().scan, recall_corpus(name))
     report = "\n".join(
-        f"{rule}: {len(texts)} missed, e.g. {texts[0]!r}" for rule, texts in sorted(r.missed.items())
+        f"{rule}: {len(texts)} missed, e.g. {texts[0]!r}"
+        for rule, texts in sorted(r.missed.items())
     )
     assert r.rate >= 0.99, f"recall {r.caught}/{r.total} = {r.rate:.2%}\n{report}"
 
@@ -167,7 +168,9 @@ def test_no_secret_is_partly_redacted(name: str) -> None:
 def test_the_structured_api_catches_the_json_contexts(name: str) -> None:
     a = zerolag.Anonymizer()
     entries = [e for e in recall_corpus(name) if e["context"] == "json"]
-    survived = [e for e in entries if e["secret"] in json.dumps(a.anonymize_json(json.loads(e["text"])))]
+    survived = [
+        e for e in entries if e["secret"] in json.dumps(a.anonymize_json(json.loads(e["text"])))
+    ]
     assert len(survived) <= 0.01 * len(entries), [e["text"] for e in survived[:10]]
 
 
