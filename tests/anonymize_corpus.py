@@ -11,7 +11,10 @@ import json
 import random
 import string
 import sysconfig
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 B62 = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
@@ -129,3 +132,49 @@ def ordinary_code(limit_bytes: int = 2_000_000) -> list[str]:
         if total >= limit_bytes:
             break
     return out
+
+
+# --- the recall corpus: every gitleaks rule and vendor formats, in six contexts -----------------
+
+SECRETS_DIR = Path(__file__).resolve().parent / "data" / "secrets"
+# Corpus name -> the generator's seed (scripts/secrets_corpus.py).
+CORPUS_SEEDS = {"main": 1, "heldout": 2}
+
+
+def recall_corpus(name: str) -> list[dict[str, str]]:
+    """The committed corpus ``name`` ("main" or "heldout"): one dict a line with ``rule``,
+    ``context``, ``secret`` and ``text`` (the secret occurs once in the text)."""
+    path = SECRETS_DIR / f"corpus-{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@dataclass
+class Recall:
+    total: int = 0
+    caught: int = 0
+    # rule -> texts whose secret was not wholly inside one redacted span
+    missed: dict[str, list[str]] = field(default_factory=dict)
+    # texts where a redaction touched the secret but did not cover it whole
+    partial: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.caught / self.total if self.total else 1.0
+
+
+def measure_recall(scan: Callable[[str], list[Any]], entries: list[dict[str, str]]) -> Recall:
+    """A secret counts as caught when one finding of ``scan(text)`` covers all of it."""
+    r = Recall()
+    for e in entries:
+        text, secret = e["text"], e["secret"]
+        i = text.index(secret)
+        j = i + len(secret)
+        spans = [(f.start, f.end) for f in scan(text)]
+        r.total += 1
+        if any(s <= i and j <= t for s, t in spans):
+            r.caught += 1
+            continue
+        r.missed.setdefault(e["rule"], []).append(text)
+        if any(s < j and i < t for s, t in spans):
+            r.partial.append(text)
+    return r

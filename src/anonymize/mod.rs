@@ -14,7 +14,9 @@
 pub mod rules;
 #[cfg(test)]
 mod tests;
+pub mod tokens;
 
+use aho_corasick::AhoCorasick;
 use hmac::{Hmac, Mac};
 use regex::Regex;
 use serde_json::Value;
@@ -44,6 +46,7 @@ pub const CATEGORIES: &[&str] = &[
     "mailchimp",
     "discord",
     "azure",
+    "vendor_token",
     "jwt",
     "url_credentials",
     "auth_header",
@@ -58,6 +61,8 @@ struct Rule {
     name: String,
     re: Regex,
     check: Check,
+    /// Indexes into the prefilter's anchors; empty: the rule always runs.
+    anchors: Vec<usize>,
 }
 
 /// One thing found: where, which rule, and the placeholder that replaces it.
@@ -78,20 +83,64 @@ pub struct Finding {
 /// A configured set of rules and a key.
 pub struct Anonymizer {
     rules: Vec<Rule>,
+    /// Every rule's anchors, found in one pass (ASCII case-insensitive).
+    prefilter: Option<AhoCorasick>,
     key: Vec<u8>,
     json_password_key: Regex,
     json_secret_key: Regex,
 }
 
+/// True when `v` is wholly a reference to a value kept elsewhere, in one of the usual
+/// template syntaxes: `${DB_PASSWORD}`, `$(cat file)`, `$DB_PASSWORD`, `$password` (a variable),
+/// `%(password)s`, `%s`, `%DB_PASSWORD%`, `{{ .Values.password }}`, `{password}`, `<password>`,
+/// `<your-token-here>`, `[REDACTED]`, `[hidden]`. A value that merely starts with one of these
+/// characters (`$ecretPassw0rd`, `*hunter2`, `[x9!Lq…`) is not one.
+fn is_reference(v: &str) -> bool {
+    let inner_ok = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" _-.:|'\"/$".contains(&b))
+    };
+    let wrapped = |open: &str, close: &str| {
+        v.len() > open.len() + close.len()
+            && v.starts_with(open)
+            && v.ends_with(close)
+            && inner_ok(&v[open.len()..v.len() - close.len()])
+    };
+    if wrapped("${", "}")
+        || wrapped("$(", ")")
+        || wrapped("{{", "}}")
+        || wrapped("{", "}")
+        || wrapped("%(", ")s")
+        || wrapped("%", "%")
+        || wrapped("%{", "}")
+        || wrapped("<", ">")
+        || wrapped("[", "]")
+        || wrapped("<%=", "%>")
+        || v == "%s"
+    {
+        return true;
+    }
+    // `$NAME` (an environment variable) or `$name`/`$db_pass` (a shell, PHP or Perl variable):
+    // one case only, no digits in a lowercase name. `$ecretPassw0rd` mixes both.
+    if let Some(name) = v.strip_prefix('$') {
+        let upper = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        let lower = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.' || b == b'-');
+        return upper || lower;
+    }
+    false
+}
+
 /// Values after a password-like word that are references or placeholders, not secrets.
 fn is_placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
-    v.starts_with('$')
-        || v.starts_with('%')
-        || v.starts_with('<')
-        || v.starts_with('{')
-        || v.starts_with('[')
-        || v.starts_with('*')
+    is_reference(v)
+        || l.starts_with("[redacted")
         || l.starts_with("os.")
         || l.starts_with("env")
         || l.starts_with("process.env")
@@ -118,6 +167,10 @@ fn is_placeholder(v: &str) -> bool {
                 | "xxx"
                 | "xxxx"
                 | "password"
+                | "passwd"
+                | "pwd"
+                | "pass"
+                | "passphrase"
                 | "secret"
                 | "token"
                 | "is"
@@ -139,6 +192,20 @@ fn is_placeholder(v: &str) -> bool {
             .all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
         || v.ends_with('(')
         || v.contains("()")
+}
+
+/// `SecretAccessKey` -> `secret_access_key`, so that JSON keys in camelCase meet the word lists.
+fn snake_case(k: &str) -> String {
+    let mut out = String::with_capacity(k.len() + 4);
+    let mut prev_lower = false;
+    for c in k.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// Shannon entropy in bits per character.
@@ -164,7 +231,11 @@ fn looks_random(v: &str) -> bool {
     if v.len() < 12 {
         return false;
     }
-    let hex = v.bytes().all(|b| b.is_ascii_hexdigit());
+    // Hex in groups (a UUID, `c9bbe6be:e73c9858`) counts as hex.
+    let hex = v
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b':')
+        && v.bytes().filter(u8::is_ascii_hexdigit).count() >= 12;
     let classes = [
         v.bytes().any(|b| b.is_ascii_lowercase()),
         v.bytes().any(|b| b.is_ascii_uppercase()),
@@ -182,11 +253,16 @@ fn looks_random(v: &str) -> bool {
 /// An unquoted value after `password =` that is just a word (`user`, `get_password`) is
 /// code or prose unless it ends the line (`password: letmein` in YAML or a .env file); one
 /// with digits or symbols (`hunter2!`) is taken wherever it stands.
-fn bare_value_ok(value: &str, rest: &str) -> bool {
+/// A connection string's `Password=word;` (no spaces around `=`, `;` after the value) is a
+/// password too; `password = word;` in C or JavaScript is code.
+fn bare_value_ok(value: &str, rest: &str, whole: &str) -> bool {
     let wordish = value
         .bytes()
         .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'.');
     if !wordish {
+        return true;
+    }
+    if rest.starts_with(';') && !whole.contains(char::is_whitespace) {
         return true;
     }
     let line = rest.split('\n').next().unwrap_or("").trim();
@@ -224,6 +300,7 @@ impl Anonymizer {
             }
         }
         let mut out = Vec::new();
+        let mut anchors: Vec<String> = Vec::new();
         for b in rules::builtins() {
             if disable.iter().any(|d| d == b.category) {
                 continue;
@@ -231,11 +308,23 @@ impl Anonymizer {
             let re = Regex::new(b.pattern).map_err(|e| {
                 Error::Backend(format!("built-in rule {} does not compile: {e}", b.name))
             })?;
+            let ids = b
+                .anchors
+                .iter()
+                .map(|a| match anchors.iter().position(|x| x == a) {
+                    Some(i) => i,
+                    None => {
+                        anchors.push((*a).to_string());
+                        anchors.len() - 1
+                    }
+                })
+                .collect();
             out.push(Rule {
                 category: b.category.into(),
                 name: b.name.into(),
                 re,
                 check: b.check,
+                anchors: ids,
             });
         }
         for (name, pattern) in extra {
@@ -256,14 +345,26 @@ impl Anonymizer {
                 name: name.clone(),
                 re,
                 check: Check::None,
+                anchors: Vec::new(),
             });
         }
         let word = |words: &str| {
             Regex::new(&format!(r"(?i)(?:^|[_.\-])(?:{words})s?$"))
                 .map_err(|e| Error::Backend(format!("keyword rule does not compile: {e}")))
         };
+        let prefilter = if anchors.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&anchors)
+                    .map_err(|e| Error::Backend(format!("rule anchors do not build: {e}")))?,
+            )
+        };
         Ok(Anonymizer {
             rules: out,
+            prefilter,
             key: match key {
                 Some(k) => k.to_vec(),
                 None => std::env::var(KEY_ENV)
@@ -291,7 +392,11 @@ impl Anonymizer {
     /// What would be redacted in `text`, in order, without overlaps.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
         let mut found: Vec<(usize, usize, usize)> = Vec::new(); // start, end, rule index
+        let present = self.anchors_in(text);
         for (i, r) in self.rules.iter().enumerate() {
+            if !r.anchors.is_empty() && !r.anchors.iter().any(|&a| present[a]) {
+                continue;
+            }
             for caps in r.re.captures_iter(text) {
                 let Some(m) = caps
                     .name("secret")
@@ -303,8 +408,11 @@ impl Anonymizer {
                 if m.is_empty() || !confirm(r.check, m.as_str()) {
                     continue;
                 }
-                if caps.name("bare").is_some() && !bare_value_ok(m.as_str(), &text[m.end()..]) {
-                    continue;
+                if caps.name("bare").is_some() {
+                    let whole = caps.get(0).map_or("", |w| w.as_str());
+                    if !bare_value_ok(m.as_str(), &text[m.end()..], whole) {
+                        continue;
+                    }
                 }
                 found.push((m.start(), m.end(), i));
             }
@@ -358,6 +466,8 @@ impl Anonymizer {
         match v {
             Value::String(s) => {
                 if let Some(k) = parent_key {
+                    let snake = snake_case(k);
+                    let k = snake.as_str();
                     let whole = if self.keyword_enabled() && self.json_password_key.is_match(k) {
                         confirm(Check::Password, s) && !s.is_empty() && s.len() <= 4096
                     } else if self.keyword_enabled() && self.json_secret_key.is_match(k) {
@@ -386,6 +496,26 @@ impl Anonymizer {
             ),
             other => other.clone(),
         }
+    }
+
+    /// Which anchors occur in `text` (overlapping occurrences count).
+    fn anchors_in(&self, text: &str) -> Vec<bool> {
+        let Some(ac) = &self.prefilter else {
+            return Vec::new();
+        };
+        let mut seen = vec![false; ac.patterns_len()];
+        let mut left = seen.len();
+        for m in ac.find_overlapping_iter(text) {
+            let i = m.pattern().as_usize();
+            if !seen[i] {
+                seen[i] = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        seen
     }
 
     fn keyword_enabled(&self) -> bool {

@@ -29,6 +29,9 @@ pub struct Builtin {
     pub pattern: &'static str,
     /// Extra confirmation.
     pub check: Check,
+    /// Lowercase literals one of which every match contains (a prefilter: the rule runs only
+    /// on text that holds one); empty: always runs.
+    pub anchors: &'static [&'static str],
 }
 
 const fn rule(
@@ -42,17 +45,36 @@ const fn rule(
         name,
         pattern,
         check,
+        anchors: &[],
+    }
+}
+
+const fn anchored(b: Builtin, anchors: &'static [&'static str]) -> Builtin {
+    Builtin {
+        category: b.category,
+        name: b.name,
+        pattern: b.pattern,
+        check: b.check,
+        anchors,
     }
 }
 
 /// Words that mark the value after them as a password.
 const PASSWORD_WORDS: &str =
-    r"password|passwd|passphrase|pwd|secret|private[_-]?key|client[_-]?secret";
+    r"password|passwd|passphrase|pwd|pass|secret|private[_-]?key|client[_-]?secret";
 /// Words that mark the value after them as a key or token (confirmed by entropy).
 const KEY_WORDS: &str = r"api[_-]?key|apikey|access[_-]?key|secret[_-]?key|auth|token|key|credential|signature|sig|salt|session[_-]?id|cookie";
 
 /// The built-in rules, most specific first (on overlapping matches the earlier rule wins).
 pub fn builtins() -> Vec<Builtin> {
+    let mut out = specific();
+    out.extend(super::tokens::tokens());
+    out.extend(contextual());
+    out
+}
+
+/// Token formats and shapes that need no keyword.
+fn specific() -> Vec<Builtin> {
     use Check::*;
     vec![
         rule(
@@ -72,7 +94,7 @@ pub fn builtins() -> Vec<Builtin> {
         rule(
             "aws",
             "aws_access_key_id",
-            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+            r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
             None,
         ),
         rule(
@@ -80,6 +102,17 @@ pub fn builtins() -> Vec<Builtin> {
             "aws_secret_access_key",
             r#"(?i)aws.{0,24}?(?:secret|private)?.{0,12}?key.{0,8}?[\s"':=]+(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
             None,
+        ),
+        // A secret access key right after its access key id (`AKIA… / wJalr…`, `"AccessKeyId":
+        // "AKIA…", "SecretAccessKey": "…"`): the id is the context.
+        anchored(
+            rule(
+                "aws",
+                "aws_secret_after_key_id",
+                r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b[^\n]{0,60}?[^A-Za-z0-9/+](?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
+                Entropy,
+            ),
+            &["akia", "asia"],
         ),
         rule(
             "github",
@@ -96,25 +129,27 @@ pub fn builtins() -> Vec<Builtin> {
         rule(
             "gitlab",
             "gitlab_token",
-            r"\b(?:glpat|gldt|glrt|glptt|glft|glsoat|glimt|glagent|glcbt|glffct|glwt)-[A-Za-z0-9_\-]{20,}\b|\bGR1348941[A-Za-z0-9_\-]{20,}\b",
+            // Routable tokens carry `.version.crc` after the payload: all of it goes.
+            r"\b(?:glpat|gldt|glrt|glptt|glft|glsoat|glimt|glagent|glcbt|glffct|glwt|gloas)-[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-]+)*|\bGR1348941[A-Za-z0-9_\-]{20,}\b",
             None,
         ),
         rule(
             "slack",
             "slack_token",
-            r"\bxox[abposr]-(?:[A-Za-z0-9]+-){1,4}[A-Za-z0-9]{4,}\b",
+            r"(?i)\bxox(?:[abposre]|e\.xox[bp])-[A-Za-z0-9\-]{8,}",
             None,
         ),
         rule(
             "slack",
             "slack_webhook",
-            r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_]+/[A-Za-z0-9_]+/[A-Za-z0-9_]+",
+            // Every path segment: a workflow webhook has four.
+            r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_+/\-]{8,}",
             None,
         ),
         rule(
             "stripe",
             "stripe_key",
-            r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,247}\b",
+            r"\b(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,247}\b",
             None,
         ),
         rule(
@@ -124,7 +159,7 @@ pub fn builtins() -> Vec<Builtin> {
             None,
         ),
         rule("twilio", "twilio_account_sid", r"\bAC[0-9a-f]{32}\b", None),
-        rule("twilio", "twilio_api_key", r"\bSK[0-9a-f]{32}\b", None),
+        rule("twilio", "twilio_api_key", r"\bSK[0-9a-fA-F]{32}\b", None),
         rule(
             "openai",
             "openai_key",
@@ -141,13 +176,14 @@ pub fn builtins() -> Vec<Builtin> {
         rule(
             "pypi",
             "pypi_token",
-            r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}",
+            // pypi.org (`AgEIcHlwaS5vcmc`) and test.pypi.org (`AgENdGVzdC5weXBpLm9yZw`) tokens.
+            r"\bpypi-AgE[A-Za-z0-9_\-]{50,}",
             None,
         ),
         rule(
             "sendgrid",
             "sendgrid_key",
-            r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b",
+            r"\bSG\.[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{40,}\b|\bSG\.[A-Za-z0-9=_\-.]{66,}",
             None,
         ),
         rule(
@@ -157,33 +193,76 @@ pub fn builtins() -> Vec<Builtin> {
             None,
         ),
         rule(
-            "discord",
-            "discord_bot_token",
-            r"\b[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}\b",
-            None,
-        ),
-        rule(
             "azure",
             "azure_storage_key",
             r"(?i)AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)",
             None,
         ),
+        // Service Bus / Event Hubs / IoT Hub connection strings.
+        anchored(
+            rule(
+                "azure",
+                "azure_shared_access_key",
+                r"(?i)SharedAccess(?:Key|Signature)=(?P<secret>[^;\s'\x22]{8,})",
+                None,
+            ),
+            &["sharedaccess"],
+        ),
         rule(
             "jwt",
             "jwt",
-            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+            r"\bey[A-Za-z0-9_\-]{10,}\.ey[A-Za-z0-9_\-/\\]{10,}\.(?:[A-Za-z0-9_\-/\\]{8,}={0,2})?",
             None,
+        ),
+    ]
+}
+
+/// Rules that need a word or a shape around the secret.
+fn contextual() -> Vec<Builtin> {
+    use Check::*;
+    vec![
+        // `.npmrc`: `//registry.npmjs.org/:_authToken=…`, `_auth=…`, `_password=…`.
+        anchored(
+            rule(
+                "npm",
+                "npmrc_auth",
+                r#"(?i)(?:^|[\s'"/:])_(?:authToken|auth|password)\s*=\s*['"]?(?P<secret>[^\s'"]{3,512})"#,
+                Password,
+            ),
+            &["_auth", "_password"],
+        ),
+        // `<password>…</password>` in XML (Maven settings, app configs) and NuGet's
+        // `<add key="ClearTextPassword" value="…" />`.
+        anchored(
+            rule(
+                "keyword",
+                "xml_password",
+                r"(?i)<(?:[A-Za-z]+:)?(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|token)>(?P<secret>[^<\s]{3,256})</",
+                Password,
+            ),
+            &["<"],
+        ),
+        anchored(
+            rule(
+                "keyword",
+                "nuget_password",
+                r#"(?i)<add\s+key="(?:ClearText)?Password"\s+value="(?P<secret>[^"]{3,256})""#,
+                Password,
+            ),
+            &["<add"],
         ),
         rule(
             "url_credentials",
             "url_password",
-            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:@/?#'\x22]{1,128}:(?P<secret>[^\s@/?#'\x22]{1,256})@",
-            None,
+            // `[` and `]` may not stand unencoded in a URL's user part (RFC 3986): with them it is a
+            // template from the docs, `redis://[user:password@]host`.
+            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:@/?#'\x22\[\]]{1,128}:(?P<secret>[^\s@/?#'\x22\[\]]{1,256})@",
+            Password,
         ),
         rule(
             "auth_header",
             "authorization_header",
-            r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*['\x22]?(?:basic|bearer|token|digest)\s+(?P<secret>[A-Za-z0-9+/=_\-.~]{8,})",
+            r"(?i)\b(?:authorization|proxy-authorization)['\x22]?\s*[:=]\s*['\x22]?(?:basic|bearer|token|digest)\s+(?P<secret>[A-Za-z0-9+/=_\-.~]{8,})",
             None,
         ),
         rule(
@@ -200,6 +279,13 @@ pub fn builtins() -> Vec<Builtin> {
             Password,
         ),
         rule("keyword", "key_assignment", const_format_key(), Entropy),
+        // Prose: `the Twilio auth token is 3f…`, `my API key was AbC…`.
+        rule(
+            "keyword",
+            "secret_in_prose",
+            r#"(?i)\b(?:password|passphrase|secret|key|token|credential)s?\s+(?:is|was)\s*:?\s+['"`]?(?P<secret>[A-Za-z0-9+/=_\-.~:%]{12,512})"#,
+            Entropy,
+        ),
         rule(
             "email",
             "email",
@@ -230,11 +316,11 @@ pub fn builtins() -> Vec<Builtin> {
 // The keyword rules are built from the word lists above; `concat!` cannot take consts, so the
 // full patterns are spelled out once here and checked against the lists in the tests.
 const fn const_format_password() -> &'static str {
-    r#"(?i)(?:\b|_)(?:[A-Za-z0-9]{0,24}[_.\-])?(?:password|passwd|passphrase|pwd|secret|private[_-]?key|client[_-]?secret)\b['"]?\s*(?::=|=>|[:=])\s*(?:['"](?P<secret>[^'"\s]{3,256})['"]|(?P<bare>[^\s'",;#(){}\[\]]{3,256}))"#
+    r#"(?i)(?:\b|_)(?:[A-Za-z0-9]{0,24}[_.\-])?(?:password|passwd|passphrase|pwd|pass|secret|private[_-]?key|client[_-]?secret)\b['"]?\s*(?::=|=>|[:=])\s*(?:['"](?P<secret>[^'"\s]{3,256})['"]|(?P<bare>[^\s'",;#(){}\[\]]{3,256}))"#
 }
 
 const fn const_format_key() -> &'static str {
-    r#"(?i)(?:\b|_)(?:[A-Za-z0-9]{0,24}[_.\-])?(?:api[_-]?key|apikey|access[_-]?key|secret[_-]?key|auth|token|key|credential|signature|sig|salt|session[_-]?id|cookie)s?\b['"]?\s*(?::=|=>|[:=])\s*(?:['"](?P<secret>[A-Za-z0-9+/=_\-.~]{12,512})['"]|(?P<bare>[A-Za-z0-9+/=_\-.~]{12,512}))"#
+    r#"(?i)(?:\b|_)(?:[A-Za-z0-9]{0,24}[_.\-])?(?:api[_-]?key|apikey|access[_-]?key|secret[_-]?key|auth|token|key|credential|signature|sig|salt|session[_-]?id|cookie)s?\b['"]?\s*(?::=|=>|[:=])\s*(?:['"](?P<secret>[A-Za-z0-9+/=_\-.~][A-Za-z0-9+/=_\-.~:%|]{11,511})['"]|(?P<bare>[A-Za-z0-9+/=_\-.~][A-Za-z0-9+/=_\-.~:%|]{11,511}))"#
 }
 
 /// The word lists, for the tests and for `anonymize_json` (a JSON key like `"password"`

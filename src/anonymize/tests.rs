@@ -266,3 +266,149 @@ fn keyword_word_lists_match_the_patterns() {
         .iter()
         .any(|b| b.pattern.contains(rules::key_words())));
 }
+
+/// Whether `secret` lies wholly inside one redaction of `text`.
+fn wholly_redacted(a: &Anonymizer, text: &str, secret: &str) -> bool {
+    let i = text.find(secret).unwrap();
+    let j = i + secret.len();
+    a.scan(text).iter().any(|f| f.start <= i && j <= f.end)
+}
+
+#[test]
+fn values_starting_with_template_characters_are_secrets_unless_wholly_a_reference() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    for lead in ['$', '*', '%', '[', '{', '<'] {
+        let secret = format!("{lead}ecretPassw0rd");
+        let out = a.anonymize_json(&json!({ "password": secret })).to_string();
+        assert!(!out.contains(&secret), "{out}");
+        let text = format!("password = \"{secret}\"");
+        assert!(wholly_redacted(&a, &text, &secret), "{text}");
+    }
+    for reference in [
+        "${DB_PASSWORD}",
+        "$DB_PASSWORD",
+        "$db_password",
+        "%(password)s",
+        "%DB_PASSWORD%",
+        "{{ .Values.password }}",
+        "{password}",
+        "<your-password>",
+        "[REDACTED]",
+        "****",
+    ] {
+        let v = json!({ "password": reference });
+        assert_eq!(a.anonymize_json(&v), v);
+        let text = format!("password = \"{reference}\"");
+        assert_eq!(a.anonymize(&text), text);
+    }
+}
+
+#[test]
+fn prefixed_tokens_are_caught_without_a_keyword() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    for token in [
+        "xapp-1-A0123456789-1234567890123-abcdef0123456789",
+        "GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz12",
+        "ya29.a0AfH6SMBxxxYyyZzz0123456789abcdefGHIJ",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+        "api_org_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+        "abc8Q~AbCdEfGhIjKlMnOpQrStUvWxYz01234",
+        "MTA5ODc2NTQzMjEwOTg3NjU0.GaBcDe.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        "dapi0123456789abcdef0123456789abcdef",
+        "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "shpat_0123456789abcdef0123456789abcdef",
+        "HRKU-AA0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGH",
+        "dp.pt.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfG",
+        "glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345_0123abcd",
+        "hvs.CAESIAbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQr",
+        "pypi-AgENdGVzdC5weXBpLm9yZwAbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQr",
+    ] {
+        let text = format!("I pasted {token} into the chat by mistake.");
+        assert!(wholly_redacted(&a, &text, token), "{}", a.anonymize(&text));
+    }
+}
+
+#[test]
+fn secrets_without_a_prefix_are_caught_by_what_stands_near_them() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    let sk = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let tw = "3f9a0c6e1b2d4f5a8c7e9b0d1a2f3c4e";
+    for (text, secret) in [
+        (format!("keys: AKIAIOSFODNN7EXAMPLE / {sk}"), sk),
+        (
+            format!("{{\"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\", \"SecretAccessKey\": \"{sk}\"}}"),
+            sk,
+        ),
+        (format!("aws_secret_access_key = {sk}"), sk),
+        (format!("The Twilio auth token is {tw} for now."), tw),
+        (format!("TWILIO_AUTH_TOKEN={tw}"), tw),
+    ] {
+        assert!(wholly_redacted(&a, &text, secret), "{}", a.anonymize(&text));
+    }
+    let v = json!({"Credentials": {"SecretAccessKey": sk}});
+    assert!(!a.anonymize_json(&v).to_string().contains(sk));
+}
+
+#[test]
+fn webhooks_and_routable_tokens_go_whole() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    for secret in [
+        "https://hooks.slack.com/workflows/T01ABCDEF/A0123456789/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWx",
+        "https://hooks.slack.com/services/T01ABCDEF/B0123456789/AbCdEfGhIjKlMnOpQrStUvWx",
+        "glpat-AbCdEfGhIjKlMnOpQrStUvWxYz0.01.0abc12def",
+        "glrt-t1_AbCdEfGhIjKlMnOpQrStUvWxYz0.01.0abc12def",
+    ] {
+        let text = format!("see {secret} today");
+        assert!(wholly_redacted(&a, &text, secret), "{}", a.anonymize(&text));
+    }
+}
+
+#[test]
+fn connection_strings_and_configuration_files() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    let key = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/AbCdE=";
+    for (text, secret) in [
+        (format!("Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey={key}"), key),
+        ("//registry.npmjs.org/:_authToken=0f3c2a1b-4d5e-6f70-8192-a3b4c5d6e7f8".to_string(), "0f3c2a1b-4d5e-6f70-8192-a3b4c5d6e7f8"),
+        ("    <password>hunter2!x</password>".to_string(), "hunter2!x"),
+        ("<add key=\"ClearTextPassword\" value=\"s3cr3t-Value\" />".to_string(), "s3cr3t-Value"),
+        ("DB_PASS=Xk9!mQ2pLz".to_string(), "Xk9!mQ2pLz"),
+        ("Server=db;Database=main;User Id=app;Password=OnlyLetters;".to_string(), "OnlyLetters"),
+        ("Driver={ODBC};Server=db;Uid=app;Pwd=AbCdEfGh12;".to_string(), "AbCdEfGh12"),
+        ("  client_secret: Zx8-Qw7.Er6_Ty5~Ui4Op3As2Df1Gh0JkLz".to_string(), "Zx8-Qw7.Er6_Ty5~Ui4Op3As2Df1Gh0JkLz"),
+    ] {
+        assert!(wholly_redacted(&a, &text, secret), "{}", a.anonymize(&text));
+    }
+    // Code and documentation stay.
+    for s in [
+        "password = user;",
+        "self.pwd = pwd",
+        "redis://[user:password@]host[:port][/db]",
+        "redis://[[username]:[password]]@localhost:6379/0",
+    ] {
+        assert_eq!(a.anonymize(s), s);
+    }
+}
+
+#[test]
+fn anchored_rules_run_only_where_their_anchor_is() {
+    let a = Anonymizer::new(&[], &[], None).unwrap();
+    for r in &a.rules {
+        for &i in &r.anchors {
+            assert!(
+                i < a.prefilter.as_ref().unwrap().patterns_len(),
+                "{}",
+                r.name
+            );
+        }
+    }
+    // Anchors are matched case-insensitively: `HF_` finds the `hf_` rule's anchor.
+    let text = "token HRKU-AA0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGH here";
+    assert!(a.anonymize(text).contains("[REDACTED:heroku_api_key:"));
+    // Every built-in anchor is lowercase (the prefilter folds ASCII case only).
+    for b in rules::builtins() {
+        for anchor in b.anchors {
+            assert_eq!(*anchor, anchor.to_ascii_lowercase(), "{}", b.name);
+        }
+    }
+}
