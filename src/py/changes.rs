@@ -199,7 +199,7 @@ changes_methods!(Changes, Py<PyAny>, run_sync, run_sync_blocking, {
         };
         Ok(ChangeSubscription {
             hub: self.hub.clone(),
-            state: Mutex::new(State::new(Some(cursor))),
+            state: Mutex::new(State::new(Some(cursor), self.hub.backend().ping_interval())),
         })
     }
 });
@@ -216,7 +216,10 @@ changes_methods!(
         fn subscribe(&self, after: Option<Text>) -> PyResult<AsyncChangeSubscription> {
             Ok(AsyncChangeSubscription {
                 hub: self.hub.clone(),
-                state: Arc::new(Mutex::new(State::new(check_after(after.as_deref())?))),
+                state: Arc::new(Mutex::new(State::new(
+                    check_after(after.as_deref())?,
+                    self.hub.backend().ping_interval(),
+                ))),
             })
         }
     }
@@ -239,12 +242,13 @@ struct State {
 }
 
 impl State {
-    fn new(cursor: Option<String>) -> State {
+    /// `ping`: the store's ping interval (a silent store raises TimeoutError after it).
+    fn new(cursor: Option<String>, ping: Duration) -> State {
         State {
             cursor,
             buffer: VecDeque::new(),
             closed: false,
-            outage: Outage::default(),
+            outage: Outage::with_ping_interval(ping),
         }
     }
 
