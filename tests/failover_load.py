@@ -74,6 +74,9 @@ def run(
     url = cluster.url + (f"?{query}" if query else "")
     ns, port = _namespace_on_one_master(cluster)
     hub = zerolag.open(url, namespace=ns)
+    # Keep every event the producers publish (the default log keeps the newest 10,000, and a
+    # trimmed event is not a lost one).
+    hub.events.set_retention(max_len=10_000_000)
     stop = threading.Event()
     acked: dict[str, list[Any]] = {k: [] for k in KINDS}
     acked_at: dict[str, list[float]] = {k: [] for k in KINDS}
