@@ -3,15 +3,17 @@ every producer carries on by itself (the load and the counting are in failover_l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from failover_load import KINDS, run
 from servers import RedisCluster
 
 
 @pytest.fixture
-def cluster_with_replicas() -> RedisCluster:
+def cluster_with_replicas() -> Iterator[RedisCluster]:
     cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000)
-    yield cluster  # type: ignore[misc]
+    yield cluster
     cluster.stop()
 
 

@@ -17,13 +17,19 @@ fn looks_like_dir(p: &Path) -> bool {
         .is_some_and(|n| !n.contains('.'))
 }
 
+/// A new directory: when to walk it again, and what the first walk found.
+pub(super) struct NewDir {
+    due: Instant,
+    walked: BTreeSet<String>,
+}
+
 /// What the watcher's events sorted so far: paths waiting for their debounce, paths to read
 /// now, renames, new directories to walk again.
 type Seen<'a> = (
     &'a mut BTreeMap<String, Instant>,
     &'a mut BTreeSet<String>,
     &'a mut Vec<(String, String)>,
-    &'a mut BTreeMap<PathBuf, Instant>,
+    &'a mut BTreeMap<PathBuf, NewDir>,
 );
 
 impl Shared {
@@ -40,12 +46,12 @@ impl Shared {
         // New directories, walked again once their debounce expires: the watcher adds a
         // watch on a new directory only after delivering its event, so a file created in it
         // in between has no event of its own.
-        let mut new_dirs: BTreeMap<PathBuf, Instant> = Default::default();
+        let mut new_dirs: BTreeMap<PathBuf, NewDir> = Default::default();
         while !self.stopped() {
             let now = Instant::now();
             let wake = waiting
                 .values()
-                .chain(new_dirs.values())
+                .chain(new_dirs.values().map(|d| &d.due))
                 .min()
                 .copied()
                 .unwrap_or(next_scan)
@@ -103,13 +109,16 @@ impl Shared {
             }
             let due: Vec<PathBuf> = new_dirs
                 .iter()
-                .filter(|(_, t)| **t <= now)
+                .filter(|(_, d)| d.due <= now)
                 .map(|(p, _)| p.clone())
                 .collect();
-            for d in due {
-                new_dirs.remove(&d);
-                // Files already read are unchanged, so reading them again stores nothing.
-                ready.extend(files::walk(&d).iter().filter_map(|f| self.rel(f)));
+            for p in due {
+                let Some(dir) = new_dirs.remove(&p) else {
+                    continue;
+                };
+                // Only files that landed after the first walk: those it found are read anyway.
+                let later = files::walk(&p).into_iter().filter_map(|f| self.rel(&f));
+                ready.extend(later.filter(|rel| !dir.walked.contains(rel)));
             }
             for rel in std::mem::take(&mut ready) {
                 if self.root.join(&rel).is_file() {
@@ -181,12 +190,13 @@ impl Shared {
                 // directory is not followed (as in a full scan).
                 let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
                 if !link {
-                    for f in files::walk(&p) {
-                        if let Some(rel) = self.rel(&f) {
-                            waiting.insert(rel, Instant::now() + self.opts.debounce);
-                        }
+                    let due = Instant::now() + self.opts.debounce;
+                    let walked: BTreeSet<String> =
+                        files::walk(&p).iter().filter_map(|f| self.rel(f)).collect();
+                    for rel in &walked {
+                        waiting.insert(rel.clone(), due);
                     }
-                    new_dirs.insert(p.clone(), Instant::now() + self.opts.debounce);
+                    new_dirs.insert(p.clone(), NewDir { due, walked });
                 }
             } else if done && !p.exists() && self.rel(&p).is_none() && looks_like_dir(&p) {
                 rescan = true; // a directory moved away or removed: its files went with it
