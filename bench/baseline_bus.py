@@ -1,6 +1,6 @@
 """Baselines for the `bus` suite: what a Python developer would write with redis-py.
 
-* :class:`ContextSync`: reference/002's ContextSyncV2 design ported to redis-py: one stream
+* :class:`ContextSync`: the ContextSync design (a stream per agent, readers polling with XRANGE from their last id, an acknowledgement key per message) in redis-py: one stream
   per agent, ``XADD ... MAXLEN ~ 10000`` per share, pending read with ``XRANGE`` (from the
   last id this reader saw, so acked messages are not read again), an ack is
   ``SETEX brain:context:ack:<id> 86400 <agent>``; ``is_acknowledged`` is a ``GET``.
@@ -20,7 +20,7 @@ import redis
 
 
 class ContextSync:
-    """reference/002 ContextSyncV2 in redis-py."""
+    """The ContextSync stream bus in redis-py."""
 
     def __init__(self, r: redis.Redis, prefix: str = "brain:context") -> None:
         self.r = r

@@ -1,7 +1,7 @@
-"""Baseline for the `patterns` suite: reference/003's Redis pattern memory, written with
+"""Baseline for the `patterns` suite: a Redis pattern memory (hashes and sorted sets), written with
 redis-py the way a competent Python developer would (hiredis installed).
 
-Design as the reference describes it: patterns are hashes with JSON data, discovered through
+The usual design: patterns are hashes with JSON data, discovered through
 Redis sets (one per repository and type, one per repository); issues are hashes with a
 frequency counter (``HINCRBY``) plus, so that a time window works as in zerolag, a sorted set
 per repository and day (``ZINCRBY``); fix outcomes and learning sessions are lists
@@ -9,7 +9,7 @@ per repository and day (``ZINCRBY``); fix outcomes and learning sessions are lis
 ``MULTI`` pipeline. ``insights`` reads the indexes and lists in one pipeline, the records in a
 second, and aggregates in Python.
 
-The reference puts a "data anonymization layer" in front of the store; :class:`Anonymizer`
+Such stores put a "data anonymization layer" in front of the store; :class:`Anonymizer`
 is a compact Python version (compiled regexes for the common token shapes, e-mail, IP,
 home paths, keyword=value secrets). ``anonymize=False`` measures the store alone.
 """
@@ -78,7 +78,7 @@ class _Plain:
 
 
 class RedisPatternMemory:
-    """reference/003's RedisPatternMemory in redis-py."""
+    """A Redis pattern memory in redis-py."""
 
     def __init__(self, r: redis.Redis, prefix: str = "kirolinter", anonymize: bool = True) -> None:
         self.r = r

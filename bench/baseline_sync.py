@@ -1,4 +1,4 @@
-"""Baseline for the `sync` suite: reference/000's RedisFileSystemAdapter and its background
+"""Baseline for the `sync` suite: a Redis file-system adapter (watchdog + PyYAML) and its background
 file sync worker, in Python the way a competent developer would write them: watchdog for the
 file events, PyYAML with the C loader and dumper, redis-py (hiredis) with pipelines, atomic
 writes (temp file, fsync, rename) like ours.
@@ -6,7 +6,7 @@ writes (temp file, fsync, rename) like ours.
 * initial scan: os.walk, read, hash, parse (CSafeLoader), one pipelined HSET per file
   (batches of 500);
 * file to store: a watchdog handler reads, parses, HSETs and PUBLISHes ``file:changed`` (no
-  debounce, as in the reference);
+  debounce, as such adapters are usually written);
 * store to file: ``update`` HSETs and LPUSHes the sync queue; a worker thread BRPOPs, merges
   the updates into the file's YAML, writes it and PUBLISHes ``file:synced``.
 """

@@ -1,5 +1,5 @@
 """The `bus` suite: share -> consume -> ack through zerolag's bus against redis-py baselines
-(bench/baseline_bus.py: reference/002's ContextSync design, and a consumer-group version),
+(bench/baseline_bus.py: a ContextSync-style stream bus, and a consumer-group version),
 on the same redis-server in one run; then the embedded backend, including the delivery
 latency from a producer process to a consumer process. See bench/README.md.
 

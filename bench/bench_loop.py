@@ -1,5 +1,5 @@
 """``zerolag.DualLoop`` against the dual loop written with asyncio + redis-py
-(baseline_loop.py, after reference/001).
+(baseline_loop.py: asyncio + redis-py).
 
 * frontend-path overhead: the wall time of ``send`` with a zero-latency model (it returns a
   fixed reply with one ``tc`` command at once), i.e. everything but the model: status, prompt,
@@ -278,7 +278,7 @@ def run(
         rows.append(
             {
                 **_row("send() frontend-path overhead [redis]", ours, base_lat, how + turns),
-                "target": 3.0,  # issue 4: at least 3x lower overhead than the Python loop
+                "target": 3.0,  # the bar: at least 3x lower overhead than the Python loop
             }
         )
         rows.append(

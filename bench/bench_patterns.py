@@ -1,10 +1,10 @@
-"""The `patterns` suite: zerolag's pattern memory (``hub.patterns``) against reference/003's
+"""The `patterns` suite: zerolag's pattern memory (``hub.patterns``) against a redis-py
 design in redis-py (bench/baseline_patterns.py), on the same redis-server in one run; then
 the embedded backend. See bench/README.md.
 
 Operations (one call each, best of two runs): store a pattern, track an issue, record a fix
 outcome. Both sides anonymise every string they store (zerolag in Rust, the baseline with
-compiled Python regexes, as reference/003's anonymisation layer); a second comparison runs
+compiled Python regexes, as a Python anonymisation layer would); a second comparison runs
 the baseline without anonymisation, to show the store alone.
 
 Insights: latency of one ``insights(repo)`` call over a repository holding 10,000 records
@@ -181,10 +181,10 @@ def run(
             p = best(getattr(plain, op), n)
             rows.append(
                 row(
-                    f"redis {label} vs redis-py ref/003 (both anonymise)", o, b, "ops/s", target=3.0
+                    f"redis {label} vs a redis-py pattern store (both anonymise)", o, b, "ops/s", target=3.0
                 )
             )
-            rows.append(row(f"redis {label} vs redis-py ref/003 (no anonymiser)", o, p, "ops/s"))
+            rows.append(row(f"redis {label} vs a redis-py pattern store (no anonymiser)", o, p, "ops/s"))
             log(f"  {label}: ours {o:,.0f}, redis-py {b:,.0f}, redis-py plain {p:,.0f} ops/s")
         hub.clear()
         r.delete(*(r.keys(f"bp?{ns}*") or [b"x"]))

@@ -1,4 +1,4 @@
-"""The `sync` suite: zerolag's file sync against reference/000's adapter in Python
+"""The `sync` suite: zerolag's file sync against a Python file adapter (watchdog + PyYAML)
 (bench/baseline_sync.py: watchdog + PyYAML CSafeLoader + redis-py) on the same redis-server,
 then on the embedded backend. See bench/README.md.
 

@@ -1,4 +1,4 @@
-"""Pattern memory (``hub.patterns``, issue 6): one suite over every backend."""
+"""Pattern memory (``hub.patterns``): one suite over every backend."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Validation of a frontend model's reply for :class:`zerolag.DualLoop`: coded commands
-(:func:`zerolag.protocol.extract`), JSON handoffs (reference/000's shape, or a fenced
+(:func:`zerolag.protocol.extract`), JSON handoffs (`{"userResponse": ..., "handoff": ...}`, or a fenced
 ```json block), the allow-list of command kinds and the size limits. Nothing from a reply
 that fails any check may execute."""
 
@@ -89,7 +89,7 @@ def parse_reply(
     errors: list[ErrorEvent] = []
     text = raw
     stripped = raw.lstrip()
-    if stripped.startswith("{"):  # reference/000: {"userResponse": ..., "handoff": ...}
+    if stripped.startswith("{"):  # {"userResponse": ..., "handoff": ...}
         obj = _json(stripped.rstrip(), errors)
         if isinstance(obj, dict) and ("handoff" in obj or "userResponse" in obj):
             text = str(obj.get("userResponse") or obj.get("response") or obj.get("text") or "")

@@ -307,7 +307,7 @@ class RuleBasedFrontend:
     tests and benchmarks: no network, microseconds per reply.
 
     * "create / add / build / fix / implement X" -> ``tc:X|<intent>|<complexity>`` plus a JSON
-      handoff with the intent and keywords it guessed (reference/000's shape)
+      handoff with the intent and keywords it guessed (the JSON handoff shape)
     * "plan X" / "start workflow X" -> ``wf:project_planning|{name:'X'}``
     * "split / break down" (mentioning a task id, else the last task) -> ``ts:<id>|0.7|…``
     * "remember / I like / I prefer X" -> ``ms:user_preference|'X'|semantic``

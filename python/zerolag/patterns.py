@@ -1,4 +1,4 @@
-"""``hub.patterns``: pattern memory for learning agents (issue 6).
+"""``hub.patterns``: pattern memory for learning agents.
 
 The classes are native (:class:`zerolag.Patterns`, :class:`zerolag.AsyncPatterns`).
 :func:`create_pattern_memory` is the one-line factory: it opens a

@@ -1,4 +1,4 @@
-//! `hub.bus` (issue 3): agent-to-agent messages on per-agent inboxes, with priorities,
+//! `hub.bus`: agent-to-agent messages on per-agent inboxes, with priorities,
 //! routing by kind, broadcasts (also to agents that register later), consumer groups with
 //! idle claims and dead letters, acks, history, stats and retention. Behaviour and validation
 //! live here once; `sqlite` and `redis` implement the storage.

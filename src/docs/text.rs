@@ -92,7 +92,7 @@ pub fn check_path(path: &str, roots: &[String]) -> Result<Format> {
     }
 }
 
-/// Deep merge of mappings (reference/000's mergeYamlUpdates): a mapping in `updates` merges
+/// Deep merge of mappings (what YAML tools call a merge of updates): a mapping in `updates` merges
 /// into a mapping at the same place, anything else replaces; `null` deletes the key.
 pub fn merge(base: &mut Value, updates: &Value) {
     match (base, updates) {

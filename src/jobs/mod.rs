@@ -1,4 +1,4 @@
-//! `hub.jobs` (issue 3): a durable priority job queue with retries, backoff, visibility
+//! `hub.jobs`: a durable priority job queue with retries, backoff, visibility
 //! timeouts, dead jobs and progress. Behaviour and validation are defined here once; `sqlite`
 //! (one transaction per operation) and `redis` (one Lua script per operation) implement it.
 //! The primitives are enqueue, claim, finish (complete / fail), heartbeat and cancel; the

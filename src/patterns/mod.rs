@@ -1,4 +1,4 @@
-//! `hub.patterns` (issue 6): pattern memory for learning agents (reference/003): patterns per
+//! `hub.patterns`: pattern memory for learning agents: patterns per
 //! repository and type scored by confidence, issue frequencies overall and per day, fix
 //! outcomes with acceptance per rule, learning sessions, insights, health, expiry, export and
 //! import. Behaviour, validation and anonymisation live here once; `sqlite` and `redis`

@@ -1,4 +1,4 @@
-//! `hub.bus` from Python (issue 3): the sync class waits on core ops with the GIL released,
+//! `hub.bus` from Python: the sync class waits on core ops with the GIL released,
 //! the async class returns awaitables. One method list generates both.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! `hub.docs` from Python (issue 5): the sync class waits on core ops with the GIL released,
+//! `hub.docs` from Python: the sync class waits on core ops with the GIL released,
 //! the async class returns awaitables.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! `hub.sync` from Python (issue 5): start, stop and watch the file sync of a hub.
+//! `hub.sync` from Python: start, stop and watch the file sync of a hub.
 
 use std::sync::Arc;
 use std::time::Duration;

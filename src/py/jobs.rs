@@ -1,4 +1,4 @@
-//! `hub.jobs` from Python (issue 3): the sync class waits on core ops with the GIL released,
+//! `hub.jobs` from Python: the sync class waits on core ops with the GIL released,
 //! the async class returns awaitables. The worker runtime is Python (`zerolag.jobs.Worker`);
 //! it calls the claim / finish / heartbeat primitives here.
 

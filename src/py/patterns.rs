@@ -1,4 +1,4 @@
-//! `hub.patterns` from Python (issue 6): the sync class waits on core ops with the GIL
+//! `hub.patterns` from Python: the sync class waits on core ops with the GIL
 //! released, the async class returns awaitables. One method list generates both.
 
 use std::collections::HashMap;

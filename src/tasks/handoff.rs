@@ -1,11 +1,11 @@
-//! The handoff shape of a model reply (reference/000) turned into a create or an update.
+//! The handoff shape of a model reply (`{"action", "taskId", "intent", ...}`) turned into a create or an update.
 
 use serde_json::{Map, Value};
 
 use super::model::{NewTask, TaskPatch};
 use crate::error::{Error, Result};
 
-/// Turns the handoff shape of a model reply (reference/000) into a create or an update.
+/// Turns the handoff shape of a model reply into a create or an update.
 ///
 /// Accepted keys: `action` (`create_task`, `update_task`, `upsert_task`; default upsert),
 /// `taskId`/`task_id`/`id`, `title`, `description`, `intent`, `keywords`, `patterns`,
