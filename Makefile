@@ -45,10 +45,10 @@ redis:
 	@bash scripts/ensure-redis.sh
 
 cargo-test: redis
-	cargo test --release -q
+	cargo test --profile test-core -q
 
 pytest: build redis
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
 
 stubtest: build
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
@@ -57,8 +57,8 @@ notebooks: build
 	$(PY) scripts/run_notebooks.py notebooks
 
 test: build redis
-	cargo test --release -q
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	cargo test --profile test-core -q
+	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/run_notebooks.py notebooks
 
