@@ -1,6 +1,7 @@
 """Baselines for the `bus` suite: what a Python developer would write with redis-py.
 
-* :class:`ContextSync`: the ContextSync design (a stream per agent, readers polling with XRANGE from their last id, an acknowledgement key per message) in redis-py: one stream
+* :class:`ContextSync`: the ContextSync design (a stream per agent, readers polling with
+  XRANGE from their last id, an acknowledgement key per message) in redis-py: one stream
   per agent, ``XADD ... MAXLEN ~ 10000`` per share, pending read with ``XRANGE`` (from the
   last id this reader saw, so acked messages are not read again), an ack is
   ``SETEX brain:context:ack:<id> 86400 <agent>``; ``is_acknowledged`` is a ``GET``.

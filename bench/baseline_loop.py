@@ -1,5 +1,6 @@
-"""The baseline for the loop suite: the dual loop as it is usually sketched (asyncio, a frontend call, redis-py for the queue), written the
-way a competent Python developer would with asyncio and redis-py (hiredis parser).
+"""The baseline for the loop suite: the dual loop as it is usually sketched (asyncio, a
+frontend call, redis-py for the queue), written the way a competent Python developer would
+with asyncio and redis-py (hiredis parser).
 
 Frontend path (``send``): one pipelined round trip reads the session's status hash and its
 recent commands; the prompt is built from them (budgeted by characters); the model is

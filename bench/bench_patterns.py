@@ -181,10 +181,16 @@ def run(
             p = best(getattr(plain, op), n)
             rows.append(
                 row(
-                    f"redis {label} vs a redis-py pattern store (both anonymise)", o, b, "ops/s", target=3.0
+                    f"redis {label} vs a redis-py pattern store (both anonymise)",
+                    o,
+                    b,
+                    "ops/s",
+                    target=3.0,
                 )
             )
-            rows.append(row(f"redis {label} vs a redis-py pattern store (no anonymiser)", o, p, "ops/s"))
+            rows.append(
+                row(f"redis {label} vs a redis-py pattern store (no anonymiser)", o, p, "ops/s")
+            )
             log(f"  {label}: ours {o:,.0f}, redis-py {b:,.0f}, redis-py plain {p:,.0f} ops/s")
         hub.clear()
         r.delete(*(r.keys(f"bp?{ns}*") or [b"x"]))

@@ -1,7 +1,7 @@
 """Validation of a frontend model's reply for :class:`zerolag.DualLoop`: coded commands
-(:func:`zerolag.protocol.extract`), JSON handoffs (`{"userResponse": ..., "handoff": ...}`, or a fenced
-```json block), the allow-list of command kinds and the size limits. Nothing from a reply
-that fails any check may execute."""
+(:func:`zerolag.protocol.extract`), JSON handoffs (`{"userResponse": ..., "handoff": ...}`,
+or a fenced ```json block), the allow-list of command kinds and the size limits. Nothing
+from a reply that fails any check may execute."""
 
 from __future__ import annotations
 
