@@ -159,7 +159,9 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     query = sys.argv[2] if len(sys.argv) > 2 else ""
     for n in range(runs):
-        cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000)
+        # wait_replicas=1 needs a replica left after one is promoted: two per master then.
+        replicas = 2 if "wait_replicas" in query else 1
+        cluster = RedisCluster(masters=3, replicas=replicas, node_timeout_ms=1000)
         try:
             o = run(cluster, query=query)
         finally:

@@ -186,7 +186,9 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     ``redis+cluster://host1:port1,host2:port2`` for a Redis Cluster. Options in the query string:
     ``timeout`` (seconds to wait for a reply, default 5), ``connect_timeout`` (default 2),
     ``retries`` (default 3), ``ping_interval`` (seconds a subscription waits on a silent
-    server before it raises TimeoutError, default 15); ``sqlite://?timeout=`` for the
+    server before it raises TimeoutError, default 15), ``wait_replicas`` and ``wait_timeout_ms``
+    (each write returns once that many replicas have it, else raises TimeoutError; default
+    1000 ms); ``sqlite://?timeout=`` for the
     embedded store (seconds a write waits for another process's write lock, default 10).
     A hub does not cross ``fork()``: open one in the child.
 

@@ -24,13 +24,16 @@ fn script(body: &str) -> Lua {
 
 static SHARE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/share.lua")));
 static REGISTER: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/register.lua")));
-static PENDING: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/pending.lua")));
+static PENDING: LazyLock<Lua> =
+    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/pending.lua")));
 static ACK: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/ack.lua")));
 static CONSUME: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/consume.lua")));
-static HISTORY: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/history.lua")));
-static STATS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/stats.lua")));
+static HISTORY: LazyLock<Lua> =
+    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/history.lua")));
+static STATS: LazyLock<Lua> =
+    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/stats.lua")));
 static CLEANUP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
-static DEAD: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/dead.lua")));
+static DEAD: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/dead.lua")));
 static REQUEUE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/requeue.lua")));
 
 /// `zl:{<ns>:bus}:` — every bus key starts with it.

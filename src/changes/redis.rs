@@ -13,8 +13,8 @@ use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
 
-static READ: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/read.lua")));
-static LAST: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/last.lua")));
+static READ: LazyLock<Lua> = LazyLock::new(|| Lua::read_only("", include_str!("lua/read.lua")));
+static LAST: LazyLock<Lua> = LazyLock::new(|| Lua::read_only("", include_str!("lua/last.lua")));
 
 /// Wake-up topic of the feed (the channel `zlw:<ns>:changes` that `record_changes` publishes).
 pub const WAKE: &str = "changes";

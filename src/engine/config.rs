@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::durable::{Wait, DEFAULT_WAIT_TIMEOUT};
 use crate::error::{Error, Result};
 
 /// Options that apply to every Redis connection.
@@ -19,6 +20,9 @@ pub struct RedisOptions {
     /// its iterator raises TimeoutError. Followers read at least once a second while they
     /// wait, so each read is the ping.
     pub ping_interval: Duration,
+    /// `wait_replicas` / `wait_timeout_ms`: each write waits until that many replicas have
+    /// it (see [`super::durable`]). None: acknowledged once the master applied it.
+    pub wait: Option<Wait>,
 }
 
 impl Default for RedisOptions {
@@ -28,6 +32,7 @@ impl Default for RedisOptions {
             response_timeout: Duration::from_secs(5),
             retries: 3,
             ping_interval: DEFAULT_PING_INTERVAL,
+            wait: None,
         }
     }
 }
@@ -94,6 +99,7 @@ fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
         None => (query, None),
     };
     let mut rest = Vec::new();
+    let (mut replicas, mut wait_timeout) = (None, None);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
@@ -106,14 +112,53 @@ fn split_options(url: &str) -> Result<(String, RedisOptions, bool)> {
                 })?
             }
             "cluster" => cluster = matches!(v, "1" | "true" | "yes" | ""),
+            "wait_replicas" => match v.parse::<u32>() {
+                Ok(n) if (1..=16).contains(&n) => replicas = Some(n),
+                _ => {
+                    return Err(Error::validation(format!(
+                        "URL option wait_replicas={v} must be a count of replicas from 1 to 16"
+                    )))
+                }
+            },
+            "wait_timeout_ms" => match v.parse::<u64>() {
+                Ok(ms) if (1..=60_000).contains(&ms) => {
+                    wait_timeout = Some(Duration::from_millis(ms))
+                }
+                _ => {
+                    return Err(Error::validation(format!(
+                        "URL option wait_timeout_ms={v} must be milliseconds from 1 to 60000"
+                    )))
+                }
+            },
             // Read by the redis crate itself.
             "db" | "protocol" => rest.push(pair),
             other => {
                 return Err(Error::validation(format!(
                 "unknown URL option {other:?}; zerolag reads timeout, connect_timeout, retries, \
-                     ping_interval, cluster, db and protocol"
+                     ping_interval, wait_replicas, wait_timeout_ms, cluster, db and protocol"
             )))
             }
+        }
+    }
+    opts.wait =
+        match (replicas, wait_timeout) {
+            (Some(replicas), t) => Some(Wait {
+                replicas,
+                timeout: t.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+            }),
+            (None, Some(_)) => return Err(Error::validation(
+                "URL option wait_timeout_ms needs wait_replicas (how many replicas to wait for)",
+            )),
+            (None, None) => None,
+        };
+    if let Some(w) = opts.wait {
+        if w.timeout >= opts.response_timeout {
+            return Err(Error::validation(format!(
+                "URL option wait_timeout_ms={} must be below the reply timeout ({} ms, \
+                 ?timeout=): a write would time out before its replicas could confirm it",
+                w.timeout.as_millis(),
+                opts.response_timeout.as_millis()
+            )));
         }
     }
     let mut out = base.to_string();
@@ -287,5 +332,37 @@ mod tests {
         assert!(Target::parse(Some("redis://h:1/?timeout=x"), ".".into()).is_err());
         assert!(Target::parse(Some("http://h"), ".".into()).is_err());
         assert!(Target::parse(Some("redis://h:1/?timout=1"), ".".into()).is_err());
+    }
+
+    #[test]
+    fn wait_replicas_and_its_timeout() {
+        match Target::parse(
+            Some("redis://h:1/?wait_replicas=2&wait_timeout_ms=250"),
+            ".".into(),
+        ) {
+            Ok(Target::Redis { opts, url, .. }) => {
+                let w = opts.wait.map(|w| (w.replicas, w.timeout));
+                assert_eq!(w, Some((2, Duration::from_millis(250))));
+                assert_eq!(url, "redis://h:1/");
+            }
+            other => panic!("{other:?}"),
+        }
+        match Target::parse(Some("redis+cluster://a:1,b:2/?wait_replicas=1"), ".".into()) {
+            Ok(Target::Cluster { opts, .. }) => {
+                assert_eq!(opts.wait.map(|w| w.timeout), Some(DEFAULT_WAIT_TIMEOUT))
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            "wait_replicas=0",
+            "wait_replicas=x",
+            "wait_timeout_ms=100",
+            "wait_replicas=1&wait_timeout_ms=0",
+            "wait_replicas=1&wait_timeout_ms=5000",
+            "wait_replicas=1&wait_timeout_ms=900&timeout=0.5",
+        ] {
+            let url = format!("redis://h:1/?{bad}");
+            assert!(Target::parse(Some(&url), ".".into()).is_err(), "{bad}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod capability;
 pub mod config;
+pub mod durable;
 pub mod fork;
 pub mod keys;
 pub mod outage;
@@ -135,7 +136,7 @@ impl<T: Send + 'static> Op<T> {
             Op::Sqlite(db, f) => f(&db),
             Op::Redis(r, work) => {
                 let conn = r.checkout()?;
-                let mut fut = work(r.clone(), RedisConn::Blocking(conn.clone()));
+                let mut fut = work(r.clone(), r.blocking(conn.clone()));
                 // Work on the blocking connection is done by the time the first poll returns,
                 // so poll once here (inside the runtime's context, which timers need) and only
                 // hand the future to block_on when it waits on something async.
@@ -157,7 +158,7 @@ impl<T: Send + 'static> Op<T> {
     }
 
     /// Starts as a future for async code, doing on this thread what needs no waiting: Redis
-    /// work on one server runs on a [`RedisConn::Deferred`] connection, so a request whose
+    /// work on one server runs on a [`Redis::deferred`] connection, so a request whose
     /// reply comes within the polling limit (see [`spin`]) completes here without a hop to
     /// the runtime (`Done`); the rest, and everything else, is left to the returned future.
     /// This thread is held for at most the polling limit per request (plus the write).
@@ -165,7 +166,7 @@ impl<T: Send + 'static> Op<T> {
         match self {
             Op::Redis(r, work) => match r.checkout_deferred() {
                 Some(conn) => {
-                    let mut fut = work(r.clone(), RedisConn::Deferred(conn.clone()));
+                    let mut fut = work(r.clone(), r.deferred(conn.clone()));
                     let first = {
                         let _ctx = runtime().enter();
                         let mut cx = Context::from_waker(Waker::noop());

@@ -14,14 +14,23 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
 use super::config::RedisOptions;
+use super::durable::{self, Wait};
 use super::runtime;
 use super::spin::SpinConn;
 use super::wake::Wakeups;
 use crate::error::{Error, Result};
 
-/// A cheap-to-clone connection to a standalone server or a cluster.
+/// A cheap-to-clone connection to a standalone server or a cluster, and the durability it
+/// asks of writes (see [`super::durable`]).
 #[derive(Clone)]
-pub enum RedisConn {
+pub struct RedisConn {
+    link: Link,
+    wait: Option<Wait>,
+}
+
+/// How a [`RedisConn`] reaches the store.
+#[derive(Clone)]
+enum Link {
     /// One server, reconnecting by itself.
     Single(ConnectionManager),
     /// A cluster; follows MOVED/ASK and refreshes its slot map.
@@ -55,7 +64,7 @@ impl BlockingConn {
         }
     }
 
-    /// The standalone connection, when its requests can be split (see [`RedisConn::Deferred`]).
+    /// The standalone connection, when its requests can be split (see [`Redis::deferred`]).
     fn single(&mut self) -> redis::RedisResult<&mut SpinConn> {
         match &mut self.conn {
             Node::Single(c) if c.polls() => Ok(c),
@@ -63,6 +72,14 @@ impl BlockingConn {
                 ErrorKind::Client,
                 "not a deferrable connection",
             ))),
+        }
+    }
+
+    /// Sends `WAIT` where the write went: this server, or on a cluster the node of `route`.
+    fn wait_on(&mut self, wait: &Cmd, route: Option<RoutingInfo>) -> redis::RedisResult<Value> {
+        match (&mut self.conn, route) {
+            (Node::Cluster(c), Some(r)) => c.route_command(wait, r),
+            _ => self.like().req_command(wait),
         }
     }
 
@@ -82,15 +99,74 @@ impl BlockingConn {
 
 impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self.wait {
+            Some(w) if durable::writes(std::iter::once(cmd)) => Box::pin(async move {
+                let v = self.link.req_packed_command(cmd).await?;
+                self.link
+                    .confirm(w, durable::route(std::iter::once(cmd)))
+                    .await?;
+                Ok(v)
+            }),
+            _ => self.link.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self.wait {
+            Some(w) if durable::writes(pipeline.cmd_iter()) => Box::pin(async move {
+                let v = self
+                    .link
+                    .req_packed_commands(pipeline, offset, count)
+                    .await?;
+                self.link
+                    .confirm(w, durable::route(pipeline.cmd_iter()))
+                    .await?;
+                Ok(v)
+            }),
+            _ => self.link.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        self.link.get_db()
+    }
+}
+
+impl Link {
+    /// `WAIT`s until the replicas `w` asks for have every write sent on this connection so far.
+    fn confirm(&mut self, w: Wait, route: Option<RoutingInfo>) -> RedisFuture<'_, ()> {
+        let cmd = w.cmd();
+        Box::pin(async move {
+            let reply = match (self, route) {
+                (Link::Cluster(c), Some(r)) => c.route_command(cmd, r).await?,
+                (Link::Blocking(b), route) => {
+                    let mut b = b.lock();
+                    let r = b.wait_on(&cmd, route);
+                    b.track(r)?
+                }
+                (link, _) => link.req_packed_command(&cmd).await?,
+            };
+            w.check(reply)
+        })
+    }
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            RedisConn::Single(c) => c.req_packed_command(cmd),
-            RedisConn::Cluster(c) => c.req_packed_command(cmd),
-            RedisConn::Blocking(b) => {
+            Link::Single(c) => c.req_packed_command(cmd),
+            Link::Cluster(c) => c.req_packed_command(cmd),
+            Link::Blocking(b) => {
                 let mut b = b.lock();
                 let r = b.like().req_command(cmd);
                 Box::pin(std::future::ready(b.track(r)))
             }
-            RedisConn::Deferred(b) => deferred(b, cmd.get_packed_command(), |c| c.finish()),
+            Link::Deferred(b) => deferred(b, cmd.get_packed_command(), |c| c.finish()),
         }
     }
 
@@ -101,16 +177,16 @@ impl ConnectionLike for RedisConn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-            RedisConn::Blocking(b) => {
+            Link::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Link::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Link::Blocking(b) => {
                 let mut b = b.lock();
                 let r =
                     b.like()
                         .req_packed_commands(&pipeline.get_packed_pipeline(), offset, count);
                 Box::pin(std::future::ready(b.track(r)))
             }
-            RedisConn::Deferred(b) => deferred(b, pipeline.get_packed_pipeline(), move |c| {
+            Link::Deferred(b) => deferred(b, pipeline.get_packed_pipeline(), move |c| {
                 c.finish_pipeline(offset, count)
             }),
         }
@@ -118,14 +194,14 @@ impl ConnectionLike for RedisConn {
 
     fn get_db(&self) -> i64 {
         match self {
-            RedisConn::Single(c) => c.get_db(),
-            RedisConn::Cluster(c) => c.get_db(),
-            RedisConn::Blocking(b) | RedisConn::Deferred(b) => b.lock().like().get_db(),
+            Link::Single(c) => c.get_db(),
+            Link::Cluster(c) => c.get_db(),
+            Link::Blocking(b) | Link::Deferred(b) => b.lock().like().get_db(),
         }
     }
 }
 
-/// A request on a [`RedisConn::Deferred`] connection: sent here; its reply read here if it
+/// A request on a deferred connection (see [`Redis::deferred`]): sent here; its reply read here if it
 /// starts within the polling limit, else on a blocking thread of the runtime.
 fn deferred<T: Send + 'static>(
     b: &Arc<Mutex<BlockingConn>>,
@@ -173,7 +249,7 @@ pub struct Redis {
     opts: RedisOptions,
     source: BlockingSource,
     idle: Mutex<Vec<Arc<Mutex<BlockingConn>>>>,
-    /// True when the blocking connections can split requests (see [`RedisConn::Deferred`]).
+    /// True when the blocking connections can split requests (see [`Redis::deferred`]).
     defers: bool,
     /// Clients the wake-up listener connects through (one per seed on a cluster).
     pubsub: Vec<redis::Client>,
@@ -199,6 +275,13 @@ pub fn map_err(e: RedisError, display: &str, opts: &RedisOptions) -> Error {
     if lower.contains("noperm") || lower.contains("no permissions") {
         return Error::Authentication(format!(
             "the Redis user lacks a permission zerolag needs ({text}); grant it with ACL SETUSER"
+        ));
+    }
+    if text.contains(durable::NOT_REPLICATED) {
+        let why = e.detail().unwrap_or_default();
+        return Error::Timeout(format!(
+            "Redis at {display}: {}: {why}",
+            durable::NOT_REPLICATED
         ));
     }
     if e.is_timeout() || text.to_ascii_lowercase().contains("timed out") {
@@ -286,7 +369,10 @@ impl Redis {
         let defers = SpinConn::can_poll(client.get_connection_info());
         let source = BlockingSource::Single(Box::new(client));
         let r = Redis {
-            conn: RedisConn::Single(conn),
+            conn: RedisConn {
+                link: Link::Single(conn),
+                wait: opts.wait,
+            },
             display,
             opts,
             source,
@@ -326,7 +412,10 @@ impl Redis {
         };
         let source = BlockingSource::Cluster(Box::new(client));
         let r = Redis {
-            conn: RedisConn::Cluster(conn),
+            conn: RedisConn {
+                link: Link::Cluster(conn),
+                wait: opts.wait,
+            },
             display,
             opts,
             source,
@@ -346,6 +435,24 @@ impl Redis {
     /// A clone of the async connection for one operation.
     pub fn conn(&self) -> RedisConn {
         self.conn.clone()
+    }
+
+    /// `conn` (from [`Redis::checkout`]) as a connection for the sync API.
+    pub fn blocking(&self, conn: Arc<Mutex<BlockingConn>>) -> RedisConn {
+        RedisConn {
+            link: Link::Blocking(conn),
+            wait: self.opts.wait,
+        }
+    }
+
+    /// `conn` (from [`Redis::checkout_deferred`]) as a connection for async code: the calling
+    /// thread sends each request and polls briefly for its reply; a reply that takes longer is
+    /// waited for on a blocking thread, so the caller's event loop is never held for long.
+    pub fn deferred(&self, conn: Arc<Mutex<BlockingConn>>) -> RedisConn {
+        RedisConn {
+            link: Link::Deferred(conn),
+            wait: self.opts.wait,
+        }
     }
 
     /// A blocking connection from the idle pool, or a new one.
@@ -436,7 +543,7 @@ impl Redis {
 
     /// True for a cluster.
     pub fn is_cluster(&self) -> bool {
-        matches!(self.conn, RedisConn::Cluster(_))
+        matches!(self.conn.link, Link::Cluster(_))
     }
 
     /// Where the hub points, for messages.
@@ -462,8 +569,8 @@ impl Redis {
     /// `redis_version` (or `valkey_version`) from INFO server.
     pub async fn server_version(&self) -> Result<String> {
         let mut c = self.conn();
-        let info: String = match &mut c {
-            RedisConn::Cluster(cc) => {
+        let info: String = match &mut c.link {
+            Link::Cluster(cc) => {
                 let v = cc
                     .route_command(
                         redis::cmd("INFO").arg("server").clone(),
@@ -491,7 +598,7 @@ impl Redis {
     /// Addresses of the masters (one entry, None, for a standalone server).
     async fn masters(&self) -> Result<Vec<Option<(String, u16)>>> {
         let mut c = self.conn();
-        let RedisConn::Cluster(cc) = &mut c else {
+        let Link::Cluster(cc) = &mut c.link else {
             return Ok(vec![None]);
         };
         let v = cc
@@ -532,7 +639,13 @@ impl Redis {
                     .arg("COUNT")
                     .arg(1000);
                 let v = match (&node, self.conn()) {
-                    (Some((host, port)), RedisConn::Cluster(mut cc)) => cc
+                    (
+                        Some((host, port)),
+                        RedisConn {
+                            link: Link::Cluster(mut cc),
+                            ..
+                        },
+                    ) => cc
                         .route_command(
                             cmd,
                             RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {

@@ -24,6 +24,14 @@ impl Lua {
         Lua { source, sha }
     }
 
+    /// A script that never writes: the `wait_replicas` option sends no `WAIT` after it (see
+    /// [`super::durable`]), so reads go on while replicas lag.
+    pub fn read_only(common: &str, body: &str) -> Lua {
+        let lua = Lua::new(common, body);
+        super::durable::mark_read_only(&lua.sha);
+        lua
+    }
+
     /// Starts an `EVALSHA` with one routing key; add the arguments, then [`Lua::run`].
     /// (Built by hand rather than with `ScriptInvocation`, which copies every argument again:
     /// a batch of 1,000 tasks is ~45,000 arguments.)

@@ -20,7 +20,7 @@ fn script(body: &str) -> Lua {
 }
 
 static SET: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/set.lua")));
-static GET: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/get.lua")));
+static GET: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/get.lua")));
 static DELETE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
 static INCR: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/incr.lua")));
 static EXPIRE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/expire.lua")));

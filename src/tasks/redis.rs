@@ -21,7 +21,8 @@ fn script(body: &str) -> Lua {
 
 static PUT: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/put.lua")));
 static DELETE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
-static SEARCH: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/search.lua")));
+static SEARCH: LazyLock<Lua> =
+    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/search.lua")));
 
 /// How long an update keeps retrying when other writers keep changing the task in between.
 const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
