@@ -374,6 +374,29 @@ def test_embedded_store_lives_under_root(tmp_path: Path, monkeypatch: pytest.Mon
         assert default.tasks.count() == 0
 
 
+def test_a_sqlite_url_names_a_database_file_or_a_root(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "agents.db"
+    with zerolag.open(f"sqlite://{db}", namespace="f") as h:
+        h.tasks.create("in a file", id="f1", intent="auth")
+    assert db.is_file()  # that file, not a directory of that name
+    assert not (tmp_path / "data" / ".zerolag").exists()
+    with zerolag.open(f"sqlite://{db}?timeout=2", namespace="f") as again:
+        assert again.tasks.get("f1").title == "in a file"
+    # A directory is a root, as before: its .zerolag/zerolag.db.
+    store = tmp_path / "store"
+    with zerolag.open(f"sqlite://{store}", namespace="f") as h:
+        h.tasks.create("in a root", id="f2", intent="auth")
+    assert (store / ".zerolag" / "zerolag.db").is_file()
+    with zerolag.open(root=store, namespace="f") as same:
+        assert same.tasks.get("f2").title == "in a root"
+    # A file that is not a database is refused, not overwritten.
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database\n")
+    with pytest.raises(zerolag.ZerolagError):
+        zerolag.open(f"sqlite://{notes}")
+    assert notes.read_text() == "not a database\n"
+
+
 # ------------------------------------------------------------------------------------------
 # several handles and processes on one store
 # ------------------------------------------------------------------------------------------

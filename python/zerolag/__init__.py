@@ -189,7 +189,9 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     server before it raises TimeoutError, default 15), ``wait_replicas`` and ``wait_timeout_ms``
     (each write returns once that many replicas have it, else raises TimeoutError; default
     1000 ms); ``sqlite://?timeout=`` for the
-    embedded store (seconds a write waits for another process's write lock, default 10).
+    embedded store (seconds a write waits for another process's write lock, default 10);
+    ``sqlite:///path/file.db`` opens that database file, ``sqlite:///dir`` uses
+    ``dir/.zerolag/zerolag.db``.
     A hub does not cross ``fork()``: open one in the child.
 
     ``namespace`` isolates everything the hub stores (letters, digits, ``_``, ``-``, ``.``).

@@ -1,6 +1,6 @@
 //! Where a hub keeps its data, read from the URL given to `zerolag.open()`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::durable::{Wait, DEFAULT_WAIT_TIMEOUT};
@@ -46,10 +46,10 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The parsed target of a hub.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// Embedded SQLite under `<root>/.zerolag/`.
+    /// Embedded SQLite: by default `<root>/.zerolag/zerolag.db`.
     Embedded {
-        /// The hub's root directory.
-        root: PathBuf,
+        /// The database file.
+        db: PathBuf,
         /// How long a write waits for the write lock another process holds (`sqlite://?timeout=`).
         busy_timeout: Duration,
     },
@@ -71,6 +71,26 @@ pub enum Target {
         /// Seed list for messages.
         display: String,
     },
+}
+
+/// The embedded store of a hub rooted at `root`: `<root>/.zerolag/zerolag.db`.
+pub fn default_db(root: &Path) -> PathBuf {
+    root.join(".zerolag").join("zerolag.db")
+}
+
+/// What `sqlite://<path>` opens: `path` itself when it is a file or is named like a database
+/// (`.db`, `.sqlite`, `.sqlite3`); otherwise `path` is a root, whose `.zerolag/zerolag.db`.
+fn db_file(path: &Path) -> PathBuf {
+    let named_like_db = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "db" | "sqlite" | "sqlite3"));
+    let dir_like = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
+    if path.is_file() || (named_like_db && !dir_like) {
+        path.to_path_buf()
+    } else {
+        default_db(path)
+    }
 }
 
 fn secs(name: &str, v: &str) -> Result<Duration> {
@@ -179,7 +199,7 @@ impl Target {
         let url = match url.map(str::trim) {
             None | Some("") | Some("embedded") => {
                 return Ok(Target::Embedded {
-                    root,
+                    db: default_db(&root),
                     busy_timeout: DEFAULT_BUSY_TIMEOUT,
                 })
             }
@@ -199,12 +219,12 @@ impl Target {
                     }
                 }
             }
-            let root = if path.is_empty() {
-                root
+            let db = if path.is_empty() {
+                default_db(&root)
             } else {
-                PathBuf::from(path)
+                db_file(Path::new(path))
             };
-            return Ok(Target::Embedded { root, busy_timeout });
+            return Ok(Target::Embedded { db, busy_timeout });
         }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             Error::validation(format!(
@@ -307,8 +327,8 @@ mod tests {
     #[test]
     fn embedded_timeout_and_ping_interval() {
         match Target::parse(Some("sqlite://?timeout=0.25"), "r".into()) {
-            Ok(Target::Embedded { root, busy_timeout }) => {
-                assert_eq!(root, PathBuf::from("r"));
+            Ok(Target::Embedded { db, busy_timeout }) => {
+                assert_eq!(db, PathBuf::from("r/.zerolag/zerolag.db"));
                 assert_eq!(busy_timeout, Duration::from_millis(250));
             }
             other => panic!("{other:?}"),
@@ -332,6 +352,28 @@ mod tests {
         assert!(Target::parse(Some("redis://h:1/?timeout=x"), ".".into()).is_err());
         assert!(Target::parse(Some("http://h"), ".".into()).is_err());
         assert!(Target::parse(Some("redis://h:1/?timout=1"), ".".into()).is_err());
+    }
+
+    #[test]
+    fn a_sqlite_url_names_a_database_file_or_a_root() {
+        let db = |url: &str| match Target::parse(Some(url), "r".into()) {
+            Ok(Target::Embedded { db, .. }) => db,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(db("sqlite:///data/x.db"), PathBuf::from("/data/x.db"));
+        assert_eq!(
+            db("sqlite://rel/x.SQLite3?timeout=1"),
+            PathBuf::from("rel/x.SQLite3")
+        );
+        assert_eq!(
+            db("sqlite:///data/store"),
+            PathBuf::from("/data/store/.zerolag/zerolag.db")
+        );
+        assert_eq!(
+            db("sqlite:///data/v1.db/"),
+            PathBuf::from("/data/v1.db/.zerolag/zerolag.db")
+        );
+        assert_eq!(db("embedded"), PathBuf::from("r/.zerolag/zerolag.db"));
     }
 
     #[test]

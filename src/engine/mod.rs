@@ -285,9 +285,9 @@ impl Backend {
     /// Connects to `target`; an embedded store is opened with `schema`.
     pub async fn connect(target: Target, schema: Schema) -> Result<Backend> {
         match target {
-            Target::Embedded { root, busy_timeout } => {
+            Target::Embedded { db, busy_timeout } => {
                 let db = tokio::task::spawn_blocking(move || {
-                    Sqlite::open_with(&root, &schema, busy_timeout)
+                    Sqlite::open_file(&db, &schema, busy_timeout)
                 })
                 .await
                 .map_err(|e| Error::Backend(format!("open failed: {e}")))??;

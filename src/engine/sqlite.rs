@@ -1,4 +1,5 @@
-//! Embedded SQLite: one database file under `<root>/.zerolag/`, WAL, shared by every process
+//! Embedded SQLite: one database file (`<root>/.zerolag/zerolag.db` unless the URL names
+//! another), WAL, shared by every process
 //! on the machine that opens the same root.
 
 use std::path::{Path, PathBuf};
@@ -198,14 +199,17 @@ impl Sqlite {
     /// date (in one transaction: a failed step leaves the database as it was). A database
     /// whose schema is newer than `schema` (written by a later release) is refused, not read.
     pub fn open(root: &Path, schema: &Schema) -> Result<Sqlite> {
-        Sqlite::open_with(root, schema, super::config::DEFAULT_BUSY_TIMEOUT)
+        let db = super::config::default_db(root);
+        Sqlite::open_file(&db, schema, super::config::DEFAULT_BUSY_TIMEOUT)
     }
 
-    /// [`Sqlite::open`] with the time a write waits for the write lock.
-    pub fn open_with(root: &Path, schema: &Schema, busy_timeout: Duration) -> Result<Sqlite> {
-        let dir = root.join(".zerolag");
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("zerolag.db");
+    /// [`Sqlite::open`] on the database file `path` (its directory is created if needed),
+    /// with the time a write waits for the write lock.
+    pub fn open_file(path: &Path, schema: &Schema, busy_timeout: Duration) -> Result<Sqlite> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let path = path.to_path_buf();
         let slots = schema.topics.len() + 1;
         let db = Sqlite {
             path,
