@@ -61,8 +61,8 @@ pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
 pub const MAX_PATH: usize = 1024;
 /// Most paths one `list` returns.
 pub const MAX_LIST: usize = 100_000;
-/// Tries of an optimistic read-modify-write (`merge`) before it reports a conflict.
-const MERGE_TRIES: usize = 50;
+/// The longest pause between two tries of a merge that collided with another writer.
+const MERGE_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The file format, from the path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,17 +356,27 @@ impl Docs {
             (self.ns(), path.to_string(), updates, self.settings()),
             move |db, (ns, p, u, s)| sqlite::merge(db, &ns, &p, format, &u, &s),
             move |r, c, (ns, p, u, s)| async move {
-                for _ in 0..MERGE_TRIES {
+                // Optimistic: read, merge, write if unchanged. Writers that keep colliding
+                // back off at random (doubling, up to 20 ms) so that none starves, for as
+                // long as one reply may take.
+                let deadline = std::time::Instant::now() + r.response_timeout();
+                let mut pause = std::time::Duration::from_micros(100);
+                loop {
                     let cur = redis::get(r.clone(), c.clone(), ns.clone(), p.clone()).await?;
                     let w = merged_write(&p, format, cur.as_ref(), &u, &s)?;
                     match redis::put(r.clone(), c.clone(), ns.clone(), w).await {
-                        Err(Error::Conflict(_)) => continue,
+                        Err(Error::Conflict(_)) => {}
                         other => return other,
                     }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(Error::Conflict(format!(
+                            "document {p:?} kept changing during merge; retry"
+                        )));
+                    }
+                    let jitter = rand::random_range(0..=pause.as_micros() as u64);
+                    tokio::time::sleep(std::time::Duration::from_micros(jitter)).await;
+                    pause = (pause * 2).min(MERGE_BACKOFF_MAX);
                 }
-                Err(Error::Conflict(format!(
-                    "document {p:?} kept changing during merge; retry"
-                )))
             },
         )
     }

@@ -536,6 +536,11 @@ impl Redis {
         self.born
     }
 
+    /// How long one reply may take (the `timeout` URL option).
+    pub fn response_timeout(&self) -> Duration {
+        self.opts.response_timeout
+    }
+
     /// The `ping_interval` URL option (see [`RedisOptions::ping_interval`]).
     pub fn ping_interval(&self) -> Duration {
         self.opts.ping_interval

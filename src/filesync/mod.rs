@@ -93,6 +93,9 @@ impl Conflicts {
 /// when its writer gave no sign of being done (see [`Shared::file_quiet`]).
 const SETTLE: Duration = Duration::from_secs(1);
 
+/// How long a file's import keeps retrying while other writers keep changing its document.
+const IMPORT_BUDGET: Duration = Duration::from_secs(2);
+
 /// How the engine runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -318,9 +321,18 @@ impl Shared {
     }
 
     fn import(&self, rel: &str, unsettled: bool) -> Option<Instant> {
-        for _ in 0..5 {
+        // The store moved meanwhile (another writer of the document): look again, backing
+        // off at random so that busy writers cannot starve the file; past the budget the
+        // conflict is reported like any other failure, never dropped in silence.
+        let deadline = Instant::now() + IMPORT_BUDGET;
+        let mut pause = Duration::from_millis(1);
+        loop {
             match self.try_import(rel, unsettled) {
-                Err(Error::Conflict(_)) => continue, // the store moved meanwhile: look again
+                Err(Error::Conflict(_)) if Instant::now() < deadline => {
+                    let jitter = rand::random_range(0..=pause.as_micros() as u64);
+                    std::thread::sleep(Duration::from_micros(jitter));
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
                 Err(e) => {
                     self.error(format!("{rel}: {e}"));
                     self.event("file:error", json!({"path": rel, "error": e.to_string()}));
@@ -329,7 +341,6 @@ impl Shared {
                 Ok(later) => return later,
             }
         }
-        None
     }
 
     fn try_import(&self, rel: &str, unsettled: bool) -> Result<Option<Instant>> {
