@@ -525,3 +525,28 @@ fn fusion_ties_go_to_the_lower_id_and_bad_weights_are_refused() {
     ));
     assert!(matches!(Fusion::parse("max"), Err(Error::Validation(_))));
 }
+
+// ---------------------------------------------------------------- top-k
+
+proptest! {
+    /// The bounded list keeps exactly the best `cap` of whatever it is offered, in order.
+    #[test]
+    fn topk_keeps_the_best(
+        scores in proptest::collection::vec(-4i8..4, 0..200),
+        cap in 0usize..40,
+    ) {
+        let offered: Vec<Hit> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| Hit { id: (i as u64 * 37) % 211, score: f32::from(s) })
+            .collect();
+        let mut top = super::topk::TopK::new(cap);
+        for h in &offered {
+            top.push(*h);
+        }
+        let mut want = offered.clone();
+        super::topk::sort_hits(&mut want);
+        want.truncate(cap);
+        prop_assert_eq!(top.into_vec(), want);
+    }
+}
