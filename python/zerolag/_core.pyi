@@ -13,6 +13,9 @@ from datetime import timedelta as _timedelta
 from os import PathLike
 from typing import Any, ClassVar, Literal, TypedDict, final, overload
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 __version__: str
 
 def _capabilities() -> list[str]:
@@ -709,6 +712,44 @@ class Anonymizer:
 def anonymize(text: str) -> str:
     """``text`` with secrets replaced, using the built-in rules and the default key (see
     :class:`Anonymizer` for options)."""
+
+# ---- memory (src/py/memory.rs) ---------------------------------------------------------
+
+@final
+class VectorIndex:
+    """An in-process vector index: a fixed dimension and metric, rows addressed by integer id.
+
+    ``metric``: ``"cosine"`` (rows and queries are normalised; scores in [-1, 1]) or ``"dot"``.
+    ``quantized``: also keep an int8 copy of each row; searches scan it and re-rank the best
+    candidates exactly (scores are exact; recall, not precision, is what is traded). Wrong
+    dimensions, NaN or infinity (and an all-zero vector under cosine) raise
+    :class:`zerolag.ValidationError`.
+    """
+
+    def __new__(
+        cls, dim: int, metric: Literal["cosine", "dot"] = "cosine", quantized: bool = False
+    ) -> VectorIndex: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def quantized(self) -> bool: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: int, /) -> bool: ...
+    def add(self, ids: ArrayLike, matrix: ArrayLike) -> None:
+        """Adds or replaces rows: ``ids`` (n non-negative integers) and an n x ``dim`` matrix,
+        all or none. A C-contiguous float32 matrix is read in place and copied once into the
+        index; anything else is converted by numpy first."""
+    def remove(self, ids: ArrayLike) -> int:
+        """Removes rows; returns how many were there."""
+    def search(
+        self, vector: ArrayLike, k: int = 10, *, exact: bool = False
+    ) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
+        """The best ``k`` rows for ``vector``: ``(ids, scores)``, best first (equal scores:
+        lower id first). A quantised index scans int8 and re-ranks unless ``exact``."""
+    def memory_bytes(self) -> int:
+        """Bytes the index holds: rows, ids, the int8 copy and the id map."""
 
 # ---- bus (src/py/bus.rs) ----------------------------------------------------------
 

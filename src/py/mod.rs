@@ -13,6 +13,7 @@ mod filesync;
 mod hub;
 mod jobs;
 mod kv;
+mod memory;
 mod pattern_results;
 mod patterns;
 mod protocol;
@@ -192,6 +193,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dual_loop::register(m)?;
     jobs::register(m)?;
     kv::register(m)?;
+    memory::register(m)?;
     patterns::register(m)?;
     Ok(())
 }

@@ -1,0 +1,468 @@
+//! A vector space: a fixed dimension and metric, rows kept in one contiguous `f32` buffer and
+//! addressed by a `u64` row id.
+//!
+//! - `Metric::Cosine` stores each row normalised to unit length (and normalises the query), so
+//!   the score is the dot product; `Metric::Dot` stores rows as given.
+//! - Exact search scans every row. Quantised search (when the space is made with
+//!   `quantized = true`) scans an int8 copy of the rows, one scale per row (the row's largest
+//!   magnitude maps to 127), keeps the best `k * rerank` candidates and re-ranks them exactly
+//!   against the `f32` rows, so the scores it returns are exact.
+//! - Scans run under SIMD picked at run time (`pulp` detects AVX2/FMA or AVX-512 and falls
+//!   back to plain code elsewhere), split over the machine's cores when the rows are many.
+//! - Removing a row moves the last row into its place (the storage stays contiguous); results
+//!   never depend on row order: equal scores are broken by the lower id.
+//! - Wrong dimensions, NaN or infinity (and a zero vector under cosine) are `Error::Validation`.
+
+use std::collections::HashMap;
+
+use super::topk::{sort_hits, TopK};
+use super::Hit;
+use crate::error::{Error, Result};
+
+/// The largest dimension a space accepts.
+pub const MAX_DIM: usize = 65_536;
+
+/// How many candidates per wanted hit the quantised scan keeps for exact re-ranking, by default.
+pub const DEFAULT_RERANK: usize = 8;
+
+/// Below this many rows a scan runs on one thread (spawning costs more than it saves).
+const PARALLEL_MIN_ROWS: usize = 16_384;
+
+/// How a space scores a query against a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Cosine similarity: rows and queries are normalised, the score is in [-1, 1].
+    Cosine,
+    /// The plain dot product.
+    Dot,
+}
+
+impl Metric {
+    /// Parses `"cosine"` or `"dot"`.
+    pub fn parse(name: &str) -> Result<Metric> {
+        match name {
+            "cosine" => Ok(Metric::Cosine),
+            "dot" => Ok(Metric::Dot),
+            other => Err(Error::validation(format!(
+                "metric must be 'cosine' or 'dot', not {other:?}"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+        }
+    }
+}
+
+/// A vector space (see the module docs).
+#[derive(Debug, Clone)]
+pub struct VectorSpace {
+    dim: usize,
+    metric: Metric,
+    quantized: bool,
+    rerank: usize,
+    ids: Vec<u64>,
+    rows: Vec<f32>,
+    pos: HashMap<u64, usize>,
+    /// The int8 copy (quantised spaces only): `dim` codes per row, and one scale per row.
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl VectorSpace {
+    /// A new empty space. `dim` is 1..=[`MAX_DIM`].
+    pub fn new(dim: usize, metric: Metric, quantized: bool) -> Result<Self> {
+        if dim == 0 || dim > MAX_DIM {
+            return Err(Error::validation(format!(
+                "dimension must be between 1 and {MAX_DIM}, not {dim}"
+            )));
+        }
+        Ok(VectorSpace {
+            dim,
+            metric,
+            quantized,
+            rerank: DEFAULT_RERANK,
+            ids: Vec::new(),
+            rows: Vec::new(),
+            pos: HashMap::new(),
+            codes: Vec::new(),
+            scales: Vec::new(),
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    pub fn quantized(&self) -> bool {
+        self.quantized
+    }
+
+    /// Candidates per wanted hit that the quantised scan re-ranks exactly.
+    pub fn rerank(&self) -> usize {
+        self.rerank
+    }
+
+    /// Sets the re-rank factor (at least 1).
+    pub fn set_rerank(&mut self, factor: usize) -> Result<()> {
+        if factor == 0 {
+            return Err(Error::validation("the re-rank factor must be at least 1"));
+        }
+        self.rerank = factor;
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        self.pos.contains_key(&id)
+    }
+
+    /// The stored row of `id` (normalised under cosine).
+    pub fn get(&self, id: u64) -> Option<&[f32]> {
+        self.pos.get(&id).map(|&p| self.row(p))
+    }
+
+    /// Row ids in storage order.
+    pub fn ids(&self) -> &[u64] {
+        &self.ids
+    }
+
+    /// Bytes held by rows, ids, the int8 copy and the id map (an estimate of the map's part).
+    pub fn memory_bytes(&self) -> usize {
+        let n = self.ids.capacity();
+        self.rows.capacity() * 4
+            + n * 8
+            + self.codes.capacity()
+            + self.scales.capacity() * 4
+            // hashbrown: key + value + one control byte per bucket, at most 7/8 full.
+            + self.pos.capacity() * (8 + 8 + 1) * 8 / 7
+    }
+
+    #[inline]
+    fn row(&self, p: usize) -> &[f32] {
+        &self.rows[p * self.dim..(p + 1) * self.dim]
+    }
+
+    /// Checks a vector's length and values and returns it as stored (normalised under cosine).
+    fn prepare(&self, v: &[f32], what: &str) -> Result<Vec<f32>> {
+        if v.len() != self.dim {
+            return Err(Error::validation(format!(
+                "{what} has dimension {}, the space has {}",
+                v.len(),
+                self.dim
+            )));
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::validation(format!(
+                "{what} has a non-finite value ({}) at index {i}",
+                v[i]
+            )));
+        }
+        let mut out = v.to_vec();
+        if self.metric == Metric::Cosine {
+            let norm = v
+                .iter()
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum::<f64>()
+                .sqrt();
+            if norm == 0.0 {
+                return Err(Error::validation(format!(
+                    "{what} is all zeros: cosine is undefined for it"
+                )));
+            }
+            for x in &mut out {
+                *x = (f64::from(*x) / norm) as f32;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a row, or replaces the row of an id that is already there.
+    pub fn add(&mut self, id: u64, v: &[f32]) -> Result<()> {
+        let row = self.prepare(v, "the vector")?;
+        self.put(id, &row);
+        Ok(())
+    }
+
+    /// Adds many rows from a row-major matrix (`ids.len()` rows of `dim`), all or none: every
+    /// row is checked before any is stored.
+    pub fn add_many(&mut self, ids: &[u64], matrix: &[f32]) -> Result<()> {
+        if matrix.len() != ids.len() * self.dim {
+            return Err(Error::validation(format!(
+                "{} ids need a {} x {} matrix, got {} values",
+                ids.len(),
+                ids.len(),
+                self.dim,
+                matrix.len()
+            )));
+        }
+        let mut prepared = Vec::with_capacity(matrix.len());
+        for (i, v) in matrix.chunks_exact(self.dim).enumerate() {
+            prepared.extend(self.prepare(v, &format!("row {i}"))?);
+        }
+        self.rows.reserve(matrix.len());
+        for (id, row) in ids.iter().zip(prepared.chunks_exact(self.dim)) {
+            self.put(*id, row);
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, id: u64, row: &[f32]) {
+        let p = match self.pos.get(&id) {
+            Some(&p) => {
+                self.rows[p * self.dim..(p + 1) * self.dim].copy_from_slice(row);
+                p
+            }
+            None => {
+                let p = self.ids.len();
+                self.ids.push(id);
+                self.rows.extend_from_slice(row);
+                self.pos.insert(id, p);
+                if self.quantized {
+                    self.codes.resize((p + 1) * self.dim, 0);
+                    self.scales.push(0.0);
+                }
+                p
+            }
+        };
+        if self.quantized {
+            let scale = quantize(row, &mut self.codes[p * self.dim..(p + 1) * self.dim]);
+            self.scales[p] = scale;
+        }
+    }
+
+    /// Removes a row; false if the id was not there.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let Some(p) = self.pos.remove(&id) else {
+            return false;
+        };
+        let last = self.ids.len() - 1;
+        let d = self.dim;
+        if p != last {
+            let moved = self.ids[last];
+            self.ids[p] = moved;
+            self.rows.copy_within(last * d..(last + 1) * d, p * d);
+            if self.quantized {
+                self.codes.copy_within(last * d..(last + 1) * d, p * d);
+                self.scales[p] = self.scales[last];
+            }
+            self.pos.insert(moved, p);
+        }
+        self.ids.pop();
+        self.rows.truncate(last * d);
+        if self.quantized {
+            self.codes.truncate(last * d);
+            self.scales.pop();
+        }
+        true
+    }
+
+    /// Top `k`: quantised and re-ranked when the space is quantised, exact otherwise.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
+        self.search_where(query, k, &|_| true)
+    }
+
+    /// [`search`](Self::search) over the rows whose id `keep` accepts.
+    pub fn search_where(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
+    ) -> Result<Vec<Hit>> {
+        if self.quantized {
+            self.search_quantized_where(query, k, self.rerank, keep)
+        } else {
+            self.search_exact_where(query, k, keep)
+        }
+    }
+
+    /// Exact top `k` over every row.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
+        self.search_exact_where(query, k, &|_| true)
+    }
+
+    fn search_exact_where(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
+    ) -> Result<Vec<Hit>> {
+        let q = self.prepare(query, "the query")?;
+        let d = self.dim;
+        let top = self.parallel(k, |lo, hi| {
+            pulp::Arch::new().dispatch(|| {
+                let mut top = TopK::new(k);
+                for p in lo..hi {
+                    let s = dot_f32(&q, &self.rows[p * d..(p + 1) * d]);
+                    if s >= top.threshold() && keep(self.ids[p]) {
+                        top.push(Hit {
+                            id: self.ids[p],
+                            score: s,
+                        });
+                    }
+                }
+                top
+            })
+        });
+        Ok(top.into_vec())
+    }
+
+    /// Quantised top `k`: scans the int8 copy, keeps `k * rerank` candidates and re-ranks them
+    /// exactly. On a space made without quantisation this is the exact search.
+    pub fn search_quantized(&self, query: &[f32], k: usize, rerank: usize) -> Result<Vec<Hit>> {
+        self.search_quantized_where(query, k, rerank, &|_| true)
+    }
+
+    fn search_quantized_where(
+        &self,
+        query: &[f32],
+        k: usize,
+        rerank: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
+    ) -> Result<Vec<Hit>> {
+        if !self.quantized {
+            return self.search_exact_where(query, k, keep);
+        }
+        let q = self.prepare(query, "the query")?;
+        let d = self.dim;
+        let mut qcodes = vec![0i8; d];
+        let qscale = quantize(&q, &mut qcodes);
+        let cap = k.saturating_mul(rerank.max(1));
+        // The candidates carry their position in `id` (re-ranked below, then mapped to ids).
+        let cand = self.parallel(cap, |lo, hi| {
+            pulp::Arch::new().dispatch(|| {
+                let mut top = TopK::new(cap);
+                for p in lo..hi {
+                    let s = dot_i8(&qcodes, &self.codes[p * d..(p + 1) * d]) as f32
+                        * self.scales[p]
+                        * qscale;
+                    if s >= top.threshold() && keep(self.ids[p]) {
+                        top.push(Hit {
+                            id: p as u64,
+                            score: s,
+                        });
+                    }
+                }
+                top
+            })
+        });
+        let mut hits: Vec<Hit> = cand
+            .into_vec()
+            .into_iter()
+            .map(|c| {
+                let p = c.id as usize;
+                Hit {
+                    id: self.ids[p],
+                    score: pulp::Arch::new().dispatch(|| dot_f32(&q, self.row(p))),
+                }
+            })
+            .collect();
+        sort_hits(&mut hits);
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    /// Runs `scan(lo, hi)` over row ranges, on several threads when the rows are many, and
+    /// merges the best `cap`.
+    fn parallel<F>(&self, cap: usize, scan: F) -> TopK
+    where
+        F: Fn(usize, usize) -> TopK + Sync,
+    {
+        let n = self.len();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        if cap == 0 || n < PARALLEL_MIN_ROWS || threads < 2 {
+            return scan(0, n);
+        }
+        let parts = threads.min(n / (PARALLEL_MIN_ROWS / 2)).max(2);
+        let step = n.div_ceil(parts);
+        std::thread::scope(|s| {
+            let scan = &scan;
+            let handles: Vec<_> = (1..parts)
+                .map(|i| s.spawn(move || scan(i * step, ((i + 1) * step).min(n))))
+                .collect();
+            let mut top = scan(0, step.min(n));
+            for h in handles {
+                match h.join() {
+                    Ok(t) => top.merge(t),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            top
+        })
+    }
+}
+
+/// Writes `v`'s int8 codes (symmetric, the largest magnitude maps to 127) and returns the
+/// scale that turns a code back into a value.
+fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        out.fill(0);
+        return 0.0;
+    }
+    let scale = max / 127.0;
+    for (o, x) in out.iter_mut().zip(v) {
+        *o = (x / scale).round().clamp(-127.0, 127.0) as i8;
+    }
+    scale
+}
+
+/// The dot product with 16 independent lanes, so that the compiler vectorises it under the
+/// instruction set `pulp` dispatched to (plain multiply and add: `mul_add` would call a slow
+/// software routine on a CPU without FMA).
+#[inline(always)]
+pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    const L: usize = 16;
+    let mut acc = [0f32; L];
+    let ac = a.chunks_exact(L);
+    let bc = b.chunks_exact(L);
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for i in 0..L {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut tail = 0f32;
+    for (x, y) in ar.iter().zip(br) {
+        tail += x * y;
+    }
+    let mut half = [0f32; L / 2];
+    for i in 0..L / 2 {
+        half[i] = acc[i] + acc[i + L / 2];
+    }
+    half.iter().sum::<f32>() + tail
+}
+
+/// The int8 dot product in 32 independent i32 lanes (no overflow below 133,000 dimensions).
+#[inline(always)]
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    const L: usize = 32;
+    let mut acc = [0i32; L];
+    let ac = a.chunks_exact(L);
+    let bc = b.chunks_exact(L);
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for i in 0..L {
+            acc[i] += i32::from(x[i]) * i32::from(y[i]);
+        }
+    }
+    let mut tail = 0i32;
+    for (x, y) in ar.iter().zip(br) {
+        tail += i32::from(*x) * i32::from(*y);
+    }
+    acc.iter().sum::<i32>() + tail
+}
