@@ -218,6 +218,7 @@ def run(
     if redis_cli:
         cluster.reshard(len(_served(home)), home, away, pipeline=1)
         out.left_behind += sum(home.command("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots)
+        out.moved_keys = sum(away.command("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots)
     else:
         for there, back in ((away, home), (home, away)):
             for s in slots:
