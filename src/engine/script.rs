@@ -124,7 +124,12 @@ mod tests {
         let two = packed(l.call_keys(&["zl:{n:events}:log", "zl:{n:events}:cfg"]));
         assert_eq!(
             &two[1..],
-            ["3", "zl:{n:events}:log", "zl:{n:events}:cfg", "zl:{n:events}:~absent"]
+            [
+                "3",
+                "zl:{n:events}:log",
+                "zl:{n:events}:cfg",
+                "zl:{n:events}:~absent"
+            ]
         );
     }
 
