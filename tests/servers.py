@@ -483,6 +483,77 @@ class RedisCluster:
             time.sleep(0.05)
         raise RuntimeError(f"no failover within {timeout}s")
 
+    def owner(self, slot: int) -> RedisServer:
+        """The master serving ``slot`` now, as seen by a live node."""
+        for row in self._nodes_table():
+            if "master" not in row[2] or "fail" in row[2]:
+                continue
+            for part in row[8:]:
+                if part.startswith("["):
+                    continue  # a slot being imported or migrated, listed apart
+                lo, _, hi = part.partition("-")
+                if int(lo) <= slot <= int(hi or lo):
+                    port = int(row[1].split("@")[0].rsplit(":", 1)[1])
+                    return next(n for n in self.nodes if n.port == port)
+        raise RuntimeError(f"no master serves slot {slot}")
+
+    def move_slot(
+        self,
+        slot: int,
+        to: RedisServer,
+        *,
+        batch: int = 1,
+        pause: float = 0.0,
+        half_moved: Callable[[], None] | None = None,
+    ) -> int:
+        """Moves ``slot`` to the master ``to`` the way ``redis-cli --cluster reshard`` does
+        (``CLUSTER SETSLOT … IMPORTING`` on the target, ``MIGRATING`` on the source, ``MIGRATE``
+        of ``batch`` keys at a time, then ``SETSLOT … NODE`` everywhere), sleeping ``pause``
+        seconds between batches so the slot stays half moved for a while; ``half_moved`` is
+        called once after the first batch. Returns how many keys moved. A ``MIGRATE`` that
+        fails (``BUSYKEY``: the target holds a key of that name already) raises, leaving the
+        slot half moved, as redis-cli leaves it."""
+        source = self.owner(slot)
+        if source is to:
+            return 0
+        src_id = source.command("CLUSTER", "MYID")
+        dst_id = to.command("CLUSTER", "MYID")
+        to.command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        source.command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        moved = 0
+        while True:
+            keys = source.command("CLUSTER", "GETKEYSINSLOT", slot, batch)
+            if not keys:
+                break
+            source.command("MIGRATE", HOST, to.port, "", 0, 5000, "KEYS", *keys)
+            moved += len(keys)
+            if moved == len(keys) and half_moved is not None:
+                half_moved()
+            if pause:
+                time.sleep(pause)
+        to.command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        source.command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        for n in self.masters():
+            if n is not to and n is not source:
+                n.command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        return moved
+
+    def reshard(self, slots: int, source: RedisServer, to: RedisServer, pipeline: int = 1) -> str:
+        """``redis-cli --cluster reshard``: moves ``slots`` slots (the lowest ones ``source``
+        serves) to ``to``, ``pipeline`` keys per ``MIGRATE``; returns its output, raises if it
+        failed."""
+        cmd = [redis_cli_bin(), "--cluster", "reshard", f"{HOST}:{source.port}"]
+        cmd += ["--cluster-from", source.command("CLUSTER", "MYID")]
+        cmd += ["--cluster-to", to.command("CLUSTER", "MYID")]
+        cmd += ["--cluster-slots", str(slots), "--cluster-pipeline", str(pipeline)]
+        cmd += ["--cluster-yes"]
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=CLUSTER_TIMEOUT * 5, check=False
+        )
+        if out.returncode != 0 or "ERR" in out.stdout:
+            raise RuntimeError(f"reshard failed ({out.returncode}):\n{out.stdout[-3000:]}")
+        return out.stdout
+
     def stop(self) -> None:
         for n in self.nodes:
             n.stop()

@@ -1,7 +1,11 @@
 //! Lua scripts on Redis: loaded once per server, called by SHA1 (`EVALSHA`), reloaded when the
 //! server answers NOSCRIPT (after a restart or `SCRIPT FLUSH`).
 
+use std::time::{Duration, Instant};
+
 use redis::Script;
+
+use super::keys;
 
 use super::redis::{Redis, RedisConn};
 use crate::error::Result;
@@ -36,39 +40,111 @@ impl Lua {
     /// (Built by hand rather than with `ScriptInvocation`, which copies every argument again:
     /// a batch of 1,000 tasks is ~45,000 arguments.)
     pub fn call(&self, key: &str) -> redis::Cmd {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(&self.sha).arg(1).arg(key);
-        cmd
+        self.call_keys(&[key])
     }
 
-    /// Starts an `EVALSHA` declaring several keys (all in one hash slot on a cluster).
+    /// Starts an `EVALSHA` declaring `keys` (all in one hash slot on a cluster) and, after
+    /// them, [`keys::absent_key`] of that slot, which no script writes: while the slot is being
+    /// moved between cluster nodes, the call is answered TRYAGAIN instead of running on one
+    /// half of the slot (retried by [`Lua::run`]). Scripts read their keys as `KEYS[1..n]`;
+    /// the last entry of `KEYS` is that guard.
     pub fn call_keys(&self, keys: &[&str]) -> redis::Cmd {
         let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(&self.sha).arg(keys.len());
+        cmd.arg(&self.sha).arg(keys.len() + 1);
         for k in keys {
             cmd.arg(*k);
         }
+        cmd.arg(keys::absent_key(keys.first().copied().unwrap_or_default()));
         cmd
     }
 
     /// Runs an `EVALSHA` built by [`Lua::call`], loading the script if the server lacks it.
+    ///
+    /// On a cluster, a call that meets a slot being moved (TRYAGAIN, or an ASK or MOVED the
+    /// cluster client gave up following within its own few retries) is sent again after a
+    /// short pause, for up to [`RESHARD_BUDGET`]; a script never ran when it got one of
+    /// these answers, so sending it again is safe.
     pub async fn run<T: redis::FromRedisValue>(
         &self,
         r: &Redis,
         c: &mut RedisConn,
         cmd: &redis::Cmd,
     ) -> Result<T> {
-        match cmd.query_async(c).await {
-            Err(e) if e.code() == Some("NOSCRIPT") => {
-                let _: String = redis::cmd("SCRIPT")
-                    .arg("LOAD")
-                    .arg(&self.source)
-                    .query_async(c)
-                    .await
-                    .map_err(|e| r.err(e))?;
-                cmd.query_async(c).await.map_err(|e| r.err(e))
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let out = match cmd.query_async(c).await {
+                Err(e) if e.code() == Some("NOSCRIPT") => {
+                    let loaded: redis::RedisResult<String> = redis::cmd("SCRIPT")
+                        .arg("LOAD")
+                        .arg(&self.source)
+                        .query_async(c)
+                        .await;
+                    match loaded {
+                        Ok(_) => cmd.query_async(c).await,
+                        Err(e) => Err(e),
+                    }
+                }
+                other => other,
+            };
+            match out {
+                Err(e) if moving(&e) && started.elapsed() < RESHARD_BUDGET => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other.map_err(|e| r.err(e)),
             }
-            other => other.map_err(|e| r.err(e)),
         }
+    }
+}
+
+/// How long a script call keeps being sent again while its slot is being moved between
+/// cluster nodes (the default reply timeout).
+pub const RESHARD_BUDGET: Duration = Duration::from_secs(5);
+
+/// True for the answers of a cluster whose slot is being moved: the script did not run.
+fn moving(e: &redis::RedisError) -> bool {
+    matches!(e.code(), Some("TRYAGAIN" | "ASK" | "MOVED"))
+}
+
+/// The pause before sending a call again: 5 ms, doubling, at most 100 ms.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((5u64 << attempt.min(5)).min(100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_call_declares_the_absent_key_of_its_slot() {
+        let l = Lua::new("", "return 1");
+        let packed = |c: redis::Cmd| -> Vec<String> {
+            c.args_iter()
+                .map(|a| match a {
+                    redis::Arg::Simple(b) => String::from_utf8_lossy(b).into_owned(),
+                    _ => String::new(),
+                })
+                .collect()
+        };
+        let one = packed(l.call("zl:{n:kv}:idx"));
+        assert_eq!(&one[2..], ["2", "zl:{n:kv}:idx", "zl:{n:kv}:~absent"]);
+        let two = packed(l.call_keys(&["zl:{n:events}:log", "zl:{n:events}:cfg"]));
+        assert_eq!(
+            &two[2..],
+            [
+                "3",
+                "zl:{n:events}:log",
+                "zl:{n:events}:cfg",
+                "zl:{n:events}:~absent"
+            ]
+        );
+    }
+
+    #[test]
+    fn backoff_is_short_and_bounded() {
+        assert_eq!(backoff(0), Duration::from_millis(5));
+        assert_eq!(backoff(1), Duration::from_millis(10));
+        assert_eq!(backoff(30), Duration::from_millis(100));
     }
 }

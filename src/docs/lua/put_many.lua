@@ -1,5 +1,6 @@
 -- Stores a batch of file-side writes (origin 'file'), each exactly as put.lua stores one.
 -- KEYS[i]: P..'doc:'..path of item i (all under the namespace's docs tag: one slot).
+-- The last of KEYS is the slot guard that every call declares (never written).
 -- ARGV[1] P, ARGV[2] now (s), then 6 per item: path, text, value (JSON), fmt, hash, expected
 -- version ('' any).
 -- Returns one {outcome, version} per item: 'ok' (stored as the next version), 'same' (the
@@ -8,7 +9,7 @@
 local P, now = ARGV[1], ARGV[2]
 local out = {}
 local recs = {}
-for i = 1, #KEYS do
+for i = 1, #KEYS - 1 do -- the last key is the slot guard (never written)
   local b = 2 + (i - 1) * 6
   local path, text, value, fmt, hash, expected =
     ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
