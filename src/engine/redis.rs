@@ -397,6 +397,11 @@ impl Redis {
             .connection_timeout(opts.connect_timeout)
             .response_timeout(opts.response_timeout)
             .retries(opts.retries as u32)
+            // The crate waits 1.28 s at least before each retry (a TRYAGAIN while a slot
+            // moves, a node that went away); a slot's move or a failover is noticed sooner
+            // with short waits, and `Lua::run` keeps retrying a moving slot after these.
+            .min_retry_wait(10)
+            .max_retry_wait(500)
             .build()
             .map_err(|e| map_err(e, &display, &opts))?;
         let client2 = client.clone();

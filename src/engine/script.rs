@@ -62,7 +62,7 @@ impl Lua {
     ///
     /// On a cluster, a call that meets a slot being moved (TRYAGAIN, or an ASK or MOVED the
     /// cluster client gave up following within its own few retries) is sent again after a
-    /// short pause, for up to [`RESHARD_BUDGET`]; a script never ran when it got one of
+    /// short pause, for up to the reply timeout (`?timeout=`, 5 s by default); a script never ran when it got one of
     /// these answers, so sending it again is safe.
     pub async fn run<T: redis::FromRedisValue>(
         &self,
@@ -88,7 +88,7 @@ impl Lua {
                 other => other,
             };
             match out {
-                Err(e) if moving(&e) && started.elapsed() < RESHARD_BUDGET => {
+                Err(e) if moving(&e) && started.elapsed() < r.response_timeout() => {
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
@@ -97,10 +97,6 @@ impl Lua {
         }
     }
 }
-
-/// How long a script call keeps being sent again while its slot is being moved between
-/// cluster nodes (the default reply timeout).
-pub const RESHARD_BUDGET: Duration = Duration::from_secs(5);
 
 /// True for the answers of a cluster whose slot is being moved: the script did not run.
 fn moving(e: &redis::RedisError) -> bool {
