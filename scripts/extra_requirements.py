@@ -1,10 +1,12 @@
-"""Prints extras of pyproject.toml's [project.optional-dependencies], one requirement a line.
+"""Prints the package's own dependencies and the extras named of pyproject.toml's
+[project.optional-dependencies], one requirement a line.
 
     python scripts/extra_requirements.py dev [bench ...] > requirements.txt
 
 The Makefile installs the development tools (and `make bench` its plotting libraries) from
-this list, so pyproject.toml is the one place they are named. The package itself is not
-installed from here: `maturin develop` builds it.
+this list, so pyproject.toml is the one place they are named. The package's dependencies
+come with them, so that `make lint` (mypy reads the stubs, which import numpy) works before
+the first build. The package itself is not installed from here: `maturin develop` builds it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def requirements(extra: str) -> list[str]:
 def main(argv: list[str]) -> int:
     if not argv:
         raise SystemExit("usage: extra_requirements.py EXTRA [EXTRA ...]")
-    print("\n".join(r for extra in argv for r in requirements(extra)))
+    doc = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    own: list[str] = doc["project"].get("dependencies", [])
+    print("\n".join([*own, *(r for extra in argv for r in requirements(extra))]))
     return 0
 
 
