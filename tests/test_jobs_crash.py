@@ -188,3 +188,46 @@ def test_redis_restart_during_traffic(make_redis_server: Any, tmp_path: Path) ->
     finally:
         stop_all(procs)
         hub.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_job_is_a_warm_stop(
+    hub: zerolag.Hub, store_url: str | None, tmp_path: Path, namespace: str, sig: int
+) -> None:
+    """SIGTERM (a process manager) or Ctrl-C while handlers run: the worker stops claiming,
+    lets them finish, records their results and exits 0; nothing is left running. A second
+    signal is a cold stop: the worker exits at once and the job goes back to the queue."""
+    log = tmp_path / "runs"
+    jobs = [hub.jobs.enqueue("slow", {"sleep": 1.0, "n": i}).id for i in range(2)]
+    proc = start_worker(store_url, tmp_path, namespace, log, visibility=30)
+    try:
+        deadline = time.monotonic() + 30
+        while statuses(hub, jobs)["running"] < 2:
+            assert time.monotonic() < deadline, statuses(hub, jobs)
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        later = hub.jobs.enqueue("slow", {"sleep": 0.0, "n": 9}).id  # while they still run
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert statuses(hub, jobs) == Counter({"succeeded": 2})
+    # A claim already waiting when the signal came may still have taken it: then it ran.
+    assert hub.jobs.get(later).status in ("pending", "succeeded"), "nothing is left running"
+
+    # Cold stop: a second signal while a handler still runs.
+    cold = hub.jobs.enqueue("slow", {"sleep": 30.0, "n": 1}).id
+    proc = start_worker(store_url, tmp_path, namespace, log, visibility=30)
+    try:
+        deadline = time.monotonic() + 30
+        while hub.jobs.get(cold).status != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert hub.jobs.get(cold).status == "running", "its claim stays until visibility passes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -145,7 +146,15 @@ def _cmd_worker(a: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        stats = worker.run(burst=a.burst)
+        try:
+            stats = worker.run(burst=a.burst)
+        except KeyboardInterrupt:
+            # A cold stop (a second Ctrl-C or SIGTERM): handler threads cannot be stopped
+            # and would hold the interpreter's exit; their claims go back to the queue once
+            # their visibility timeout passes.
+            print(f"zerolag worker {worker.name}: stopped at once", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(130)
     info = {
         "worker": worker.name,
         "succeeded": stats.succeeded,

@@ -17,14 +17,16 @@ import asyncio
 import inspect
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -222,6 +224,35 @@ class Worker:
         """True after :meth:`stop`."""
         return self._stop.is_set()
 
+    @contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """While ``run`` runs on the main thread: the first SIGINT (Ctrl-C) or SIGTERM stops
+        claiming and lets the running handlers finish and be acknowledged (a warm stop, as a
+        process manager's SIGTERM expects); a second one raises KeyboardInterrupt (a cold stop:
+        what is still running goes back to the queue once its visibility timeout passes). A
+        KeyboardInterrupt raised at an arbitrary point of the claim loop could lose track of a
+        finished handler and leave ``run`` waiting for it forever."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._stop.is_set():
+                raise KeyboardInterrupt
+            self._stop.set()
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):  # not settable here (an embedding application)
+                pass
+        try:
+            yield
+        finally:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+
     def _want(self, free: int) -> int:
         return max(1, min(free, self.batch or free, 1000))
 
@@ -358,48 +389,59 @@ class Worker:
         hb = threading.Thread(target=heartbeater, daemon=True, name=f"zl-jobs-hb-{self.name}")
         fin.start()
         hb.start()
-        try:
-            while not self._stop.is_set():
-                with cond:
-                    while state["free"] == 0 and not self._stop.is_set():
-                        cond.wait(0.25)
-                    free = state["free"]
-                    busy = n - free
-                if self._stop.is_set():
-                    break
-                block = 0 if burst else 500
-                claims = self._retry(
-                    self._sync.claim,
-                    self.kinds,
-                    count=self._want(free),
-                    worker=self.name,
-                    visibility=self.visibility,
-                    block_ms=block,
-                )
-                with cond:
-                    state["free"] -= len(claims)
-                    for c in claims:
-                        start(c)
-                if not claims and burst:
-                    if busy == 0:
-                        with cond:
-                            if state["free"] == n:
-                                break
+        cold = False
+        with self._stop_on_signals():
+            try:
+                while not self._stop.is_set():
                     with cond:
-                        cond.wait(0.05)
-        except KeyboardInterrupt:
-            self._stop.set()
-        finally:
-            with cond:
-                while state["free"] < n and running:
-                    cond.wait(0.1)
-            done.put(None)
-            fin.join()
-            hb_stop.set()
-            hb.join()
-            pool.shutdown(wait=False)
-            if loop_box:
-                loop_box[0].call_soon_threadsafe(loop_box[0].stop)
+                        while state["free"] == 0 and not self._stop.is_set():
+                            cond.wait(0.25)
+                        free = state["free"]
+                        busy = n - free
+                    if self._stop.is_set():
+                        break
+                    block = 0 if burst else 500
+                    claims = self._retry(
+                        self._sync.claim,
+                        self.kinds,
+                        count=self._want(free),
+                        worker=self.name,
+                        visibility=self.visibility,
+                        block_ms=block,
+                    )
+                    with cond:
+                        state["free"] -= len(claims)
+                        for c in claims:
+                            start(c)
+                    if not claims and burst:
+                        if busy == 0:
+                            with cond:
+                                if state["free"] == n:
+                                    break
+                        with cond:
+                            cond.wait(0.05)
+            except KeyboardInterrupt:
+                # A second signal (the first only set the flag) is a cold stop.
+                cold = self._stop.is_set()
+                self._stop.set()
+            finally:
+                try:
+                    if cold:
+                        raise KeyboardInterrupt
+                    with cond:
+                        while state["free"] < n and running:
+                            cond.wait(0.1)
+                except KeyboardInterrupt:
+                    cold = True  # unfinished claims go back once their visibility passes
+                done.put(None)
+                fin.join()
+                hb_stop.set()
+                hb.join()
+                pool.shutdown(wait=False)
+                if loop_box:
+                    loop_box[0].call_soon_threadsafe(loop_box[0].stop)
+                if cold:
+                    raise KeyboardInterrupt
         return self.stats
 
     def _retry(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
