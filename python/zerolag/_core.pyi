@@ -751,6 +751,13 @@ class VectorIndex:
     def memory_bytes(self) -> int:
         """Bytes the index holds: rows, ids, the int8 copy and the id map."""
 
+def hash_embed(
+    texts: list[str], dim: int = 384, ngram_min: int = 3, ngram_max: int = 5
+) -> NDArray[np.float32]:
+    """The offline hashing embedder's vectors of ``texts``: a ``len(texts) x dim`` float32
+    matrix of unit rows (see :class:`zerolag.embed.HashingEmbedder`). ``ngram_min`` and
+    ``ngram_max`` bound the character n-grams (both 0: words only)."""
+
 # ---- bus (src/py/bus.rs) ----------------------------------------------------------
 
 _Priority = Literal["critical", "high", "medium", "low"]

@@ -126,7 +126,54 @@ echo.blocking = False  # type: ignore[attr-defined]
 # ------------------------------------------------------------------------------------------
 
 
-class OpenAIChat:
+class Endpoint:
+    """What the OpenAI-compatible clients share: a model name, a base URL, a key and a timeout.
+
+    ``model``: required, or from the first of ``env`` (environment variables) that is set.
+    ``base_url``: default ``$OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
+    ``api_key``: default ``$OPENAI_API_KEY`` (sent as a Bearer token; none if unset, as local
+    servers need none). ``timeout``: seconds for the whole request. ``headers``: extra HTTP
+    headers. ``options``: extra body fields.
+    """
+
+    env: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        name = type(self).__name__
+        self.model = model or next((os.environ[v] for v in self.env if os.environ.get(v)), None)
+        if not self.model:
+            raise ValidationError(
+                f"{name} needs a model name: pass model= or set {' / '.join(self.env)}"
+            )
+        base = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        if not base.startswith(("http://", "https://")):
+            raise ValidationError(f"base_url must start with http:// or https://, got {base!r}")
+        self.base_url = base.rstrip("/")
+        self._key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if timeout <= 0:
+            raise ValidationError(f"timeout must be > 0, got {timeout}")
+        self.timeout = float(timeout)
+        self.headers = dict(headers or {})
+        self.options = options
+
+    def __repr__(self) -> str:
+        key = ", api_key=***" if self._key else ""
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r}{key})"
+
+    def _post(self, path: str, body: Mapping[str, Any], what: str) -> Any:
+        return post_json(self.base_url + path, body, self._key, self.headers, self.timeout, what)
+
+
+class OpenAIChat(Endpoint):
     """A client of an OpenAI-compatible ``POST {base_url}/chat/completions`` endpoint.
 
     ``model``: the model name (default ``$ZEROLAG_MODEL``, then ``$OPENAI_MODEL``).
@@ -142,85 +189,67 @@ class OpenAIChat:
     """
 
     blocking = True
-
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 60.0,
-        headers: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> None:
-        self.model = model or os.environ.get("ZEROLAG_MODEL") or os.environ.get("OPENAI_MODEL")
-        if not self.model:
-            raise ValidationError(
-                "OpenAIChat needs a model name: pass model= or set ZEROLAG_MODEL / OPENAI_MODEL"
-            )
-        base = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        if not base.startswith(("http://", "https://")):
-            raise ValidationError(f"base_url must start with http:// or https://, got {base!r}")
-        self.base_url = base.rstrip("/")
-        self._key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        if timeout <= 0:
-            raise ValidationError(f"timeout must be > 0, got {timeout}")
-        self.timeout = float(timeout)
-        self.headers = dict(headers or {})
-        self.options = options
-
-    def __repr__(self) -> str:
-        key = ", api_key=***" if self._key else ""
-        return f"OpenAIChat(model={self.model!r}, base_url={self.base_url!r}{key})"
-
-    def _request(self, messages: Sequence[ChatMessage]) -> urllib.request.Request:
-        body = {"model": self.model, "messages": [dict(m) for m in messages], **self.options}
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        headers.update(self.headers)
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        return urllib.request.Request(
-            self.base_url + "/chat/completions",
-            data=json.dumps(body).encode(),
-            headers=headers,
-            method="POST",
-        )
+    env = ("ZEROLAG_MODEL", "OPENAI_MODEL")
 
     def __call__(self, messages: list[dict[str, str]]) -> str:
         """Sends ``messages``; returns the first choice's text."""
-        req = self._request(messages)
-        url = req.full_url
+        body = {"model": self.model, "messages": [dict(m) for m in messages], **self.options}
+        data = self._post("/chat/completions", body, "a chat completion")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                raw = resp.read()
-        except urllib.error.HTTPError as e:
-            body = e.read().decode("utf-8", "replace")[:2000]
-            raise ModelError(
-                f"{url} answered HTTP {e.code}: {_error_message(body) or e.reason}",
-                status=e.code,
-                body=body,
-            ) from None
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, builtins.TimeoutError):
-                raise TimeoutError(f"{url} did not answer within {self.timeout:g} s") from None
-            raise ConnectionError(f"cannot reach {url}: {e.reason}") from None
-        except builtins.TimeoutError:
-            raise TimeoutError(f"{url} did not answer within {self.timeout:g} s") from None
-        except OSError as e:
-            raise ConnectionError(f"cannot reach {url}: {e}") from None
-        try:
-            data = json.loads(raw)
             content = data["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (KeyError, IndexError, TypeError):
             raise ModelError(
-                f"{url} did not answer with a chat completion",
-                body=raw[:2000].decode("utf-8", "replace"),
+                f"{self.base_url}/chat/completions did not answer with a chat completion",
+                body=json.dumps(data)[:2000],
             ) from None
         return content if isinstance(content, str) else ""
 
     async def acomplete(self, messages: list[dict[str, str]]) -> str:
         """:meth:`__call__` on a thread, so the event loop keeps running."""
         return await asyncio.to_thread(self, messages)
+
+
+def post_json(
+    url: str,
+    body: Mapping[str, Any],
+    api_key: str | None,
+    headers: Mapping[str, str],
+    timeout: float,
+    what: str = "JSON",
+) -> Any:
+    """POSTs ``body`` as JSON to an OpenAI-compatible endpoint and returns the decoded JSON
+    answer, with the errors of :class:`OpenAIChat` (``ModelError`` for an HTTP error status
+    or a body that is not JSON, ``TimeoutError``, ``ConnectionError``). The key is sent as a
+    Bearer token and never appears in an error."""
+    head = {"Content-Type": "application/json", "Accept": "application/json"}
+    head.update(headers)
+    if api_key:
+        head["Authorization"] = f"Bearer {api_key}"
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=head, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            raw = resp.read()
+    except urllib.error.HTTPError as e:
+        text = e.read().decode("utf-8", "replace")[:2000]
+        raise ModelError(
+            f"{url} answered HTTP {e.code}: {_error_message(text) or e.reason}",
+            status=e.code,
+            body=text,
+        ) from None
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, builtins.TimeoutError):
+            raise TimeoutError(f"{url} did not answer within {timeout:g} s") from None
+        raise ConnectionError(f"cannot reach {url}: {e.reason}") from None
+    except builtins.TimeoutError:
+        raise TimeoutError(f"{url} did not answer within {timeout:g} s") from None
+    except OSError as e:
+        raise ConnectionError(f"cannot reach {url}: {e}") from None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ModelError(
+            f"{url} did not answer with {what}", body=raw[:2000].decode("utf-8", "replace")
+        ) from None
 
 
 def _error_message(body: str) -> str:

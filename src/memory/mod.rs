@@ -5,6 +5,7 @@
 //!   cores on large scans.
 //! - [`bm25`]: one tokenizer and one BM25 formula over postings (term -> (doc, tf), doc ->
 //!   length), the scoring a pure function of those maps so they can live in the store.
+//! - [`embed`]: a deterministic offline embedder (feature hashing of words and n-grams).
 //! - [`fusion`]: reciprocal rank fusion and weighted sums of ranked lists; every fused hit keeps
 //!   each signal's score and rank.
 //!
@@ -12,6 +13,7 @@
 //! feed) sits on top of these.
 
 pub mod bm25;
+pub mod embed;
 pub mod fusion;
 pub mod topk;
 pub mod vector;

@@ -1,11 +1,15 @@
 //! `zerolag._core.VectorIndex`: the memory capability's vector space from Python, numpy in
 //! and out.
 
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1, PyArrayLike2, PyUntypedArrayMethods};
+use numpy::{
+    AllowTypeChange, PyArray1, PyArray2, PyArrayLike1, PyArrayLike2, PyUntypedArrayMethods,
+};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
 
+use super::convert::Text;
 use crate::error::Error;
+use crate::memory::embed::HashEmbedder;
 use crate::memory::vector::{Metric, VectorSpace};
 
 /// What `search` returns: ids and scores, best first.
@@ -139,12 +143,33 @@ impl VectorIndex {
             "VectorIndex(dim={}, metric={:?}, quantized={}, rows={})",
             s.dim(),
             s.metric().name(),
-            s.quantized(),
+            if s.quantized() { "True" } else { "False" },
             s.len()
         )
     }
 }
 
+/// The hashing embedder's vectors of `texts`: a float32 matrix, one unit row per text
+/// (`crate::memory::embed`). The GIL is released while it hashes.
+#[pyfunction]
+#[pyo3(signature = (texts, dim = 384, ngram_min = 3, ngram_max = 5))]
+fn hash_embed<'py>(
+    py: Python<'py>,
+    texts: Vec<Text>,
+    dim: usize,
+    ngram_min: usize,
+    ngram_max: usize,
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    let e = HashEmbedder::new(dim, ngram_min, ngram_max)?;
+    let n = texts.len();
+    let texts: Vec<String> = texts.into_iter().map(String::from).collect();
+    let flat = py.detach(|| e.embed(&texts));
+    let rows = numpy::ndarray::Array2::from_shape_vec((n, dim), flat)
+        .map_err(|e| Error::Backend(e.to_string()))?;
+    Ok(PyArray2::from_owned_array(py, rows))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<VectorIndex>()
+    m.add_class::<VectorIndex>()?;
+    m.add_function(wrap_pyfunction!(hash_embed, m)?)
 }
