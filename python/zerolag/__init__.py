@@ -191,7 +191,9 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     1000 ms); ``sqlite://?timeout=`` for the
     embedded store (seconds a write waits for another process's write lock, default 10);
     ``sqlite:///path/file.db`` opens that database file, ``sqlite:///dir`` uses
-    ``dir/.zerolag/zerolag.db``.
+    ``dir/.zerolag/zerolag.db``; ``memory://[name]`` keeps the embedded store in this
+    process's memory, no file (hubs opened with the same name share it until the process
+    exits; without a name, a fresh store that goes with its hub), for fast tests.
     A hub does not cross ``fork()``: open one in the child.
 
     ``namespace`` isolates everything the hub stores (letters, digits, ``_``, ``-``, ``.``).

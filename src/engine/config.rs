@@ -53,6 +53,14 @@ pub enum Target {
         /// How long a write waits for the write lock another process holds (`sqlite://?timeout=`).
         busy_timeout: Duration,
     },
+    /// Embedded SQLite in this process's memory (`memory://[name]`): no file; handles opened
+    /// with the same name share it while one of them is open.
+    Memory {
+        /// The store's name (a fresh unique one for `memory://` without a name).
+        name: String,
+        /// How long a write waits for the write lock (`memory://name?timeout=`).
+        busy_timeout: Duration,
+    },
     /// One Redis server: the URL as the redis crate reads it (`redis://`, `rediss://`, `unix://`).
     Redis {
         /// URL without zerolag's own query options.
@@ -103,6 +111,44 @@ fn secs(name: &str, v: &str) -> Result<Duration> {
         )));
     }
     Ok(Duration::from_secs_f64(f))
+}
+
+/// The options of an embedded store's URL (`timeout`): the busy timeout.
+fn embedded_options(query: &str) -> Result<Duration> {
+    let mut busy_timeout = DEFAULT_BUSY_TIMEOUT;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("timeout", v) => busy_timeout = secs("timeout", v)?,
+            (other, _) => {
+                return Err(Error::validation(format!(
+                    "unknown option {other:?} of an embedded store URL; it reads timeout \
+                     (seconds a write waits for another process's write lock)"
+                )))
+            }
+        }
+    }
+    Ok(busy_timeout)
+}
+
+/// The name of an in-memory store: 1 to 64 of `A-Z a-z 0-9 _ . -`; none gives a fresh name
+/// no other `memory://` URL of this process names.
+fn memory_name(name: &str) -> Result<String> {
+    static ANONYMOUS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = name.trim_end_matches('/');
+    if name.is_empty() {
+        let n = ANONYMOUS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(format!("~{}-{n}", std::process::id()));
+    }
+    if name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        return Err(Error::validation(format!(
+            "memory://{name}: a store name is 1 to 64 letters, digits, '_', '.' or '-'"
+        )));
+    }
+    Ok(name.to_string())
 }
 
 /// Splits zerolag's own options (`timeout`, `connect_timeout`, `retries`, `cluster`) off the
@@ -205,20 +251,17 @@ impl Target {
             }
             Some(u) => u,
         };
+        if let Some(rest) = url.strip_prefix("memory://") {
+            let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let busy_timeout = embedded_options(query)?;
+            return Ok(Target::Memory {
+                name: memory_name(name)?,
+                busy_timeout,
+            });
+        }
         if let Some(rest) = url.strip_prefix("sqlite://") {
             let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let mut busy_timeout = DEFAULT_BUSY_TIMEOUT;
-            for pair in query.split('&').filter(|p| !p.is_empty()) {
-                match pair.split_once('=').unwrap_or((pair, "")) {
-                    ("timeout", v) => busy_timeout = secs("timeout", v)?,
-                    (other, _) => {
-                        return Err(Error::validation(format!(
-                            "unknown option {other:?} of an embedded store URL; it reads timeout \
-                             (seconds a write waits for another process's write lock)"
-                        )))
-                    }
-                }
-            }
+            let busy_timeout = embedded_options(query)?;
             let db = if path.is_empty() {
                 default_db(&root)
             } else {
@@ -374,6 +417,34 @@ mod tests {
             PathBuf::from("/data/v1.db/.zerolag/zerolag.db")
         );
         assert_eq!(db("embedded"), PathBuf::from("r/.zerolag/zerolag.db"));
+    }
+
+    #[test]
+    fn memory_urls_name_a_store_or_get_a_fresh_one() {
+        let name = |url: &str| match Target::parse(Some(url), "r".into()) {
+            Ok(Target::Memory { name, busy_timeout }) => (name, busy_timeout),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(name("memory://tests").0, "tests");
+        assert_eq!(
+            name("memory://a-b.c_1/?timeout=2"),
+            ("a-b.c_1".into(), Duration::from_secs(2))
+        );
+        let (a, b) = (name("memory://").0, name("memory://").0);
+        assert_ne!(a, b, "each anonymous store is its own");
+        assert!(
+            a.starts_with('~'),
+            "an anonymous name is one no URL can give"
+        );
+        for bad in [
+            "memory://a b",
+            "memory://../x",
+            "memory://x?y=1",
+            "memory://é",
+        ] {
+            assert!(Target::parse(Some(bad), "r".into()).is_err(), "{bad}");
+        }
+        assert!(Target::parse(Some(&format!("memory://{}", "x".repeat(65))), "r".into()).is_err());
     }
 
     #[test]

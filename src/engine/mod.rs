@@ -293,6 +293,14 @@ impl Backend {
                 .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
                 Ok(Backend::Sqlite(Arc::new(db)))
             }
+            Target::Memory { name, busy_timeout } => {
+                let db = tokio::task::spawn_blocking(move || {
+                    Sqlite::open_memory(&name, &schema, busy_timeout)
+                })
+                .await
+                .map_err(|e| Error::Backend(format!("open failed: {e}")))??;
+                Ok(Backend::Sqlite(Arc::new(db)))
+            }
             Target::Redis { url, opts, display } => Ok(Backend::Redis(Arc::new(
                 Redis::connect(&url, display, opts).await?,
             ))),

@@ -49,7 +49,11 @@ pub struct Topic(pub &'static str);
 
 /// A small pool of connections to one database file.
 pub struct Sqlite {
+    /// The database file, or for an in-memory store its SQLite URI (`file:/…?vfs=memdb`).
     path: PathBuf,
+    /// An in-memory store (`memory://`): no file, no WAL; it lives while a connection to it
+    /// is open in this process.
+    memory: bool,
     pool: Mutex<Vec<Connection>>,
     /// Writers of this process take turns here before `BEGIN IMMEDIATE`: SQLite's own busy
     /// handler sleeps in growing steps, which left some of 100 concurrent callers waiting a
@@ -209,10 +213,37 @@ impl Sqlite {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let path = path.to_path_buf();
+        Sqlite::open_at(path.to_path_buf(), false, schema, busy_timeout)
+    }
+
+    /// An in-memory store named `name` (SQLite's `memdb` VFS): every handle of this process
+    /// opened with the same name shares it; nothing touches a file.
+    ///
+    /// A named store lives until the process exits (a connection kept for it holds it); an
+    /// anonymous one (a name starting with `~`, which no URL can give) goes with its handle.
+    pub fn open_memory(name: &str, schema: &Schema, busy_timeout: Duration) -> Result<Sqlite> {
+        static KEPT: Mutex<Vec<(String, Connection)>> = Mutex::new(Vec::new());
+        let uri = format!("file:/zerolag-memory/{name}?vfs=memdb");
+        let db = Sqlite::open_at(PathBuf::from(&uri), true, schema, busy_timeout)?;
+        if !name.starts_with('~') {
+            let mut kept = KEPT.lock();
+            if !kept.iter().any(|(n, _)| n == name) {
+                kept.push((name.to_string(), db.connect()?));
+            }
+        }
+        Ok(db)
+    }
+
+    fn open_at(
+        path: PathBuf,
+        memory: bool,
+        schema: &Schema,
+        busy_timeout: Duration,
+    ) -> Result<Sqlite> {
         let slots = schema.topics.len() + 1;
         let db = Sqlite {
             path,
+            memory,
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
             topics: schema.topics.clone(),
@@ -233,7 +264,7 @@ impl Sqlite {
         };
         // Look before opening for writing, which would switch the file to WAL.
         let mut current = false;
-        if db.path.exists() {
+        if !memory && db.path.exists() {
             let ro = Connection::open_with_flags(
                 &db.path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -288,9 +319,12 @@ impl Sqlite {
         // Opened here, not on the thread: a thread inside SQLite (which holds its global
         // mutexes while it opens a file) when the process forks leaves the child's SQLite
         // locked forever; the thread's own SQLite work is rare (after many writes).
+        let memory = self.memory;
         let Ok(mut conn) = Connection::open_with_flags(
             &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         ) else {
             self.closing.store(true, Ordering::Relaxed);
             return;
@@ -311,7 +345,7 @@ impl Sqlite {
                         sweep(&mut conn, &sweeps);
                     }
                     let now = written.load(Ordering::Relaxed);
-                    if now.wrapping_sub(done) < CHECKPOINT_AFTER {
+                    if memory || now.wrapping_sub(done) < CHECKPOINT_AFTER {
                         continue;
                     }
                     done = now;
@@ -335,9 +369,14 @@ impl Sqlite {
         self.born
     }
 
-    /// The database file.
+    /// The database file (for an in-memory store, its SQLite URI).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// True for an in-memory store (`memory://`).
+    pub fn in_memory(&self) -> bool {
+        self.memory
     }
 
     fn connect(&self) -> Result<Connection> {
@@ -350,7 +389,10 @@ impl Sqlite {
         )?;
         // Another process may hold the write lock for a moment; wait rather than fail.
         conn.busy_timeout(self.busy_timeout)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        if !self.memory {
+            // (An in-memory database keeps its journal in memory; WAL needs a file.)
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
         // NORMAL in WAL mode is durable against process crashes; only power loss can drop
         // the last transactions.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
