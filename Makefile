@@ -2,7 +2,7 @@
 #   make demo   builds (release) and runs the demo on the embedded store; no server needed
 #   make test   builds, makes sure redis-server is there, runs cargo test, pytest over every
 #               backend, the stub check and the notebooks
-# Also: make lint, make bench, make build, make clean.
+# Also: make lint, make bench, make build, make docs, make clean.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,7 +18,7 @@ PY_SOURCES := $(shell find python -type f -name '*.py*' 2>/dev/null)
 REQS = $(VENV)/requirements-$(1).txt
 install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) install -r $(REQS)
 
-.PHONY: demo test build lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
+.PHONY: demo test build docs lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
 
 check-tools:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10 or newer (apt-get install python3 python3-venv)"; exit 1; }
@@ -62,6 +62,12 @@ test: build redis
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/run_notebooks.py notebooks
 
+# The documentation site (guides and the API reference from the docstrings and stubs) in
+# build/site/; `make test` builds it strictly too (tests/test_api_docs.py).
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build
+	@echo "documentation: build/site/index.html"
+
 # $(call rust-tool,SUBCOMMAND,COMPONENT,APT-PACKAGE): cargo SUBCOMMAND is there, or rustup adds
 # it, or make stops saying how to get it.
 rust-tool = cargo $(1) --version >/dev/null 2>&1 || { command -v rustup >/dev/null && rustup component add $(2); } \
@@ -85,4 +91,4 @@ bench: build redis
 	$(PY) bench/plot.py
 
 clean:
-	rm -rf target $(VENV) .zerolag
+	rm -rf target $(VENV) .zerolag build

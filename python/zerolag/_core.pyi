@@ -948,7 +948,8 @@ class Bus:
         """True once acknowledged (by any recipient), while the ack log retains it."""
     def history(self, agent_a: str, agent_b: str, limit: int = 50) -> list[Message]:
         """The last ``limit`` messages between two agents (either way), oldest first."""
-    def stats(self) -> BusStats: ...
+    def stats(self) -> BusStats:
+        """Counts over the namespace's bus: messages shared, pending, acknowledged, dead."""
     def cleanup(self, older_than: float) -> int:
         """Drop entries older than ``older_than`` seconds (acked or not); returns how many."""
     def clear(self) -> int:
@@ -1059,7 +1060,8 @@ class AsyncBus:
         self, agent_a: str, agent_b: str, limit: int = 50
     ) -> Coroutine[Any, Any, list[Message]]:
         """The last ``limit`` messages between two agents (either way), oldest first."""
-    def stats(self) -> Coroutine[Any, Any, BusStats]: ...
+    def stats(self) -> Coroutine[Any, Any, BusStats]:
+        """Counts over the namespace's bus: messages shared, pending, acknowledged, dead."""
     def cleanup(self, older_than: float) -> Coroutine[Any, Any, int]:
         """Drop entries older than ``older_than`` seconds (acked or not); returns how many."""
     def clear(self) -> Coroutine[Any, Any, int]:
