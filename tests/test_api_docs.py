@@ -30,9 +30,11 @@ def undocumented(search_path: Path, modules: list[str]) -> list[str]:
     missing: list[str] = []
     for name in modules:
         mod = top if name == top.path else top[name.split(".", 1)[1]]
-        exports = mod.exports if mod.exports is not None else [
-            m for m in mod.members if not m.startswith("_")
-        ]
+        exports = (
+            mod.exports
+            if mod.exports is not None
+            else [m for m in mod.members if not m.startswith("_")]
+        )
         for export in exports:
             ename = export if isinstance(export, str) else export.name
             try:
