@@ -1,8 +1,16 @@
 """Executes every notebook under the given directories (in a scratch working directory) and
-fails on the first cell that raises."""
+fails on the first cell that raises.
+
+    python scripts/run_notebooks.py [DIR ...]            # what `make test` runs: checks only
+    python scripts/run_notebooks.py --write [DIR ...]    # also saves the outputs into the files
+
+The notebooks are committed with the outputs of a real run (`--write`), so readers on a code
+host see results; `make test` executes them in memory and leaves the files as they are.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -12,8 +20,12 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def main(dirs: list[str]) -> int:
-    books = sorted(p for d in dirs for p in Path(d).glob("*.ipynb"))
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dirs", nargs="*", default=["notebooks"])
+    ap.add_argument("--write", action="store_true", help="save the outputs into the notebooks")
+    args = ap.parse_args(argv)
+    books = sorted(p for d in args.dirs for p in Path(d).glob("*.ipynb"))
     if not books:
         print("no notebooks found", file=sys.stderr)
         return 1
@@ -24,9 +36,12 @@ def main(dirs: list[str]) -> int:
             NotebookClient(
                 nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}}
             ).execute()
+        if args.write:
+            nb.metadata.pop("widgets", None)
+            nbformat.write(nb, book)
         print(f"notebook {book}: {len(nb.cells)} cells ran in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["notebooks"]))
+    sys.exit(main(sys.argv[1:]))

@@ -29,6 +29,9 @@ _JSON = Any
 class Health:
     """What :meth:`Hub.health` reports."""
 
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter."""
+
     @property
     def backend(self) -> str:
         """``"embedded"``, ``"redis"`` or ``"redis-cluster"``."""
@@ -89,6 +92,9 @@ class Transfer:
 class Task:
     """A task as stored. Immutable; :meth:`Tasks.update` returns the new version."""
 
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter."""
+
     @property
     def id(self) -> str: ...
     @property
@@ -138,6 +144,9 @@ class Task:
 @final
 class SearchPage:
     """One page of :meth:`Tasks.search` results."""
+
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter."""
 
     @property
     def tasks(self) -> list[Task]: ...
@@ -1405,6 +1414,9 @@ class Job:
     attempt failed; the retry waits for its backoff), ``succeeded``, ``dead`` (out of attempts;
     ``error`` holds the last error) or ``cancelled``. Times are Unix seconds.
     """
+
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter."""
 
     @property
     def id(self) -> str: ...

@@ -65,6 +65,19 @@ impl Health {
         Ok(d)
     }
 
+    /// The health as an HTML table with the count of each capability (Jupyter).
+    fn _repr_html_(&self) -> String {
+        let mut pairs = vec![
+            ("backend", self.backend.clone()),
+            ("server", self.server_version.clone()),
+            ("round trip", format!("{:.3} ms", self.rtt_ms)),
+            ("namespace", self.namespace.clone()),
+            ("keys or rows", self.keys.to_string()),
+        ];
+        pairs.extend(self.by_capability.iter().map(|(c, n)| (*c, n.to_string())));
+        super::html::fields("Health", &pairs)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Health(backend={:?}, server_version={:?}, rtt_ms={:.3}, keys={}, namespace={:?})",

@@ -103,6 +103,27 @@ impl Job {
     fn worker(&self) -> Option<&str> {
         self.j.worker.as_deref()
     }
+    /// The job as an HTML table (Jupyter).
+    fn _repr_html_(&self) -> String {
+        let j = &self.j;
+        let json =
+            |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        super::html::fields(
+            &format!("Job {}", j.id),
+            &[
+                ("kind", j.kind.clone()),
+                ("status", j.status.clone()),
+                ("priority", j.priority.to_string()),
+                ("attempts", format!("{} of {}", j.attempts, j.max_attempts)),
+                ("payload", j.payload.to_string()),
+                ("result", json(&j.result)),
+                ("error", j.error.clone().unwrap_or_default()),
+                ("progress", json(&j.progress)),
+                ("worker", j.worker.clone().unwrap_or_default()),
+            ],
+        )
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Job(id={:?}, kind={:?}, status={:?}, priority={}, attempts={}/{}, error={})",

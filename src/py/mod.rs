@@ -10,6 +10,7 @@ mod dual_loop;
 mod errors;
 mod events;
 mod filesync;
+mod html;
 mod hub;
 mod jobs;
 mod kv;

@@ -109,6 +109,25 @@ impl Task {
         other.cast::<Task>().is_ok_and(|o| o.get().t == self.t)
     }
 
+    /// The task as an HTML table (Jupyter).
+    fn _repr_html_(&self) -> String {
+        let t = &self.t;
+        super::html::fields(
+            &format!("Task {}", t.id),
+            &[
+                ("title", t.title.clone()),
+                ("intent", t.intent.clone().unwrap_or_default()),
+                ("keywords", t.keywords.join(", ")),
+                ("patterns", t.patterns.join(", ")),
+                ("confidence", format!("{:.2}", t.confidence)),
+                ("status", t.status.clone()),
+                ("progress", format!("{:.0} %", t.progress * 100.0)),
+                ("related", t.related.join(", ")),
+                ("version", t.version.to_string()),
+            ],
+        )
+    }
+
     fn __repr__(&self) -> String {
         let intent = match &self.t.intent {
             Some(i) => format!("{i:?}"),
@@ -142,6 +161,43 @@ impl SearchPage {
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Ok(self.tasks(py)?.into_any().try_iter()?.into_any())
     }
+    /// The page as an HTML table, one row per task (Jupyter).
+    fn _repr_html_(&self, py: Python<'_>) -> String {
+        let rows: Vec<Vec<String>> = self
+            .tasks
+            .iter()
+            .map(|t| {
+                let t = &t.bind(py).get().t;
+                vec![
+                    t.id.clone(),
+                    t.title.clone(),
+                    t.intent.clone().unwrap_or_default(),
+                    t.keywords.join(", "),
+                    format!("{:.2}", t.confidence),
+                    t.status.clone(),
+                    format!("{:.0} %", t.progress * 100.0),
+                ]
+            })
+            .collect();
+        let more = match &self.next_cursor {
+            Some(_) => ", more after this page",
+            None => "",
+        };
+        super::html::table(
+            &format!("{} tasks{more}", self.tasks.len()),
+            &[
+                "id",
+                "title",
+                "intent",
+                "keywords",
+                "confidence",
+                "status",
+                "progress",
+            ],
+            &rows,
+        )
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "SearchPage({} tasks, next_cursor={:?})",

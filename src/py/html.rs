@@ -1,0 +1,56 @@
+//! `_repr_html_` for the result objects Jupyter shows most (a task, a search page, a job, the
+//! store's health): small HTML tables, every value escaped.
+
+use std::fmt::Write;
+
+/// `s` with the five HTML-special characters escaped.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A table with a caption, a header row and rows of cells (text, escaped here).
+pub fn table(caption: &str, header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut h = String::from("<table class=\"zerolag\">");
+    let _ = write!(
+        h,
+        "<caption style=\"text-align:left\"><b>{}</b></caption>",
+        esc(caption)
+    );
+    if !header.is_empty() {
+        h.push_str("<thead><tr>");
+        for col in header {
+            let _ = write!(h, "<th style=\"text-align:left\">{}</th>", esc(col));
+        }
+        h.push_str("</tr></thead>");
+    }
+    h.push_str("<tbody>");
+    for row in rows {
+        h.push_str("<tr>");
+        for cell in row {
+            let _ = write!(h, "<td style=\"text-align:left\">{}</td>", esc(cell));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
+    h
+}
+
+/// A two-column table of fields and values.
+pub fn fields(caption: &str, pairs: &[(&str, String)]) -> String {
+    let rows: Vec<Vec<String>> = pairs
+        .iter()
+        .map(|(k, v)| vec![(*k).to_string(), v.clone()])
+        .collect();
+    table(caption, &[], &rows)
+}
