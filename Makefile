@@ -2,7 +2,7 @@
 #   make demo   builds (release) and runs the demo on the embedded store; no server needed
 #   make test   builds, makes sure redis-server is there, runs cargo test, pytest over every
 #               backend, the stub check and the notebooks
-# Also: make lint, make bench, make build, make docs, make clean.
+# Also: make lint, make bench, make build, make wheel, make docs, make clean.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,7 +18,7 @@ PY_SOURCES := $(shell find python -type f -name '*.py*' 2>/dev/null)
 REQS = $(VENV)/requirements-$(1).txt
 install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) install -r $(REQS)
 
-.PHONY: demo test build docs lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
+.PHONY: demo test build wheel docs lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
 
 check-tools:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10 or newer (apt-get install python3 python3-venv)"; exit 1; }
@@ -38,6 +38,30 @@ $(BUILD_STAMP): $(STAMP) $(RUST_SOURCES)
 
 build: $(BUILD_STAMP)
 
+# The development build as a wheel (the same compiled artifacts: seconds) and the wheels of its
+# dependencies, for the test that installs it into a fresh virtualenv without the network
+# (tests/test_install.py).
+DEV_WHEEL := target/dev-wheel
+WHEELHOUSE := $(VENV)/wheelhouse
+DEV_WHEEL_STAMP := $(VENV)/.dev-wheel-stamp
+$(DEV_WHEEL_STAMP): $(BUILD_STAMP)
+	rm -rf $(DEV_WHEEL)
+	$(VENV)/bin/maturin build --release -q -i $(PY) -o $(DEV_WHEEL)
+	$(PIP) download --only-binary=:all: -d $(WHEELHOUSE) $(DEV_WHEEL)/*.whl
+	@touch $@
+
+# The wheel to distribute: manylinux2014 (glibc 2.17 or newer) through zig, for the Python
+# of the virtualenv (one wheel per Python version: see docs/bench.md, the abi3 decision), the
+# sdist beside it, both checked.
+wheel: $(STAMP)
+	$(call install-extra,release)
+	rm -rf dist
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/maturin build --release --zig \
+		--compatibility manylinux2014 -i $(PY) -o dist
+	$(VENV)/bin/maturin sdist -o dist
+	$(VENV)/bin/twine check --strict dist/*
+	@ls -l dist
+
 demo: build
 	$(VENV)/bin/zerolag demo
 
@@ -56,7 +80,7 @@ stubtest: build
 notebooks: build
 	$(PY) scripts/run_notebooks.py notebooks
 
-test: build redis
+test: build redis $(DEV_WHEEL_STAMP)
 	cargo test --profile test-core -q
 	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
