@@ -14,6 +14,7 @@ mod hub;
 mod jobs;
 mod kv;
 mod memory;
+mod memory_store;
 mod pattern_results;
 mod patterns;
 mod protocol;
@@ -194,6 +195,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     jobs::register(m)?;
     kv::register(m)?;
     memory::register(m)?;
+    memory_store::register(m)?;
     patterns::register(m)?;
     Ok(())
 }
