@@ -14,6 +14,7 @@ mod hub;
 mod jobs;
 mod kv;
 mod memory;
+mod memory_args;
 mod memory_store;
 mod pattern_results;
 mod patterns;

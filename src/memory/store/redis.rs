@@ -336,13 +336,12 @@ pub async fn write(
                     rec.row = first + i as u64;
                     rec.recorded_at = t;
                 }
-                for (i, p) in planned.iter().enumerate() {
+                for p in &planned {
                     for cut in &p.cuts {
                         if let Cut::Batch(j) = cut {
                             recs[*j].superseded_at = Some(t);
                         }
                     }
-                    let _ = i;
                 }
                 return Ok(recs);
             }

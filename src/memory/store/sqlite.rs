@@ -78,7 +78,7 @@ pub fn record(r: &Row<'_>) -> rusqlite::Result<Result<MemoryRecord>> {
     let data: Option<String> = r.get(5)?;
     let kind: String = r.get(6)?;
     let entities: String = r.get(9)?;
-    Ok((|| {
+    Ok((|| -> Result<MemoryRecord> {
         Ok(MemoryRecord {
             row: r.get::<_, i64>(0)? as u64,
             scope: r.get(1)?,
@@ -345,7 +345,7 @@ pub fn changed(tx: &Transaction<'_>, ns: &str, feed: &[(String, u64, Change)]) -
     let recs: Vec<Record<'_>> = feed
         .iter()
         .map(|(id, version, kind)| Record {
-            id,
+            id: id.as_str(),
             version: *version,
             kind: *kind,
         })
