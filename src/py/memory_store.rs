@@ -237,8 +237,8 @@ macro_rules! memory_methods {
         impl $cls {
             /// Writes a new version of `key` and returns it (see `_core.pyi`).
             #[pyo3(signature = (key, value, *, kind="semantic", category=None, significance=0.5,
-                embedding=None, space="default", entities=None, scope=None, metadata=None,
-                valid_from=None, valid_to=None, source=None))]
+                        embedding=None, space="default", entities=None, scope=None, metadata=None,
+                        valid_from=None, valid_to=None, source=None))]
             #[allow(clippy::too_many_arguments)]
             fn remember<'py>(
                 &self,
@@ -279,9 +279,15 @@ macro_rules! memory_methods {
             }
 
             /// Writes many records in one atomic call.
-            fn remember_many<'py>(&self, py: Python<'py>, items: &Bound<'py, PyAny>) -> PyResult<$ret> {
+            fn remember_many<'py>(
+                &self,
+                py: Python<'py>,
+                items: &Bound<'py, PyAny>,
+            ) -> PyResult<$ret> {
                 let writes = writes_of(items)?;
-                $run(py, self.hub.memory.remember_many(writes), |v| Ok(records(v)))
+                $run(py, self.hub.memory.remember_many(writes), |v| {
+                    Ok(records(v))
+                })
             }
 
             /// The version of `key` valid at `as_of` as known at `known_at`, or None.
@@ -305,7 +311,12 @@ macro_rules! memory_methods {
 
             /// Every version of `key`, oldest first.
             #[pyo3(signature = (key, *, scope=None))]
-            fn history<'py>(&self, py: Python<'py>, key: Text, scope: Option<&Bound<'py, PyAny>>) -> PyResult<$ret> {
+            fn history<'py>(
+                &self,
+                py: Python<'py>,
+                key: Text,
+                scope: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<$ret> {
                 let op = self.hub.memory.history(&key, &scope_of(scope)?);
                 $run(py, op, |v| Ok(records(v)))
             }
@@ -342,13 +353,22 @@ macro_rules! memory_methods {
 
             /// Deletes every version of `key` physically; returns how many.
             #[pyo3(signature = (key, *, scope=None))]
-            fn purge<'py>(&self, py: Python<'py>, key: Text, scope: Option<&Bound<'py, PyAny>>) -> PyResult<$ret> {
+            fn purge<'py>(
+                &self,
+                py: Python<'py>,
+                key: Text,
+                scope: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<$ret> {
                 let op = self.hub.memory.purge(&key, &scope_of(scope)?);
                 $run(py, op, Ok)
             }
 
             /// Erases everything of `scope`; returns how many records and edges went.
-            fn forget_scope<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<$ret> {
+            fn forget_scope<'py>(
+                &self,
+                py: Python<'py>,
+                scope: &Bound<'py, PyAny>,
+            ) -> PyResult<$ret> {
                 let s = scope_of(Some(scope))?;
                 if s.is_empty() {
                     return Err(invalid("scope", "forget_scope needs a non-empty scope"));
@@ -358,7 +378,13 @@ macro_rules! memory_methods {
 
             /// Declares a vector space.
             #[pyo3(signature = (name, dim, metric="cosine"))]
-            fn space<'py>(&self, py: Python<'py>, name: Text, dim: usize, metric: &str) -> PyResult<$ret> {
+            fn space<'py>(
+                &self,
+                py: Python<'py>,
+                name: Text,
+                dim: usize,
+                metric: &str,
+            ) -> PyResult<$ret> {
                 let op = self.hub.memory.space(&name, dim, metric);
                 $run(py, op, |s| Python::attach(|py| space_dict(py, &s)))
             }
@@ -366,14 +392,18 @@ macro_rules! memory_methods {
             /// The declared vector spaces.
             fn spaces<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
                 $run(py, self.hub.memory.spaces(), |v| {
-                    Python::attach(|py| v.iter().map(|s| space_dict(py, s)).collect::<PyResult<Vec<_>>>())
+                    Python::attach(|py| {
+                        v.iter()
+                            .map(|s| space_dict(py, s))
+                            .collect::<PyResult<Vec<_>>>()
+                    })
                 })
             }
 
             /// Adds an edge `src -relation-> dst`.
             #[pyo3(signature = (src, relation, dst, *, valid_from=None, valid_to=None,
-                confidence=1.0, exclusive=false, embedding=None, space="default",
-                metadata=None, scope=None))]
+                        confidence=1.0, exclusive=false, embedding=None, space="default",
+                        metadata=None, scope=None))]
             #[allow(clippy::too_many_arguments)]
             fn relate<'py>(
                 &self,
@@ -403,12 +433,14 @@ macro_rules! memory_methods {
                     embedding: vector(embedding)?.map(|v| (space.to_string(), v)),
                     metadata: metadata_of(metadata)?,
                 };
-                $run(py, self.hub.memory.relate(w), |e| Ok(MemoryEdge { e, known_at: None }))
+                $run(py, self.hub.memory.relate(w), |e| {
+                    Ok(MemoryEdge { e, known_at: None })
+                })
             }
 
             /// The edges of `entity` valid at `as_of` as known at `known_at`.
             #[pyo3(signature = (entity, *, relation=None, direction="out", as_of=None,
-                known_at=None, scope=None))]
+                        known_at=None, scope=None))]
             #[allow(clippy::too_many_arguments)]
             fn edges<'py>(
                 &self,
@@ -430,7 +462,9 @@ macro_rules! memory_methods {
                     known_at,
                 );
                 $run(py, op, move |v| {
-                    Ok(v.into_iter().map(|e| MemoryEdge { e, known_at }).collect::<Vec<_>>())
+                    Ok(v.into_iter()
+                        .map(|e| MemoryEdge { e, known_at })
+                        .collect::<Vec<_>>())
                 })
             }
 
@@ -444,7 +478,12 @@ macro_rules! memory_methods {
                 as_of: Option<&Bound<'py, PyAny>>,
                 scope: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<$ret> {
-                let op = self.hub.memory.neighbors(&entity, &scope_of(scope)?, hops, time_ms(as_of, "as_of")?);
+                let op = self.hub.memory.neighbors(
+                    &entity,
+                    &scope_of(scope)?,
+                    hops,
+                    time_ms(as_of, "as_of")?,
+                );
                 $run(py, op, Ok)
             }
 

@@ -169,7 +169,10 @@ pub fn export(b: &Backend, ns: &str, cursor: Json) -> Op<Page> {
             }
             return Ok(Page {
                 records,
-                next: Some(record::next(&Cursor { p: "r".into(), a: 0 })?),
+                next: Some(record::next(&Cursor {
+                    p: "r".into(),
+                    a: 0,
+                })?),
             });
         }
         if cur.p == "r" {
@@ -179,7 +182,8 @@ pub fn export(b: &Backend, ns: &str, cursor: Json) -> Op<Page> {
                     ns.clone(),
                     move |db, ns| sqlite_rows(db, &ns, a),
                     move |r, mut c, ns| async move {
-                        let args = vec!["all".into(), "page".into(), a.to_string(), PAGE.to_string()];
+                        let args =
+                            vec!["all".into(), "page".into(), a.to_string(), PAGE.to_string()];
                         Ok(redis::rows_whole(&r, &mut c, &ns, args)
                             .await?
                             .into_iter()
@@ -190,8 +194,14 @@ pub fn export(b: &Backend, ns: &str, cursor: Json) -> Op<Page> {
                 .run()
                 .await?;
             let next = match rows.last() {
-                Some((last, _)) if rows.len() == PAGE => Cursor { p: "r".into(), a: last.row },
-                _ => Cursor { p: "e".into(), a: 0 },
+                Some((last, _)) if rows.len() == PAGE => Cursor {
+                    p: "r".into(),
+                    a: last.row,
+                },
+                _ => Cursor {
+                    p: "e".into(),
+                    a: 0,
+                },
             };
             for (r, v) in rows {
                 records.push(record::record(&row_rec(r, &v))?);
@@ -205,8 +215,13 @@ pub fn export(b: &Backend, ns: &str, cursor: Json) -> Op<Page> {
         let edges: Edges = b
             .call(
                 ns.clone(),
-                move |db, ns| sqlite_graph::edges_page(db, &ns, a, PAGE)
-                    .map(|v| v.into_iter().map(|(e, x)| (e, x.unwrap_or_default())).collect()),
+                move |db, ns| {
+                    sqlite_graph::edges_page(db, &ns, a, PAGE).map(|v| {
+                        v.into_iter()
+                            .map(|(e, x)| (e, x.unwrap_or_default()))
+                            .collect()
+                    })
+                },
                 move |r, mut c, ns| async move {
                     let args = vec!["page".into(), a.to_string(), PAGE.to_string()];
                     Ok(redis_graph::read(&r, &mut c, &ns, &args).await?.1)
@@ -215,9 +230,10 @@ pub fn export(b: &Backend, ns: &str, cursor: Json) -> Op<Page> {
             .run()
             .await?;
         let next = match edges.last() {
-            Some((last, _)) if edges.len() == PAGE => {
-                Some(record::next(&Cursor { p: "e".into(), a: last.id })?)
-            }
+            Some((last, _)) if edges.len() == PAGE => Some(record::next(&Cursor {
+                p: "e".into(),
+                a: last.id,
+            })?),
             _ => None,
         };
         for (e, v) in edges {
@@ -257,7 +273,8 @@ fn unb64(what: &str, s: Option<String>) -> Result<Vec<u8>> {
             let v = base64::engine::general_purpose::STANDARD
                 .decode(s)
                 .map_err(|_| Error::validation(format!("{what}: vector is not base64")))?;
-            vector_of(&v).map_err(|_| Error::validation(format!("{what}: vector is not whole f32s")))?;
+            vector_of(&v)
+                .map_err(|_| Error::validation(format!("{what}: vector is not whole f32s")))?;
             Ok(v)
         }
     }
@@ -268,7 +285,9 @@ fn item(r: Rec) -> Result<Item> {
         Rec::Space { name, dim, metric } => {
             rec::check_space(&name)?;
             if dim == 0 || dim > crate::memory::vector::MAX_DIM {
-                return Err(Error::validation(format!("memory space {name:?}: bad dim {dim}")));
+                return Err(Error::validation(format!(
+                    "memory space {name:?}: bad dim {dim}"
+                )));
             }
             Ok(Item::Space(Space {
                 name,
@@ -277,8 +296,24 @@ fn item(r: Rec) -> Result<Item> {
             }))
         }
         Rec::Row {
-            row, scope, key, version, ty, data, kind, category, significance, entities,
-            metadata, source, valid_from, valid_to, recorded_at, superseded_at, space, vector,
+            row,
+            scope,
+            key,
+            version,
+            ty,
+            data,
+            kind,
+            category,
+            significance,
+            entities,
+            metadata,
+            source,
+            valid_from,
+            valid_to,
+            recorded_at,
+            superseded_at,
+            space,
+            vector,
         } => {
             let what = format!("memory row {row}");
             let bad = |m: &str| Error::validation(format!("{what}: {m}"));
@@ -339,8 +374,19 @@ fn item(r: Rec) -> Result<Item> {
             Ok(Item::Row(r, vec))
         }
         Rec::Edge {
-            id, scope, src, relation, dst, valid_from, valid_to, confidence, metadata, space,
-            vector, recorded_at, invalidations,
+            id,
+            scope,
+            src,
+            relation,
+            dst,
+            valid_from,
+            valid_to,
+            confidence,
+            metadata,
+            space,
+            vector,
+            recorded_at,
+            invalidations,
         } => {
             let what = format!("memory edge {id}");
             rec::check_canonical_scope(&scope)?;
@@ -351,12 +397,24 @@ fn item(r: Rec) -> Result<Item> {
             rec::check_interval(Some(valid_from), valid_to)?;
             let vec = unb64(&what, vector)?;
             if id == 0 || vec.is_empty() != space.is_none() {
-                return Err(Error::validation(format!("{what}: bad id, or a vector without its space")));
+                return Err(Error::validation(format!(
+                    "{what}: bad id, or a vector without its space"
+                )));
             }
             Ok(Item::Edge(
                 Edge {
-                    id, scope, src, relation, dst, valid_from, valid_to, confidence, metadata,
-                    space, recorded_at, invalidations,
+                    id,
+                    scope,
+                    src,
+                    relation,
+                    dst,
+                    valid_from,
+                    valid_to,
+                    confidence,
+                    metadata,
+                    space,
+                    recorded_at,
+                    invalidations,
                 },
                 vec,
             ))
@@ -373,11 +431,26 @@ fn restore_sqlite(db: &Sqlite, ns: &str, items: &[Item]) -> Result<()> {
                     tx.prepare_cached(
                         "INSERT INTO mem_spaces (ns, name, dim, metric) VALUES (?1, ?2, ?3, ?4)",
                     )?
-                    .execute(params![ns, s.name, s.dim as i64, s.metric.name()])?;
+                    .execute(params![
+                        ns,
+                        s.name,
+                        s.dim as i64,
+                        s.metric.name()
+                    ])?;
                 }
                 Item::Row(r, v) => {
-                    let terms = r.value.as_ref().map(|v| Terms::of(&v.text())).unwrap_or_default();
-                    sqlite::insert(tx, ns, r, (!v.is_empty()).then_some(v.as_slice()), &terms.tf)?;
+                    let terms = r
+                        .value
+                        .as_ref()
+                        .map(|v| Terms::of(&v.text()))
+                        .unwrap_or_default();
+                    sqlite::insert(
+                        tx,
+                        ns,
+                        r,
+                        (!v.is_empty()).then_some(v.as_slice()),
+                        &terms.tf,
+                    )?;
                     m.0 = m.0.max(r.row);
                     m.2 = m.2.max(r.recorded_at).max(r.superseded_at.unwrap_or(0));
                     if !r.deleted {
@@ -399,7 +472,12 @@ fn restore_sqlite(db: &Sqlite, ns: &str, items: &[Item]) -> Result<()> {
     })
 }
 
-async fn restore_redis(r: std::sync::Arc<crate::engine::Redis>, mut c: crate::engine::RedisConn, ns: String, items: Vec<Item>) -> Result<()> {
+async fn restore_redis(
+    r: std::sync::Arc<crate::engine::Redis>,
+    mut c: crate::engine::RedisConn,
+    ns: String,
+    items: Vec<Item>,
+) -> Result<()> {
     let mut spaces = redis::call(&redis::RESTORE, &ns);
     let mut rows = redis::call(&redis::RESTORE, &ns);
     let mut edges = redis::call(&redis::RESTORE, &ns);
@@ -414,7 +492,11 @@ async fn restore_redis(r: std::sync::Arc<crate::engine::Redis>, mut c: crate::en
                 ns_ += 1;
             }
             Item::Row(x, v) => {
-                let terms = x.value.as_ref().map(|v| Terms::of(&v.text())).unwrap_or_default();
+                let terms = x
+                    .value
+                    .as_ref()
+                    .map(|v| Terms::of(&v.text()))
+                    .unwrap_or_default();
                 rows.arg(x.row)
                     .arg(x.recorded_at)
                     .arg(x.superseded_at.map(|t| t.to_string()).unwrap_or_default());
@@ -422,7 +504,13 @@ async fn restore_redis(r: std::sync::Arc<crate::engine::Redis>, mut c: crate::en
                 nr += 1;
             }
             Item::Edge(e, v) => {
-                let last = e.invalidations.iter().map(|(_, t)| *t).max().unwrap_or(0).max(e.recorded_at);
+                let last = e
+                    .invalidations
+                    .iter()
+                    .map(|(_, t)| *t)
+                    .max()
+                    .unwrap_or(0)
+                    .max(e.recorded_at);
                 edges
                     .arg(e.id)
                     .arg(&e.scope)
@@ -477,7 +565,10 @@ impl Importer for Import {
             _ => false,
         });
         if dup {
-            return Err(record::duplicate("memory record", &format!("{it:?}").chars().take(60).collect::<String>()));
+            return Err(record::duplicate(
+                "memory record",
+                &format!("{it:?}").chars().take(60).collect::<String>(),
+            ));
         }
         self.batch.push(it);
         Ok((self.batch.len() >= BATCH).then(|| self.flush()).flatten())

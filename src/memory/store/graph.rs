@@ -59,7 +59,11 @@ impl Edge {
 /// edges of the same scope, source and relation (`others`, as stored now): the ids of those
 /// valid at `valid_from`, to invalidate at `valid_from`; and its own end, cut where the first
 /// of those that start later (and are not empty) begins.
-pub fn exclusive(others: &[Edge], valid_from: i64, valid_to: Option<i64>) -> (Vec<u64>, Option<i64>) {
+pub fn exclusive(
+    others: &[Edge],
+    valid_from: i64,
+    valid_to: Option<i64>,
+) -> (Vec<u64>, Option<i64>) {
     let mut invalidate = Vec::new();
     let mut end = valid_to;
     for e in others {
@@ -146,7 +150,10 @@ mod tests {
     fn exclusive_invalidates_the_valid_one_and_stops_before_a_later_one() {
         let mut a = e(1, 100, None);
         let b = e(2, 300, None);
-        assert_eq!(exclusive(&[a.clone(), b.clone()], 200, None), (vec![1], Some(300)));
+        assert_eq!(
+            exclusive(&[a.clone(), b.clone()], 200, None),
+            (vec![1], Some(300))
+        );
         a.invalidations.push((200, 50));
         assert!(a.valid_at(150, None) && !a.valid_at(250, None));
         // Before the invalidation was recorded, the edge was open.

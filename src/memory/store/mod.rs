@@ -169,14 +169,13 @@ impl Memory {
         as_of: Option<i64>,
         known_at: Option<i64>,
     ) -> Op<Option<MemoryRecord>> {
+        tri!(check_key(key));
         let as_of = as_of.unwrap_or_else(now);
-        self.history(key, scope).map(move |line| {
-            let versions: Vec<timeline::Version> = line.iter().map(sqlite::version_of).collect();
-            let row = timeline::select(&versions, as_of, known_at).map(|v| v.row);
-            line.into_iter()
-                .find(|r| Some(r.row) == row)
-                .filter(|r| !r.deleted)
-        })
+        self.backend.call(
+            (self.ns(), scope.to_string(), key.to_string()),
+            move |db, (ns, s, k)| sqlite::recall(db, &ns, &s, &k, as_of, known_at),
+            move |r, c, (ns, s, k)| redis::recall(r, c, ns, s, k, as_of, known_at),
+        )
     }
 
     /// Deletes every version of (scope, key) with its postings and vectors; returns how many.
@@ -307,7 +306,13 @@ impl Memory {
 
     /// The entities within `hops` (1 to 3) of `entity` over edges valid at `as_of` (either
     /// direction), with their distance, nearest first then by id.
-    pub fn neighbors(&self, entity: &str, scope: &str, hops: u32, as_of: Option<i64>) -> Op<Vec<(String, u32)>> {
+    pub fn neighbors(
+        &self,
+        entity: &str,
+        scope: &str,
+        hops: u32,
+        as_of: Option<i64>,
+    ) -> Op<Vec<(String, u32)>> {
         tri!(ids::id("entity id", entity));
         if hops == 0 || hops > MAX_HOPS {
             return Op::Ready(Err(Error::validation(format!(

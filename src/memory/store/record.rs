@@ -92,7 +92,9 @@ impl Value {
             "s" => Ok(Some(Value::Text(data))),
             "j" => Ok(Some(Value::Json(data))),
             "" => Ok(None),
-            _ => Err(Error::Backend(format!("unknown memory value type {code:?}"))),
+            _ => Err(Error::Backend(format!(
+                "unknown memory value type {code:?}"
+            ))),
         }
     }
 

@@ -34,8 +34,7 @@ static LINE: LazyLock<Lua> = LazyLock::new(|| read_only(include_str!("lua/line.l
 static ROWS: LazyLock<Lua> = LazyLock::new(|| read_only(include_str!("lua/rows.lua")));
 static READ: LazyLock<Lua> = LazyLock::new(|| read_only(include_str!("lua/read.lua")));
 static PURGE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/purge.lua")));
-static FORGET_SCOPE: LazyLock<Lua> =
-    LazyLock::new(|| script(include_str!("lua/forget_scope.lua")));
+static FORGET_SCOPE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/forget_scope.lua")));
 static SPACE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/space.lua")));
 /// Shared with `redis_graph` and `dump`.
 pub static RELATE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/relate.lua")));
@@ -169,12 +168,7 @@ fn opt_num<T: ToString>(v: Option<T>) -> String {
 }
 
 /// The 18 row fields `put_row` takes (see lua/common.lua), for a write or an import.
-pub fn row_args(
-    cmd: &mut redis::Cmd,
-    r: &MemoryRecord,
-    vector: &[u8],
-    terms: &[(String, u32)],
-) {
+pub fn row_args(cmd: &mut redis::Cmd, r: &MemoryRecord, vector: &[u8], terms: &[(String, u32)]) {
     let words: Vec<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
     let tfs: Vec<String> = terms.iter().map(|(_, n)| n.to_string()).collect();
     cmd.arg(&r.scope)
@@ -276,7 +270,10 @@ pub async fn write(
     }
     for _ in 0..RETRIES {
         let (mut lines, spaces, _) = read_plan(&r, &mut c, &ns, &keys, &names).await?;
-        let counts: Vec<usize> = keys.iter().map(|k| lines.get(k).map_or(0, Vec::len)).collect();
+        let counts: Vec<usize> = keys
+            .iter()
+            .map(|k| lines.get(k).map_or(0, Vec::len))
+            .collect();
         let planned = plan::writes(&mut lines, &spaces, &writes)?;
         let mut cmd = call(&WRITE, &ns);
         cmd.arg(now).arg(keys.len());
@@ -285,7 +282,8 @@ pub async fn write(
         }
         cmd.arg(names.len());
         for n in &names {
-            cmd.arg(n).arg(spaces.get(n).map(Space::def).unwrap_or_default());
+            cmd.arg(n)
+                .arg(spaces.get(n).map(Space::def).unwrap_or_default());
         }
         let mut recs = Vec::with_capacity(writes.len());
         for (w, p) in writes.iter().zip(&planned) {
@@ -353,6 +351,35 @@ pub async fn write(
     ))
 }
 
+/// The version of (scope, key) valid at `as_of` as known at `known_at`, without tombstones:
+/// the versions' times are read, the rule (`timeline::select`) picks one, and that row is
+/// read (gone by then: purged in between, so none).
+#[allow(clippy::too_many_arguments)]
+pub async fn recall(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    scope: String,
+    key: String,
+    as_of: i64,
+    known_at: Option<i64>,
+) -> Result<Option<MemoryRecord>> {
+    let k = (scope, key);
+    let (lines, _, _) = read_plan(&r, &mut c, &ns, std::slice::from_ref(&k), &[]).await?;
+    let line = lines.get(&k).map(Vec::as_slice).unwrap_or_default();
+    let Some(v) = super::timeline::select(line, as_of, known_at) else {
+        return Ok(None);
+    };
+    if v.deleted {
+        return Ok(None);
+    }
+    let args = vec!["all".to_string(), v.row.to_string()];
+    Ok(rows_whole(&r, &mut c, &ns, args)
+        .await?
+        .pop()
+        .and_then(|(_, x)| x.map(|(rec, _)| rec)))
+}
+
 /// Every version of (scope, key), oldest first.
 pub async fn line(
     r: Arc<Redis>,
@@ -388,7 +415,12 @@ pub async fn purge(
 }
 
 /// Erases a scope.
-pub async fn forget_scope(r: Arc<Redis>, mut c: RedisConn, ns: String, scope: String) -> Result<u64> {
+pub async fn forget_scope(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    scope: String,
+) -> Result<u64> {
     let mut cmd = call(&FORGET_SCOPE, &ns);
     cmd.arg(&scope);
     let n: i64 = FORGET_SCOPE.run(&r, &mut c, &cmd).await?;
@@ -453,7 +485,12 @@ pub async fn rows_whole(
 }
 
 /// Records by row id.
-pub async fn get_rows(r: Arc<Redis>, mut c: RedisConn, ns: String, rows: Vec<u64>) -> Result<Vec<Option<MemoryRecord>>> {
+pub async fn get_rows(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    rows: Vec<u64>,
+) -> Result<Vec<Option<MemoryRecord>>> {
     let mut args = vec!["all".to_string()];
     args.extend(rows.iter().map(u64::to_string));
     Ok(rows_whole(&r, &mut c, &ns, args)
@@ -464,8 +501,19 @@ pub async fn get_rows(r: Arc<Redis>, mut c: RedisConn, ns: String, rows: Vec<u64
 }
 
 /// A page of rows.
-pub async fn rows_page(r: Arc<Redis>, mut c: RedisConn, ns: String, after: u64, limit: usize) -> Result<Vec<RowInfo>> {
-    let args = ["info".into(), "page".into(), after.to_string(), limit.to_string()];
+pub async fn rows_page(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<RowInfo>> {
+    let args = [
+        "info".into(),
+        "page".into(),
+        after.to_string(),
+        limit.to_string(),
+    ];
     let mut out = Vec::new();
     for v in rows_call(&r, &mut c, &ns, &args).await? {
         let (row, f) = fields(v)?;
@@ -483,21 +531,33 @@ pub async fn vectors_page(
     after: u64,
     limit: usize,
 ) -> Result<VectorPage> {
-    let args = ["vec".into(), "page".into(), after.to_string(), limit.to_string(), space];
+    let args = [
+        "vec".into(),
+        "page".into(),
+        after.to_string(),
+        limit.to_string(),
+        space,
+    ];
     let mut page = VectorPage::default();
     for v in rows_call(&r, &mut c, &ns, &args).await? {
         let a = array(v)?;
         let [row, vec] = a.as_slice() else {
             return Err(bad("vector page"));
         };
-        page.rows.push(string(row)?.parse().map_err(|_| bad("row id"))?);
+        page.rows
+            .push(string(row)?.parse().map_err(|_| bad("row id"))?);
         page.data.extend(plan::vector_of(&bytes(vec)?)?);
     }
     Ok(page)
 }
 
 /// The postings of each term, in row order.
-pub async fn postings(r: Arc<Redis>, mut c: RedisConn, ns: String, terms: Vec<String>) -> Result<Vec<Vec<(u64, u32)>>> {
+pub async fn postings(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    terms: Vec<String>,
+) -> Result<Vec<Vec<(u64, u32)>>> {
     let mut cmd = call(&READ, &ns);
     cmd.arg("postings");
     for t in &terms {

@@ -3,6 +3,7 @@
 //! an exclusive relate checks before it invalidates, so two concurrent ones cannot both see the
 //! old edge as valid).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use redis::Value as RValue;
@@ -35,14 +36,21 @@ pub fn to_edge(id: &str, f: &Fields) -> Result<(Edge, Vec<u8>)> {
 }
 
 /// The edges a read returned, after the write count in front.
-pub async fn read(r: &Redis, c: &mut RedisConn, ns: &str, args: &[String]) -> Result<(u64, Vec<(Edge, Vec<u8>)>)> {
+pub async fn read(
+    r: &Redis,
+    c: &mut RedisConn,
+    ns: &str,
+    args: &[String],
+) -> Result<(u64, Vec<(Edge, Vec<u8>)>)> {
     let mut cmd = call(&EDGES, ns);
     for a in args {
         cmd.arg(a);
     }
     let reply: Vec<RValue> = EDGES.run(r, c, &cmd).await?;
     let (count, rest) = reply.split_first().ok_or_else(|| bad("edges"))?;
-    let count: u64 = super::redis::string(count)?.parse().map_err(|_| bad("count"))?;
+    let count: u64 = super::redis::string(count)?
+        .parse()
+        .map_err(|_| bad("count"))?;
     let mut out = Vec::with_capacity(rest.len());
     for v in rest {
         let (id, f) = fields(v.clone())?;
@@ -87,13 +95,19 @@ pub async fn edges_of(
 
 /// Relates (planned in Rust, checked and written by `relate.lua`, planned again on a
 /// conflict).
-pub async fn relate(r: Arc<Redis>, mut c: RedisConn, ns: String, w: EdgeWrite, now: i64) -> Result<Edge> {
+pub async fn relate(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    w: EdgeWrite,
+    now: i64,
+) -> Result<Edge> {
     let space_name = w.embedding.as_ref().map(|(s, _)| s.clone());
     for _ in 0..RETRIES {
         let keys = adjacency(&ns, &w.scope, std::slice::from_ref(&w.src), true, false);
         let (count, same) = read(&r, &mut c, &ns, &keys).await?;
         let same: Vec<Edge> = same.into_iter().map(|(e, _)| e).collect();
-        let spaces = match &space_name {
+        let spaces: HashMap<String, Space> = match &space_name {
             Some(n) => super::redis::spaces(r.clone(), c.clone(), ns.clone())
                 .await?
                 .into_iter()
@@ -109,7 +123,11 @@ pub async fn relate(r: Arc<Redis>, mut c: RedisConn, ns: String, w: EdgeWrite, n
             .map(Space::def)
             .unwrap_or_default();
         cmd.arg(now)
-            .arg(if w.exclusive { count.to_string() } else { String::new() })
+            .arg(if w.exclusive {
+                count.to_string()
+            } else {
+                String::new()
+            })
             .arg(space_name.as_deref().unwrap_or(""))
             .arg(def)
             .arg(&w.scope)

@@ -145,6 +145,54 @@ pub fn version_of(r: &MemoryRecord) -> Version {
     }
 }
 
+/// The times of every version of (scope, key), oldest first (what a write is planned from).
+pub fn times(c: &Connection, ns: &str, scope: &str, key: &str) -> Result<Vec<Version>> {
+    let mut st = c.prepare_cached(
+        "SELECT version, row, valid_from, valid_to, recorded_at, superseded_at, deleted \
+         FROM mem_rows WHERE ns = ?1 AND scope = ?2 AND key = ?3 ORDER BY version",
+    )?;
+    let rows = st.query_map(params![ns, scope, key], |r| {
+        Ok(Version {
+            version: r.get::<_, i64>(0)? as u64,
+            row: r.get::<_, i64>(1)? as u64,
+            valid_from: r.get(2)?,
+            valid_to: r.get(3)?,
+            recorded_at: r.get(4)?,
+            superseded_at: r.get(5)?,
+            deleted: r.get::<_, i64>(6)? != 0,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The version of (scope, key) valid at `as_of` as known at `known_at`, without tombstones
+/// (the rule: `timeline::select`).
+pub fn recall(
+    db: &Sqlite,
+    ns: &str,
+    scope: &str,
+    key: &str,
+    as_of: i64,
+    known_at: Option<i64>,
+) -> Result<Option<MemoryRecord>> {
+    db.with(|c| {
+        let tx = c.transaction()?;
+        let line = times(&tx, ns, scope, key)?;
+        let Some(v) = super::timeline::select(&line, as_of, known_at) else {
+            return Ok(None);
+        };
+        if v.deleted {
+            return Ok(None);
+        }
+        Ok(records(
+            &tx,
+            &format!("SELECT {COLUMNS} FROM mem_rows WHERE ns = ?1 AND row = ?2"),
+            params![ns, v.row as i64],
+        )?
+        .pop())
+    })
+}
+
 /// The versions of (scope, key), for reads.
 pub fn read_line(db: &Sqlite, ns: &str, scope: &str, key: &str) -> Result<Vec<MemoryRecord>> {
     db.with(|c| line(c, ns, scope, key))
@@ -152,21 +200,20 @@ pub fn read_line(db: &Sqlite, ns: &str, scope: &str, key: &str) -> Result<Vec<Me
 
 /// The namespace's counters: (last row, last edge, last transaction time, docs, total length).
 pub fn meta(c: &Connection, ns: &str) -> Result<(u64, u64, i64, u64, u64)> {
-    Ok(c
-        .prepare_cached(
-            "SELECT last_row, last_edge, last_t, docs, total_len FROM mem_meta WHERE ns = ?1",
-        )?
-        .query_row([ns], |r| {
-            Ok((
-                r.get::<_, i64>(0)? as u64,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)? as u64,
-                r.get::<_, i64>(4)? as u64,
-            ))
-        })
-        .optional()?
-        .unwrap_or((0, 0, 0, 0, 0)))
+    Ok(c.prepare_cached(
+        "SELECT last_row, last_edge, last_t, docs, total_len FROM mem_meta WHERE ns = ?1",
+    )?
+    .query_row([ns], |r| {
+        Ok((
+            r.get::<_, i64>(0)? as u64,
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)? as u64,
+            r.get::<_, i64>(4)? as u64,
+        ))
+    })
+    .optional()?
+    .unwrap_or((0, 0, 0, 0, 0)))
 }
 
 /// Stores the counters.
@@ -176,12 +223,7 @@ pub fn set_meta(tx: &Transaction<'_>, ns: &str, m: (u64, u64, i64, u64, u64)) ->
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        ns,
-        m.0 as i64,
-        m.1 as i64,
-        m.2,
-        m.3 as i64,
-        m.4 as i64
+        ns, m.0 as i64, m.1 as i64, m.2, m.3 as i64, m.4 as i64
     ])?;
     Ok(())
 }
@@ -273,11 +315,11 @@ pub fn write(db: &Sqlite, ns: &str, writes: Vec<Write>, now: i64) -> Result<Vec<
         for w in &writes {
             let k = (w.scope.clone(), w.key.clone());
             if !lines.contains_key(&k) {
-                let l = line(tx, ns, &w.scope, &w.key)?;
-                for r in &l {
-                    stored.insert(r.row, r.version);
+                let l = times(tx, ns, &w.scope, &w.key)?;
+                for v in &l {
+                    stored.insert(v.row, v.version);
                 }
-                lines.insert(k, l.iter().map(version_of).collect());
+                lines.insert(k, l);
             }
         }
         let planned = plan::writes(&mut lines, &spaces, &writes)?;
@@ -296,7 +338,10 @@ pub fn write(db: &Sqlite, ns: &str, writes: Vec<Write>, now: i64) -> Result<Vec<
             for c in &p.cuts {
                 let (r, v) = match *c {
                     Cut::Row(r) => (r, stored.get(&r).copied().unwrap_or(0)),
-                    Cut::Batch(j) => (first + j as u64, out.get(j).map_or(0, |x: &MemoryRecord| x.version)),
+                    Cut::Batch(j) => (
+                        first + j as u64,
+                        out.get(j).map_or(0, |x: &MemoryRecord| x.version),
+                    ),
                 };
                 sup.execute(params![ns, r as i64, t])?;
                 if let Some(x) = out.iter_mut().find(|x| x.row == r) {
@@ -355,7 +400,11 @@ pub fn changed(tx: &Transaction<'_>, ns: &str, feed: &[(String, u64, Change)]) -
 
 /// Deletes rows by id with their postings, entity index and totals; returns their feed
 /// entries.
-fn drop_rows(tx: &Transaction<'_>, ns: &str, rows: &[MemoryRecord]) -> Result<Vec<(String, u64, Change)>> {
+fn drop_rows(
+    tx: &Transaction<'_>,
+    ns: &str,
+    rows: &[MemoryRecord],
+) -> Result<Vec<(String, u64, Change)>> {
     let mut m = meta(tx, ns)?;
     let mut feed = Vec::with_capacity(rows.len());
     for r in rows {
@@ -400,7 +449,10 @@ pub fn forget_scope(db: &Sqlite, ns: &str, scope: &str) -> Result<u64> {
             .collect::<rusqlite::Result<_>>()?;
         tx.prepare_cached("DELETE FROM mem_edges WHERE ns = ?1 AND scope = ?2")?
             .execute(params![ns, scope])?;
-        feed.extend(ids.iter().map(|id| (format!("edge:{id}"), 0, Change::Deleted)));
+        feed.extend(
+            ids.iter()
+                .map(|id| (format!("edge:{id}"), 0, Change::Deleted)),
+        );
         changed(tx, ns, &feed)?;
         Ok((rows.len() + ids.len()) as u64)
     })
@@ -412,8 +464,10 @@ pub fn declare(db: &Sqlite, ns: &str, s: Space) -> Result<Space> {
         if let Some(old) = spaces_of(tx, ns)?.remove(&s.name) {
             return super::same_space(old, s);
         }
-        tx.prepare_cached("INSERT INTO mem_spaces (ns, name, dim, metric) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![ns, s.name, s.dim as i64, s.metric.name()])?;
+        tx.prepare_cached(
+            "INSERT INTO mem_spaces (ns, name, dim, metric) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![ns, s.name, s.dim as i64, s.metric.name()])?;
         changed(tx, ns, &[(format!("space:{}", s.name), 1, Change::Created)])?;
         Ok(s)
     })
@@ -453,7 +507,13 @@ pub fn rows_page(db: &Sqlite, ns: &str, after: u64, limit: usize) -> Result<Vec<
 }
 
 /// Up to `limit` vectors of `space` after row `after`, in row order.
-pub fn vectors_page(db: &Sqlite, ns: &str, space: &str, after: u64, limit: usize) -> Result<VectorPage> {
+pub fn vectors_page(
+    db: &Sqlite,
+    ns: &str,
+    space: &str,
+    after: u64,
+    limit: usize,
+) -> Result<VectorPage> {
     db.with(|c| {
         let mut st = c.prepare_cached(
             "SELECT row, vector FROM mem_rows WHERE ns = ?1 AND space = ?2 AND row > ?3 \
@@ -505,7 +565,12 @@ pub fn totals(db: &Sqlite, ns: &str) -> Result<Totals> {
 }
 
 /// The rows linked to any of `entities` in `scope`, ascending.
-pub fn rows_of_entities(db: &Sqlite, ns: &str, scope: &str, entities: &[String]) -> Result<Vec<u64>> {
+pub fn rows_of_entities(
+    db: &Sqlite,
+    ns: &str,
+    scope: &str,
+    entities: &[String],
+) -> Result<Vec<u64>> {
     db.with(|c| {
         let mut st = c.prepare_cached(
             "SELECT row FROM mem_entities WHERE ns = ?1 AND scope = ?2 AND entity = ?3",

@@ -56,7 +56,14 @@ fn edges(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Edge
 }
 
 /// The edges from (`out`) or to each of `entities` in `scope`, by id.
-pub fn edges_of(c: &Connection, ns: &str, scope: &str, entities: &[String], out: bool, inn: bool) -> Result<Vec<Edge>> {
+pub fn edges_of(
+    c: &Connection,
+    ns: &str,
+    scope: &str,
+    entities: &[String],
+    out: bool,
+    inn: bool,
+) -> Result<Vec<Edge>> {
     let mut all = Vec::new();
     for e in entities {
         if out {
@@ -80,7 +87,14 @@ pub fn edges_of(c: &Connection, ns: &str, scope: &str, entities: &[String], out:
 }
 
 /// [`edges_of`] on a pooled connection.
-pub fn read_edges(db: &Sqlite, ns: &str, scope: &str, entities: &[String], out: bool, inn: bool) -> Result<Vec<Edge>> {
+pub fn read_edges(
+    db: &Sqlite,
+    ns: &str,
+    scope: &str,
+    entities: &[String],
+    out: bool,
+    inn: bool,
+) -> Result<Vec<Edge>> {
     db.with(|c| edges_of(c, ns, scope, entities, out, inn))
 }
 
@@ -126,7 +140,11 @@ pub fn relate(db: &Sqlite, ns: &str, w: EdgeWrite, now: i64) -> Result<Edge> {
             inv.push((w.valid_from, t));
             tx.prepare_cached("UPDATE mem_edges SET invalidations = ?3 WHERE ns = ?1 AND id = ?2")?
                 .execute(params![ns, old.id as i64, inv_text(&inv)])?;
-            feed.push((format!("edge:{}", old.id), inv.len() as u64 + 1, Change::Updated));
+            feed.push((
+                format!("edge:{}", old.id),
+                inv.len() as u64 + 1,
+                Change::Updated,
+            ));
         }
         let e = Edge {
             id: m.1,
@@ -152,7 +170,12 @@ pub fn relate(db: &Sqlite, ns: &str, w: EdgeWrite, now: i64) -> Result<Edge> {
 }
 
 /// Up to `limit` edges after id `after`, by id (exports), with their vectors.
-pub fn edges_page(db: &Sqlite, ns: &str, after: u64, limit: usize) -> Result<Vec<(Edge, Option<Vec<u8>>)>> {
+pub fn edges_page(
+    db: &Sqlite,
+    ns: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(Edge, Option<Vec<u8>>)>> {
     db.with(|c| {
         let mut st = c.prepare_cached(&format!(
             "SELECT {EDGE_COLUMNS}, vector FROM mem_edges WHERE ns = ?1 AND id > ?2 ORDER BY id LIMIT ?3"

@@ -44,23 +44,48 @@ fn versions_make_one_valid_time_line(h: &Hub) -> Result<()> {
     let c = one(h, w("city", "Ana lived in Porto", 0))?; // back-dated
     assert_eq!((a.version, b.version, c.version), (1, 2, 3));
     assert!(a.row < b.row && b.row < c.row);
-    assert_eq!(text(m.recall("city", "", Some(500), None).wait()?).as_deref(), Some("Ana lived in Porto"));
-    assert_eq!(text(m.recall("city", "", Some(2_000), None).wait()?).as_deref(), Some("Ana lives in Lisbon"));
-    assert_eq!(text(m.recall("city", "", Some(9_000), None).wait()?).as_deref(), Some("Ana lives in Berlin"));
-    assert_eq!(text(m.recall("city", "", None, None).wait()?).as_deref(), Some("Ana lives in Berlin"));
+    assert_eq!(
+        text(m.recall("city", "", Some(500), None).wait()?).as_deref(),
+        Some("Ana lived in Porto")
+    );
+    assert_eq!(
+        text(m.recall("city", "", Some(2_000), None).wait()?).as_deref(),
+        Some("Ana lives in Lisbon")
+    );
+    assert_eq!(
+        text(m.recall("city", "", Some(9_000), None).wait()?).as_deref(),
+        Some("Ana lives in Berlin")
+    );
+    assert_eq!(
+        text(m.recall("city", "", None, None).wait()?).as_deref(),
+        Some("Ana lives in Berlin")
+    );
     // Before the back-dated version was recorded, 500 had no value.
-    assert_eq!(m.recall("city", "", Some(500), Some(b.recorded_at)).wait()?, None);
+    assert_eq!(
+        m.recall("city", "", Some(500), Some(b.recorded_at))
+            .wait()?,
+        None
+    );
     let hist = m.history("city", "").wait()?;
     assert_eq!(hist.len(), 3);
     assert_eq!(hist[0].superseded_at, Some(b.recorded_at));
     assert_eq!(hist[1].superseded_at, None);
     assert_eq!(hist[2].superseded_at, None);
     // A tombstone ends the line; history keeps everything.
-    let t = h.memory.remember_many(vec![Write { value: None, ..w("city", "", 7_000) }]).wait()?;
+    let t = h
+        .memory
+        .remember_many(vec![Write {
+            value: None,
+            ..w("city", "", 7_000)
+        }])
+        .wait()?;
     assert!(t[0].deleted);
     assert_eq!(m.recall("city", "", Some(8_000), None).wait()?, None);
     assert!(m.recall("city", "", Some(6_000), None).wait()?.is_some());
-    assert_eq!(m.history("city", "").wait()?[1].superseded_at, Some(t[0].recorded_at));
+    assert_eq!(
+        m.history("city", "").wait()?[1].superseded_at,
+        Some(t[0].recorded_at)
+    );
     // Scopes are separate lines.
     let mut scoped = w("city", "elsewhere", 0);
     scoped.scope = "user=u1".into();
@@ -82,15 +107,26 @@ fn a_batch_is_atomic_and_can_supersede_itself(h: &Hub) -> Result<()> {
     for v in [vec![1.0, 2.0], vec![0.0, 0.0, 0.0]] {
         let mut x = w("b", "x", 0);
         x.embedding = Some(("default".into(), v));
-        assert!(matches!(m.remember_many(vec![x]).wait(), Err(Error::Validation(_))));
+        assert!(matches!(
+            m.remember_many(vec![x]).wait(),
+            Err(Error::Validation(_))
+        ));
     }
     let mut x = w("b", "x", 0);
     x.embedding = Some(("nope".into(), vec![1.0]));
-    assert!(matches!(m.remember_many(vec![x]).wait(), Err(Error::Validation(_))));
+    assert!(matches!(
+        m.remember_many(vec![x]).wait(),
+        Err(Error::Validation(_))
+    ));
     assert_eq!(m.totals().wait()?.last_row, 0);
-    let out = m.remember_many(vec![w("a", "one", 0), w("a", "two", 10)]).wait()?;
+    let out = m
+        .remember_many(vec![w("a", "one", 0), w("a", "two", 10)])
+        .wait()?;
     assert_eq!(out[0].superseded_at, Some(out[1].recorded_at));
-    assert_eq!(m.history("a", "").wait()?[0].superseded_at, Some(out[1].recorded_at));
+    assert_eq!(
+        m.history("a", "").wait()?[0].superseded_at,
+        Some(out[1].recorded_at)
+    );
     Ok(())
 }
 
@@ -99,14 +135,22 @@ fn spaces_postings_vectors_and_entities_are_in_the_store(h: &Hub) -> Result<()> 
     let m = &h.memory;
     assert_eq!(m.space("v", 2, "dot").wait()?.dim, 2);
     assert_eq!(m.space("v", 2, "dot").wait()?.dim, 2);
-    assert!(matches!(m.space("v", 3, "dot").wait(), Err(Error::Validation(_))));
-    assert!(matches!(m.space("v", 2, "cosine").wait(), Err(Error::Validation(_))));
+    assert!(matches!(
+        m.space("v", 3, "dot").wait(),
+        Err(Error::Validation(_))
+    ));
+    assert!(matches!(
+        m.space("v", 2, "cosine").wait(),
+        Err(Error::Validation(_))
+    ));
     assert_eq!(m.spaces().wait()?.len(), 1);
     let mut a = w("a", "red apples and red cherries", 0);
     a.embedding = Some(("v".into(), vec![1.0, 2.0]));
     a.entities = vec!["fruit".into(), "red".into()];
     let mut b = w("b", "", 0);
-    b.value = Some(Value::Json(r#"{"t":"green apples","n":3,"l":["sour"]}"#.into()));
+    b.value = Some(Value::Json(
+        r#"{"t":"green apples","n":3,"l":["sour"]}"#.into(),
+    ));
     b.embedding = Some(("v".into(), vec![-1.0, 0.5]));
     b.entities = vec!["fruit".into()];
     let rows = m.remember_many(vec![a, b]).wait()?;
@@ -114,18 +158,37 @@ fn spaces_postings_vectors_and_entities_are_in_the_store(h: &Hub) -> Result<()> 
     assert_eq!((rows[0].len, rows[1].len), (4, 3));
     let t = m.totals().wait()?;
     assert_eq!((t.docs, t.total_len, t.last_row), (2, 7, rb));
-    let p = m.postings(vec!["red".into(), "apples".into(), "sour".into(), "none".into()]).wait()?;
-    assert_eq!(p, vec![vec![(ra, 2)], vec![(ra, 1), (rb, 1)], vec![(rb, 1)], vec![]]);
+    let p = m
+        .postings(vec![
+            "red".into(),
+            "apples".into(),
+            "sour".into(),
+            "none".into(),
+        ])
+        .wait()?;
+    assert_eq!(
+        p,
+        vec![vec![(ra, 2)], vec![(ra, 1), (rb, 1)], vec![(rb, 1)], vec![]]
+    );
     let v = m.vectors_page("v", 0, 10).wait()?;
     assert_eq!(v.rows, [ra, rb]);
     assert_eq!(v.data, [1.0, 2.0, -1.0, 0.5]);
     assert_eq!(m.vectors_page("v", ra, 10).wait()?.rows, [rb]);
-    assert_eq!(m.rows_of_entities(vec!["fruit".into()], "").wait()?, [ra, rb]);
+    assert_eq!(
+        m.rows_of_entities(vec!["fruit".into()], "").wait()?,
+        [ra, rb]
+    );
     assert_eq!(m.rows_of_entities(vec!["red".into()], "").wait()?, [ra]);
-    assert!(m.rows_of_entities(vec!["red".into()], "user=x").wait()?.is_empty());
+    assert!(m
+        .rows_of_entities(vec!["red".into()], "user=x")
+        .wait()?
+        .is_empty());
     let page = m.rows_page(0, 1).wait()?;
     assert_eq!(page.len(), 1);
-    assert_eq!((page[0].row, page[0].key.as_str(), page[0].len), (ra, "a", 4));
+    assert_eq!(
+        (page[0].row, page[0].key.as_str(), page[0].len),
+        (ra, "a", 4)
+    );
     assert_eq!(m.get_rows(vec![rb, 999]).wait()?[1], None);
     // Purge takes every trace.
     assert_eq!(m.purge("a", "").wait()?, 1);
@@ -135,7 +198,10 @@ fn spaces_postings_vectors_and_entities_are_in_the_store(h: &Hub) -> Result<()> 
     assert_eq!(m.vectors_page("v", 0, 10).wait()?.rows, [rb]);
     assert_eq!(m.rows_of_entities(vec!["fruit".into()], "").wait()?, [rb]);
     // The change feed names what changed.
-    let feed = h.changes.read(None, 100, std::time::Duration::ZERO).wait()?;
+    let feed = h
+        .changes
+        .read(None, 100, std::time::Duration::ZERO)
+        .wait()?;
     let ids: Vec<(String, &str)> = feed
         .changes
         .iter()
@@ -165,24 +231,36 @@ fn edge(src: &str, rel: &str, dst: &str, from: i64, exclusive: bool) -> EdgeWrit
 both!(exclusive_edges_invalidate_and_keep_their_history);
 fn exclusive_edges_invalidate_and_keep_their_history(h: &Hub) -> Result<()> {
     let m = &h.memory;
-    let lisbon = m.relate(edge("ana", "lives_in", "lisbon", 1_000, true)).wait()?;
-    let later = m.relate(edge("ana", "lives_in", "rome", 9_000, true)).wait()?;
-    let berlin = m.relate(edge("ana", "lives_in", "berlin", 5_000, true)).wait()?;
+    let lisbon = m
+        .relate(edge("ana", "lives_in", "lisbon", 1_000, true))
+        .wait()?;
+    let later = m
+        .relate(edge("ana", "lives_in", "rome", 9_000, true))
+        .wait()?;
+    // A later transaction time than Rome's, for the known_at view below.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let berlin = m
+        .relate(edge("ana", "lives_in", "berlin", 5_000, true))
+        .wait()?;
     // Berlin ends where Rome begins; Lisbon was invalidated at 5,000.
     assert_eq!(berlin.valid_to, Some(9_000));
     let at = |t: i64, k: Option<i64>| -> Result<Vec<String>> {
-        Ok(m.edges("ana", "", Some("lives_in"), Direction::Out, Some(t), k)
-            .wait()?
-            .into_iter()
-            .map(|e| e.dst)
-            .collect())
+        Ok(
+            m.edges("ana", "", Some("lives_in"), Direction::Out, Some(t), k)
+                .wait()?
+                .into_iter()
+                .map(|e| e.dst)
+                .collect(),
+        )
     };
     assert_eq!(at(2_000, None)?, ["lisbon"]);
     assert_eq!(at(6_000, None)?, ["berlin"]);
     assert_eq!(at(10_000, None)?, ["rome"]);
     // As known before Berlin was recorded, Lisbon held at 6,000.
     assert_eq!(at(6_000, Some(later.recorded_at))?, ["lisbon"]);
-    let l = m.edges("ana", "", None, Direction::Out, Some(2_000), None).wait()?;
+    let l = m
+        .edges("ana", "", None, Direction::Out, Some(2_000), None)
+        .wait()?;
     assert_eq!(l[0].id, lisbon.id);
     assert_eq!(l[0].invalidation(None), Some((5_000, berlin.recorded_at)));
     m.relate(edge("berlin", "in", "germany", 0, false)).wait()?;
@@ -190,12 +268,24 @@ fn exclusive_edges_invalidate_and_keep_their_history(h: &Hub) -> Result<()> {
     let n = m.neighbors("ana", "", 3, Some(6_000)).wait()?;
     assert_eq!(
         n,
-        [("berlin".to_string(), 1), ("germany".to_string(), 2), ("europe".to_string(), 3)]
+        [
+            ("berlin".to_string(), 1),
+            ("germany".to_string(), 2),
+            ("europe".to_string(), 3)
+        ]
     );
-    assert_eq!(m.neighbors("ana", "", 1, Some(2_000)).wait()?, [("lisbon".to_string(), 1)]);
-    let inn = m.edges("germany", "", None, Direction::In, Some(10), None).wait()?;
+    assert_eq!(
+        m.neighbors("ana", "", 1, Some(2_000)).wait()?,
+        [("lisbon".to_string(), 1)]
+    );
+    let inn = m
+        .edges("germany", "", None, Direction::In, Some(10), None)
+        .wait()?;
     assert_eq!(inn.len(), 1);
-    assert!(m.edges("ana", "user=u", None, Direction::Both, Some(6_000), None).wait()?.is_empty());
+    assert!(m
+        .edges("ana", "user=u", None, Direction::Both, Some(6_000), None)
+        .wait()?
+        .is_empty());
     Ok(())
 }
 
@@ -217,8 +307,16 @@ fn forget_scope_leaves_nothing_of_the_scope(h: &Hub) -> Result<()> {
     assert_eq!(m.forget_scope("user=a").wait()?, 2);
     assert!(m.history("k", "user=a").wait()?.is_empty());
     assert_eq!(m.history("k", "user=b").wait()?.len(), 1);
-    assert!(m.edges("e1", "user=a", None, Direction::Both, None, None).wait()?.is_empty());
-    assert_eq!(m.edges("e1", "user=b", None, Direction::Both, None, None).wait()?.len(), 1);
+    assert!(m
+        .edges("e1", "user=a", None, Direction::Both, None, None)
+        .wait()?
+        .is_empty());
+    assert_eq!(
+        m.edges("e1", "user=b", None, Direction::Both, None, None)
+            .wait()?
+            .len(),
+        1
+    );
     assert_eq!(m.totals().wait()?.docs, 1);
     assert_eq!(m.vectors_page("default", 0, 10).wait()?.rows.len(), 1);
     assert!(h.health().wait()?.keys < before);
@@ -256,7 +354,12 @@ fn concurrent_writers_of_one_key_get_distinct_versions(h: &Hub) -> Result<()> {
             }
             timeline::cuts(&before, line[j].valid_from).contains(&i)
         });
-        assert_eq!(v.superseded_at, first.map(|j| line[j].recorded_at), "version {}", v.version);
+        assert_eq!(
+            v.superseded_at,
+            first.map(|j| line[j].recorded_at),
+            "version {}",
+            v.version
+        );
     }
     Ok(())
 }
