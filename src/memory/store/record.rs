@@ -103,13 +103,14 @@ impl Value {
     pub fn text(&self) -> String {
         match self {
             Value::Text(s) => s.clone(),
-            Value::Json(s) => {
-                let mut out = Vec::new();
-                if let Ok(j) = serde_json::from_str::<Json>(s) {
+            Value::Json(s) => match serde_json::from_str::<Json>(s) {
+                Ok(j) => {
+                    let mut out = Vec::new();
                     leaves(&j, &mut out);
+                    out.join(" ")
                 }
-                out.join(" ")
-            }
+                Err(_) => String::new(),
+            },
         }
     }
 }

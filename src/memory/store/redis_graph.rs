@@ -108,7 +108,7 @@ pub async fn relate(
         let (count, same) = read(&r, &mut c, &ns, &keys).await?;
         let same: Vec<Edge> = same.into_iter().map(|(e, _)| e).collect();
         let spaces: HashMap<String, Space> = match &space_name {
-            Some(n) => super::redis::spaces(r.clone(), c.clone(), ns.clone())
+            Some(_) => super::redis::spaces(r.clone(), c.clone(), ns.clone())
                 .await?
                 .into_iter()
                 .map(|s| (s.name.clone(), s))
