@@ -438,6 +438,8 @@ def exported(tmp_path: Path) -> Path:
         h.jobs.enqueue("k", 1)
         h.patterns.store("r/1", "t", 1)
         h.kv.set("k", b"v")
+        h.memory.remember("k", "v", scope={"user": "u"})
+        h.memory.relate("a", "r", "b")
         h.export(tmp_path / "ok.zl")
     return tmp_path / "ok.zl"
 

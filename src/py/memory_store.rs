@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::convert::{json_to_py, Text};
+use super::convert::{json_to_py, text, Text};
 use super::errors::invalid;
 use super::memory_args::{
     entities_of, metadata_of, opt_label, scope_of, time_ms, value_of, vector, writes_of,
