@@ -179,17 +179,39 @@ def workload(hub: Any) -> dict[str, Any]:
     m = hub.memory
     m.space("default", 3)
     m.space("dots", 2, "dot")
-    m.remember("city", "Ana lives in Lisbon", valid_from=t0 - 3 * DAY, entities=["ana"],
-               embedding=[1.0, 0.5, 0.0], category="home", source="chat:1")
-    m.remember("city", {"text": "Ana moved to Berlin", "n": 2}, valid_from=t0 - DAY,
-               metadata={"via": "email"}, kind="episodic", embedding=[0.0, 1.0, 0.0])
+    m.remember(
+        "city",
+        "Ana lives in Lisbon",
+        valid_from=t0 - 3 * DAY,
+        entities=["ana"],
+        embedding=[1.0, 0.5, 0.0],
+        category="home",
+        source="chat:1",
+    )
+    m.remember(
+        "city",
+        {"text": "Ana moved to Berlin", "n": 2},
+        valid_from=t0 - DAY,
+        metadata={"via": "email"},
+        kind="episodic",
+        embedding=[0.0, 1.0, 0.0],
+    )
     m.remember("city", "Ana lived in Porto", valid_from=t0 - 9 * DAY, valid_to=t0 - 5 * DAY)
-    m.remember_many([{"key": "pref", "value": "tea", "scope": {"user": "u1"}},
-                     ("odd key\n*?|%", "odd")])
+    m.remember_many(
+        [{"key": "pref", "value": "tea", "scope": {"user": "u1"}}, ("odd key\n*?|%", "odd")]
+    )
     m.forget("pref", scope={"user": "u1"})
     m.relate("ana", "lives_in", "lisbon", valid_from=t0 - 3 * DAY, exclusive=True)
-    m.relate("ana", "lives_in", "berlin", valid_from=t0 - DAY, exclusive=True,
-             embedding=[1.0, 0.0, 0.0], metadata={"c": 1}, confidence=0.8)
+    m.relate(
+        "ana",
+        "lives_in",
+        "berlin",
+        valid_from=t0 - DAY,
+        exclusive=True,
+        embedding=[1.0, 0.0, 0.0],
+        metadata={"c": 1},
+        confidence=0.8,
+    )
     m.relate("ana", "knows", "bo", scope={"user": "u1"})
     return {"claim": running, "jobs": sorted(x.id for x in made)}
 

@@ -128,9 +128,7 @@ def test_forget_scope_leaves_no_key_or_row(
     m.space("default", 3)
     for user in ("gone", "kept"):
         scope = {"user": user}
-        m.remember(
-            "k", f"{user} likes tea", scope=scope, entities=["tea"], embedding=[1, 2, 3]
-        )
+        m.remember("k", f"{user} likes tea", scope=scope, entities=["tea"], embedding=[1, 2, 3])
         m.remember("k", f"{user} likes coffee", scope=scope, valid_from=T0)
         m.forget("k2", scope=scope)
         m.relate("ana", "lives_in", "rome", scope=scope, exclusive=True)
@@ -147,8 +145,12 @@ def test_forget_scope_leaves_no_key_or_row(
                     (namespace,),
                 ).fetchone()[0]
                 assert n == 0, table
-            rows = {r for (r,) in con.execute("SELECT row FROM mem_rows WHERE ns = ?", (namespace,))}
-            posted = {r for (r,) in con.execute("SELECT row FROM mem_postings WHERE ns = ?", (namespace,))}
+            rows = {
+                r for (r,) in con.execute("SELECT row FROM mem_rows WHERE ns = ?", (namespace,))
+            }
+            posted = {
+                r for (r,) in con.execute("SELECT row FROM mem_postings WHERE ns = ?", (namespace,))
+            }
             assert posted <= rows
         finally:
             con.close()
@@ -189,9 +191,7 @@ def test_exclusive_edges_are_invalidated_and_kept(hub: Any) -> None:
     if berlin.recorded_at < porto.recorded_at:  # (two writes in one millisecond share it)
         # Before Porto was recorded, Lisbon held until Berlin.
         assert at(T0 + 30, known_at=berlin.recorded_at) == ["lisbon"]
-        (before,) = m.edges(
-            "ana", relation="lives_in", as_of=T0 + 10, known_at=berlin.recorded_at
-        )
+        (before,) = m.edges("ana", relation="lives_in", as_of=T0 + 10, known_at=berlin.recorded_at)
         assert before.invalidated_at == T0 + 50 and before.expired_at == berlin.recorded_at
     assert {e.relation for e in m.edges("ana", as_of=T0 + 60)} == {"lives_in", "works_at"}
     assert [e.src for e in m.edges("berlin", direction="in", as_of=T0 + 60)] == ["ana"]
@@ -418,7 +418,9 @@ def test_random_walk_matches_the_model(hub: Any) -> None:
             vf = T0 + rng.randrange(20)
             vt = vf + rng.randrange(1, 10) if rng.random() < 0.3 else None
             exclusive = rng.random() < 0.6
-            e = m.relate(src, rel, dst, valid_from=vf, valid_to=vt, exclusive=exclusive, scope=scope)
+            e = m.relate(
+                src, rel, dst, valid_from=vf, valid_to=vt, exclusive=exclusive, scope=scope
+            )
             mine = edges.setdefault((si, src), [])
             want_vt = vt
             if exclusive:
@@ -451,6 +453,8 @@ def test_random_walk_matches_the_model(hub: Any) -> None:
         for (si, src), mine in edges.items():
             for as_of in [T0 + x + 0.5 for x in range(-1, 30, 4)]:
                 for known_at in probes:
-                    got = {e.id for e in m.edges(src, scope=scopes[si], as_of=as_of, known_at=known_at)}
+                    got = {
+                        e.id for e in m.edges(src, scope=scopes[si], as_of=as_of, known_at=known_at)
+                    }
                     want = {e.id for e in mine if e.valid(as_of, known_at)}
                     assert got == want, (si, src, as_of, known_at)

@@ -222,11 +222,8 @@ impl Memory {
 
     /// The declared spaces, by name.
     pub fn spaces(&self) -> Op<Vec<Space>> {
-        self.backend.call(
-            self.ns(),
-            |db, ns| sqlite::spaces(db, &ns),
-            |r, c, ns| redis::spaces(r, c, ns),
-        )
+        self.backend
+            .call(self.ns(), |db, ns| sqlite::spaces(db, &ns), redis::spaces)
     }
 
     /// Adds an edge (see `plan::relate` and `graph::exclusive` for what `exclusive` does).
@@ -401,10 +398,7 @@ impl Memory {
 
     /// The keyword totals and counters.
     pub fn totals(&self) -> Op<Totals> {
-        self.backend.call(
-            self.ns(),
-            |db, ns| sqlite::totals(db, &ns),
-            |r, c, ns| redis::totals(r, c, ns),
-        )
+        self.backend
+            .call(self.ns(), |db, ns| sqlite::totals(db, &ns), redis::totals)
     }
 }

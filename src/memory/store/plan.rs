@@ -70,7 +70,7 @@ pub fn vector_bytes(v: &[f32]) -> Vec<u8> {
 
 /// Stored bytes back as floats.
 pub fn vector_of(b: &[u8]) -> Result<Vec<f32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(Error::Backend("a stored vector is not whole f32s".into()));
     }
     Ok(b.chunks_exact(4)

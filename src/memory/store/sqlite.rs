@@ -314,12 +314,12 @@ pub fn write(db: &Sqlite, ns: &str, writes: Vec<Write>, now: i64) -> Result<Vec<
         let mut stored: HashMap<u64, u64> = HashMap::new(); // row -> version
         for w in &writes {
             let k = (w.scope.clone(), w.key.clone());
-            if !lines.contains_key(&k) {
+            if let std::collections::hash_map::Entry::Vacant(e) = lines.entry(k) {
                 let l = times(tx, ns, &w.scope, &w.key)?;
                 for v in &l {
                     stored.insert(v.row, v.version);
                 }
-                lines.insert(k, l);
+                e.insert(l);
             }
         }
         let planned = plan::writes(&mut lines, &spaces, &writes)?;
