@@ -67,6 +67,24 @@ pub struct VectorPage {
     pub data: Vec<f32>,
 }
 
+/// One row's postings, as an index loads them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowTerms {
+    pub row: u64,
+    /// Its length in tokens.
+    pub len: u32,
+    /// (term, tf), terms in byte order.
+    pub terms: Vec<(String, u32)>,
+}
+
+/// A page of rows' postings, and the row to continue after (None: no more).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermsPage {
+    /// The indexed rows of the page (tombstones are not indexed and are left out).
+    pub rows: Vec<RowTerms>,
+    pub next: Option<u64>,
+}
+
 /// The namespace's keyword totals and counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
@@ -383,6 +401,17 @@ impl Memory {
             (self.ns(), space.to_string()),
             move |db, (ns, s)| sqlite::vectors_page(db, &ns, &s, after, limit),
             move |r, c, (ns, s)| redis::vectors_page(r, c, ns, s, after, limit),
+        )
+    }
+
+    /// The postings of up to `limit` rows after row `after`, by row: what a keyword index
+    /// loads the namespace from, page by page.
+    pub fn postings_page(&self, after: u64, limit: usize) -> Op<TermsPage> {
+        tri!(check_page(limit));
+        self.backend.call(
+            self.ns(),
+            move |db, ns| sqlite::postings_page(db, &ns, after, limit),
+            move |r, c, ns| redis::postings_page(r, c, ns, after, limit),
         )
     }
 

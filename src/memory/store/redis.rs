@@ -13,7 +13,7 @@ use super::plan::{self, Cut, Space};
 use super::record::{Kind, MemoryRecord, RowInfo, Value, Write};
 use super::sqlite::split;
 use super::timeline::Version;
-use super::{Totals, VectorPage};
+use super::{RowTerms, TermsPage, Totals, VectorPage};
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
@@ -548,6 +548,52 @@ pub async fn vectors_page(
             .push(string(row)?.parse().map_err(|_| bad("row id"))?);
         page.data.extend(plan::vector_of(&bytes(vec)?)?);
     }
+    Ok(page)
+}
+
+/// The postings of up to `limit` rows after `after`, by row.
+pub async fn postings_page(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    after: u64,
+    limit: usize,
+) -> Result<TermsPage> {
+    let args = [
+        "terms".into(),
+        "page".into(),
+        after.to_string(),
+        limit.to_string(),
+    ];
+    let reply = rows_call(&r, &mut c, &ns, &args).await?;
+    let mut page = TermsPage::default();
+    let mut last = None;
+    let scanned = reply.len();
+    for v in reply {
+        let f: Vec<String> = array(v)?.iter().map(string).collect::<Result<_>>()?;
+        let [row, len, typ, rest @ ..] = f.as_slice() else {
+            return Err(bad("postings page"));
+        };
+        let row: u64 = row.parse().map_err(|_| bad("row id"))?;
+        last = Some(row);
+        if typ.is_empty() {
+            continue;
+        }
+        let mut terms = rest
+            .chunks(2)
+            .map(|p| match p {
+                [t, n] => Ok((t.clone(), n.parse().map_err(|_| bad("posting tf"))?)),
+                _ => Err(bad("posting")),
+            })
+            .collect::<Result<Vec<(String, u32)>>>()?;
+        terms.sort();
+        page.rows.push(RowTerms {
+            row,
+            len: len.parse().map_err(|_| bad("len"))?,
+            terms,
+        });
+    }
+    page.next = (scanned == limit).then_some(last).flatten();
     Ok(page)
 }
 

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use super::plan::{self, Cut, Space};
 use super::record::{Kind, MemoryRecord, RowInfo, Value, Write};
 use super::timeline::Version;
-use super::{Totals, VectorPage};
+use super::{RowTerms, TermsPage, Totals, VectorPage};
 use crate::changes::{self, Kind as Change, Record};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
@@ -548,6 +548,47 @@ pub fn postings(db: &Sqlite, ns: &str, terms: &[String]) -> Result<Vec<Vec<(u64,
                 .map_err(Error::from)
             })
             .collect()
+    })
+}
+
+/// The postings of up to `limit` rows after `after`, by row.
+pub fn postings_page(db: &Sqlite, ns: &str, after: u64, limit: usize) -> Result<TermsPage> {
+    db.with(|c| {
+        let tx = c.transaction()?;
+        let mut st = tx.prepare_cached(
+            "SELECT row, len, deleted FROM mem_rows WHERE ns = ?1 AND row > ?2 \
+             ORDER BY row LIMIT ?3",
+        )?;
+        let scanned: Vec<(i64, i64, i64)> = st
+            .query_map(params![ns, after as i64, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut terms = tx.prepare_cached(
+            "SELECT term, tf FROM mem_postings WHERE ns = ?1 AND row = ?2 ORDER BY term",
+        )?;
+        let mut page = TermsPage {
+            next: (scanned.len() == limit)
+                .then(|| scanned.last().map(|x| x.0 as u64))
+                .flatten(),
+            ..TermsPage::default()
+        };
+        for (row, len, deleted) in scanned {
+            if deleted != 0 {
+                continue;
+            }
+            let t = terms
+                .query_map(params![ns, row], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            page.rows.push(RowTerms {
+                row: row as u64,
+                len: len.max(0) as u32,
+                terms: t,
+            });
+        }
+        Ok(page)
     })
 }
 

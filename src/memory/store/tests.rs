@@ -183,6 +183,19 @@ fn spaces_postings_vectors_and_entities_are_in_the_store(h: &Hub) -> Result<()> 
         .rows_of_entities(vec!["red".into()], "user=x")
         .wait()?
         .is_empty());
+    let terms = m.postings_page(0, 10).wait()?;
+    assert_eq!(terms.next, None);
+    assert_eq!(terms.rows.len(), 2);
+    assert_eq!(terms.rows[0].row, ra);
+    assert_eq!(
+        terms.rows[0].terms,
+        [
+            ("apples".to_string(), 1),
+            ("cherries".to_string(), 1),
+            ("red".to_string(), 2)
+        ]
+    );
+    assert_eq!(m.postings_page(0, 1).wait()?.next, Some(ra));
     let page = m.rows_page(0, 1).wait()?;
     assert_eq!(page.len(), 1);
     assert_eq!(
@@ -361,5 +374,114 @@ fn concurrent_writers_of_one_key_get_distinct_versions(h: &Hub) -> Result<()> {
             v.version
         );
     }
+    Ok(())
+}
+
+both!(postings_and_vectors_equal_a_rebuild_from_the_records);
+fn postings_and_vectors_equal_a_rebuild_from_the_records(h: &Hub) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let m = &h.memory;
+    m.space("default", 2, "dot").wait()?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let words = ["red", "green", "apple", "the", "tea", "über", "naïve", "x1"];
+    for step in 0..150 {
+        let scope = ["", "user=a", "user=b"][rng.random_range(0..3)].to_string();
+        let key = format!("k{}", rng.random_range(0..6));
+        match rng.random_range(0..10) {
+            0 => {
+                m.purge(&key, &scope).wait()?;
+            }
+            1 if step % 50 == 49 => {
+                m.forget_scope("user=b").wait()?;
+            }
+            2 => {
+                m.remember_many(vec![Write {
+                    scope: scope.clone(),
+                    value: None,
+                    ..w(&key, "", step)
+                }])
+                .wait()?;
+            }
+            _ => {
+                let n = rng.random_range(0..6);
+                let text: Vec<&str> = (0..n)
+                    .map(|_| words[rng.random_range(0..words.len())])
+                    .collect();
+                let mut x = w(&key, &text.join(" "), step);
+                x.scope = scope;
+                if rng.random_bool(0.5) {
+                    x.embedding = Some(("default".into(), vec![rng.random(), rng.random()]));
+                }
+                m.remember_many(vec![x]).wait()?;
+            }
+        }
+    }
+    // Every row, whole, from the records.
+    let mut want_terms = Vec::new();
+    let mut want_vectors = Vec::new();
+    let (mut docs, mut total) = (0u64, 0u64);
+    let mut after = 0;
+    loop {
+        let page = m.rows_page(after, 7).wait()?;
+        let Some(last) = page.last() else { break };
+        after = last.row;
+        let rows = m.get_rows(page.iter().map(|r| r.row).collect()).wait()?;
+        for r in rows.into_iter().flatten() {
+            if let Some(v) = &r.value {
+                let t = record::Terms::of(&v.text());
+                docs += 1;
+                total += u64::from(t.len);
+                want_terms.push(RowTerms {
+                    row: r.row,
+                    len: t.len,
+                    terms: t.tf,
+                });
+            }
+        }
+    }
+    let mut got_terms = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = m.postings_page(after, 5).wait()?;
+        got_terms.extend(page.rows);
+        match page.next {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(got_terms, want_terms);
+    let t = m.totals().wait()?;
+    assert_eq!((t.docs, t.total_len), (docs, total));
+    // Each term's postings list is the rows holding it.
+    for word in ["red", "über", "x1"] {
+        let want: Vec<(u64, u32)> = want_terms
+            .iter()
+            .filter_map(|r| {
+                r.terms
+                    .iter()
+                    .find(|(t, _)| t == word)
+                    .map(|(_, n)| (r.row, *n))
+            })
+            .collect();
+        assert_eq!(m.postings(vec![word.into()]).wait()?, vec![want], "{word}");
+    }
+    // The vectors page is every row with an embedding.
+    let mut after = 0;
+    let mut rows_with = Vec::new();
+    loop {
+        let page = m.vectors_page("default", after, 4).wait()?;
+        let Some(&last) = page.rows.last() else { break };
+        after = last;
+        assert_eq!(page.data.len(), page.rows.len() * 2);
+        rows_with.extend(page.rows);
+    }
+    let mut after = 0;
+    loop {
+        let page = m.rows_page(after, 50).wait()?;
+        let Some(last) = page.last() else { break };
+        after = last.row;
+        want_vectors.extend(page.iter().filter(|r| r.space.is_some()).map(|r| r.row));
+    }
+    assert_eq!(rows_with, want_vectors);
     Ok(())
 }

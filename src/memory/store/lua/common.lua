@@ -22,7 +22,7 @@ local function drop_row(P, row)
   if (f[6] or '') ~= '' then redis.call('ZREM', P .. 'vs:' .. f[6], row) end
   if (f[8] or '') ~= '' then
     redis.call('HINCRBY', P .. 'meta', 'docs', -1)
-    redis.call('HINCRBY', P .. 'meta', 'len', -tonumber(f[7] or '0'))
+    redis.call('HINCRBY', P .. 'meta', 'len', 0 - tonumber(f[7] or '0')) -- never '-0', which Redis refuses
   end
   redis.call('ZREM', P .. 'rows', row)
   redis.call('ZREM', P .. 'sr:' .. f[2], row)

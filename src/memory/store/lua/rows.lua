@@ -1,6 +1,7 @@
 -- Rows by id, read whole. KEYS[1]: P..'meta' (routing). ARGV: P, mode ('all' or 'info': the
 -- fields a row listing needs), then row ids, or ('page', after, limit) to page through
--- `P rows` (or `P vs:<space>` with mode 'vec': row ids and vectors).
+-- `P rows` (or `P vs:<space>` with mode 'vec': row ids and vectors; mode 'terms': per row
+-- {row, len, type, term, tf, ...} from its postings).
 local P, mode = ARGV[1], ARGV[2]
 local ids = {}
 if ARGV[3] == 'page' then
@@ -20,6 +21,14 @@ for _, r in ipairs(ids) do
     out[#out + 1] = f
   elseif mode == 'vec' then
     out[#out + 1] = { r, redis.call('HGET', h, 'vec') or '' }
+  elseif mode == 'terms' then
+    local f = redis.call('HMGET', h, 'len', 't', 'terms')
+    local row = { r, f[1] or '0', f[2] or '' }
+    for term in string.gmatch(f[3] or '', '%S+') do
+      row[#row + 1] = term
+      row[#row + 1] = redis.call('HGET', P .. 't:' .. term, r) or '0'
+    end
+    out[#out + 1] = row
   else
     local f = redis.call('HMGET', h, unpack(INFO))
     local row = { r }
