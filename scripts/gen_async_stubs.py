@@ -36,6 +36,7 @@ PAIRS = {
     "Patterns": ("AsyncPatterns", "hub.patterns"),
     "Changes": ("AsyncChanges", "hub.changes"),
     "Kv": ("AsyncKv", "hub.kv"),
+    "Memory": ("AsyncMemory", "hub.memory"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",

@@ -240,6 +240,41 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
         ("patterns", lambda h, _: h.events.subscribe(S)),
         ("after", lambda h, _: h.events.subscribe("x:*", after=S)),
     ],
+    "memory.remember": [
+        ("key", lambda h, _: h.memory.remember(S, "v")),
+        ("value", lambda h, _: h.memory.remember("k", S)),
+        ("value", lambda h, _: h.memory.remember("k", {"a": [S]})),
+        ("category", lambda h, _: h.memory.remember("k", "v", category=S)),
+        ("entities", lambda h, _: h.memory.remember("k", "v", entities=["e", S])),
+        ("scope", lambda h, _: h.memory.remember("k", "v", scope={"user": S})),
+        ("scope", lambda h, _: h.memory.remember("k", "v", scope={S: "u"})),
+        ("metadata", lambda h, _: h.memory.remember("k", "v", metadata={"m": S})),
+        ("source", lambda h, _: h.memory.remember("k", "v", source=S)),
+    ],
+    "memory.remember_many": [
+        ("key", lambda h, _: h.memory.remember_many([("ok", 1), {"key": S, "value": 1}])),
+        ("value", lambda h, _: h.memory.remember_many([("k", S)])),
+    ],
+    "memory.recall": [
+        ("key", lambda h, _: h.memory.recall(S)),
+        ("scope", lambda h, _: h.memory.recall("k", scope={"u": S})),
+    ],
+    "memory.history": [("key", lambda h, _: h.memory.history(S))],
+    "memory.forget": [("key", lambda h, _: h.memory.forget(S))],
+    "memory.purge": [("key", lambda h, _: h.memory.purge(S))],
+    "memory.forget_scope": [("scope", lambda h, _: h.memory.forget_scope({"user": S}))],
+    "memory.space": [("name", lambda h, _: h.memory.space(S, 3))],
+    "memory.relate": [
+        ("src", lambda h, _: h.memory.relate(S, "r", "b")),
+        ("relation", lambda h, _: h.memory.relate("a", S, "b")),
+        ("dst", lambda h, _: h.memory.relate("a", "r", S)),
+        ("metadata", lambda h, _: h.memory.relate("a", "r", "b", metadata=[S])),
+    ],
+    "memory.edges": [
+        ("entity", lambda h, _: h.memory.edges(S)),
+        ("relation", lambda h, _: h.memory.edges("a", relation=S)),
+    ],
+    "memory.neighbors": [("entity", lambda h, _: h.memory.neighbors(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
 }
@@ -266,13 +301,14 @@ NO_TEXT: dict[str, str] = {
     "patterns.health": "no argument",
     "kv.configure": "a number",
     "kv.sweep": "no argument",
+    "memory.spaces": "no argument",
     "changes.cursor": "no argument",
     "hub.clear": "no argument",
     "hub.close": "no argument",
     "hub.health": "no argument",
 }
 
-CAPABILITIES = ["tasks", "docs", "events", "bus", "jobs", "patterns", "kv", "changes"]
+CAPABILITIES = ["tasks", "docs", "events", "bus", "jobs", "patterns", "kv", "changes", "memory"]
 
 
 def _public(obj: Any) -> set[str]:

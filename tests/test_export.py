@@ -175,6 +175,44 @@ def workload(hub: Any) -> dict[str, Any]:
     kv.set("session:abc", {"user": "ana"}, ttl=3600)
     kv.incr("hits", 41)
     kv.set("odd key\n*?", "odd")
+
+    m = hub.memory
+    m.space("default", 3)
+    m.space("dots", 2, "dot")
+    m.remember(
+        "city",
+        "Ana lives in Lisbon",
+        valid_from=t0 - 3 * DAY,
+        entities=["ana"],
+        embedding=[1.0, 0.5, 0.0],
+        category="home",
+        source="chat:1",
+    )
+    m.remember(
+        "city",
+        {"text": "Ana moved to Berlin", "n": 2},
+        valid_from=t0 - DAY,
+        metadata={"via": "email"},
+        kind="episodic",
+        embedding=[0.0, 1.0, 0.0],
+    )
+    m.remember("city", "Ana lived in Porto", valid_from=t0 - 9 * DAY, valid_to=t0 - 5 * DAY)
+    m.remember_many(
+        [{"key": "pref", "value": "tea", "scope": {"user": "u1"}}, ("odd key\n*?|%", "odd")]
+    )
+    m.forget("pref", scope={"user": "u1"})
+    m.relate("ana", "lives_in", "lisbon", valid_from=t0 - 3 * DAY, exclusive=True)
+    m.relate(
+        "ana",
+        "lives_in",
+        "berlin",
+        valid_from=t0 - DAY,
+        exclusive=True,
+        embedding=[1.0, 0.0, 0.0],
+        metadata={"c": 1},
+        confidence=0.8,
+    )
+    m.relate("ana", "knows", "bo", scope={"user": "u1"})
     return {"claim": running, "jobs": sorted(x.id for x in made)}
 
 
@@ -253,6 +291,18 @@ def snapshot(hub: Any, jobs: list[str], *, exact_event_ids: bool = True) -> dict
         for i in (hub.kv.item(k) for k in hub.kv.keys())
     ]
     s["kv_expiry"] = [round(hub.kv.item("session:abc").expires_at or 0)]
+    m = hub.memory
+    s["memory_spaces"] = m.spaces()
+    s["memory"] = [
+        plain(m.history(k, scope=sc))
+        for k, sc in (("city", None), ("pref", {"user": "u1"}), ("odd key\n*?|%", None))
+    ]
+    s["memory_edges"] = [
+        plain(m.edges(e, direction="both", as_of=time.time() - x * DAY, scope=sc))
+        for e, sc in (("ana", None), ("ana", {"user": "u1"}), ("berlin", None))
+        for x in (0, 2, 4)
+    ]
+    s["memory_neighbors"] = m.neighbors("ana", hops=2, as_of=time.time() - 2 * DAY)
     return s
 
 
@@ -410,6 +460,8 @@ def exported(tmp_path: Path) -> Path:
         h.jobs.enqueue("k", 1)
         h.patterns.store("r/1", "t", 1)
         h.kv.set("k", b"v")
+        h.memory.remember("k", "v", scope={"user": "u"})
+        h.memory.relate("a", "r", "b")
         h.export(tmp_path / "ok.zl")
     return tmp_path / "ok.zl"
 
@@ -490,6 +542,9 @@ HOSTILE = [
     ("kv", {"type": "x"}, "type must be"),
     ("kv", {"key": ""}, "kv key"),
     ("kv", {"version": 0}, "version 0"),
+    ("memory", {"version": 0}, "start at 1"),
+    ("memory", {"scope": "user=*"}, "scope"),
+    ("memory", {"relation": "a b"}, "relation"),
 ]
 
 

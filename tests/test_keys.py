@@ -20,6 +20,8 @@ from zerolag import _core
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "keys.md"
 TYPES = {"sorted set": "zset"}
+# A capability whose Redis tag is not its name (src/registry.rs: the row's `tag`).
+TAGS = {"memory": "mem"}
 SECTION = re.compile(r"^## .*tag `\{<ns>:([a-z]+)\}`, prefix `([A-Z]) = zl:\{<ns>:\1\}:`")
 
 
@@ -112,6 +114,15 @@ def workload(hub: Any) -> None:
     kv.incr("n", 2)
     kv.touch("tmp")
     list(kv.keys("user:"))
+    m = hub.memory
+    m.space("default", 2)
+    m.remember("a b\n*?|%", "red apples", entities=["fruit"], embedding=[1.0, 0.0])
+    m.remember("k", {"t": "green"}, scope={"user": "u1"}, valid_from=1.0)
+    m.forget("k", scope={"user": "u1"}, at=2.0)
+    m.relate("ana", "lives_in", "rome", exclusive=True, scope={"user": "u1"})
+    m.relate("ana", "lives_in", "oslo", exclusive=True, scope={"user": "u1"})
+    m.recall("k", scope={"user": "u1"})
+    m.neighbors("ana", hops=2, scope={"user": "u1"})
 
 
 def owner(servers: list[Any], key: str) -> Any:
@@ -132,7 +143,7 @@ def test_every_key_follows_the_documented_schema(
         found.add(matches[0][1])
     # Every capability of the registry that keeps Redis keys of its own wrote some, and has
     # a section in the schema (the change feed lives under the declaring capabilities' tags).
-    tags = {c for c in _core._capabilities() if c != "changes"}
+    tags = {TAGS.get(c, c) for c in _core._capabilities() if c != "changes"}
     assert tags <= set(documented()), "a capability has no section in docs/keys.md"
     assert found == tags, f"the workload wrote no key of {sorted(tags - found)}"
 
@@ -154,12 +165,20 @@ def test_deletes_leave_only_the_documented_bookkeeping(
     hub.kv.set_many({"a": 1, "b": 2})
     hub.kv.set("c", 3, ttl=30)
     hub.kv.delete_many(["a", "b", "c"])
+    hub.memory.space("default", 2)
+    hub.memory.remember("k", "words", entities=["e"], embedding=[1.0, 2.0])
+    hub.memory.remember("k", "more words", scope={"user": "u"})
+    hub.memory.relate("e", "r", "f", scope={"user": "u"})
+    hub.memory.purge("k")
+    hub.memory.forget_scope({"user": "u"})
     left = {k.split("}:", 1)[1] if "}:" in k else k for k in data_keys(store_servers, namespace)}
     keep = {
         "changes",  # the change feed (tasks', docs')
         "changes:n",
         "writeback",  # the docs' file deletion, queued for the file sync
         "s",  # the jobs' FIFO counter
+        "meta",  # memory's counters (row and edge ids, transaction time, keyword totals)
+        "spaces",  # memory's declared vector spaces
     }
     assert left <= keep, f"orphans after delete: {sorted(left - keep)}"
 

@@ -51,6 +51,11 @@ def _write_kv(hub: Any) -> None:
     hub.kv.set("k", b"v", ttl=60)
 
 
+def _write_memory(hub: Any) -> None:
+    hub.memory.remember("k", "v", entities=["e"], scope={"user": "u"})
+    hub.memory.relate("e", "r", "f")
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -60,8 +65,9 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "events": _write_events,
     "jobs": _write_jobs,
     "patterns": _write_patterns,
-    "changes": _write_tasks,  # the feed's entries come from the writes of tasks and docs
+    "changes": _write_tasks,  # the feed's entries come from the writes of tasks, docs, memory
     "kv": _write_kv,
+    "memory": _write_memory,
 }
 
 

@@ -309,6 +309,9 @@ class Hub:
     def kv(self) -> Kv:
         """The key-value and blob store of this namespace."""
     @property
+    def memory(self) -> Memory:
+        """Records with two times, the memory graph and vector spaces of this namespace."""
+    @property
     def patterns(self) -> Patterns: ...
     @property
     def tasks(self) -> Tasks: ...
@@ -362,6 +365,9 @@ class AsyncHub:
     @property
     def kv(self) -> AsyncKv:
         """The key-value and blob store of this namespace."""
+    @property
+    def memory(self) -> AsyncMemory:
+        """Records with two times, the memory graph and vector spaces of this namespace."""
     @property
     def patterns(self) -> AsyncPatterns: ...
     @property
@@ -669,6 +675,317 @@ class AsyncKv:
         """The keys starting with ``prefix``, in byte order, as an async iterator."""
 
 # ---- end of generated AsyncKv ----
+
+# ---- memory store (src/py/memory_store.rs) ---------------------------------------------
+
+_Time = _datetime | float
+_Scope = Mapping[str, str]
+
+@final
+class MemoryRecord:
+    """One stored version of a record of :class:`Memory`: its value and labels, its valid
+    time (``valid_from``/``valid_to``, given by the caller) and its transaction times
+    (``recorded_at``, and ``superseded_at`` once a later version cut its interval), all in
+    Unix seconds."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def version(self) -> int:
+        """1, 2, ... per (scope, key)."""
+    @property
+    def value(self) -> Any:
+        """The value as given (str or a JSON value); None for a tombstone."""
+    @property
+    def kind(self) -> str:
+        """``semantic``, ``episodic`` or ``procedural``."""
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def significance(self) -> float: ...
+    @property
+    def scope(self) -> dict[str, str] | None:
+        """The scope (None: the global scope)."""
+    @property
+    def entities(self) -> list[str]: ...
+    @property
+    def metadata(self) -> Any: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def valid_from(self) -> float: ...
+    @property
+    def valid_to(self) -> float | None:
+        """As stored (None: open-ended); a later version may end it earlier on the line."""
+    @property
+    def recorded_at(self) -> float:
+        """When the store recorded this version (transaction time)."""
+    @property
+    def superseded_at(self) -> float | None:
+        """When a later-recorded version first cut this version's valid-time interval."""
+    @property
+    def deleted(self) -> bool:
+        """A tombstone written by :meth:`Memory.forget`."""
+    @property
+    def row(self) -> int:
+        """The namespace-wide row id of this version (the id the search indexes use)."""
+    @property
+    def has_embedding(self) -> bool: ...
+    @property
+    def space(self) -> str | None:
+        """The vector space of its embedding, if it has one."""
+
+@final
+class MemoryEdge:
+    """An edge of the memory graph, ``src -relation-> dst``, with its valid time, when it was
+    recorded, and its invalidation (``invalidated_at``: the valid time it ends at;
+    ``expired_at``: when that was recorded) as known at the ``known_at`` it was read with."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def src(self) -> str: ...
+    @property
+    def relation(self) -> str: ...
+    @property
+    def dst(self) -> str: ...
+    @property
+    def scope(self) -> dict[str, str] | None: ...
+    @property
+    def valid_from(self) -> float: ...
+    @property
+    def valid_to(self) -> float | None: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def metadata(self) -> Any: ...
+    @property
+    def recorded_at(self) -> float: ...
+    @property
+    def invalidated_at(self) -> float | None: ...
+    @property
+    def expired_at(self) -> float | None: ...
+    @property
+    def has_embedding(self) -> bool: ...
+
+class _MemorySpace(TypedDict):
+    name: str
+    dim: int
+    metric: str
+
+@final
+class Memory:
+    """``hub.memory``: records with two times, a graph with edge invalidation, and vector
+    spaces. Every write of a (scope, key) is a new version; nothing is overwritten. Times are
+    Unix seconds or datetimes. ``scope`` (a dict such as ``{"user": "u1"}``, None for the
+    global scope) partitions everything: no read sees another scope. Keys are any text of 1
+    to 512 bytes; entity ids and relations are ids like task ids. Limits: value 1 MiB and
+    metadata 64 KiB serialized, 64 entities, 1,000 records per batch."""
+
+    def remember(
+        self,
+        key: str,
+        value: Any,
+        *,
+        kind: Literal["semantic", "episodic", "procedural"] = "semantic",
+        category: str | None = None,
+        significance: float = 0.5,
+        embedding: ArrayLike | None = None,
+        space: str = "default",
+        entities: Iterable[str] | None = None,
+        scope: _Scope | None = None,
+        metadata: _JSON | None = None,
+        valid_from: _Time | None = None,
+        valid_to: _Time | None = None,
+        source: str | None = None,
+    ) -> MemoryRecord:
+        """Write a new version of ``key`` valid from ``valid_from`` (default now) to
+        ``valid_to`` (default open-ended) and return it. ``value`` is a str or any JSON value
+        (its text, or its string leaves, is indexed for keywords); ``embedding`` (a 1-D array)
+        goes to the declared vector space ``space``. The new version ends an earlier one whose
+        interval it starts in; a back-dated one ends where the next version begins."""
+    def remember_many(
+        self, items: Iterable[Mapping[str, Any] | tuple[str, Any]]
+    ) -> list[MemoryRecord]:
+        """Write many records in one atomic call: dicts with ``key``, ``value`` and any option
+        of :meth:`remember`, or ``(key, value)`` tuples. All or none."""
+    def recall(
+        self,
+        key: str,
+        *,
+        scope: _Scope | None = None,
+        as_of: _Time | None = None,
+        known_at: _Time | None = None,
+    ) -> MemoryRecord | None:
+        """The version of ``key`` valid at ``as_of`` (default now) as the store knew it at
+        ``known_at`` (default: everything recorded); None if there is none or it was
+        forgotten."""
+    def history(self, key: str, *, scope: _Scope | None = None) -> list[MemoryRecord]:
+        """Every version of ``key`` (tombstones included) with its times, oldest first."""
+    def forget(
+        self, key: str, *, at: _Time | None = None, scope: _Scope | None = None
+    ) -> MemoryRecord:
+        """Write a tombstone version valid from ``at`` (default now): recall finds nothing
+        from then on; history keeps everything. Returns the tombstone."""
+    def purge(self, key: str, *, scope: _Scope | None = None) -> int:
+        """Delete every version of ``key`` physically, with its postings and vectors; returns
+        how many versions went."""
+    def forget_scope(self, scope: _Scope) -> int:
+        """Erase every record, edge, posting and vector of ``scope`` (a user who asks to be
+        forgotten); returns how many records and edges went."""
+    def space(
+        self, name: str, dim: int, metric: Literal["cosine", "dot"] = "cosine"
+    ) -> _MemorySpace:
+        """Declare vector space ``name`` (persisted). Declaring it again with the same
+        ``dim`` and ``metric`` is fine; with others it is a ValidationError."""
+    def spaces(self) -> list[_MemorySpace]:
+        """The declared vector spaces, by name."""
+    def relate(
+        self,
+        src: str,
+        relation: str,
+        dst: str,
+        *,
+        valid_from: _Time | None = None,
+        valid_to: _Time | None = None,
+        confidence: float = 1.0,
+        exclusive: bool = False,
+        embedding: ArrayLike | None = None,
+        space: str = "default",
+        metadata: _JSON | None = None,
+        scope: _Scope | None = None,
+    ) -> MemoryEdge:
+        """Add the edge ``src -relation-> dst``. ``exclusive``: a relation that holds for one
+        ``dst`` at a time; every other edge of the same ``src`` and ``relation`` valid at this
+        one's ``valid_from`` is invalidated then (kept, with the time it was recorded), and an
+        existing one that starts later ends this one where it begins."""
+    def edges(
+        self,
+        entity: str,
+        *,
+        relation: str | None = None,
+        direction: Literal["out", "in", "both"] = "out",
+        as_of: _Time | None = None,
+        known_at: _Time | None = None,
+        scope: _Scope | None = None,
+    ) -> list[MemoryEdge]:
+        """The edges of ``entity`` valid at ``as_of`` (default now) as known at ``known_at``
+        (default: everything recorded), by id."""
+    def neighbors(
+        self,
+        entity: str,
+        *,
+        hops: int = 1,
+        as_of: _Time | None = None,
+        scope: _Scope | None = None,
+    ) -> list[tuple[str, int]]:
+        """The entities within ``hops`` (1 to 3) of ``entity`` over edges valid at ``as_of``,
+        either direction, with their distance: nearest first, then by id."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncMemory ----
+@final
+class AsyncMemory:
+    """``hub.memory`` of an :class:`AsyncHub`: the operations of :class:`Memory` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def remember(
+        self,
+        key: str,
+        value: Any,
+        *,
+        kind: Literal["semantic", "episodic", "procedural"] = "semantic",
+        category: str | None = None,
+        significance: float = 0.5,
+        embedding: ArrayLike | None = None,
+        space: str = "default",
+        entities: Iterable[str] | None = None,
+        scope: _Scope | None = None,
+        metadata: _JSON | None = None,
+        valid_from: _Time | None = None,
+        valid_to: _Time | None = None,
+        source: str | None = None,
+    ) -> Coroutine[Any, Any, MemoryRecord]:
+        """Write a new version of ``key`` valid from ``valid_from`` (default now) to
+        ``valid_to`` (default open-ended) and return it. ``value`` is a str or any JSON value
+        (its text, or its string leaves, is indexed for keywords); ``embedding`` (a 1-D array)
+        goes to the declared vector space ``space``. The new version ends an earlier one whose
+        interval it starts in; a back-dated one ends where the next version begins."""
+    def remember_many(
+        self, items: Iterable[Mapping[str, Any] | tuple[str, Any]]
+    ) -> Coroutine[Any, Any, list[MemoryRecord]]:
+        """Write many records in one atomic call: dicts with ``key``, ``value`` and any option
+        of :meth:`remember`, or ``(key, value)`` tuples. All or none."""
+    def recall(
+        self,
+        key: str,
+        *,
+        scope: _Scope | None = None,
+        as_of: _Time | None = None,
+        known_at: _Time | None = None,
+    ) -> Coroutine[Any, Any, MemoryRecord | None]:
+        """The version of ``key`` valid at ``as_of`` (default now) as the store knew it at
+        ``known_at`` (default: everything recorded); None if there is none or it was
+        forgotten."""
+    def history(
+        self, key: str, *, scope: _Scope | None = None
+    ) -> Coroutine[Any, Any, list[MemoryRecord]]:
+        """Every version of ``key`` (tombstones included) with its times, oldest first."""
+    def forget(
+        self, key: str, *, at: _Time | None = None, scope: _Scope | None = None
+    ) -> Coroutine[Any, Any, MemoryRecord]:
+        """Write a tombstone version valid from ``at`` (default now): recall finds nothing
+        from then on; history keeps everything. Returns the tombstone."""
+    def purge(self, key: str, *, scope: _Scope | None = None) -> Coroutine[Any, Any, int]:
+        """Delete every version of ``key`` physically, with its postings and vectors; returns
+        how many versions went."""
+    def forget_scope(self, scope: _Scope) -> Coroutine[Any, Any, int]:
+        """Erase every record, edge, posting and vector of ``scope`` (a user who asks to be
+        forgotten); returns how many records and edges went."""
+    def space(
+        self, name: str, dim: int, metric: Literal["cosine", "dot"] = "cosine"
+    ) -> Coroutine[Any, Any, _MemorySpace]:
+        """Declare vector space ``name`` (persisted). Declaring it again with the same
+        ``dim`` and ``metric`` is fine; with others it is a ValidationError."""
+    def spaces(self) -> Coroutine[Any, Any, list[_MemorySpace]]:
+        """The declared vector spaces, by name."""
+    def relate(
+        self,
+        src: str,
+        relation: str,
+        dst: str,
+        *,
+        valid_from: _Time | None = None,
+        valid_to: _Time | None = None,
+        confidence: float = 1.0,
+        exclusive: bool = False,
+        embedding: ArrayLike | None = None,
+        space: str = "default",
+        metadata: _JSON | None = None,
+        scope: _Scope | None = None,
+    ) -> Coroutine[Any, Any, MemoryEdge]:
+        """Add the edge ``src -relation-> dst``. ``exclusive``: a relation that holds for one
+        ``dst`` at a time; every other edge of the same ``src`` and ``relation`` valid at this
+        one's ``valid_from`` is invalidated then (kept, with the time it was recorded), and an
+        existing one that starts later ends this one where it begins."""
+    def edges(
+        self,
+        entity: str,
+        *,
+        relation: str | None = None,
+        direction: Literal["out", "in", "both"] = "out",
+        as_of: _Time | None = None,
+        known_at: _Time | None = None,
+        scope: _Scope | None = None,
+    ) -> Coroutine[Any, Any, list[MemoryEdge]]:
+        """The edges of ``entity`` valid at ``as_of`` (default now) as known at ``known_at``
+        (default: everything recorded), by id."""
+    def neighbors(
+        self, entity: str, *, hops: int = 1, as_of: _Time | None = None, scope: _Scope | None = None
+    ) -> Coroutine[Any, Any, list[tuple[str, int]]]:
+        """The entities within ``hops`` (1 to 3) of ``entity`` over edges valid at ``as_of``,
+        either direction, with their distance: nearest first, then by id."""
+
+# ---- end of generated AsyncMemory ----
 
 # ---- anonymize (src/py/anonymize.rs) ----------------------------------------------------
 

@@ -9,12 +9,13 @@
 //! - [`fusion`]: reciprocal rank fusion and weighted sums of ranked lists; every fused hit keeps
 //!   each signal's score and rank.
 //!
-//! The store-backed capability (records with two times, the graph, the index fed by the change
-//! feed) sits on top of these.
+//! [`store`] is the store-backed capability `hub.memory` (records with two times, the graph,
+//! postings and vectors in the store); the search over it sits on top of these.
 
 pub mod bm25;
 pub mod embed;
 pub mod fusion;
+pub mod store;
 pub mod topk;
 pub mod vector;
 

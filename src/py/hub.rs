@@ -16,6 +16,7 @@ use super::events::{AsyncEvents, Events};
 use super::filesync::SyncHandle;
 use super::jobs::{AsyncJobs, Jobs};
 use super::kv::{AsyncKv, Kv};
+use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
 use super::transfer::Transfer;
@@ -191,6 +192,7 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     events: Events,
     jobs: Jobs,
     kv: Kv,
+    memory: Memory,
     patterns: Patterns,
     tasks: Tasks,
 ], {
@@ -244,6 +246,7 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     events: AsyncEvents,
     jobs: AsyncJobs,
     kv: AsyncKv,
+    memory: AsyncMemory,
     patterns: AsyncPatterns,
     tasks: AsyncTasks,
 ], {

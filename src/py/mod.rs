@@ -15,6 +15,8 @@ mod hub;
 mod jobs;
 mod kv;
 mod memory;
+mod memory_args;
+mod memory_store;
 mod pattern_results;
 mod patterns;
 mod protocol;
@@ -195,6 +197,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     jobs::register(m)?;
     kv::register(m)?;
     memory::register(m)?;
+    memory_store::register(m)?;
     patterns::register(m)?;
     Ok(())
 }
