@@ -64,6 +64,8 @@ pub struct Hub {
     pub kv: Kv,
     /// Records with two times, the graph, postings and vectors of this namespace.
     pub memory: Memory,
+    /// Hybrid search over `memory`, from an index kept current by the change feed.
+    pub memory_search: crate::memory::search::Search,
 }
 
 impl Hub {
@@ -87,6 +89,11 @@ impl Hub {
             changes: Changes::new(backend.clone(), ns.clone(), registry::feeds()),
             kv: Kv::new(backend.clone(), ns.clone()),
             memory: Memory::new(backend.clone(), ns.clone()),
+            memory_search: crate::memory::search::Search::new(
+                backend.clone(),
+                ns.clone(),
+                Memory::new(backend.clone(), ns.clone()),
+            ),
             backend,
             root,
             ns,

@@ -263,6 +263,12 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     "memory.forget": [("key", lambda h, _: h.memory.forget(S))],
     "memory.purge": [("key", lambda h, _: h.memory.purge(S))],
     "memory.forget_scope": [("scope", lambda h, _: h.memory.forget_scope({"user": S}))],
+    "memory.search": [
+        ("text", lambda h, _: h.memory.search(S)),
+        ("around", lambda h, _: h.memory.search(around=S)),
+        ("scope", lambda h, _: h.memory.search("x", scope={"user": S})),
+        ("categories", lambda h, _: h.memory.search("x", categories=["c", S])),
+    ],
     "memory.space": [("name", lambda h, _: h.memory.space(S, 3))],
     "memory.relate": [
         ("src", lambda h, _: h.memory.relate(S, "r", "b")),

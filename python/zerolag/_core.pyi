@@ -736,6 +736,30 @@ class MemoryRecord:
         """The vector space of its embedding, if it has one."""
 
 @final
+class MemoryHit:
+    """One result of :meth:`Memory.search`: the record, the fused score, and each signal's
+    ``(score, rank)`` (None where that signal did not rank the record or was not asked)."""
+
+    @property
+    def record(self) -> MemoryRecord:
+        """The version found (the one valid at the search's ``as_of``, as known at its
+        ``known_at``)."""
+    @property
+    def score(self) -> float:
+        """The fused score: reciprocal rank fusion, or the weighted sum of normalised scores."""
+    @property
+    def keyword(self) -> tuple[float, int] | None:
+        """BM25 score and rank."""
+    @property
+    def vector(self) -> tuple[float, int] | None:
+        """Similarity (cosine or dot, exact after the int8 scan) and rank."""
+    @property
+    def graph(self) -> tuple[float, int] | None:
+        """``1 / (1 + hops)`` from the entity searched around, and rank."""
+    def signals(self) -> dict[str, tuple[float, int]]:
+        """Every signal that ranked the record, by name."""
+
+@final
 class MemoryEdge:
     """An edge of the memory graph, ``src -relation-> dst``, with its valid time, when it was
     recorded, and its invalidation (``invalidated_at``: the valid time it ends at;
@@ -871,6 +895,31 @@ class Memory:
     ) -> list[MemoryEdge]:
         """The edges of ``entity`` valid at ``as_of`` (default now) as known at ``known_at``
         (default: everything recorded), by id."""
+    def search(
+        self,
+        text: str | None = None,
+        embedding: ArrayLike | None = None,
+        *,
+        space: str = "default",
+        scope: _Scope | None = None,
+        around: str | None = None,
+        hops: int = 1,
+        kinds: list[Literal["semantic", "episodic", "procedural"]] | None = None,
+        categories: list[str] | None = None,
+        as_of: _Time | None = None,
+        known_at: _Time | None = None,
+        k: int = 10,
+        fusion: Literal["rrf", "weighted"] = "rrf",
+        weights: list[float] | None = None,
+    ) -> list[MemoryHit]:
+        """Hybrid search over the records of ``scope`` (None: the global scope) valid at
+        ``as_of`` (default now) as known at ``known_at``: BM25 over ``text``, vector
+        similarity to ``embedding`` in ``space`` (int8 scan, exact re-rank), and the records
+        linked to the entities within ``hops`` of ``around``; fused by reciprocal rank fusion
+        (``fusion="weighted"``: a weighted sum of min-max normalised scores, ``weights`` for
+        keyword, vector, graph). Optional filters: ``kinds``, ``categories``. Best ``k``
+        first. Runs on an in-process index that the first search loads and the change feed
+        keeps current (other processes' writes included)."""
     def neighbors(
         self,
         entity: str,
@@ -979,6 +1028,31 @@ class AsyncMemory:
     ) -> Coroutine[Any, Any, list[MemoryEdge]]:
         """The edges of ``entity`` valid at ``as_of`` (default now) as known at ``known_at``
         (default: everything recorded), by id."""
+    def search(
+        self,
+        text: str | None = None,
+        embedding: ArrayLike | None = None,
+        *,
+        space: str = "default",
+        scope: _Scope | None = None,
+        around: str | None = None,
+        hops: int = 1,
+        kinds: list[Literal["semantic", "episodic", "procedural"]] | None = None,
+        categories: list[str] | None = None,
+        as_of: _Time | None = None,
+        known_at: _Time | None = None,
+        k: int = 10,
+        fusion: Literal["rrf", "weighted"] = "rrf",
+        weights: list[float] | None = None,
+    ) -> Coroutine[Any, Any, list[MemoryHit]]:
+        """Hybrid search over the records of ``scope`` (None: the global scope) valid at
+        ``as_of`` (default now) as known at ``known_at``: BM25 over ``text``, vector
+        similarity to ``embedding`` in ``space`` (int8 scan, exact re-rank), and the records
+        linked to the entities within ``hops`` of ``around``; fused by reciprocal rank fusion
+        (``fusion="weighted"``: a weighted sum of min-max normalised scores, ``weights`` for
+        keyword, vector, graph). Optional filters: ``kinds``, ``categories``. Best ``k``
+        first. Runs on an in-process index that the first search loads and the change feed
+        keeps current (other processes' writes included)."""
     def neighbors(
         self, entity: str, *, hops: int = 1, as_of: _Time | None = None, scope: _Scope | None = None
     ) -> Coroutine[Any, Any, list[tuple[str, int]]]:

@@ -201,6 +201,23 @@ impl Bm25Index {
         self.total_len += u64::from(len);
     }
 
+    /// Indexes a document from its postings (term, tf) and length, as the store keeps them,
+    /// replacing what the id had.
+    pub fn add_terms(&mut self, doc: u64, len: u32, terms: &[(String, u32)]) {
+        self.remove(doc);
+        let mut distinct = Vec::with_capacity(terms.len());
+        for (term, n) in terms {
+            self.postings
+                .entry(term.clone())
+                .or_default()
+                .insert(doc, *n);
+            distinct.push(term.clone());
+        }
+        self.lengths.insert(doc, len);
+        self.terms.insert(doc, distinct);
+        self.total_len += u64::from(len);
+    }
+
     /// Removes a document; false if it was not indexed.
     pub fn remove(&mut self, doc: u64) -> bool {
         let Some(len) = self.lengths.remove(&doc) else {

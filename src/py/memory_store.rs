@@ -37,7 +37,7 @@ fn secs(ms: i64) -> f64 {
 /// One stored version of a memory record.
 #[pyclass(frozen, module = "zerolag._core", name = "MemoryRecord")]
 pub struct MemoryRecord {
-    r: Record,
+    pub(crate) r: Record,
 }
 
 #[pymethods]
@@ -468,6 +468,35 @@ macro_rules! memory_methods {
                 })
             }
 
+            /// Hybrid search: keywords, vectors and the graph, fused (see `_core.pyi`).
+            #[pyo3(signature = (text=None, embedding=None, *, space="default", scope=None,
+                        around=None, hops=1, kinds=None, categories=None, as_of=None,
+                        known_at=None, k=10, fusion="rrf", weights=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn search<'py>(
+                &self,
+                py: Python<'py>,
+                text: Option<Text>,
+                embedding: Option<&Bound<'py, PyAny>>,
+                space: &str,
+                scope: Option<&Bound<'py, PyAny>>,
+                around: Option<Text>,
+                hops: u32,
+                kinds: Option<Vec<Text>>,
+                categories: Option<Vec<Text>>,
+                as_of: Option<&Bound<'py, PyAny>>,
+                known_at: Option<&Bound<'py, PyAny>>,
+                k: usize,
+                fusion: &str,
+                weights: Option<Vec<f64>>,
+            ) -> PyResult<$ret> {
+                let q = super::memory_search::query(
+                    text, embedding, space, scope, around, hops, kinds, categories, as_of,
+                    known_at, k, fusion, weights,
+                )?;
+                $run(py, self.hub.memory_search.search(q), super::memory_search::hits)
+            }
+
             /// The entities within `hops` of `entity`, with their distance.
             #[pyo3(signature = (entity, *, hops=1, as_of=None, scope=None))]
             fn neighbors<'py>(
@@ -515,5 +544,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AsyncMemory>()?;
     m.add_class::<MemoryRecord>()?;
     m.add_class::<MemoryEdge>()?;
+    m.add_class::<super::memory_search::MemoryHit>()?;
     Ok(())
 }
