@@ -15,6 +15,7 @@ use crate::events::Events;
 use crate::ids;
 use crate::jobs::Jobs;
 use crate::kv::Kv;
+use crate::cache::Cache;
 use crate::patterns::Patterns;
 use crate::registry::{self, CAPABILITIES};
 use crate::tasks::Tasks;
@@ -61,6 +62,8 @@ pub struct Hub {
     pub changes: Changes,
     /// The key-value store of this namespace.
     pub kv: Kv,
+    /// The cache of this namespace.
+    pub cache: Cache,
 }
 
 impl Hub {
@@ -83,6 +86,7 @@ impl Hub {
             patterns: Patterns::new(backend.clone(), ns.clone()),
             changes: Changes::new(backend.clone(), ns.clone(), registry::feeds()),
             kv: Kv::new(backend.clone(), ns.clone()),
+            cache: Cache::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

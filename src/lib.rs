@@ -17,6 +17,7 @@ pub mod hub;
 pub mod ids;
 pub mod jobs;
 pub mod kv;
+pub mod cache;
 pub mod memory;
 pub mod patterns;
 pub mod protocol;

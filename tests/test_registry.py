@@ -51,6 +51,11 @@ def _write_kv(hub: Any) -> None:
     hub.kv.set("k", b"v", ttl=60)
 
 
+def _write_cache(hub: Any) -> None:
+    hub.cache.set("k", b"v", ttl=60, tags=["t"])
+    hub.cache.get("k")
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -62,6 +67,7 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "patterns": _write_patterns,
     "changes": _write_tasks,  # the feed's entries come from the writes of tasks and docs
     "kv": _write_kv,
+    "cache": _write_cache,
 }
 
 

@@ -16,11 +16,12 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any
 
-from . import llm, protocol
+from . import cache, llm, protocol
 from ._core import (
     Acceptance,
     Anonymizer,
     AsyncBus,
+    AsyncCache,
     AsyncChanges,
     AsyncChangeSubscription,
     AsyncDocs,
@@ -34,6 +35,8 @@ from ._core import (
     AsyncTasks,
     Bus,
     BusStats,
+    Cache,
+    CacheStats,
     Change,
     ChangePage,
     Changes,
@@ -86,6 +89,7 @@ from .exceptions import (
     ZerolagError,
 )
 from .jobs import JobContext, Worker, WorkerStats
+from .cache import cached_model
 from .loop import CommandContext, DualLoop, LoopEvent, Reply, Timings
 from .patterns import create_pattern_memory
 from .prompt import Budget
@@ -131,6 +135,10 @@ __all__ = [
     "KeyPage",
     "KeyIterator",
     "AsyncKeyIterator",
+    "Cache",
+    "AsyncCache",
+    "CacheStats",
+    "cached_model",
     "Patterns",
     "AsyncPatterns",
     "create_pattern_memory",

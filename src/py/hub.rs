@@ -15,6 +15,7 @@ use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::filesync::SyncHandle;
 use super::jobs::{AsyncJobs, Jobs};
+use super::cache::{AsyncCache, Cache};
 use super::kv::{AsyncKv, Kv};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
@@ -173,6 +174,7 @@ pub struct Hub {
 
 hub_methods!(Hub, Py<PyAny>, run_sync, [
     bus: Bus,
+    cache: Cache,
     changes: Changes,
     docs: Docs,
     events: Events,
@@ -226,6 +228,7 @@ pub struct AsyncHub {
 
 hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     bus: AsyncBus,
+    cache: AsyncCache,
     changes: AsyncChanges,
     docs: AsyncDocs,
     events: AsyncEvents,

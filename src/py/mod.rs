@@ -13,6 +13,7 @@ mod filesync;
 mod hub;
 mod jobs;
 mod kv;
+mod cache;
 mod memory;
 mod pattern_results;
 mod patterns;
@@ -193,6 +194,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dual_loop::register(m)?;
     jobs::register(m)?;
     kv::register(m)?;
+    cache::register(m)?;
     memory::register(m)?;
     patterns::register(m)?;
     Ok(())
