@@ -221,7 +221,7 @@ async def _aflight(
         if fut is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(fut), lease)
-            except (asyncio.TimeoutError, Exception):  # noqa: S110 - the leader's failure is its own
+            except Exception:  # the leader's failure or a timeout: read, then lead if need be
                 pass
             hit, value, _ = await _await(cache._lookup(key, None, None, False))
             if hit:
@@ -252,7 +252,7 @@ def cached(
     ``hub.cache`` stores: bytes, str or a JSON value (None included). Use as ``@cached(c)``,
     ``@cached(c, ttl=60)`` or ``cached(c, fn)``. The wrapper has ``cache_key(*args,
     **kwargs)``."""
-    tags = tuple(tags)
+    tag_list = tuple(tags)
     if lease <= 0:
         raise ValidationError(f"lease must be > 0 seconds, got {lease}", argument="lease")
 
@@ -275,7 +275,7 @@ def cached(
             @functools.wraps(f)
             async def awrapper(*args: Any, **kwargs: Any) -> Any:
                 return await _aflight(
-                    cache, make_key(args, kwargs), lambda: f(*args, **kwargs), ttl, tags, lease
+                    cache, make_key(args, kwargs), lambda: f(*args, **kwargs), ttl, tag_list, lease
                 )
 
             awrapper.cache_key = lambda *a, **kw: make_key(a, kw)  # type: ignore[attr-defined]
@@ -289,7 +289,7 @@ def cached(
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return _flight(
-                sync_cache, make_key(args, kwargs), lambda: f(*args, **kwargs), ttl, tags, lease
+                sync_cache, make_key(args, kwargs), lambda: f(*args, **kwargs), ttl, tag_list, lease
             )
 
         wrapper.cache_key = lambda *a, **kw: make_key(a, kw)  # type: ignore[attr-defined]

@@ -65,7 +65,7 @@ fn load(c: &Connection, ns: &str, key: &str) -> Result<Option<Row>> {
             ))
         })
         .optional()?;
-    row.map(|(code, data, size, tags, expires)| {
+    row.map(|(code, data, size, tags, expires)| -> Result<Row> {
         Ok(Row {
             code,
             data,
@@ -276,12 +276,13 @@ pub fn set_many(
                     .execute(params![ns, put.key, tok])?;
             }
         }
-        evict(tx, ns, settings)
+        evict(tx, ns, settings, puts)
     })
 }
 
-/// Removes the least recently used entries while the namespace is past a bound.
-fn evict(tx: &Transaction<'_>, ns: &str, s: Settings) -> Result<()> {
+/// Removes the least recently used entries while the namespace is past a bound; the entries
+/// just written go last (only when nothing else is left).
+fn evict(tx: &Transaction<'_>, ns: &str, s: Settings, written: &[Put]) -> Result<()> {
     if s.max_entries.is_none() && s.max_bytes.is_none() {
         return Ok(());
     }
@@ -292,15 +293,24 @@ fn evict(tx: &Transaction<'_>, ns: &str, s: Settings) -> Result<()> {
         if over_n == 0 && !over_b {
             return Ok(());
         }
+        let want = over_n.max(1) as usize;
         let oldest: Vec<String> = tx
             .prepare_cached("SELECT key FROM cache WHERE ns = ?1 ORDER BY atime LIMIT ?2")?
-            .query_map(params![ns, over_n.max(1) as i64], |r| r.get(0))?
+            .query_map(params![ns, (want + written.len()) as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        if oldest.is_empty() {
+        let mut pick: Vec<&String> = oldest
+            .iter()
+            .filter(|k| !written.iter().any(|p| &p.key == *k))
+            .take(want)
+            .collect();
+        if pick.is_empty() {
+            pick = oldest.iter().take(want).collect();
+        }
+        if pick.is_empty() {
             return Ok(());
         }
-        for k in oldest {
-            remove(tx, ns, &k)?;
+        for k in pick {
+            remove(tx, ns, k)?;
         }
     }
 }

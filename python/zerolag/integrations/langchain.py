@@ -183,11 +183,10 @@ class ZerolagStore(BaseStore[str, bytes]):
 
     async def ayield_keys(self, *, prefix: str | None = None) -> AsyncIterator[str]:
         """:meth:`yield_keys` for asyncio code."""
-        n = len(self.prefix)
-        it = self.hub.kv.keys(self.prefix + (prefix or ""))
+        n, p = len(self.prefix), self.prefix + (prefix or "")
         if isinstance(self.hub, AsyncHub):
-            async for k in it:
+            async for k in self.hub.kv.keys(p):
                 yield k[n:]
         else:
-            for k in it:
+            for k in self.hub.kv.keys(p):
                 yield k[n:]

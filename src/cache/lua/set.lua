@@ -2,15 +2,18 @@
 -- epoch (used only when there is none), lease token ('' none), max entries, max bytes ('0'
 -- unbounded), then 5 per entry: key, type, data, ttl ms ('' none), tags ('tag\n' each).
 -- Past a bound, evicts the entry idle longest among a sample of 5 (Redis's own idle clock)
--- until under it. Returns how many entries it evicted.
+-- until under it (never one this call wrote, unless nothing else is left). Returns how many
+-- entries it evicted.
 local P, now, fresh, token = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local max_n, max_b = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ep = epoch(P, fresh)
 local n = (#ARGV - 6) / 5
+local written = {}
 for i = 1, n do
   local b = 6 + (i - 1) * 5
   local k, data, ttl, tags = ARGV[b + 1], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   remove(P, k, now)
+  written[k] = true
   local g = {}
   for t in string.gmatch(tags, '([^\n]*)\n') do
     g[#g + 1] = t .. '\n' .. (redis.call('HGET', P .. 'g', 't:' .. t) or '0') .. '\n'
@@ -38,14 +41,21 @@ if max_n > 0 or max_b > 0 then
       or (max_b > 0 and tonumber(c[2] or '0') > max_b)
     if not over then break end
     local best, idle = nil, -1
-    for _, k in ipairs(redis.call('ZRANDMEMBER', P .. 'idx', 5)) do
-      local it = redis.pcall('OBJECT', 'IDLETIME', ekey(P, k))
-      if type(it) ~= 'number' then it = 0 end
-      if it > idle then best, idle = k, it end
+    local sample = redis.call('ZRANDMEMBER', P .. 'idx', 5)
+    for _, k in ipairs(sample) do
+      if not written[k] then
+        local it = redis.pcall('OBJECT', 'IDLETIME', ekey(P, k))
+        if type(it) ~= 'number' then it = 0 end
+        if it > idle then best, idle = k, it end
+      end
     end
-    if not best then break end
-    remove(P, best, now)
-    evicted = evicted + 1
+    -- Only entries this call wrote are left: evict one of them.
+    if not best and tonumber(redis.call('ZCARD', P .. 'idx')) <= n then best = sample[1] end
+    if not best and #sample == 0 then break end
+    if best then
+      remove(P, best, now)
+      evicted = evicted + 1
+    end
   end
 end
 return evicted
