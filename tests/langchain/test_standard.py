@@ -78,10 +78,11 @@ def test_the_store_keeps_a_prefix_and_refuses_text(hub: Any) -> None:
 
 
 async def test_async_hub_works_with_the_async_methods(store_url: str | None, tmp_path: Any) -> None:
-    import zerolag
-    from conftest import unique_namespace
+    import uuid
 
-    hub = await zerolag.open_async(store_url, root=tmp_path, namespace=unique_namespace())
+    import zerolag
+
+    hub = await zerolag.open_async(store_url, root=tmp_path, namespace="t" + uuid.uuid4().hex[:12])
     try:
         store = ZerolagStore(hub)
         await store.amset([("k", b"v")])

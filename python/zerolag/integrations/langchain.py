@@ -3,8 +3,10 @@ store, on every backend (embedded, Redis, Redis Cluster), passing LangChain's ow
 tests (``langchain-tests``).
 
 * :class:`ZerolagCache` (``langchain_core.caches.BaseCache``) on ``hub.cache``: one entry per
-  (prompt, llm_string), the generations serialised with ``langchain_core.load``; ``ttl``
-  seconds to live; ``clear()`` invalidates the cache's tag in O(1)::
+  (prompt, llm_string), the generations stored as JSON (text generations by their text, chat
+  generations by their message as ``message_to_dict`` gives it: data, never objects to
+  import, so a shared store cannot make a reader load arbitrary classes); ``ttl`` seconds to
+  live; ``clear()`` invalidates the cache's tag in O(1)::
 
       from langchain_core.globals import set_llm_cache
       set_llm_cache(ZerolagCache(zerolag.open("redis://localhost:6379"), ttl=3600))
@@ -27,7 +29,8 @@ from typing import Any
 
 try:
     from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
-    from langchain_core.load import dumps, loads
+    from langchain_core.messages import message_to_dict, messages_from_dict
+    from langchain_core.outputs import ChatGeneration, Generation
     from langchain_core.stores import BaseStore
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -79,11 +82,24 @@ class ZerolagCache(BaseCache):
     def _load(raw: Any) -> RETURN_VAL_TYPE | None:
         if not isinstance(raw, list):
             return None
-        return [loads(s) for s in raw]
+        out: list[Generation] = []
+        for d in raw:
+            if d.get("kind") == "chat":
+                msg = messages_from_dict([d["message"]])[0]
+                out.append(ChatGeneration(message=msg, generation_info=d.get("info")))
+            else:
+                out.append(Generation(text=d["text"], generation_info=d.get("info")))
+        return out
 
     @staticmethod
-    def _dump(return_val: RETURN_VAL_TYPE) -> list[str]:
-        return [dumps(g) for g in return_val]
+    def _dump(return_val: RETURN_VAL_TYPE) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for g in return_val:
+            if isinstance(g, ChatGeneration):
+                out.append({"kind": "chat", "message": message_to_dict(g.message), "info": g.generation_info})
+            else:
+                out.append({"kind": "text", "text": g.text, "info": g.generation_info})
+        return out
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         """The cached generations of ``prompt`` under ``llm_string``, or None."""
