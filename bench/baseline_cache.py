@@ -19,7 +19,9 @@ class RedisTagCache:
     def get(self, key: str) -> Any:
         return self.r.get(f"{self.prefix}v:{key}")
 
-    def set(self, key: str, value: bytes | str, ttl: int | None = None, tags: Iterable[str] = ()) -> None:
+    def set(
+        self, key: str, value: bytes | str, ttl: int | None = None, tags: Iterable[str] = ()
+    ) -> None:
         tags = list(tags)
         if not tags:
             self.r.set(f"{self.prefix}v:{key}", value, ex=ttl)

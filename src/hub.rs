@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bus::Bus;
+use crate::cache::Cache;
 use crate::changes::Changes;
 use crate::docs::Docs;
 use crate::engine::keys::{self, namespace_pattern};
@@ -15,7 +16,6 @@ use crate::events::Events;
 use crate::ids;
 use crate::jobs::Jobs;
 use crate::kv::Kv;
-use crate::cache::Cache;
 use crate::patterns::Patterns;
 use crate::registry::{self, CAPABILITIES};
 use crate::tasks::Tasks;

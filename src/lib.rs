@@ -5,6 +5,7 @@
 
 pub mod anonymize;
 pub mod bus;
+pub mod cache;
 pub mod changes;
 pub mod clock;
 pub mod docs;
@@ -17,7 +18,6 @@ pub mod hub;
 pub mod ids;
 pub mod jobs;
 pub mod kv;
-pub mod cache;
 pub mod memory;
 pub mod patterns;
 pub mod protocol;

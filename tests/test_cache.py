@@ -98,7 +98,11 @@ def test_invalidating_a_tag_of_many_entries(
         assert all(k.startswith(f"zl:{{{namespace}:cache}}:") for k in keys)
         # One namespace's cache lives in one slot: the generation check runs in the script
         # that reads the entry (docs/cache.md).
-        slots = {store_servers[0].command("CLUSTER", "KEYSLOT", k) for k in keys} if backend == "cluster" else {0}
+        slots = (
+            {store_servers[0].command("CLUSTER", "KEYSLOT", k) for k in keys}
+            if backend == "cluster"
+            else {0}
+        )
         assert len(slots) == 1
 
 
@@ -342,7 +346,10 @@ def test_a_dead_lease_holder_is_taken_over(
 
 def test_llm_keys_are_stable_and_scoped() -> None:
     m = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"}]
-    same = [{"role": " System", "content": "Be brief.\r\n"}, {"role": "user", "content": " Hi there "}]
+    same = [
+        {"role": " System", "content": "Be brief.\r\n"},
+        {"role": "user", "content": " Hi there "},
+    ]
     k = llm_key("gpt-x", m, temperature=0)
     assert k == llm_key("gpt-x", same, temperature=0, timeout=5, api_key="sk-1")
     assert k.startswith("llm:gpt-x:") and len(k) == len("llm:gpt-x:") + 64

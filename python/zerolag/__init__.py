@@ -75,6 +75,7 @@ from ._core import (
     __version__,
     anonymize,
 )
+from .cache import cached_model
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -89,7 +90,6 @@ from .exceptions import (
     ZerolagError,
 )
 from .jobs import JobContext, Worker, WorkerStats
-from .cache import cached_model
 from .loop import CommandContext, DualLoop, LoopEvent, Reply, Timings
 from .patterns import create_pattern_memory
 from .prompt import Budget
@@ -161,6 +161,7 @@ __all__ = [
     "LoopEvent",
     "CommandContext",
     "Budget",
+    "cache",
     "llm",
     "protocol",
     "anonymize",

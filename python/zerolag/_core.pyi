@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, TypedDict, final, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
 from .cache import LlmCache as _LlmCache
 
 __version__: str

@@ -27,7 +27,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from . import llm
 from ._core import AsyncCache, Cache
@@ -51,7 +51,7 @@ LEASE_SECONDS = 30.0
 _POLL_FIRST, _POLL_MAX = 0.002, 0.05
 
 F = TypeVar("F", bound=Callable[..., Any])
-AnyCache = Cache | AsyncCache
+AnyCache: TypeAlias = Cache | AsyncCache
 
 
 # ------------------------------------------------------------------------------------------
@@ -129,8 +129,12 @@ def _ident(cache: AnyCache, key: str) -> tuple[str, str]:
 
 
 def _lead(
-    cache: Cache, key: str, compute: Callable[[], Any], ttl: float | None,
-    tags: Sequence[str], lease: float,
+    cache: Cache,
+    key: str,
+    compute: Callable[[], Any],
+    ttl: float | None,
+    tags: Sequence[str],
+    lease: float,
 ) -> Any:
     """Takes the key's lease in the store (or waits for whoever holds it) and computes."""
     token = secrets.token_hex(8)
@@ -152,8 +156,12 @@ def _lead(
 
 
 def _flight(
-    cache: Cache, key: str, compute: Callable[[], Any], ttl: float | None,
-    tags: Sequence[str], lease: float,
+    cache: Cache,
+    key: str,
+    compute: Callable[[], Any],
+    ttl: float | None,
+    tags: Sequence[str],
+    lease: float,
 ) -> Any:
     """The value at ``key``, computed once by this process's threads and across processes."""
     hit, value, _ = cache._lookup(key)
@@ -185,8 +193,12 @@ async def _await(x: Any) -> Any:
 
 
 async def _alead(
-    cache: AnyCache, key: str, compute: Callable[[], Awaitable[Any]], ttl: float | None,
-    tags: Sequence[str], lease: float,
+    cache: AnyCache,
+    key: str,
+    compute: Callable[[], Awaitable[Any]],
+    ttl: float | None,
+    tags: Sequence[str],
+    lease: float,
 ) -> Any:
     token = secrets.token_hex(8)
     delay = _POLL_FIRST
@@ -207,8 +219,12 @@ async def _alead(
 
 
 async def _aflight(
-    cache: AnyCache, key: str, compute: Callable[[], Awaitable[Any]], ttl: float | None,
-    tags: Sequence[str], lease: float,
+    cache: AnyCache,
+    key: str,
+    compute: Callable[[], Awaitable[Any]],
+    ttl: float | None,
+    tags: Sequence[str],
+    lease: float,
 ) -> Any:
     """:func:`_flight` for asyncio tasks (one leader per event loop, key and store)."""
     hit, value, _ = await _await(cache._lookup(key))
@@ -334,7 +350,9 @@ def normalise_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     out = []
     for m in messages:
         if not isinstance(m, Mapping):
-            raise ValidationError("each message is a mapping with role and content", argument="messages")
+            raise ValidationError(
+                "each message is a mapping with role and content", argument="messages"
+            )
         n: dict[str, Any] = {}
         for k, v in m.items():
             if v is None:
@@ -364,7 +382,9 @@ def llm_key(model: str, messages: Iterable[Mapping[str, Any]], **params: Any) ->
         raise ValidationError("model is a non-empty model name", argument="model")
     kept = {k: v for k, v in params.items() if k not in ANSWER_NEUTRAL_PARAMS and v is not None}
     try:
-        data = _plain({"v": 1, "model": model, "messages": normalise_messages(messages), "params": kept})
+        data = _plain(
+            {"v": 1, "model": model, "messages": normalise_messages(messages), "params": kept}
+        )
     except TypeError as e:
         raise ValidationError(f"cannot hash the request for a cache key: {e}") from None
     return f"llm:{_short(model)}:{_digest(data)}"
@@ -398,7 +418,9 @@ class LlmCache:
         **params: Any,
     ) -> Any:
         """Caches ``response`` (an awaitable on an async hub)."""
-        return self.cache.set(llm_key(model, messages, **params), response, ttl=ttl, tags=tuple(tags))
+        return self.cache.set(
+            llm_key(model, messages, **params), response, ttl=ttl, tags=tuple(tags)
+        )
 
     def wrap(
         self,
@@ -411,7 +433,9 @@ class LlmCache:
         lease: float = LEASE_SECONDS,
     ) -> CachedModel:
         """``model`` with its responses cached here: see :class:`CachedModel`."""
-        return CachedModel(model, self.cache, ttl=ttl, name=name, params=params, tags=tags, lease=lease)
+        return CachedModel(
+            model, self.cache, ttl=ttl, name=name, params=params, tags=tags, lease=lease
+        )
 
 
 def _model_name(model: Any) -> str:
@@ -419,7 +443,8 @@ def _model_name(model: Any) -> str:
     if isinstance(name, str) and name:
         return name
     inner = getattr(model, "__wrapped__", model)
-    return f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', type(inner).__qualname__)}"
+    qualname = getattr(inner, "__qualname__", type(inner).__qualname__)
+    return f"{getattr(inner, '__module__', '?')}.{qualname}"
 
 
 class CachedModel:
@@ -448,7 +473,9 @@ class CachedModel:
         self.ttl = ttl
         self.name = name or _model_name(model)
         opts = getattr(model, "options", None)
-        self.params = dict(params if params is not None else opts if isinstance(opts, Mapping) else {})
+        self.params = dict(
+            params if params is not None else opts if isinstance(opts, Mapping) else {}
+        )
         self.tags = tuple(tags)
         self.lease = lease
         self.blocking = getattr(model, "blocking", True)
@@ -466,16 +493,24 @@ class CachedModel:
         if isinstance(self.cache, AsyncCache):
             return self.acomplete(messages)
         return _flight(
-            self.cache, self.key(messages), lambda: llm.complete(self.model, messages),
-            self.ttl, self.tags, self.lease,
+            self.cache,
+            self.key(messages),
+            lambda: llm.complete(self.model, messages),
+            self.ttl,
+            self.tags,
+            self.lease,
         )
 
     async def acomplete(self, messages: list[dict[str, str]]) -> str:
         """:meth:`__call__` without blocking the event loop (the model through
         :func:`zerolag.llm.acomplete`)."""
         out: str = await _aflight(
-            self.cache, self.key(messages), lambda: llm.acomplete(self.model, messages),
-            self.ttl, self.tags, self.lease,
+            self.cache,
+            self.key(messages),
+            lambda: llm.acomplete(self.model, messages),
+            self.ttl,
+            self.tags,
+            self.lease,
         )
         return out
 
@@ -493,5 +528,7 @@ def cached_model(
     """``model`` with its responses cached in ``hub.cache`` (a :class:`zerolag.Hub` or
     :class:`zerolag.AsyncHub`) for ``ttl`` seconds: see :class:`CachedModel`."""
     if hub is None:
-        raise ValidationError("cached_model needs hub=: the hub whose cache keeps the responses", argument="hub")
+        raise ValidationError(
+            "cached_model needs hub=: the hub whose cache keeps the responses", argument="hub"
+        )
     return CachedModel(model, hub.cache, ttl=ttl, name=name, params=params, tags=tags, lease=lease)

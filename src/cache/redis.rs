@@ -23,8 +23,7 @@ static SET: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/set.lua"))
 static DELETE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
 static INVALIDATE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/invalidate.lua")));
 static RELEASE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/release.lua")));
-static KEYS: LazyLock<Lua> =
-    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/keys.lua")));
+static KEYS: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/keys.lua")));
 static STATS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/stats.lua")));
 static SWEEP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/sweep.lua")));
 
@@ -150,7 +149,12 @@ pub async fn release(
 }
 
 /// See `Cache::invalidate_tag`.
-pub async fn invalidate_tag(r: Arc<Redis>, mut c: RedisConn, ns: String, tag: String) -> Result<u64> {
+pub async fn invalidate_tag(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    tag: String,
+) -> Result<u64> {
     let p = prefix(&ns);
     let mut cmd = INVALIDATE.call(&format!("{p}g"));
     cmd.arg(&p).arg(&tag);
@@ -175,7 +179,9 @@ pub async fn keys(
     let mut cmd = KEYS.call(&format!("{p}idx"));
     cmd.arg(&p).arg(&prefix_).arg(lo).arg(limit);
     let keys: Vec<String> = KEYS.run(&r, &mut c, &cmd).await?;
-    let next = (keys.len() == limit).then(|| keys.last().cloned()).flatten();
+    let next = (keys.len() == limit)
+        .then(|| keys.last().cloned())
+        .flatten();
     Ok(KeyPage { keys, next })
 }
 
@@ -189,13 +195,20 @@ pub async fn stats(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Res
         return Err(bad("stats"));
     };
     let num = |v: &RValue| -> Result<u64> {
-        Ok(string(v)?.parse::<i64>().map_err(|_| bad("stats counter"))?.max(0) as u64)
+        Ok(string(v)?
+            .parse::<i64>()
+            .map_err(|_| bad("stats counter"))?
+            .max(0) as u64)
     };
     let flat: Vec<String> = redis::from_redis_value_ref(tags).map_err(|e| bad(&e.to_string()))?;
     let mut t: Vec<(String, u64)> = flat
         .chunks(2)
         .filter_map(|x| match x {
-            [tag, n] => n.parse::<i64>().ok().filter(|n| *n > 0).map(|n| (tag.clone(), n as u64)),
+            [tag, n] => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (tag.clone(), n as u64)),
             _ => None,
         })
         .collect();

@@ -78,10 +78,12 @@ fn load(c: &Connection, ns: &str, key: &str) -> Result<Option<Row>> {
 }
 
 fn gen(c: &Connection, ns: &str, tag: &str) -> Result<i64> {
-    Ok(c.prepare_cached("SELECT gen FROM cache_tags WHERE ns = ?1 AND tag = ?2")?
-        .query_row(params![ns, tag], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
+    Ok(
+        c.prepare_cached("SELECT gen FROM cache_tags WHERE ns = ?1 AND tag = ?2")?
+            .query_row(params![ns, tag], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    )
 }
 
 fn expired(row: &Row, now: u64) -> bool {
@@ -102,7 +104,14 @@ fn live(c: &Connection, ns: &str, row: &Row, now: u64) -> Result<bool> {
     Ok(!expired(row, now) && current(c, ns, row)?)
 }
 
-fn bump_stats(tx: &Transaction<'_>, ns: &str, hits: i64, misses: i64, entries: i64, bytes: i64) -> Result<()> {
+fn bump_stats(
+    tx: &Transaction<'_>,
+    ns: &str,
+    hits: i64,
+    misses: i64,
+    entries: i64,
+    bytes: i64,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO cache_stats (ns, hits, misses, entries, bytes) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (ns) DO UPDATE SET hits = hits + ?2, misses = misses + ?3, \
@@ -136,7 +145,8 @@ fn flush(tx: &Transaction<'_>, ns: &str, p: Pending, now: u64) -> Result<()> {
     if p.hits > 0 || p.misses > 0 {
         bump_stats(tx, ns, p.hits as i64, p.misses as i64, 0, 0)?;
     }
-    let mut st = tx.prepare_cached("UPDATE cache SET atime = ?3 WHERE ns = ?1 AND key = ?2 AND atime < ?3")?;
+    let mut st =
+        tx.prepare_cached("UPDATE cache SET atime = ?3 WHERE ns = ?1 AND key = ?2 AND atime < ?3")?;
     for (k, at) in &p.touched {
         st.execute(params![ns, k, *at as i64])?;
     }
@@ -272,8 +282,10 @@ pub fn set_many(
             ])?;
             bump_stats(tx, ns, 0, 0, 1, size)?;
             if let Some(tok) = lease_token {
-                tx.prepare_cached("DELETE FROM cache_leases WHERE ns = ?1 AND key = ?2 AND token = ?3")?
-                    .execute(params![ns, put.key, tok])?;
+                tx.prepare_cached(
+                    "DELETE FROM cache_leases WHERE ns = ?1 AND key = ?2 AND token = ?3",
+                )?
+                .execute(params![ns, put.key, tok])?;
             }
         }
         evict(tx, ns, settings, puts)
@@ -316,10 +328,14 @@ fn evict(tx: &Transaction<'_>, ns: &str, s: Settings, written: &[Put]) -> Result
 }
 
 fn counts(c: &Connection, ns: &str) -> Result<(u64, u64)> {
-    Ok(c.prepare_cached("SELECT entries, bytes FROM cache_stats WHERE ns = ?1")?
-        .query_row(params![ns], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-        .optional()?
-        .map_or((0, 0), |(e, b)| (e.max(0) as u64, b.max(0) as u64)))
+    Ok(
+        c.prepare_cached("SELECT entries, bytes FROM cache_stats WHERE ns = ?1")?
+            .query_row(params![ns], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()?
+            .map_or((0, 0), |(e, b)| (e.max(0) as u64, b.max(0) as u64)),
+    )
 }
 
 /// See `Cache::release`.
@@ -403,7 +419,9 @@ pub fn keys(
         for k in rows {
             keys.push(k?);
         }
-        let next = (keys.len() == limit).then(|| keys.last().cloned()).flatten();
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
         Ok(KeyPage { keys, next })
     })
 }
@@ -415,7 +433,12 @@ pub fn stats(db: &Sqlite, ns: &str, pending: &Mutex<Pending>, now: u64) -> Resul
         let (hits, misses, entries, bytes) = c
             .prepare_cached("SELECT hits, misses, entries, bytes FROM cache_stats WHERE ns = ?1")?
             .query_row(params![ns], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })
             .optional()?
             .unwrap_or((0, 0, 0, 0));
@@ -423,7 +446,9 @@ pub fn stats(db: &Sqlite, ns: &str, pending: &Mutex<Pending>, now: u64) -> Resul
             .prepare_cached(
                 "SELECT tag, entries FROM cache_tags WHERE ns = ?1 AND entries > 0 ORDER BY tag",
             )?
-            .query_map(params![ns], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map(params![ns], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         let u = |x: i64| x.max(0) as u64;
         Ok(Stats {
@@ -441,7 +466,9 @@ pub fn stats(db: &Sqlite, ns: &str, pending: &Mutex<Pending>, now: u64) -> Resul
 pub fn sweep(tx: &Transaction<'_>, now: u64) -> Result<u64> {
     let gone: Vec<(String, String)> = tx
         .prepare_cached("SELECT ns, key FROM cache WHERE expires <= ?1 LIMIT ?2")?
-        .query_map(params![now as i64, SWEEP_BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![now as i64, SWEEP_BATCH], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     for (ns, k) in &gone {
         remove(tx, ns, k)?;
@@ -457,7 +484,9 @@ pub fn sweep_ns(db: &Sqlite, ns: &str, pending: &Mutex<Pending>, now: u64) -> Re
     flush_due(db, ns, pending, now, true)?;
     db.with_tx(|tx| {
         let keys: Vec<String> = tx
-            .prepare_cached("SELECT key FROM cache WHERE ns = ?1 AND (tags != '[]' OR expires <= ?2)")?
+            .prepare_cached(
+                "SELECT key FROM cache WHERE ns = ?1 AND (tags != '[]' OR expires <= ?2)",
+            )?
             .query_map(params![ns, now as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let mut n = 0;

@@ -16,17 +16,23 @@ fn put(key: &str, value: &str, tags: &[&str]) -> Put {
 }
 
 fn get(h: &Hub, key: &str) -> Result<Option<Value>> {
-    Ok(match h.cache.get_many(vec![key.into()], None, true).wait()?.pop() {
-        Some(Lookup::Hit(v)) => Some(v),
-        _ => None,
-    })
+    Ok(
+        match h.cache.get_many(vec![key.into()], None, true).wait()?.pop() {
+            Some(Lookup::Hit(v)) => Some(v),
+            _ => None,
+        },
+    )
 }
 
 both!(tags_invalidate_by_generation);
 fn tags_invalidate_by_generation(h: &Hub) -> Result<()> {
     let c = &h.cache;
     c.set_many(
-        vec![put("a", "1", &["x"]), put("b", "2", &["x", "y"]), put("c", "3", &[])],
+        vec![
+            put("a", "1", &["x"]),
+            put("b", "2", &["x", "y"]),
+            put("c", "3", &[]),
+        ],
         None,
     )
     .wait()?;
@@ -53,13 +59,21 @@ fn expiry_and_leases(h: &Hub) -> Result<()> {
     c.set_many(vec![p], None).wait()?;
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(get(h, "short")?, None);
-    let lease = |t: &str| Lease { token: t.into(), ms: 60_000 };
-    let first = c.get_many(vec!["k".into()], Some(lease("a")), false).wait()?;
+    let lease = |t: &str| Lease {
+        token: t.into(),
+        ms: 60_000,
+    };
+    let first = c
+        .get_many(vec!["k".into()], Some(lease("a")), false)
+        .wait()?;
     assert_eq!(first, vec![Lookup::Miss { leased: true }]);
-    let second = c.get_many(vec!["k".into()], Some(lease("b")), false).wait()?;
+    let second = c
+        .get_many(vec!["k".into()], Some(lease("b")), false)
+        .wait()?;
     assert_eq!(second, vec![Lookup::Miss { leased: false }]);
     assert!(!c.release("k", "b").wait()?);
-    c.set_many(vec![put("k", "v", &[])], Some("a".into())).wait()?;
+    c.set_many(vec![put("k", "v", &[])], Some("a".into()))
+        .wait()?;
     assert!(!c.release("k", "a").wait()?, "the write gave the lease up");
     Ok(())
 }
@@ -69,7 +83,8 @@ fn a_bounded_cache_evicts(h: &Hub) -> Result<()> {
     let c = &h.cache;
     c.configure(None, Some(10), None)?;
     for i in 0..30 {
-        c.set_many(vec![put(&format!("k{i}"), "v", &[])], None).wait()?;
+        c.set_many(vec![put(&format!("k{i}"), "v", &[])], None)
+            .wait()?;
     }
     assert!(c.stats().wait()?.entries <= 10);
     assert_eq!(get(h, "k29")?, Some(Value::Text("v".into())));

@@ -149,7 +149,10 @@ macro_rules! cache_methods {
                 max_entries: Option<u64>,
                 max_bytes: Option<u64>,
             ) -> PyResult<Bound<'py, PyDict>> {
-                let s = self.hub.cache.configure(max_value, max_entries, max_bytes)?;
+                let s = self
+                    .hub
+                    .cache
+                    .configure(max_value, max_entries, max_bytes)?;
                 let d = PyDict::new(py);
                 d.set_item("max_value", s.max_value)?;
                 d.set_item("max_entries", s.max_entries.unwrap_or(0))?;
@@ -160,24 +163,33 @@ macro_rules! cache_methods {
             /// The value cached at `key`, or `default` when there is none (missing, expired
             /// or invalidated).
             #[pyo3(signature = (key, default=None))]
-            fn get<'py>(&self, py: Python<'py>, key: Text, default: Option<Py<PyAny>>) -> PyResult<$ret> {
+            fn get<'py>(
+                &self,
+                py: Python<'py>,
+                key: Text,
+                default: Option<Py<PyAny>>,
+            ) -> PyResult<$ret> {
                 let op = self.hub.cache.get_many(vec![key.into_string()], None, true);
-                $run(py, op, move |v| Python::attach(|py| {
-                    match v.first().map(|l| hit_value(py, l)).transpose()?.flatten() {
-                        Some(x) => Ok(x),
-                        None => Ok(default.unwrap_or_else(|| py.None())),
-                    }
-                }))
+                $run(py, op, move |v| {
+                    Python::attach(|py| {
+                        match v.first().map(|l| hit_value(py, l)).transpose()?.flatten() {
+                            Some(x) => Ok(x),
+                            None => Ok(default.unwrap_or_else(|| py.None())),
+                        }
+                    })
+                })
             }
 
             /// Values by key, None where there is none.
             fn get_many<'py>(&self, py: Python<'py>, keys: &Bound<'py, PyAny>) -> PyResult<$ret> {
                 let op = self.hub.cache.get_many(str_list(keys, "keys")?, None, true);
-                $run(py, op, |v| Python::attach(|py| {
-                    v.iter()
-                        .map(|l| Ok(hit_value(py, l)?.unwrap_or_else(|| py.None())))
-                        .collect::<PyResult<Vec<Py<PyAny>>>>()
-                }))
+                $run(py, op, |v| {
+                    Python::attach(|py| {
+                        v.iter()
+                            .map(|l| Ok(hit_value(py, l)?.unwrap_or_else(|| py.None())))
+                            .collect::<PyResult<Vec<Py<PyAny>>>>()
+                    })
+                })
             }
 
             /// Caches `value` (bytes, str or any JSON value) at `key` for `ttl` seconds (None:
@@ -212,12 +224,22 @@ macro_rules! cache_methods {
                 ttl: Option<f64>,
                 tags: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<$ret> {
-                $run(py, self.hub.cache.set_many(self::items(items, ttl, tags)?, None), Ok)
+                $run(
+                    py,
+                    self.hub
+                        .cache
+                        .set_many(self::items(items, ttl, tags)?, None),
+                    Ok,
+                )
             }
 
             /// Deletes the entry at `key`; True if there was a live one.
             fn delete<'py>(&self, py: Python<'py>, key: Text) -> PyResult<$ret> {
-                $run(py, self.hub.cache.delete_many(vec![key.into_string()]), |n| Ok(n > 0))
+                $run(
+                    py,
+                    self.hub.cache.delete_many(vec![key.into_string()]),
+                    |n| Ok(n > 0),
+                )
             }
 
             /// Invalidates every entry tagged `tag`, atomically and in O(1) (docs/cache.md);
@@ -249,7 +271,9 @@ macro_rules! cache_methods {
             /// arguments; concurrent misses compute once (single flight, with a `lease` of 30 s
             /// in the store across processes). See `zerolag.cache.cached`.
             #[pyo3(signature = (func=None, *, ttl=None, tags=None, key=None, lease=None))]
-            #[pyo3(text_signature = "($self, func=None, *, ttl=None, tags=(), key=None, lease=None)")]
+            #[pyo3(
+                text_signature = "($self, func=None, *, ttl=None, tags=(), key=None, lease=None)"
+            )]
             fn cached<'py>(
                 slf: &Bound<'py, Self>,
                 func: Option<&Bound<'py, PyAny>>,
@@ -280,7 +304,10 @@ macro_rules! cache_methods {
             /// Responses of language models cached here (`zerolag.cache.LlmCache`).
             #[getter]
             fn llm<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-                slf.py().import("zerolag.cache")?.getattr("LlmCache")?.call1((slf,))
+                slf.py()
+                    .import("zerolag.cache")?
+                    .getattr("LlmCache")?
+                    .call1((slf,))
             }
 
             /// A read for the single-flight loop: `(hit, value, leased)`; with `lease` seconds
@@ -294,15 +321,30 @@ macro_rules! cache_methods {
                 token: Option<Text>,
                 count: bool,
             ) -> PyResult<$ret> {
-                let op = self.hub.cache.get_many(vec![key.into_string()], lease_of(lease, token)?, count);
-                $run(py, op, |v| Python::attach(|py| {
-                    let out: Py<PyAny> = match v.first() {
-                        Some(Lookup::Hit(x)) => (true, to_py(py, x)?, false).into_pyobject(py)?.into_any().unbind(),
-                        Some(Lookup::Miss { leased }) => (false, py.None(), *leased).into_pyobject(py)?.into_any().unbind(),
-                        None => (false, py.None(), false).into_pyobject(py)?.into_any().unbind(),
-                    };
-                    Ok(out)
-                }))
+                let op = self.hub.cache.get_many(
+                    vec![key.into_string()],
+                    lease_of(lease, token)?,
+                    count,
+                );
+                $run(py, op, |v| {
+                    Python::attach(|py| {
+                        let out: Py<PyAny> = match v.first() {
+                            Some(Lookup::Hit(x)) => (true, to_py(py, x)?, false)
+                                .into_pyobject(py)?
+                                .into_any()
+                                .unbind(),
+                            Some(Lookup::Miss { leased }) => (false, py.None(), *leased)
+                                .into_pyobject(py)?
+                                .into_any()
+                                .unbind(),
+                            None => (false, py.None(), false)
+                                .into_pyobject(py)?
+                                .into_any()
+                                .unbind(),
+                        };
+                        Ok(out)
+                    })
+                })
             }
 
             /// The write that ends a single flight: caches the value and gives up the lease
@@ -323,7 +365,13 @@ macro_rules! cache_methods {
                     ttl_ms: ttl_of(ttl)?,
                     tags: tags_of(tags)?,
                 };
-                $run(py, self.hub.cache.set_many(vec![put], token.map(Text::into_string)), Ok)
+                $run(
+                    py,
+                    self.hub
+                        .cache
+                        .set_many(vec![put], token.map(Text::into_string)),
+                    Ok,
+                )
             }
 
             /// Gives up the lease `token` holds on `key` (the computation failed).

@@ -9,13 +9,13 @@ use super::convert::{PathArg, Text};
 use pyo3::types::{PyTuple, PyType};
 
 use super::bus::{AsyncBus, Bus};
+use super::cache::{AsyncCache, Cache};
 use super::changes::{AsyncChanges, Changes};
 use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::filesync::SyncHandle;
 use super::jobs::{AsyncJobs, Jobs};
-use super::cache::{AsyncCache, Cache};
 use super::kv::{AsyncKv, Kv};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};

@@ -3,6 +3,7 @@
 mod anonymize;
 mod awaitable;
 mod bus;
+mod cache;
 mod changes;
 mod convert;
 mod docs;
@@ -13,7 +14,6 @@ mod filesync;
 mod hub;
 mod jobs;
 mod kv;
-mod cache;
 mod memory;
 mod pattern_results;
 mod patterns;

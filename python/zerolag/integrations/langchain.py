@@ -96,7 +96,13 @@ class ZerolagCache(BaseCache):
         out: list[dict[str, Any]] = []
         for g in return_val:
             if isinstance(g, ChatGeneration):
-                out.append({"kind": "chat", "message": message_to_dict(g.message), "info": g.generation_info})
+                out.append(
+                    {
+                        "kind": "chat",
+                        "message": message_to_dict(g.message),
+                        "info": g.generation_info,
+                    }
+                )
             else:
                 out.append({"kind": "text", "text": g.text, "info": g.generation_info})
         return out
