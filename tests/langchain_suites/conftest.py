@@ -3,7 +3,7 @@
 The async suites need pytest-asyncio in *auto* mode, which must not change how the rest of
 the suite runs, so these tests run in a pytest invocation of their own (``make test`` does):
 
-    .venv/bin/python -m pytest -q -p no:cacheprovider -n auto -o asyncio_mode=auto \
+    .venv/bin/python -m pytest -q -p no:cacheprovider -o asyncio_mode=auto \
         tests/langchain_suites
 
 Collected any other way (``pytest tests``, strict mode) this directory is skipped whole. The
