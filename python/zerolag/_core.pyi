@@ -748,7 +748,7 @@ class Cache:
         returns how many."""
     def cached(
         self,
-        func: Callable[..., Any] | None = None,
+        fn: Callable[..., Any] | None = None,
         *,
         ttl: float | None = None,
         tags: Iterable[str] = (),
@@ -826,7 +826,7 @@ class AsyncCache:
         returns how many."""
     def cached(
         self,
-        func: Callable[..., Any] | None = None,
+        fn: Callable[..., Any] | None = None,
         *,
         ttl: float | None = None,
         tags: Iterable[str] = (),

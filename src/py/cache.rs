@@ -270,13 +270,11 @@ macro_rules! cache_methods {
             /// `tags`, keyed by `key(*args, **kwargs)` or a hash of the function's name and
             /// arguments; concurrent misses compute once (single flight, with a `lease` of 30 s
             /// in the store across processes). See `zerolag.cache.cached`.
-            #[pyo3(signature = (func=None, *, ttl=None, tags=None, key=None, lease=None))]
-            #[pyo3(
-                text_signature = "($self, func=None, *, ttl=None, tags=(), key=None, lease=None)"
-            )]
+            #[pyo3(signature = (r#fn=None, *, ttl=None, tags=None, key=None, lease=None))]
+            #[pyo3(text_signature = "($self, fn=None, *, ttl=None, tags=(), key=None, lease=None)")]
             fn cached<'py>(
                 slf: &Bound<'py, Self>,
-                func: Option<&Bound<'py, PyAny>>,
+                r#fn: Option<&Bound<'py, PyAny>>,
                 ttl: Option<f64>,
                 tags: Option<&Bound<'py, PyAny>>,
                 key: Option<&Bound<'py, PyAny>>,
@@ -298,7 +296,7 @@ macro_rules! cache_methods {
                 }
                 py.import("zerolag.cache")?
                     .getattr("cached")?
-                    .call((slf, func), Some(&kw))
+                    .call((slf, r#fn), Some(&kw))
             }
 
             /// Responses of language models cached here (`zerolag.cache.LlmCache`).
