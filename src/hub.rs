@@ -215,6 +215,7 @@ impl Hub {
 
     /// Deletes everything this namespace holds; returns the keys or rows removed.
     pub fn clear(&self) -> Op<u64> {
+        self.cache.forget_pending();
         self.backend.call(
             self.ns.to_string(),
             |db, ns| {

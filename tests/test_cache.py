@@ -197,8 +197,12 @@ def test_a_bounded_cache_evicts(hub: Any, backend: str) -> None:
 
 def test_cache_is_counted_and_cleared(hub: Any) -> None:
     hub.cache.set("a", 1, tags=["t"])
+    assert hub.cache.get("a") == 1  # a hit the embedded store has not written down yet
     assert hub.health().by_capability["cache"] > 0
     hub.clear()
+    assert hub.health().keys == 0
+    s = hub.cache.stats()
+    assert (s.hits, s.misses, s.entries, s.tags) == (0, 0, 0, {})
     assert hub.cache.get("a") is None
 
 

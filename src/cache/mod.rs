@@ -221,6 +221,15 @@ impl Cache {
         self.ns.to_string()
     }
 
+    /// Drops the reads this handle has not written down yet (`hub.clear()`: counts and
+    /// access times of a cleared namespace must not come back).
+    pub fn forget_pending(&self) {
+        *self.pending.lock() = Pending {
+            flushed_at: crate::clock::now_ms(),
+            ..Pending::default()
+        };
+    }
+
     /// This handle's limits.
     pub fn settings(&self) -> Settings {
         *self.settings.read()
