@@ -18,6 +18,11 @@ PY_SOURCES := $(shell find python -type f -name '*.py*' 2>/dev/null)
 REQS = $(VENV)/requirements-$(1).txt
 install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) install -r $(REQS)
 
+# LangChain's standard suites need pytest-asyncio in auto mode: a run of their own, so the
+# main suite runs as it always has (tests/langchain_suites/conftest.py). One process: 117 short
+# tests, where xdist workers would each start their own servers (about 15 s against 55 s).
+LANGCHAIN_TESTS = $(PY) -m pytest -q -p no:cacheprovider -o asyncio_mode=auto tests/langchain_suites
+
 .PHONY: demo test build wheel docs lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean
 
 check-tools:
@@ -73,6 +78,7 @@ cargo-test: redis
 
 pytest: build redis
 	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
+	$(LANGCHAIN_TESTS)
 
 stubtest: build
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
@@ -83,6 +89,7 @@ notebooks: build
 test: build redis $(DEV_WHEEL_STAMP)
 	cargo test --profile test-core -q
 	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
+	$(LANGCHAIN_TESTS)
 	$(PY) -m mypy.stubtest zerolag._core --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/run_notebooks.py notebooks
 

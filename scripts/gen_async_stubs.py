@@ -37,6 +37,7 @@ PAIRS = {
     "Changes": ("AsyncChanges", "hub.changes"),
     "Kv": ("AsyncKv", "hub.kv"),
     "Memory": ("AsyncMemory", "hub.memory"),
+    "Cache": ("AsyncCache", "hub.cache"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",
@@ -44,7 +45,7 @@ RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "KeyIterator": "AsyncKeyIterator",
 }
 # Methods that do no I/O: the same call in both classes.
-SAME = {"configure", "worker", "subscribe", "keys", "__repr__"}
+SAME = {"configure", "worker", "subscribe", "keys", "cached", "__repr__"}
 # Sync-only members.
 SKIP = {"__new__", "__init__", "__enter__", "__exit__", "_async_twin"}
 # Sync-only members of one class: the pattern memory that create_pattern_memory() returns owns

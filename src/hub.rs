@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bus::Bus;
+use crate::cache::Cache;
 use crate::changes::Changes;
 use crate::docs::Docs;
 use crate::engine::keys::{self, namespace_pattern};
@@ -66,6 +67,8 @@ pub struct Hub {
     pub memory: Memory,
     /// Hybrid search over `memory`, from an index kept current by the change feed.
     pub memory_search: crate::memory::search::Search,
+    /// The cache of this namespace.
+    pub cache: Cache,
 }
 
 impl Hub {
@@ -94,6 +97,7 @@ impl Hub {
                 ns.clone(),
                 Memory::new(backend.clone(), ns.clone()),
             ),
+            cache: Cache::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,
@@ -222,6 +226,7 @@ impl Hub {
 
     /// Deletes everything this namespace holds; returns the keys or rows removed.
     pub fn clear(&self) -> Op<u64> {
+        self.cache.forget_pending();
         self.backend.call(
             self.ns.to_string(),
             |db, ns| {

@@ -5,6 +5,7 @@
 
 pub mod anonymize;
 pub mod bus;
+pub mod cache;
 pub mod changes;
 pub mod clock;
 pub mod docs;

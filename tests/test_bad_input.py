@@ -234,6 +234,23 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
         ("prefix", lambda h, _: h.kv.keys_page(S)),
         ("after", lambda h, _: h.kv.keys_page("", after=S)),
     ],
+    "cache.get": [("key", lambda h, _: h.cache.get(S))],
+    "cache.get_many": [("keys", lambda h, _: h.cache.get_many(["k", S]))],
+    "cache.set": [
+        ("key", lambda h, _: h.cache.set(S, 1)),
+        ("value", lambda h, _: h.cache.set("k", S)),
+        ("value", lambda h, _: h.cache.set("k", {"a": S})),
+        ("tags", lambda h, _: h.cache.set("k", 1, tags=["ok", S])),
+    ],
+    "cache.set_many": [
+        ("items", lambda h, _: h.cache.set_many({S: 1})),
+        ("value", lambda h, _: h.cache.set_many({"k": S})),
+        ("tags", lambda h, _: h.cache.set_many({"k": 1}, tags=[S])),
+    ],
+    "cache.delete": [("key", lambda h, _: h.cache.delete(S))],
+    "cache.invalidate_tag": [("tag", lambda h, _: h.cache.invalidate_tag(S))],
+    "cache.invalidate_prefix": [("prefix", lambda h, _: h.cache.invalidate_prefix(S))],
+    "cache.cached": [("tags", lambda h, _: h.cache.cached(tags=[S]))],
     "changes.read": [("after", lambda h, _: h.changes.read(S))],
     "changes.subscribe": [("after", lambda h, _: h.changes.subscribe(S))],
     "events.subscribe": [
@@ -308,6 +325,9 @@ NO_TEXT: dict[str, str] = {
     "kv.configure": "a number",
     "kv.sweep": "no argument",
     "memory.spaces": "no argument",
+    "cache.configure": "numbers",
+    "cache.stats": "no argument",
+    "cache.sweep": "no argument",
     "changes.cursor": "no argument",
     "hub.clear": "no argument",
     "hub.close": "no argument",
@@ -315,6 +335,7 @@ NO_TEXT: dict[str, str] = {
 }
 
 CAPABILITIES = ["tasks", "docs", "events", "bus", "jobs", "patterns", "kv", "changes", "memory"]
+CAPABILITIES = ["tasks", "docs", "events", "bus", "jobs", "patterns", "kv", "cache", "changes"]
 
 
 def _public(obj: Any) -> set[str]:
@@ -517,6 +538,7 @@ JSON_ARGS: list[tuple[str, str, Callable[[Any, Any, Any], Any]]] = [
         lambda h, _, v: h.patterns.record_session("r", {"a": v}),
     ),
     ("kv.set", "value", lambda h, _, v: h.kv.set("k", {"a": v})),
+    ("cache.set", "value", lambda h, _, v: h.cache.set("k", {"a": v})),
 ]
 
 

@@ -123,6 +123,15 @@ def workload(hub: Any) -> None:
     m.relate("ana", "lives_in", "oslo", exclusive=True, scope={"user": "u1"})
     m.recall("k", scope={"user": "u1"})
     m.neighbors("ana", hops=2, scope={"user": "u1"})
+    c = hub.cache
+    c.set_many({"a b\n*?": b"\x00", "user:1": "x"}, tags=["users", "all"])
+    c.set("tmp", "t", ttl=60, tags=["all"])
+    c.get_many(["user:1", "missing"])
+    c._lookup("leased", 30, "token", False)  # a lease, as the cached decorator takes one
+    c.invalidate_tag("users")
+    c.get("user:1")  # invalidated: removed at this read
+    c.invalidate_prefix("a b")
+    c.stats()
 
 
 def owner(servers: list[Any], key: str) -> Any:
@@ -171,6 +180,11 @@ def test_deletes_leave_only_the_documented_bookkeeping(
     hub.memory.relate("e", "r", "f", scope={"user": "u"})
     hub.memory.purge("k")
     hub.memory.forget_scope({"user": "u"})
+    hub.cache.set_many({"a": 1, "b": 2}, tags=["t"])
+    hub.cache.set("c", 3, ttl=30)
+    hub.cache.delete("a")
+    hub.cache.invalidate_tag("t")
+    hub.cache.invalidate_prefix("")
     left = {k.split("}:", 1)[1] if "}:" in k else k for k in data_keys(store_servers, namespace)}
     keep = {
         "changes",  # the change feed (tasks', docs')
@@ -179,6 +193,8 @@ def test_deletes_leave_only_the_documented_bookkeeping(
         "s",  # the jobs' FIFO counter
         "meta",  # memory's counters (row and edge ids, transaction time, keyword totals)
         "spaces",  # memory's declared vector spaces
+        "n",  # the cache's counters (hits, misses, entries, bytes)
+        "g",  # the cache's tag generations
     }
     assert left <= keep, f"orphans after delete: {sorted(left - keep)}"
 
@@ -211,6 +227,18 @@ def test_expired_kv_keys_leave_nothing(
     prefix = f"zl:{{{namespace}:kv}}:"
     left = {k for k in data_keys(store_servers, namespace) if k.startswith(prefix)}
     assert left == set(), f"left after expiry: {sorted(left)}"
+
+
+@pytest.mark.parametrize("backend", ["redis", "cluster"])
+def test_expired_cache_entries_leave_only_the_counters(
+    hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
+) -> None:
+    hub.cache.set_many({f"k{i}": i for i in range(20)}, ttl=0.1, tags=["t"])
+    time.sleep(0.3)
+    hub.cache.sweep()
+    prefix = f"zl:{{{namespace}:cache}}:"
+    left = {k for k in data_keys(store_servers, namespace) if k.startswith(prefix)}
+    assert left <= {prefix + "n", prefix + "g"}, f"left after expiry: {sorted(left)}"
 
 
 @pytest.mark.parametrize("backend", ["redis", "cluster"])

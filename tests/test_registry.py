@@ -54,6 +54,9 @@ def _write_kv(hub: Any) -> None:
 def _write_memory(hub: Any) -> None:
     hub.memory.remember("k", "v", entities=["e"], scope={"user": "u"})
     hub.memory.relate("e", "r", "f")
+def _write_cache(hub: Any) -> None:
+    hub.cache.set("k", b"v", ttl=60, tags=["t"])
+    hub.cache.get("k")
 
 
 # One writer per registered capability: a capability added to the registry without one here
@@ -68,6 +71,7 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "changes": _write_tasks,  # the feed's entries come from the writes of tasks, docs, memory
     "kv": _write_kv,
     "memory": _write_memory,
+    "cache": _write_cache,
 }
 
 

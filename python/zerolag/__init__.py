@@ -16,11 +16,12 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any
 
-from . import llm, protocol
+from . import cache, llm, protocol
 from ._core import (
     Acceptance,
     Anonymizer,
     AsyncBus,
+    AsyncCache,
     AsyncChanges,
     AsyncChangeSubscription,
     AsyncDocs,
@@ -35,6 +36,8 @@ from ._core import (
     AsyncTasks,
     Bus,
     BusStats,
+    Cache,
+    CacheStats,
     Change,
     ChangePage,
     Changes,
@@ -77,6 +80,7 @@ from ._core import (
     __version__,
     anonymize,
 )
+from .cache import cached_model
 from .exceptions import (
     AuthenticationError,
     BackendError,
@@ -141,6 +145,10 @@ __all__ = [
     "KeyPage",
     "KeyIterator",
     "AsyncKeyIterator",
+    "Cache",
+    "AsyncCache",
+    "CacheStats",
+    "cached_model",
     "Patterns",
     "AsyncPatterns",
     "create_pattern_memory",
@@ -163,6 +171,7 @@ __all__ = [
     "LoopEvent",
     "CommandContext",
     "Budget",
+    "cache",
     "llm",
     "protocol",
     "anonymize",

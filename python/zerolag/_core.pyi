@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Literal, TypedDict, final, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .cache import LlmCache as _LlmCache
+
 __version__: str
 
 def _capabilities() -> list[str]:
@@ -295,6 +297,9 @@ class Hub:
     @property
     def bus(self) -> Bus: ...
     @property
+    def cache(self) -> Cache:
+        """The cache of this namespace (tags, single flight, LLM responses)."""
+    @property
     def changes(self) -> Changes:
         """The change feed of this namespace: what each write changed, in order."""
     @property
@@ -351,6 +356,9 @@ class AsyncHub:
     def closed(self) -> bool: ...
     @property
     def bus(self) -> AsyncBus: ...
+    @property
+    def cache(self) -> AsyncCache:
+        """The cache of this namespace (tags, single flight, LLM responses)."""
     @property
     def changes(self) -> AsyncChanges:
         """The change feed of this namespace: what each write changed, in order."""
@@ -1060,6 +1068,192 @@ class AsyncMemory:
         either direction, with their distance: nearest first, then by id."""
 
 # ---- end of generated AsyncMemory ----
+# ---- cache (src/py/cache.rs) ----------------------------------------------------------
+
+@final
+class CacheStats:
+    """The counters of a namespace's cache, from :meth:`Cache.stats`, as every process sees
+    them (docs/cache.md says how exact each one is)."""
+
+    @property
+    def hits(self) -> int:
+        """Reads that found a live entry."""
+    @property
+    def misses(self) -> int:
+        """Reads that found none (missing, expired or invalidated)."""
+    @property
+    def hit_ratio(self) -> float:
+        """hits / (hits + misses), 0.0 before any read."""
+    @property
+    def entries(self) -> int:
+        """Entries stored (invalidated ones count until removed; see docs/cache.md)."""
+    @property
+    def bytes(self) -> int:
+        """Bytes of the stored values."""
+    @property
+    def tags(self) -> dict[str, int]:
+        """Entries of each tag's current generation (tags with none left out)."""
+
+@final
+class Cache:
+    """``hub.cache``: exact caches that know what to invalidate. Values as in :class:`Kv`
+    (bytes, str or any JSON value, back as given), keys any text of 1 to 1,024 bytes (never
+    a pattern), an optional time to live and tags per entry. ``invalidate_tag`` is atomic and
+    O(1) on every backend (a generation counter per tag, checked at read); ``configure``
+    bounds the entries or bytes (least recently used go first). See docs/cache.md.
+    """
+
+    def configure(
+        self,
+        *,
+        max_value: int | None = None,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+    ) -> dict[str, int]:
+        """This handle's limits: ``max_value`` (bytes, default 16 MiB), ``max_entries`` and
+        ``max_bytes`` (0: unbounded, the default); returns those in force. Not a store
+        operation: it applies to this process's writes (docs/cache.md)."""
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value cached at ``key``, or ``default`` when there is none (missing, expired
+        or invalidated)."""
+    def get_many(self, keys: Iterable[str]) -> list[Any]:
+        """Values by key, None where there is none."""
+    def set(
+        self, key: str, value: _KvValue, *, ttl: float | None = None, tags: Iterable[str] = ()
+    ) -> None:
+        """Cache ``value`` (bytes, str or any JSON value) at ``key`` for ``ttl`` seconds (None:
+        until evicted or invalidated), tagged with ``tags``."""
+    def set_many(
+        self,
+        items: Mapping[str, _KvValue] | Iterable[tuple[str, _KvValue]],
+        *,
+        ttl: float | None = None,
+        tags: Iterable[str] = (),
+    ) -> None:
+        """Cache several entries at once, all or none, each with ``ttl`` and ``tags``."""
+    def delete(self, key: str) -> bool:
+        """Delete the entry at ``key``; True if there was a live one."""
+    def invalidate_tag(self, tag: str) -> int:
+        """Invalidate every entry tagged ``tag``, atomically and in O(1); returns how many
+        entries had it."""
+    def invalidate_prefix(self, prefix: str) -> int:
+        """Delete every entry whose key starts with ``prefix`` (page by page, not as one
+        atomic step); returns how many went."""
+    def stats(self) -> CacheStats:
+        """Hits, misses, hit ratio, entries, bytes and entries per tag of this namespace's
+        cache, as every process sees them."""
+    def sweep(self) -> int:
+        """Remove expired and invalidated entries now (reads never return them anyway);
+        returns how many."""
+    def cached(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        ttl: float | None = None,
+        tags: Iterable[str] = (),
+        key: Callable[..., str] | None = None,
+        lease: float | None = None,
+    ) -> Any:
+        """A decorator caching a function's results here for ``ttl`` seconds, tagged
+        ``tags``, keyed by ``key(*args, **kwargs)`` or a hash of the function's name and
+        arguments; concurrent misses compute once (single flight, with a ``lease`` of 30 s in
+        the store across processes). See :func:`zerolag.cache.cached`."""
+    @property
+    def llm(self) -> _LlmCache:
+        """Responses of language models cached here (:class:`zerolag.cache.LlmCache`)."""
+    def _lookup(
+        self, key: str, lease: float | None = None, token: str | None = None, count: bool = True
+    ) -> tuple[bool, Any, bool]: ...
+    def _fill(
+        self,
+        key: str,
+        value: _KvValue,
+        *,
+        ttl: float | None = None,
+        tags: Iterable[str] | None = None,
+        token: str | None = None,
+    ) -> None: ...
+    def _release(self, key: str, token: str) -> bool: ...
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncCache ----
+@final
+class AsyncCache:
+    """``hub.cache`` of an :class:`AsyncHub`: the operations of :class:`Cache` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def configure(
+        self,
+        *,
+        max_value: int | None = None,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+    ) -> dict[str, int]:
+        """This handle's limits: ``max_value`` (bytes, default 16 MiB), ``max_entries`` and
+        ``max_bytes`` (0: unbounded, the default); returns those in force. Not a store
+        operation: it applies to this process's writes (docs/cache.md)."""
+    def get(self, key: str, default: Any = None) -> Coroutine[Any, Any, Any]:
+        """The value cached at ``key``, or ``default`` when there is none (missing, expired
+        or invalidated)."""
+    def get_many(self, keys: Iterable[str]) -> Coroutine[Any, Any, list[Any]]:
+        """Values by key, None where there is none."""
+    def set(
+        self, key: str, value: _KvValue, *, ttl: float | None = None, tags: Iterable[str] = ()
+    ) -> Coroutine[Any, Any, None]:
+        """Cache ``value`` (bytes, str or any JSON value) at ``key`` for ``ttl`` seconds (None:
+        until evicted or invalidated), tagged with ``tags``."""
+    def set_many(
+        self,
+        items: Mapping[str, _KvValue] | Iterable[tuple[str, _KvValue]],
+        *,
+        ttl: float | None = None,
+        tags: Iterable[str] = (),
+    ) -> Coroutine[Any, Any, None]:
+        """Cache several entries at once, all or none, each with ``ttl`` and ``tags``."""
+    def delete(self, key: str) -> Coroutine[Any, Any, bool]:
+        """Delete the entry at ``key``; True if there was a live one."""
+    def invalidate_tag(self, tag: str) -> Coroutine[Any, Any, int]:
+        """Invalidate every entry tagged ``tag``, atomically and in O(1); returns how many
+        entries had it."""
+    def invalidate_prefix(self, prefix: str) -> Coroutine[Any, Any, int]:
+        """Delete every entry whose key starts with ``prefix`` (page by page, not as one
+        atomic step); returns how many went."""
+    def stats(self) -> Coroutine[Any, Any, CacheStats]:
+        """Hits, misses, hit ratio, entries, bytes and entries per tag of this namespace's
+        cache, as every process sees them."""
+    def sweep(self) -> Coroutine[Any, Any, int]:
+        """Remove expired and invalidated entries now (reads never return them anyway);
+        returns how many."""
+    def cached(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        ttl: float | None = None,
+        tags: Iterable[str] = (),
+        key: Callable[..., str] | None = None,
+        lease: float | None = None,
+    ) -> Any:
+        """A decorator caching a function's results here for ``ttl`` seconds, tagged
+        ``tags``, keyed by ``key(*args, **kwargs)`` or a hash of the function's name and
+        arguments; concurrent misses compute once (single flight, with a ``lease`` of 30 s in
+        the store across processes). See :func:`zerolag.cache.cached`."""
+    @property
+    def llm(self) -> _LlmCache:
+        """Responses of language models cached here (:class:`zerolag.cache.LlmCache`)."""
+    def _lookup(
+        self, key: str, lease: float | None = None, token: str | None = None, count: bool = True
+    ) -> Coroutine[Any, Any, tuple[bool, Any, bool]]: ...
+    def _fill(
+        self,
+        key: str,
+        value: _KvValue,
+        *,
+        ttl: float | None = None,
+        tags: Iterable[str] | None = None,
+        token: str | None = None,
+    ) -> Coroutine[Any, Any, None]: ...
+    def _release(self, key: str, token: str) -> Coroutine[Any, Any, bool]: ...
+
+# ---- end of generated AsyncCache ----
 
 # ---- anonymize (src/py/anonymize.rs) ----------------------------------------------------
 

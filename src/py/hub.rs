@@ -9,6 +9,7 @@ use super::convert::{PathArg, Text};
 use pyo3::types::{PyTuple, PyType};
 
 use super::bus::{AsyncBus, Bus};
+use super::cache::{AsyncCache, Cache};
 use super::changes::{AsyncChanges, Changes};
 use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
@@ -187,6 +188,7 @@ pub struct Hub {
 
 hub_methods!(Hub, Py<PyAny>, run_sync, [
     bus: Bus,
+    cache: Cache,
     changes: Changes,
     docs: Docs,
     events: Events,
@@ -241,6 +243,7 @@ pub struct AsyncHub {
 
 hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     bus: AsyncBus,
+    cache: AsyncCache,
     changes: AsyncChanges,
     docs: AsyncDocs,
     events: AsyncEvents,

@@ -21,7 +21,7 @@ use crate::kv::{self as core, Item, KeyPage, Put, Value};
 const PAGE: usize = 1000;
 
 /// A Python value as a stored value.
-fn value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
+pub(super) fn value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(b) = o.cast::<PyBytes>() {
         return Ok(Value::Bytes(b.as_bytes().to_vec()));
     }
@@ -41,7 +41,7 @@ fn value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
 }
 
 /// A stored value as Python.
-fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Bytes(b) => PyBytes::new(py, b).into_any(),
         Value::Text(s) => PyString::new(py, s).into_any(),

@@ -3,6 +3,7 @@
 mod anonymize;
 mod awaitable;
 mod bus;
+mod cache;
 mod changes;
 mod convert;
 mod docs;
@@ -197,6 +198,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dual_loop::register(m)?;
     jobs::register(m)?;
     kv::register(m)?;
+    cache::register(m)?;
     memory::register(m)?;
     memory_store::register(m)?;
     patterns::register(m)?;

@@ -1,0 +1,214 @@
+"""LangChain on zerolag (``pip install zerolag[langchain]``): an LLM cache and a key-value
+store, on every backend (embedded, Redis, Redis Cluster), passing LangChain's own standard
+tests (``langchain-tests``).
+
+* :class:`ZerolagCache` (``langchain_core.caches.BaseCache``) on ``hub.cache``: one entry per
+  (prompt, llm_string), the generations stored as JSON (text generations by their text, chat
+  generations by their message as ``message_to_dict`` gives it: data, never objects to
+  import, so a shared store cannot make a reader load arbitrary classes); ``ttl`` seconds to
+  live; ``clear()`` invalidates the cache's tag in O(1)::
+
+      from langchain_core.globals import set_llm_cache
+      set_llm_cache(ZerolagCache(zerolag.open("redis://localhost:6379"), ttl=3600))
+
+* :class:`ZerolagStore` (``langchain_core.stores.BaseStore[str, bytes]``) on ``hub.kv``:
+  values are bytes, keys any text (under an optional ``prefix``), ``yield_keys(prefix=)``
+  in key order.
+
+Both take a sync :class:`zerolag.Hub` (their async methods call it directly: each call
+releases the GIL and is one store round trip) or an :class:`zerolag.AsyncHub` (async methods
+only; the sync ones raise TypeError).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+try:
+    from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+    from langchain_core.messages import message_to_dict, messages_from_dict
+    from langchain_core.outputs import ChatGeneration, Generation
+    from langchain_core.stores import BaseStore
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "zerolag.integrations.langchain needs langchain-core: pip install 'zerolag[langchain]'"
+    ) from e
+
+from .._core import AsyncHub, Hub
+
+__all__ = ["ZerolagCache", "ZerolagStore"]
+
+
+def _sync(hub: Any, what: str) -> Any:
+    if isinstance(hub, AsyncHub):
+        raise TypeError(f"{what} on an AsyncHub: use the async method (a{what})")
+    return hub
+
+
+async def _await(x: Any) -> Any:
+    return await x if inspect.isawaitable(x) else x
+
+
+def _sha(s: str) -> str:
+    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ZerolagCache(BaseCache):
+    """LangChain's LLM cache on ``hub.cache``. ``ttl``: seconds an entry lives (None: until
+    evicted or cleared). ``tag``: the cache tag of every entry, which ``clear()`` invalidates
+    (use one per logical cache sharing a namespace). Keys are ``<prefix><sha256 of the
+    llm_string>:<sha256 of the prompt>``."""
+
+    def __init__(
+        self,
+        hub: Hub | AsyncHub,
+        *,
+        ttl: float | None = None,
+        tag: str = "langchain",
+        prefix: str = "lc:",
+    ) -> None:
+        self.hub = hub
+        self.ttl = ttl
+        self.tag = tag
+        self.prefix = prefix
+
+    def _key(self, prompt: str, llm_string: str) -> str:
+        return f"{self.prefix}{_sha(llm_string)}:{_sha(prompt)}"
+
+    @staticmethod
+    def _load(raw: Any) -> RETURN_VAL_TYPE | None:
+        if not isinstance(raw, list):
+            return None
+        out: list[Generation] = []
+        for d in raw:
+            if d.get("kind") == "chat":
+                msg = messages_from_dict([d["message"]])[0]
+                out.append(ChatGeneration(message=msg, generation_info=d.get("info")))
+            else:
+                out.append(Generation(text=d["text"], generation_info=d.get("info")))
+        return out
+
+    @staticmethod
+    def _dump(return_val: RETURN_VAL_TYPE) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for g in return_val:
+            if isinstance(g, ChatGeneration):
+                out.append(
+                    {
+                        "kind": "chat",
+                        "message": message_to_dict(g.message),
+                        "info": g.generation_info,
+                    }
+                )
+            else:
+                out.append({"kind": "text", "text": g.text, "info": g.generation_info})
+        return out
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """The cached generations of ``prompt`` under ``llm_string``, or None."""
+        return self._load(_sync(self.hub, "lookup").cache.get(self._key(prompt, llm_string)))
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Caches ``return_val``."""
+        _sync(self.hub, "update").cache.set(
+            self._key(prompt, llm_string), self._dump(return_val), ttl=self.ttl, tags=[self.tag]
+        )
+
+    def clear(self, **kwargs: Any) -> None:
+        """Invalidates every entry of this cache (its tag), atomically."""
+        _sync(self.hub, "clear").cache.invalidate_tag(self.tag)
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """:meth:`lookup` for asyncio code."""
+        return self._load(await _await(self.hub.cache.get(self._key(prompt, llm_string))))
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """:meth:`update` for asyncio code."""
+        await _await(
+            self.hub.cache.set(
+                self._key(prompt, llm_string),
+                self._dump(return_val),
+                ttl=self.ttl,
+                tags=[self.tag],
+            )
+        )
+
+    async def aclear(self, **kwargs: Any) -> None:
+        """:meth:`clear` for asyncio code."""
+        await _await(self.hub.cache.invalidate_tag(self.tag))
+
+
+class ZerolagStore(BaseStore[str, bytes]):
+    """LangChain's key-value store on ``hub.kv``: bytes values, keys stored as
+    ``prefix + key``. ``ttl``: seconds each written key lives (None: no expiry)."""
+
+    def __init__(self, hub: Hub | AsyncHub, *, prefix: str = "", ttl: float | None = None) -> None:
+        self.hub = hub
+        self.prefix = prefix
+        self.ttl = ttl
+
+    def _keys(self, keys: Sequence[str]) -> list[str]:
+        return [self.prefix + k for k in keys]
+
+    def _pairs(self, pairs: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        out = []
+        for k, v in pairs:
+            if not isinstance(v, bytes | bytearray | memoryview):
+                raise TypeError(f"ZerolagStore keeps bytes, got {type(v).__name__} for {k!r}")
+            out.append((self.prefix + k, bytes(v)))
+        return out
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys``, None where missing."""
+        if not keys:
+            return []
+        out: list[bytes | None] = _sync(self.hub, "mget").kv.get_many(self._keys(keys))
+        return out
+
+    def mset(self, key_value_pairs: Sequence[tuple[str, bytes]]) -> None:
+        """Writes the pairs, all or none."""
+        pairs = self._pairs(key_value_pairs)
+        if pairs:
+            _sync(self.hub, "mset").kv.set_many(dict(pairs), ttl=self.ttl)
+
+    def mdelete(self, keys: Sequence[str]) -> None:
+        """Deletes ``keys`` (missing ones are fine)."""
+        if keys:
+            _sync(self.hub, "mdelete").kv.delete_many(self._keys(keys))
+
+    def yield_keys(self, *, prefix: str | None = None) -> Iterator[str]:
+        """The keys starting with ``prefix`` (all if None), in key order, page by page."""
+        n = len(self.prefix)
+        for k in _sync(self.hub, "yield_keys").kv.keys(self.prefix + (prefix or "")):
+            yield k[n:]
+
+    async def amget(self, keys: Sequence[str]) -> list[bytes | None]:
+        """:meth:`mget` for asyncio code."""
+        if not keys:
+            return []
+        out: list[bytes | None] = await _await(self.hub.kv.get_many(self._keys(keys)))
+        return out
+
+    async def amset(self, key_value_pairs: Sequence[tuple[str, bytes]]) -> None:
+        """:meth:`mset` for asyncio code."""
+        pairs = self._pairs(key_value_pairs)
+        if pairs:
+            await _await(self.hub.kv.set_many(dict(pairs), ttl=self.ttl))
+
+    async def amdelete(self, keys: Sequence[str]) -> None:
+        """:meth:`mdelete` for asyncio code."""
+        if keys:
+            await _await(self.hub.kv.delete_many(self._keys(keys)))
+
+    async def ayield_keys(self, *, prefix: str | None = None) -> AsyncIterator[str]:
+        """:meth:`yield_keys` for asyncio code."""
+        n, p = len(self.prefix), self.prefix + (prefix or "")
+        if isinstance(self.hub, AsyncHub):
+            async for k in self.hub.kv.keys(p):
+                yield k[n:]
+        else:
+            for k in self.hub.kv.keys(p):
+                yield k[n:]

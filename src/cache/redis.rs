@@ -1,0 +1,243 @@
+//! `hub.cache` on Redis: one hash per entry, the tag generations, counters and leases, all
+//! under the namespace's cache hash tag, so that the read and its generation check are one
+//! Lua script (docs/keys.md, docs/cache.md). Key names are encoded by the scripts.
+
+use std::sync::{Arc, LazyLock};
+
+use redis::Value as RValue;
+
+use super::{Lease, Lookup, Put, Settings, Stats, Value};
+use crate::engine::script::Lua;
+use crate::engine::{Redis, RedisConn};
+use crate::error::{Error, Result};
+use crate::kv::KeyPage;
+
+const COMMON: &str = include_str!("lua/common.lua");
+
+fn script(body: &str) -> Lua {
+    Lua::new(COMMON, body)
+}
+
+static GET: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/get.lua")));
+static SET: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/set.lua")));
+static DELETE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/delete.lua")));
+static INVALIDATE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/invalidate.lua")));
+static RELEASE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/release.lua")));
+static KEYS: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/keys.lua")));
+static STATS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/stats.lua")));
+static SWEEP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/sweep.lua")));
+
+/// `zl:{<ns>:cache}:` — every cache key starts with it.
+pub fn prefix(ns: &str) -> String {
+    crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
+}
+
+fn bad(what: &str) -> Error {
+    Error::Backend(format!("unexpected reply from a cache script: {what}"))
+}
+
+fn bytes(v: &RValue) -> Result<Vec<u8>> {
+    redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
+}
+
+fn string(v: &RValue) -> Result<String> {
+    redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
+}
+
+fn int(v: &RValue) -> Result<i64> {
+    redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
+}
+
+/// See `Cache::get_many`.
+pub async fn get_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    keys: Vec<String>,
+    lease: Option<Lease>,
+    count: bool,
+    now: u64,
+) -> Result<Vec<Lookup>> {
+    let p = prefix(&ns);
+    let mut cmd = GET.call(&format!("{p}idx"));
+    cmd.arg(&p).arg(now).arg(if count { "1" } else { "0" });
+    match &lease {
+        Some(l) => cmd.arg(l.ms).arg(&l.token),
+        None => cmd.arg("").arg(""),
+    };
+    for k in &keys {
+        cmd.arg(k);
+    }
+    let reply: Vec<RValue> = GET.run(&r, &mut c, &cmd).await?;
+    if reply.len() != keys.len() {
+        return Err(bad("get: reply length"));
+    }
+    reply
+        .into_iter()
+        .map(|v| match v {
+            RValue::Array(f) if f.len() == 2 => Ok(Lookup::Hit(Value::from_stored(
+                &string(&f[0])?,
+                bytes(&f[1])?,
+            )?)),
+            RValue::Int(n) => Ok(Lookup::Miss { leased: n == 1 }),
+            other => Err(bad(&format!("{other:?}"))),
+        })
+        .collect()
+}
+
+/// See `Cache::set_many`.
+pub async fn set_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    puts: Vec<Put>,
+    lease_token: Option<String>,
+    s: Settings,
+    now: u64,
+) -> Result<()> {
+    let p = prefix(&ns);
+    let mut cmd = SET.call(&format!("{p}idx"));
+    cmd.arg(&p)
+        .arg(now)
+        .arg(format!("{:016x}", rand::random::<u64>()))
+        .arg(lease_token.unwrap_or_default())
+        .arg(s.max_entries.unwrap_or(0))
+        .arg(s.max_bytes.unwrap_or(0));
+    for x in &puts {
+        let tags: String = x.tags.iter().map(|t| format!("{t}\n")).collect();
+        cmd.arg(&x.key)
+            .arg(x.value.code())
+            .arg(x.value.data())
+            .arg(x.ttl_ms.map(|t| t.to_string()).unwrap_or_default())
+            .arg(tags);
+    }
+    let _evicted: i64 = SET.run(&r, &mut c, &cmd).await?;
+    Ok(())
+}
+
+/// See `Cache::delete_many`.
+pub async fn delete_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    keys: Vec<String>,
+    now: u64,
+) -> Result<u64> {
+    let p = prefix(&ns);
+    let mut cmd = DELETE.call(&format!("{p}idx"));
+    cmd.arg(&p).arg(now);
+    for k in &keys {
+        cmd.arg(k);
+    }
+    let n: i64 = DELETE.run(&r, &mut c, &cmd).await?;
+    Ok(n.max(0) as u64)
+}
+
+/// See `Cache::release`.
+pub async fn release(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    key: String,
+    token: String,
+) -> Result<bool> {
+    let p = prefix(&ns);
+    let mut cmd = RELEASE.call(&format!("{p}idx"));
+    cmd.arg(&p).arg(&key).arg(&token);
+    let n: i64 = RELEASE.run(&r, &mut c, &cmd).await?;
+    Ok(n == 1)
+}
+
+/// See `Cache::invalidate_tag`.
+pub async fn invalidate_tag(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    tag: String,
+) -> Result<u64> {
+    let p = prefix(&ns);
+    let mut cmd = INVALIDATE.call(&format!("{p}g"));
+    cmd.arg(&p).arg(&tag);
+    let n: i64 = INVALIDATE.run(&r, &mut c, &cmd).await?;
+    Ok(n.max(0) as u64)
+}
+
+/// See `Cache::keys`.
+pub async fn keys(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    prefix_: String,
+    after: Option<String>,
+    limit: usize,
+) -> Result<KeyPage> {
+    let p = prefix(&ns);
+    let lo = match after {
+        Some(a) if a.as_bytes() >= prefix_.as_bytes() => format!("({a}"),
+        _ => format!("[{prefix_}"),
+    };
+    let mut cmd = KEYS.call(&format!("{p}idx"));
+    cmd.arg(&p).arg(&prefix_).arg(lo).arg(limit);
+    let keys: Vec<String> = KEYS.run(&r, &mut c, &cmd).await?;
+    let next = (keys.len() == limit)
+        .then(|| keys.last().cloned())
+        .flatten();
+    Ok(KeyPage { keys, next })
+}
+
+/// See `Cache::stats`.
+pub async fn stats(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Result<Stats> {
+    let p = prefix(&ns);
+    let mut cmd = STATS.call(&format!("{p}idx"));
+    cmd.arg(&p).arg(now);
+    let reply: Vec<RValue> = STATS.run(&r, &mut c, &cmd).await?;
+    let [h, m, e, b, tags] = reply.as_slice() else {
+        return Err(bad("stats"));
+    };
+    let num = |v: &RValue| -> Result<u64> {
+        Ok(string(v)?
+            .parse::<i64>()
+            .map_err(|_| bad("stats counter"))?
+            .max(0) as u64)
+    };
+    let flat: Vec<String> = redis::from_redis_value_ref(tags).map_err(|e| bad(&e.to_string()))?;
+    let mut t: Vec<(String, u64)> = flat
+        .chunks(2)
+        .filter_map(|x| match x {
+            [tag, n] => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (tag.clone(), n as u64)),
+            _ => None,
+        })
+        .collect();
+    t.sort();
+    Ok(Stats {
+        hits: num(h)?,
+        misses: num(m)?,
+        entries: num(e)?,
+        bytes: num(b)?,
+        tags: t,
+    })
+}
+
+/// See `Cache::sweep`: expired entries, then every entry page by page for invalidated ones.
+pub async fn sweep(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Result<u64> {
+    let p = prefix(&ns);
+    let mut after = String::new();
+    let mut total = 0u64;
+    loop {
+        let mut cmd = SWEEP.call(&format!("{p}idx"));
+        cmd.arg(&p).arg(now).arg(&after);
+        let reply: Vec<RValue> = SWEEP.run(&r, &mut c, &cmd).await?;
+        let [n, next] = reply.as_slice() else {
+            return Err(bad("sweep"));
+        };
+        total += int(n)?.max(0) as u64;
+        after = string(next)?;
+        if after.is_empty() {
+            return Ok(total);
+        }
+    }
+}
