@@ -54,6 +54,8 @@ def _write_kv(hub: Any) -> None:
 def _write_memory(hub: Any) -> None:
     hub.memory.remember("k", "v", entities=["e"], scope={"user": "u"})
     hub.memory.relate("e", "r", "f")
+
+
 def _write_cache(hub: Any) -> None:
     hub.cache.set("k", b"v", ttl=60, tags=["t"])
     hub.cache.get("k")
