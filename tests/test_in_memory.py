@@ -16,31 +16,39 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*"))
 
 
-def test_every_capability_works_in_memory_and_nothing_touches_the_disk(tmp_path: Path) -> None:
-    with zerolag.open("memory://", root=tmp_path) as hub:
-        assert hub.health().backend == "embedded"
-        t = hub.tasks.create("Login page", intent="auth", keywords=["jwt"], confidence=0.9)
-        assert [x.id for x in hub.tasks.search(intent="auth", keywords=["jwt"]).tasks] == [t.id]
-        hub.kv.set("k", b"\x00v", ttl=60)
-        assert hub.kv.get("k") == b"\x00v"
-        hub.docs.put("contexts/a.yaml", {"x": 1})
-        assert hub.docs.get("contexts/a.yaml").value == {"x": 1}
-        cursor = hub.changes.cursor()
-        hub.tasks.update(t.id, status="done")
-        assert [c.id for c in hub.changes.read(cursor).changes] == [t.id]
-        hub.bus.register("b")
-        hub.bus.share("a", "b", {"n": 1})
-        got = hub.bus.consume("b", group="g", consumer="c", count=5, block_ms=100)
-        assert [d.payload for d in got] == [{"n": 1}]
-        job = hub.jobs.enqueue("double", {"x": 21})
-        hub.jobs.worker({"double": lambda ctx: ctx.payload["x"] * 2}).run(burst=True)
-        assert hub.jobs.get(job.id).result == 42
-        sub = hub.events.subscribe("ch:*")
-        threading.Timer(0.05, lambda: hub.events.publish("ch:1", {"ok": True})).start()
-        ev = sub.get(timeout=5)
-        assert ev is not None and ev.data == {"ok": True}
-        sub.close()
-        assert hub.health().keys > 0
+def test_every_capability_works_in_memory_and_nothing_touches_the_disk(
+    zerolag_hub: zerolag.Hub, tmp_path: Path
+) -> None:
+    """Through the plugin's own fixture (zerolag.testing): a fresh memory:// store."""
+    hub = zerolag_hub
+    assert hub.health().backend == "embedded"
+    t = hub.tasks.create("Login page", intent="auth", keywords=["jwt"], confidence=0.9)
+    assert [x.id for x in hub.tasks.search(intent="auth", keywords=["jwt"]).tasks] == [t.id]
+    hub.kv.set("k", b"\x00v", ttl=60)
+    assert hub.kv.get("k") == b"\x00v"
+    hub.docs.put("contexts/a.yaml", {"x": 1})
+    assert hub.docs.get("contexts/a.yaml").value == {"x": 1}
+    cursor = hub.changes.cursor()
+    hub.tasks.update(t.id, status="done")
+    assert [c.id for c in hub.changes.read(cursor).changes] == [t.id]
+    hub.bus.register("b")
+    hub.bus.share("a", "b", {"n": 1})
+    got = hub.bus.consume("b", group="g", consumer="c", count=5, block_ms=100)
+    assert [d.payload for d in got] == [{"n": 1}]
+    job = hub.jobs.enqueue("double", {"x": 21})
+    hub.jobs.worker({"double": lambda ctx: ctx.payload["x"] * 2}).run(burst=True)
+    assert hub.jobs.get(job.id).result == 42
+    sub = hub.events.subscribe("ch:*")
+    threading.Timer(0.05, lambda: hub.events.publish("ch:1", {"ok": True})).start()
+    ev = sub.get(timeout=5)
+    assert ev is not None and ev.data == {"ok": True}
+    sub.close()
+    hub.memory.remember("fact", "the sky is blue", scope={"user": "u"})
+    assert [h.record.key for h in hub.memory.search("sky", scope={"user": "u"})] == ["fact"]
+    hub.cache.set("c", "v", tags=["t"])
+    hub.cache.invalidate_tag("t")
+    assert hub.cache.get("c") is None
+    assert hub.health().keys > 0
     assert _files(tmp_path) == [], "an in-memory store writes no file"
 
 

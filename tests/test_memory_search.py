@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ def test_graph_signal_and_fusion(hub: zerolag.Hub) -> None:
 
 def test_as_of_known_at_and_scopes(hub: zerolag.Hub) -> None:
     hub.memory.remember("city", "lives in Lisbon", scope=U1, valid_from=1_000)
+    time.sleep(0.005)  # transaction times are milliseconds: the next write is recorded later
     hub.memory.remember("city", "lives in Porto", scope=U1, valid_from=2_000)
     hub.memory.remember("city", "lives in Paris", scope=U2, valid_from=1_000)
     now = [h.record.value for h in hub.memory.search("lives", scope=U1)]
