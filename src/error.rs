@@ -62,3 +62,18 @@ impl From<serde_json::Error> for Error {
         Error::Backend(format!("stored JSON could not be read: {e}"))
     }
 }
+
+/// `e` with `what` in front of its message (same kind of error).
+pub fn context(e: Error, what: impl std::fmt::Display) -> Error {
+    match e {
+        Error::Validation(m) => Error::Validation(format!("{what}: {m}")),
+        Error::NotFound(m) => Error::NotFound(format!("{what}: {m}")),
+        Error::Conflict(m) => Error::Conflict(format!("{what}: {m}")),
+        Error::Connection(m) => Error::Connection(format!("{what}: {m}")),
+        Error::Authentication(m) => Error::Authentication(format!("{what}: {m}")),
+        Error::Timeout(m) => Error::Timeout(format!("{what}: {m}")),
+        Error::Backend(m) => Error::Backend(format!("{what}: {m}")),
+        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), format!("{what}: {io}"))),
+        other => other,
+    }
+}

@@ -319,7 +319,7 @@ fn check(j: JobRec) -> Result<(JobRec, Queue)> {
         idempotency_key: j.idempotency_key.clone(),
     };
     new.into_job(0.0)
-        .map_err(|e| crate::transfer::context(e, format!("job {:?}", j.id)))?;
+        .map_err(|e| crate::error::context(e, format!("job {:?}", j.id)))?;
     if !STATUSES.contains(&j.status.as_str()) || j.attempts > MAX_ATTEMPTS {
         return Err(Error::validation(format!(
             "job {:?}: status {:?} with {} attempts is not a job's state",

@@ -6,7 +6,7 @@ use pyo3::types::PyDict;
 use super::convert::Text;
 use super::errors::invalid;
 use super::memory_args::{scope_of, time_ms, vector};
-use super::memory_store::MemoryRecord;
+use super::memory_record::MemoryRecord;
 use crate::memory::fusion::{Fusion, SignalScore};
 use crate::memory::search::{Query, SearchHit};
 use crate::memory::store::record::Kind;

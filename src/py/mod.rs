@@ -17,6 +17,7 @@ mod jobs;
 mod kv;
 mod memory;
 mod memory_args;
+mod memory_record;
 mod memory_search;
 mod memory_store;
 mod pattern_results;

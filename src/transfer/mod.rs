@@ -82,20 +82,7 @@ pub fn import(hub: Arc<Hub>, path: PathBuf) -> Op<Summary> {
     blocking(move || import_from(&hub, &path))
 }
 
-/// `e` with `what` in front of its message (same kind of error).
-pub fn context(e: Error, what: impl std::fmt::Display) -> Error {
-    match e {
-        Error::Validation(m) => Error::Validation(format!("{what}: {m}")),
-        Error::NotFound(m) => Error::NotFound(format!("{what}: {m}")),
-        Error::Conflict(m) => Error::Conflict(format!("{what}: {m}")),
-        Error::Connection(m) => Error::Connection(format!("{what}: {m}")),
-        Error::Authentication(m) => Error::Authentication(format!("{what}: {m}")),
-        Error::Timeout(m) => Error::Timeout(format!("{what}: {m}")),
-        Error::Backend(m) => Error::Backend(format!("{what}: {m}")),
-        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), format!("{what}: {io}"))),
-        other => other,
-    }
-}
+pub use crate::error::context;
 
 fn temp_beside(path: &Path) -> Result<PathBuf> {
     let name = path
