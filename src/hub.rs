@@ -81,6 +81,7 @@ impl Hub {
             check_layout(r, &ns).await?;
         }
         let ns: Arc<str> = ns.into();
+        let memory = Memory::new(backend.clone(), ns.clone());
         Ok(Hub {
             tasks: Tasks::new(backend.clone(), ns.clone()),
             bus: Bus::new(backend.clone(), ns.clone()),
@@ -91,12 +92,12 @@ impl Hub {
             patterns: Patterns::new(backend.clone(), ns.clone()),
             changes: Changes::new(backend.clone(), ns.clone(), registry::feeds()),
             kv: Kv::new(backend.clone(), ns.clone()),
-            memory: Memory::new(backend.clone(), ns.clone()),
             memory_search: crate::memory::search::Search::new(
                 backend.clone(),
                 ns.clone(),
-                Memory::new(backend.clone(), ns.clone()),
+                memory.clone(),
             ),
+            memory,
             cache: Cache::new(backend.clone(), ns.clone()),
             backend,
             root,

@@ -189,16 +189,6 @@ impl Search {
         }
     }
 
-    /// Rows the index holds (loading or catching up first).
-    pub fn indexed(&self) -> Op<usize> {
-        let me = self.clone();
-        Op::Async(Box::pin(async move {
-            let mut guard = me.state.lock().await;
-            me.current(&mut guard).await?;
-            Ok(guard.as_ref().map_or(0, |s| s.rows.len()))
-        }))
-    }
-
     /// Searches (see the module's documentation).
     pub fn search(&self, q: Query) -> Op<Vec<SearchHit>> {
         if q.k == 0 || q.k > MAX_K {
