@@ -16,17 +16,25 @@ def test_demo_runs_the_conversation(hub: zerolag.Hub) -> None:
     report = demo.run(hub, out=lines.append, step=0.05, pause=0.05, samples=60)
     text = "\n".join(lines)
     lat = report["latency"]
-    assert lat["commands"] == 6 and lat["completed"] == 6, text
+    assert lat["commands"] == 8 and lat["completed"] == 8, text
     assert lat["overhead_p50_ms"] > 0 and lat["first_event_p50_ms"] > 0
     assert [t["user"] for t in report["turns"]] == demo.CONVERSATION
     kinds = [c[:2] for t in report["turns"] for c in t["commands"]]
-    assert kinds == ["tc", "ms", "wf", "tc", "ts", "cl"]
+    assert kinds == ["tc", "ms", "ms", "wf", "tc", "ts", "ms", "cl"]
     assert all("stand-in" in t["reply"] for t in report["turns"])
     events = [e["event"][:2] for e in report["events"]]
     assert {"su", "tr", "tc", "cl"} <= set(events)
     found = {s["query"]: s["found"] for s in report["searches"]}
     assert len(found["intent project_planning"]) == 3 and found["text 'auth'"]
     assert "Latency" in text and "<- [" in text
+    # The fact that changed: now, as of before the change, and both versions kept.
+    assert report["memory"] == {
+        "now": "I live in Berlin",
+        "as_of": "I live in Lisbon",
+        "versions": ["I live in Lisbon", "I live in Berlin"],
+    }
+    about_me = report["turns"][demo.CONVERSATION.index("What do you know about me?")]["reply"]
+    assert "I live in Berlin" in about_me and "dark mode" in about_me and "Lisbon" not in about_me
 
 
 def test_demo_cli_json(tmp_path: Path) -> None:
@@ -39,4 +47,4 @@ def test_demo_cli_json(tmp_path: Path) -> None:
         check=True,
     )
     report = json.loads(out.stdout)
-    assert report["backend"] == "embedded" and report["latency"]["completed"] == 6
+    assert report["backend"] == "embedded" and report["latency"]["completed"] == 8

@@ -95,7 +95,7 @@ from .exceptions import (
     ZerolagError,
 )
 from .jobs import JobContext, Worker, WorkerStats
-from .loop import CommandContext, DualLoop, LoopEvent, Reply, Timings
+from .loop import CommandContext, DualLoop, LoopEvent, LoopMemory, Reply, Timings
 from .patterns import create_pattern_memory
 from .prompt import Budget
 
@@ -169,6 +169,7 @@ __all__ = [
     "Reply",
     "Timings",
     "LoopEvent",
+    "LoopMemory",
     "CommandContext",
     "Budget",
     "cache",

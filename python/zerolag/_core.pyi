@@ -2952,7 +2952,7 @@ def extract(text: str, direction: _ProtoDirection = "command") -> Extraction:
 
 # ---------------------------------------------------------------- the dual loop's frontend state
 
-_BudgetTuple = tuple[int, int, int, int, int]
+_BudgetTuple = tuple[int, int, int, int, int, int]
 
 def build_prompt(
     system: str,
@@ -2961,11 +2961,13 @@ def build_prompt(
     user: str,
     budget_: _BudgetTuple,
     count: Callable[[str], int] | None = None,
+    memories: list[str] = ...,
 ) -> tuple[list[dict[str, str]], dict[str, int], list[str]]:
     """The budgeted frontend prompt (what ``zerolag.prompt.build_prompt`` returns as a
     ``Prompt``): ``(messages, tokens per section, trimmed sections)``. ``budget_``: ``(total,
-    system, commands, status, user)``; ``count``: tokens of a text (default: the estimate,
-    one per four characters)."""
+    system, commands, status, user, memories)``; ``count``: tokens of a text (default: the
+    estimate, one per four characters); ``memories``: lines of the ``# Relevant memories``
+    section, best first."""
 
 @final
 class LoopState:
@@ -2984,10 +2986,11 @@ class LoopState:
         budget_: _BudgetTuple,
         grace: float,
         count: Callable[[str], int] | None = None,
+        memories: list[str] = ...,
     ) -> tuple[list[dict[str, str]], dict[str, int]]:
         """The prompt of ``session`` for ``message`` now: ``(messages, tokens)``, with its
         recent commands and backend status (``grace``: seconds after which a command no
-        worker picked up says so)."""
+        worker picked up says so) and ``memories`` (lines, best first)."""
     def set_kind(self, kind: str, options: Mapping[str, Any]) -> None:
         """Registers command ``kind`` with its job options (an ``enqueue_many`` item without
         payload: ``{"kind": job kind, "max_attempts": ..., ...}``); bad options raise."""

@@ -4,9 +4,11 @@ A user talks to a fast frontend (the offline rule-based stand-in for a small mod
 and no server are needed); each reply comes back at once while the commands it carries run
 in a simulated slow backend (handlers that sleep as a big model would, on three worker
 threads). The events of the backend are printed as they arrive, the next prompts carry the
-live status, the tasks end up in the index and are found by search, and a latency summary
-closes: the library's own overhead on the frontend path, the time to the first backend event
-and the completion times.
+live status, the tasks end up in the index and are found by search. The user's facts go to
+``hub.memory`` through ``ms`` commands: one of them changes during the conversation, the
+frontend answers from the memories the loop puts in its prompt, and the close shows the fact
+now and as of an earlier moment. A latency summary ends it: the library's own overhead on
+the frontend path, the time to the first backend event and the completion times.
 """
 
 from __future__ import annotations
@@ -19,20 +21,27 @@ from typing import Any
 
 from . import protocol
 from ._core import Hub
+from .embed import HashingEmbedder
 from .llm import RuleBasedFrontend
-from .loop import CommandContext, DualLoop, LoopEvent, Reply
+from .loop import CommandContext, DualLoop, LoopEvent, LoopMemory, Reply
+from .loop_memory import memory_line
 
 SESSION = "demo-user"
 
 CONVERSATION = [
     "Create an auth system for the app",
+    "I live in Lisbon",
     "Remember that I like dark mode",
     "Plan the MyApp project",
     "What's the status?",
     "Add rate limiting to the public API",
     "Split it into smaller parts",
+    "By the way, I moved to Berlin",
     "What did we discuss so far?",
+    "What do you know about me?",
 ]
+# Whose memories the demo keeps (one user, whatever the session).
+SCOPE = {"user": SESSION}
 
 
 def _ms(seconds: float) -> float:
@@ -98,15 +107,14 @@ def _backend(loop: DualLoop, step: float, said: list[str]) -> None:
         )
         return {"split": cmd.task_id, "into": [t.id for t in made]}
 
-    @loop.command("ms")
-    def remember(cmd: protocol.MemoryStore, ctx: CommandContext) -> Any:
-        time.sleep(step / 2)
-        return {"stored": cmd.key}
+    # `ms` is the built-in handler of the loop's memory (LoopMemory): hub.memory.remember.
 
     @loop.command("cl")
     def load_context(cmd: protocol.ContextLoad, ctx: CommandContext) -> str:
         time.sleep(step * 2)  # "summarizing with the big model"
-        return "You asked for: " + "; ".join(s.lower() for s in said[:-1]) + "."
+        asked = "; ".join(s.lower() for s in said[:-1])
+        known = [memory_line(h.record) for h in ctx.memories("live like prefer", k=3)]
+        return f"You asked for: {asked}. I remember: " + ("; ".join(known) or "nothing yet") + "."
 
 
 def run(
@@ -131,7 +139,8 @@ def run(
     hub.clear()
     t_start = time.perf_counter()
     said: list[str] = []
-    loop = DualLoop(hub, RuleBasedFrontend(), backend_grace=30.0)
+    memory = LoopMemory(scope=SCOPE, embedder=HashingEmbedder(256), prompt_k=3)
+    loop = DualLoop(hub, RuleBasedFrontend(), backend_grace=30.0, memory=memory)
     _backend(loop, step, said)
     report: dict[str, Any] = {
         "backend": hub.backend,
@@ -175,8 +184,11 @@ def run(
     backend.start()
     time.sleep(0.05)
 
+    first_fact_at = 0.0
     for message in CONVERSATION:
         said.append(message)
+        if message.startswith("By the way"):
+            first_fact_at = time.time()  # a moment the first fact was still true
         reply: Reply = loop.send(SESSION, message)
         now = time.perf_counter()
         for j in reply.jobs:
@@ -214,6 +226,24 @@ def run(
     loop.stop()
     backend.join(10)
     watcher.join(2)
+
+    say("\nMemory: a fact that changed, read now and as of an earlier moment")
+    cur = hub.memory.recall("user_location", scope=SCOPE)
+    then = hub.memory.recall("user_location", scope=SCOPE, as_of=first_fact_at)
+    hist = hub.memory.history("user_location", scope=SCOPE)
+    at = time.strftime("%H:%M:%S", time.gmtime(first_fact_at))
+    say(f"   user_location now:            {cur.value if cur else None!r}")
+    say(f"   user_location as of {at}: {then.value if then else None!r}")
+    say(
+        f"   history: {len(hist)} versions, "
+        + ", ".join(f"v{h.version} {h.value!r}" for h in hist)
+        + " (nothing overwritten)"
+    )
+    report["memory"] = {
+        "now": cur.value if cur else None,
+        "as_of": then.value if then else None,
+        "versions": [h.value for h in hist],
+    }
 
     say("\nTasks in the index, found by search (the backend created the planning and split ones)")
     searches: list[tuple[str, dict[str, Any]]] = [

@@ -291,6 +291,12 @@ _SPLIT = re.compile(r"\b(?:split|break (?:it |this |that )?(?:up|down))\b", re.I
 _REMEMBER = re.compile(
     r"(?:remember (?:that )?|note (?:that )?|i (?:like|prefer|want) )(.+)$", re.I
 )
+_LIVES = re.compile(
+    r"\bi (?:live|moved|have moved|am moving|'m moving) (?:in|to) ([^,.;!?]+)", re.I
+)
+_ABOUT_ME = re.compile(
+    r"what do you (?:know|remember) about me|where do i live|what do i (?:like|prefer)", re.I
+)
 _RECALL = re.compile(
     r"what did we (?:discuss|talk about|decide)|remind me|recap|summari[sz]e|load (?:the )?context",
     re.I,
@@ -340,6 +346,9 @@ class RuleBasedFrontend:
     * "plan X" / "start workflow X" -> ``wf:project_planning|{name:'X'}``
     * "split / break down" (mentioning a task id, else the last task) -> ``ts:<id>|0.7|…``
     * "remember / I like / I prefer X" -> ``ms:user_preference|'X'|semantic``
+    * "I live in / I moved to X" -> ``ms:user_location|I live in X|semantic``
+    * "what do you know about me / where do I live" -> answered from the relevant memories
+      the loop put in the prompt (:class:`zerolag.LoopMemory` with ``prompt_k``; no command)
     * "what did we discuss / recap / summarize" -> ``cl:conversation|full``
     * "status / progress / what is running" -> answered from the backend status the loop put
       in the prompt (no command)
@@ -367,8 +376,19 @@ class RuleBasedFrontend:
         lines: list[str] = []
         handoff: dict[str, Any] | None = None
 
-        remember = _REMEMBER.search(text)
-        if _STATUS.search(text) and not _CREATE.match(text):
+        lives = _LIVES.search(text)
+        remember = None if lives else _REMEMBER.search(text)
+        if _ABOUT_ME.search(text):
+            known = _section(messages, "relevant memories")
+            if known:
+                parts.append("From what I remember: " + "; ".join(known[:5]) + ".")
+            else:
+                parts.append("I don't have anything about you in memory yet.")
+        elif lives:
+            place = lives.group(1).strip()[:80]
+            parts.append(f"Noted: you live in {place}.")
+            lines.append(MemoryStore("user_location", f"I live in {place}", "semantic").encode())
+        elif _STATUS.search(text) and not _CREATE.match(text):
             status = _section(messages, "backend status")
             if status:
                 parts.append("Here is where things stand: " + "; ".join(status[:6]) + ".")

@@ -59,10 +59,11 @@ from ._loop_parse import (
 from .exceptions import ConnectionError, TimeoutError, ValidationError, ZerolagError
 from .jobs import JobContext, Worker, WorkerStats
 from .loop_backend import CommandContext, make_job_handler
+from .loop_memory import LoopMemory, load_context, memory_line, search_memories, store_memory
 from .loop_types import LoopEvent, Reply, Timings, decode_loop_event
 from .prompt import Budget, budget_tuple, estimate_tokens
 
-__all__ = ["CommandContext", "DualLoop", "LoopEvent", "Reply", "Timings"]
+__all__ = ["CommandContext", "DualLoop", "LoopEvent", "LoopMemory", "Reply", "Timings"]
 
 
 class _Kind:
@@ -89,6 +90,11 @@ class DualLoop:
     by the worker that picks the command up, before the handler runs, which keeps ``send`` at
     one store round trip (``index_on_send=True`` indexes it during ``send`` instead, one more
     round trip).
+
+    ``memory``: a :class:`LoopMemory` (or True for the defaults) connects the loop to
+    ``hub.memory``: built-in ``ms`` (store) and ``cl`` (search) handlers are registered, and
+    with ``prompt_k`` above 0 each prompt carries the best memories for the user's message
+    (:mod:`zerolag.loop_memory`).
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class DualLoop:
         max_command_bytes: int = 4096,
         count_tokens: Callable[[str], int] | None = None,
         index_on_send: bool = False,
+        memory: LoopMemory | bool | None = None,
     ) -> None:
         if not isinstance(hub, Hub):
             raise ValidationError("DualLoop needs a zerolag.Hub (zerolag.open(...))")
@@ -137,6 +144,15 @@ class DualLoop:
         self._seen: tuple[int, int] = (0, 0)
         self._tracker: threading.Thread | None = None
         self._closed = False
+        if memory is True:
+            memory = LoopMemory()
+        if memory is not None and memory is not False and not isinstance(memory, LoopMemory):
+            raise ValidationError("memory must be a zerolag.LoopMemory, True or None")
+        self.memory: LoopMemory | None = memory or None
+        self._memory_spaces: set[str] = set()
+        if self.memory is not None:
+            self.register("ms", store_memory)
+            self.register("cl", load_context)
 
     def __repr__(self) -> str:
         return f"DualLoop(name={self.name!r}, kinds={self.kinds}, hub={self.hub!r})"
@@ -202,6 +218,7 @@ class DualLoop:
             max_command_bytes=self.max_command_bytes,
             count_tokens=self._count,
             index_on_send=self.index_on_send,
+            memory=self.memory,
         )
         for kind, k in self._kinds.items():
             other.register(kind, k.handler, **k.options)
@@ -324,9 +341,27 @@ class DualLoop:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _build(self, session: str, message: str) -> tuple[list[dict[str, str]], dict[str, int]]:
+    def _build(
+        self, session: str, message: str, memories: list[str] | None = None
+    ) -> tuple[list[dict[str, str]], dict[str, int]]:
         b = budget_tuple(self.budget)
-        return self._state.prompt(session, message, self.system, b, self.backend_grace, self._count)
+        if memories is None:
+            memories = self._memory_lines(session, message)
+        return self._state.prompt(
+            session, message, self.system, b, self.backend_grace, self._count, memories
+        )
+
+    def _memory_lines(self, session: str, message: str) -> list[str]:
+        """The prompt's memory lines for ``message`` (none unless ``prompt_k``; none either
+        when the store cannot be reached: the answer goes on without them)."""
+        m = self.memory
+        if m is None or m.prompt_k <= 0:
+            return []
+        try:
+            hits = search_memories(self, session, message, k=m.prompt_k)
+        except (ConnectionError, TimeoutError):
+            return []
+        return [memory_line(h.record) for h in hits]
 
     # ---------------------------------------------------------------- the frontend path
 
@@ -353,7 +388,10 @@ class DualLoop:
         t0 = time.perf_counter()
         if self._tracker is None:
             self._ensure_tracker()
-        messages, tokens = self._build(session, message)
+        mems = None
+        if self.memory is not None and self.memory.prompt_k > 0:
+            mems = await asyncio.to_thread(self._memory_lines, session, message)
+        messages, tokens = self._build(session, message, mems)
         t1 = time.perf_counter()
         raw = await llm.acomplete(self.frontend, messages)
         t2 = time.perf_counter()

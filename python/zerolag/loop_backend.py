@@ -17,9 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
-from ._core import ContextLoaded, ErrorEvent, Hub, StatusUpdate, Task, TaskComplete
+from ._core import ContextLoaded, ErrorEvent, Hub, MemoryHit, StatusUpdate, Task, TaskComplete
 from .exceptions import ConflictError, NotFoundError
 from .jobs import JobContext
+from .loop_memory import search_memories
 
 if TYPE_CHECKING:
     from .loop import DualLoop
@@ -120,6 +121,14 @@ class CommandContext:
     def search(self, **query: Any) -> list[Task]:
         """``hub.tasks.search(**query)`` as a list."""
         return list(self.hub.tasks.search(**query))
+
+    def memories(
+        self, text: str | None = None, *, k: int = 8, around: str | None = None
+    ) -> list[MemoryHit]:
+        """The session's best ``k`` memories (``hub.memory.search`` in the scope and with the
+        embedder of the loop's :class:`zerolag.LoopMemory`) for ``text`` and around entity
+        ``around``."""
+        return search_memories(self.loop, self.session, text, k=k, around=around)
 
     def document(self, path: str) -> Any:
         """A document from ``hub.docs`` (None if missing)."""

@@ -1,15 +1,18 @@
 """The frontend prompt of :class:`zerolag.DualLoop`, built within a token budget.
 
-Four sections, each capped at its share of the budget (defaults: total 2,000 tokens; system
-200, recent commands 500, backend status 300, user message 1,000):
+Five sections, each capped at its share of the budget (defaults: total 2,000 tokens; system
+200, memories 300, recent commands 500, backend status 300, user message 1,000):
 
 * the **system** prompt (instructions and the coded commands the loop accepts),
+* the **relevant memories** for the user message, best first (only when the loop is given
+  memory with ``prompt_k`` above 0: :class:`zerolag.LoopMemory`),
 * the session's **recent commands** with their outcome, newest last,
 * the **backend status**: what runs, waits or just finished for this session,
 * the **user message**.
 
 When a section is over its share, or the whole prompt over the total, it is trimmed in this
-order: recent commands first (oldest dropped), then the backend status (finished items before
+order: memories first (the lowest ranked dropped), then recent commands (oldest dropped),
+then the backend status (finished items before
 running ones, then the rest from the end), then the user message (its middle is elided, head
 and tail kept), and the system prompt last (cut at the end). Tokens are estimated at one per
 four characters (rounded up) unless a ``count_tokens`` callable is given. The builder is in
@@ -41,9 +44,10 @@ class Budget:
     commands: int = 500
     status: int = 300
     user: int = 1000
+    memories: int = 300
 
     def __post_init__(self) -> None:
-        for name in ("total", "system", "commands", "status", "user"):
+        for name in ("total", "system", "commands", "status", "user", "memories"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Budget.{name} must be >= 0")
 
@@ -69,10 +73,12 @@ def build_prompt(
     user: str,
     budget: Budget | None = None,
     count_tokens: Callable[[str], int] | None = None,
+    memories: Sequence[str] = (),
 ) -> Prompt:
-    """Builds the messages: one system message (system prompt, ``# Recent commands``,
-    ``# Backend status``) and the user message. ``commands``: lines, oldest first. ``status``:
-    ``(finished, line)`` pairs in display order."""
+    """Builds the messages: one system message (system prompt, ``# Relevant memories``,
+    ``# Recent commands``, ``# Backend status``) and the user message. ``commands``: lines,
+    oldest first. ``status``: ``(finished, line)`` pairs in display order. ``memories``:
+    lines, best first."""
     b = budget or Budget()
     messages, tokens, trimmed = _core.build_prompt(
         system,
@@ -81,10 +87,11 @@ def build_prompt(
         user,
         budget_tuple(b),
         None if count_tokens is estimate_tokens else count_tokens,
+        list(memories),
     )
     return Prompt(messages=messages, tokens=tokens, trimmed=trimmed)
 
 
-def budget_tuple(b: Budget) -> tuple[int, int, int, int, int]:
-    """``(total, system, commands, status, user)``, as the core takes a budget."""
-    return (b.total, b.system, b.commands, b.status, b.user)
+def budget_tuple(b: Budget) -> tuple[int, int, int, int, int, int]:
+    """``(total, system, commands, status, user, memories)``, as the core takes a budget."""
+    return (b.total, b.system, b.commands, b.status, b.user, b.memories)

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 pub use check::{check, Checked};
 pub use plan::{new_task_id, plan, Pending, Plan};
-pub use prompt::{build, estimate, Budget, Counter, Prompt};
+pub use prompt::{build, build_with_memories, estimate, Budget, Counter, Prompt};
 pub use state::{Cmd, Session};
 
 use crate::error::{Error, Result};

@@ -1,8 +1,9 @@
 //! The frontend prompt within a token budget (the rules are in `zerolag.prompt`'s docs).
 //!
-//! Four sections, each capped at its share: the system prompt, the recent commands, the
-//! backend status and the user message; over the total, trimmed in that priority order
-//! (commands, status, user, system last). Lengths are in characters (Unicode scalar
+//! Five sections, each capped at its share: the system prompt, the relevant memories (only
+//! when the caller passes some), the recent commands, the backend status and the user
+//! message; over the total, trimmed in that priority order (memories, commands, status,
+//! user, system last). Lengths are in characters (Unicode scalar
 //! values), as Python's `len` counts them, so a custom counter sees the same strings.
 
 /// Marks the elided middle of a long user message.
@@ -22,6 +23,8 @@ pub struct Budget {
     pub status: i64,
     /// The user message.
     pub user: i64,
+    /// Relevant memories (used only when some are given).
+    pub memories: i64,
 }
 
 impl Default for Budget {
@@ -32,21 +35,23 @@ impl Default for Budget {
             commands: 500,
             status: 300,
             user: 1000,
+            memories: 300,
         }
     }
 }
 
 /// A built prompt: the system message's content, the user message, the tokens of each
-/// section (system, commands, status, user) and which sections were trimmed (in order).
+/// section (system, commands, status, user, memories) and which sections were trimmed (in
+/// order).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prompt {
-    /// System prompt, `# Recent commands` and `# Backend status`.
+    /// System prompt, `# Relevant memories`, `# Recent commands` and `# Backend status`.
     pub system: String,
     /// The (possibly elided) user message.
     pub user: String,
-    /// Tokens of system, commands, status, user.
-    pub tokens: [i64; 4],
-    /// Trimmed sections, each once: `system`, `commands`, `status`, `user`.
+    /// Tokens of system, commands, status, user, memories.
+    pub tokens: [i64; 5],
+    /// Trimmed sections, each once: `system`, `memories`, `commands`, `status`, `user`.
     pub trimmed: Vec<&'static str>,
 }
 
@@ -161,6 +166,25 @@ fn cut_middle<E>(text: &str, tokens: i64, c: &mut Counter<'_, E>) -> Result<Stri
     Ok(format!("{}{ELISION}{}", &text[..b[lo]], &text[b[n - lo]..]))
 }
 
+/// The first lines (the best ranked) that fit in `tokens`, in order.
+fn keep_first<'s, E>(
+    lines: &[&'s str],
+    tokens: i64,
+    c: &mut Counter<'_, E>,
+) -> Result<Vec<&'s str>, E> {
+    let mut used = 0;
+    let mut end = 0;
+    for l in lines {
+        let n = c.line(l)?;
+        if used + n > tokens {
+            break;
+        }
+        used += n;
+        end += 1;
+    }
+    Ok(lines[..end].to_vec())
+}
+
 /// The newest lines (the end of `lines`) that fit in `tokens`, in order.
 fn keep_last<'s, E>(
     lines: &[&'s str],
@@ -223,10 +247,24 @@ fn mark(trimmed: &mut Vec<&'static str>, section: &'static str) {
     }
 }
 
-/// Builds the prompt. `commands`: lines, oldest first; `status`: `(finished, line)` in
-/// display order. Each section's tokens are counted once, and again only after a trim.
+/// Builds the prompt without memories (see [`build_with_memories`]).
 pub fn build<E>(
     system: &str,
+    commands: &[&str],
+    status: &[(bool, &str)],
+    user: &str,
+    b: &Budget,
+    c: &mut Counter<'_, E>,
+) -> Result<Prompt, E> {
+    build_with_memories(system, &[], commands, status, user, b, c)
+}
+
+/// Builds the prompt. `memories`: lines, best first (the worst are dropped first);
+/// `commands`: lines, oldest first; `status`: `(finished, line)` in display order. Each
+/// section's tokens are counted once, and again only after a trim.
+pub fn build_with_memories<E>(
+    system: &str,
+    memories: &[&str],
     commands: &[&str],
     status: &[(bool, &str)],
     user: &str,
@@ -240,6 +278,13 @@ pub fn build<E>(
         sys_text = cut_end(&sys_text, b.system, c)?;
         n_sys = c.of(&sys_text)?;
         mark(&mut trimmed, "system");
+    }
+    let mut mem_lines: Vec<&str> = memories.to_vec();
+    let mut n_mem = c.lines(mem_lines.iter().copied())?;
+    if n_mem > b.memories {
+        mem_lines = keep_first(&mem_lines, b.memories, c)?;
+        n_mem = c.lines(mem_lines.iter().copied())?;
+        mark(&mut trimmed, "memories");
     }
     let mut cmd_lines: Vec<&str> = commands.to_vec();
     let mut n_cmd = c.lines(cmd_lines.iter().copied())?;
@@ -264,24 +309,30 @@ pub fn build<E>(
     }
 
     // Over the total (a total below the sum of the shares): trim in priority order.
-    let mut over = n_sys + n_cmd + n_st + n_user - b.total;
+    let mut over = n_sys + n_mem + n_cmd + n_st + n_user - b.total;
+    if over > 0 && !mem_lines.is_empty() {
+        mem_lines = keep_first(&mem_lines, (n_mem - over).max(0), c)?;
+        n_mem = c.lines(mem_lines.iter().copied())?;
+        mark(&mut trimmed, "memories");
+        over = n_sys + n_mem + n_cmd + n_st + n_user - b.total;
+    }
     if over > 0 && !cmd_lines.is_empty() {
         cmd_lines = keep_last(&cmd_lines, (n_cmd - over).max(0), c)?;
         n_cmd = c.lines(cmd_lines.iter().copied())?;
         mark(&mut trimmed, "commands");
-        over = n_sys + n_cmd + n_st + n_user - b.total;
+        over = n_sys + n_mem + n_cmd + n_st + n_user - b.total;
     }
     if over > 0 && !st.is_empty() {
         st = fit_status(&st, (n_st - over).max(0), c)?;
         n_st = c.lines(st.iter().map(|x| x.1))?;
         mark(&mut trimmed, "status");
-        over = n_sys + n_cmd + n_st + n_user - b.total;
+        over = n_sys + n_mem + n_cmd + n_st + n_user - b.total;
     }
     if over > 0 && !user_text.is_empty() {
         user_text = cut_middle(&user_text, (n_user - over).max(0), c)?;
         n_user = c.of(&user_text)?;
         mark(&mut trimmed, "user");
-        over = n_sys + n_cmd + n_st + n_user - b.total;
+        over = n_sys + n_mem + n_cmd + n_st + n_user - b.total;
     }
     if over > 0 && !sys_text.is_empty() {
         sys_text = cut_end(&sys_text, (n_sys - over).max(0), c)?;
@@ -314,6 +365,7 @@ pub fn build<E>(
             }
         }
     };
+    section("# Relevant memories", &mut mem_lines.iter().copied(), None);
     section("# Recent commands", &mut cmd_lines.iter().copied(), None);
     section(
         "# Backend status",
@@ -323,7 +375,7 @@ pub fn build<E>(
     Ok(Prompt {
         system: content,
         user: user_text,
-        tokens: [n_sys, n_cmd, n_st, n_user],
+        tokens: [n_sys, n_cmd, n_st, n_user, n_mem],
         trimmed,
     })
 }

@@ -27,7 +27,7 @@ fn fits_and_keeps_everything_when_small() {
     );
     assert_eq!(p.user, "hi");
     assert!(p.trimmed.is_empty());
-    assert_eq!(p.tokens, [1, 8, 8, 1]);
+    assert_eq!(p.tokens, [1, 8, 8, 1, 0]);
 }
 
 #[test]
@@ -274,4 +274,55 @@ fn check_refuses_what_must_not_run() {
     assert!(none.errors[0].recovery.contains("none registered"));
     let unknown = check("[ms:k|v|semantic]", &kinds, 16, 4096);
     assert_eq!(unknown.errors[0].recovery, "use one of: cl, tc");
+}
+
+#[test]
+fn memories_come_after_the_system_prompt_best_first_and_go_first_when_over() {
+    let mems = [
+        "user_location: I live in Berlin",
+        "user_preference: dark mode",
+    ];
+    let p = build_with_memories(
+        "sys",
+        &mems,
+        &["tc:a|b|low  -> t_1, queued"],
+        &[],
+        "hi",
+        &Budget::default(),
+        &mut est(),
+    )
+    .unwrap();
+    assert_eq!(
+        p.system,
+        "sys\n\n# Relevant memories\nuser_location: I live in Berlin\nuser_preference: dark mode\n\n# Recent commands\ntc:a|b|low  -> t_1, queued\n\n# Backend status\nidle"
+    );
+    assert_eq!(p.tokens[4], 9 + 8);
+    // Over its share: the lowest ranked go, the best stays.
+    let b = Budget {
+        memories: 10,
+        ..Budget::default()
+    };
+    let p = build_with_memories("sys", &mems, &[], &[], "hi", &b, &mut est()).unwrap();
+    assert!(p.system.contains("I live in Berlin") && !p.system.contains("dark mode"));
+    assert_eq!(p.trimmed, vec!["memories"]);
+    // Over the total: memories are trimmed before the recent commands.
+    let b = Budget {
+        total: 1 + 8 + 1 + 1 + 9,
+        ..Budget::default()
+    };
+    let p = build_with_memories(
+        "sys",
+        &mems,
+        &["tc:a|b|low  -> t_1, queued"],
+        &[],
+        "hi",
+        &b,
+        &mut est(),
+    )
+    .unwrap();
+    assert_eq!(p.trimmed, vec!["memories"]);
+    assert!(p.system.contains("I live in Berlin") && p.system.contains("tc:a|b|low"));
+    // None given: no section, no tokens.
+    let p = build_with_memories("sys", &[], &[], &[], "hi", &b, &mut est()).unwrap();
+    assert!(!p.system.contains("memories") && p.tokens[4] == 0);
 }

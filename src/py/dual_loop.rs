@@ -19,8 +19,8 @@ use crate::hub::Hub as CoreHub;
 use crate::jobs::NewJob;
 use crate::protocol::{decode_event, Message};
 
-/// `(total, system, commands, status, user)` from Python.
-type BudgetTuple = (i64, i64, i64, i64, i64);
+/// `(total, system, commands, status, user, memories)` from Python.
+type BudgetTuple = (i64, i64, i64, i64, i64, i64);
 
 fn budget(b: BudgetTuple) -> Budget {
     Budget {
@@ -29,6 +29,7 @@ fn budget(b: BudgetTuple) -> Budget {
         commands: b.2,
         status: b.3,
         user: b.4,
+        memories: b.5,
     }
 }
 
@@ -60,7 +61,7 @@ fn prompt_out<'py>(py: Python<'py>, p: Prompt) -> PyResult<PromptOut<'py>> {
     };
     let messages = PyList::new(py, [msg("system", &p.system)?, msg("user", &p.user)?])?;
     let tokens = PyDict::new(py);
-    for (name, n) in ["system", "commands", "status", "user"]
+    for (name, n) in ["system", "commands", "status", "user", "memories"]
         .iter()
         .zip(p.tokens)
     {
@@ -71,7 +72,8 @@ fn prompt_out<'py>(py: Python<'py>, p: Prompt) -> PyResult<PromptOut<'py>> {
 
 /// See `zerolag.prompt.build_prompt`.
 #[pyfunction]
-#[pyo3(signature = (system, commands, status, user, budget_, count=None))]
+#[pyo3(signature = (system, commands, status, user, budget_, count=None, memories=Vec::new()))]
+#[allow(clippy::too_many_arguments)] // the Python signature
 fn build_prompt<'py>(
     py: Python<'py>,
     system: &str,
@@ -80,12 +82,14 @@ fn build_prompt<'py>(
     user: &str,
     budget_: BudgetTuple,
     count: Option<Bound<'py, PyAny>>,
+    memories: Vec<String>,
 ) -> PyResult<PromptOut<'py>> {
     let cmds: Vec<&str> = commands.iter().map(String::as_str).collect();
     let st: Vec<(bool, &str)> = status.iter().map(|(f, l)| (*f, l.as_str())).collect();
+    let mems: Vec<&str> = memories.iter().map(String::as_str).collect();
     let b = budget(budget_);
     let p = build(count.as_ref(), |c| {
-        core::build(system, &cmds, &st, user, &b, c)
+        core::build_with_memories(system, &mems, &cmds, &st, user, &b, c)
     })?;
     prompt_out(py, p)
 }
@@ -201,8 +205,9 @@ impl LoopState {
         self.s.lock().len()
     }
 
-    /// The prompt of `session` for `message` now: `(messages, tokens)`.
-    #[pyo3(signature = (session, message, system, budget_, grace, count=None))]
+    /// The prompt of `session` for `message` now: `(messages, tokens)`; `memories`: lines
+    /// for the `# Relevant memories` section, best first.
+    #[pyo3(signature = (session, message, system, budget_, grace, count=None, memories=Vec::new()))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn prompt<'py>(
         &self,
@@ -213,6 +218,7 @@ impl LoopState {
         budget_: BudgetTuple,
         grace: f64,
         count: Option<Bound<'py, PyAny>>,
+        memories: Vec<String>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
         let b = budget(budget_);
         // Copy the lines out and build after the lock: a Python counter may let other
@@ -224,8 +230,9 @@ impl LoopState {
         };
         let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
         let st: Vec<(bool, &str)> = st.iter().map(|(f, l)| (*f, l.as_str())).collect();
+        let mems: Vec<&str> = memories.iter().map(String::as_str).collect();
         let p = build(count.as_ref(), |c| {
-            core::build(&system, &cmds, &st, &message, &b, c)
+            core::build_with_memories(&system, &mems, &cmds, &st, &message, &b, c)
         })?;
         let (messages, tokens, _) = prompt_out(py, p)?;
         Ok((messages, tokens))
