@@ -148,6 +148,12 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
         ("payload", lambda h, _: h.jobs.enqueue_many([{"kind": "k", "payload": S}])),
     ],
     "jobs.get": [("id", lambda h, _: h.jobs.get(S))],
+    "jobs.list": [
+        ("queue", lambda h, _: h.jobs.list(S)),
+        ("kind", lambda h, _: h.jobs.list("ready", kind=S)),
+        ("status", lambda h, _: h.jobs.list("finished", status=S)),
+        ("cursor", lambda h, _: h.jobs.list("finished", cursor=S)),
+    ],
     "jobs.get_many": [("ids", lambda h, _: h.jobs.get_many([S]))],
     "jobs.cancel": [("id", lambda h, _: h.jobs.cancel(S))],
     "jobs.claim": [
@@ -334,8 +340,18 @@ NO_TEXT: dict[str, str] = {
     "hub.health": "no argument",
 }
 
-CAPABILITIES = ["tasks", "docs", "events", "bus", "jobs", "patterns", "kv", "changes", "memory"]
-CAPABILITIES = ["tasks", "docs", "events", "bus", "jobs", "patterns", "kv", "cache", "changes"]
+CAPABILITIES = [
+    "tasks",
+    "docs",
+    "events",
+    "bus",
+    "jobs",
+    "patterns",
+    "kv",
+    "cache",
+    "changes",
+    "memory",
+]
 
 
 def _public(obj: Any) -> set[str]:

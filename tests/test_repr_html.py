@@ -1,5 +1,6 @@
 """What Jupyter shows for the common results: `_repr_html_` tables for a task, a search page, a
-job and the store's health, on every backend, with every value escaped."""
+job, a page of jobs, a memory search hit and the store's health, on every backend, with every
+value escaped."""
 
 from __future__ import annotations
 
@@ -43,3 +44,44 @@ def test_job_and_health(hub: zerolag.Hub) -> None:
     cells = _cells(hub.health()._repr_html_())
     assert cells[cells.index("backend") + 1] == hub.health().backend
     assert int(cells[cells.index("jobs") + 1]) >= 1
+
+
+def test_job_page(hub: zerolag.Hub) -> None:
+    for i in range(3):
+        hub.jobs.enqueue("k", i, priority=i)
+    page = hub.jobs.list("ready", kind="k", limit=2)
+    markup = page._repr_html_()
+    assert "2 jobs, more after this page" in markup
+    cells = _cells(markup)
+    assert cells[:8] == [
+        "id",
+        "kind",
+        "status",
+        "priority",
+        "attempts",
+        "progress",
+        "error",
+        "worker",
+    ]
+    assert cells[8:12] == [page[0].id, "k", "pending", "2"]
+    (c,) = hub.jobs.claim("k")
+    hub.jobs.fail(c, HOSTILE, retry=False)
+    markup = hub.jobs.list("finished")._repr_html_()
+    assert "<script>" not in markup and HOSTILE in _cells(markup)
+
+
+def test_memory_hit(hub: zerolag.Hub) -> None:
+    # 2024-02-29 13:05:07 UTC: a leap day, to check the calendar.
+    hub.memory.remember(
+        "city", HOSTILE + " lives in Porto", entities=["ana"], valid_from=1709211907.25
+    )
+    (hit,) = hub.memory.search("porto", around="ana")
+    markup = hit._repr_html_()
+    assert "<script>" not in markup
+    cells = _cells(markup)
+    assert cells[cells.index("value") + 1] == HOSTILE + " lives in Porto"
+    assert cells[cells.index("valid") + 1] == "from 2024-02-29 13:05:07 UTC"
+    assert cells[cells.index("entities") + 1] == "ana"
+    assert cells[cells.index("keyword") + 1].endswith("(#1)")
+    assert cells[cells.index("graph") + 1] == "1.0000 (#1)"
+    assert cells[cells.index("vector") + 1] == "–"

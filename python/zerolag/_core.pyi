@@ -1990,6 +1990,7 @@ _Seconds = float | _timedelta
 _Backoff = Literal["exponential", "fixed"] | float | _timedelta | tuple[str, float]
 _JobStatus = Literal["pending", "running", "succeeded", "failed", "dead", "cancelled"]
 _FinishAck = Literal["ok", "stale", "missing"]
+_Queue = Literal["ready", "delayed", "running", "finished"]
 
 @final
 class Job:
@@ -2077,6 +2078,22 @@ class JobClaim:
     def started_at(self) -> float: ...
 
 @final
+class JobPage:
+    """One page of :meth:`Jobs.list`: iterate it, index it or read ``jobs``."""
+
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter, one row per job."""
+
+    @property
+    def jobs(self) -> list[Job]: ...
+    @property
+    def next_cursor(self) -> str | None:
+        """Pass as ``cursor=`` for the next page; ``None`` on the last page."""
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Job]: ...
+    def __getitem__(self, key: int, /) -> Job: ...
+
+@final
 class Jobs:
     """``hub.jobs`` of a sync hub: a durable priority job queue.
 
@@ -2115,7 +2132,24 @@ class Jobs:
         the options of :meth:`enqueue`. At most 10,000 per call."""
     def get(self, id: str) -> Job:
         """The job; NotFoundError if there is none."""
-    def get_many(self, ids: Iterable[str]) -> list[Job | None]:
+    def list(
+        self,
+        queue: _Queue,
+        *,
+        kind: str | None = None,
+        status: _JobStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of a queue's jobs in the order workers see them: ``ready`` (of one
+        ``kind``, which it needs: highest priority first, then first enqueued), ``delayed``
+        (not yet due or waiting for a retry; soonest first), ``running`` (earliest deadline
+        first), ``finished`` (succeeded, dead or cancelled; newest first). ``kind`` and
+        ``status`` filter; ``limit`` 1 to 1,000; ``cursor``: a page's ``next_cursor``. A
+        listing is not a snapshot: a job that moves meanwhile may be missed or seen twice; on
+        Redis a page reads at most 10,000 entries, so a rare filter may give a short page with
+        a cursor."""
+    def get_many(self, ids: Iterable[str]) -> builtins.list[Job | None]:
         """Jobs by id, None where missing."""
     def cancel(self, id: str) -> bool:
         """Cancels a job that has not finished (True) or reports that it had (False).
@@ -2131,7 +2165,7 @@ class Jobs:
         worker: str = "worker",
         visibility: _Seconds | None = None,
         block_ms: int | None = 0,
-    ) -> list[JobClaim]:
+    ) -> builtins.list[JobClaim]:
         """Claims up to ``count`` (1..1000) ready jobs of ``kinds``, best first, waiting up to
         ``block_ms`` for one (None: until one comes; Ctrl-C interrupts). Each claim lasts
         ``visibility`` seconds (default 30) unless extended by :meth:`heartbeat`."""
@@ -2146,11 +2180,11 @@ class Jobs:
     ) -> None:
         """Extends the claim by ``visibility`` seconds from now (never past the job's timeout)
         and stores ``progress`` if given. ConflictError if the claim is stale."""
-    def _finish(self, items: Iterable[tuple[str, str, str, Any]]) -> list[_FinishAck]:
+    def _finish(self, items: Iterable[tuple[str, str, str, Any]]) -> builtins.list[_FinishAck]:
         """Worker batch: ``(id, token, "done" | "failed" | "dead", result or error)``."""
     def _heartbeat(
         self, items: Iterable[tuple[str, str, Any]], visibility: float
-    ) -> list[_FinishAck]:
+    ) -> builtins.list[_FinishAck]:
         """Worker batch: ``(id, token, progress or None)``."""
     def worker(self, handlers: Mapping[str, Any], **options: Any) -> Any:
         """A :class:`zerolag.jobs.Worker` running ``handlers`` (``{kind: handler(ctx)}``);
@@ -2192,7 +2226,24 @@ class AsyncJobs:
         the options of :meth:`enqueue`. At most 10,000 per call."""
     def get(self, id: str) -> Coroutine[Any, Any, Job]:
         """The job; NotFoundError if there is none."""
-    def get_many(self, ids: Iterable[str]) -> Coroutine[Any, Any, list[Job | None]]:
+    def list(
+        self,
+        queue: _Queue,
+        *,
+        kind: str | None = None,
+        status: _JobStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Coroutine[Any, Any, JobPage]:
+        """One page of a queue's jobs in the order workers see them: ``ready`` (of one
+        ``kind``, which it needs: highest priority first, then first enqueued), ``delayed``
+        (not yet due or waiting for a retry; soonest first), ``running`` (earliest deadline
+        first), ``finished`` (succeeded, dead or cancelled; newest first). ``kind`` and
+        ``status`` filter; ``limit`` 1 to 1,000; ``cursor``: a page's ``next_cursor``. A
+        listing is not a snapshot: a job that moves meanwhile may be missed or seen twice; on
+        Redis a page reads at most 10,000 entries, so a rare filter may give a short page with
+        a cursor."""
+    def get_many(self, ids: Iterable[str]) -> Coroutine[Any, Any, builtins.list[Job | None]]:
         """Jobs by id, None where missing."""
     def cancel(self, id: str) -> Coroutine[Any, Any, bool]:
         """Cancels a job that has not finished (True) or reports that it had (False).
@@ -2208,7 +2259,7 @@ class AsyncJobs:
         worker: str = "worker",
         visibility: _Seconds | None = None,
         block_ms: int | None = 0,
-    ) -> Coroutine[Any, Any, list[JobClaim]]:
+    ) -> Coroutine[Any, Any, builtins.list[JobClaim]]:
         """Claims up to ``count`` (1..1000) ready jobs of ``kinds``, best first, waiting up to
         ``block_ms`` for one (None: until one comes; Ctrl-C interrupts). Each claim lasts
         ``visibility`` seconds (default 30) unless extended by :meth:`heartbeat`."""
@@ -2225,11 +2276,11 @@ class AsyncJobs:
         and stores ``progress`` if given. ConflictError if the claim is stale."""
     def _finish(
         self, items: Iterable[tuple[str, str, str, Any]]
-    ) -> Coroutine[Any, Any, list[_FinishAck]]:
+    ) -> Coroutine[Any, Any, builtins.list[_FinishAck]]:
         """Worker batch: ``(id, token, "done" | "failed" | "dead", result or error)``."""
     def _heartbeat(
         self, items: Iterable[tuple[str, str, Any]], visibility: float
-    ) -> Coroutine[Any, Any, list[_FinishAck]]:
+    ) -> Coroutine[Any, Any, builtins.list[_FinishAck]]:
         """Worker batch: ``(id, token, progress or None)``."""
     def worker(self, handlers: Mapping[str, Any], **options: Any) -> Any:
         """A :class:`zerolag.jobs.Worker` running ``handlers`` (``{kind: handler(ctx)}``);
@@ -2254,10 +2305,10 @@ class _PatternExport(TypedDict):
 
     format: str
     repo: str
-    patterns: list[dict[str, Any]]
-    issues: list[dict[str, Any]]
-    fixes: list[dict[str, Any]]
-    sessions: list[dict[str, Any]]
+    patterns: builtins.list[dict[str, Any]]
+    issues: builtins.list[dict[str, Any]]
+    fixes: builtins.list[dict[str, Any]]
+    sessions: builtins.list[dict[str, Any]]
 
 @final
 class Pattern:

@@ -5,6 +5,7 @@
 //! Python worker runtime only runs handlers between them.
 
 pub mod dump;
+pub mod list;
 pub mod model;
 pub mod redis;
 pub mod sqlite;
@@ -127,6 +128,15 @@ impl Jobs {
             (self.ns(), ids_),
             |db, (ns, ids_)| sqlite::get_many(db, &ns, &ids_),
             |r, c, (ns, ids_)| redis::get_many(r, c, ns, ids_),
+        )
+    }
+
+    /// One page of a queue's jobs (see [`list`]).
+    pub fn list(&self, l: list::Listing) -> Op<list::JobPage> {
+        self.backend.call(
+            (self.ns(), l),
+            |db, (ns, l)| sqlite::list(db, &ns, &l),
+            |r, c, (ns, l)| redis::list(r, c, ns, l),
         )
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
+use super::list::{JobPage, Listing, Queue, MAX_SCAN};
 use super::model::{new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
 use crate::engine::script::Lua;
 use crate::engine::{wake, Redis, RedisConn};
@@ -26,6 +27,7 @@ static FINISH: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/finish.
 static HEARTBEAT: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/heartbeat.lua")));
 static CANCEL: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/cancel.lua")));
 static PURGE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/purge.lua")));
+static LIST: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/list.lua")));
 
 /// `zl:{<ns>:jobs}:` — every job key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -169,6 +171,33 @@ pub async fn get_many(
         .zip(maps)
         .map(|(id, h)| parse_job(id, h))
         .collect()
+}
+
+/// One page of a queue (`super::list`): the ids from one script, then the jobs in one
+/// pipeline (a job purged in between is left out).
+pub async fn list(r: Arc<Redis>, mut c: RedisConn, ns: String, l: Listing) -> Result<JobPage> {
+    let set = match l.queue {
+        Queue::Ready => format!("r:{}", l.kind.as_deref().unwrap_or_default()),
+        Queue::Delayed => "d".into(),
+        Queue::Running => "x".into(),
+        Queue::Finished => "f".into(),
+    };
+    let mut cmd = evalsha(&LIST, &ns);
+    cmd.arg(set)
+        .arg(l.start)
+        .arg(l.limit)
+        .arg(l.kind.as_deref().unwrap_or_default())
+        .arg(l.status.as_deref().unwrap_or_default())
+        .arg(MAX_SCAN);
+    let reply: Vec<String> = LIST.run(&r, &mut c, &cmd).await?;
+    let mut it = reply.into_iter();
+    let next = it.next().filter(|n| n != "-1");
+    let ids: Vec<String> = it.collect();
+    let jobs = get_many(r, c, ns, ids).await?;
+    Ok(JobPage {
+        jobs: jobs.into_iter().flatten().collect(),
+        next,
+    })
 }
 
 async fn claim_once(

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 
+use super::list::{JobPage, Listing, Queue};
 use super::model::{cut_error, new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
@@ -146,6 +147,37 @@ pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Ve
 /// Jobs by id, None where missing.
 pub fn get_many(db: &Sqlite, ns: &str, ids: &[String]) -> Result<Vec<Option<Job>>> {
     db.with(|c| ids.iter().map(|id| get_one(c, ns, id)).collect())
+}
+
+/// One page of a queue (`super::list`): `limit + 1` rows tell whether another page follows.
+pub fn list(db: &Sqlite, ns: &str, l: &Listing) -> Result<JobPage> {
+    let order = match l.queue {
+        Queue::Ready => "priority DESC, seq",
+        Queue::Delayed | Queue::Running => "due, id",
+        Queue::Finished => "finished_at DESC, id DESC",
+    };
+    let sql = format!(
+        "SELECT {COLS} FROM jobs WHERE ns = ?1 AND q = ?2 AND (?3 IS NULL OR kind = ?3) \
+         AND (?4 IS NULL OR status = ?4) ORDER BY {order} LIMIT ?5 OFFSET ?6"
+    );
+    db.with(|c| {
+        let mut st = c.prepare_cached(&sql)?;
+        let rows = st.query_map(
+            params![
+                ns,
+                l.queue.code(),
+                l.kind,
+                l.status,
+                (l.limit + 1) as i64,
+                l.start as i64
+            ],
+            job_row,
+        )?;
+        let mut jobs = rows.collect::<rusqlite::Result<Vec<Job>>>()?;
+        let next = (jobs.len() > l.limit).then(|| (l.start + l.limit as u64).to_string());
+        jobs.truncate(l.limit);
+        Ok(JobPage { jobs, next })
+    })
 }
 
 /// What a failed attempt turns into: `(status, q, due)`.

@@ -1,5 +1,5 @@
-//! `_repr_html_` for the result objects Jupyter shows most (a task, a search page, a job, the
-//! store's health): small HTML tables, every value escaped.
+//! `_repr_html_` for the result objects Jupyter shows most (a task, a search page, a job, a
+//! page of jobs, a memory search hit, the store's health): small HTML tables, every value escaped.
 
 use std::fmt::Write;
 
@@ -53,4 +53,26 @@ pub fn fields(caption: &str, pairs: &[(&str, String)]) -> String {
         .map(|(k, v)| vec![(*k).to_string(), v.clone()])
         .collect();
     table(caption, &[], &rows)
+}
+
+/// A Unix time in milliseconds as `YYYY-MM-DD HH:MM:SS UTC` (the proleptic Gregorian
+/// calendar, days from the civil-from-days algorithm).
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

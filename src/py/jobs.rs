@@ -317,6 +317,39 @@ fn job(j: core::Job) -> PyResult<Job> {
     Ok(Job { j })
 }
 
+impl Job {
+    /// Columns of a job list's table.
+    pub(super) const CELLS: &'static [&'static str] = &[
+        "id", "kind", "status", "priority", "attempts", "progress", "error", "worker",
+    ];
+
+    pub(super) fn from_core(j: core::Job) -> Job {
+        Job { j }
+    }
+
+    /// One row of a job list's table ([`Job::CELLS`]).
+    pub(super) fn cells(&self) -> Vec<String> {
+        let j = &self.j;
+        let mut error = j.error.clone().unwrap_or_default();
+        if error.chars().count() > 120 {
+            error = error.chars().take(119).collect::<String>() + "…";
+        }
+        vec![
+            j.id.clone(),
+            j.kind.clone(),
+            j.status.clone(),
+            j.priority.to_string(),
+            format!("{} of {}", j.attempts, j.max_attempts),
+            j.progress
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            error,
+            j.worker.clone().unwrap_or_default(),
+        ]
+    }
+}
+
 fn jobs_vec(v: Vec<core::Job>) -> PyResult<Vec<Job>> {
     Ok(v.into_iter().map(|j| Job { j }).collect())
 }
@@ -452,6 +485,27 @@ macro_rules! job_methods {
 
             fn get<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
                 $run(py, self.hub.jobs.get(&id), job)
+            }
+
+            #[pyo3(signature = (queue, *, kind=None, status=None, limit=50, cursor=None))]
+            fn list<'py>(
+                &self,
+                py: Python<'py>,
+                queue: Text,
+                kind: Option<Text>,
+                status: Option<Text>,
+                limit: usize,
+                cursor: Option<Text>,
+            ) -> PyResult<$ret> {
+                let l = core::list::Listing::new(
+                    &queue,
+                    kind.map(Text::into_string),
+                    status.map(Text::into_string),
+                    cursor.as_deref(),
+                    limit,
+                )
+                .map_err(super::errors::to_py)?;
+                $run(py, self.hub.jobs.list(l), super::job_page::page)
             }
 
             fn get_many<'py>(&self, py: Python<'py>, ids: &Bound<'py, PyAny>) -> PyResult<$ret> {
@@ -628,6 +682,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Jobs>()?;
     m.add_class::<AsyncJobs>()?;
     m.add_class::<Job>()?;
+    m.add_class::<super::job_page::JobPage>()?;
     m.add_class::<JobClaim>()?;
     Ok(())
 }

@@ -100,6 +100,43 @@ impl MemoryHit {
         }
         Ok(d)
     }
+    /// The hit as an HTML table (Jupyter): the record, its times and each signal.
+    fn _repr_html_(&self, py: Python<'_>) -> String {
+        let r = &self.record.bind(py).get().r;
+        let when = super::html::utc;
+        let sig = |s: Option<SignalScore>| match s {
+            Some(s) => format!("{:.4} (#{})", s.score, s.rank),
+            None => "–".to_string(),
+        };
+        let value = match &r.value {
+            Some(v) => v.data().to_string(),
+            None => "(forgotten)".to_string(),
+        };
+        super::html::fields(
+            &format!("{} v{} — score {:.4}", r.key, r.version, self.score),
+            &[
+                ("value", value),
+                ("kind", r.kind.name().to_string()),
+                ("category", r.category.clone().unwrap_or_default()),
+                ("entities", r.entities.join(", ")),
+                (
+                    "valid",
+                    format!(
+                        "from {}{}",
+                        when(r.valid_from),
+                        match r.valid_to {
+                            Some(t) => format!(" to {}", when(t)),
+                            None => String::new(),
+                        }
+                    ),
+                ),
+                ("recorded", when(r.recorded_at)),
+                ("keyword", sig(self.keyword)),
+                ("vector", sig(self.vector)),
+                ("graph", sig(self.graph)),
+            ],
+        )
+    }
     fn __repr__(&self, py: Python<'_>) -> String {
         let r = &self.record.bind(py).get().r;
         let sig = |s: Option<SignalScore>| match s {
