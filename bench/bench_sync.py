@@ -66,6 +66,34 @@ def lat_row(name: str, ours: list[float], base: list[float] | None, **kw: Any) -
     return d
 
 
+def durable_write_latencies(root: Path, samples: int) -> list[float]:
+    """The floor of "store change -> file written": what the write-back does to the disk for
+    one small file (write a temporary file, fsync it, rename it into place, fsync the
+    directory), timed alone, in the same run."""
+    import os
+
+    d = root / "contexts"
+    d.mkdir(parents=True, exist_ok=True)
+    target = d / "floor.yaml"
+    out: list[float] = []
+    for i in range(samples):
+        t = time.perf_counter()
+        tmp = d / f".floor.yaml.tmp{i}"
+        with open(tmp, "wb") as f:
+            f.write(f"n: {i}\n".encode())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        out.append((time.perf_counter() - t) * 1e6)
+        time.sleep(0.03)
+    return out
+
+
 def ours_latencies(hub: Any, root: Path, samples: int) -> tuple[list[float], list[float]]:
     f = root / "contexts" / "live.yaml"
     f.write_text("n: 0\n")
@@ -286,6 +314,15 @@ def run(
                 )
             )
             rows.append(lat_row("store change -> file written [redis]", o_write, b_write))
+            floor = durable_write_latencies(Path(tmp) / "floor", samples)
+            rows.append(
+                lat_row(
+                    "durable atomic file write alone (the floor of store change -> file)",
+                    floor,
+                    None,
+                    note="write + fsync + rename + fsync of the directory, as the write-back does",
+                )
+            )
             rlive = Path(tmp) / "rlive"
             (rlive / "contexts").mkdir(parents=True)
             o_remote = remote_write_latencies(url, rlive, "br" + uuid.uuid4().hex[:6], samples)
