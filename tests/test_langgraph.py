@@ -1,13 +1,19 @@
 """The LangGraph checkpointer on every backend: LangGraph's conformance suite
 (``langgraph-checkpoint-conformance``, unmodified) at level FULL with every extended capability
-detected and passed, the blocking methods on their own, and a real StateGraph with an
-interrupt, a human-in-the-loop resume and time travel."""
+detected and passed, the blocking methods on their own, a real StateGraph with an interrupt,
+a human-in-the-loop resume and time travel, and a worker SIGKILLed mid-graph whose thread
+another process resumes from the last checkpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import operator
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 from uuid import uuid4
 
@@ -22,6 +28,8 @@ from langgraph.checkpoint.conformance.report import ProgressCallbacks  # noqa: E
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
 from zerolag.integrations.langgraph import ZerolagSaver  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 
 def test_conformance_full_with_every_extended_capability(hub: zerolag.Hub) -> None:
@@ -118,3 +126,46 @@ def test_the_blocking_methods(hub: zerolag.Hub) -> None:
         saver.prune([tid], strategy="everything")
     with pytest.raises(zerolag.ValidationError):
         ZerolagSaver(hub, prefix="a/b")
+
+
+def test_a_worker_killed_mid_graph_is_resumed_by_another(
+    store_url: str | None, tmp_path: Path, namespace: str, hub: zerolag.Hub
+) -> None:
+    worker = [sys.executable, str(HERE / "langgraph_worker.py"), store_url or "-", str(tmp_path)]
+    worker += [namespace, "t-" + uuid4().hex]
+    marker = tmp_path / "in-step-3"
+    p = subprocess.Popen([*worker, str(marker), "start"])
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert p.poll() is None and time.monotonic() < deadline, "worker never reached step 3"
+            time.sleep(0.02)
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.wait(30)
+    assert p.returncode == -signal.SIGKILL
+    out = subprocess.run(
+        [*worker, str(marker), "resume"], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[1, 2, 3, 4, 5]"
+    # Steps 1 and 2 were checkpointed and not run again; step 3 ran again after the kill.
+    assert [hub.kv.get(f"runs/{i}") for i in range(1, 6)] == [1, 1, 2, 1, 1]
+
+
+def test_names_with_slashes_and_percents_stay_apart(hub: zerolag.Hub) -> None:
+    saver = ZerolagSaver(hub)
+    graph = build(saver)
+    a, b = "user/1%2F2", "user%2F1/2"  # would collide if '/' and '%' were not both escaped
+    for tid in (a, b):
+        graph.invoke({"steps": [], "approved": False}, {"configurable": {"thread_id": tid}})
+    graph.invoke(Command(resume="yes"), {"configurable": {"thread_id": a}})
+    ta = saver.get_tuple({"configurable": {"thread_id": a}})
+    tb = saver.get_tuple({"configurable": {"thread_id": b}})
+    assert ta is not None and tb is not None
+    assert ta.config["configurable"]["thread_id"] == a
+    assert ta.checkpoint["channel_values"]["steps"] == ["plan", "review", "act"]
+    assert tb.checkpoint["channel_values"]["steps"] == ["plan"]
+    assert {t.config["configurable"]["thread_id"] for t in saver.list(None)} == {a, b}
+    saver.delete_thread(a)
+    assert saver.get_tuple({"configurable": {"thread_id": a}}) is None
+    assert saver.get_tuple({"configurable": {"thread_id": b}}) is not None

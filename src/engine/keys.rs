@@ -60,3 +60,49 @@ mod tests {
         assert_eq!(absent_key("zl:{ns:kv}:idx"), "zl:{ns:kv}:~absent");
     }
 }
+
+/// The smallest text greater than every text that starts with `prefix` (None when there is
+/// none: an empty prefix, or one made only of `char::MAX`). Comparing UTF-8 by bytes orders
+/// text by code point, so `key >= prefix AND key < prefix_end(prefix)` is the prefix's range,
+/// which an index serves without reading past it.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 + 1 {
+            0xD800 => Some('\u{E000}'), // the surrogates are not characters
+            n => char::from_u32(n),
+        };
+        if let Some(c) = next {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+mod prefix_end_tests {
+    use super::prefix_end;
+
+    #[test]
+    fn bounds_the_prefix_range() {
+        assert_eq!(prefix_end("ab"), Some("ac".to_string()));
+        assert_eq!(prefix_end("a/"), Some("a0".to_string()));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{D7FF}"), Some("\u{E000}".to_string()));
+        assert_eq!(prefix_end("x\u{10FFFF}"), Some("y".to_string()));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        for p in ["ab", "é", "a\u{10FFFF}b", "z/"] {
+            let end = prefix_end(p).unwrap();
+            for k in [
+                p.to_string(),
+                format!("{p}\u{10FFFF}\u{10FFFF}"),
+                format!("{p}zz"),
+            ] {
+                assert!(k.as_bytes() < end.as_bytes(), "{k:?} < {end:?}");
+            }
+            assert!(end.as_bytes() > p.as_bytes());
+        }
+    }
+}

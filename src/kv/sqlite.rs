@@ -220,11 +220,18 @@ pub fn keys(
     now: u64,
 ) -> Result<KeyPage> {
     db.with(|c| {
-        // Keys starting with `prefix`: key >= prefix AND substr(key, 1, len) = prefix, read in
-        // the primary key's order (SQLite compares text by bytes).
+        // Keys starting with `prefix`: the range [prefix, prefix_end) of the primary key (SQLite
+        // compares text by bytes), so a page never reads past the prefix's keys.
+        // (Two statements: a bound inside an OR would not bound the index range.)
+        let end = crate::engine::keys::prefix_end(prefix);
+        let upper = if end.is_some() {
+            "key < ?4"
+        } else {
+            "?4 IS NULL"
+        };
         let mut st = c.prepare_cached(&format!(
             "SELECT key FROM kv WHERE ns = ?1 AND key > ?2 AND {LIVE} \
-             AND substr(key, 1, ?4) = ?5 ORDER BY key LIMIT ?6"
+             AND {upper} ORDER BY key LIMIT ?5"
         ))?;
         let start = match after {
             Some(a) if a >= prefix => a.to_string(),
@@ -236,14 +243,7 @@ pub fn keys(
             keys.push(prefix.to_string());
         }
         let rows = st.query_map(
-            params![
-                ns,
-                start,
-                now as i64,
-                prefix.chars().count() as i64,
-                prefix,
-                (limit - keys.len()) as i64
-            ],
+            params![ns, start, now as i64, end, (limit - keys.len()) as i64],
             |r| r.get::<_, String>(0),
         )?;
         for k in rows {

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 try:
     import ormsgpack
@@ -51,8 +51,10 @@ _PAGE = 500
 
 
 def _enc(part: str) -> str:
-    """One key component: ``/`` and ``%`` escaped, so no component can reach into another."""
-    return quote(part, safe="")
+    """One key component: ``%`` and ``/`` escaped, so no component can reach into another."""
+    if "%" in part or "/" in part:
+        return part.replace("%", "%25").replace("/", "%2F")
+    return part
 
 
 def _writes_sort_key(task_path: str, task_id: str, idx: int) -> tuple[Any, ...]:
@@ -92,7 +94,7 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         return list(self.kv.keys(prefix))
 
     def _parts(self, key: str) -> list[str]:
-        return [unquote(p) for p in key.split("/")[2:]]
+        return [unquote(p) if "%" in p else p for p in key.split("/")[2:]]
 
     # ------------------------------------------------------------------ records
 
