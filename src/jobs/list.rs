@@ -8,7 +8,7 @@
 //! cursor); a listing is not a snapshot: jobs that move between pages may be missed or seen
 //! twice.
 
-use super::model::Job;
+use super::model::{Job, STATUSES};
 use crate::error::{Error, Result};
 use crate::ids;
 
@@ -16,16 +16,6 @@ use crate::ids;
 pub const MAX_LIMIT: usize = 1000;
 /// Most queue entries one page reads on Redis while filtering.
 pub const MAX_SCAN: usize = 10_000;
-
-/// The statuses a job can have.
-pub const STATUSES: [&str; 6] = [
-    "pending",
-    "running",
-    "succeeded",
-    "failed",
-    "dead",
-    "cancelled",
-];
 
 /// Which queue to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

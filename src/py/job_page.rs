@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use super::jobs::Job;
+use super::job::Job;
 use crate::jobs::list as core;
 
 /// One page of `Jobs.list`: iterate it or read `.jobs`; pass `.next_cursor` back to

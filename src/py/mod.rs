@@ -13,6 +13,7 @@ mod events;
 mod filesync;
 mod html;
 mod hub;
+mod job;
 mod job_page;
 mod jobs;
 mod kv;
