@@ -568,7 +568,7 @@ class LlmCache:
             return self.cache.get(llm_key(model, messages, **params))
         if isinstance(self.cache, AsyncCache):
             return self._aget(model, list(messages), params)
-        m = self.lookup(model, messages, **params)
+        m = self._lookup(self.cache, model, list(messages), params)
         return None if m is None else m.response
 
     async def _aget(self, model: str, messages: list[Any], params: dict[str, Any]) -> Any:
@@ -583,14 +583,19 @@ class LlmCache:
         messages = list(messages)
         if isinstance(self.cache, AsyncCache):
             return self._alookup(model, messages, params)
+        return self._lookup(self.cache, model, messages, params)
+
+    def _lookup(
+        self, cache: Cache, model: str, messages: list[Any], params: dict[str, Any]
+    ) -> LlmMatch | None:
         key = llm_key(model, messages, **params)
-        hit, value, _ = self.cache._lookup(key)
+        hit, value, _ = cache._lookup(key)
         if hit:
             return LlmMatch(value, key, 1.0, True)
         if self.embedder is None:
             return None
         scope, text = semantic_request(model, messages, self.embedder, **params)
-        m = self.cache.match(scope, _vector(self.embedder, text), threshold=self.threshold)
+        m = cache.match(scope, _vector(self.embedder, text), threshold=self.threshold)
         return None if m is None else LlmMatch(m.value, m.key, m.similarity, False)
 
     async def _alookup(

@@ -338,7 +338,12 @@ pub fn set_many(
                 tx.prepare_cached(
                     "INSERT INTO cache_semantic (ns, key, scope, vec) VALUES (?1, ?2, ?3, ?4)",
                 )?
-                .execute(params![ns, put.key, sem.scope, semantic::encode(&sem.vector)])?;
+                .execute(params![
+                    ns,
+                    put.key,
+                    sem.scope,
+                    semantic::encode(&sem.vector)
+                ])?;
                 record_semantic(tx, ns, &put.key, Kind::Created)?;
             }
             if let Some(tok) = lease_token {

@@ -113,19 +113,34 @@ fn sem(key: &str, value: &str, v: &[f32]) -> Put {
 both!(semantic_lookups_follow_the_feed_and_verify_entries);
 fn semantic_lookups_follow_the_feed_and_verify_entries(h: &Hub) -> Result<()> {
     let c = &h.cache;
-    assert!(c.semantic_lookup("s", vec![1.0, 0.0], 0.5, 4).wait()?.is_none());
-    c.set_many(vec![sem("a", "A", &[1.0, 0.0]), sem("b", "B", &[0.0, 1.0])], None)
-        .wait()?;
+    assert!(c
+        .semantic_lookup("s", vec![1.0, 0.0], 0.5, 4)
+        .wait()?
+        .is_none());
+    c.set_many(
+        vec![sem("a", "A", &[1.0, 0.0]), sem("b", "B", &[0.0, 1.0])],
+        None,
+    )
+    .wait()?;
     let m = c
         .semantic_lookup("s", vec![1.0, 0.1], 0.5, 4)
         .wait()?
         .expect("a match");
     assert_eq!((m.key.as_str(), &m.value), ("a", &Value::Text("A".into())));
     assert!((m.similarity - 0.995_037).abs() < 1e-4, "{}", m.similarity);
-    assert!(c.semantic_lookup("s", vec![1.0, 0.1], 0.999, 4).wait()?.is_none());
+    assert!(c
+        .semantic_lookup("s", vec![1.0, 0.1], 0.999, 4)
+        .wait()?
+        .is_none());
     // Another dimension in the same scope: refused, nothing written.
-    assert!(c.set_many(vec![sem("c", "C", &[1.0, 0.0, 0.0])], None).wait().is_err());
-    assert!(c.semantic_lookup("s", vec![1.0, 0.0, 0.0], 0.5, 4).wait().is_err());
+    assert!(c
+        .set_many(vec![sem("c", "C", &[1.0, 0.0, 0.0])], None)
+        .wait()
+        .is_err());
+    assert!(c
+        .semantic_lookup("s", vec![1.0, 0.0, 0.0], 0.5, 4)
+        .wait()
+        .is_err());
     assert_eq!(get(h, "c")?, None);
     c.delete_many(vec!["a".into()]).wait()?;
     let m = c.semantic_lookup("s", vec![1.0, 0.1], -1.0, 4).wait()?;
