@@ -511,7 +511,7 @@ impl Cache {
     }
 
     /// The scope and embedding of each key's semantic entry (None where there is none).
-    pub fn semantic_rows(&self, keys: Vec<String>) -> Op<Vec<Option<(String, Vec<f32>)>>> {
+    pub fn semantic_rows(&self, keys: Vec<String>) -> Op<Vec<semantic::ScopedVector>> {
         if keys.is_empty() {
             return Op::Ready(Ok(vec![]));
         }

@@ -296,7 +296,7 @@ pub async fn semantic_rows(
     ns: String,
     keys: Vec<String>,
     now: u64,
-) -> Result<Vec<Option<(String, Vec<f32>)>>> {
+) -> Result<Vec<semantic::ScopedVector>> {
     let p = prefix(&ns);
     let mut cmd = SEM_ROWS.call(&format!("{p}sem"));
     cmd.arg(&p).arg(now);

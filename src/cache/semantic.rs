@@ -52,6 +52,9 @@ pub struct SemanticHit {
 /// A semantic entry as the store lists it: key, scope, embedding.
 pub type SemanticRow = (String, String, Vec<f32>);
 
+/// A semantic entry's scope and embedding, as a re-read returns it (None: no live entry).
+pub type ScopedVector = Option<(String, Vec<f32>)>;
+
 /// The embedding as stored: little-endian `f32`s.
 pub fn encode(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -59,7 +62,7 @@ pub fn encode(v: &[f32]) -> Vec<u8> {
 
 /// The embedding from its stored bytes (None when the length is not a multiple of 4).
 pub fn decode(b: &[u8]) -> Option<Vec<f32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     Some(

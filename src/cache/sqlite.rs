@@ -615,7 +615,7 @@ pub fn semantic_rows(
     ns: &str,
     keys: &[String],
     now: u64,
-) -> Result<Vec<Option<(String, Vec<f32>)>>> {
+) -> Result<Vec<semantic::ScopedVector>> {
     db.with(|c| {
         let mut st = c.prepare_cached(
             "SELECT s.scope, s.vec, c.expires FROM cache_semantic s \
