@@ -486,7 +486,8 @@ class AsyncChangeSubscription:
 @final
 class Changes:
     """``hub.changes``: the namespace's change feed. Each write of a capability that keeps
-    one (tasks, docs) appends what it changed, in the same atomic step as the write; readers
+    one (tasks, docs, memory; the cache for its semantic entries, ids ``sem:<key>``) appends
+    what it changed, in the same atomic step as the write; readers
     follow it with a cursor, across processes and restarts, while the feed keeps the entries
     (the newest 10,000 per capability).
 
