@@ -132,6 +132,8 @@ def workload(hub: Any) -> None:
     c.get("user:1")  # invalidated: removed at this read
     c.invalidate_prefix("a b")
     c.stats()
+    c.set_semantic("llm:m:1", "answer", scope="m:s", embedding=[1.0, 0.0], ttl=60)
+    c.match("m:s", [1.0, 0.1])
 
 
 def owner(servers: list[Any], key: str) -> Any:
@@ -182,6 +184,8 @@ def test_deletes_leave_only_the_documented_bookkeeping(
     hub.memory.forget_scope({"user": "u"})
     hub.cache.set_many({"a": 1, "b": 2}, tags=["t"])
     hub.cache.set("c", 3, ttl=30)
+    hub.cache.set_semantic("s1", 1, scope="s", embedding=[1.0, 0.0], tags=["t"])
+    hub.cache.set_semantic("s2", 2, scope="s", embedding=[0.0, 1.0])
     hub.cache.delete("a")
     hub.cache.invalidate_tag("t")
     hub.cache.invalidate_prefix("")
@@ -195,6 +199,7 @@ def test_deletes_leave_only_the_documented_bookkeeping(
         "spaces",  # memory's declared vector spaces
         "n",  # the cache's counters (hits, misses, entries, bytes)
         "g",  # the cache's tag generations
+        "sd",  # the cache's semantic scopes and their dimensions
     }
     assert left <= keep, f"orphans after delete: {sorted(left - keep)}"
 
@@ -234,11 +239,15 @@ def test_expired_cache_entries_leave_only_the_counters(
     hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
 ) -> None:
     hub.cache.set_many({f"k{i}": i for i in range(20)}, ttl=0.1, tags=["t"])
+    hub.cache.set_semantic("s", 1, scope="s", embedding=[1.0, 0.0], ttl=0.1)
     time.sleep(0.3)
     hub.cache.sweep()
     prefix = f"zl:{{{namespace}:cache}}:"
     left = {k for k in data_keys(store_servers, namespace) if k.startswith(prefix)}
-    assert left <= {prefix + "n", prefix + "g"}, f"left after expiry: {sorted(left)}"
+    # The counters, the generations and (after a semantic entry) its scope's dimension and
+    # the change feed that recorded it.
+    keep = {prefix + x for x in ("n", "g", "sd", "changes", "changes:n")}
+    assert left <= keep, f"left after expiry: {sorted(left)}"
 
 
 @pytest.mark.parametrize("backend", ["redis", "cluster"])

@@ -486,7 +486,8 @@ class AsyncChangeSubscription:
 @final
 class Changes:
     """``hub.changes``: the namespace's change feed. Each write of a capability that keeps
-    one (tasks, docs) appends what it changed, in the same atomic step as the write; readers
+    one (tasks, docs, memory; the cache for its semantic entries, ids ``sem:<key>``) appends
+    what it changed, in the same atomic step as the write; readers
     follow it with a cursor, across processes and restarts, while the feed keeps the entries
     (the newest 10,000 per capability).
 
@@ -1095,6 +1096,22 @@ class CacheStats:
         """Entries of each tag's current generation (tags with none left out)."""
 
 @final
+class SemanticMatch:
+    """What :meth:`Cache.match` found: the entry's key and value and the cosine similarity
+    of its prompt embedding to the query's."""
+
+    @property
+    def key(self) -> str:
+        """The matched entry's key."""
+    @property
+    def value(self) -> Any:
+        """Its cached value."""
+    @property
+    def similarity(self) -> float:
+        """Cosine similarity of the cached prompt's embedding to the query's (1.0: same
+        direction)."""
+
+@final
 class Cache:
     """``hub.cache``: exact caches that know what to invalidate. Values as in :class:`Kv`
     (bytes, str or any JSON value, back as given), keys any text of 1 to 1,024 bytes (never
@@ -1131,6 +1148,29 @@ class Cache:
         tags: Iterable[str] = (),
     ) -> None:
         """Cache several entries at once, all or none, each with ``ttl`` and ``tags``."""
+    def set_semantic(
+        self,
+        key: str,
+        value: _KvValue,
+        *,
+        scope: str,
+        embedding: ArrayLike,
+        ttl: float | None = None,
+        tags: Iterable[str] = (),
+    ) -> None:
+        """Cache ``value`` at ``key`` like :meth:`set`, with the prompt's ``embedding`` (a 1-D
+        array of numbers) in ``scope`` (text naming the model and the parameters that change
+        the answer), so that :meth:`match` finds it for a similar prompt (docs/cache.md)."""
+    def match(
+        self, scope: str, embedding: ArrayLike, *, threshold: float = 0.9, k: int = 4
+    ) -> SemanticMatch | None:
+        """The live entry of ``scope`` whose prompt embedding is the most similar to
+        ``embedding`` (cosine) among those at least ``threshold`` similar, or None. Expired,
+        invalidated and deleted entries are never returned: the ``k`` best candidates are read
+        through the same path as :meth:`get` (docs/cache.md)."""
+    def semantic_index(self) -> tuple[int, int]:
+        """``(entries, scopes)`` in this handle's semantic index, brought up to date first
+        (the first call loads it)."""
     def delete(self, key: str) -> bool:
         """Delete the entry at ``key``; True if there was a live one."""
     def invalidate_tag(self, tag: str) -> int:
@@ -1172,6 +1212,8 @@ class Cache:
         ttl: float | None = None,
         tags: Iterable[str] | None = None,
         token: str | None = None,
+        scope: str | None = None,
+        embedding: ArrayLike | None = None,
     ) -> None: ...
     def _release(self, key: str, token: str) -> bool: ...
 
@@ -1209,6 +1251,29 @@ class AsyncCache:
         tags: Iterable[str] = (),
     ) -> Coroutine[Any, Any, None]:
         """Cache several entries at once, all or none, each with ``ttl`` and ``tags``."""
+    def set_semantic(
+        self,
+        key: str,
+        value: _KvValue,
+        *,
+        scope: str,
+        embedding: ArrayLike,
+        ttl: float | None = None,
+        tags: Iterable[str] = (),
+    ) -> Coroutine[Any, Any, None]:
+        """Cache ``value`` at ``key`` like :meth:`set`, with the prompt's ``embedding`` (a 1-D
+        array of numbers) in ``scope`` (text naming the model and the parameters that change
+        the answer), so that :meth:`match` finds it for a similar prompt (docs/cache.md)."""
+    def match(
+        self, scope: str, embedding: ArrayLike, *, threshold: float = 0.9, k: int = 4
+    ) -> Coroutine[Any, Any, SemanticMatch | None]:
+        """The live entry of ``scope`` whose prompt embedding is the most similar to
+        ``embedding`` (cosine) among those at least ``threshold`` similar, or None. Expired,
+        invalidated and deleted entries are never returned: the ``k`` best candidates are read
+        through the same path as :meth:`get` (docs/cache.md)."""
+    def semantic_index(self) -> Coroutine[Any, Any, tuple[int, int]]:
+        """``(entries, scopes)`` in this handle's semantic index, brought up to date first
+        (the first call loads it)."""
     def delete(self, key: str) -> Coroutine[Any, Any, bool]:
         """Delete the entry at ``key``; True if there was a live one."""
     def invalidate_tag(self, tag: str) -> Coroutine[Any, Any, int]:
@@ -1250,6 +1315,8 @@ class AsyncCache:
         ttl: float | None = None,
         tags: Iterable[str] | None = None,
         token: str | None = None,
+        scope: str | None = None,
+        embedding: ArrayLike | None = None,
     ) -> Coroutine[Any, Any, None]: ...
     def _release(self, key: str, token: str) -> Coroutine[Any, Any, bool]: ...
 

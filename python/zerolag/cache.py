@@ -13,6 +13,11 @@ The store operations (``get``, ``set``, ``invalidate_tag``, ...) are the native 
   models keyed by :func:`llm_key`, a SHA-256 over the canonical JSON of the model name, the
   normalised messages and the parameters that change the answer; a cached model is a model
   for :class:`zerolag.DualLoop` like any other (``messages -> str``, with ``acomplete``).
+* Semantic mode (``hub.cache.llm.semantic(embedder)``, ``cached_model(..., semantic=embedder)``):
+  on an exact miss, the nearest cached prompt of the same scope (model, the parameters that
+  change the answer, the conversation before the last user message, the embedder) within a
+  cosine-similarity threshold answers, and the match (:class:`LlmMatch`) reports its
+  similarity. The vector search is the native ``hub.cache.match`` (docs/cache.md).
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
+
+import numpy as np
 
 from . import llm
 from ._core import AsyncCache, Cache
@@ -35,15 +43,23 @@ from .exceptions import ValidationError
 
 __all__ = [
     "ANSWER_NEUTRAL_PARAMS",
+    "DEFAULT_THRESHOLD",
     "LEASE_SECONDS",
     "CachedModel",
     "LlmCache",
+    "LlmMatch",
     "cached",
     "cached_model",
     "function_key",
     "llm_key",
     "normalise_messages",
+    "semantic_request",
 ]
+
+#: The default cosine-similarity threshold of semantic lookups. Measured with the offline
+#: ``HashingEmbedder`` on ``bench/data/paraphrases.jsonl`` (docs/cache.md has the table and how
+#: to measure it again with a real embedding model, which separates paraphrases better).
+DEFAULT_THRESHOLD = 0.9
 
 #: How long a single-flight lease lasts (seconds): a process that took it and died holds the
 #: key that long at most; then a waiter takes it over and computes itself.
@@ -135,8 +151,10 @@ def _lead(
     ttl: float | None,
     tags: Sequence[str],
     lease: float,
+    fill: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Takes the key's lease in the store (or waits for whoever holds it) and computes."""
+    """Takes the key's lease in the store (or waits for whoever holds it) and computes;
+    ``fill``: more arguments of the write (a semantic entry's scope and embedding)."""
     token = secrets.token_hex(8)
     delay = _POLL_FIRST
     while True:
@@ -146,7 +164,7 @@ def _lead(
         if leased:
             try:
                 value = compute()
-                cache._fill(key, value, ttl=ttl, tags=tags, token=token)
+                cache._fill(key, value, ttl=ttl, tags=tags, token=token, **(fill or {}))
             except BaseException:
                 cache._release(key, token)
                 raise
@@ -162,11 +180,15 @@ def _flight(
     ttl: float | None,
     tags: Sequence[str],
     lease: float,
+    fill: Mapping[str, Any] | None = None,
+    first: bool = True,
 ) -> Any:
-    """The value at ``key``, computed once by this process's threads and across processes."""
-    hit, value, _ = cache._lookup(key)
-    if hit:
-        return value
+    """The value at ``key``, computed once by this process's threads and across processes
+    (``first``: read it before taking part; False when the caller just did)."""
+    if first:
+        hit, value, _ = cache._lookup(key)
+        if hit:
+            return value
     ident = _ident(cache, key)
     while True:
         with _lock:
@@ -181,7 +203,7 @@ def _flight(
                 return value
             continue  # the leader failed: lead now
         try:
-            return _lead(cache, key, compute, ttl, tags, lease)
+            return _lead(cache, key, compute, ttl, tags, lease, fill)
         finally:
             with _lock:
                 _threads.pop(ident, None)
@@ -199,6 +221,7 @@ async def _alead(
     ttl: float | None,
     tags: Sequence[str],
     lease: float,
+    fill: Mapping[str, Any] | None = None,
 ) -> Any:
     token = secrets.token_hex(8)
     delay = _POLL_FIRST
@@ -209,7 +232,9 @@ async def _alead(
         if leased:
             try:
                 value = await compute()
-                await _await(cache._fill(key, value, ttl=ttl, tags=tags, token=token))
+                await _await(
+                    cache._fill(key, value, ttl=ttl, tags=tags, token=token, **(fill or {}))
+                )
             except BaseException:
                 await _await(cache._release(key, token))
                 raise
@@ -225,11 +250,14 @@ async def _aflight(
     ttl: float | None,
     tags: Sequence[str],
     lease: float,
+    fill: Mapping[str, Any] | None = None,
+    first: bool = True,
 ) -> Any:
     """:func:`_flight` for asyncio tasks (one leader per event loop, key and store)."""
-    hit, value, _ = await _await(cache._lookup(key))
-    if hit:
-        return value
+    if first:
+        hit, value, _ = await _await(cache._lookup(key))
+        if hit:
+            return value
     loop = asyncio.get_running_loop()
     ident = (id(loop), *_ident(cache, key))
     while True:
@@ -245,7 +273,7 @@ async def _aflight(
             continue
         fut = _tasks[ident] = loop.create_future()
         try:
-            return await _alead(cache, key, compute, ttl, tags, lease)
+            return await _alead(cache, key, compute, ttl, tags, lease, fill)
         finally:
             _tasks.pop(ident, None)
             if not fut.done():
@@ -390,22 +418,199 @@ def llm_key(model: str, messages: Iterable[Mapping[str, Any]], **params: Any) ->
     return f"llm:{_short(model)}:{_digest(data)}"
 
 
-class LlmCache:
-    """Responses of language models in a hub's cache (``hub.cache.llm``)."""
+Embed: TypeAlias = Callable[[Any], Any]
 
-    def __init__(self, cache: AnyCache) -> None:
+
+@dataclass(frozen=True)
+class LlmMatch:
+    """What a lookup of :class:`LlmCache` or :class:`CachedModel` found: the cached
+    ``response``, the ``key`` of the entry that answered, the cosine ``similarity`` of its
+    prompt to the asked one (1.0 for an exact hit) and whether the hit was ``exact``."""
+
+    response: Any
+    key: str
+    similarity: float
+    exact: bool
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
+        )
+    return "" if content is None else str(content)
+
+
+def _embedder_id(embedder: Any) -> str:
+    kind = type(embedder)
+    if callable(embedder) and kind.__name__ in ("function", "method", "builtin_function_or_method"):
+        kind_name = (
+            f"{getattr(embedder, '__module__', '?')}.{getattr(embedder, '__qualname__', '?')}"
+        )
+    else:
+        kind_name = f"{kind.__module__}.{kind.__qualname__}"
+    return _canonical(
+        {
+            "kind": kind_name,
+            "model": str(getattr(embedder, "model", "") or ""),
+            "dim": str(getattr(embedder, "dim", "") or ""),
+            "ngrams": str(getattr(embedder, "ngrams", "") or ""),
+        }
+    )
+
+
+def semantic_request(
+    model: str, messages: Iterable[Mapping[str, Any]], embedder: Any = None, **params: Any
+) -> tuple[str, str]:
+    """``(scope, text)`` of a request for a semantic lookup. ``text`` is the last user
+    message's text (normalised as :func:`normalise_messages` does; the whole conversation's
+    text when there is no user message), the part that is embedded. ``scope`` is
+    ``<model>:<sha256>`` over the model, the parameters that change the answer (as in
+    :func:`llm_key`), every message before that last user message and the embedder's
+    identity: only prompts asked in the same scope can answer each other."""
+    if not isinstance(model, str) or not model:
+        raise ValidationError("model is a non-empty model name", argument="model")
+    msgs = normalise_messages(messages)
+    last = max((i for i, m in enumerate(msgs) if m.get("role") == "user"), default=None)
+    if last is None:
+        text, context = "\n".join(_content_text(m.get("content")) for m in msgs), []
+    else:
+        text, context = _content_text(msgs[last].get("content")), msgs[:last]
+    kept = {k: v for k, v in params.items() if k not in ANSWER_NEUTRAL_PARAMS and v is not None}
+    try:
+        data = _plain(
+            {
+                "v": 1,
+                "model": model,
+                "params": kept,
+                "context": context,
+                "embedder": "" if embedder is None else _embedder_id(embedder),
+            }
+        )
+    except TypeError as e:
+        raise ValidationError(f"cannot hash the request for a cache scope: {e}") from None
+    return f"{_short(model, 120)}:{_digest(data)}", text
+
+
+def _vector(embedder: Embed, text: str) -> Any:
+    """One embedding of ``text`` from ``embedder`` (``texts -> matrix`` or ``text -> vector``,
+    or a LangChain ``Embeddings``), as a float32 vector."""
+    if hasattr(embedder, "embed_query"):
+        out = np.asarray(embedder.embed_query(text), dtype=np.float32)
+    else:
+        out = np.asarray(embedder([text]), dtype=np.float32)
+    if out.ndim == 2 and out.shape[0] == 1:
+        out = out[0]
+    if out.ndim != 1:
+        raise ValidationError(
+            f"the embedder returned an array of shape {out.shape} for one text", argument="embedder"
+        )
+    return out
+
+
+async def _avector(embedder: Embed, text: str) -> Any:
+    aq = getattr(embedder, "aembed_query", None)
+    if aq is not None:
+        return np.asarray(await aq(text), dtype=np.float32)
+    return await asyncio.to_thread(_vector, embedder, text)
+
+
+def _check_threshold(threshold: float) -> float:
+    t = float(threshold)
+    if not -1.0 <= t <= 1.0:
+        raise ValidationError(
+            f"threshold is a cosine similarity from -1.0 to 1.0, got {threshold}",
+            argument="threshold",
+        )
+    return t
+
+
+class LlmCache:
+    """Responses of language models in a hub's cache (``hub.cache.llm``). Exact by default;
+    :meth:`semantic` gives the same cache in semantic mode (an ``embedder``, a threshold)."""
+
+    def __init__(
+        self,
+        cache: AnyCache,
+        embedder: Embed | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        if embedder is not None and not callable(embedder) and not hasattr(embedder, "embed_query"):
+            raise ValidationError(
+                "embedder must be callable(texts) -> array or a LangChain Embeddings",
+                argument="embedder",
+            )
         self.cache = cache
+        self.embedder = embedder
+        self.threshold = _check_threshold(threshold)
 
     def __repr__(self) -> str:
-        return f"LlmCache({self.cache!r})"
+        mode = "" if self.embedder is None else f", semantic={self.embedder!r}"
+        return f"LlmCache({self.cache!r}{mode})"
+
+    def semantic(self, embedder: Embed, *, threshold: float = DEFAULT_THRESHOLD) -> LlmCache:
+        """This cache in semantic mode: on an exact miss, the nearest cached prompt of the
+        same scope (:func:`semantic_request`) whose embedding by ``embedder`` is at least
+        ``threshold`` similar (cosine) answers."""
+        return LlmCache(self.cache, embedder, threshold=threshold)
 
     def key(self, model: str, messages: Iterable[Mapping[str, Any]], **params: Any) -> str:
         """See :func:`llm_key`."""
         return llm_key(model, messages, **params)
 
     def get(self, model: str, messages: Iterable[Mapping[str, Any]], **params: Any) -> Any:
-        """The cached response, or None (an awaitable on an async hub)."""
-        return self.cache.get(llm_key(model, messages, **params))
+        """The cached response, or None (an awaitable on an async hub). In semantic mode a
+        similar prompt's response counts (see :meth:`lookup` for the similarity)."""
+        if self.embedder is None:
+            return self.cache.get(llm_key(model, messages, **params))
+        if isinstance(self.cache, AsyncCache):
+            return self._aget(model, list(messages), params)
+        m = self._lookup(self.cache, model, list(messages), params)
+        return None if m is None else m.response
+
+    async def _aget(self, model: str, messages: list[Any], params: dict[str, Any]) -> Any:
+        m = await self._alookup(model, messages, params)
+        return None if m is None else m.response
+
+    def lookup(
+        self, model: str, messages: Iterable[Mapping[str, Any]], **params: Any
+    ) -> LlmMatch | None | Awaitable[LlmMatch | None]:
+        """What answers the request: an :class:`LlmMatch` (exact, or in semantic mode the
+        nearest similar prompt with its similarity), or None (an awaitable on an async hub)."""
+        messages = list(messages)
+        if isinstance(self.cache, AsyncCache):
+            return self._alookup(model, messages, params)
+        return self._lookup(self.cache, model, messages, params)
+
+    def _lookup(
+        self, cache: Cache, model: str, messages: list[Any], params: dict[str, Any]
+    ) -> LlmMatch | None:
+        key = llm_key(model, messages, **params)
+        hit, value, _ = cache._lookup(key)
+        if hit:
+            return LlmMatch(value, key, 1.0, True)
+        if self.embedder is None:
+            return None
+        scope, text = semantic_request(model, messages, self.embedder, **params)
+        m = cache.match(scope, _vector(self.embedder, text), threshold=self.threshold)
+        return None if m is None else LlmMatch(m.value, m.key, m.similarity, False)
+
+    async def _alookup(
+        self, model: str, messages: list[Any], params: dict[str, Any]
+    ) -> LlmMatch | None:
+        key = llm_key(model, messages, **params)
+        hit, value, _ = await _await(self.cache._lookup(key))
+        if hit:
+            return LlmMatch(value, key, 1.0, True)
+        if self.embedder is None:
+            return None
+        scope, text = semantic_request(model, messages, self.embedder, **params)
+        vec = await _avector(self.embedder, text)
+        m = await _await(self.cache.match(scope, vec, threshold=self.threshold))
+        return None if m is None else LlmMatch(m.value, m.key, m.similarity, False)
 
     def set(
         self,
@@ -417,9 +622,33 @@ class LlmCache:
         tags: Iterable[str] = (),
         **params: Any,
     ) -> Any:
-        """Caches ``response`` (an awaitable on an async hub)."""
-        return self.cache.set(
-            llm_key(model, messages, **params), response, ttl=ttl, tags=tuple(tags)
+        """Caches ``response`` (an awaitable on an async hub); in semantic mode with the
+        prompt's embedding, so similar prompts find it."""
+        messages = list(messages)
+        key = llm_key(model, messages, **params)
+        if self.embedder is None:
+            return self.cache.set(key, response, ttl=ttl, tags=tuple(tags))
+        scope, text = semantic_request(model, messages, self.embedder, **params)
+        if isinstance(self.cache, AsyncCache):
+            return self._aset(key, response, scope, text, ttl, tuple(tags))
+        vec = _vector(self.embedder, text)
+        return self.cache.set_semantic(
+            key, response, scope=scope, embedding=vec, ttl=ttl, tags=tuple(tags)
+        )
+
+    async def _aset(
+        self,
+        key: str,
+        response: Any,
+        scope: str,
+        text: str,
+        ttl: float | None,
+        tags: tuple[str, ...],
+    ) -> None:
+        assert self.embedder is not None
+        vec = await _avector(self.embedder, text)
+        await _await(
+            self.cache.set_semantic(key, response, scope=scope, embedding=vec, ttl=ttl, tags=tags)
         )
 
     def wrap(
@@ -432,9 +661,18 @@ class LlmCache:
         tags: Iterable[str] = (),
         lease: float = LEASE_SECONDS,
     ) -> CachedModel:
-        """``model`` with its responses cached here: see :class:`CachedModel`."""
+        """``model`` with its responses cached here (in this cache's mode): see
+        :class:`CachedModel`."""
         return CachedModel(
-            model, self.cache, ttl=ttl, name=name, params=params, tags=tags, lease=lease
+            model,
+            self.cache,
+            ttl=ttl,
+            name=name,
+            params=params,
+            tags=tags,
+            lease=lease,
+            semantic=self.embedder,
+            threshold=self.threshold,
         )
 
 
@@ -453,7 +691,11 @@ class CachedModel:
     call it once (single flight). ``name``: the model name in the key (default: ``model.model``
     as :class:`zerolag.llm.OpenAIChat` has it, else the callable's qualified name);
     ``params``: parameters that change the answer (default: an ``OpenAIChat``'s ``options``).
-    Usable wherever :mod:`zerolag.llm` models are, e.g. as DualLoop's ``frontend``."""
+    ``semantic``: an embedder (``texts -> array``, e.g. :class:`zerolag.embed.HashingEmbedder`,
+    or a LangChain ``Embeddings``): on an exact miss, a similar enough earlier prompt of the same
+    scope answers (``threshold``: cosine similarity). ``last_match`` is the latest call's
+    :class:`LlmMatch` (None when the model answered). Usable wherever :mod:`zerolag.llm` models
+    are, e.g. as DualLoop's ``frontend``."""
 
     def __init__(
         self,
@@ -465,6 +707,8 @@ class CachedModel:
         params: Mapping[str, Any] | None = None,
         tags: Iterable[str] = (),
         lease: float = LEASE_SECONDS,
+        semantic: Embed | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         if not callable(model):
             raise ValidationError("model must be callable(messages) -> str", argument="model")
@@ -479,9 +723,17 @@ class CachedModel:
         self.tags = tuple(tags)
         self.lease = lease
         self.blocking = getattr(model, "blocking", True)
+        self.llm = LlmCache(cache, semantic, threshold=threshold)
+        self.last_match: LlmMatch | None = None
+
+    @property
+    def semantic(self) -> Embed | None:
+        """The embedder of semantic mode (None: exact only)."""
+        return self.llm.embedder
 
     def __repr__(self) -> str:
-        return f"CachedModel({self.model!r}, name={self.name!r}, ttl={self.ttl})"
+        mode = "" if self.semantic is None else f", semantic={self.semantic!r}"
+        return f"CachedModel({self.model!r}, name={self.name!r}, ttl={self.ttl}{mode})"
 
     def key(self, messages: Iterable[Mapping[str, Any]]) -> str:
         """The cache key of ``messages``."""
@@ -492,26 +744,66 @@ class CachedModel:
         With an async hub's cache it returns a coroutine (use :meth:`acomplete`)."""
         if isinstance(self.cache, AsyncCache):
             return self.acomplete(messages)
-        return _flight(
+        key = self.key(messages)
+        fill: dict[str, Any] | None = None
+        if self.semantic is not None:
+            hit, value, _ = self.cache._lookup(key)
+            if hit:
+                self.last_match = LlmMatch(value, key, 1.0, True)
+                return value
+            scope, text = semantic_request(self.name, messages, self.semantic, **self.params)
+            vec = _vector(self.semantic, text)
+            m = self.cache.match(scope, vec, threshold=self.llm.threshold)
+            if m is not None:
+                self.last_match = LlmMatch(m.value, m.key, m.similarity, False)
+                return m.value
+            fill = {"scope": scope, "embedding": vec}
+        hits: list[bool] = []
+
+        def compute() -> str:
+            hits.append(False)
+            return llm.complete(self.model, messages)
+
+        out = _flight(
             self.cache,
-            self.key(messages),
-            lambda: llm.complete(self.model, messages),
+            key,
+            compute,
             self.ttl,
             self.tags,
             self.lease,
+            fill,
+            first=fill is None,
         )
+        self.last_match = None if hits else LlmMatch(out, key, 1.0, True)
+        return out
 
     async def acomplete(self, messages: list[dict[str, str]]) -> str:
         """:meth:`__call__` without blocking the event loop (the model through
         :func:`zerolag.llm.acomplete`)."""
+        key = self.key(messages)
+        fill: dict[str, Any] | None = None
+        if self.semantic is not None:
+            hit, value, _ = await _await(self.cache._lookup(key))
+            if hit:
+                self.last_match = LlmMatch(value, key, 1.0, True)
+                return str(value)
+            scope, text = semantic_request(self.name, messages, self.semantic, **self.params)
+            vec = await _avector(self.semantic, text)
+            m = await _await(self.cache.match(scope, vec, threshold=self.llm.threshold))
+            if m is not None:
+                self.last_match = LlmMatch(m.value, m.key, m.similarity, False)
+                return str(m.value)
+            fill = {"scope": scope, "embedding": vec}
+        hits: list[bool] = []
+
+        async def compute() -> str:
+            hits.append(False)
+            return await llm.acomplete(self.model, messages)
+
         out: str = await _aflight(
-            self.cache,
-            self.key(messages),
-            lambda: llm.acomplete(self.model, messages),
-            self.ttl,
-            self.tags,
-            self.lease,
+            self.cache, key, compute, self.ttl, self.tags, self.lease, fill, first=fill is None
         )
+        self.last_match = None if hits else LlmMatch(out, key, 1.0, True)
         return out
 
 
@@ -524,11 +816,24 @@ def cached_model(
     params: Mapping[str, Any] | None = None,
     tags: Iterable[str] = (),
     lease: float = LEASE_SECONDS,
+    semantic: Embed | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> CachedModel:
     """``model`` with its responses cached in ``hub.cache`` (a :class:`zerolag.Hub` or
-    :class:`zerolag.AsyncHub`) for ``ttl`` seconds: see :class:`CachedModel`."""
+    :class:`zerolag.AsyncHub`) for ``ttl`` seconds, in semantic mode with an embedder
+    ``semantic`` (see :class:`CachedModel`)."""
     if hub is None:
         raise ValidationError(
             "cached_model needs hub=: the hub whose cache keeps the responses", argument="hub"
         )
-    return CachedModel(model, hub.cache, ttl=ttl, name=name, params=params, tags=tags, lease=lease)
+    return CachedModel(
+        model,
+        hub.cache,
+        ttl=ttl,
+        name=name,
+        params=params,
+        tags=tags,
+        lease=lease,
+        semantic=semantic,
+        threshold=threshold,
+    )

@@ -15,6 +15,7 @@
 
 pub mod dump;
 pub mod redis;
+pub mod semantic;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -31,15 +32,23 @@ pub use crate::kv::{check_key, check_prefix, ttl_ms, KeyPage, Value};
 /// This capability's row in the registry (`crate::registry`).
 pub const CAPABILITY: Capability = Capability {
     name: "cache",
-    migrations: &[Migration {
-        version: 12,
-        sql: sqlite::SCHEMA,
-    }],
+    migrations: &[
+        Migration {
+            version: 12,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 13,
+            sql: sqlite::SCHEMA_SEMANTIC,
+        },
+    ],
     rows: sqlite::rows,
     clear: sqlite::clear,
     topic: None,
     tag: "cache",
-    changes: false,
+    // Only entries with a prompt embedding are recorded (`sem:<key>`): the semantic index of
+    // every process follows them (`semantic`).
+    changes: true,
     sweep: Some(sqlite::sweep),
     export: dump::export,
     import: dump::import,
@@ -69,6 +78,22 @@ pub struct Put {
     pub ttl_ms: Option<u64>,
     /// Its tags (distinct).
     pub tags: Vec<String>,
+    /// Its prompt embedding, for semantic lookups (`semantic`).
+    pub semantic: Option<SemanticPut>,
+}
+
+/// The embedding a semantic entry is stored with, and the scope it is searched in.
+#[derive(Debug, Clone)]
+pub struct SemanticPut {
+    /// The scope (model and the parameters that change the answer, hashed by the caller).
+    pub scope: String,
+    /// The prompt's embedding.
+    pub vector: Vec<f32>,
+}
+
+/// The change-feed id of a semantic entry.
+pub fn semantic_id(key: &str) -> String {
+    format!("sem:{key}")
 }
 
 /// What a read found.
@@ -201,12 +226,14 @@ pub struct Cache {
     ns: Arc<str>,
     settings: Arc<RwLock<Settings>>,
     pending: Arc<Mutex<Pending>>,
+    semantic: semantic::Semantic,
 }
 
 impl Cache {
     /// The cache of `ns` on `backend`.
     pub fn new(backend: Backend, ns: Arc<str>) -> Cache {
         Cache {
+            semantic: semantic::Semantic::new(backend.clone(), ns.clone()),
             backend,
             ns,
             settings: Arc::new(RwLock::new(Settings::default())),
@@ -304,6 +331,11 @@ impl Cache {
         let max = settings.max_value;
         for p in &puts {
             tri!(check_tags(&p.tags));
+            if let Some(sem) = &p.semantic {
+                tri!(semantic::check_scope(&sem.scope));
+                tri!(semantic::check_vector(&sem.vector, "the embedding"));
+                tri!(self.semantic.check_dim(&sem.scope, sem.vector.len()));
+            }
             if p.value.data().len() > max {
                 return Op::Ready(Err(Error::validation(format!(
                     "the value of {:?} is {} bytes; the limit is {max} (cache.configure(max_value=...))",
@@ -423,6 +455,71 @@ impl Cache {
             self.ns(),
             move |db, ns| sqlite::sweep_ns(db, &ns, &pending, now),
             move |r, c, ns| redis::sweep(r, c, ns, now),
+        )
+    }
+
+    /// The best live entry of `scope` whose prompt embedding's cosine similarity to `vector`
+    /// is at least `threshold`, among the `k` nearest (`semantic`).
+    pub fn semantic_lookup(
+        &self,
+        scope: &str,
+        vector: Vec<f32>,
+        threshold: f64,
+        k: usize,
+    ) -> Op<Option<semantic::SemanticHit>> {
+        tri!(semantic::check_scope(scope));
+        tri!(semantic::check_vector(&vector, "the embedding"));
+        if !threshold.is_finite() || !(-1.0..=1.0).contains(&threshold) {
+            return Op::Ready(Err(Error::validation(format!(
+                "threshold is a cosine similarity from -1.0 to 1.0, got {threshold}"
+            ))));
+        }
+        if k == 0 || k > semantic::MAX_K {
+            return Op::Ready(Err(Error::validation(format!(
+                "k must be 1 to {}, got {k}",
+                semantic::MAX_K
+            ))));
+        }
+        let me = self.clone();
+        let scope = scope.to_string();
+        Op::Async(Box::pin(async move {
+            me.semantic
+                .lookup(&me, scope, vector, threshold as f32, k)
+                .await
+        }))
+    }
+
+    /// Semantic entries and scopes in this handle's index, after bringing it up to date.
+    pub fn semantic_size(&self) -> Op<(u64, u64)> {
+        let me = self.clone();
+        Op::Async(Box::pin(async move { me.semantic.size(&me).await }))
+    }
+
+    /// Up to `limit` live semantic entries with keys after `after` ("" from the first), in
+    /// key order, and the key to continue after (None at the end).
+    pub fn semantic_page(
+        &self,
+        after: String,
+        limit: usize,
+    ) -> Op<(Vec<semantic::SemanticRow>, Option<String>)> {
+        let now = crate::clock::now_ms();
+        self.backend.call(
+            (self.ns(), after),
+            move |db, (ns, after)| sqlite::semantic_page(db, &ns, &after, limit, now),
+            move |r, c, (ns, after)| redis::semantic_page(r, c, ns, after, limit, now),
+        )
+    }
+
+    /// The scope and embedding of each key's semantic entry (None where there is none).
+    pub fn semantic_rows(&self, keys: Vec<String>) -> Op<Vec<semantic::ScopedVector>> {
+        if keys.is_empty() {
+            return Op::Ready(Ok(vec![]));
+        }
+        let now = crate::clock::now_ms();
+        self.backend.call(
+            (self.ns(), keys),
+            move |db, (ns, keys)| sqlite::semantic_rows(db, &ns, &keys, now),
+            move |r, c, (ns, keys)| redis::semantic_rows(r, c, ns, keys, now),
         )
     }
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 
 use redis::Value as RValue;
 
+use super::semantic::{self, SemanticRow};
 use super::{Lease, Lookup, Put, Settings, Stats, Value};
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
@@ -26,6 +27,10 @@ static RELEASE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/releas
 static KEYS: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/keys.lua")));
 static STATS: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/stats.lua")));
 static SWEEP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/sweep.lua")));
+static SEM_PAGE: LazyLock<Lua> =
+    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/semantic_page.lua")));
+static SEM_ROWS: LazyLock<Lua> =
+    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/semantic_rows.lua")));
 
 /// `zl:{<ns>:cache}:` — every cache key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -110,9 +115,24 @@ pub async fn set_many(
             .arg(x.value.data())
             .arg(x.ttl_ms.map(|t| t.to_string()).unwrap_or_default())
             .arg(tags);
+        match &x.semantic {
+            Some(sem) => cmd.arg(&sem.scope).arg(semantic::encode(&sem.vector)),
+            None => cmd.arg("").arg(""),
+        };
     }
-    let _evicted: i64 = SET.run(&r, &mut c, &cmd).await?;
-    Ok(())
+    match SET.run::<RValue>(&r, &mut c, &cmd).await? {
+        RValue::Int(_evicted) => Ok(()),
+        RValue::Array(f) if f.len() == 2 => {
+            let scope = string(&f[0])?;
+            let have: usize = string(&f[1])?.parse().map_err(|_| bad("set: dimension"))?;
+            let dim = puts
+                .iter()
+                .find_map(|p| p.semantic.as_ref().filter(|s| s.scope == scope))
+                .map_or(0, |s| s.vector.len());
+            Err(semantic::dim_error(&scope, dim, have))
+        }
+        other => Err(bad(&format!("set: {other:?}"))),
+    }
 }
 
 /// See `Cache::delete_many`.
@@ -240,4 +260,62 @@ pub async fn sweep(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Res
             return Ok(total);
         }
     }
+}
+
+/// See `Cache::semantic_page`.
+pub async fn semantic_page(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    after: String,
+    limit: usize,
+    now: u64,
+) -> Result<(Vec<SemanticRow>, Option<String>)> {
+    let p = prefix(&ns);
+    let mut cmd = SEM_PAGE.call(&format!("{p}sem"));
+    cmd.arg(&p).arg(now).arg(&after).arg(limit);
+    let reply: Vec<RValue> = SEM_PAGE.run(&r, &mut c, &cmd).await?;
+    let (next, rest) = reply.split_first().ok_or_else(|| bad("semantic page"))?;
+    let next = string(next)?;
+    let mut out = Vec::with_capacity(rest.len() / 3);
+    for e in rest.chunks(3) {
+        let [k, scope, v] = e else {
+            return Err(bad("semantic page: short entry"));
+        };
+        if let Some(v) = semantic::decode(&bytes(v)?) {
+            out.push((string(k)?, string(scope)?, v));
+        }
+    }
+    Ok((out, (!next.is_empty()).then_some(next)))
+}
+
+/// See `Cache::semantic_rows`.
+pub async fn semantic_rows(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    keys: Vec<String>,
+    now: u64,
+) -> Result<Vec<semantic::ScopedVector>> {
+    let p = prefix(&ns);
+    let mut cmd = SEM_ROWS.call(&format!("{p}sem"));
+    cmd.arg(&p).arg(now);
+    for k in &keys {
+        cmd.arg(k);
+    }
+    let reply: Vec<RValue> = SEM_ROWS.run(&r, &mut c, &cmd).await?;
+    if reply.len() != keys.len() {
+        return Err(bad("semantic rows: reply length"));
+    }
+    reply
+        .into_iter()
+        .map(|v| match v {
+            RValue::Array(f) if f.len() == 2 => {
+                Ok(semantic::decode(&bytes(&f[1])?).map(|x| (string(&f[0]), x)))
+                    .and_then(|o| o.map(|(s, x)| s.map(|s| (s, x))).transpose())
+            }
+            RValue::Int(_) => Ok(None),
+            other => Err(bad(&format!("{other:?}"))),
+        })
+        .collect()
 }

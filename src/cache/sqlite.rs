@@ -8,7 +8,9 @@
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::semantic::{self, SemanticRow};
 use super::{Lease, Lookup, Pending, Put, Settings, Stats, Value};
+use crate::changes::{self, Kind, Record};
 use crate::engine::Sqlite;
 use crate::error::Result;
 use crate::kv::KeyPage;
@@ -36,7 +38,41 @@ CREATE TABLE cache_leases (
 ) WITHOUT ROWID;
 ";
 
-const TABLES: &[&str] = &["cache", "cache_tags", "cache_stats", "cache_leases"];
+/// The prompt embeddings of semantic entries (migration step 13): one row per entry that has
+/// one, removed with it.
+pub const SCHEMA_SEMANTIC: &str = "
+CREATE TABLE cache_semantic (
+  ns TEXT NOT NULL, key TEXT NOT NULL, scope TEXT NOT NULL, vec BLOB NOT NULL,
+  PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+CREATE TABLE cache_semantic_dims (
+  ns TEXT NOT NULL, scope TEXT NOT NULL, dim INTEGER NOT NULL,
+  PRIMARY KEY (ns, scope)
+) WITHOUT ROWID;
+";
+
+const TABLES: &[&str] = &[
+    "cache",
+    "cache_tags",
+    "cache_stats",
+    "cache_leases",
+    "cache_semantic",
+    "cache_semantic_dims",
+];
+
+fn record_semantic(tx: &Transaction<'_>, ns: &str, key: &str, kind: Kind) -> Result<()> {
+    let id = super::semantic_id(key);
+    changes::sqlite::record(
+        tx,
+        ns,
+        super::CAPABILITY.name,
+        &[Record {
+            id: &id,
+            version: 0,
+            kind,
+        }],
+    )
+}
 
 /// Rows one background sweep removes at most.
 const SWEEP_BATCH: i64 = 10_000;
@@ -128,6 +164,13 @@ fn remove(tx: &Transaction<'_>, ns: &str, key: &str) -> Result<Option<Row>> {
     };
     tx.prepare_cached("DELETE FROM cache WHERE ns = ?1 AND key = ?2")?
         .execute(params![ns, key])?;
+    if tx
+        .prepare_cached("DELETE FROM cache_semantic WHERE ns = ?1 AND key = ?2")?
+        .execute(params![ns, key])?
+        > 0
+    {
+        record_semantic(tx, ns, key, Kind::Deleted)?;
+    }
     for (t, g) in &row.tags {
         tx.prepare_cached(
             "UPDATE cache_tags SET entries = MAX(entries - 1, 0) \
@@ -281,6 +324,28 @@ pub fn set_many(
                 now as i64
             ])?;
             bump_stats(tx, ns, 0, 0, 1, size)?;
+            if let Some(sem) = &put.semantic {
+                let dim = sem.vector.len() as i64;
+                let have: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO cache_semantic_dims (ns, scope, dim) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (ns, scope) DO UPDATE SET dim = dim RETURNING dim",
+                    )?
+                    .query_row(params![ns, sem.scope, dim], |r| r.get(0))?;
+                if have != dim {
+                    return Err(semantic::dim_error(&sem.scope, dim as usize, have as usize));
+                }
+                tx.prepare_cached(
+                    "INSERT INTO cache_semantic (ns, key, scope, vec) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    ns,
+                    put.key,
+                    sem.scope,
+                    semantic::encode(&sem.vector)
+                ])?;
+                record_semantic(tx, ns, &put.key, Kind::Created)?;
+            }
             if let Some(tok) = lease_token {
                 tx.prepare_cached(
                     "DELETE FROM cache_leases WHERE ns = ?1 AND key = ?2 AND token = ?3",
@@ -501,6 +566,80 @@ pub fn sweep_ns(db: &Sqlite, ns: &str, pending: &Mutex<Pending>, now: u64) -> Re
         tx.prepare_cached("DELETE FROM cache_leases WHERE ns = ?1 AND expires <= ?2")?
             .execute(params![ns, now as i64])?;
         Ok(n)
+    })
+}
+
+/// See `Cache::semantic_page`.
+pub fn semantic_page(
+    db: &Sqlite,
+    ns: &str,
+    after: &str,
+    limit: usize,
+    now: u64,
+) -> Result<(Vec<SemanticRow>, Option<String>)> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT s.key, s.scope, s.vec, c.expires FROM cache_semantic s \
+             JOIN cache c ON c.ns = s.ns AND c.key = s.key \
+             WHERE s.ns = ?1 AND s.key > ?2 ORDER BY s.key LIMIT ?3",
+        )?;
+        let rows = st.query_map(params![ns, after, limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        let mut last = None;
+        let mut n = 0;
+        for row in rows {
+            let (key, scope, vec, expires) = row?;
+            n += 1;
+            last = Some(key.clone());
+            if expires.is_some_and(|e| e <= now as i64) {
+                continue;
+            }
+            if let Some(v) = semantic::decode(&vec) {
+                out.push((key, scope, v));
+            }
+        }
+        Ok((out, if n == limit { last } else { None }))
+    })
+}
+
+/// See `Cache::semantic_rows`.
+pub fn semantic_rows(
+    db: &Sqlite,
+    ns: &str,
+    keys: &[String],
+    now: u64,
+) -> Result<Vec<semantic::ScopedVector>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT s.scope, s.vec, c.expires FROM cache_semantic s \
+             JOIN cache c ON c.ns = s.ns AND c.key = s.key WHERE s.ns = ?1 AND s.key = ?2",
+        )?;
+        keys.iter()
+            .map(|k| {
+                let row = st
+                    .query_row(params![ns, k], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, Option<i64>>(2)?,
+                        ))
+                    })
+                    .optional()?;
+                Ok(row.and_then(|(scope, vec, expires)| {
+                    if expires.is_some_and(|e| e <= now as i64) {
+                        return None;
+                    }
+                    semantic::decode(&vec).map(|v| (scope, v))
+                }))
+            })
+            .collect()
     })
 }
 

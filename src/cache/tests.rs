@@ -12,6 +12,7 @@ fn put(key: &str, value: &str, tags: &[&str]) -> Put {
         value: Value::Text(value.into()),
         ttl_ms: None,
         tags: tags.iter().map(|t| t.to_string()).collect(),
+        semantic: None,
     }
 }
 
@@ -98,4 +99,52 @@ fn bad_tags_are_refused() {
     assert!(check_tag(&"t".repeat(MAX_TAG + 1)).is_err());
     assert!(check_tag("user:42 *?").is_ok());
     assert!(check_tags(&["a".into(), "a".into()]).is_err());
+}
+
+fn sem(key: &str, value: &str, v: &[f32]) -> Put {
+    let mut p = put(key, value, &[]);
+    p.semantic = Some(super::SemanticPut {
+        scope: "s".into(),
+        vector: v.to_vec(),
+    });
+    p
+}
+
+both!(semantic_lookups_follow_the_feed_and_verify_entries);
+fn semantic_lookups_follow_the_feed_and_verify_entries(h: &Hub) -> Result<()> {
+    let c = &h.cache;
+    assert!(c
+        .semantic_lookup("s", vec![1.0, 0.0], 0.5, 4)
+        .wait()?
+        .is_none());
+    c.set_many(
+        vec![sem("a", "A", &[1.0, 0.0]), sem("b", "B", &[0.0, 1.0])],
+        None,
+    )
+    .wait()?;
+    let m = c
+        .semantic_lookup("s", vec![1.0, 0.1], 0.5, 4)
+        .wait()?
+        .expect("a match");
+    assert_eq!((m.key.as_str(), &m.value), ("a", &Value::Text("A".into())));
+    assert!((m.similarity - 0.995_037).abs() < 1e-4, "{}", m.similarity);
+    assert!(c
+        .semantic_lookup("s", vec![1.0, 0.1], 0.999, 4)
+        .wait()?
+        .is_none());
+    // Another dimension in the same scope: refused, nothing written.
+    assert!(c
+        .set_many(vec![sem("c", "C", &[1.0, 0.0, 0.0])], None)
+        .wait()
+        .is_err());
+    assert!(c
+        .semantic_lookup("s", vec![1.0, 0.0, 0.0], 0.5, 4)
+        .wait()
+        .is_err());
+    assert_eq!(get(h, "c")?, None);
+    c.delete_many(vec!["a".into()]).wait()?;
+    let m = c.semantic_lookup("s", vec![1.0, 0.1], -1.0, 4).wait()?;
+    assert_eq!(m.map(|m| m.key), Some("b".to_string()));
+    assert_eq!(c.semantic_size().wait()?, (1, 1));
+    Ok(())
 }

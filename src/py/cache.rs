@@ -10,7 +10,8 @@ use pyo3::types::{PyDict, PyTuple};
 use super::convert::{str_list, Text};
 use super::kv::{to_py, value};
 use super::{run_async, run_sync};
-use crate::cache::{self as core, Lease, Lookup, Put, Stats};
+use crate::cache::semantic::SemanticHit;
+use crate::cache::{self as core, Lease, Lookup, Put, SemanticPut, Stats};
 use crate::hub::Hub as CoreHub;
 
 fn ttl_of(ttl: Option<f64>) -> PyResult<Option<u64>> {
@@ -52,6 +53,7 @@ fn items(
                 value: value(&v)?,
                 ttl_ms: ttl,
                 tags: tags.clone(),
+                semantic: None,
             })
         })
         .collect()
@@ -71,6 +73,65 @@ fn lease_of(lease: Option<f64>, token: Option<Text>) -> PyResult<Option<Lease>> 
             ms: core::ttl_ms(secs)?,
         })),
         _ => Ok(None),
+    }
+}
+
+/// The default similarity threshold of `match` (docs/cache.md has the measurements).
+pub const DEFAULT_THRESHOLD: f64 = 0.9;
+const DEFAULT_K: usize = core::semantic::DEFAULT_K;
+
+fn vector(o: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
+    super::memory_args::vector(Some(o))?.ok_or_else(|| {
+        crate::error::Error::validation("embedding must be a 1-D array or list of numbers").into()
+    })
+}
+
+fn semantic_of(
+    scope: Option<Text>,
+    embedding: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<SemanticPut>> {
+    match (scope, embedding.filter(|e| !e.is_none())) {
+        (Some(s), Some(e)) => Ok(Some(SemanticPut {
+            scope: s.into_string(),
+            vector: vector(e)?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(crate::error::Error::validation(
+            "a semantic entry needs both scope and embedding",
+        )
+        .into()),
+    }
+}
+
+/// What `cache.match()` found: the entry's key and value and the cosine similarity of its
+/// prompt embedding to the query's.
+#[pyclass(frozen, module = "zerolag._core", name = "SemanticMatch")]
+pub struct SemanticMatch {
+    m: SemanticHit,
+}
+
+#[pymethods]
+impl SemanticMatch {
+    /// The matched entry's key.
+    #[getter]
+    fn key(&self) -> &str {
+        &self.m.key
+    }
+    /// Its cached value.
+    #[getter]
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.m.value)
+    }
+    /// Cosine similarity of the cached prompt's embedding to the query's (1.0: same direction).
+    #[getter]
+    fn similarity(&self) -> f64 {
+        f64::from(self.m.similarity)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "SemanticMatch(key={:?}, similarity={:.4})",
+            self.m.key, self.m.similarity
+        )
     }
 }
 
@@ -209,6 +270,7 @@ macro_rules! cache_methods {
                     value: self::value(value)?,
                     ttl_ms: ttl_of(ttl)?,
                     tags: tags_of(tags)?,
+                    semantic: None,
                 };
                 $run(py, self.hub.cache.set_many(vec![put], None), Ok)
             }
@@ -345,9 +407,11 @@ macro_rules! cache_methods {
                 })
             }
 
-            /// The write that ends a single flight: caches the value and gives up the lease
-            /// `token` held.
-            #[pyo3(signature = (key, value, *, ttl=None, tags=None, token=None))]
+            /// The write that ends a single flight: caches the value (with its prompt
+            /// embedding under `scope` when both are given) and gives up the lease `token`
+            /// held.
+            #[pyo3(signature = (key, value, *, ttl=None, tags=None, token=None, scope=None, embedding=None))]
+            #[allow(clippy::too_many_arguments)]
             fn _fill<'py>(
                 &self,
                 py: Python<'py>,
@@ -356,12 +420,15 @@ macro_rules! cache_methods {
                 ttl: Option<f64>,
                 tags: Option<&Bound<'py, PyAny>>,
                 token: Option<Text>,
+                scope: Option<Text>,
+                embedding: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<$ret> {
                 let put = Put {
                     key: key.into_string(),
                     value: self::value(value)?,
                     ttl_ms: ttl_of(ttl)?,
                     tags: tags_of(tags)?,
+                    semantic: semantic_of(scope, embedding)?,
                 };
                 $run(
                     py,
@@ -370,6 +437,57 @@ macro_rules! cache_methods {
                         .set_many(vec![put], token.map(Text::into_string)),
                     Ok,
                 )
+            }
+
+            /// Caches `value` at `key` like `set`, with the prompt's `embedding` (a 1-D array
+            /// of numbers) in `scope` (a text naming the model and the parameters that change
+            /// the answer), so `match` finds it for a similar prompt (docs/cache.md).
+            #[pyo3(signature = (key, value, *, scope, embedding, ttl=None, tags=None))]
+            #[pyo3(text_signature = "($self, key, value, *, scope, embedding, ttl=None, tags=())")]
+            #[allow(clippy::too_many_arguments)]
+            fn set_semantic<'py>(
+                &self,
+                py: Python<'py>,
+                key: Text,
+                value: &Bound<'py, PyAny>,
+                scope: Text,
+                embedding: &Bound<'py, PyAny>,
+                ttl: Option<f64>,
+                tags: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<$ret> {
+                let put = Put {
+                    key: key.into_string(),
+                    value: self::value(value)?,
+                    ttl_ms: ttl_of(ttl)?,
+                    tags: tags_of(tags)?,
+                    semantic: semantic_of(Some(scope), Some(embedding))?,
+                };
+                $run(py, self.hub.cache.set_many(vec![put], None), Ok)
+            }
+
+            /// The live entry of `scope` whose prompt embedding is the most similar to
+            /// `embedding` (cosine) among those at least `threshold` similar, as a
+            /// `SemanticMatch` (key, value, similarity), or None. Expired, invalidated and
+            /// deleted entries are never returned (docs/cache.md). `k`: candidates read.
+            #[pyo3(signature = (scope, embedding, *, threshold=DEFAULT_THRESHOLD, k=DEFAULT_K))]
+            #[pyo3(text_signature = "($self, scope, embedding, *, threshold=0.9, k=4)")]
+            fn r#match<'py>(
+                &self,
+                py: Python<'py>,
+                scope: Text,
+                embedding: &Bound<'py, PyAny>,
+                threshold: f64,
+                k: usize,
+            ) -> PyResult<$ret> {
+                let v = vector(embedding)?;
+                let op = self.hub.cache.semantic_lookup(&scope, v, threshold, k);
+                $run(py, op, |m| Ok(m.map(|m| SemanticMatch { m })))
+            }
+
+            /// `(entries, scopes)` in this handle's semantic index, brought up to date first
+            /// (the first call loads it).
+            fn semantic_index<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                $run(py, self.hub.cache.semantic_size(), Ok)
             }
 
             /// Gives up the lease `token` holds on `key` (the computation failed).
@@ -404,5 +522,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Cache>()?;
     m.add_class::<AsyncCache>()?;
     m.add_class::<CacheStats>()?;
+    m.add_class::<SemanticMatch>()?;
     Ok(())
 }

@@ -1,6 +1,7 @@
-"""LangChain's own standard tests, unmodified, for ``ZerolagCache`` and ``ZerolagStore`` on
-every backend (the ``hub`` fixture is parametrized: embedded, redis, cluster), and a fake chat
-model answered from the cache the second time."""
+"""LangChain's own standard tests, unmodified, for ``ZerolagCache``, ``ZerolagSemanticCache``
+and ``ZerolagStore`` on every backend (the ``hub`` fixture is parametrized: embedded, redis,
+cluster), and a fake chat model answered from the cache the second time (by the same prompt,
+and by a paraphrase through the semantic cache)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from langchain_tests.integration_tests import (
     BaseStoreSyncTests,
     SyncCacheTestSuite,
 )
-from zerolag.integrations.langchain import ZerolagCache, ZerolagStore
+from zerolag.embed import HashingEmbedder
+from zerolag.integrations.langchain import ZerolagCache, ZerolagSemanticCache, ZerolagStore
 
 
 class TestZerolagCacheSync(SyncCacheTestSuite):
@@ -30,6 +32,18 @@ class TestZerolagCacheAsync(AsyncCacheTestSuite):
     @pytest.fixture
     def cache(self, hub: Any) -> BaseCache:
         return ZerolagCache(hub)
+
+
+class TestZerolagSemanticCacheSync(SyncCacheTestSuite):
+    @pytest.fixture
+    def cache(self, hub: Any) -> BaseCache:
+        return ZerolagSemanticCache(hub, HashingEmbedder(384))
+
+
+class TestZerolagSemanticCacheAsync(AsyncCacheTestSuite):
+    @pytest.fixture
+    def cache(self, hub: Any) -> BaseCache:
+        return ZerolagSemanticCache(hub, HashingEmbedder(384))
 
 
 class TestZerolagStoreSync(BaseStoreSyncTests[bytes]):
@@ -64,6 +78,32 @@ def test_a_fake_chat_model_is_answered_from_the_cache(hub: Any) -> None:
         assert hub.cache.stats().hits == 1
     finally:
         set_llm_cache(None)
+
+
+def test_a_fake_chat_model_is_answered_by_a_similar_prompt(hub: Any) -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    model = FakeListChatModel(responses=["first answer", "second answer", "third answer"])
+    cache = ZerolagSemanticCache(hub, HashingEmbedder(384), ttl=3600)
+    set_llm_cache(cache)
+    try:
+        a = model.invoke("What is the refund policy for annual plans?")
+        b = model.invoke("what's the refund policy for annual plans")
+        assert a.content == b.content == "first answer"
+        assert cache.last_match is not None and 0.9 <= cache.last_match.similarity < 0.99
+        assert model.invoke("What is the capital of France?").content == "second answer"
+        assert cache.last_match is None
+        cache.clear()
+        assert model.invoke("What is the refund policy for annual plans?").content == "third answer"
+    finally:
+        set_llm_cache(None)
+    # A LangChain Embeddings works too (here one that is the same for the same text only).
+    lc = ZerolagSemanticCache(hub, DeterministicFakeEmbedding(size=64), tag="other")
+    from langchain_core.outputs import Generation
+
+    lc.update("p", "llm", [Generation(text="t")])
+    assert lc.lookup("p", "llm") == [Generation(text="t")]
+    assert lc.lookup("p", "another llm") is None
 
 
 def test_the_store_keeps_a_prefix_and_refuses_text(hub: Any) -> None:

@@ -11,11 +11,20 @@ tests (``langchain-tests``).
       from langchain_core.globals import set_llm_cache
       set_llm_cache(ZerolagCache(zerolag.open("redis://localhost:6379"), ttl=3600))
 
+* :class:`ZerolagSemanticCache` (``BaseCache``): the same entries found by meaning: on
+  ``lookup`` the prompt is embedded (a LangChain ``Embeddings`` or a plain callable
+  ``texts -> array`` such as :class:`zerolag.embed.HashingEmbedder`) and the nearest cached
+  prompt of the same ``llm_string`` within a cosine-similarity ``threshold`` answers
+  (``hub.cache.match``: plain Redis, Redis Cluster or the embedded store, no Redis modules);
+  ``last_match`` reports the similarity of the latest lookup's hit::
+
+      set_llm_cache(ZerolagSemanticCache(hub, HashingEmbedder(), threshold=0.8))
+
 * :class:`ZerolagStore` (``langchain_core.stores.BaseStore[str, bytes]``) on ``hub.kv``:
   values are bytes, keys any text (under an optional ``prefix``), ``yield_keys(prefix=)``
   in key order.
 
-Both take a sync :class:`zerolag.Hub` (their async methods call it directly: each call
+All take a sync :class:`zerolag.Hub` (their async methods call it directly: each call
 releases the GIL and is one store round trip) or an :class:`zerolag.AsyncHub` (async methods
 only; the sync ones raise TypeError).
 """
@@ -37,9 +46,10 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "zerolag.integrations.langchain needs langchain-core: pip install 'zerolag[langchain]'"
     ) from e
 
-from .._core import AsyncHub, Hub
+from .._core import AsyncHub, Hub, SemanticMatch
+from ..cache import DEFAULT_THRESHOLD, _avector, _check_threshold, _embedder_id, _vector
 
-__all__ = ["ZerolagCache", "ZerolagStore"]
+__all__ = ["ZerolagCache", "ZerolagSemanticCache", "ZerolagStore"]
 
 
 def _sync(hub: Any, what: str) -> Any:
@@ -131,6 +141,96 @@ class ZerolagCache(BaseCache):
             self.hub.cache.set(
                 self._key(prompt, llm_string),
                 self._dump(return_val),
+                ttl=self.ttl,
+                tags=[self.tag],
+            )
+        )
+
+    async def aclear(self, **kwargs: Any) -> None:
+        """:meth:`clear` for asyncio code."""
+        await _await(self.hub.cache.invalidate_tag(self.tag))
+
+
+class ZerolagSemanticCache(BaseCache):
+    """LangChain's LLM cache found by meaning, on ``hub.cache`` (docs/cache.md). ``embedding``:
+    a LangChain ``Embeddings`` (``embed_query``/``aembed_query``) or a callable ``texts ->
+    array``. A lookup embeds the prompt and returns the generations cached for the most
+    similar prompt of the same ``llm_string`` if its cosine similarity is at least
+    ``threshold`` (``last_match``: that hit's :class:`zerolag.SemanticMatch`, None after a
+    miss). ``ttl``, ``tag`` (which ``clear()`` invalidates) and ``prefix`` as for
+    :class:`ZerolagCache`; entries are ordinary cache entries, so TTL, tags and prefix
+    deletes apply to them."""
+
+    def __init__(
+        self,
+        hub: Hub | AsyncHub,
+        embedding: Any,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        ttl: float | None = None,
+        tag: str = "langchain-semantic",
+        prefix: str = "lcs:",
+    ) -> None:
+        if not callable(embedding) and not hasattr(embedding, "embed_query"):
+            raise TypeError("embedding must be a LangChain Embeddings or callable(texts) -> array")
+        self.hub = hub
+        self.embedding = embedding
+        self.threshold = _check_threshold(threshold)
+        self.ttl = ttl
+        self.tag = tag
+        self.prefix = prefix
+        self.last_match: SemanticMatch | None = None
+        self._emb_id = _sha(_embedder_id(embedding))[:16]
+
+    def _key(self, prompt: str, llm_string: str) -> str:
+        return f"{self.prefix}{_sha(llm_string)}:{_sha(prompt)}"
+
+    def _scope(self, llm_string: str) -> str:
+        return f"{self.prefix}{_sha(self.tag)[:16]}:{self._emb_id}:{_sha(llm_string)}"
+
+    def _found(self, m: SemanticMatch | None) -> RETURN_VAL_TYPE | None:
+        self.last_match = m
+        return None if m is None else ZerolagCache._load(m.value)
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """The generations cached for the most similar prompt under ``llm_string``, or None."""
+        hub = _sync(self.hub, "lookup")
+        vec = _vector(self.embedding, prompt)
+        return self._found(hub.cache.match(self._scope(llm_string), vec, threshold=self.threshold))
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Caches ``return_val`` with the prompt's embedding."""
+        hub = _sync(self.hub, "update")
+        hub.cache.set_semantic(
+            self._key(prompt, llm_string),
+            ZerolagCache._dump(return_val),
+            scope=self._scope(llm_string),
+            embedding=_vector(self.embedding, prompt),
+            ttl=self.ttl,
+            tags=[self.tag],
+        )
+
+    def clear(self, **kwargs: Any) -> None:
+        """Invalidates every entry of this cache (its tag), atomically."""
+        _sync(self.hub, "clear").cache.invalidate_tag(self.tag)
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """:meth:`lookup` for asyncio code."""
+        vec = await _avector(self.embedding, prompt)
+        m = await _await(
+            self.hub.cache.match(self._scope(llm_string), vec, threshold=self.threshold)
+        )
+        return self._found(m)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """:meth:`update` for asyncio code."""
+        vec = await _avector(self.embedding, prompt)
+        await _await(
+            self.hub.cache.set_semantic(
+                self._key(prompt, llm_string),
+                ZerolagCache._dump(return_val),
+                scope=self._scope(llm_string),
+                embedding=vec,
                 ttl=self.ttl,
                 tags=[self.tag],
             )

@@ -5,6 +5,9 @@
 -- from it is not served); `P exp` keys by expiry; `P g` the generations: `~` the epoch,
 -- `t:<tag>` each tag's counter; `P tn` entries of the current generation per tag; `P n`
 -- counters `hits`, `misses`, `entries`, `bytes`; `P l:<key>` a lease (token, PX).
+-- A semantic entry's hash also has `c` its scope and `v` its prompt embedding (f32 LE), and
+-- its key is in `P sem` (score 0); writing or removing one records `sem:<key>` in the
+-- cache's change feed (`P changes`, `P changes:n`).
 -- Keys are encoded as kv encodes them: bytes below '!', DEL and '%' become %XX.
 local GRACE = 300000
 local function enc(key)
@@ -39,6 +42,9 @@ end
 -- takes it out of the counters.
 local function drop(P, k, x, g, s)
   redis.call('DEL', ekey(P, k))
+  if redis.call('ZREM', P .. 'sem', k) == 1 then
+    record_changes(P, { { 'sem:' .. k, 0, 'd' } })
+  end
   local was = redis.call('ZREM', P .. 'idx', k)
   redis.call('ZREM', P .. 'exp', k)
   if was == 1 then redis.call('HINCRBY', P .. 'n', 'entries', -1) end

@@ -1,16 +1,26 @@
 -- Writes entries, all of them. KEYS[1]: P..'idx' (routing). ARGV: P, now (ms), a fresh
 -- epoch (used only when there is none), lease token ('' none), max entries, max bytes ('0'
--- unbounded), then 5 per entry: key, type, data, ttl ms ('' none), tags ('tag\n' each).
+-- unbounded), then 7 per entry: key, type, data, ttl ms ('' none), tags ('tag\n' each),
+-- semantic scope ('' none) and prompt embedding (f32 LE). A scope's embedding dimension is
+-- fixed by its first entry (`P sd`): an embedding of another returns {scope, its dimension}
+-- before anything is written.
 -- Past a bound, evicts the entry idle longest among a sample of 5 (Redis's own idle clock)
 -- until under it (never one this call wrote, unless nothing else is left). Returns how many
 -- entries it evicted.
 local P, now, fresh, token = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local max_n, max_b = tonumber(ARGV[5]), tonumber(ARGV[6])
+local n = (#ARGV - 6) / 7
+for i = 1, n do
+  local b = 6 + (i - 1) * 7
+  if ARGV[b + 6] ~= '' then
+    local have = redis.call('HGET', P .. 'sd', ARGV[b + 6])
+    if have and tonumber(have) ~= #ARGV[b + 7] / 4 then return { ARGV[b + 6], have } end
+  end
+end
 local ep = epoch(P, fresh)
-local n = (#ARGV - 6) / 5
 local written = {}
 for i = 1, n do
-  local b = 6 + (i - 1) * 5
+  local b = 6 + (i - 1) * 7
   local k, data, ttl, tags = ARGV[b + 1], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   remove(P, k, now)
   written[k] = true
@@ -28,6 +38,12 @@ for i = 1, n do
     redis.call('ZADD', P .. 'exp', fmt(at), k)
   end
   redis.call('ZADD', P .. 'idx', 0, k)
+  if ARGV[b + 6] ~= '' then
+    redis.call('HSET', h, 'c', ARGV[b + 6], 'v', ARGV[b + 7])
+    redis.call('HSETNX', P .. 'sd', ARGV[b + 6], fmt(#ARGV[b + 7] / 4))
+    redis.call('ZADD', P .. 'sem', 0, k)
+    record_changes(P, { { 'sem:' .. k, 0, 'c' } })
+  end
   redis.call('HINCRBY', P .. 'n', 'entries', 1)
   redis.call('HINCRBY', P .. 'n', 'bytes', #data)
   if token ~= '' and redis.call('GET', lkey(P, k)) == token then redis.call('DEL', lkey(P, k)) end
