@@ -465,20 +465,16 @@ pub fn keys(
                 }
             }
         }
-        let mut st = c.prepare_cached(
+        // The prefix's range of the primary key, bounded above (see `prefix_end`); two
+        // statements, as a bound inside an OR would not bound the index range.
+        let end = crate::engine::keys::prefix_end(prefix);
+        let upper = if end.is_some() { "key < ?4" } else { "?4 IS NULL" };
+        let mut st = c.prepare_cached(&format!(
             "SELECT key FROM cache WHERE ns = ?1 AND key > ?2 \
-             AND (expires IS NULL OR expires > ?3) \
-             AND substr(key, 1, ?4) = ?5 ORDER BY key LIMIT ?6",
-        )?;
+             AND (expires IS NULL OR expires > ?3) AND {upper} ORDER BY key LIMIT ?5"
+        ))?;
         let rows = st.query_map(
-            params![
-                ns,
-                start,
-                now as i64,
-                prefix.chars().count() as i64,
-                prefix,
-                (limit - keys.len()) as i64
-            ],
+            params![ns, start, now as i64, end, (limit - keys.len()) as i64],
             |r| r.get::<_, String>(0),
         )?;
         for k in rows {
