@@ -468,7 +468,11 @@ pub fn keys(
         // The prefix's range of the primary key, bounded above (see `prefix_end`); two
         // statements, as a bound inside an OR would not bound the index range.
         let end = crate::engine::keys::prefix_end(prefix);
-        let upper = if end.is_some() { "key < ?4" } else { "?4 IS NULL" };
+        let upper = if end.is_some() {
+            "key < ?4"
+        } else {
+            "?4 IS NULL"
+        };
         let mut st = c.prepare_cached(&format!(
             "SELECT key FROM cache WHERE ns = ?1 AND key > ?2 \
              AND (expires IS NULL OR expires > ?3) AND {upper} ORDER BY key LIMIT ?5"
