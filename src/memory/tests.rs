@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 
 use super::bm25::{tokenize, Bm25Index, Bm25Params};
 use super::fusion::{fuse, Fusion, SignalScore};
+use super::kernels::Kernels;
 use super::vector::{Metric, VectorSpace};
 use super::Hit;
 use crate::error::Error;
@@ -116,6 +117,63 @@ proptest! {
         let q: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
         let got = s.search_exact(&q, k).expect("a valid query");
         assert_topk(&got, &reference(&rows, &q, metric), k, 1e-4);
+    }
+}
+
+/// The kernels (SIMD where the CPU has it) against plain sums: int8 exactly, including codes
+/// at +-127 everywhere (the largest pair sums), `f32` within rounding, over dimensions around
+/// the SIMD widths and row counts around the four-row groups.
+#[test]
+fn kernels_equal_plain_sums() {
+    let kern = Kernels::detect();
+    let mut rng = StdRng::seed_from_u64(61);
+    for dim in [1, 5, 8, 15, 31, 32, 33, 64, 100, 384, 1000] {
+        for n in 0..=9 {
+            for extreme in [false, true] {
+                let code = |rng: &mut StdRng| -> i8 {
+                    if extreme {
+                        if rng.random_bool(0.5) {
+                            127
+                        } else {
+                            -127
+                        }
+                    } else {
+                        rng.random_range(-127..=127)
+                    }
+                };
+                let q: Vec<i8> = (0..dim).map(|_| code(&mut rng)).collect();
+                let codes: Vec<i8> = (0..dim * n).map(|_| code(&mut rng)).collect();
+                let mut got = vec![0i32; n];
+                kern.dots_i8(&q, &codes, &mut got);
+                let want: Vec<i32> = codes
+                    .chunks_exact(dim)
+                    .map(|r| {
+                        r.iter()
+                            .zip(&q)
+                            .map(|(&a, &b)| i32::from(a) * i32::from(b))
+                            .sum()
+                    })
+                    .collect();
+                assert_eq!(got, want, "int8, dim {dim}, {n} rows");
+            }
+            let q: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let rows: Vec<f32> = (0..dim * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut got = vec![0f32; n];
+            kern.dots_f32(&q, &rows, &mut got);
+            for (r, row) in rows.chunks_exact(dim).enumerate() {
+                let want: f64 = row
+                    .iter()
+                    .zip(&q)
+                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                    .sum();
+                assert!(
+                    (f64::from(got[r]) - want).abs() < 1e-4 * (dim as f64).sqrt(),
+                    "f32, dim {dim}, row {r} of {n}: {} against {want}",
+                    got[r]
+                );
+                assert_eq!(kern.dot_f32(&q, row), got[r], "one row against the block");
+            }
+        }
     }
 }
 

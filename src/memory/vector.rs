@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use super::kernels::Kernels;
 use super::topk::{sort_hits, TopK};
 use super::Hit;
 use crate::error::{Error, Result};
@@ -27,6 +28,9 @@ pub const DEFAULT_RERANK: usize = 8;
 
 /// Below this many rows a scan runs on one thread (spawning costs more than it saves).
 const PARALLEL_MIN_ROWS: usize = 16_384;
+
+/// Rows whose dot products a scan computes in one kernel call before ranking them.
+const BLOCK: usize = 256;
 
 /// How a space scores a query against a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,11 +307,15 @@ impl VectorSpace {
     ) -> Result<Vec<Hit>> {
         let q = self.prepare(query, "the query")?;
         let d = self.dim;
+        let kern = Kernels::detect();
         let top = self.parallel(k, |lo, hi| {
-            pulp::Arch::new().dispatch(|| {
-                let mut top = TopK::new(k);
-                for p in lo..hi {
-                    let s = dot_f32(&q, &self.rows[p * d..(p + 1) * d]);
+            let mut top = TopK::new(k);
+            let mut dots = [0f32; BLOCK];
+            for start in (lo..hi).step_by(BLOCK) {
+                let end = (start + BLOCK).min(hi);
+                let dots = &mut dots[..end - start];
+                kern.dots_f32(&q, &self.rows[start * d..end * d], dots);
+                for (p, &s) in (start..end).zip(dots.iter()) {
                     if s >= top.threshold() && keep(self.ids[p]) {
                         top.push(Hit {
                             id: self.ids[p],
@@ -315,8 +323,8 @@ impl VectorSpace {
                         });
                     }
                 }
-                top
-            })
+            }
+            top
         });
         Ok(top.into_vec())
     }
@@ -343,13 +351,16 @@ impl VectorSpace {
         let qscale = quantize(&q, &mut qcodes);
         let cap = k.saturating_mul(rerank.max(1));
         // The candidates carry their position in `id` (re-ranked below, then mapped to ids).
+        let kern = Kernels::detect();
         let cand = self.parallel(cap, |lo, hi| {
-            pulp::Arch::new().dispatch(|| {
-                let mut top = TopK::new(cap);
-                for p in lo..hi {
-                    let s = dot_i8(&qcodes, &self.codes[p * d..(p + 1) * d]) as f32
-                        * self.scales[p]
-                        * qscale;
+            let mut top = TopK::new(cap);
+            let mut dots = [0i32; BLOCK];
+            for start in (lo..hi).step_by(BLOCK) {
+                let end = (start + BLOCK).min(hi);
+                let dots = &mut dots[..end - start];
+                kern.dots_i8(&qcodes, &self.codes[start * d..end * d], dots);
+                for (p, &dot) in (start..end).zip(dots.iter()) {
+                    let s = dot as f32 * self.scales[p] * qscale;
                     if s >= top.threshold() && keep(self.ids[p]) {
                         top.push(Hit {
                             id: p as u64,
@@ -357,8 +368,8 @@ impl VectorSpace {
                         });
                     }
                 }
-                top
-            })
+            }
+            top
         });
         let mut hits: Vec<Hit> = cand
             .into_vec()
@@ -367,7 +378,7 @@ impl VectorSpace {
                 let p = c.id as usize;
                 Hit {
                     id: self.ids[p],
-                    score: pulp::Arch::new().dispatch(|| dot_f32(&q, self.row(p))),
+                    score: kern.dot_f32(&q, self.row(p)),
                 }
             })
             .collect();
@@ -419,50 +430,4 @@ fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
         *o = (x / scale).round().clamp(-127.0, 127.0) as i8;
     }
     scale
-}
-
-/// The dot product with 16 independent lanes, so that the compiler vectorises it under the
-/// instruction set `pulp` dispatched to (plain multiply and add: `mul_add` would call a slow
-/// software routine on a CPU without FMA).
-#[inline(always)]
-pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    const L: usize = 16;
-    let mut acc = [0f32; L];
-    let ac = a.chunks_exact(L);
-    let bc = b.chunks_exact(L);
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..L {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut tail = 0f32;
-    for (x, y) in ar.iter().zip(br) {
-        tail += x * y;
-    }
-    let mut half = [0f32; L / 2];
-    for i in 0..L / 2 {
-        half[i] = acc[i] + acc[i + L / 2];
-    }
-    half.iter().sum::<f32>() + tail
-}
-
-/// The int8 dot product in 32 independent i32 lanes (no overflow below 133,000 dimensions).
-#[inline(always)]
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    const L: usize = 32;
-    let mut acc = [0i32; L];
-    let ac = a.chunks_exact(L);
-    let bc = b.chunks_exact(L);
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..L {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    let mut tail = 0i32;
-    for (x, y) in ar.iter().zip(br) {
-        tail += i32::from(*x) * i32::from(*y);
-    }
-    acc.iter().sum::<i32>() + tail
 }
