@@ -254,6 +254,43 @@ fn filtered_search_keeps_only_accepted_ids() {
     }
 }
 
+/// Filters that accept every row, half, one in 50 (fewer than the candidates: the second,
+/// filtered scan) and none: exact search equals brute force over the accepted rows, and so
+/// does a quantised one whose re-rank covers every row; both cores split the larger space.
+#[test]
+fn filtered_search_equals_brute_force_over_the_accepted_rows() {
+    let mut rng = StdRng::seed_from_u64(19);
+    for n in [500, 40_000] {
+        let rows = random_rows(&mut rng, n, 16);
+        for m in [1u64, 2, 50, 1_000_000] {
+            let kept: Vec<(u64, Vec<f32>)> =
+                rows.iter().filter(|r| r.0 % m == 0).cloned().collect();
+            let want_exact = space_of(&rows, 16, Metric::Cosine, false);
+            let mut quant = space_of(&rows, 16, Metric::Cosine, true);
+            quant.set_rerank(n).expect("a factor");
+            let q: Vec<f32> = (0..16).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let want = reference(&kept, &q, Metric::Cosine);
+            for s in [&want_exact, &quant] {
+                let got = s.search_where(&q, 10, &|id| id % m == 0).expect("a query");
+                assert_eq!(got.len(), kept.len().min(10), "{n} rows, 1 in {m}");
+                assert_topk(&got, &want, 10, 1e-4);
+            }
+            // The default re-rank: fewer candidates than rows, so a rare filter takes the
+            // second scan; every hit is accepted and none is missing for want of candidates.
+            let quant = space_of(&rows, 16, Metric::Cosine, true);
+            let got = quant
+                .search_where(&q, 10, &|id| id % m == 0)
+                .expect("a query");
+            assert_eq!(
+                got.len(),
+                kept.len().min(10),
+                "{n} rows, 1 in {m}, default re-rank"
+            );
+            assert!(got.iter().all(|h| h.id % m == 0));
+        }
+    }
+}
+
 #[test]
 fn bad_vectors_are_validation_errors() {
     let mut s = VectorSpace::new(3, Metric::Cosine, true).expect("a space");
