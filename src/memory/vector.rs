@@ -220,7 +220,14 @@ impl VectorSpace {
         for (i, v) in matrix.chunks_exact(self.dim).enumerate() {
             prepared.extend(self.prepare(v, &format!("row {i}"))?);
         }
-        self.rows.reserve(matrix.len());
+        // Exactly what the batch needs (not the doubling of a growing Vec): a space loaded
+        // page by page would otherwise hold up to twice its rows.
+        self.rows.reserve_exact(matrix.len());
+        self.ids.reserve_exact(ids.len());
+        if self.quantized {
+            self.codes.reserve_exact(matrix.len());
+            self.scales.reserve_exact(ids.len());
+        }
         for (id, row) in ids.iter().zip(prepared.chunks_exact(self.dim)) {
             self.put(*id, row);
         }
