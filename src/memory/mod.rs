@@ -15,6 +15,7 @@
 pub mod bm25;
 pub mod embed;
 pub mod fusion;
+mod kernels;
 pub mod search;
 pub mod store;
 pub mod topk;

@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 
 use super::bm25::{tokenize, Bm25Index, Bm25Params};
 use super::fusion::{fuse, Fusion, SignalScore};
+use super::kernels::Kernels;
 use super::vector::{Metric, VectorSpace};
 use super::Hit;
 use crate::error::Error;
@@ -119,6 +120,63 @@ proptest! {
     }
 }
 
+/// The kernels (SIMD where the CPU has it) against plain sums: int8 exactly, including codes
+/// at +-127 everywhere (the largest pair sums), `f32` within rounding, over dimensions around
+/// the SIMD widths and row counts around the four-row groups.
+#[test]
+fn kernels_equal_plain_sums() {
+    let kern = Kernels::detect();
+    let mut rng = StdRng::seed_from_u64(61);
+    for dim in [1, 5, 8, 15, 31, 32, 33, 64, 100, 384, 1000] {
+        for n in 0..=9 {
+            for extreme in [false, true] {
+                let code = |rng: &mut StdRng| -> i8 {
+                    if extreme {
+                        if rng.random_bool(0.5) {
+                            127
+                        } else {
+                            -127
+                        }
+                    } else {
+                        rng.random_range(-127..=127)
+                    }
+                };
+                let q: Vec<i8> = (0..dim).map(|_| code(&mut rng)).collect();
+                let codes: Vec<i8> = (0..dim * n).map(|_| code(&mut rng)).collect();
+                let mut got = vec![0i32; n];
+                kern.dots_i8(&q, &codes, &mut got);
+                let want: Vec<i32> = codes
+                    .chunks_exact(dim)
+                    .map(|r| {
+                        r.iter()
+                            .zip(&q)
+                            .map(|(&a, &b)| i32::from(a) * i32::from(b))
+                            .sum()
+                    })
+                    .collect();
+                assert_eq!(got, want, "int8, dim {dim}, {n} rows");
+            }
+            let q: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let rows: Vec<f32> = (0..dim * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut got = vec![0f32; n];
+            kern.dots_f32(&q, &rows, &mut got);
+            for (r, row) in rows.chunks_exact(dim).enumerate() {
+                let want: f64 = row
+                    .iter()
+                    .zip(&q)
+                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                    .sum();
+                assert!(
+                    (f64::from(got[r]) - want).abs() < 1e-4 * (dim as f64).sqrt(),
+                    "f32, dim {dim}, row {r} of {n}: {} against {want}",
+                    got[r]
+                );
+                assert_eq!(kern.dot_f32(&q, row), got[r], "one row against the block");
+            }
+        }
+    }
+}
+
 #[test]
 fn exact_topk_on_many_rows_splits_the_scan_and_stays_exact() {
     let mut rng = StdRng::seed_from_u64(11);
@@ -192,6 +250,43 @@ fn filtered_search_keeps_only_accepted_ids() {
         assert!(got.iter().all(|h| h.id % 2 == 0));
         if !quantized {
             assert_topk(&got, &reference(&even, &q, Metric::Dot), 7, 1e-4);
+        }
+    }
+}
+
+/// Filters that accept every row, half, one in 50 (fewer than the candidates: the second,
+/// filtered scan) and none: exact search equals brute force over the accepted rows, and so
+/// does a quantised one whose re-rank covers every row; both cores split the larger space.
+#[test]
+fn filtered_search_equals_brute_force_over_the_accepted_rows() {
+    let mut rng = StdRng::seed_from_u64(19);
+    for n in [500, 40_000] {
+        let rows = random_rows(&mut rng, n, 16);
+        for m in [1u64, 2, 50, 1_000_000] {
+            let kept: Vec<(u64, Vec<f32>)> =
+                rows.iter().filter(|r| r.0 % m == 0).cloned().collect();
+            let want_exact = space_of(&rows, 16, Metric::Cosine, false);
+            let mut quant = space_of(&rows, 16, Metric::Cosine, true);
+            quant.set_rerank(n).expect("a factor");
+            let q: Vec<f32> = (0..16).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let want = reference(&kept, &q, Metric::Cosine);
+            for s in [&want_exact, &quant] {
+                let got = s.search_where(&q, 10, &|id| id % m == 0).expect("a query");
+                assert_eq!(got.len(), kept.len().min(10), "{n} rows, 1 in {m}");
+                assert_topk(&got, &want, 10, 1e-4);
+            }
+            // The default re-rank: fewer candidates than rows, so a rare filter takes the
+            // second scan; every hit is accepted and none is missing for want of candidates.
+            let quant = space_of(&rows, 16, Metric::Cosine, true);
+            let got = quant
+                .search_where(&q, 10, &|id| id % m == 0)
+                .expect("a query");
+            assert_eq!(
+                got.len(),
+                kept.len().min(10),
+                "{n} rows, 1 in {m}, default re-rank"
+            );
+            assert!(got.iter().all(|h| h.id % m == 0));
         }
     }
 }

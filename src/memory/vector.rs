@@ -5,16 +5,19 @@
 //!   the score is the dot product; `Metric::Dot` stores rows as given.
 //! - Exact search scans every row. Quantised search (when the space is made with
 //!   `quantized = true`) scans an int8 copy of the rows, one scale per row (the row's largest
-//!   magnitude maps to 127), keeps the best `k * rerank` candidates and re-ranks them exactly
-//!   against the `f32` rows, so the scores it returns are exact.
-//! - Scans run under SIMD picked at run time (`pulp` detects AVX2/FMA or AVX-512 and falls
-//!   back to plain code elsewhere), split over the machine's cores when the rows are many.
+//!   magnitude maps to 127, codes are -127..=127), keeps the best `2 * k * rerank` candidates
+//!   and re-ranks them exactly against the `f32` rows, so the scores it returns are exact.
+//! - A filtered search asks its filter as rarely as it can: of the best candidates in rank
+//!   order until enough pass, and of every row good enough to enter only when most fail.
+//! - Scans run the kernels of [`super::kernels`] (AVX2 and FMA found at run time, plain code
+//!   elsewhere), block by block, split over the machine's cores when the rows are many.
 //! - Removing a row moves the last row into its place (the storage stays contiguous); results
 //!   never depend on row order: equal scores are broken by the lower id.
 //! - Wrong dimensions, NaN or infinity (and a zero vector under cosine) are `Error::Validation`.
 
 use std::collections::HashMap;
 
+use super::kernels::Kernels;
 use super::topk::{sort_hits, TopK};
 use super::Hit;
 use crate::error::{Error, Result};
@@ -27,6 +30,9 @@ pub const DEFAULT_RERANK: usize = 8;
 
 /// Below this many rows a scan runs on one thread (spawning costs more than it saves).
 const PARALLEL_MIN_ROWS: usize = 16_384;
+
+/// Rows whose dot products a scan computes in one kernel call before ranking them.
+const BLOCK: usize = 256;
 
 /// How a space scores a query against a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,7 +220,14 @@ impl VectorSpace {
         for (i, v) in matrix.chunks_exact(self.dim).enumerate() {
             prepared.extend(self.prepare(v, &format!("row {i}"))?);
         }
-        self.rows.reserve(matrix.len());
+        // Exactly what the batch needs (not the doubling of a growing Vec): a space loaded
+        // page by page would otherwise hold up to twice its rows.
+        self.rows.reserve_exact(matrix.len());
+        self.ids.reserve_exact(ids.len());
+        if self.quantized {
+            self.codes.reserve_exact(matrix.len());
+            self.scales.reserve_exact(ids.len());
+        }
         for (id, row) in ids.iter().zip(prepared.chunks_exact(self.dim)) {
             self.put(*id, row);
         }
@@ -303,22 +316,10 @@ impl VectorSpace {
     ) -> Result<Vec<Hit>> {
         let q = self.prepare(query, "the query")?;
         let d = self.dim;
-        let top = self.parallel(k, |lo, hi| {
-            pulp::Arch::new().dispatch(|| {
-                let mut top = TopK::new(k);
-                for p in lo..hi {
-                    let s = dot_f32(&q, &self.rows[p * d..(p + 1) * d]);
-                    if s >= top.threshold() && keep(self.ids[p]) {
-                        top.push(Hit {
-                            id: self.ids[p],
-                            score: s,
-                        });
-                    }
-                }
-                top
-            })
-        });
-        Ok(top.into_vec())
+        let kern = Kernels::detect();
+        Ok(self.best(k, keep, &|lo, hi, out| {
+            kern.dots_f32(&q, &self.rows[lo * d..hi * d], out);
+        }))
     }
 
     /// Quantised top `k`: scans the int8 copy, keeps `k * rerank` candidates and re-ranks them
@@ -342,38 +343,113 @@ impl VectorSpace {
         let mut qcodes = vec![0i8; d];
         let qscale = quantize(&q, &mut qcodes);
         let cap = k.saturating_mul(rerank.max(1));
-        // The candidates carry their position in `id` (re-ranked below, then mapped to ids).
-        let cand = self.parallel(cap, |lo, hi| {
-            pulp::Arch::new().dispatch(|| {
-                let mut top = TopK::new(cap);
-                for p in lo..hi {
-                    let s = dot_i8(&qcodes, &self.codes[p * d..(p + 1) * d]) as f32
-                        * self.scales[p]
-                        * qscale;
-                    if s >= top.threshold() && keep(self.ids[p]) {
-                        top.push(Hit {
-                            id: p as u64,
-                            score: s,
-                        });
+        let kern = Kernels::detect();
+        let dots = |lo: usize, hi: usize, out: &mut [f32]| {
+            let mut dots = [0i32; BLOCK];
+            let dots = &mut dots[..hi - lo];
+            kern.dots_i8(&qcodes, &self.codes[lo * d..hi * d], dots);
+            for ((o, &dot), &scale) in out.iter_mut().zip(dots.iter()).zip(&self.scales[lo..hi]) {
+                *o = dot as f32 * scale * qscale;
+            }
+        };
+        // Candidates carry their position in `id`; re-ranked exactly, they get their ids.
+        let rerank = |cand: Vec<Hit>| -> Vec<Hit> {
+            let mut hits: Vec<Hit> = cand
+                .into_iter()
+                .map(|c| {
+                    let p = c.id as usize;
+                    Hit {
+                        id: self.ids[p],
+                        score: kern.dot_f32(&q, self.row(p)),
                     }
-                }
-                top
-            })
-        });
-        let mut hits: Vec<Hit> = cand
-            .into_vec()
-            .into_iter()
-            .map(|c| {
-                let p = c.id as usize;
-                Hit {
-                    id: self.ids[p],
-                    score: pulp::Arch::new().dispatch(|| dot_f32(&q, self.row(p))),
-                }
-            })
-            .collect();
-        sort_hits(&mut hits);
+                })
+                .collect();
+            sort_hits(&mut hits);
+            hits
+        };
+        // The best `2 x cap` by the int8 scan without the filter, re-ranked exactly; the
+        // filter then runs in exact order until `k` pass (a filter can cost far more than a
+        // re-rank: it is asked about `k` rows, not about every row good enough to enter).
+        let wide = cap.saturating_mul(2);
+        let cand = self.scan(wide, &|_| true, false, &dots);
+        let all = cand.len() < wide;
+        let mut hits = Vec::with_capacity(k);
+        for h in rerank(cand) {
+            if hits.len() == k {
+                break;
+            }
+            if keep(h.id) {
+                hits.push(h);
+            }
+        }
+        if hits.len() == k || all {
+            return Ok(hits);
+        }
+        // The filter rejected most of them: the best `cap` rows it accepts, re-ranked.
+        let mut hits = rerank(self.scan(cap, keep, false, &dots));
         hits.truncate(k);
         Ok(hits)
+    }
+
+    /// The best `cap` rows that `keep` accepts, best first, scored block by block by
+    /// `dots(lo, hi, out)` (rows `lo..hi` into `out`).
+    ///
+    /// The filter is asked as little as it can be: a first scan keeps the best `2 x cap` rows
+    /// without it, then the filter runs on them in rank order until `cap` pass (the result
+    /// is then exactly the filtered best, since every other row ranks below them). Only when
+    /// it rejects more than that does a second scan ask it of every row good enough to enter.
+    fn best<F>(&self, cap: usize, keep: &(dyn Fn(u64) -> bool + Sync), dots: &F) -> Vec<Hit>
+    where
+        F: Fn(usize, usize, &mut [f32]) + Sync,
+    {
+        let wide = cap.saturating_mul(2);
+        let candidates = self.scan(wide, &|_| true, true, dots);
+        let mut out = Vec::with_capacity(cap.min(candidates.len()));
+        for h in &candidates {
+            if out.len() == cap {
+                return out;
+            }
+            if keep(h.id) {
+                out.push(*h);
+            }
+        }
+        if out.len() == cap || candidates.len() < wide {
+            // Enough passed, or every row was a candidate.
+            return out;
+        }
+        self.scan(cap, keep, true, dots)
+    }
+
+    /// One scan: the best `cap` rows `keep` accepts (asked of each row good enough to enter),
+    /// best first, by the scores `dots(lo, hi, out)` writes for rows `lo..hi`; a hit's `id`
+    /// is the row's id when `by_id`, else its position.
+    fn scan<F>(
+        &self,
+        cap: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
+        by_id: bool,
+        dots: &F,
+    ) -> Vec<Hit>
+    where
+        F: Fn(usize, usize, &mut [f32]) + Sync,
+    {
+        self.parallel(cap, |lo, hi| {
+            let mut top = TopK::new(cap);
+            let mut scores = [0f32; BLOCK];
+            for start in (lo..hi).step_by(BLOCK) {
+                let end = (start + BLOCK).min(hi);
+                let scores = &mut scores[..end - start];
+                dots(start, end, scores);
+                for (p, &score) in (start..end).zip(scores.iter()) {
+                    if score >= top.threshold() && keep(self.ids[p]) {
+                        let id = if by_id { self.ids[p] } else { p as u64 };
+                        top.push(Hit { id, score });
+                    }
+                }
+            }
+            top
+        })
+        .into_vec()
     }
 
     /// Runs `scan(lo, hi)` over row ranges, on several threads when the rows are many, and
@@ -419,50 +495,4 @@ fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
         *o = (x / scale).round().clamp(-127.0, 127.0) as i8;
     }
     scale
-}
-
-/// The dot product with 16 independent lanes, so that the compiler vectorises it under the
-/// instruction set `pulp` dispatched to (plain multiply and add: `mul_add` would call a slow
-/// software routine on a CPU without FMA).
-#[inline(always)]
-pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    const L: usize = 16;
-    let mut acc = [0f32; L];
-    let ac = a.chunks_exact(L);
-    let bc = b.chunks_exact(L);
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..L {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut tail = 0f32;
-    for (x, y) in ar.iter().zip(br) {
-        tail += x * y;
-    }
-    let mut half = [0f32; L / 2];
-    for i in 0..L / 2 {
-        half[i] = acc[i] + acc[i + L / 2];
-    }
-    half.iter().sum::<f32>() + tail
-}
-
-/// The int8 dot product in 32 independent i32 lanes (no overflow below 133,000 dimensions).
-#[inline(always)]
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    const L: usize = 32;
-    let mut acc = [0i32; L];
-    let ac = a.chunks_exact(L);
-    let bc = b.chunks_exact(L);
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..L {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    let mut tail = 0i32;
-    for (x, y) in ar.iter().zip(br) {
-        tail += i32::from(*x) * i32::from(*y);
-    }
-    acc.iter().sum::<i32>() + tail
 }

@@ -564,8 +564,12 @@ pub fn postings_page(db: &Sqlite, ns: &str, after: u64, limit: usize) -> Result<
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        // One range read of the page's postings, through the (ns, row) index (named: without
+        // it SQLite may walk the primary key (ns, term, row), every posting of the namespace,
+        // to return the terms in order).
         let mut terms = tx.prepare_cached(
-            "SELECT term, tf FROM mem_postings WHERE ns = ?1 AND row = ?2 ORDER BY term",
+            "SELECT row, term, tf FROM mem_postings INDEXED BY mem_postings_row \
+             WHERE ns = ?1 AND row >= ?2 AND row <= ?3 ORDER BY row, term",
         )?;
         let mut page = TermsPage {
             next: (scanned.len() == limit)
@@ -573,19 +577,29 @@ pub fn postings_page(db: &Sqlite, ns: &str, after: u64, limit: usize) -> Result<
                 .flatten(),
             ..TermsPage::default()
         };
+        let (Some(first), Some(last)) = (scanned.first(), scanned.last()) else {
+            return Ok(page);
+        };
+        let mut by_row: HashMap<i64, Vec<(String, u32)>> = HashMap::new();
+        let postings = terms.query_map(params![ns, first.0, last.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u32,
+            ))
+        })?;
+        for p in postings {
+            let (row, term, tf) = p?;
+            by_row.entry(row).or_default().push((term, tf));
+        }
         for (row, len, deleted) in scanned {
             if deleted != 0 {
                 continue;
             }
-            let t = terms
-                .query_map(params![ns, row], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
             page.rows.push(RowTerms {
                 row: row as u64,
                 len: len.max(0) as u32,
-                terms: t,
+                terms: by_row.remove(&row).unwrap_or_default(),
             });
         }
         Ok(page)
