@@ -227,8 +227,11 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         values: dict[str, Any] = c.pop("channel_values")  # type: ignore[misc]
         items: dict[str, bytes] = {}
         for name, version in new_versions.items():
-            typed = self.serde.dumps_typed(values[name]) if name in values else ("empty", b"")
-            items[self._k("b", tid, ns, name, str(version))] = ormsgpack.packb(list(typed))
+            # A channel without a value (a trigger, a cleared channel) writes no blob: a read
+            # finds none and leaves the channel out, as it does for an "empty" one.
+            if name in values:
+                typed = self.serde.dumps_typed(values[name])
+                items[self._k("b", tid, ns, name, str(version))] = ormsgpack.packb(list(typed))
         meta = get_checkpoint_metadata(config, metadata)
         ctype, cbytes = self.serde.dumps_typed(c)
         mtype, mbytes = self.serde.dumps_typed(meta)
