@@ -270,19 +270,24 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         if items:
             self.kv.set_many(items)
 
+    def _run_id(self, key: str, raw: bytes) -> str | None:
+        """The run that wrote the checkpoint record ``raw`` (its metadata's ``run_id``)."""
+        meta = self.serde.loads_typed(self._record(key, raw)[4])
+        run_id = meta.get("run_id") if isinstance(meta, dict) else None
+        return str(run_id) if run_id else None
+
     def _delete_checkpoints(self, keys: Sequence[str]) -> None:
         """Deletes checkpoints by key with their pending writes and run index entries."""
         doomed: list[str] = []
-        for key in keys:
-            raw = self.kv.get(key)
-            tid, ns, cid = self._parts(key)
-            doomed += self._keys(self._prefix("w", tid, ns, cid))
-            if raw is not None:
-                meta = self.serde.loads_typed(self._record(key, raw)[4])
-                run_id = meta.get("run_id") if isinstance(meta, dict) else None
+        for i in range(0, len(keys), _PAGE):
+            chunk = list(keys[i : i + _PAGE])
+            for key, raw in zip(chunk, self.kv.get_many(chunk), strict=True):
+                tid, ns, cid = self._parts(key)
+                doomed += self._keys(self._prefix("w", tid, ns, cid))
+                run_id = self._run_id(key, raw) if raw is not None else None
                 if run_id:
-                    doomed.append(self._k("r", str(run_id), tid, ns, cid))
-            doomed.append(key)
+                    doomed.append(self._k("r", run_id, tid, ns, cid))
+                doomed.append(key)
         for i in range(0, len(doomed), _PAGE):
             self.kv.delete_many(doomed[i : i + _PAGE])
 
@@ -317,11 +322,9 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
                         continue
                     parts = self._parts(key)
                     items[self._k(kind, dst, *parts[1:])] = raw
-                    if kind == "c":
-                        meta = self.serde.loads_typed(self._record(key, raw)[4])
-                        run_id = meta.get("run_id") if isinstance(meta, dict) else None
-                        if run_id:
-                            items[self._k("r", str(run_id), dst, *parts[1:])] = b""
+                    run_id = self._run_id(key, raw) if kind == "c" else None
+                    if run_id:
+                        items[self._k("r", run_id, dst, *parts[1:])] = b""
                 if items:
                     self.kv.set_many(items)
 
