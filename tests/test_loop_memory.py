@@ -4,6 +4,7 @@ versions over time, retries), ``cl`` loads that search memory, the prompt's rele
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -96,9 +97,18 @@ def test_a_retried_ms_job_writes_its_version_once(hub: zerolag.Hub) -> None:
 
     loop.register("ms", flaky, backoff=0.0)
     loop.send("s", "x")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(attempts) < 2:
-        loop.run_backend(burst=True)
+    # A worker on a thread, stopped once the retry ran (not burst runs in a loop: a burst
+    # worker hung once on the cluster waiting for the retry; see the session note).
+    worker = loop.worker(concurrency=1)
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(attempts) < 2:
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+        t.join(30)
     assert attempts == [1, 2]
     assert [h.version for h in hub.memory.history("k1", scope=s_scope("s"))] == [1]
 
