@@ -218,6 +218,90 @@ def test_handler_that_raises(hub: zerolag.Hub) -> None:
     assert w.stats.failed == 4 and w.stats.succeeded == 1
 
 
+class _SlowToReturn:
+    """The worker's jobs handle, whose ``_finish`` returns 0.2 s after the store applied it:
+    what a finisher thread the OS did not schedule for a moment looks like to the worker."""
+
+    def __init__(self, inner: Any, is_async: bool) -> None:
+        self._inner, self._is_async = inner, is_async
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _finish(self, items: Any) -> Any:
+        if self._is_async:
+
+            async def later() -> Any:
+                out = await self._inner._finish(items)
+                await asyncio.sleep(0.2)
+                return out
+
+            return later()
+        out = self._inner._finish(items)
+        time.sleep(0.2)
+        return out
+
+
+def _retried_once(hub: zerolag.Hub, n: int) -> tuple[list[Any], dict[str, list[int]]]:
+    return [hub.jobs.enqueue("once", i, backoff=0) for i in range(n)], {}
+
+
+def test_a_retry_due_at_once_is_kept_apart_from_its_first_attempt(hub: zerolag.Hub) -> None:
+    # A failed attempt with no backoff is claimable the moment its failure is stored,
+    # possibly before the worker has put the first attempt away: the two attempts share a
+    # job id and the worker must keep them apart. A mix-up lost the retry's heartbeats (its
+    # claim lapsed and it ran twice) and a concurrency slot for good (a burst never ended).
+    jobs, runs = _retried_once(hub, 4)
+
+    def once(ctx: zerolag.JobContext) -> int:
+        runs.setdefault(ctx.id, []).append(ctx.attempt)
+        if ctx.attempt == 1:
+            raise RuntimeError("first try")
+        time.sleep(0.6)  # outlives the 0.3 s visibility: only heartbeats keep the claim
+        return ctx.attempt
+
+    w = hub.jobs.worker({"once": once}, concurrency=8, visibility=0.3)
+    w._sync = _SlowToReturn(w._sync, False)
+    box: list[zerolag.WorkerStats] = []
+    t = threading.Thread(target=lambda: box.append(w.run(burst=True)), daemon=True)
+    t.start()
+    t.join(60)
+    stuck = t.is_alive()
+    w.stop()
+    t.join(30)
+    assert not stuck, "the burst worker did not end"
+    assert runs == {j.id: [1, 2] for j in jobs}
+    assert [hub.jobs.get(j.id).status for j in jobs] == ["succeeded"] * 4
+    assert (box[0].failed, box[0].succeeded, box[0].stale) == (4, 4, 0)
+
+
+def test_a_retry_due_at_once_in_an_async_worker(hub: zerolag.Hub) -> None:
+    jobs, runs = _retried_once(hub, 4)
+
+    async def once(ctx: zerolag.JobContext) -> int:
+        runs.setdefault(ctx.id, []).append(ctx.attempt)
+        if ctx.attempt == 1:
+            raise RuntimeError("first try")
+        await asyncio.sleep(0.6)
+        return ctx.attempt
+
+    async def main() -> zerolag.WorkerStats:
+        w = hub.jobs.worker({"once": once}, concurrency=8, visibility=0.3)
+        w._async = _SlowToReturn(w._async, True)
+        run = asyncio.ensure_future(w.run_async())
+        end = time.monotonic() + 30
+        while time.monotonic() < end and any(len(r) < 2 for r in runs.values()):
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.0)  # time for a lapsed claim to be taken again
+        w.stop()
+        return await asyncio.wait_for(run, 30)
+
+    stats = asyncio.run(main())
+    assert runs == {j.id: [1, 2] for j in jobs}
+    assert [hub.jobs.get(j.id).status for j in jobs] == ["succeeded"] * 4
+    assert (stats.failed, stats.succeeded, stats.stale) == (4, 4, 0)
+
+
 def test_handler_that_hangs_times_out(hub: zerolag.Hub) -> None:
     release = threading.Event()
 

@@ -270,7 +270,9 @@ class Worker:
         self._stop.clear()
         n = self.concurrency
         done: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        running: dict[str, _Running] = {}
+        # Keyed by (job id, claim token): a retry due at once can be claimed, under the same
+        # job id, before its failed attempt is put away; the two must not be confused.
+        running: dict[tuple[str, str], _Running] = {}
         cond = threading.Condition()
         state = {"free": n}
         pool = ThreadPoolExecutor(max_workers=n + 8, thread_name_prefix=f"zl-job-{self.name}")
@@ -300,7 +302,7 @@ class Worker:
                 freed = 0
                 with cond:
                     for b, ack in zip(items, acks, strict=True):
-                        r = running.pop(b[0], None)
+                        r = running.pop((b[0], b[1]), None)
                         if ack != "ok":
                             self.stats.stale += 1
                         elif b[2] == "done":
@@ -310,7 +312,7 @@ class Worker:
                         if r is not None:
                             freed += 1
                     for b in batch:
-                        if b is not None and b[2] == _DROP and running.pop(b[0], None):
+                        if b is not None and b[2] == _DROP and running.pop((b[0], b[1]), None):
                             self.stats.stale += 1
                             freed += 1
                     state["free"] += freed
@@ -358,7 +360,7 @@ class Worker:
             ctx = JobContext(c, self._sync, self.visibility, self.name)
             deadline = time.monotonic() + c.timeout if c.timeout else None
             run = _Running(c, deadline)
-            running[c.id] = run
+            running[(c.id, c.token)] = run
             h = self.handlers[c.kind]
             if self._is_async[c.kind]:
 
@@ -466,7 +468,7 @@ class Worker:
         self._stop.clear()
         aj = self._async
         n = self.concurrency
-        running: dict[str, _Running] = {}
+        running: dict[tuple[str, str], _Running] = {}  # by (job id, claim token), as in run()
         free = [n]
         changed = asyncio.Event()
         tasks: set[asyncio.Task[Any]] = set()
@@ -509,7 +511,7 @@ class Worker:
                 else:
                     self.stats.stale += 1
             finally:
-                running.pop(c.id, None)
+                running.pop((c.id, c.token), None)
                 free[0] += 1
                 changed.set()
 
@@ -551,7 +553,7 @@ class Worker:
                 )
                 for c in claims:
                     run = _Running(c, None)
-                    running[c.id] = run
+                    running[(c.id, c.token)] = run
                     free[0] -= 1
                     t = asyncio.ensure_future(one(run))
                     tasks.add(t)
