@@ -1,4 +1,5 @@
-"""LangGraph on zerolag (``pip install zerolag[langgraph]``): a checkpointer on every backend
+"""LangGraph on zerolag (``pip install zerolag[langgraph]``): a checkpointer and a long-term
+store (:class:`ZerolagGraphStore`, in :mod:`.langgraph_store`) on every backend
 (embedded, Redis, Redis Cluster, no Redis modules), passing LangGraph's conformance suite
 (``langgraph-checkpoint-conformance``) with every extended capability::
 
@@ -44,8 +45,9 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from .._core import Hub
 from ..exceptions import ValidationError
+from .langgraph_store import ZerolagGraphStore
 
-__all__ = ["ZerolagSaver"]
+__all__ = ["ZerolagGraphStore", "ZerolagSaver"]
 
 _PAGE = 500
 
