@@ -19,8 +19,8 @@ REQS = $(VENV)/requirements-$(1).txt
 install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) install -r $(REQS)
 
 # LangChain's standard suites need pytest-asyncio in auto mode: a run of their own, so the
-# main suite runs as it always has (tests/langchain_suites/conftest.py). One process: 117 short
-# tests, where xdist workers would each start their own servers (about 15 s against 55 s).
+# main suite runs as it always has (tests/langchain_suites/conftest.py). One process: about 330
+# short tests (30-45 s), where xdist workers would each start their own servers.
 LANGCHAIN_TESTS = $(PY) -m pytest -q -p no:cacheprovider -o asyncio_mode=auto tests/langchain_suites
 
 .PHONY: demo test build wheel docs lint bench check-tools lint-tools redis cargo-test pytest stubtest notebooks clean

@@ -24,6 +24,9 @@ tests (``langchain-tests``).
   values are bytes, keys any text (under an optional ``prefix``), ``yield_keys(prefix=)``
   in key order.
 
+* :class:`ZerolagVectorStore`, :class:`ZerolagMemoryRetriever` and :class:`ZerolagEmbeddings`:
+  retrieval on ``hub.memory`` (in :mod:`.langchain_retrieval`).
+
 All take a sync :class:`zerolag.Hub` (their async methods call it directly: each call
 releases the GIL and is one store round trip) or an :class:`zerolag.AsyncHub` (async methods
 only; the sync ones raise TypeError).
@@ -48,8 +51,16 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from .._core import AsyncHub, Hub, SemanticMatch
 from ..cache import DEFAULT_THRESHOLD, _avector, _check_threshold, _embedder_id, _vector
+from .langchain_retrieval import ZerolagEmbeddings, ZerolagMemoryRetriever, ZerolagVectorStore
 
-__all__ = ["ZerolagCache", "ZerolagSemanticCache", "ZerolagStore"]
+__all__ = [
+    "ZerolagCache",
+    "ZerolagEmbeddings",
+    "ZerolagMemoryRetriever",
+    "ZerolagSemanticCache",
+    "ZerolagStore",
+    "ZerolagVectorStore",
+]
 
 
 def _sync(hub: Any, what: str) -> Any:
