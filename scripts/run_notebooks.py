@@ -2,7 +2,7 @@
 fails on the first cell that raises.
 
     python scripts/run_notebooks.py [DIR ...]            # what `make test` runs: checks only
-    python scripts/run_notebooks.py --write [DIR ...]    # also saves the outputs into the files
+    python scripts/run_notebooks.py --write [DIR|FILE ...]  # also saves the outputs
 
 The notebooks are committed with the outputs of a real run (`--write`), so readers on a code
 host see results; `make test` executes them in memory and leaves the files as they are.
@@ -22,10 +22,11 @@ from nbclient import NotebookClient
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dirs", nargs="*", default=["notebooks"])
+    ap.add_argument("dirs", nargs="*", default=["notebooks"], help="directories or notebooks")
     ap.add_argument("--write", action="store_true", help="save the outputs into the notebooks")
     args = ap.parse_args(argv)
-    books = sorted(p for d in args.dirs for p in Path(d).glob("*.ipynb"))
+    paths = [Path(d) for d in args.dirs]
+    books = sorted(q for p in paths for q in ([p] if p.is_file() else p.glob("*.ipynb")))
     if not books:
         print("no notebooks found", file=sys.stderr)
         return 1

@@ -56,9 +56,16 @@ from ._loop_parse import (
     plan_tasks,
     visible_text,
 )
-from .exceptions import ConnectionError, TimeoutError, ValidationError, ZerolagError
+from .exceptions import (
+    ConnectionError,
+    NotFoundError,
+    TimeoutError,
+    ValidationError,
+    ZerolagError,
+)
 from .jobs import JobContext, Worker, WorkerStats
 from .loop_backend import CommandContext, make_job_handler
+from .loop_graph import RESUME, GraphSpec, check_graph, graph_handler, waiting_run, workflow_handler
 from .loop_memory import LoopMemory, load_context, memory_line, search_memories, store_memory
 from .loop_types import LoopEvent, Reply, Timings, decode_loop_event
 from .prompt import Budget, budget_tuple, estimate_tokens
@@ -131,6 +138,7 @@ class DualLoop:
         self._system = system
         self._count = None if count_tokens is estimate_tokens else count_tokens
         self._kinds: dict[str, _Kind] = {}
+        self._graphs: dict[str, GraphSpec] = {}
         self._state = LoopState()  # per session: commands, their latest events (in Rust)
         self._workers: list[Worker] = []
         self._events = hub.events
@@ -183,6 +191,11 @@ class DualLoop:
             )
         if not callable(handler):
             raise ValidationError("handler must be callable as handler(command, ctx)")
+        if kind == "wf" and self._graphs and not getattr(handler, "_zerolag_graph", False):
+            raise ValidationError(
+                "wf commands run this loop's graphs (register_graph) and their resumes: "
+                "register the workflow as a graph, or use a loop without graphs"
+            )
         opts: dict[str, Any] = {"max_attempts": max_attempts, "priority": priority}
         if backoff is not None:
             opts["backoff"] = backoff
@@ -203,6 +216,91 @@ class DualLoop:
 
         return deco
 
+    def register_graph(
+        self,
+        name: str,
+        graph: Any,
+        *,
+        input: Callable[[Any], Any] | None = None,
+        output: Callable[[Any], Any] | None = None,
+        max_attempts: int = 3,
+        backoff: Any = None,
+        timeout: float | None = None,
+        priority: int = 0,
+    ) -> None:
+        """Runs the LangGraph ``graph`` (a ``StateGraph`` or a compiled graph) in the backend
+        (:mod:`zerolag.loop_graph`): ``name`` is a workflow id (``wf:<name>|{params}``
+        starts it; ``"wf"``: every workflow id no other graph has) or a command kind (``tc``,
+        ``ts``, ``cl``, ``ms``: every command of that kind). ``input(command)`` makes the
+        graph's input (default: the params of a ``wf``, the fields of another command);
+        ``output(state)`` the ``tc`` result (default: the final state as JSON). Job options
+        as in :meth:`register`. Nodes report ``su`` events, ``interrupt()`` waits for
+        :meth:`resume`, and a retried or killed run resumes from its last checkpoint."""
+        check_graph(graph)
+        if input is not None and not callable(input):
+            raise ValidationError("input must be callable as input(command)")
+        if output is not None and not callable(output):
+            raise ValidationError("output must be callable as output(state)")
+        opts = {
+            "max_attempts": max_attempts,
+            "backoff": backoff,
+            "timeout": timeout,
+            "priority": priority,
+        }
+        spec = GraphSpec(name, graph, input, output)
+        if name in COMMAND_KINDS and name != "wf":
+            self.register(name, graph_handler(spec), **opts)
+            self._graphs[name] = spec
+            self._ensure_workflows(opts)
+            return
+        if name == RESUME:
+            raise ValidationError(f"{RESUME!r} is the workflow id of resumes; name it otherwise")
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
+            raise ValidationError(
+                f"a graph's workflow id is 1-64 letters, digits, '_', '.' or '-', got {name!r}"
+            )
+        existing = self._kinds.get("wf")
+        if existing is not None and not getattr(existing.handler, "_zerolag_graph", False):
+            raise ValidationError(
+                "a plain wf handler is registered: graphs run workflows and their resumes "
+                "through wf, so the two cannot be mixed on one loop"
+            )
+        self._graphs[name] = spec
+        self._ensure_workflows(opts, replace=True)
+
+    def _ensure_workflows(self, opts: dict[str, Any], replace: bool = False) -> None:
+        k = self._kinds.get("wf")
+        if k is not None and not getattr(k.handler, "_zerolag_graph", False):
+            raise ValidationError(
+                "a plain wf handler is registered: graph runs are resumed through wf, so the "
+                "two cannot be mixed on one loop"
+            )
+        if k is None or replace:
+            self.register("wf", workflow_handler(self), **opts)
+
+    @property
+    def graphs(self) -> list[str]:
+        """The names graphs are registered under."""
+        return sorted(self._graphs)
+
+    def resume(self, run: str, value: Any = None) -> str:
+        """Continues the graph run ``run`` (its job id: ``LoopEvent.job`` of its
+        ``waiting_input`` event) with ``value`` as the answer to its ``interrupt()``; queues
+        the continuation as a job for the backend and returns its id. NotFoundError if no
+        such run is waiting."""
+        rec = self.hub.kv.get(f"{self.name}-graphs/run/{run}")
+        if not isinstance(rec, dict):
+            raise NotFoundError(f"no graph run {run!r} is waiting for input")
+        waiting_run(self, self.hub, rec["session"], run)
+        cmd = protocol.WorkflowStart(RESUME, {"run": run, "value": value})
+        k = self._kinds["wf"]
+        job = self._jobs.enqueue(
+            self.job_kind("wf"),
+            {"s": rec["session"], "c": cmd.encode(), "e": rec["entity"]},
+            **{o: v for o, v in k.options.items() if v is not None},
+        )
+        return str(job.id)
+
     def bind(self, hub: Hub) -> DualLoop:
         """A copy of this loop (model, prompt, limits, handlers) on another hub, with its own
         session state (what ``zerolag worker module:loop`` runs on the store it was given)."""
@@ -220,6 +318,7 @@ class DualLoop:
             index_on_send=self.index_on_send,
             memory=self.memory,
         )
+        other._graphs = dict(self._graphs)
         for kind, k in self._kinds.items():
             other.register(kind, k.handler, **k.options)
         return other

@@ -20,6 +20,7 @@ from . import protocol
 from ._core import ContextLoaded, ErrorEvent, Hub, MemoryHit, StatusUpdate, Task, TaskComplete
 from .exceptions import ConflictError, NotFoundError
 from .jobs import JobContext
+from .loop_graph import Quiet
 from .loop_memory import search_memories
 
 if TYPE_CHECKING:
@@ -73,13 +74,15 @@ class CommandContext:
         """1 for the first attempt."""
         return self.job.attempt
 
-    def emit(self, event: protocol.Event) -> None:
-        """Sends a typed protocol event (``tr su tc cl er``) to the session."""
+    def emit(self, event: protocol.Event, *, data: Any = None) -> None:
+        """Sends a typed protocol event (``tr su tc cl er``) to the session; ``data`` (any
+        JSON value) travels with it as :attr:`zerolag.LoopEvent.data`."""
         if not isinstance(event, _EVENT_TYPES):
             raise TypeError(f"emit() takes a protocol event, not {type(event).__name__}")
-        self.hub.events.publish(
-            self._channel, {"e": event.encode(), "j": self.job.id, "c": self.command.encode()}
-        )
+        body = {"e": event.encode(), "j": self.job.id, "c": self.command.encode()}
+        if data is not None:
+            body["d"] = data
+        self.hub.events.publish(self._channel, body)
 
     def progress(self, progress: float, status: str = "in_progress") -> bool:
         """Reports progress (0..1): an ``su`` event to the session, the job's progress in the
@@ -138,7 +141,9 @@ class CommandContext:
             return None
 
 
-def _outcome(ctx: CommandContext, result: Any) -> tuple[protocol.Event, Any]:
+def _outcome(ctx: CommandContext, result: Any) -> tuple[protocol.Event | None, Any]:
+    if isinstance(result, Quiet):  # the handler sent its own events
+        return None, result.value
     if isinstance(result, _EVENT_TYPES):
         return result, result.to_dict()
     if isinstance(ctx.command, protocol.ContextLoad) and isinstance(result, str):
@@ -183,7 +188,8 @@ def make_job_handler(
 
     def finish(ctx: CommandContext, result: Any) -> Any:
         ev, stored = _outcome(ctx, result)
-        ctx.emit(ev)
+        if ev is not None:
+            ctx.emit(ev)
         return stored
 
     if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(

@@ -70,7 +70,8 @@ class Reply:
 class LoopEvent:
     """A backend event on a session: ``event`` is the typed protocol event (``TaskReady``,
     ``StatusUpdate``, ``TaskComplete``, ``ContextLoaded``, ``ErrorEvent``); ``id`` the event
-    log id (pass it as ``after`` to resume); ``job`` and ``command`` what it is about."""
+    log id (pass it as ``after`` to resume); ``job`` and ``command`` what it is about;
+    ``data`` what the handler sent with it (a graph's interrupt payload), else None."""
 
     id: str
     session: str
@@ -78,6 +79,7 @@ class LoopEvent:
     job: str | None
     command: str | None
     time: float
+    data: Any = None
 
     @property
     def kind(self) -> str:
@@ -96,4 +98,4 @@ def decode_loop_event(session: str, ev: Any) -> LoopEvent | None:
         typed = protocol.decode_event(data["e"])
     except protocol.ProtocolError:
         return None
-    return LoopEvent(ev.id, session, typed, data.get("j"), data.get("c"), ev.time)
+    return LoopEvent(ev.id, session, typed, data.get("j"), data.get("c"), ev.time, data.get("d"))
