@@ -32,10 +32,11 @@ from zerolag.integrations.langgraph import ZerolagSaver  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def test_conformance_full_with_every_extended_capability(hub: zerolag.Hub) -> None:
+@pytest.mark.parametrize("inline_max", [4096, 0])  # values in the record / all in blobs
+def test_conformance_full_with_every_extended_capability(hub: zerolag.Hub, inline_max: int) -> None:
     @checkpointer_test(name="ZerolagSaver")
     async def saver() -> AsyncIterator[ZerolagSaver]:
-        yield ZerolagSaver(hub)
+        yield ZerolagSaver(hub, inline_max=inline_max)
 
     report = asyncio.run(validate(saver, progress=ProgressCallbacks.quiet()))
     failures = {k: r.failures for k, r in report.results.items() if r.failures}
@@ -169,3 +170,36 @@ def test_names_with_slashes_and_percents_stay_apart(hub: zerolag.Hub) -> None:
     saver.delete_thread(a)
     assert saver.get_tuple({"configurable": {"thread_id": a}}) is None
     assert saver.get_tuple({"configurable": {"thread_id": b}}) is not None
+
+
+class Mixed(TypedDict):
+    small: int
+    big: str
+
+
+def test_small_values_live_in_the_record_and_large_ones_in_blobs(hub: zerolag.Hub) -> None:
+    def grow(s: Mixed) -> dict[str, Any]:
+        return {"small": s["small"] + 1, "big": s["big"] or "x" * 1000}
+
+    def bump(s: Mixed) -> dict[str, Any]:
+        return {"small": s["small"] + 1}  # "big" unchanged: stays in its one blob
+
+    g = StateGraph(Mixed)
+    g.add_node("grow", grow)
+    g.add_node("bump", bump)
+    g.add_edge(START, "grow")
+    g.add_edge("grow", "bump")
+    g.add_edge("bump", END)
+    cfg = {"configurable": {"thread_id": "mixed"}}
+    first = g.compile(checkpointer=ZerolagSaver(hub, inline_max=64))
+    assert first.invoke({"small": 0, "big": ""}, cfg) == {"small": 2, "big": "x" * 1000}
+    blobs = list(hub.kv.keys("langgraph/b/mixed/"))
+    assert len(blobs) == 1 and "/big/" in blobs[0]  # "small" never left the records
+    # Another saver (another process: nothing remembered) continues the thread: the parent's
+    # record is read for what it carries.
+    second = g.compile(checkpointer=ZerolagSaver(hub, inline_max=64))
+    assert second.get_state(cfg).values == {"small": 2, "big": "x" * 1000}
+    assert second.invoke({"small": 10, "big": ""}, cfg) == {"small": 12, "big": "x" * 1000}
+    history = [s.values for s in second.get_state_history(cfg)]
+    assert history[0] == {"small": 12, "big": "x" * 1000}
+    assert {"small": 1, "big": "x" * 1000} in history

@@ -9,8 +9,9 @@ store (:class:`ZerolagGraphStore`, in :mod:`.langgraph_store`) on every backend
 :class:`ZerolagSaver` (``langgraph.checkpoint.base.BaseCheckpointSaver``) keeps checkpoints,
 channel values (blobs) and pending writes in ``hub.kv`` under a prefix (default
 ``langgraph``), as the bytes LangGraph's serializer made (never re-encoded as JSON). One
-``put`` is one atomic ``set_many``: the checkpoint, the blobs of the channels it changed, and
-its run index entry appear together or not at all. The key layout is in docs/keys.md
+``put`` is one atomic ``set_many``: the checkpoint with its small channel values (up to
+``inline_max`` bytes each: one row for a small state), the blobs of the large channels it
+changed, and its run index entry appear together or not at all. The key layout is in docs/keys.md
 ("LangGraph checkpoints"). Deleting a thread, a run or pruning is page by page, not one atomic
 step (a crash midway leaves the rest for the next call, never a half-readable checkpoint).
 
@@ -49,6 +50,9 @@ from .langgraph_store import ZerolagGraphStore
 
 __all__ = ["ZerolagGraphStore", "ZerolagSaver"]
 
+#: A checkpoint record's own channel values: channel -> [version] or [version, type, bytes].
+_Inline = dict[str, list[Any]]
+
 _PAGE = 500
 
 
@@ -67,10 +71,17 @@ def _writes_sort_key(task_path: str, task_id: str, idx: int) -> tuple[Any, ...]:
 class ZerolagSaver(BaseCheckpointSaver[str]):
     """A LangGraph checkpointer on ``hub.kv`` (module docs). ``prefix``: the kv key prefix
     (several savers can share a namespace under different prefixes); ``serde``: LangGraph's
-    serializer (default: its JSON-plus serializer)."""
+    serializer (default: its JSON-plus serializer); ``inline_max``: channel values up to this
+    many serialized bytes live in the checkpoint's own record (one kv row per put), larger
+    ones in blobs written once per version."""
 
     def __init__(
-        self, hub: Hub, *, prefix: str = "langgraph", serde: SerializerProtocol | None = None
+        self,
+        hub: Hub,
+        *,
+        prefix: str = "langgraph",
+        serde: SerializerProtocol | None = None,
+        inline_max: int = 4096,
     ) -> None:
         if not isinstance(hub, Hub):
             raise ValidationError("ZerolagSaver needs a zerolag.Hub (zerolag.open(...))")
@@ -80,6 +91,8 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         self.hub = hub
         self.kv = hub.kv
         self.prefix = prefix
+        self.inline_max = inline_max
+        self._recent: dict[tuple[str, str, str], _Inline] = {}
 
     def __repr__(self) -> str:
         return f"ZerolagSaver(prefix={self.prefix!r}, hub={self.hub!r})"
@@ -102,17 +115,42 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
 
     def _record(self, key: str, raw: bytes) -> tuple[str, str, str, Any, Any, str | None]:
         tid, ns, cid = self._parts(key)
-        ctype, cbytes, mtype, mbytes, parent = ormsgpack.unpackb(raw)
+        ctype, cbytes, mtype, mbytes, parent = ormsgpack.unpackb(raw)[:5]
         return tid, ns, cid, (ctype, cbytes), (mtype, mbytes), parent
 
+    @staticmethod
+    def _inline(raw: bytes) -> _Inline:
+        """The channel values a checkpoint record carries itself: channel -> ``[version]``
+        (no value) or ``[version, type, bytes]`` (records written before there were none)."""
+        rec = ormsgpack.unpackb(raw)
+        return rec[5] if len(rec) > 5 else {}
+
     def _tuple(
-        self, tid: str, ns: str, cid: str, cp: Any, md: Any, parent: str | None
+        self,
+        tid: str,
+        ns: str,
+        cid: str,
+        cp: Any,
+        md: Any,
+        parent: str | None,
+        inline: _Inline | None = None,
     ) -> CheckpointTuple:
         checkpoint: Checkpoint = self.serde.loads_typed(cp)
         versions = checkpoint["channel_versions"]
-        names = list(versions)
-        blobs = self.kv.get_many([self._k("b", tid, ns, c, str(versions[c])) for c in names])
         values: dict[str, Any] = {}
+        names = []
+        for name, version in versions.items():
+            here = (inline or {}).get(name)
+            if here is not None and here[0] == str(version):
+                if len(here) == 3:
+                    values[name] = self.serde.loads_typed((here[1], here[2]))
+            else:
+                names.append(name)  # a large value: its blob
+        blobs = (
+            self.kv.get_many([self._k("b", tid, ns, c, str(versions[c])) for c in names])
+            if names
+            else []
+        )
         for name, raw in zip(names, blobs, strict=True):
             if raw is None:
                 continue
@@ -165,7 +203,7 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         raw = self.kv.get(key)
         if raw is None:
             return None
-        return self._tuple(*self._record(key, raw))
+        return self._tuple(*self._record(key, raw), self._inline(raw))
 
     def list(
         self,
@@ -210,7 +248,7 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
                     if left <= 0:
                         return
                     left -= 1
-                yield self._tuple(tid_, ns_, cid_, cp, md, parent)
+                yield self._tuple(tid_, ns_, cid_, cp, md, parent, self._inline(raw))
 
     # ------------------------------------------------------------------ writes
 
@@ -227,24 +265,59 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         tid, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
         c = checkpoint.copy()
         values: dict[str, Any] = c.pop("channel_values")  # type: ignore[misc]
+        parent = conf.get("checkpoint_id")
+        before = self._parent_inline(tid, ns, parent)
         items: dict[str, bytes] = {}
-        for name, version in new_versions.items():
-            # A channel without a value (a trigger, a cleared channel) writes no blob: a read
-            # finds none and leaves the channel out, as it does for an "empty" one.
-            if name in values:
-                typed = self.serde.dumps_typed(values[name])
-                items[self._k("b", tid, ns, name, str(version))] = ormsgpack.packb(list(typed))
+        inline: _Inline = {}
+        for name, version in checkpoint["channel_versions"].items():
+            v = str(version)
+            if name not in new_versions:
+                # Unchanged: carried over from the parent record if it held it there, else
+                # in the blob its version was stored as.
+                prev = before.get(name)
+                if prev is not None and prev[0] == v:
+                    inline[name] = prev
+                continue
+            if name not in values:
+                # A channel without a value (a trigger, a cleared channel) has no blob: a
+                # read leaves the channel out, as it does for an "empty" one.
+                inline[name] = [v]
+                continue
+            btype, bbytes = self.serde.dumps_typed(values[name])
+            if len(bbytes) <= self.inline_max:
+                inline[name] = [v, btype, bbytes]
+            else:
+                items[self._k("b", tid, ns, name, v)] = ormsgpack.packb([btype, bbytes])
         meta = get_checkpoint_metadata(config, metadata)
         ctype, cbytes = self.serde.dumps_typed(c)
         mtype, mbytes = self.serde.dumps_typed(meta)
-        parent = conf.get("checkpoint_id")
         cid = checkpoint["id"]
-        items[self._k("c", tid, ns, cid)] = ormsgpack.packb([ctype, cbytes, mtype, mbytes, parent])
+        items[self._k("c", tid, ns, cid)] = ormsgpack.packb(
+            [ctype, cbytes, mtype, mbytes, parent, inline]
+        )
         run_id = meta.get("run_id") if isinstance(meta, dict) else None
         if run_id:
             items[self._k("r", str(run_id), tid, ns, cid)] = b""
         self.kv.set_many(items)
+        self._remember(tid, ns, cid, inline)
         return {"configurable": {"thread_id": tid, "checkpoint_ns": ns, "checkpoint_id": cid}}
+
+    def _remember(self, tid: str, ns: str, cid: str, inline: _Inline) -> None:
+        recent = self._recent
+        recent[(tid, ns, cid)] = inline
+        if len(recent) > 1024:
+            recent.pop(next(iter(recent)))
+
+    def _parent_inline(self, tid: str, ns: str, parent: str | None) -> _Inline:
+        """The inline channel values of the parent checkpoint: from this saver's memory of its
+        recent puts (checkpoint records never change once written), else read."""
+        if not parent:
+            return {}
+        known = self._recent.get((tid, ns, parent))
+        if known is not None:
+            return known
+        raw = self.kv.get(self._k("c", tid, ns, parent))
+        return self._inline(raw) if raw is not None else {}
 
     def put_writes(
         self,
