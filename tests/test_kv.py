@@ -144,6 +144,34 @@ def test_hostile_keys_are_keys_not_patterns(
         assert all(k.startswith(prefix) for k in data_keys(store_servers, namespace))
 
 
+def test_keys_page_backwards_and_the_greatest_key(hub: Any) -> None:
+    kv = hub.kv
+    kv.set_many({f"log/{i:03}": i for i in range(30)} | {"log": 0, "loh": 1, "log0": 2})
+    kv.set("log/029", 29, ttl=60)
+    kv.set("log/030", 30, ttl=0.05)  # expires: never listed
+    import time
+
+    time.sleep(0.1)
+    assert kv.keys_page("log/", limit=1, reverse=True).keys == ["log/029"]
+    seen, after = [], None
+    while True:
+        page = kv.keys_page("log/", after=after, limit=8, reverse=True)
+        seen += page.keys
+        if page.next is None:
+            break
+        after = page.next
+    assert seen == [f"log/{i:03}" for i in reversed(range(30))]
+    assert kv.keys_page("log/", after="log/010", limit=3, reverse=True).keys == [
+        "log/009",
+        "log/008",
+        "log/007",
+    ]
+    assert kv.keys_page("log", limit=2, reverse=True).keys == ["log0", "log/029"]
+    assert kv.keys_page("nothing", reverse=True).keys == []
+    with pytest.raises(zerolag.ValidationError):
+        kv.keys_page("log/", limit=0, reverse=True)
+
+
 def test_bad_values_and_ttls_are_validation_errors(hub: Any) -> None:
     kv = hub.kv
     for bad in [float("nan"), {1, 2}, object()]:

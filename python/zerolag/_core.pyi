@@ -617,9 +617,16 @@ class Kv:
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left (None: it does not expire); NotFoundError if missing."""
     def keys_page(
-        self, prefix: str = "", *, after: str | None = None, limit: int = 1000
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        reverse: bool = False,
     ) -> KeyPage:
-        """One page of the keys starting with ``prefix``, in byte order, after ``after``."""
+        """One page of the keys starting with ``prefix``, in byte order, after ``after``
+        (``reverse``: in descending order, below ``after``; ``keys_page(p, limit=1,
+        reverse=True)`` is the greatest key under ``p``)."""
     def delete_prefix(self, prefix: str) -> int:
         """Delete every key starting with ``prefix`` (page by page, not as one atomic step);
         returns how many went."""
@@ -672,9 +679,16 @@ class AsyncKv:
     def ttl(self, key: str) -> Coroutine[Any, Any, float | None]:
         """Seconds ``key`` has left (None: it does not expire); NotFoundError if missing."""
     def keys_page(
-        self, prefix: str = "", *, after: str | None = None, limit: int = 1000
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        reverse: bool = False,
     ) -> Coroutine[Any, Any, KeyPage]:
-        """One page of the keys starting with ``prefix``, in byte order, after ``after``."""
+        """One page of the keys starting with ``prefix``, in byte order, after ``after``
+        (``reverse``: in descending order, below ``after``; ``keys_page(p, limit=1,
+        reverse=True)`` is the greatest key under ``p``)."""
     def delete_prefix(self, prefix: str) -> Coroutine[Any, Any, int]:
         """Delete every key starting with ``prefix`` (page by page, not as one atomic step);
         returns how many went."""

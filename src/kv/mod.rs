@@ -358,6 +358,26 @@ impl Kv {
         )
     }
 
+    /// Like [`Kv::keys`], in descending byte order: the page below `before` (None: from the
+    /// greatest key under `prefix`). `next` is the page's last (smallest) key.
+    pub fn keys_desc(&self, prefix: &str, before: Option<&str>, limit: usize) -> Op<KeyPage> {
+        tri!(check_prefix(prefix));
+        if let Some(b) = before {
+            tri!(check_key(b));
+        }
+        if limit == 0 || limit > MAX_PAGE {
+            return Op::Ready(Err(Error::validation(format!(
+                "limit must be 1 to {MAX_PAGE}, got {limit}"
+            ))));
+        }
+        let now = crate::clock::now_ms();
+        self.backend.call(
+            (self.ns(), prefix.to_string(), before.map(str::to_string)),
+            move |db, (ns, p, b)| sqlite::keys_desc(db, &ns, &p, b.as_deref(), limit, now),
+            move |r, c, (ns, p, b)| redis::keys_desc(r, c, ns, p, b, limit, now),
+        )
+    }
+
     /// Deletes every key starting with `prefix` (page by page: keys written meanwhile under
     /// the prefix may stay); returns how many went.
     pub fn delete_prefix(&self, prefix: &str) -> Op<u64> {

@@ -250,6 +250,44 @@ pub async fn keys(
     Ok(KeyPage { keys, next })
 }
 
+/// See `Kv::keys_desc`.
+pub async fn keys_desc(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    prefix_: String,
+    before: Option<String>,
+    limit: usize,
+    now: u64,
+) -> Result<KeyPage> {
+    let p = prefix(&ns);
+    // The upper bound, decided in byte order here (Lua compares strings by the locale): below
+    // `before` when it lies under the prefix's end, else every key with the prefix.
+    let hi = match before {
+        Some(b) if b.as_bytes() < prefix_.as_bytes() => {
+            return Ok(KeyPage {
+                keys: vec![],
+                next: None,
+            })
+        }
+        Some(b) if b.starts_with(&prefix_) => format!("({b}"),
+        _ => String::new(), // the script's prefix..'\255'
+    };
+    let mut cmd = KEYS.call(&format!("{p}idx"));
+    cmd.arg(&p)
+        .arg(now)
+        .arg(&prefix_)
+        .arg(format!("[{prefix_}"))
+        .arg(limit)
+        .arg("desc")
+        .arg(hi);
+    let keys: Vec<String> = KEYS.run(&r, &mut c, &cmd).await?;
+    let next = (keys.len() == limit)
+        .then(|| keys.last().cloned())
+        .flatten();
+    Ok(KeyPage { keys, next })
+}
+
 /// See `Kv::sweep`.
 pub async fn sweep(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Result<u64> {
     let p = prefix(&ns);

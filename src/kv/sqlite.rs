@@ -256,6 +256,45 @@ pub fn keys(
     })
 }
 
+/// See `Kv::keys_desc`.
+pub fn keys_desc(
+    db: &Sqlite,
+    ns: &str,
+    prefix: &str,
+    before: Option<&str>,
+    limit: usize,
+    now: u64,
+) -> Result<KeyPage> {
+    db.with(|c| {
+        // The range [prefix, min(prefix_end, before)) of the primary key, read backwards.
+        let end = crate::engine::keys::prefix_end(prefix);
+        let top = match (end, before) {
+            (Some(e), Some(b)) => Some(if b < e.as_str() { b.to_string() } else { e }),
+            (e, b) => e.or(b.map(str::to_string)),
+        };
+        let upper = if top.is_some() {
+            "key < ?3"
+        } else {
+            "?3 IS NULL"
+        };
+        let mut st = c.prepare_cached(&format!(
+            "SELECT key FROM kv WHERE ns = ?1 AND key >= ?2 AND {upper} \
+             AND (expires IS NULL OR expires > ?4) ORDER BY key DESC LIMIT ?5"
+        ))?;
+        let rows = st.query_map(params![ns, prefix, top, now as i64, limit as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut keys: Vec<String> = Vec::new();
+        for k in rows {
+            keys.push(k?);
+        }
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
+        Ok(KeyPage { keys, next })
+    })
+}
+
 /// Deletes expired rows of every namespace (the engine's background sweep), at most a batch.
 pub fn sweep(tx: &Transaction<'_>, now: u64) -> Result<u64> {
     Ok(tx

@@ -137,6 +137,54 @@ fn prefixes_page_in_byte_order(h: &Hub) -> Result<()> {
     Ok(())
 }
 
+both!(prefixes_page_backwards);
+fn prefixes_page_backwards(h: &Hub) -> Result<()> {
+    let mut keys: Vec<String> = (0..25).map(|i| format!("user:{i:02}")).collect();
+    keys.extend(["user", "user;", "usep", "user:é"].map(String::from));
+    h.kv.set_many(
+        keys.iter()
+            .map(|k| put(k, Value::Json("1".into())))
+            .collect(),
+    )
+    .wait()?;
+    let mut seen = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = h.kv.keys_desc("user:", before.as_deref(), 7).wait()?;
+        assert!(page.keys.len() <= 7);
+        seen.extend(page.keys.clone());
+        match page.next {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    let mut want: Vec<String> = (0..25).map(|i| format!("user:{i:02}")).collect();
+    want.push("user:é".into());
+    want.reverse();
+    assert_eq!(seen, want);
+    // The greatest key under a prefix (the prefix itself counts), and below a bound.
+    assert_eq!(h.kv.keys_desc("user", None, 1).wait()?.keys, ["user;"]);
+    assert_eq!(h.kv.keys_desc("user:1", None, 1).wait()?.keys, ["user:19"]);
+    assert_eq!(
+        h.kv.keys_desc("user:", Some("user:05"), 2).wait()?.keys,
+        ["user:04", "user:03"]
+    );
+    assert_eq!(
+        h.kv.keys_desc("user:", Some("uses"), 1).wait()?.keys,
+        ["user:é"]
+    );
+    assert!(h
+        .kv
+        .keys_desc("user:", Some("a"), 5)
+        .wait()?
+        .keys
+        .is_empty());
+    assert_eq!(h.kv.keys_desc("", None, 1).wait()?.keys, ["user;"]);
+    assert_eq!(h.kv.keys_desc("usep", None, 3).wait()?.keys, ["usep"]);
+    assert!(h.kv.keys_desc("zz", None, 3).wait()?.keys.is_empty());
+    Ok(())
+}
+
 both!(incr_counts_exactly);
 fn incr_counts_exactly(h: &Hub) -> Result<()> {
     assert_eq!(h.kv.incr("n", 5, None).wait()?, 5);

@@ -282,17 +282,24 @@ macro_rules! kv_methods {
                 })
             }
 
-            /// One page of the keys starting with `prefix`, in byte order, after `after`.
-            #[pyo3(signature = (prefix=Text::default(), *, after=None, limit=1000))]
-            #[pyo3(text_signature = "($self, prefix=\"\", *, after=None, limit=1000)")]
+            /// One page of the keys starting with `prefix`, in byte order, after `after`
+            /// (`reverse`: in descending order, below `after`).
+            #[pyo3(signature = (prefix=Text::default(), *, after=None, limit=1000, reverse=false))]
+            #[pyo3(text_signature = "($self, prefix=\"\", *, after=None, limit=1000, reverse=False)")]
             fn keys_page<'py>(
                 &self,
                 py: Python<'py>,
                 prefix: Text,
                 after: Option<Text>,
                 limit: usize,
+                reverse: bool,
             ) -> PyResult<$ret> {
-                $run(py, self.hub.kv.keys(&prefix, after.as_deref(), limit), |page| Ok(PyKeyPage { page }))
+                let op = if reverse {
+                    self.hub.kv.keys_desc(&prefix, after.as_deref(), limit)
+                } else {
+                    self.hub.kv.keys(&prefix, after.as_deref(), limit)
+                };
+                $run(py, op, |page| Ok(PyKeyPage { page }))
             }
 
             /// Deletes every key starting with `prefix` (page by page, not as one atomic

@@ -194,10 +194,12 @@ class ZerolagSaver(BaseCheckpointSaver[str]):
         tid, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
         cid = get_checkpoint_id(config)
         if cid is None:
-            keys = self._keys(self._prefix("c", tid, ns))
+            # The latest: the greatest key of the thread's namespace (checkpoint ids order by
+            # time), read backwards in one step however long the thread is.
+            keys = self.kv.keys_page(self._prefix("c", tid, ns), limit=1, reverse=True).keys
             if not keys:
                 return None
-            key = max(keys)
+            key = keys[0]
         else:
             key = self._k("c", tid, ns, cid)
         raw = self.kv.get(key)
