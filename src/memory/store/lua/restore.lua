@@ -17,13 +17,15 @@ if what == 'space' then
     n = n + 1
   end
 elseif what == 'row' then
+  local ix = new_index()
   for b = 3, #ARGV, 21 do
-    put_row(P, ARGV[b], b + 3, ARGV[b + 1], ARGV[b + 2])
+    put_row(P, ARGV[b], b + 3, ARGV[b + 1], ARGV[b + 2], ix)
     at_least('row', tonumber(ARGV[b]))
     at_least('t', tonumber(ARGV[b + 1]))
     if ARGV[b + 2] ~= '' then at_least('t', tonumber(ARGV[b + 2])) end
     n = n + 1
   end
+  flush_index(P, ix)
 elseif what == 'edge' then
   for b = 3, #ARGV, 14 do
     local id, scope, src, rel, dst = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]

@@ -22,6 +22,7 @@ local n = (#ARGV - i + 1) / F
 local t = tx_time(P, now)
 local first = redis.call('HINCRBY', P .. 'meta', 'row', n) - n + 1
 local recs = {}
+local ix = new_index()
 for j = 0, n - 1 do
   local b = i + j * F
   for c in string.gmatch(ARGV[b + 18], '%S+') do
@@ -33,8 +34,9 @@ for j = 0, n - 1 do
     end
   end
   local row = fmt(first + j)
-  put_row(P, row, b, fmt(t), '')
+  put_row(P, row, b, fmt(t), '', ix)
   recs[#recs + 1] = { 'row:' .. row, tonumber(ARGV[b + 2]), 'c' }
 end
+flush_index(P, ix)
 record_changes(P, recs)
 return { fmt(t), fmt(first) }
