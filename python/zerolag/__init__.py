@@ -82,6 +82,7 @@ from ._core import (
     __version__,
     anonymize,
 )
+from ._core import Analytics, AsyncAnalytics, AsyncTrending, Trending  # hub.analytics, hub.trending
 from .cache import cached_model
 from .exceptions import (
     AuthenticationError,
@@ -192,6 +193,10 @@ __all__ = [
     "TimeoutError",
     "ClosedError",
     "BackendError",
+    "Analytics",
+    "AsyncAnalytics",
+    "Trending",
+    "AsyncTrending",
     "__version__",
 ]
 
