@@ -62,9 +62,11 @@ def test_uniques_merge_over_days(hub: Any) -> None:
         a.track_many(
             [{"event": "open", "user": f"u{i}", "at": T0 - d * DAY + i} for i in range(d, 100 + d)]
         )
-    assert a.uniques("open", T0, T0) == 100
-    # 102 distinct users over the three days (u0..u101); small sets are exact in practice.
-    assert a.uniques("open", T0 - 2 * DAY, T0) == 102
+    # An estimate (0.81 % standard error); the same on every backend (see the PFCOUNT test).
+    assert abs(a.uniques("open", T0, T0) - 100) <= 2
+    # 102 distinct users over the three days (u0..u101), merged across the days.
+    assert abs(a.uniques("open", T0 - 2 * DAY, T0) - 102) <= 2
+    assert a.uniques("open", T0 - 2 * DAY, T0) != a.uniques("open", T0, T0)
     assert a.uniques("open", T0 - 9 * DAY, T0 - 3 * DAY) == 0
     assert a.uniques("nobody") == 0
 
