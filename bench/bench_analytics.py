@@ -95,16 +95,23 @@ def rate(fn: Callable[[list[dict[str, Any]]], Any], batches: list[list[dict[str,
     return n / (time.perf_counter() - t0)
 
 
-def fill_days(track_many: Callable[[list[dict[str, Any]]], Any], today: float, per_day: int) -> None:
+def fill_days(
+    track_many: Callable[[list[dict[str, Any]]], Any], today: float, per_day: int
+) -> None:
     for d in range(30):
         at = today - d * DAY
         for s in range(0, per_day, 5000):
             track_many(
-                [{"event": "open", "user": f"u{d}-{i}", "at": at} for i in range(s, min(per_day, s + 5000))]
+                [
+                    {"event": "open", "user": f"u{d}-{i}", "at": at}
+                    for i in range(s, min(per_day, s + 5000))
+                ]
             )
 
 
-def suite(hub: Any, base: RedisAnalytics | None, label: str, quick: bool, log: Callable[[str], None]) -> list[dict[str, Any]]:
+def suite(
+    hub: Any, base: RedisAnalytics | None, label: str, quick: bool, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     batch = 2_000 if quick else 10_000
     nb = 4 if quick else 11
@@ -123,13 +130,17 @@ def suite(hub: Any, base: RedisAnalytics | None, label: str, quick: bool, log: C
             target=3.0 if base else None,
         )
     )
-    log(f"  {label} batched: ours {ours:,.0f} ev/s" + (f", redis-py {theirs:,.0f} ev/s" if theirs else ""))
+    log(
+        f"  {label} batched: ours {ours:,.0f} ev/s"
+        + (f", redis-py {theirs:,.0f} ev/s" if theirs else "")
+    )
     singles = events(k + 50, today, seed=99)
     o = latencies(lambda i: hub.analytics.track(**singles[i]), k)
     b = latencies(lambda i: base.track(singles[i]), k) if base else None
     rows.append(
         lat_row(
-            f"{label} single track" + (" vs one redis-py pipeline per event" if base else " (report)"),
+            f"{label} single track"
+            + (" vs one redis-py pipeline per event" if base else " (report)"),
             o,
             b,
             events_per_s=1e6 / _pct(o, 0.5),
@@ -153,7 +164,8 @@ def suite(hub: Any, base: RedisAnalytics | None, label: str, quick: bool, log: C
             exact=30 * per_day,
         )
     )
-    log(f"  {label} uniques/30 days: p50 {_pct(o, 0.5):.0f} us (estimate {est:,} of {30 * per_day:,})")
+    exact = 30 * per_day
+    log(f"  {label} uniques/30 days: p50 {_pct(o, 0.5):.0f} us (estimate {est:,} of {exact:,})")
     for i in range(1000):
         hub.trending.bump("board", f"item {i}", float(i % 97))
         if base:

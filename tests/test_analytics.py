@@ -122,7 +122,9 @@ def test_embedded_estimate_equals_redis_pfcount(tmp_path: Path, redis_server: An
             ours = hub.analytics.uniques(f"e{n}", T0, T0)
             assert ours == redis_server.command("PFCOUNT", f"hll-test:{n}"), n
         # Merged over keys, too (PFCOUNT of several keys merges server-side).
-        hub.analytics.track_many([{"event": "e10", "user": u, "at": T0 - DAY} for u in _users(1000, "1000-")])
+        hub.analytics.track_many(
+            [{"event": "e10", "user": u, "at": T0 - DAY} for u in _users(1000, "1000-")]
+        )
         merged = redis_server.command("PFCOUNT", "hll-test:10", "hll-test:1000")
         assert hub.analytics.uniques("e10", T0 - DAY, T0) == merged
         hub.clear()
@@ -154,7 +156,9 @@ def test_a_million_uniques_within_two_percent(hub: Any) -> None:
     a = hub.analytics
     n = 1_000_000
     for start in range(0, n, 10_000):
-        a.track_many([{"event": "visit", "user": f"v{i}", "at": T0} for i in range(start, start + 10_000)])
+        a.track_many(
+            [{"event": "visit", "user": f"v{i}", "at": T0} for i in range(start, start + 10_000)]
+        )
     got = a.uniques("visit", T0, T0)
     assert abs(got - n) / n < 0.02, got
     assert a.counts("visit", T0, T0) == [(T0, n)]

@@ -19,7 +19,9 @@ from typing import Any
 from . import cache, llm, protocol
 from ._core import (
     Acceptance,
+    Analytics,
     Anonymizer,
+    AsyncAnalytics,
     AsyncBus,
     AsyncCache,
     AsyncChanges,
@@ -34,6 +36,7 @@ from ._core import (
     AsyncPatterns,
     AsyncSubscription,
     AsyncTasks,
+    AsyncTrending,
     Bus,
     BusStats,
     Cache,
@@ -79,10 +82,10 @@ from ._core import (
     Tasks,
     Transfer,
     Trend,
+    Trending,
     __version__,
     anonymize,
 )
-from ._core import Analytics, AsyncAnalytics, AsyncTrending, Trending  # hub.analytics, hub.trending
 from .cache import cached_model
 from .exceptions import (
     AuthenticationError,

@@ -3166,7 +3166,6 @@ class LoopState:
 
 # ---- analytics and trending (src/py/analytics.rs, src/py/trending.rs) --------------------
 
-_Time = float | _datetime
 _PropValue = str | int | bool
 
 class _TrackItem(TypedDict, total=False):

@@ -155,9 +155,7 @@ pub fn check_event(e: &str) -> Result<()> {
         )));
     }
     if let Some(c) = e.chars().find(|c| {
-        c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\')
+        c.is_whitespace() || c.is_control() || matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\')
     }) {
         return Err(Error::validation(format!(
             "event {e:?} contains {c:?}; no whitespace, control characters or * ? [ ] {{ }} \\"
@@ -278,17 +276,25 @@ impl Analytics {
             return Op::Ready(Ok(0));
         }
         let batch = Batch::of(&events);
-        self.backend.call(
-            (self.ns(), batch),
-            move |db, (ns, b)| sqlite::track(db, &ns, &b, now),
-            move |r, c, (ns, b)| redis::track(r, c, ns, b, now),
-        )
-        .map(move |_| n)
+        self.backend
+            .call(
+                (self.ns(), batch),
+                move |db, (ns, b)| sqlite::track(db, &ns, &b, now),
+                move |r, c, (ns, b)| redis::track(r, c, ns, b, now),
+            )
+            .map(move |_| n)
     }
 
     /// Counts of `event` per bucket from `since` to `until` (ms, inclusive): `(bucket start
     /// in ms, count)` for every bucket, zeros included.
-    pub fn counts(&self, event: &str, since: i64, until: i64, by: By, now: i64) -> Op<Vec<(i64, i64)>> {
+    pub fn counts(
+        &self,
+        event: &str,
+        since: i64,
+        until: i64,
+        by: By,
+        now: i64,
+    ) -> Op<Vec<(i64, i64)>> {
         tri!(check_event(event));
         match by {
             By::Day => {
@@ -369,8 +375,23 @@ impl Analytics {
                 move |db, (ns, d)| sqlite::events(db, &ns, d.as_deref(), now),
                 move |r, c, (ns, d)| async move {
                     match d {
-                        Some(d) => redis::sums(r, c, ns, "events", String::new(), String::new(), d, now).await,
-                        None => redis::sums(r, c, ns, "total", String::new(), String::new(), vec![], now).await,
+                        Some(d) => {
+                            redis::sums(r, c, ns, "events", String::new(), String::new(), d, now)
+                                .await
+                        }
+                        None => {
+                            redis::sums(
+                                r,
+                                c,
+                                ns,
+                                "total",
+                                String::new(),
+                                String::new(),
+                                vec![],
+                                now,
+                            )
+                            .await
+                        }
                     }
                 },
             )

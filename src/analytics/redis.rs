@@ -15,8 +15,7 @@ use crate::error::{Error, Result};
 const COMMON: &str = include_str!("lua/common.lua");
 
 static TRACK: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/track.lua")));
-static READ: LazyLock<Lua> =
-    LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/read.lua")));
+static READ: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/read.lua")));
 static RETENTION: LazyLock<Lua> =
     LazyLock::new(|| Lua::new(COMMON, include_str!("lua/retention.lua")));
 
@@ -60,7 +59,11 @@ pub async fn track(r: Arc<Redis>, mut c: RedisConn, ns: String, b: Batch, now: i
     }
     cmd.arg(b.hours.len());
     for ((d, e, h), n) in &b.hours {
-        cmd.arg(d).arg(date(*d)).arg(e).arg(format!("{h:02}")).arg(n);
+        cmd.arg(d)
+            .arg(date(*d))
+            .arg(e)
+            .arg(format!("{h:02}"))
+            .arg(n);
     }
     cmd.arg(b.props.len());
     for ((d, e, f), n) in &b.props {
@@ -77,6 +80,8 @@ pub async fn track(r: Arc<Redis>, mut c: RedisConn, ns: String, b: Batch, now: i
     Ok(())
 }
 
+// One call of `read.lua`: its arguments as the script takes them.
+#[allow(clippy::too_many_arguments)]
 async fn read(
     r: &Redis,
     c: &mut RedisConn,
@@ -177,7 +182,12 @@ pub async fn uniques(
 }
 
 /// Sets or reads the retention.
-pub async fn retention(r: Arc<Redis>, mut c: RedisConn, ns: String, days: Option<u32>) -> Result<u32> {
+pub async fn retention(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    days: Option<u32>,
+) -> Result<u32> {
     let p = prefix(&ns);
     let mut cmd = RETENTION.call(&format!("{p}t"));
     cmd.arg(&p)

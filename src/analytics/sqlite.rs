@@ -59,7 +59,9 @@ fn days_of(c: &Connection, ns: &str) -> Result<u32> {
         .prepare_cached("SELECT days FROM analytics_cfg WHERE ns = ?1")?
         .query_row(params![ns], |r| r.get(0))
         .optional()?;
-    Ok(d.map_or(DEFAULT_RETENTION_DAYS, |d| d.clamp(1, i64::from(u32::MAX)) as u32))
+    Ok(d.map_or(DEFAULT_RETENTION_DAYS, |d| {
+        d.clamp(1, i64::from(u32::MAX)) as u32
+    }))
 }
 
 /// Applies an added-up batch in one transaction.
@@ -107,7 +109,7 @@ pub fn track(db: &Sqlite, ns: &str, b: &Batch, now: i64) -> Result<()> {
                 Some((blob, exp)) if exp > real_now => Hll::from_bytes(&blob)?,
                 _ => Hll::new(),
             };
-            
+
             for u in users {
                 h.add(u.as_bytes());
             }
@@ -221,7 +223,10 @@ pub fn uniques(db: &Sqlite, ns: &str, event: &str, days: &[i64], now: i64) -> Re
     let real_now = crate::clock::now_ms() as i64;
     db.with(|c| {
         let tx = c.transaction()?;
-        let live: Vec<i64> = live_days(&tx, ns, days, now)?.into_iter().flatten().collect();
+        let live: Vec<i64> = live_days(&tx, ns, days, now)?
+            .into_iter()
+            .flatten()
+            .collect();
         let (Some(first), Some(last)) = (live.first(), live.last()) else {
             return Ok(0);
         };
@@ -234,7 +239,11 @@ pub fn uniques(db: &Sqlite, ns: &str, event: &str, days: &[i64], now: i64) -> Re
         while let Some(r) = rows.next()? {
             match r.get_ref(0)? {
                 rusqlite::types::ValueRef::Blob(b) => h.merge_stored(b)?,
-                _ => return Err(crate::error::Error::Backend("a stored HyperLogLog is not a blob".into())),
+                _ => {
+                    return Err(crate::error::Error::Backend(
+                        "a stored HyperLogLog is not a blob".into(),
+                    ))
+                }
             }
         }
         Ok(h.count())
@@ -252,7 +261,10 @@ pub fn events(db: &Sqlite, ns: &str, days: Option<&[i64]>, now: i64) -> Result<V
             let rows = st.query_map(params![ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
             return Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?);
         };
-        let live: Vec<i64> = live_days(&tx, ns, days, now)?.into_iter().flatten().collect();
+        let live: Vec<i64> = live_days(&tx, ns, days, now)?
+            .into_iter()
+            .flatten()
+            .collect();
         let (Some(first), Some(last)) = (live.first(), live.last()) else {
             return Ok(vec![]);
         };
@@ -271,10 +283,8 @@ pub fn events(db: &Sqlite, ns: &str, days: Option<&[i64]>, now: i64) -> Result<V
 pub fn retention(db: &Sqlite, ns: &str, days: Option<u32>) -> Result<u32> {
     db.with_tx(|tx| {
         if let Some(d) = days {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO analytics_cfg (ns, days) VALUES (?1, ?2)",
-            )?
-            .execute(params![ns, d])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO analytics_cfg (ns, days) VALUES (?1, ?2)")?
+                .execute(params![ns, d])?;
         }
         days_of(tx, ns)
     })

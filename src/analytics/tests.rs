@@ -36,10 +36,14 @@ fn counts_uniques_and_expiry(h: &Hub) -> Result<()> {
     assert_eq!(a.track_many(events).wait()?, 30);
     let days = a.counts("signup", t, t + DAY_MS, By::Day, t).wait()?;
     assert_eq!(days, vec![(t, 24), (t + DAY_MS, 6)]);
-    let hours = a.counts("signup", t, t + 2 * 3_600_000, By::Hour, t).wait()?;
+    let hours = a
+        .counts("signup", t, t + 2 * 3_600_000, By::Hour, t)
+        .wait()?;
     assert_eq!(hours, vec![(t, 1), (t + 3_600_000, 1), (t + 7_200_000, 1)]);
     assert_eq!(a.uniques("signup", t, t + DAY_MS, t).wait()?, 10);
-    let by = a.counts_by_prop("signup", "plan", t, t + DAY_MS, t).wait()?;
+    let by = a
+        .counts_by_prop("signup", "plan", t, t + DAY_MS, t)
+        .wait()?;
     assert_eq!(by, vec![("pro".to_string(), 30)]);
     assert_eq!(a.events(None, t).wait()?, vec![("signup".to_string(), 30)]);
     // Past the retention at the caller's time, the buckets are gone; the total stays.
@@ -47,6 +51,9 @@ fn counts_uniques_and_expiry(h: &Hub) -> Result<()> {
     let days = a.counts("signup", t, t + DAY_MS, By::Day, later).wait()?;
     assert_eq!(days, vec![(t, 0), (t + DAY_MS, 0)]);
     assert_eq!(a.uniques("signup", t, t + DAY_MS, later).wait()?, 0);
-    assert_eq!(a.events(None, later).wait()?, vec![("signup".to_string(), 30)]);
+    assert_eq!(
+        a.events(None, later).wait()?,
+        vec![("signup".to_string(), 30)]
+    );
     Ok(())
 }

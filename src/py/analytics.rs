@@ -82,12 +82,17 @@ fn item_of(o: &Bound<'_, PyAny>) -> PyResult<Event> {
         return event_of(text(o, "events")?, None, None, None);
     }
     let d = o.cast::<PyDict>().map_err(|_| {
-        PyTypeError::new_err("each event must be a str or a dict with 'event' (and 'user', 'props', 'at')")
+        PyTypeError::new_err(
+            "each event must be a str or a dict with 'event' (and 'user', 'props', 'at')",
+        )
     })?;
     for k in d.keys() {
         let k = text(&k, "events")?;
         if !matches!(k.as_str(), "event" | "user" | "props" | "at") {
-            return Err(invalid("events", format!("unknown field {k:?}; use event, user, props, at")));
+            return Err(invalid(
+                "events",
+                format!("unknown field {k:?}; use event, user, props, at"),
+            ));
         }
     }
     let event = d

@@ -21,7 +21,10 @@ use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
 use super::transfer::Transfer;
-use super::{analytics::{Analytics, AsyncAnalytics}, trending::{AsyncTrending, Trending}};
+use super::{
+    analytics::{Analytics, AsyncAnalytics},
+    trending::{AsyncTrending, Trending},
+};
 use super::{run_async, run_sync};
 use crate::engine::Op;
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};

@@ -22,7 +22,10 @@ fn span_ms(what: &str, s: Option<f64>) -> PyResult<i64> {
         Some(s) if s.is_finite() && s > 0.0 && s * 1000.0 < i64::MAX as f64 => {
             Ok(((s * 1000.0).round() as i64).max(1))
         }
-        Some(s) => Err(invalid(what, format!("must be a positive number of seconds, got {s}"))),
+        Some(s) => Err(invalid(
+            what,
+            format!("must be a positive number of seconds, got {s}"),
+        )),
     }
 }
 
@@ -35,6 +38,7 @@ macro_rules! trending_methods {
             /// the last window count), and `max_items` kept (the lowest go). ConflictError if
             /// the board exists with other options.
             #[pyo3(signature = (board, *, half_life=None, window=None, max_items=DEFAULT_MAX_ITEMS))]
+            #[pyo3(text_signature = "($self, board, *, half_life=None, window=None, max_items=1000)")]
             fn define<'py>(
                 &self,
                 py: Python<'py>,

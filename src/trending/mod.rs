@@ -91,9 +91,7 @@ pub fn check_board(b: &str) -> Result<()> {
         )));
     }
     if let Some(c) = b.chars().find(|c| {
-        c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\')
+        c.is_whitespace() || c.is_control() || matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\')
     }) {
         return Err(Error::validation(format!(
             "board {b:?} contains {c:?}; no whitespace, control characters or * ? [ ] {{ }} \\"

@@ -14,10 +14,8 @@ const COMMON: &str = include_str!("lua/common.lua");
 
 static BUMP: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/bump.lua")));
 static READ: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/read.lua")));
-static DEFINE: LazyLock<Lua> =
-    LazyLock::new(|| Lua::new(COMMON, include_str!("lua/define.lua")));
-static DELETE: LazyLock<Lua> =
-    LazyLock::new(|| Lua::new(COMMON, include_str!("lua/delete.lua")));
+static DEFINE: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/define.lua")));
+static DELETE: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/delete.lua")));
 
 /// `zl:{<ns>:trending}:` — every trending key starts with it.
 pub fn prefix(ns: &str) -> String {
@@ -34,7 +32,13 @@ fn float(v: &RValue) -> Result<f64> {
 }
 
 /// See `Trending::define`.
-pub async fn define(r: Arc<Redis>, mut c: RedisConn, ns: String, board: String, b: Board) -> Result<()> {
+pub async fn define(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    board: String,
+    b: Board,
+) -> Result<()> {
     let p = prefix(&ns);
     let mut cmd = DEFINE.call(&format!("{p}b:{board}"));
     cmd.arg(&p)

@@ -96,7 +96,11 @@ pub fn define(db: &Sqlite, ns: &str, board: &str, b: Board) -> Result<()> {
     db.with_tx(|tx| {
         let s = load(tx, ns, board)?;
         if s.defined {
-            return if s.b == b { Ok(()) } else { Err(conflict(board)) };
+            return if s.b == b {
+                Ok(())
+            } else {
+                Err(conflict(board))
+            };
         }
         let items: i64 = tx
             .prepare_cached("SELECT COUNT(*) FROM trending_items WHERE ns = ?1 AND board = ?2")?
@@ -179,7 +183,14 @@ fn roll(tx: &Transaction<'_>, ns: &str, board: &str, s: &mut State, cur: i64) ->
 }
 
 /// See `Trending::bump`.
-pub fn bump(db: &Sqlite, ns: &str, board: &str, item: &str, by: f64, at: i64) -> Result<Option<f64>> {
+pub fn bump(
+    db: &Sqlite,
+    ns: &str,
+    board: &str,
+    item: &str,
+    by: f64,
+    at: i64,
+) -> Result<Option<f64>> {
     db.with_tx(|tx| {
         let mut s = load(tx, ns, board)?;
         let score = if s.b.window_ms > 0 {
@@ -270,7 +281,13 @@ pub fn top(db: &Sqlite, ns: &str, board: &str, n: usize, now: i64) -> Result<Vec
 }
 
 /// See `Trending::rank`.
-pub fn rank(db: &Sqlite, ns: &str, board: &str, item: &str, now: i64) -> Result<Option<(u64, f64)>> {
+pub fn rank(
+    db: &Sqlite,
+    ns: &str,
+    board: &str,
+    item: &str,
+    now: i64,
+) -> Result<Option<(u64, f64)>> {
     db.with_tx(|tx| {
         let f = at_now(tx, ns, board, now)?;
         let score: Option<f64> = tx
