@@ -167,9 +167,9 @@ def suite(
     exact = 30 * per_day
     log(f"  {label} uniques/30 days: p50 {_pct(o, 0.5):.0f} us (estimate {est:,} of {exact:,})")
     for i in range(1000):
-        hub.trending.bump("board", f"item {i}", float(i % 97))
+        hub.trending.bump("board", f"item {i}", float(i % 97 + 1))
         if base:
-            base.bump("board", f"item {i}", float(i % 97))
+            base.bump("board", f"item {i}", float(i % 97 + 1))
     o = latencies(lambda i: hub.trending.top("board", 10), k)
     b = latencies(lambda i: base.top("board", 10), k) if base else None
     rows.append(
