@@ -201,6 +201,13 @@ def test_deletes_leave_only_the_documented_bookkeeping(
     hub.cache.delete("a")
     hub.cache.invalidate_tag("t")
     hub.cache.invalidate_prefix("")
+    hub.trending.define("w", window=3600)
+    hub.trending.bump("w", "x")
+    hub.trending.define("d", half_life=60)
+    hub.trending.bump("d", "x")
+    hub.trending.bump("p", "x")
+    for board in ("w", "d", "p"):
+        hub.trending.delete(board)
     left = {k.split("}:", 1)[1] if "}:" in k else k for k in data_keys(store_servers, namespace)}
     keep = {
         "changes",  # the change feed (tasks', docs')
