@@ -240,14 +240,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn murmur_matches_the_reference() {
-        // MurmurHash64A reference values (Austin Appleby's C code, seed as given).
-        assert_eq!(murmur64a(b"", 0), 0);
-        // Different lengths exercise every tail branch and the 8-byte loop.
-        let mut seen = std::collections::HashSet::new();
-        for n in 0..20 {
-            let k: Vec<u8> = (0..n as u8).collect();
-            assert!(seen.insert(murmur64a(&k, SEED)), "collision at length {n}");
+    fn positions_match_redis() {
+        // The register and value Redis sets for one element (PFADD into an empty key, then
+        // PFDEBUG TODENSE and PFDEBUG GETREG on redis-server 7.0): every tail length of the
+        // hash (0 to 7 bytes past a multiple of 8) and the 8-byte loop.
+        let cases: &[(&[u8], usize, u8)] = &[
+            (b"", 5938, 2),
+            (b"a", 12711, 2),
+            (b"hello", 9216, 1),
+            (b"user-1", 90, 5),
+            (b"12345678", 10579, 3),
+            (b"\xff\x00abcdefghi", 4723, 1),
+        ];
+        for &(e, reg, val) in cases {
+            assert_eq!(position(e), (reg, val), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn counts_match_redis() {
+        // PFCOUNT on redis-server 7.0 after PFADD of user-0 .. user-(n-1).
+        for (n, redis) in [(1000u32, 1003u64), (50_000, 49_929)] {
+            let mut h = Hll::new();
+            for i in 0..n {
+                h.add(format!("user-{i}").as_bytes());
+            }
+            assert_eq!(h.count(), redis, "{n}");
         }
     }
 
