@@ -38,6 +38,8 @@ PAIRS = {
     "Kv": ("AsyncKv", "hub.kv"),
     "Memory": ("AsyncMemory", "hub.memory"),
     "Cache": ("AsyncCache", "hub.cache"),
+    "Analytics": ("AsyncAnalytics", "hub.analytics"),
+    "Trending": ("AsyncTrending", "hub.trending"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",

@@ -20,6 +20,7 @@ use crate::memory::store::Memory;
 use crate::patterns::Patterns;
 use crate::registry::{self, CAPABILITIES};
 use crate::tasks::Tasks;
+use crate::{analytics::Analytics, trending::Trending};
 
 /// What `health()` reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +70,10 @@ pub struct Hub {
     pub memory_search: crate::memory::search::Search,
     /// The cache of this namespace.
     pub cache: Cache,
+    /// Event counters and unique users of this namespace.
+    pub analytics: Analytics,
+    /// Trending boards of this namespace.
+    pub trending: Trending,
 }
 
 impl Hub {
@@ -99,6 +104,8 @@ impl Hub {
             ),
             memory,
             cache: Cache::new(backend.clone(), ns.clone()),
+            analytics: Analytics::new(backend.clone(), ns.clone()),
+            trending: Trending::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

@@ -26,6 +26,9 @@ pub mod tasks;
 #[cfg(test)]
 mod testkit;
 pub mod transfer;
+// Analytics: event counters and unique users, trending boards.
+pub mod analytics;
+pub mod trending;
 
 #[cfg(feature = "python")]
 mod py;

@@ -311,6 +311,35 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
         ("relation", lambda h, _: h.memory.edges("a", relation=S)),
     ],
     "memory.neighbors": [("entity", lambda h, _: h.memory.neighbors(S))],
+    "analytics.track": [
+        ("event", lambda h, _: h.analytics.track(S)),
+        ("user", lambda h, _: h.analytics.track("e", S)),
+        ("props", lambda h, _: h.analytics.track("e", props={"p": S})),
+        ("props", lambda h, _: h.analytics.track("e", props={S: "v"})),
+    ],
+    "analytics.track_many": [
+        ("events", lambda h, _: h.analytics.track_many(["ok", S])),
+        ("event", lambda h, _: h.analytics.track_many([{"event": S}])),
+        ("user", lambda h, _: h.analytics.track_many([{"event": "e", "user": S}])),
+    ],
+    "analytics.counts": [
+        ("event", lambda h, _: h.analytics.counts(S)),
+        ("by", lambda h, _: h.analytics.counts("e", by=S)),
+        ("by_prop", lambda h, _: h.analytics.counts("e", by_prop=S)),
+    ],
+    "analytics.uniques": [("event", lambda h, _: h.analytics.uniques(S))],
+    "trending.define": [("board", lambda h, _: h.trending.define(S))],
+    "trending.bump": [
+        ("board", lambda h, _: h.trending.bump(S, "x")),
+        ("item", lambda h, _: h.trending.bump("b", S)),
+    ],
+    "trending.top": [("board", lambda h, _: h.trending.top(S))],
+    "trending.rank": [
+        ("board", lambda h, _: h.trending.rank(S, "x")),
+        ("item", lambda h, _: h.trending.rank("b", S)),
+    ],
+    "trending.score": [("item", lambda h, _: h.trending.score("b", S))],
+    "trending.delete": [("board", lambda h, _: h.trending.delete(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
 }
@@ -343,6 +372,11 @@ NO_TEXT: dict[str, str] = {
     "cache.sweep": "no argument",
     "cache.semantic_index": "no argument",
     "changes.cursor": "no argument",
+    "analytics.events": "times",
+    "analytics.top_events": "a number and times",
+    "analytics.set_retention": "a number",
+    "analytics.retention": "no argument",
+    "analytics.sweep": "a time",
     "hub.clear": "no argument",
     "hub.close": "no argument",
     "hub.health": "no argument",
@@ -359,6 +393,8 @@ CAPABILITIES = [
     "cache",
     "changes",
     "memory",
+    "analytics",
+    "trending",
 ]
 
 

@@ -134,6 +134,18 @@ def workload(hub: Any) -> None:
     c.stats()
     c.set_semantic("llm:m:1", "answer", scope="m:s", embedding=[1.0, 0.0], ttl=60)
     c.match("m:s", [1.0, 0.1])
+    a = hub.analytics
+    a.set_retention(30)
+    a.track_many([{"event": "e", "user": "u", "props": {"p": "v"}}, "f"])
+    a.counts("e", by_prop="p")
+    a.uniques("e")
+    tr = hub.trending
+    tr.define("w", window=3600)
+    tr.bump("w", "x y*?")
+    tr.define("d", half_life=60)
+    tr.bump("d", "x")
+    tr.bump("plain", "x")
+    tr.top("w")
 
 
 def owner(servers: list[Any], key: str) -> Any:
@@ -189,6 +201,13 @@ def test_deletes_leave_only_the_documented_bookkeeping(
     hub.cache.delete("a")
     hub.cache.invalidate_tag("t")
     hub.cache.invalidate_prefix("")
+    hub.trending.define("w", window=3600)
+    hub.trending.bump("w", "x")
+    hub.trending.define("d", half_life=60)
+    hub.trending.bump("d", "x")
+    hub.trending.bump("p", "x")
+    for board in ("w", "d", "p"):
+        hub.trending.delete(board)
     left = {k.split("}:", 1)[1] if "}:" in k else k for k in data_keys(store_servers, namespace)}
     keep = {
         "changes",  # the change feed (tasks', docs')

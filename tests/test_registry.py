@@ -61,6 +61,14 @@ def _write_cache(hub: Any) -> None:
     hub.cache.get("k")
 
 
+def _write_analytics(hub: Any) -> None:
+    hub.analytics.track("e", "u", {"p": "v"})
+
+
+def _write_trending(hub: Any) -> None:
+    hub.trending.bump("b", "x")
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -74,6 +82,8 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "kv": _write_kv,
     "memory": _write_memory,
     "cache": _write_cache,
+    "analytics": _write_analytics,
+    "trending": _write_trending,
 }
 
 

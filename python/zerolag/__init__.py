@@ -19,7 +19,9 @@ from typing import Any
 from . import cache, llm, protocol
 from ._core import (
     Acceptance,
+    Analytics,
     Anonymizer,
+    AsyncAnalytics,
     AsyncBus,
     AsyncCache,
     AsyncChanges,
@@ -34,6 +36,7 @@ from ._core import (
     AsyncPatterns,
     AsyncSubscription,
     AsyncTasks,
+    AsyncTrending,
     Bus,
     BusStats,
     Cache,
@@ -79,6 +82,7 @@ from ._core import (
     Tasks,
     Transfer,
     Trend,
+    Trending,
     __version__,
     anonymize,
 )
@@ -192,6 +196,10 @@ __all__ = [
     "TimeoutError",
     "ClosedError",
     "BackendError",
+    "Analytics",
+    "AsyncAnalytics",
+    "Trending",
+    "AsyncTrending",
     "__version__",
 ]
 

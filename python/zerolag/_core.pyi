@@ -320,6 +320,12 @@ class Hub:
     def patterns(self) -> Patterns: ...
     @property
     def tasks(self) -> Tasks: ...
+    @property
+    def analytics(self) -> Analytics:
+        """Event counters and unique users of this namespace."""
+    @property
+    def trending(self) -> Trending:
+        """Trending boards of this namespace."""
     def health(self) -> Health:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> int:
@@ -380,6 +386,12 @@ class AsyncHub:
     def patterns(self) -> AsyncPatterns: ...
     @property
     def tasks(self) -> AsyncTasks: ...
+    @property
+    def analytics(self) -> AsyncAnalytics:
+        """Event counters and unique users of this namespace."""
+    @property
+    def trending(self) -> AsyncTrending:
+        """Trending boards of this namespace."""
     def health(self) -> Coroutine[Any, Any, Health]:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> Coroutine[Any, Any, int]:
@@ -3165,3 +3177,288 @@ class LoopState:
         seconds (``oldest`` is ``inf`` when none)."""
     def status(self, session: str, grace: float) -> list[str]:
         """The backend status lines of ``session`` now."""
+
+# ---- analytics and trending (src/py/analytics.rs, src/py/trending.rs) --------------------
+
+_PropValue = str | int | bool
+
+class _TrackItem(TypedDict, total=False):
+    """One event of :meth:`Analytics.track_many` (``event`` is required)."""
+
+    event: str
+    user: str | int | None
+    props: Mapping[str, _PropValue] | None
+    at: _Time | None
+
+@final
+class Analytics:
+    """``hub.analytics``: event counters (all-time totals, per UTC day and hour, per day by
+    property value) and unique users per event and day (HyperLogLog, Redis's own algorithm on
+    every backend: about 0.81 % standard error). Day and hour buckets expire after the
+    namespace's retention (:meth:`set_retention`, 90 days by default). Times are Unix seconds
+    or datetimes; ranges include both ends' buckets (days or hours, UTC)."""
+
+    def track(
+        self,
+        event: str,
+        user: str | int | None = None,
+        props: Mapping[str, _PropValue] | None = None,
+        *,
+        at: _Time | None = None,
+    ) -> None:
+        """Record one event at ``at`` (default now): its total, its day and hour counts, its
+        day count per property value (at most 8 properties) and ``user`` in the day's unique
+        users. ``event``: 1-128 bytes, no whitespace, control characters or ``* ? [ ] { } \\``."""
+    def track_many(self, events: Iterable[str | _TrackItem]) -> int:
+        """Record up to 10,000 events in one round trip (one script or transaction): each an
+        event name or a dict with ``event`` and optionally ``user``, ``props``, ``at``;
+        returns how many."""
+    @overload
+    def counts(
+        self,
+        event: str,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        by: Literal["day", "hour"] = "day",
+        by_prop: None = None,
+        now: _Time | None = None,
+    ) -> builtins.list[tuple[int, int]]:
+        """``(bucket start in Unix seconds, count)`` of ``event`` for every UTC day (or hour)
+        from ``since`` to ``until`` (default: the last 30 days, or 24 hours), zeros included.
+        Buckets expired at ``now`` (default: the time) count 0."""
+    @overload
+    def counts(
+        self,
+        event: str,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        by: Literal["day", "hour"] = "day",
+        by_prop: str,
+        now: _Time | None = None,
+    ) -> dict[str, int]:
+        """Counts of ``event`` from ``since`` to ``until`` by the values of property
+        ``by_prop`` (``{"pro": 12, "free": 40}``), largest first."""
+    def uniques(
+        self,
+        event: str,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        now: _Time | None = None,
+    ) -> int:
+        """Distinct users of ``event`` from ``since`` to ``until`` (default: the last 30 days):
+        the days' HyperLogLogs merged (``PFCOUNT`` of many keys on Redis)."""
+    def events(
+        self,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        now: _Time | None = None,
+    ) -> dict[str, int]:
+        """Totals per event, largest first: all time when no range is given, else summed over
+        the days from ``since`` to ``until``."""
+    def top_events(
+        self,
+        n: int = 10,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        now: _Time | None = None,
+    ) -> builtins.list[tuple[str, int]]:
+        """The ``n`` events with the largest totals (all time, or over the range)."""
+    def set_retention(self, days: int) -> int:
+        """Keep day and hour buckets ``days`` days (1-3650) after their day ends, for the
+        whole namespace (stored: every process sees it); returns it. Buckets already written
+        keep the expiry they were written with; reads apply the new retention at once."""
+    def retention(self) -> int:
+        """Days buckets are kept after their day ends (90 unless set)."""
+    def sweep(self, *, now: _Time | None = None) -> int:
+        """Remove buckets expired at ``now`` (default: the time) on the embedded store, which
+        also does so in the background; returns how many rows went (0 on Redis, whose keys
+        expire by themselves)."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncAnalytics ----
+@final
+class AsyncAnalytics:
+    """``hub.analytics`` of an :class:`AsyncHub`: the operations of :class:`Analytics` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def track(
+        self,
+        event: str,
+        user: str | int | None = None,
+        props: Mapping[str, _PropValue] | None = None,
+        *,
+        at: _Time | None = None,
+    ) -> Coroutine[Any, Any, None]:
+        """Record one event at ``at`` (default now): its total, its day and hour counts, its
+        day count per property value (at most 8 properties) and ``user`` in the day's unique
+        users. ``event``: 1-128 bytes, no whitespace, control characters or ``* ? [ ] { } \\``."""
+    def track_many(self, events: Iterable[str | _TrackItem]) -> Coroutine[Any, Any, int]:
+        """Record up to 10,000 events in one round trip (one script or transaction): each an
+        event name or a dict with ``event`` and optionally ``user``, ``props``, ``at``;
+        returns how many."""
+    @overload
+    def counts(
+        self,
+        event: str,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        by: Literal["day", "hour"] = "day",
+        by_prop: None = None,
+        now: _Time | None = None,
+    ) -> Coroutine[Any, Any, builtins.list[tuple[int, int]]]:
+        """``(bucket start in Unix seconds, count)`` of ``event`` for every UTC day (or hour)
+        from ``since`` to ``until`` (default: the last 30 days, or 24 hours), zeros included.
+        Buckets expired at ``now`` (default: the time) count 0."""
+    @overload
+    def counts(
+        self,
+        event: str,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        by: Literal["day", "hour"] = "day",
+        by_prop: str,
+        now: _Time | None = None,
+    ) -> Coroutine[Any, Any, dict[str, int]]:
+        """Counts of ``event`` from ``since`` to ``until`` by the values of property
+        ``by_prop`` (``{"pro": 12, "free": 40}``), largest first."""
+    def uniques(
+        self,
+        event: str,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        now: _Time | None = None,
+    ) -> Coroutine[Any, Any, int]:
+        """Distinct users of ``event`` from ``since`` to ``until`` (default: the last 30 days):
+        the days' HyperLogLogs merged (``PFCOUNT`` of many keys on Redis)."""
+    def events(
+        self, since: _Time | None = None, until: _Time | None = None, *, now: _Time | None = None
+    ) -> Coroutine[Any, Any, dict[str, int]]:
+        """Totals per event, largest first: all time when no range is given, else summed over
+        the days from ``since`` to ``until``."""
+    def top_events(
+        self,
+        n: int = 10,
+        since: _Time | None = None,
+        until: _Time | None = None,
+        *,
+        now: _Time | None = None,
+    ) -> Coroutine[Any, Any, builtins.list[tuple[str, int]]]:
+        """The ``n`` events with the largest totals (all time, or over the range)."""
+    def set_retention(self, days: int) -> Coroutine[Any, Any, int]:
+        """Keep day and hour buckets ``days`` days (1-3650) after their day ends, for the
+        whole namespace (stored: every process sees it); returns it. Buckets already written
+        keep the expiry they were written with; reads apply the new retention at once."""
+    def retention(self) -> Coroutine[Any, Any, int]:
+        """Days buckets are kept after their day ends (90 unless set)."""
+    def sweep(self, *, now: _Time | None = None) -> Coroutine[Any, Any, int]:
+        """Remove buckets expired at ``now`` (default: the time) on the embedded store, which
+        also does so in the background; returns how many rows went (0 on Redis, whose keys
+        expire by themselves)."""
+
+# ---- end of generated AsyncAnalytics ----
+
+@final
+class Trending:
+    """``hub.trending``: boards of items ranked by score. A board is plain (scores add up),
+    time-decayed (``half_life``) or windowed (``window``: the last hour, day, ...); see
+    :meth:`define`. Boards keep at most ``max_items`` items (the lowest go). Board names
+    follow the event-name rules; items are 1-256 bytes without control characters."""
+
+    def define(
+        self,
+        board: str,
+        *,
+        half_life: float | None = None,
+        window: float | None = None,
+        max_items: int = 1000,
+    ) -> None:
+        """Declare a board before its first bump: ``half_life`` seconds (a bump's weight
+        halves every half-life) or ``window`` seconds (at least 60; only the bumps of the last
+        window count, to 1/60 of it), and ``max_items``. A board bumped without being defined
+        is plain with 1,000 items. ConflictError if the board exists with other options."""
+    def bump(
+        self, board: str, item: str, by: float = 1.0, *, at: _Time | None = None
+    ) -> float | None:
+        """Add ``by`` to ``item`` at ``at`` (default now); returns its score at ``at`` (None
+        when ``at`` is before a windowed board's window)."""
+    @overload
+    def top(
+        self,
+        board: str,
+        n: int = 10,
+        *,
+        with_scores: Literal[True] = True,
+        now: _Time | None = None,
+    ) -> builtins.list[tuple[str, float]]:
+        """The best ``n`` items at ``now`` (default: the time), best first, with their
+        scores then (ties: the greater item first)."""
+    @overload
+    def top(
+        self, board: str, n: int = 10, *, with_scores: Literal[False], now: _Time | None = None
+    ) -> builtins.list[str]:
+        """The best ``n`` items, best first, without scores."""
+    def rank(self, board: str, item: str, *, now: _Time | None = None) -> int | None:
+        """The place of ``item`` (1 = first) at ``now``; None when it is not on the board."""
+    def score(self, board: str, item: str, *, now: _Time | None = None) -> float | None:
+        """The score of ``item`` at ``now``; None when it is not on the board."""
+    def delete(self, board: str) -> bool:
+        """Delete a board with its items and options; True if it existed."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncTrending ----
+@final
+class AsyncTrending:
+    """``hub.trending`` of an :class:`AsyncHub`: the operations of :class:`Trending` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def define(
+        self,
+        board: str,
+        *,
+        half_life: float | None = None,
+        window: float | None = None,
+        max_items: int = 1000,
+    ) -> Coroutine[Any, Any, None]:
+        """Declare a board before its first bump: ``half_life`` seconds (a bump's weight
+        halves every half-life) or ``window`` seconds (at least 60; only the bumps of the last
+        window count, to 1/60 of it), and ``max_items``. A board bumped without being defined
+        is plain with 1,000 items. ConflictError if the board exists with other options."""
+    def bump(
+        self, board: str, item: str, by: float = 1.0, *, at: _Time | None = None
+    ) -> Coroutine[Any, Any, float | None]:
+        """Add ``by`` to ``item`` at ``at`` (default now); returns its score at ``at`` (None
+        when ``at`` is before a windowed board's window)."""
+    @overload
+    def top(
+        self,
+        board: str,
+        n: int = 10,
+        *,
+        with_scores: Literal[True] = True,
+        now: _Time | None = None,
+    ) -> Coroutine[Any, Any, builtins.list[tuple[str, float]]]:
+        """The best ``n`` items at ``now`` (default: the time), best first, with their
+        scores then (ties: the greater item first)."""
+    @overload
+    def top(
+        self, board: str, n: int = 10, *, with_scores: Literal[False], now: _Time | None = None
+    ) -> Coroutine[Any, Any, builtins.list[str]]:
+        """The best ``n`` items, best first, without scores."""
+    def rank(
+        self, board: str, item: str, *, now: _Time | None = None
+    ) -> Coroutine[Any, Any, int | None]:
+        """The place of ``item`` (1 = first) at ``now``; None when it is not on the board."""
+    def score(
+        self, board: str, item: str, *, now: _Time | None = None
+    ) -> Coroutine[Any, Any, float | None]:
+        """The score of ``item`` at ``now``; None when it is not on the board."""
+    def delete(self, board: str) -> Coroutine[Any, Any, bool]:
+        """Delete a board with its items and options; True if it existed."""
+
+# ---- end of generated AsyncTrending ----

@@ -21,6 +21,10 @@ use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
 use super::transfer::Transfer;
+use super::{
+    analytics::{Analytics, AsyncAnalytics},
+    trending::{AsyncTrending, Trending},
+};
 use super::{run_async, run_sync};
 use crate::engine::Op;
 use crate::hub::{Health as CoreHealth, Hub as CoreHub};
@@ -197,6 +201,8 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     memory: Memory,
     patterns: Patterns,
     tasks: Tasks,
+    analytics: Analytics,
+    trending: Trending,
 ], {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
@@ -252,6 +258,8 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     memory: AsyncMemory,
     patterns: AsyncPatterns,
     tasks: AsyncTasks,
+    analytics: AsyncAnalytics,
+    trending: AsyncTrending,
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]

@@ -27,6 +27,9 @@ mod patterns;
 mod protocol;
 mod tasks;
 mod transfer;
+// Analytics: event counters, trending boards.
+mod analytics;
+mod trending;
 
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -201,6 +204,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dual_loop::register(m)?;
     jobs::register(m)?;
     kv::register(m)?;
+    analytics::register(m)?;
+    trending::register(m)?;
     cache::register(m)?;
     memory::register(m)?;
     memory_store::register(m)?;
