@@ -38,6 +38,9 @@ PAIRS = {
     "Kv": ("AsyncKv", "hub.kv"),
     "Memory": ("AsyncMemory", "hub.memory"),
     "Cache": ("AsyncCache", "hub.cache"),
+    "Limits": ("AsyncLimits", "hub.limits"),
+    "Sessions": ("AsyncSessions", "hub.sessions"),
+    "Flags": ("AsyncFlags", "hub.flags"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",

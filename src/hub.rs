@@ -69,6 +69,12 @@ pub struct Hub {
     pub memory_search: crate::memory::search::Search,
     /// The cache of this namespace.
     pub cache: Cache,
+    /// Sliding-window rate limits of this namespace.
+    pub limits: crate::limits::Limits,
+    /// Sessions of this namespace.
+    pub sessions: crate::sessions::Sessions,
+    /// Feature flags of this namespace.
+    pub flags: crate::flags::Flags,
 }
 
 impl Hub {
@@ -99,6 +105,9 @@ impl Hub {
             ),
             memory,
             cache: Cache::new(backend.clone(), ns.clone()),
+            limits: crate::limits::Limits::new(backend.clone(), ns.clone()),
+            sessions: crate::sessions::Sessions::new(backend.clone(), ns.clone()),
+            flags: crate::flags::Flags::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

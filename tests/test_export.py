@@ -26,7 +26,7 @@ from conftest import AsyncRunner, unique_namespace
 from zerolag import _core
 
 BACKENDS = ["embedded", "redis", "cluster"]
-NOT_EXPORTED = {"changes", "cache"}
+NOT_EXPORTED = {"changes", "cache", "limits", "sessions", "flags"}
 DAY = 86400.0
 REPOS = ["acme/api", "acme/web"]
 AGENTS = ["coder", "late", "planner", "tester"]

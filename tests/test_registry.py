@@ -61,6 +61,19 @@ def _write_cache(hub: Any) -> None:
     hub.cache.get("k")
 
 
+def _write_limits(hub: Any) -> None:
+    hub.limits.check("user:1", 5, 60)
+
+
+def _write_sessions(hub: Any) -> None:
+    hub.sessions.create("ana", {"k": 1}, ttl=60)
+
+
+def _write_flags(hub: Any) -> None:
+    hub.flags.enable("beta", "ana")
+    hub.flags.rollout("beta", 10)
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -74,6 +87,9 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "kv": _write_kv,
     "memory": _write_memory,
     "cache": _write_cache,
+    "limits": _write_limits,
+    "sessions": _write_sessions,
+    "flags": _write_flags,
 }
 
 

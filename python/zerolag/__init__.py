@@ -80,6 +80,16 @@ from ._core import (
     Transfer,
     Trend,
     __version__,
+    # rate limits, sessions, feature flags
+    AsyncFlags,
+    AsyncLimits,
+    AsyncSessions,
+    Flags,
+    FlagState,
+    Limits,
+    RateLimit,
+    Session,
+    Sessions,
     anonymize,
 )
 from .cache import cached_model
@@ -193,6 +203,15 @@ __all__ = [
     "ClosedError",
     "BackendError",
     "__version__",
+    "Limits",
+    "AsyncLimits",
+    "RateLimit",
+    "Sessions",
+    "AsyncSessions",
+    "Session",
+    "Flags",
+    "AsyncFlags",
+    "FlagState",
 ]
 
 

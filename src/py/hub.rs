@@ -17,6 +17,9 @@ use super::events::{AsyncEvents, Events};
 use super::filesync::SyncHandle;
 use super::jobs::{AsyncJobs, Jobs};
 use super::kv::{AsyncKv, Kv};
+use super::limits::{AsyncLimits, Limits};
+use super::sessions::{AsyncSessions, Sessions};
+use super::flags::{AsyncFlags, Flags};
 use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::tasks::{AsyncTasks, Tasks};
@@ -197,6 +200,9 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     memory: Memory,
     patterns: Patterns,
     tasks: Tasks,
+    limits: Limits,
+    sessions: Sessions,
+    flags: Flags,
 ], {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
@@ -252,6 +258,9 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     memory: AsyncMemory,
     patterns: AsyncPatterns,
     tasks: AsyncTasks,
+    limits: AsyncLimits,
+    sessions: AsyncSessions,
+    flags: AsyncFlags,
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]
