@@ -72,7 +72,14 @@ pub async fn enabled(
     Ok(v.into_iter().map(|x| x == 1).collect())
 }
 
-async fn cfg(r: Arc<Redis>, mut c: RedisConn, ns: &str, flag: &str, f: &str, v: String) -> Result<()> {
+async fn cfg(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: &str,
+    flag: &str,
+    f: &str,
+    v: String,
+) -> Result<()> {
     let mut cmd = start(&CFG, ns, flag);
     cmd.arg(f).arg(v);
     let _: i64 = CFG.run(&r, &mut c, &cmd).await?;

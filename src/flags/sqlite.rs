@@ -20,20 +20,25 @@ CREATE TABLE flags_cfg (
 ";
 
 fn own(c: &Connection, ns: &str, flag: &str, user: &str) -> Result<Option<bool>> {
-    Ok(c
-        .prepare_cached("SELECT on_ FROM flags_user WHERE ns = ?1 AND flag = ?2 AND user = ?3")?
-        .query_row(params![ns, flag, user], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT on_ FROM flags_user WHERE ns = ?1 AND flag = ?2 AND user = ?3")?
+            .query_row(params![ns, flag, user], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 fn cfg(c: &Connection, ns: &str, flag: &str) -> Result<(Option<bool>, u64)> {
-    Ok(c
-        .prepare_cached("SELECT global, rollout FROM flags_cfg WHERE ns = ?1 AND flag = ?2")?
-        .query_row(params![ns, flag], |r| {
-            Ok((r.get::<_, Option<bool>>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-        })
-        .optional()?
-        .unwrap_or((None, 0)))
+    Ok(
+        c.prepare_cached("SELECT global, rollout FROM flags_cfg WHERE ns = ?1 AND flag = ?2")?
+            .query_row(params![ns, flag], |r| {
+                Ok((
+                    r.get::<_, Option<bool>>(0)?,
+                    r.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            })
+            .optional()?
+            .unwrap_or((None, 0)),
+    )
 }
 
 /// See `Flags::set`.

@@ -26,9 +26,15 @@ fn switch_then_user_then_rollout(h: &Hub) -> Result<()> {
     let n = on.iter().filter(|x| **x).count();
     assert!((400..600).contains(&n), "{n}");
     f.set_global("beta", Some(false)).wait()?;
-    assert!(!f.enabled_many("beta", users.clone()).wait()?.contains(&true));
+    assert!(!f
+        .enabled_many("beta", users.clone())
+        .wait()?
+        .contains(&true));
     f.set_global("beta", Some(true)).wait()?;
-    assert!(!f.enabled_many("beta", users.clone()).wait()?.contains(&false));
+    assert!(!f
+        .enabled_many("beta", users.clone())
+        .wait()?
+        .contains(&false));
     f.set_global("beta", None).wait()?;
     assert!(f.set("beta", "user:2", Setting::Unset).wait()?);
     assert_eq!(

@@ -83,7 +83,7 @@ pub fn check_key(key: &str) -> Result<()> {
 pub fn now_ms(now: Option<f64>) -> Result<u64> {
     match now {
         None => Ok(crate::clock::now_ms()),
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e13 => Ok((s * 1000.0).round() as u64),
+        Some(s) if (0.0..1e13).contains(&s) => Ok((s * 1000.0).round() as u64),
         Some(s) => Err(Error::validation(format!(
             "now must be seconds since the epoch (0 or more), got {s}"
         ))),
@@ -105,7 +105,9 @@ pub fn spec(limit: i64, window_s: f64, cost: i64, now: Option<f64>) -> Result<Sp
         )));
     }
     if cost < 1 {
-        return Err(Error::validation(format!("cost must be 1 or more, got {cost}")));
+        return Err(Error::validation(format!(
+            "cost must be 1 or more, got {cost}"
+        )));
     }
     if cost > limit {
         return Err(Error::validation(format!(

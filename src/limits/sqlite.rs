@@ -33,40 +33,41 @@ fn encode(v: &[u64]) -> Vec<u8> {
 
 /// See `Limits::check` (`admit`) and `Limits::peek`.
 pub fn check(db: &Sqlite, ns: &str, key: &str, s: &Spec, admit: bool) -> Result<Decision> {
-    let run = |tx: &Transaction<'_>| -> Result<Decision> {
-        let blob: Option<Vec<u8>> = tx
-            .prepare_cached("SELECT log FROM limits WHERE ns = ?1 AND key = ?2")?
-            .query_row(params![ns, key], |r| r.get(0))
-            .optional()?;
-        let all = blob.as_deref().map(decode).unwrap_or_default();
-        let cutoff = s.now_ms.saturating_sub(s.window_ms);
-        // Entries at or before the cutoff have left the window.
-        let live_from = all.partition_point(|&t| t <= cutoff && s.now_ms >= s.window_ms);
-        let mut live = all[live_from..].to_vec();
-        let d = decide(&live, s);
-        if !admit {
-            return Ok(d);
-        }
-        if d.allowed {
-            let at = live.partition_point(|&t| t <= s.now_ms);
-            live.splice(at..at, std::iter::repeat_n(s.now_ms, s.cost as usize));
-        } else if live_from == 0 {
-            return Ok(d);
-        }
-        match live.last() {
-            None => {
-                tx.prepare_cached("DELETE FROM limits WHERE ns = ?1 AND key = ?2")?
-                    .execute(params![ns, key])?;
+    let run =
+        |tx: &Transaction<'_>| -> Result<Decision> {
+            let blob: Option<Vec<u8>> = tx
+                .prepare_cached("SELECT log FROM limits WHERE ns = ?1 AND key = ?2")?
+                .query_row(params![ns, key], |r| r.get(0))
+                .optional()?;
+            let all = blob.as_deref().map(decode).unwrap_or_default();
+            let cutoff = s.now_ms.saturating_sub(s.window_ms);
+            // Entries at or before the cutoff have left the window.
+            let live_from = all.partition_point(|&t| t <= cutoff && s.now_ms >= s.window_ms);
+            let mut live = all[live_from..].to_vec();
+            let d = decide(&live, s);
+            if !admit {
+                return Ok(d);
             }
-            Some(&newest) => {
-                tx.prepare_cached(
+            if d.allowed {
+                let at = live.partition_point(|&t| t <= s.now_ms);
+                live.splice(at..at, std::iter::repeat_n(s.now_ms, s.cost as usize));
+            } else if live_from == 0 {
+                return Ok(d);
+            }
+            match live.last() {
+                None => {
+                    tx.prepare_cached("DELETE FROM limits WHERE ns = ?1 AND key = ?2")?
+                        .execute(params![ns, key])?;
+                }
+                Some(&newest) => {
+                    tx.prepare_cached(
                     "INSERT OR REPLACE INTO limits (ns, key, log, expires) VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![ns, key, encode(&live), expires(newest, s) as i64])?;
+                }
             }
-        }
-        Ok(d)
-    };
+            Ok(d)
+        };
     if admit {
         db.with_tx(run)
     } else {

@@ -42,7 +42,7 @@ fn the_window_slides(h: &Hub) -> Result<()> {
     assert!(!l.check("u:2", at(3, 10.0, 1, T0)).wait()?.allowed);
     assert!(l.reset("u:2").wait()?);
     assert!(!l.reset("u:2").wait()?);
-    assert_eq!(l.peek("u:2", at(3, 10.0, 1, T0)).wait()?.remaining, 3);
+    assert_eq!(l.peek("u:2", at(3, 10.0, 1, T0)).wait()?.remaining, 2);
     Ok(())
 }
 

@@ -82,7 +82,12 @@ macro_rules! flags_methods {
             }
 
             /// Whether `flag` is on for each of `users` (at most 10,000), in one round trip.
-            fn enabled_many<'py>(&self, py: Python<'py>, flag: Text, users: &Bound<'py, PyAny>) -> PyResult<$ret> {
+            fn enabled_many<'py>(
+                &self,
+                py: Python<'py>,
+                flag: Text,
+                users: &Bound<'py, PyAny>,
+            ) -> PyResult<$ret> {
                 let users = str_list(users, "users")?;
                 $run(py, self.hub.flags.enabled_many(&flag, users), Ok)
             }
@@ -95,7 +100,12 @@ macro_rules! flags_methods {
 
             /// Sets the global switch of `flag`: True on for everyone, False off for everyone,
             /// None back to per user and rollout.
-            fn set_global<'py>(&self, py: Python<'py>, flag: Text, on: Option<bool>) -> PyResult<$ret> {
+            fn set_global<'py>(
+                &self,
+                py: Python<'py>,
+                flag: Text,
+                on: Option<bool>,
+            ) -> PyResult<$ret> {
                 $run(py, self.hub.flags.set_global(&flag, on), Ok)
             }
 

@@ -102,7 +102,9 @@ macro_rules! sessions_methods {
             /// id at all).
             #[pyo3(signature = (id, *, now=None))]
             fn get<'py>(&self, py: Python<'py>, id: Text, now: Option<f64>) -> PyResult<$ret> {
-                $run(py, self.hub.sessions.get(&id, now), |s| Ok(s.map(|s| Session { s })))
+                $run(py, self.hub.sessions.get(&id, now), |s| {
+                    Ok(s.map(|s| Session { s }))
+                })
             }
 
             /// Extends a live session to `now` plus `ttl` seconds (None: its own time to
@@ -144,7 +146,12 @@ macro_rules! sessions_methods {
 
             /// The live sessions of `user`, oldest first.
             #[pyo3(signature = (user, *, now=None))]
-            fn for_user<'py>(&self, py: Python<'py>, user: Text, now: Option<f64>) -> PyResult<$ret> {
+            fn for_user<'py>(
+                &self,
+                py: Python<'py>,
+                user: Text,
+                now: Option<f64>,
+            ) -> PyResult<$ret> {
                 $run(py, self.hub.sessions.for_user(&user, now), |v| {
                     Ok(v.into_iter().map(|s| Session { s }).collect::<Vec<_>>())
                 })
@@ -152,7 +159,12 @@ macro_rules! sessions_methods {
 
             /// Ends every session of `user`; returns how many were live.
             #[pyo3(signature = (user, *, now=None))]
-            fn destroy_user<'py>(&self, py: Python<'py>, user: Text, now: Option<f64>) -> PyResult<$ret> {
+            fn destroy_user<'py>(
+                &self,
+                py: Python<'py>,
+                user: Text,
+                now: Option<f64>,
+            ) -> PyResult<$ret> {
                 $run(py, self.hub.sessions.destroy_user(&user, now), Ok)
             }
 

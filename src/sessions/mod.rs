@@ -74,7 +74,10 @@ pub fn new_id() -> Result<String> {
 /// True for text shaped like a session id (32 lowercase hex digits). Anything else is no
 /// session: a forged cookie is not found rather than an error.
 pub fn is_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A time to live in seconds as milliseconds (at least 1 ms, at most a year).

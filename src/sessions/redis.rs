@@ -22,8 +22,7 @@ static TOUCH: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/touch.lu
 static UPDATE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/update.lua")));
 static DESTROY: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/destroy.lua")));
 static FOR_USER: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/for_user.lua")));
-static DESTROY_USER: LazyLock<Lua> =
-    LazyLock::new(|| script(include_str!("lua/destroy_user.lua")));
+static DESTROY_USER: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/destroy_user.lua")));
 
 /// `zl:{<ns>:sessions}:` — every sessions key starts with it.
 pub fn prefix(ns: &str) -> String {

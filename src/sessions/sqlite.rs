@@ -166,7 +166,9 @@ pub fn update(
 pub fn destroy(db: &Sqlite, ns: &str, id: &str, now: u64) -> Result<bool> {
     db.with_tx(|tx| {
         let live: Option<bool> = tx
-            .prepare_cached("DELETE FROM sessions WHERE ns = ?1 AND id = ?2 RETURNING expires > ?3")?
+            .prepare_cached(
+                "DELETE FROM sessions WHERE ns = ?1 AND id = ?2 RETURNING expires > ?3",
+            )?
             .query_row(params![ns, id, now as i64], |r| r.get(0))
             .optional()?;
         Ok(live == Some(true))

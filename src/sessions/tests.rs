@@ -33,7 +33,12 @@ fn sessions_live_their_time_and_no_longer(h: &Hub) -> Result<()> {
         Some((T0 * 1000.0) as u64 + 90_000)
     );
     assert!(s
-        .update(&a.id, &obj(json!({"b": null, "c": "x"})), false, Some(T0 + 31.0))
+        .update(
+            &a.id,
+            &obj(json!({"b": null, "c": "x"})),
+            false,
+            Some(T0 + 31.0)
+        )
         .wait()?);
     let got = s.get(&a.id, Some(T0 + 31.0)).wait()?.map(|x| x.data);
     assert_eq!(got, Some(obj(json!({"a": [1, 2], "c": "x"}))));
