@@ -82,6 +82,17 @@ def test_the_window_edges_retry_and_reset(hub: Any) -> None:
     assert lim.peek("ip:10.0.0.2", 3, 10, now=T0).remaining == 2
 
 
+def test_large_costs_and_limits(hub: Any) -> None:
+    lim = hub.limits
+    d = lim.check("bulk", 100_000, 60, 60_000, now=T0)
+    assert d.allowed and d.remaining == 40_000
+    assert not lim.check("bulk", 100_000, 60, 40_001, now=T0 + 1).allowed
+    assert lim.check("bulk", 100_000, 60, 40_000, now=T0 + 1).remaining == 0
+    d = lim.check("bulk", 100_000, 60, 1, now=T0 + 2)
+    assert (d.allowed, d.retry_after) == (False, 58.0)
+    assert lim.check("bulk", 100_000, 60, 60_000, now=T0 + 60).allowed
+
+
 @pytest.mark.parametrize(
     ("args", "match"),
     [
@@ -120,6 +131,10 @@ def test_keys_follow_the_schema_and_go_when_reset(
         f"zl:{{{hub.namespace}:limits}}:w:user:42/search"
     }
     assert hub.health().by_capability["limits"] == 1
+    # The log's time to live (server clock) is the time its newest entry has left.
+    key = f"zl:{{{hub.namespace}:limits}}:w:user:42/search"
+    server = next(x for x in store_servers if x.keys(key))
+    assert 0 < server.command("PTTL", key) <= 60_000
     hub.limits.reset("user:42/search")
     assert data_keys(store_servers, hub.namespace) == set()
 

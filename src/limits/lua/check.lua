@@ -25,12 +25,17 @@ if n + cost > limit then
     n + cost - limit - 1, 1)
   gate = tonumber(e[2])
 elseif ARGV[5] == '1' then
-  local args = {}
-  for i = 1, cost do
-    args[#args + 1] = now
-    args[#args + 1] = ARGV[6] .. ':' .. i
+  -- In chunks: unpack takes a few thousand values at most, and a cost may be 100,000.
+  local i = 1
+  while i <= cost do
+    local args = {}
+    for j = i, math.min(cost, i + 999) do
+      args[#args + 1] = now
+      args[#args + 1] = ARGV[6] .. ':' .. j
+    end
+    redis.call('ZADD', k, unpack(args))
+    i = i + 1000
   end
-  redis.call('ZADD', k, unpack(args))
   -- The key's time to live (server clock) backs the explicit check: the log goes once its
   -- newest entry has left the window.
   redis.call('PEXPIRE', k, math.max(1, math.max(newest, now) + win - now))

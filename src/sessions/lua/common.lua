@@ -16,3 +16,13 @@ local function live(h, now)
   if e and tonumber(e) > now then return true end
   return nil
 end
+-- Runs `cmd` on key `k` with the values of `list` after `head` (a table of arguments), a
+-- thousand at a time: unpack takes a few thousand values at most.
+local function chunked(cmd, k, head, list)
+  for i = 1, #list, 1000 do
+    local args = {}
+    for _, a in ipairs(head) do args[#args + 1] = a end
+    for j = i, math.min(#list, i + 999) do args[#args + 1] = list[j] end
+    redis.call(cmd, k, unpack(args))
+  end
+end

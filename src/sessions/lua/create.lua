@@ -3,12 +3,13 @@
 local P, now, id, user = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local h = skey(P, id)
 if redis.call('EXISTS', h) == 1 then return 0 end
-local f = { 'u', user, 'c', ARGV[5], 'e', ARGV[6], 'l', ARGV[7], 'z', ARGV[8] }
+redis.call('HSET', h, 'u', user, 'c', ARGV[5], 'e', ARGV[6], 'l', ARGV[7], 'z', ARGV[8])
+local f = {}
 for i = 9, #ARGV, 2 do
   f[#f + 1] = 'd:' .. ARGV[i]
   f[#f + 1] = ARGV[i + 1]
 end
-redis.call('HSET', h, unpack(f))
+chunked('HSET', h, {}, f)
 local left = tonumber(ARGV[6]) - now
 redis.call('PEXPIRE', h, math.max(1, left))
 local u = ukey(P, user)

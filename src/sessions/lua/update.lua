@@ -19,7 +19,7 @@ if replace then
   for _, f in ipairs(redis.call('HKEYS', h)) do
     if string.sub(f, 1, 2) == 'd:' then del[#del + 1] = f end
   end
-  if #del > 0 then redis.call('HDEL', h, unpack(del)) end
+  chunked('HDEL', h, {}, del)
 end
 for i = 4, #ARGV, 2 do
   local k, v = ARGV[i], ARGV[i + 1]
