@@ -40,6 +40,9 @@ PAIRS = {
     "Cache": ("AsyncCache", "hub.cache"),
     "Analytics": ("AsyncAnalytics", "hub.analytics"),
     "Trending": ("AsyncTrending", "hub.trending"),
+    "Limits": ("AsyncLimits", "hub.limits"),
+    "Sessions": ("AsyncSessions", "hub.sessions"),
+    "Flags": ("AsyncFlags", "hub.flags"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",

@@ -74,6 +74,12 @@ pub struct Hub {
     pub analytics: Analytics,
     /// Trending boards of this namespace.
     pub trending: Trending,
+    /// Sliding-window rate limits of this namespace.
+    pub limits: crate::limits::Limits,
+    /// Sessions of this namespace.
+    pub sessions: crate::sessions::Sessions,
+    /// Feature flags of this namespace.
+    pub flags: crate::flags::Flags,
 }
 
 impl Hub {
@@ -106,6 +112,9 @@ impl Hub {
             cache: Cache::new(backend.clone(), ns.clone()),
             analytics: Analytics::new(backend.clone(), ns.clone()),
             trending: Trending::new(backend.clone(), ns.clone()),
+            limits: crate::limits::Limits::new(backend.clone(), ns.clone()),
+            sessions: crate::sessions::Sessions::new(backend.clone(), ns.clone()),
+            flags: crate::flags::Flags::new(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

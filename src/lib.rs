@@ -14,14 +14,17 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod filesync;
+pub mod flags;
 pub mod hub;
 pub mod ids;
 pub mod jobs;
 pub mod kv;
+pub mod limits;
 pub mod memory;
 pub mod patterns;
 pub mod protocol;
 pub mod registry;
+pub mod sessions;
 pub mod tasks;
 #[cfg(test)]
 mod testkit;

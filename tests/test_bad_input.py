@@ -340,6 +340,42 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     ],
     "trending.score": [("item", lambda h, _: h.trending.score("b", S))],
     "trending.delete": [("board", lambda h, _: h.trending.delete(S))],
+    "limits.check": [("key", lambda h, _: h.limits.check(S, 1, 1.0))],
+    "limits.peek": [("key", lambda h, _: h.limits.peek(S, 1, 1.0))],
+    "limits.reset": [("key", lambda h, _: h.limits.reset(S))],
+    "sessions.create": [
+        ("user", lambda h, _: h.sessions.create(S, ttl=60)),
+        ("data", lambda h, _: h.sessions.create("u", {"a": S}, ttl=60)),
+        ("data", lambda h, _: h.sessions.create("u", {S: 1}, ttl=60)),
+    ],
+    "sessions.get": [("id", lambda h, _: h.sessions.get(S))],
+    "sessions.touch": [("id", lambda h, _: h.sessions.touch(S))],
+    "sessions.update": [
+        ("id", lambda h, _: h.sessions.update(S, {})),
+        ("data", lambda h, _: h.sessions.update("0" * 32, {"a": [S]})),
+    ],
+    "sessions.destroy": [("id", lambda h, _: h.sessions.destroy(S))],
+    "sessions.for_user": [("user", lambda h, _: h.sessions.for_user(S))],
+    "sessions.destroy_user": [("user", lambda h, _: h.sessions.destroy_user(S))],
+    "flags.enable": [
+        ("flag", lambda h, _: h.flags.enable(S, "u")),
+        ("user", lambda h, _: h.flags.enable("f", S)),
+    ],
+    "flags.disable": [
+        ("flag", lambda h, _: h.flags.disable(S, "u")),
+        ("user", lambda h, _: h.flags.disable("f", S)),
+    ],
+    "flags.unset": [("user", lambda h, _: h.flags.unset("f", S))],
+    "flags.enabled": [
+        ("flag", lambda h, _: h.flags.enabled(S, "u")),
+        ("user", lambda h, _: h.flags.enabled("f", S)),
+    ],
+    "flags.enabled_many": [("users", lambda h, _: h.flags.enabled_many("f", ["u", S]))],
+    "flags.count": [("flag", lambda h, _: h.flags.count(S))],
+    "flags.set_global": [("flag", lambda h, _: h.flags.set_global(S, True))],
+    "flags.rollout": [("flag", lambda h, _: h.flags.rollout(S, 10.0))],
+    "flags.state": [("flag", lambda h, _: h.flags.state(S))],
+    "flags.delete": [("flag", lambda h, _: h.flags.delete(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
 }
@@ -395,6 +431,9 @@ CAPABILITIES = [
     "memory",
     "analytics",
     "trending",
+    "limits",
+    "sessions",
+    "flags",
 ]
 
 

@@ -26,7 +26,7 @@ from conftest import AsyncRunner, unique_namespace
 from zerolag import _core
 
 BACKENDS = ["embedded", "redis", "cluster"]
-NOT_EXPORTED = {"changes", "cache", "analytics", "trending"}
+NOT_EXPORTED = {"changes", "cache", "analytics", "trending", "limits", "sessions", "flags"}
 DAY = 86400.0
 REPOS = ["acme/api", "acme/web"]
 AGENTS = ["coder", "late", "planner", "tester"]

@@ -146,6 +146,18 @@ def workload(hub: Any) -> None:
     tr.bump("d", "x")
     tr.bump("plain", "x")
     tr.top("w")
+    hub.limits.check("user:1/search", 5, 60)
+    hub.limits.check("user:1/search", 1, 60)
+    hub.limits.peek("ip:1.2.3.4", 5, 60)
+    se = hub.sessions.create("ana", {"k": [1]}, ttl=60)
+    hub.sessions.update(se.id, {"j": 2})
+    hub.sessions.touch(se.id)
+    hub.sessions.for_user("ana")
+    hub.flags.enable("beta", "ana")
+    hub.flags.disable("beta", "bob")
+    hub.flags.rollout("beta", 10)
+    hub.flags.set_global("beta", None)
+    hub.flags.enabled_many("beta", ["ana", "bob", "cy"])
 
 
 def owner(servers: list[Any], key: str) -> Any:

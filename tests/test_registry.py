@@ -67,6 +67,17 @@ def _write_analytics(hub: Any) -> None:
 
 def _write_trending(hub: Any) -> None:
     hub.trending.bump("b", "x")
+def _write_limits(hub: Any) -> None:
+    hub.limits.check("user:1", 5, 60)
+
+
+def _write_sessions(hub: Any) -> None:
+    hub.sessions.create("ana", {"k": 1}, ttl=60)
+
+
+def _write_flags(hub: Any) -> None:
+    hub.flags.enable("beta", "ana")
+    hub.flags.rollout("beta", 10)
 
 
 # One writer per registered capability: a capability added to the registry without one here
@@ -84,6 +95,9 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "cache": _write_cache,
     "analytics": _write_analytics,
     "trending": _write_trending,
+    "limits": _write_limits,
+    "sessions": _write_sessions,
+    "flags": _write_flags,
 }
 
 

@@ -15,10 +15,13 @@ use super::docs::{AsyncDocs, Docs};
 use super::errors::to_py;
 use super::events::{AsyncEvents, Events};
 use super::filesync::SyncHandle;
+use super::flags::{AsyncFlags, Flags};
 use super::jobs::{AsyncJobs, Jobs};
 use super::kv::{AsyncKv, Kv};
+use super::limits::{AsyncLimits, Limits};
 use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
+use super::sessions::{AsyncSessions, Sessions};
 use super::tasks::{AsyncTasks, Tasks};
 use super::transfer::Transfer;
 use super::{
@@ -203,6 +206,9 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     tasks: Tasks,
     analytics: Analytics,
     trending: Trending,
+    limits: Limits,
+    sessions: Sessions,
+    flags: Flags,
 ], {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
@@ -260,6 +266,9 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     tasks: AsyncTasks,
     analytics: AsyncAnalytics,
     trending: AsyncTrending,
+    limits: AsyncLimits,
+    sessions: AsyncSessions,
+    flags: AsyncFlags,
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]

@@ -11,12 +11,14 @@ mod dual_loop;
 mod errors;
 mod events;
 mod filesync;
+mod flags;
 mod html;
 mod hub;
 mod job;
 mod job_page;
 mod jobs;
 mod kv;
+mod limits;
 mod memory;
 mod memory_args;
 mod memory_record;
@@ -25,6 +27,7 @@ mod memory_store;
 mod pattern_results;
 mod patterns;
 mod protocol;
+mod sessions;
 mod tasks;
 mod transfer;
 // Analytics: event counters, trending boards.
@@ -210,5 +213,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     memory::register(m)?;
     memory_store::register(m)?;
     patterns::register(m)?;
+    limits::register(m)?;
+    sessions::register(m)?;
+    flags::register(m)?;
     Ok(())
 }

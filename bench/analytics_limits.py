@@ -1,0 +1,197 @@
+"""Rate limits for the `analytics` suite (bench/bench_analytics.py imports this module and
+appends its rows; run alone: ``python bench/analytics_limits.py [--quick] [--redis-url URL]``).
+
+- ``hub.limits.check`` on Redis against a redis-py sliding-window limiter as a competent
+  developer writes it: one Lua script by ``EVALSHA`` (``ZREMRANGEBYSCORE`` + ``ZCARD`` +
+  ``ZADD`` + ``PEXPIRE``, the usual sorted-set log; redis-py's ``register_script``), the same
+  limit, window and keys. Checks per second from one caller and the p50 / p99 of one check
+  (goal: at least 2x the checks per second). The keys cycle over 1,000 users with a limit
+  of 100,000 per minute, so both sides admit every check and keep growing logs alike; a
+  second pair of rows checks one key held at its limit (every check refused).
+- The same ``check`` on the embedded store (no baseline: reported).
+- The round-trip floor: redis-py ``PING`` beside the two, so the ratio can be read against
+  what one round trip from Python costs.
+
+Sequential measurements alternate the two sides block by block (100 checks), as the other
+suites do (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import redis  # noqa: E402
+import zerolag  # noqa: E402
+
+# The baseline: a sliding-window log in one script, as found in most write-ups of the
+# pattern. It returns {allowed, remaining}; the member is unique per request.
+BASELINE_LUA = """
+local key = KEYS[1]
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local n = redis.call('ZCARD', key)
+if n < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, window)
+  return {1, limit - n - 1}
+end
+return {0, 0}
+"""
+
+
+class RedisPyLimiter:
+    """A sliding-window rate limiter on redis-py: one ``EVALSHA`` per check."""
+
+    def __init__(self, r: redis.Redis, prefix: str) -> None:
+        self.prefix = prefix
+        self.script = r.register_script(BASELINE_LUA)
+        self.seq = 0
+        self.tag = os.urandom(4).hex()
+
+    def check(self, key: str, limit: int, window_s: float) -> bool:
+        now = int(time.time() * 1000)
+        self.seq += 1
+        member = f"{now}:{self.tag}:{self.seq}"
+        allowed, _ = self.script(
+            keys=[self.prefix + key], args=[now, int(window_s * 1000), limit, member]
+        )
+        return bool(allowed)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+def alternate(
+    ours: Callable[[int], Any], base: Callable[[int], Any], k: int, block: int = 100
+) -> tuple[list[float], list[float]]:
+    """Per-call latencies (us) of both sides, measured in alternating blocks of `block`."""
+    for i in range(50):  # warm up (scripts loaded, connections open)
+        ours(i)
+        base(i)
+    o: list[float] = []
+    b: list[float] = []
+    for start in range(0, k, block):
+        for side, out in ((ours, o), (base, b)):
+            for i in range(start, min(k, start + block)):
+                t0 = time.perf_counter_ns()
+                side(i)
+                out.append((time.perf_counter_ns() - t0) / 1000)
+    return o, b
+
+
+def rate_rows(name: str, o: list[float], b: list[float] | None, **kw: Any) -> list[dict[str, Any]]:
+    """A checks/s row (from the mean latency) and a p99 row."""
+    mean_o = sum(o) / len(o)
+    row: dict[str, Any] = {
+        "name": f"{name}: checks/s",
+        "ours": 1e6 / mean_o,
+        "unit": "checks/s",
+        "ours_p50_us": _pct(o, 0.5),
+        "ours_p99_us": _pct(o, 0.99),
+    }
+    if b:
+        mean_b = sum(b) / len(b)
+        row["baseline"] = 1e6 / mean_b
+        row["ratio"] = mean_b / mean_o
+        row["baseline_p50_us"], row["baseline_p99_us"] = _pct(b, 0.5), _pct(b, 0.99)
+    else:
+        row["baseline"], row["ratio"] = None, None
+    row.update(kw)
+    p99 = {
+        "name": f"{name}: p99 of one check",
+        "ours": _pct(o, 0.99),
+        "baseline": _pct(b, 0.99) if b else None,
+        "unit": "us p99",
+        "ratio": (_pct(b, 0.99) / _pct(o, 0.99)) if b else None,
+    }
+    return [row, p99]
+
+
+def run(
+    url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    k = 1_000 if quick else 20_000
+    rows: list[dict[str, Any]] = []
+    if url:
+        r = redis.Redis.from_url(url)
+        ns = "bl" + uuid.uuid4().hex[:8]
+        hub = zerolag.open(url, namespace=ns)
+        base = RedisPyLimiter(r, prefix=f"blb{ns}:")
+        lim = hub.limits
+
+        o, b = alternate(
+            lambda i: lim.check(f"user:{i % 1000}", 100_000, 60.0),
+            lambda i: base.check(f"user:{i % 1000}", 100_000, 60.0),
+            k,
+        )
+        rows += rate_rows(
+            "redis limits.check vs redis-py Lua sliding window (EVALSHA)", o, b, target=2.0
+        )
+        log(
+            f"  limits.check: ours p50 {_pct(o, 0.5):.0f} us p99 {_pct(o, 0.99):.0f} us, "
+            f"redis-py p50 {_pct(b, 0.5):.0f} us p99 {_pct(b, 0.99):.0f} us"
+        )
+        o, b = alternate(
+            lambda i: lim.check("hot", 100, 3600.0),
+            lambda i: base.check("hot", 100, 3600.0),
+            k,
+        )
+        rows += rate_rows("redis limits.check of a key at its limit (refused)", o, b)
+        floor = alternate(lambda i: r.ping(), lambda i: None, k)[0]
+        rows.append(
+            {
+                "name": "redis floor: redis-py PING (one round trip from Python)",
+                "ours": _pct(floor, 0.5),
+                "baseline": None,
+                "unit": "us p50",
+                "ratio": None,
+            }
+        )
+        hub.clear()
+        hub.close()
+        names = list(r.scan_iter(match=f"blb{ns}:*", count=1000))
+        for i in range(0, len(names), 1000):
+            r.unlink(*names[i : i + 1000])
+    with tempfile.TemporaryDirectory() as root:
+        hub = zerolag.open(root=root, namespace="bench")
+        o, _ = alternate(
+            lambda i: hub.limits.check(f"user:{i % 1000}", 100_000, 60.0), lambda i: None, k
+        )
+        rows += rate_rows("embedded limits.check (report)", o, None)
+        log(f"  embedded limits.check: p50 {_pct(o, 0.5):.0f} us p99 {_pct(o, 0.99):.0f} us")
+        hub.close()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--redis-url")
+    a = ap.parse_args()
+    import run as runner  # bench/run.py: starts a throwaway redis-server
+
+    def go(url: str | None) -> None:
+        rows = run(url, quick=a.quick, log=print)
+        runner.print_table("analytics (limits)", rows)
+
+    if a.redis_url:
+        go(a.redis_url)
+    else:
+        with runner.local_redis() as url:
+            go(url)
+
+
+if __name__ == "__main__":
+    main()
