@@ -601,3 +601,23 @@ def test_batcher_rejects_bad_settings() -> None:
         MCPBatcher(object(), max_batch=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         MCPBatcher(object(), max_batch=10, max_queue=5)  # type: ignore[arg-type]
+
+
+def test_zerolag_does_not_need_the_sdk(tmp_path: Path) -> None:
+    """Without the mcp SDK, `import zerolag` works and `zerolag mcp` says which extra it needs."""
+    code = (
+        "import sys\n"
+        "sys.modules['mcp'] = None  # as if not installed\n"
+        "import zerolag, zerolag.cli\n"
+        "try:\n"
+        "    import zerolag.integrations.mcp\n"
+        "except ImportError as e:\n"
+        "    print('import:', e)\n"
+        "sys.exit(zerolag.cli.main(['mcp', '--root', sys.argv[1]]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=WAIT
+    )
+    assert "import:" in proc.stdout and "zerolag[mcp]" in proc.stdout
+    assert proc.returncode != 0 and "zerolag[mcp]" in proc.stderr
+    assert "Traceback" not in proc.stderr

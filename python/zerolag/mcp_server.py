@@ -94,7 +94,7 @@ class ZerolagMCPServer(MCPServer[Any]):
 
     async def list_resources(self) -> list[MCPResource]:
         listed = await super().list_resources()
-        paths = await anyio.to_thread.run_sync(self.hub.docs.list)
+        paths = await anyio.to_thread.run_sync(self.hub.docs.list)  # up to 100,000 paths
         return listed + [MCPResource(uri=doc_uri(p), name=p, mime_type=mime_type(p)) for p in paths]
 
     async def read_resource(
@@ -108,7 +108,7 @@ class ZerolagMCPServer(MCPServer[Any]):
 
     async def _read(self, path: str) -> str:
         try:
-            doc = await anyio.to_thread.run_sync(self.hub.docs.get, path)
+            doc = self.hub.docs.get(path)  # one store read, GIL released (as the tools do)
         except NotFoundError as e:
             raise ResourceNotFoundError(f"NotFoundError: {e}") from e
         except (ZerolagError, ValueError, OSError) as e:

@@ -1,18 +1,20 @@
 """The tools of ``zerolag mcp`` (:mod:`zerolag.mcp_server`): one per hub operation an agent
 needs, typed so the SDK derives each input schema from the signature.
 
-Every tool calls the blocking hub on a worker thread (the SDK runs sync tools there; each call
-releases the GIL), so the hub applies its own rules to the arguments: a bad argument is the
-same typed error as from Python (``ValidationError``, ``NotFoundError``, ``ConflictError``,
-...), returned to the client as a tool error whose text starts with the error's class name.
-Results are JSON objects (the tool's structured output, and the same as text)."""
+Every tool calls the blocking hub (each call one store operation that releases the GIL), so the
+hub applies its own rules to the arguments: a bad argument is the same typed error as from
+Python (``ValidationError``, ``NotFoundError``, ``ConflictError``, ...), returned to the client
+as a tool error that names the error's class. Results are JSON objects (the tool's structured
+output, and the same as text)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
@@ -85,14 +87,19 @@ WRITERS = (
 _EXPECTED = (ZerolagError, ValueError, TypeError, OverflowError, LookupError, OSError)
 
 
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """The hub's typed errors become tool errors with their message (``NotFoundError: ...``)
-    instead of the SDK's opaque "Error executing tool"; anything else stays a crash the SDK
-    reports without details (never a traceback in the result)."""
+def _guard(fn: Callable[P, R], *, thread: bool = False) -> Callable[P, Awaitable[R]]:
+    """The tool as the server runs it: a coroutine that calls the blocking hub directly (one
+    store operation, GIL released: a hop to a worker thread would cost more than most calls),
+    or on a worker thread (``thread``) for a call that may take long. The hub's typed errors
+    become tool errors with their message (``NotFoundError: ...``) instead of the SDK's opaque
+    "Error executing tool"; anything else stays a crash the SDK reports without details
+    (never a traceback in the result)."""
 
     @functools.wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            if thread:
+                return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
             return fn(*args, **kwargs)
         except _EXPECTED as e:
             raise ToolError(f"{type(e).__name__}: {e}") from e
@@ -221,12 +228,14 @@ def register_tools(server: MCPServer[Any], hub: Hub, *, read_only: bool = False)
 
     def tool(fn: Callable[..., dict[str, Any]]) -> None:
         name = fn.__name__
+        # A memory search may first load the in-process index: on a thread, so the event loop
+        # (other requests, notifications) goes on meanwhile.
         if name not in READERS and name not in WRITERS:  # pragma: no cover - a coding error
             raise AssertionError(f"tool {name} is in neither READERS nor WRITERS")
         if read_only and name not in READERS:
             return
         server.add_tool(
-            _guard(fn),
+            _guard(fn, thread=name == "memory_search"),
             name=name,
             annotations=reading if name in READERS else writing,
             structured_output=True,
