@@ -282,9 +282,12 @@ def test_documents_are_resources(hub: zerolag.Hub, arun: AsyncRunner) -> None:
 
 
 async def _until(cond: Callable[[], bool], what: str) -> None:
-    with anyio.fail_after(WAIT):
-        while not cond():
-            await anyio.sleep(0.02)
+    try:
+        with anyio.fail_after(WAIT):
+            while not cond():
+                await anyio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"no {what} within {WAIT} s") from None
 
 
 def _edit_and_expect_update(client: Client, root: Path, uri: str, rel: str) -> Callable[[], Any]:

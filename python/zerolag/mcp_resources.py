@@ -59,8 +59,9 @@ def mime_type(path: str) -> str:
 
 
 class DocFeed:
-    """Follows the change feed while at least one client connection is open (the server's
-    lifespan enters :meth:`running` once per connection) and announces changed documents.
+    """Follows the change feed while the server serves (its lifespan enters :meth:`running`:
+    once per connection over stdio and in-process, once for all sessions over HTTP) and
+    announces changed documents.
 
     The feed is read on one thread with a short blocking read; what it finds is handed to the
     event loop the server runs on."""
