@@ -191,6 +191,51 @@ def _cmd_sync(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcp(a: argparse.Namespace) -> int:
+    # Imported here: `import zerolag` (and every other subcommand) does not need the mcp SDK.
+    try:
+        from .mcp_server import serve
+    except ImportError as e:
+        raise SystemExit(f"zerolag mcp: {e}") from e
+
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
+        serve(hub, root=a.root, http=a.http, read_only=a.read_only, sync=a.sync)
+    return 0
+
+
+def _mcp_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "mcp",
+        help="run an MCP server on the store (stdio, or streamable HTTP with --http)",
+        description=(
+            "Serves the store to MCP clients (needs the mcp extra: pip install 'zerolag[mcp]'): "
+            "tools for tasks, documents, jobs, bus, events, patterns and memory, and the "
+            "documents under contexts/ and workflows/ as resources (zerolag://docs/<path>) "
+            "with update notifications. Over stdio by default (what MCP clients launch); "
+            "--http HOST:PORT serves streamable HTTP at http://HOST:PORT/mcp. When --root has "
+            "a contexts/ or workflows/ directory the file sync runs too, so files edited on "
+            "disk reach the store and the subscribed clients (--no-sync: leave it to a "
+            "`zerolag sync` of its own)."
+        ),
+    )
+    p.add_argument(
+        "--url", default=None, help="store URL (default: the embedded store under --root)"
+    )
+    p.add_argument("--root", default=".", help="root directory of the embedded store (default: .)")
+    p.add_argument("--namespace", default=None, help="namespace to use (default: default)")
+    p.add_argument("--http", metavar="HOST:PORT", default=None, help="serve streamable HTTP")
+    p.add_argument("--read-only", action="store_true", help="expose only the reading tools")
+    p.add_argument(
+        "--no-sync",
+        dest="sync",
+        action="store_const",
+        const=False,
+        default=None,
+        help="do not run the file sync of --root",
+    )
+    p.set_defaults(fn=_cmd_mcp)
+
+
 def _store_url(url: str | None) -> str | None:
     """A URL as given on the command line: ``-``, empty or omitted mean the embedded store
     (``embedded`` and ``sqlite://...`` are read by the core itself)."""
@@ -406,6 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--burst", action="store_true", help="stop once no job is ready or running")
     p.set_defaults(fn=_cmd_worker)
     _transfer_parsers(sub)
+    _mcp_parser(sub)
     a = parser.parse_args(argv)
     try:
         return int(a.fn(a))
