@@ -9,8 +9,10 @@ one run (see bench/README.md).
   default, FULL, syncs more), against ``InMemorySaver`` (a dict: nothing durable, nothing
   shared; reported), and ours on Redis (``langgraph-checkpoint-redis`` cannot run on a plain
   redis-server: it needs the RediSearch and RedisJSON modules);
+* the floor of a put on the embedded store: one ``kv.set`` of a record of the same size;
 * the per-step overhead of ``StateGraph.invoke`` on a 10-step graph with our saver against
-  ``InMemorySaver`` (report).
+  ``InMemorySaver`` (report);
+* an MCP tool call over stdio to ``zerolag mcp`` (bench/mcp_rows.py; report).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import START, StateGraph
 from zerolag.integrations.langgraph import ZerolagSaver
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mcp_rows  # noqa: E402
 
 NEEDS_REDIS = True
 ORDER = 90
@@ -163,6 +168,24 @@ def run(
             f"  put+get: ours {_pct(o, 0.5):.0f} us, SqliteSaver {_pct(s, 0.5):.0f} us, "
             f"InMemorySaver {_pct(m, 0.5):.0f} us"
         )
+        # The floor of a put on the embedded store: one kv write of a record the size of
+        # ours (one SQLite transaction), with nothing serialised.
+        size = len(hub.kv.get(next(iter(hub.kv.keys("langgraph/c/")))) or b"")
+        blob = b"x" * size
+        floor: list[float] = []
+        for i in range(threads * len(puts) // 10):
+            t0 = time.perf_counter_ns()
+            hub.kv.set(f"floor/{i}", blob)
+            floor.append((time.perf_counter_ns() - t0) / 1000)
+        rows.append(
+            row(
+                f"  floor of a put [embedded]: one kv.set of a {size}-byte record",
+                o,
+                floor,
+                note="one SQLite transaction (WAL, synchronous=NORMAL); ours adds LangGraph's "
+                "serialisation and the read of the latest checkpoint",
+            )
+        )
         oi = per_step(ours, runs)
         mi = per_step(memory, runs)
         rows.append(row("StateGraph.invoke per step [embedded] vs InMemorySaver (report)", oi, mi))
@@ -187,6 +210,7 @@ def run(
                     row("StateGraph.invoke per step [redis] vs InMemorySaver (report)", ri, mi)
                 )
                 rhub.clear()
+    rows += mcp_rows.run(url, quick=quick, log=log)
     return rows
 
 
