@@ -19,6 +19,7 @@ use crate::kv::Kv;
 use crate::memory::store::Memory;
 use crate::patterns::Patterns;
 use crate::registry::{self, CAPABILITIES};
+use crate::streams::Streams;
 use crate::tasks::Tasks;
 
 /// What `health()` reports.
@@ -69,6 +70,10 @@ pub struct Hub {
     pub memory_search: crate::memory::search::Search,
     /// The cache of this namespace.
     pub cache: Cache,
+    /// Chat conversations and activity feeds of this namespace (`crate::streams`).
+    pub chat: Streams,
+    /// See [`Hub::chat`].
+    pub activity: Streams,
 }
 
 impl Hub {
@@ -99,6 +104,8 @@ impl Hub {
             ),
             memory,
             cache: Cache::new(backend.clone(), ns.clone()),
+            chat: Streams::chat(backend.clone(), ns.clone()),
+            activity: Streams::activity(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

@@ -22,6 +22,7 @@ pub mod memory;
 pub mod patterns;
 pub mod protocol;
 pub mod registry;
+pub mod streams;
 pub mod tasks;
 #[cfg(test)]
 mod testkit;

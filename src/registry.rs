@@ -20,6 +20,8 @@ pub const CAPABILITIES: &[Capability] = &[
     crate::kv::CAPABILITY,
     crate::memory::store::CAPABILITY,
     crate::cache::CAPABILITY,
+    crate::streams::CHAT,
+    crate::streams::ACTIVITY,
 ];
 
 /// Layout version of a namespace's keys on Redis, kept in the namespace's [`layout_key`] and
@@ -86,7 +88,7 @@ mod tests {
     fn schema_steps_count_one_to_n_and_keep_their_order() {
         let s = schema().unwrap();
         // The on-disk numbering of databases written before the registry existed.
-        assert_eq!(s.migrations.len(), 13);
+        assert_eq!(s.migrations.len(), 15);
         assert_eq!(s.migrations[0], crate::tasks::sqlite::SCHEMA);
         assert_eq!(s.migrations[4], crate::bus::sqlite::SCHEMA_CFG);
         assert_eq!(s.migrations[7], crate::docs::sqlite::SCHEMA_BASE);

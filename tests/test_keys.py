@@ -134,6 +134,11 @@ def workload(hub: Any) -> None:
     c.stats()
     c.set_semantic("llm:m:1", "answer", scope="m:s", embedding=[1.0, 0.0], ttl=60)
     c.match("m:s", [1.0, 0.1])
+    hub.chat.append("c:1", "user", "hi", {"m": 1})
+    hub.chat.append_many("tmp", [("user", "a"), ("assistant", "b")])
+    hub.chat.clear("tmp")
+    hub.chat.recent("c:1")
+    hub.activity.add_many("ana@x", [("login", None), ("comment", {"t": "x"})])
 
 
 def owner(servers: list[Any], key: str) -> Any:

@@ -61,6 +61,14 @@ def _write_cache(hub: Any) -> None:
     hub.cache.get("k")
 
 
+def _write_chat(hub: Any) -> None:
+    hub.chat.append("c1", "user", "hi", {"m": 1})
+
+
+def _write_activity(hub: Any) -> None:
+    hub.activity.add("ana", "login", {"ip": "10.0.0.1"})
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -74,6 +82,8 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "kv": _write_kv,
     "memory": _write_memory,
     "cache": _write_cache,
+    "chat": _write_chat,
+    "activity": _write_activity,
 }
 
 

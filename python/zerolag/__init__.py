@@ -82,6 +82,18 @@ from ._core import (
     __version__,
     anonymize,
 )
+from ._core import (
+    Activity,
+    ActivityFollow,
+    ActivityItem,
+    AsyncActivity,
+    AsyncActivityFollow,
+    AsyncChat,
+    AsyncChatFollow,
+    Chat,
+    ChatEntry,
+    ChatFollow,
+)
 from .cache import cached_model
 from .exceptions import (
     AuthenticationError,
@@ -193,6 +205,16 @@ __all__ = [
     "ClosedError",
     "BackendError",
     "__version__",
+    "Chat",
+    "AsyncChat",
+    "ChatEntry",
+    "ChatFollow",
+    "AsyncChatFollow",
+    "Activity",
+    "AsyncActivity",
+    "ActivityItem",
+    "ActivityFollow",
+    "AsyncActivityFollow",
 ]
 
 

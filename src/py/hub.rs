@@ -19,6 +19,7 @@ use super::jobs::{AsyncJobs, Jobs};
 use super::kv::{AsyncKv, Kv};
 use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
+use super::streams::{Activity, AsyncActivity, AsyncChat, Chat};
 use super::tasks::{AsyncTasks, Tasks};
 use super::transfer::Transfer;
 use super::{run_async, run_sync};
@@ -197,6 +198,8 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     memory: Memory,
     patterns: Patterns,
     tasks: Tasks,
+    chat: Chat,
+    activity: Activity,
 ], {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
@@ -252,6 +255,8 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     memory: AsyncMemory,
     patterns: AsyncPatterns,
     tasks: AsyncTasks,
+    chat: AsyncChat,
+    activity: AsyncActivity,
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]

@@ -25,6 +25,7 @@ mod memory_store;
 mod pattern_results;
 mod patterns;
 mod protocol;
+mod streams;
 mod tasks;
 mod transfer;
 
@@ -205,5 +206,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     memory::register(m)?;
     memory_store::register(m)?;
     patterns::register(m)?;
+    streams::register(m)?;
     Ok(())
 }
