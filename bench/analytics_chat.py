@@ -242,9 +242,7 @@ def run(
         hub = zerolag.open(root=d, namespace=ns)
         try:
             rows += _turn_rows("embedded", hub, None, n_turns, log)
-            o = _delivery(
-                "ours", d, ns, n_live, lambda m: hub.chat.append("live", "user", "hi", m)
-            )
+            o = _delivery("ours", d, ns, n_live, lambda m: hub.chat.append("live", "user", "hi", m))
             rows.append(_delivery_row("embedded", o, None))
             log(f"  embedded follow: ours p99 {_pct(o, 99):.0f} us")
         finally:

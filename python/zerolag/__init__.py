@@ -19,11 +19,18 @@ from typing import Any
 from . import cache, llm, protocol
 from ._core import (
     Acceptance,
+    Activity,
+    ActivityFollow,
+    ActivityItem,
     Anonymizer,
+    AsyncActivity,
+    AsyncActivityFollow,
     AsyncBus,
     AsyncCache,
     AsyncChanges,
     AsyncChangeSubscription,
+    AsyncChat,
+    AsyncChatFollow,
     AsyncDocs,
     AsyncEvents,
     AsyncHub,
@@ -42,6 +49,9 @@ from ._core import (
     ChangePage,
     Changes,
     ChangeSubscription,
+    Chat,
+    ChatEntry,
+    ChatFollow,
     DeadLetter,
     Delivery,
     Docs,
@@ -81,18 +91,6 @@ from ._core import (
     Trend,
     __version__,
     anonymize,
-)
-from ._core import (
-    Activity,
-    ActivityFollow,
-    ActivityItem,
-    AsyncActivity,
-    AsyncActivityFollow,
-    AsyncChat,
-    AsyncChatFollow,
-    Chat,
-    ChatEntry,
-    ChatFollow,
 )
 from .cache import cached_model
 from .exceptions import (

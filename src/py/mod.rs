@@ -25,6 +25,8 @@ mod memory_store;
 mod pattern_results;
 mod patterns;
 mod protocol;
+mod stream_follow;
+mod stream_items;
 mod streams;
 mod tasks;
 mod transfer;

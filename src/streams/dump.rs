@@ -102,7 +102,7 @@ pub fn import<const K: usize>(b: &Backend, ns: &str) -> Box<dyn Importer> {
     })
 }
 
-type Row = (String, u64, u64, String, String, Option<String>);
+type Row = super::Restored;
 
 struct Import {
     b: Backend,
@@ -129,7 +129,8 @@ impl Import {
 
     fn row(&self, mut rec: Record) -> Result<Row> {
         let k = self.k;
-        let bad = |what: String| Error::validation(format!("not a valid {} record: {what}", k.name));
+        let bad =
+            |what: String| Error::validation(format!("not a valid {} record: {what}", k.name));
         let mut take = |f: &str| rec.remove(f).ok_or_else(|| bad(format!("no field {f:?}")));
         let string = |v: Value, f: &str| match v {
             Value::String(s) => Ok(s),

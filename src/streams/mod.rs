@@ -62,7 +62,14 @@ pub const CHAT_KIND: usize = 0;
 pub const ACTIVITY_KIND: usize = 1;
 
 /// The roles a chat message may have (those of the common chat-completion APIs).
-pub const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool", "function"];
+pub const ROLES: &[&str] = &[
+    "system",
+    "developer",
+    "user",
+    "assistant",
+    "tool",
+    "function",
+];
 
 fn check_role(role: &str) -> Result<()> {
     if ROLES.contains(&role) {
@@ -196,6 +203,9 @@ pub struct NewEntry {
     /// Metadata as JSON text (chat), if any.
     pub meta: Option<String>,
 }
+
+/// An entry as an import writes it: its log, the two parts of its id, kind, body, meta.
+pub type Restored = (String, u64, u64, String, String, Option<String>);
 
 /// A handle's limits.
 #[derive(Debug, Clone, Copy, PartialEq)]

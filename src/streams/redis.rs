@@ -1,7 +1,9 @@
 //! Chat and activity logs on Redis: one stream per log (`<prefix>c:<conversation>`,
 //! `<prefix>u:<user>`) trimmed by an exact `MAXLEN` on every append, and a sorted set listing
 //! the logs (what an export walks). Appending is one Lua script (XADD, trim, index, PUBLISH on
-//! the log's own wake channel); reads are plain `XRANGE` / `XREVRANGE`. Followers wait on the
+//! the log's own wake channel); reads are plain `XRANGE` / `XREVRANGE` (a read-only script
+//! that packed the entries into one string was tried: converting the reply into Lua tables
+//! and back cost the server more than the client saved). Followers wait on the
 //! wake channel of their log only, so an append wakes no follower of another conversation.
 
 use std::sync::{Arc, LazyLock};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use super::{id_text, Entry, Kind, NewEntry};
+use super::{id_text, Entry, Kind, NewEntry, Restored};
 use crate::engine::script::Lua;
 use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
@@ -17,8 +19,7 @@ use crate::error::{Error, Result};
 const COMMON: &str = include_str!("lua/common.lua");
 static APPEND: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/append.lua")));
 static CLEAR: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/clear.lua")));
-static RESTORE: LazyLock<Lua> =
-    LazyLock::new(|| Lua::new(COMMON, include_str!("lua/restore.lua")));
+static RESTORE: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/restore.lua")));
 
 /// `zl:{<ns>:<tag>}:` — every key of this kind of log starts with it.
 pub fn prefix(ns: &str, k: &Kind) -> String {
@@ -259,7 +260,7 @@ pub async fn restore(
     mut c: RedisConn,
     k: &'static Kind,
     ns: String,
-    rows: Vec<(String, u64, u64, String, String, Option<String>)>,
+    rows: Vec<Restored>,
 ) -> Result<()> {
     let mut cmd = RESTORE.call(&index_key(&ns, k));
     cmd.arg(format!("{}{}", prefix(&ns, k), k.key))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{first_id, id_text, Entry, Kind, NewEntry, KINDS};
+use super::{first_id, id_text, Entry, Kind, NewEntry, Restored, KINDS};
 use crate::engine::Sqlite;
 use crate::error::Result;
 
@@ -78,19 +78,18 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 
 /// The log's last id and length, if it has a row.
 fn log(c: &Connection, k: &Kind, ns: &str, stream: &str) -> Result<Option<(u64, u64, u64)>> {
-    Ok(c
-        .prepare_cached(&format!(
-            "SELECT last_ms, last_seq, n FROM {} WHERE ns = ?1 AND stream = ?2",
-            k.logs_table
-        ))?
-        .query_row(params![ns, stream], |r| {
-            Ok((
-                r.get::<_, i64>(0)? as u64,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })
-        .optional()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT last_ms, last_seq, n FROM {} WHERE ns = ?1 AND stream = ?2",
+        k.logs_table
+    ))?
+    .query_row(params![ns, stream], |r| {
+        Ok((
+            r.get::<_, i64>(0)? as u64,
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, i64>(2)? as u64,
+        ))
+    })
+    .optional()?)
 }
 
 /// Appends entries in order, trims to `max_len`; returns their ids.
@@ -140,13 +139,7 @@ fn append_tx(
                 seq += 1;
             }
             ins.execute(params![
-                ns,
-                stream,
-                ms as i64,
-                seq as i64,
-                e.kind,
-                e.body,
-                e.meta
+                ns, stream, ms as i64, seq as i64, e.kind, e.body, e.meta
             ])?;
             ids.push(id_text(ms, seq));
         }
@@ -315,12 +308,7 @@ pub fn clear<const K: usize>(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
 
 /// Writes entries exactly as given, with their ids (an import into an empty namespace);
 /// `rows` are `(stream, ms, seq, kind, body, meta)` with ids growing within each log.
-pub fn restore(
-    db: &Sqlite,
-    k: &'static Kind,
-    ns: &str,
-    rows: &[(String, u64, u64, String, String, Option<String>)],
-) -> Result<()> {
+pub fn restore(db: &Sqlite, k: &'static Kind, ns: &str, rows: &[Restored]) -> Result<()> {
     db.with_tx_on(k.topic, |tx| {
         let mut ins = tx.prepare_cached(&format!(
             "INSERT INTO {} (ns, stream, ms, seq, kind, body, meta)
@@ -335,7 +323,15 @@ pub fn restore(
         for (stream, ms, seq, kind, body, meta) in rows {
             let id = format!("{stream} {}", id_text(*ms, *seq));
             crate::transfer::record::sqlite_insert(
-                ins.execute(params![ns, stream, clamp(*ms), clamp(*seq), kind, body, meta]),
+                ins.execute(params![
+                    ns,
+                    stream,
+                    clamp(*ms),
+                    clamp(*seq),
+                    kind,
+                    body,
+                    meta
+                ]),
                 &format!("{} entry", k.name),
                 &id,
             )?;
@@ -362,7 +358,10 @@ pub fn export_page(
             k.table
         ))?;
         let rows = st.query_map(params![ns, s, clamp(m), clamp(q), limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            ))
         })?;
         rows.map(|r| {
             let (stream, rest) = r?;

@@ -126,9 +126,16 @@ fn bad_input_writes_nothing(h: &Hub) -> Result<()> {
     ));
     assert_eq!(c.count("c").wait()?, 0);
     assert!(c.recent("c", 0).wait().is_err());
-    assert!(c.range("c", Some("x-1"), None, 5, Duration::ZERO).wait().is_err());
+    assert!(c
+        .range("c", Some("x-1"), None, 5, Duration::ZERO)
+        .wait()
+        .is_err());
     assert!(c.configure(Some(0), None).is_err());
-    assert!(h.activity.append("u", vec![msg("has space", "1")]).wait().is_err());
+    assert!(h
+        .activity
+        .append("u", vec![msg("has space", "1")])
+        .wait()
+        .is_err());
     Ok(())
 }
 
