@@ -454,13 +454,13 @@ class ZerolagChatMessageHistory(BaseChatMessageHistory):
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Appends the messages in order, all or none (one store call)."""
         if messages:
-            items = [_stored(m) for m in messages]
+            items: list[Any] = [_stored(m) for m in messages]
             _sync(self.hub, "add_messages").chat.append_many(self.conversation, items)
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         """:meth:`add_messages` for asyncio code."""
         if messages:
-            items = [_stored(m) for m in messages]
+            items: list[Any] = [_stored(m) for m in messages]
             await _await(self.hub.chat.append_many(self.conversation, items))
 
     def clear(self) -> None:
