@@ -43,14 +43,18 @@ PAIRS = {
     "Limits": ("AsyncLimits", "hub.limits"),
     "Sessions": ("AsyncSessions", "hub.sessions"),
     "Flags": ("AsyncFlags", "hub.flags"),
+    "Chat": ("AsyncChat", "hub.chat"),
+    "Activity": ("AsyncActivity", "hub.activity"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",
     "ChangeSubscription": "AsyncChangeSubscription",
     "KeyIterator": "AsyncKeyIterator",
+    "ChatFollow": "AsyncChatFollow",
+    "ActivityFollow": "AsyncActivityFollow",
 }
 # Methods that do no I/O: the same call in both classes.
-SAME = {"configure", "worker", "subscribe", "keys", "cached", "__repr__"}
+SAME = {"configure", "worker", "subscribe", "keys", "cached", "follow", "__repr__"}
 # Sync-only members.
 SKIP = {"__new__", "__init__", "__enter__", "__exit__", "_async_twin"}
 # Sync-only members of one class: the pattern memory that create_pattern_memory() returns owns
@@ -66,6 +70,15 @@ DOCS = {
         "Events on channels matching ``patterns`` (all if none) after ``after`` (None: from\n"
         '        the end of the log when first used; ``"0"``: from the oldest retained), as an\n'
         '        async iterator (``async for ev in hub.events.subscribe("task:*")``).'
+    ),
+    ("Chat", "follow"): (
+        "The messages appended after ``after`` (None: from the end of the conversation when\n"
+        '        first used; ``"0"``: from the oldest kept) by any process, as an async iterator\n'
+        '        (``async for m in hub.chat.follow("c1")``).'
+    ),
+    ("Activity", "follow"): (
+        "The items added after ``after`` (None: from the end of the feed when first used;\n"
+        '        ``"0"``: from the oldest kept), as an async iterator.'
     ),
 }
 EXTRAS = {

@@ -19,6 +19,7 @@ use crate::kv::Kv;
 use crate::memory::store::Memory;
 use crate::patterns::Patterns;
 use crate::registry::{self, CAPABILITIES};
+use crate::streams::Streams;
 use crate::tasks::Tasks;
 use crate::{analytics::Analytics, trending::Trending};
 
@@ -80,6 +81,10 @@ pub struct Hub {
     pub sessions: crate::sessions::Sessions,
     /// Feature flags of this namespace.
     pub flags: crate::flags::Flags,
+    /// Chat conversations and activity feeds of this namespace (`crate::streams`).
+    pub chat: Streams,
+    /// See [`Hub::chat`].
+    pub activity: Streams,
 }
 
 impl Hub {
@@ -115,6 +120,8 @@ impl Hub {
             limits: crate::limits::Limits::new(backend.clone(), ns.clone()),
             sessions: crate::sessions::Sessions::new(backend.clone(), ns.clone()),
             flags: crate::flags::Flags::new(backend.clone(), ns.clone()),
+            chat: Streams::chat(backend.clone(), ns.clone()),
+            activity: Streams::activity(backend.clone(), ns.clone()),
             backend,
             root,
             ns,

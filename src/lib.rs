@@ -25,6 +25,7 @@ pub mod patterns;
 pub mod protocol;
 pub mod registry;
 pub mod sessions;
+pub mod streams;
 pub mod tasks;
 #[cfg(test)]
 mod testkit;

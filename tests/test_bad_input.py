@@ -376,6 +376,54 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     "flags.rollout": [("flag", lambda h, _: h.flags.rollout(S, 10.0))],
     "flags.state": [("flag", lambda h, _: h.flags.state(S))],
     "flags.delete": [("flag", lambda h, _: h.flags.delete(S))],
+    "chat.append": [
+        ("conversation", lambda h, _: h.chat.append(S, "user", "x")),
+        ("role", lambda h, _: h.chat.append("c", S, "x")),
+        ("content", lambda h, _: h.chat.append("c", "user", S)),
+        ("meta", lambda h, _: h.chat.append("c", "user", "x", {"k": S})),
+    ],
+    "chat.append_many": [
+        ("conversation", lambda h, _: h.chat.append_many(S, [("user", "x")])),
+        ("content", lambda h, _: h.chat.append_many("c", [("user", "ok"), ("user", S)])),
+        ("role", lambda h, _: h.chat.append_many("c", [{"role": S, "content": "x"}])),
+        ("meta", lambda h, _: h.chat.append_many("c", [("user", "x", [S])])),
+        ("messages", lambda h, _: h.chat.append_many("c", [{S: 1}])),
+    ],
+    "chat.recent": [("conversation", lambda h, _: h.chat.recent(S))],
+    "chat.range": [
+        ("conversation", lambda h, _: h.chat.range(S)),
+        ("after", lambda h, _: h.chat.range("c", after=S)),
+        ("before", lambda h, _: h.chat.range("c", before=S)),
+    ],
+    "chat.follow": [
+        ("conversation", lambda h, _: h.chat.follow(S)),
+        ("after", lambda h, _: h.chat.follow("c", after=S)),
+    ],
+    "chat.count": [("conversation", lambda h, _: h.chat.count(S))],
+    "chat.clear": [("conversation", lambda h, _: h.chat.clear(S))],
+    "activity.add": [
+        ("user", lambda h, _: h.activity.add(S, "k")),
+        ("kind", lambda h, _: h.activity.add("u", S)),
+        ("data", lambda h, _: h.activity.add("u", "k", {"a": S})),
+    ],
+    "activity.add_many": [
+        ("user", lambda h, _: h.activity.add_many(S, [("k", 1)])),
+        ("kind", lambda h, _: h.activity.add_many("u", [("k", 1), (S, 1)])),
+        ("data", lambda h, _: h.activity.add_many("u", [{"kind": "k", "data": [S]}])),
+        ("items", lambda h, _: h.activity.add_many("u", [{S: 1}])),
+    ],
+    "activity.recent": [("user", lambda h, _: h.activity.recent(S))],
+    "activity.range": [
+        ("user", lambda h, _: h.activity.range(S)),
+        ("after", lambda h, _: h.activity.range("u", after=S)),
+        ("before", lambda h, _: h.activity.range("u", before=S)),
+    ],
+    "activity.follow": [
+        ("user", lambda h, _: h.activity.follow(S)),
+        ("after", lambda h, _: h.activity.follow("u", after=S)),
+    ],
+    "activity.count": [("user", lambda h, _: h.activity.count(S))],
+    "activity.clear": [("user", lambda h, _: h.activity.clear(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
 }
@@ -413,6 +461,8 @@ NO_TEXT: dict[str, str] = {
     "analytics.set_retention": "a number",
     "analytics.retention": "no argument",
     "analytics.sweep": "a time",
+    "chat.configure": "numbers",
+    "activity.configure": "numbers",
     "hub.clear": "no argument",
     "hub.close": "no argument",
     "hub.health": "no argument",
@@ -434,6 +484,8 @@ CAPABILITIES = [
     "limits",
     "sessions",
     "flags",
+    "chat",
+    "activity",
 ]
 
 
@@ -638,6 +690,8 @@ JSON_ARGS: list[tuple[str, str, Callable[[Any, Any, Any], Any]]] = [
     ),
     ("kv.set", "value", lambda h, _, v: h.kv.set("k", {"a": v})),
     ("cache.set", "value", lambda h, _, v: h.cache.set("k", {"a": v})),
+    ("chat.append", "meta", lambda h, _, v: h.chat.append("c", "user", "x", {"a": v})),
+    ("activity.add", "data", lambda h, _, v: h.activity.add("u", "k", {"a": v})),
 ]
 
 

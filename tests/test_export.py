@@ -215,6 +215,16 @@ def workload(hub: Any) -> dict[str, Any]:
     )
     m.relate("ana", "knows", "bo", scope={"user": "u1"})
     hub.cache.set("answer", "cached", tags=["t"])  # a cache is not exported
+    hub.chat.append_many(
+        "c1",
+        [
+            ("system", "Be brief."),
+            {"role": "user", "content": "héllo", "meta": {"n": [1, 2.5, None]}},
+            ("assistant", ""),
+        ],
+    )
+    hub.chat.append("c0:x", "user", "first conversation")
+    hub.activity.add_many("ana", [("login", None), ("comment", {"on": "auth"})])
     return {"claim": running, "jobs": sorted(x.id for x in made)}
 
 
@@ -305,6 +315,8 @@ def snapshot(hub: Any, jobs: list[str], *, exact_event_ids: bool = True) -> dict
         for x in (0, 2, 4)
     ]
     s["memory_neighbors"] = m.neighbors("ana", hops=2, as_of=time.time() - 2 * DAY)
+    s["chat"] = {c: plain(hub.chat.recent(c)) for c in ("c1", "c0:x")}
+    s["activity"] = plain(hub.activity.recent("ana"))
     return s
 
 
@@ -340,6 +352,11 @@ def probe(hub: Any, claim: Any) -> dict[str, Any]:
     before = hub.events.last_id()
     hub.events.publish("task:new", {"n": 1})
     out["events_after"] = [(e.channel, e.data) for e in hub.events.read(after=before)]
+    # Chat ids go on above the imported ones.
+    last = hub.chat.recent("c1", 1)[0].id
+    new = hub.chat.append("c1", "user", "more")
+    out["chat_after"] = [m.content for m in hub.chat.range("c1", after=last)]
+    out["chat_grows"] = tuple(map(int, new.split("-"))) > tuple(map(int, last.split("-")))
     return out
 
 

@@ -158,6 +158,11 @@ def workload(hub: Any) -> None:
     hub.flags.rollout("beta", 10)
     hub.flags.set_global("beta", None)
     hub.flags.enabled_many("beta", ["ana", "bob", "cy"])
+    hub.chat.append("c:1", "user", "hi", {"m": 1})
+    hub.chat.append_many("tmp", [("user", "a"), ("assistant", "b")])
+    hub.chat.clear("tmp")
+    hub.chat.recent("c:1")
+    hub.activity.add_many("ana@x", [("login", None), ("comment", {"t": "x"})])
 
 
 def owner(servers: list[Any], key: str) -> Any:

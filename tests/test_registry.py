@@ -78,6 +78,12 @@ def _write_sessions(hub: Any) -> None:
 def _write_flags(hub: Any) -> None:
     hub.flags.enable("beta", "ana")
     hub.flags.rollout("beta", 10)
+def _write_chat(hub: Any) -> None:
+    hub.chat.append("c1", "user", "hi", {"m": 1})
+
+
+def _write_activity(hub: Any) -> None:
+    hub.activity.add("ana", "login", {"ip": "10.0.0.1"})
 
 
 # One writer per registered capability: a capability added to the registry without one here
@@ -98,6 +104,8 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "limits": _write_limits,
     "sessions": _write_sessions,
     "flags": _write_flags,
+    "chat": _write_chat,
+    "activity": _write_activity,
 }
 
 

@@ -335,6 +335,11 @@ class Hub:
     @property
     def trending(self) -> Trending:
         """Trending boards of this namespace."""
+    def chat(self) -> Chat:
+        """Chat conversations of this namespace: capped message logs, followed live."""
+    @property
+    def activity(self) -> Activity:
+        """Per-user activity feeds of this namespace (the engine of ``chat``)."""
     def health(self) -> Health:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> int:
@@ -410,6 +415,11 @@ class AsyncHub:
     @property
     def trending(self) -> AsyncTrending:
         """Trending boards of this namespace."""
+    def chat(self) -> Coroutine[Any, Any, AsyncChat]:
+        """Chat conversations of this namespace: capped message logs, followed live."""
+    @property
+    def activity(self) -> AsyncActivity:
+        """Per-user activity feeds of this namespace (the engine of ``chat``)."""
     def health(self) -> Coroutine[Any, Any, Health]:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> Coroutine[Any, Any, int]:
@@ -3737,3 +3747,313 @@ class AsyncFlags:
         """Forget ``flag``: its switch, rollout and every user's setting; True if it had any."""
 
 # ---- end of generated AsyncFlags ----
+# ---- chat and activity (src/py/streams.rs, src/streams/) ----------------------------------
+
+_ChatRole = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+class _ChatMessageIn(TypedDict, total=False):
+    role: _ChatRole
+    content: str
+    meta: _JSON
+
+class _ActivityItemIn(TypedDict, total=False):
+    kind: str
+    data: _JSON
+
+class _LogSettings(TypedDict):
+    max_len: int
+    max_size: int
+
+@final
+class ChatEntry:
+    """One message of a conversation as stored."""
+
+    @property
+    def id(self) -> str:
+        """Position in its conversation (``"<ms>-<seq>"``, growing); pass it as ``after`` or
+        ``before`` to :meth:`Chat.range` or as ``after`` to :meth:`Chat.follow`."""
+    @property
+    def conversation(self) -> str: ...
+    @property
+    def role(self) -> _ChatRole: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def meta(self) -> _JSON:
+        """The metadata given to ``append`` (any JSON value), or None."""
+    @property
+    def time(self) -> float:
+        """When it was appended, in seconds since the epoch (the milliseconds of its id)."""
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "conversation", "role", "content", "meta", "time"}``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ActivityItem:
+    """One item of a user's activity feed as stored."""
+
+    @property
+    def id(self) -> str:
+        """Position in the feed (``"<ms>-<seq>"``, growing)."""
+    @property
+    def user(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def data(self) -> _JSON:
+        """The data given to ``add`` (any JSON value)."""
+    @property
+    def time(self) -> float:
+        """When it was added, in seconds since the epoch (the milliseconds of its id)."""
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "user", "kind", "data", "time"}``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ChatFollow:
+    """The messages of one conversation as they are appended, from :meth:`Chat.follow`
+    (by any process): iterate it (blocks; Ctrl-C interrupts) or call :meth:`get`."""
+
+    def __iter__(self) -> ChatFollow: ...
+    def __next__(self) -> ChatEntry: ...
+    def get(self, timeout: float | None = None) -> ChatEntry | None:
+        """The next message, or None after ``timeout`` seconds (None: as long as it takes)."""
+    @property
+    def last_id(self) -> str | None:
+        """Id of the last message handed out (pass it as ``after`` to resume), or None."""
+    @property
+    def conversation(self) -> str: ...
+    def close(self) -> None:
+        """Stops the iteration."""
+    def __enter__(self) -> ChatFollow: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class AsyncChatFollow:
+    """The messages of one conversation as they are appended, from :meth:`AsyncChat.follow`:
+    ``async for m in f`` or ``await f.get(timeout)``. Without ``after`` it starts at the end
+    of the conversation when first used (``async with`` or the first ``get``/``__anext__``).
+    Each read waits at most 250 ms, so a cancelled wait stops within that."""
+
+    def __aiter__(self) -> AsyncChatFollow: ...
+    def __anext__(self) -> Coroutine[Any, Any, ChatEntry]: ...
+    def get(self, timeout: float | None = None) -> Coroutine[Any, Any, ChatEntry | None]:
+        """The next message, or None after ``timeout`` seconds (None: as long as it takes)."""
+    @property
+    def last_id(self) -> str | None:
+        """Id of the last message handed out (pass it as ``after`` to resume), or None."""
+    @property
+    def conversation(self) -> str: ...
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """Stops the iteration."""
+    def __aenter__(self) -> Coroutine[Any, Any, AsyncChatFollow]: ...
+    def __aexit__(self, *args: object) -> Coroutine[Any, Any, bool]: ...
+
+@final
+class ActivityFollow:
+    """The items of one user's feed as they are added, from :meth:`Activity.follow`."""
+
+    def __iter__(self) -> ActivityFollow: ...
+    def __next__(self) -> ActivityItem: ...
+    def get(self, timeout: float | None = None) -> ActivityItem | None:
+        """The next item, or None after ``timeout`` seconds (None: as long as it takes)."""
+    @property
+    def last_id(self) -> str | None:
+        """Id of the last item handed out (pass it as ``after`` to resume), or None."""
+    @property
+    def user(self) -> str: ...
+    def close(self) -> None:
+        """Stops the iteration."""
+    def __enter__(self) -> ActivityFollow: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class AsyncActivityFollow:
+    """The items of one user's feed as they are added, from :meth:`AsyncActivity.follow`
+    (``async for``); without ``after`` it starts at the end of the feed when first used."""
+
+    def __aiter__(self) -> AsyncActivityFollow: ...
+    def __anext__(self) -> Coroutine[Any, Any, ActivityItem]: ...
+    def get(self, timeout: float | None = None) -> Coroutine[Any, Any, ActivityItem | None]:
+        """The next item, or None after ``timeout`` seconds (None: as long as it takes)."""
+    @property
+    def last_id(self) -> str | None:
+        """Id of the last item handed out (pass it as ``after`` to resume), or None."""
+    @property
+    def user(self) -> str: ...
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """Stops the iteration."""
+    def __aenter__(self) -> Coroutine[Any, Any, AsyncActivityFollow]: ...
+    def __aexit__(self, *args: object) -> Coroutine[Any, Any, bool]: ...
+
+@final
+class Chat:
+    """``hub.chat``: conversations, each a log of messages that keeps its newest ``max_len``
+    (1,000 by default), read newest-last and followed live from any process.
+
+    Conversation ids are ids (1 to 128 of letters, digits and ``_ - . : / @ + =``). A role is
+    one of ``system``, ``developer``, ``user``, ``assistant``, ``tool``, ``function``; content
+    is text; ``meta`` any JSON value (tool calls, names, model details). Content and meta
+    together are at most ``max_size`` bytes (1 MiB by default): a bigger message raises
+    ValidationError naming ``content``. Ids are ``"<ms>-<seq>"`` and grow within a
+    conversation, also across a :meth:`clear`. One Redis stream per conversation; a table on
+    the embedded store.
+    """
+
+    def configure(self, *, max_len: int | None = None, max_size: int | None = None) -> _LogSettings:
+        """This handle's limits (None: unchanged): ``max_len`` messages a conversation keeps
+        (each append trims to it; 1 to 1,000,000), ``max_size`` bytes of one message's content
+        and meta (1 to 16 MiB). Returns those in force; not a store operation, and per
+        process (another process trims to its own ``max_len``)."""
+    def append(self, conversation: str, role: _ChatRole, content: str, meta: _JSON = None) -> str:
+        """Append one message, trim the conversation, wake its followers (one script or
+        transaction); returns the message's id."""
+    def append_many(
+        self,
+        conversation: str,
+        messages: Iterable[_ChatMessageIn | tuple[_ChatRole, str] | tuple[_ChatRole, str, _JSON]],
+    ) -> list[str]:
+        """Append messages in order, all or none (one script or transaction): dicts with
+        ``role``, ``content`` and optionally ``meta``, or ``(role, content[, meta])``
+        tuples. Returns their ids."""
+    def recent(self, conversation: str, n: int = 50) -> list[ChatEntry]:
+        """The newest ``n`` messages (1 to 10,000), oldest first: the order a prompt wants."""
+    def range(
+        self,
+        conversation: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 100,
+    ) -> list[ChatEntry]:
+        """Messages after the id ``after`` (None or ``"0"``: from the oldest kept) and before
+        the id ``before`` (None: to the newest), both exclusive, oldest first, at most
+        ``limit`` (1 to 10,000); page on with ``after=`` the last id."""
+    def follow(self, conversation: str, *, after: str | None = None) -> ChatFollow:
+        """The messages appended after ``after`` (None: from now; ``"0"``: from the oldest
+        kept) by any process, as a blocking iterator."""
+    def count(self, conversation: str) -> int:
+        """Messages the conversation holds."""
+    def clear(self, conversation: str) -> int:
+        """Delete the conversation; returns how many messages went."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncChat ----
+@final
+class AsyncChat:
+    """``hub.chat`` of an :class:`AsyncHub`: the operations of :class:`Chat` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def configure(self, *, max_len: int | None = None, max_size: int | None = None) -> _LogSettings:
+        """This handle's limits (None: unchanged): ``max_len`` messages a conversation keeps
+        (each append trims to it; 1 to 1,000,000), ``max_size`` bytes of one message's content
+        and meta (1 to 16 MiB). Returns those in force; not a store operation, and per
+        process (another process trims to its own ``max_len``)."""
+    def append(
+        self, conversation: str, role: _ChatRole, content: str, meta: _JSON = None
+    ) -> Coroutine[Any, Any, str]:
+        """Append one message, trim the conversation, wake its followers (one script or
+        transaction); returns the message's id."""
+    def append_many(
+        self,
+        conversation: str,
+        messages: Iterable[_ChatMessageIn | tuple[_ChatRole, str] | tuple[_ChatRole, str, _JSON]],
+    ) -> Coroutine[Any, Any, list[str]]:
+        """Append messages in order, all or none (one script or transaction): dicts with
+        ``role``, ``content`` and optionally ``meta``, or ``(role, content[, meta])``
+        tuples. Returns their ids."""
+    def recent(self, conversation: str, n: int = 50) -> Coroutine[Any, Any, list[ChatEntry]]:
+        """The newest ``n`` messages (1 to 10,000), oldest first: the order a prompt wants."""
+    def range(
+        self,
+        conversation: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 100,
+    ) -> Coroutine[Any, Any, list[ChatEntry]]:
+        """Messages after the id ``after`` (None or ``"0"``: from the oldest kept) and before
+        the id ``before`` (None: to the newest), both exclusive, oldest first, at most
+        ``limit`` (1 to 10,000); page on with ``after=`` the last id."""
+    def follow(self, conversation: str, *, after: str | None = None) -> AsyncChatFollow:
+        """The messages appended after ``after`` (None: from the end of the conversation when
+        first used; ``"0"``: from the oldest kept) by any process, as an async iterator
+        (``async for m in hub.chat.follow("c1")``)."""
+    def count(self, conversation: str) -> Coroutine[Any, Any, int]:
+        """Messages the conversation holds."""
+    def clear(self, conversation: str) -> Coroutine[Any, Any, int]:
+        """Delete the conversation; returns how many messages went."""
+
+# ---- end of generated AsyncChat ----
+
+@final
+class Activity:
+    """``hub.activity``: per-user feeds of typed items (``"login"``, ``"comment"``,
+    ``"task:done"`` ...), each keeping its newest ``max_len`` (1,000 by default), followed
+    live from any process. The same engine as :class:`Chat`: user ids and kinds are ids
+    (letters, digits and ``_ - . : / @ + =``), data any JSON value of at most ``max_size``
+    bytes."""
+
+    def configure(self, *, max_len: int | None = None, max_size: int | None = None) -> _LogSettings:
+        """This handle's limits (None: unchanged): ``max_len`` items a feed keeps,
+        ``max_size`` bytes of one item's data (as JSON). Returns those in force; per
+        process."""
+    def add(self, user: str, kind: str, data: _JSON = None) -> str:
+        """Append one item to the user's feed, trim it, wake its followers; returns its id."""
+    def add_many(
+        self, user: str, items: Iterable[_ActivityItemIn | tuple[str, _JSON]]
+    ) -> list[str]:
+        """Append items in order, all or none: dicts with ``kind`` and ``data`` or
+        ``(kind, data)`` tuples. Returns their ids."""
+    def recent(self, user: str, n: int = 50) -> list[ActivityItem]:
+        """The newest ``n`` items, oldest first."""
+    def range(
+        self,
+        user: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 100,
+    ) -> list[ActivityItem]:
+        """Items after ``after`` and before ``before`` (ids, both exclusive), oldest first."""
+    def follow(self, user: str, *, after: str | None = None) -> ActivityFollow:
+        """The items added after ``after`` (None: from now; ``"0"``: from the oldest kept),
+        as a blocking iterator."""
+    def count(self, user: str) -> int:
+        """Items the feed holds."""
+    def clear(self, user: str) -> int:
+        """Delete the user's feed; returns how many items went."""
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncActivity ----
+@final
+class AsyncActivity:
+    """``hub.activity`` of an :class:`AsyncHub`: the operations of :class:`Activity` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def configure(self, *, max_len: int | None = None, max_size: int | None = None) -> _LogSettings:
+        """This handle's limits (None: unchanged): ``max_len`` items a feed keeps,
+        ``max_size`` bytes of one item's data (as JSON). Returns those in force; per
+        process."""
+    def add(self, user: str, kind: str, data: _JSON = None) -> Coroutine[Any, Any, str]:
+        """Append one item to the user's feed, trim it, wake its followers; returns its id."""
+    def add_many(
+        self, user: str, items: Iterable[_ActivityItemIn | tuple[str, _JSON]]
+    ) -> Coroutine[Any, Any, list[str]]:
+        """Append items in order, all or none: dicts with ``kind`` and ``data`` or
+        ``(kind, data)`` tuples. Returns their ids."""
+    def recent(self, user: str, n: int = 50) -> Coroutine[Any, Any, list[ActivityItem]]:
+        """The newest ``n`` items, oldest first."""
+    def range(
+        self, user: str, *, after: str | None = None, before: str | None = None, limit: int = 100
+    ) -> Coroutine[Any, Any, list[ActivityItem]]:
+        """Items after ``after`` and before ``before`` (ids, both exclusive), oldest first."""
+    def follow(self, user: str, *, after: str | None = None) -> AsyncActivityFollow:
+        """The items added after ``after`` (None: from the end of the feed when first used;
+        ``"0"``: from the oldest kept), as an async iterator."""
+    def count(self, user: str) -> Coroutine[Any, Any, int]:
+        """Items the feed holds."""
+    def clear(self, user: str) -> Coroutine[Any, Any, int]:
+        """Delete the user's feed; returns how many items went."""
+
+# ---- end of generated AsyncActivity ----

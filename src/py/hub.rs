@@ -22,6 +22,7 @@ use super::limits::{AsyncLimits, Limits};
 use super::memory_store::{AsyncMemory, Memory};
 use super::patterns::{AsyncPatterns, Patterns};
 use super::sessions::{AsyncSessions, Sessions};
+use super::streams::{Activity, AsyncActivity, AsyncChat, Chat};
 use super::tasks::{AsyncTasks, Tasks};
 use super::transfer::Transfer;
 use super::{
@@ -209,6 +210,8 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     limits: Limits,
     sessions: Sessions,
     flags: Flags,
+    chat: Chat,
+    activity: Activity,
 ], {
     #[new]
     #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
@@ -269,6 +272,8 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
     limits: AsyncLimits,
     sessions: AsyncSessions,
     flags: AsyncFlags,
+    chat: AsyncChat,
+    activity: AsyncActivity,
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]

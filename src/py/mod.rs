@@ -28,6 +28,9 @@ mod pattern_results;
 mod patterns;
 mod protocol;
 mod sessions;
+mod stream_follow;
+mod stream_items;
+mod streams;
 mod tasks;
 mod transfer;
 // Analytics: event counters, trending boards.
@@ -216,5 +219,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     limits::register(m)?;
     sessions::register(m)?;
     flags::register(m)?;
+    streams::register(m)?;
     Ok(())
 }

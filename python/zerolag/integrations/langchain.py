@@ -26,6 +26,12 @@ tests (``langchain-tests``).
 
 * :class:`ZerolagVectorStore`, :class:`ZerolagMemoryRetriever` and :class:`ZerolagEmbeddings`:
   retrieval on ``hub.memory`` (in :mod:`.langchain_retrieval`).
+* :class:`ZerolagChatMessageHistory` (``langchain_core.chat_history.BaseChatMessageHistory``)
+  on ``hub.chat``: one conversation per session, messages kept faithfully (type, content
+  including lists of content blocks, additional_kwargs, tool calls, ids, names), the newest
+  1,000 kept unless ``hub.chat.configure(max_len=...)`` says otherwise::
+
+      RunnableWithMessageHistory(chain, lambda sid: ZerolagChatMessageHistory(hub, sid))
 
 All take a sync :class:`zerolag.Hub` (their async methods call it directly: each call
 releases the GIL and is one store round trip) or an :class:`zerolag.AsyncHub` (async methods
@@ -36,12 +42,22 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 try:
     from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
-    from langchain_core.messages import message_to_dict, messages_from_dict
+    from langchain_core.chat_history import BaseChatMessageHistory
+    from langchain_core.messages import (
+        AIMessage,
+        BaseMessage,
+        HumanMessage,
+        SystemMessage,
+        ToolMessage,
+        message_to_dict,
+        messages_from_dict,
+    )
     from langchain_core.outputs import ChatGeneration, Generation
     from langchain_core.stores import BaseStore
 except ImportError as e:  # pragma: no cover - depends on the environment
@@ -49,12 +65,13 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "zerolag.integrations.langchain needs langchain-core: pip install 'zerolag[langchain]'"
     ) from e
 
-from .._core import AsyncHub, Hub, SemanticMatch
+from .._core import AsyncHub, ChatEntry, Hub, SemanticMatch
 from ..cache import DEFAULT_THRESHOLD, _avector, _check_threshold, _embedder_id, _vector
 from .langchain_retrieval import ZerolagEmbeddings, ZerolagMemoryRetriever, ZerolagVectorStore
 
 __all__ = [
     "ZerolagCache",
+    "ZerolagChatMessageHistory",
     "ZerolagEmbeddings",
     "ZerolagMemoryRetriever",
     "ZerolagSemanticCache",
@@ -323,3 +340,144 @@ class ZerolagStore(BaseStore[str, bytes]):
         else:
             for k in self.hub.kv.keys(p):
                 yield k[n:]
+
+
+# LangChain message types -> chat roles (a ChatMessage keeps its own role when it is one).
+_ROLES = {
+    "human": "user",
+    "HumanMessageChunk": "user",
+    "ai": "assistant",
+    "AIMessageChunk": "assistant",
+    "system": "system",
+    "SystemMessageChunk": "system",
+    "tool": "tool",
+    "ToolMessageChunk": "tool",
+    "function": "function",
+    "FunctionMessageChunk": "function",
+}
+_CHAT_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+_ID = re.compile(r"[A-Za-z0-9_\-.:/@+=]{1,128}")
+_PAGE = 1000
+
+
+def _conversation(session_id: str) -> str:
+    """The ``hub.chat`` conversation of a LangChain session id: the id itself when it is a
+    valid conversation id, else ``"sha256:"`` and the hex SHA-256 of it (session ids are
+    free text; conversation ids are ids)."""
+    ok = (
+        _ID.fullmatch(session_id)
+        and not session_id.startswith(("/", ".", "sha256:"))
+        and ".." not in session_id
+    )
+    return session_id if ok else "sha256:" + _sha(session_id)
+
+
+def _stored(m: BaseMessage) -> dict[str, Any]:
+    """A LangChain message as one ``append_many`` item: the role its type maps to, its text
+    as ``content``, and in ``meta`` what ``message_to_dict`` gives besides (``lc_type``,
+    ``lc``) plus the content itself when it is a list of blocks (``lc_content``)."""
+    d = message_to_dict(m)
+    kind = d["type"]
+    data = dict(d["data"])
+    content = data.pop("content", "")
+    data.pop("type", None)
+    meta: dict[str, Any] = {"lc_type": kind, "lc": data}
+    if isinstance(content, str):
+        text = content
+    else:
+        meta["lc_content"] = content
+        text = str(m.text)
+    role = _ROLES.get(kind, "user")
+    if kind == "chat" and getattr(m, "role", None) in _CHAT_ROLES:
+        role = m.role  # type: ignore[attr-defined]
+    return {"role": role, "content": text, "meta": meta}
+
+
+def _message(e: ChatEntry) -> BaseMessage:
+    """A stored chat message as a LangChain message: as it was added when this class wrote
+    it, else by its role (a message another writer appended with ``hub.chat.append``)."""
+    meta = e.meta
+    if isinstance(meta, dict) and isinstance(meta.get("lc"), dict) and "lc_type" in meta:
+        data = dict(meta["lc"])
+        data["content"] = meta.get("lc_content", e.content)
+        return messages_from_dict([{"type": meta["lc_type"], "data": data}])[0]
+    if e.role == "assistant":
+        return AIMessage(content=e.content)
+    if e.role in ("system", "developer"):
+        return SystemMessage(content=e.content)
+    if e.role in ("tool", "function"):
+        call = meta.get("tool_call_id", "") if isinstance(meta, dict) else ""
+        return ToolMessage(content=e.content, tool_call_id=str(call))
+    return HumanMessage(content=e.content)
+
+
+class ZerolagChatMessageHistory(BaseChatMessageHistory):
+    """LangChain's chat message history on ``hub.chat``: the session ``session_id`` is one
+    conversation (its id as is when it is a valid conversation id, else ``"sha256:<hex>"``
+    of it; ``conversation`` says which). Every message keeps its LangChain form (type,
+    content, list content, additional_kwargs, tool calls, id, name, ...) in the stored
+    message's ``meta``, beside a plain ``role`` and text ``content`` that other readers of
+    ``hub.chat`` (and ``hub.chat.follow``) see. The conversation keeps its newest
+    ``hub.chat.configure(max_len=...)`` messages (1,000 by default); ``max_messages`` makes
+    :attr:`messages` return only the newest that many. ``add_messages`` is one atomic
+    append."""
+
+    def __init__(
+        self, hub: Hub | AsyncHub, session_id: str, *, max_messages: int | None = None
+    ) -> None:
+        if max_messages is not None and not 1 <= max_messages <= 10_000:
+            raise ValueError(f"max_messages must be 1 to 10,000, got {max_messages}")
+        self.hub = hub
+        self.session_id = session_id
+        self.conversation = _conversation(session_id)
+        self.max_messages = max_messages
+
+    @property
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+        """The conversation's messages, oldest first."""
+        chat = _sync(self.hub, "get_messages").chat
+        if self.max_messages is not None:
+            return [_message(e) for e in chat.recent(self.conversation, self.max_messages)]
+        out: list[BaseMessage] = []
+        after: str | None = None
+        while True:
+            page = chat.range(self.conversation, after=after, limit=_PAGE)
+            out.extend(_message(e) for e in page)
+            if len(page) < _PAGE:
+                return out
+            after = page[-1].id
+
+    async def aget_messages(self) -> list[BaseMessage]:
+        """:attr:`messages` for asyncio code."""
+        chat = self.hub.chat
+        if self.max_messages is not None:
+            got = await _await(chat.recent(self.conversation, self.max_messages))
+            return [_message(e) for e in got]
+        out: list[BaseMessage] = []
+        after: str | None = None
+        while True:
+            page = await _await(chat.range(self.conversation, after=after, limit=_PAGE))
+            out.extend(_message(e) for e in page)
+            if len(page) < _PAGE:
+                return out
+            after = page[-1].id
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Appends the messages in order, all or none (one store call)."""
+        if messages:
+            items: list[Any] = [_stored(m) for m in messages]
+            _sync(self.hub, "add_messages").chat.append_many(self.conversation, items)
+
+    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """:meth:`add_messages` for asyncio code."""
+        if messages:
+            items: list[Any] = [_stored(m) for m in messages]
+            await _await(self.hub.chat.append_many(self.conversation, items))
+
+    def clear(self) -> None:
+        """Deletes the conversation."""
+        _sync(self.hub, "clear").chat.clear(self.conversation)
+
+    async def aclear(self) -> None:
+        """:meth:`clear` for asyncio code."""
+        await _await(self.hub.chat.clear(self.conversation))

@@ -1,0 +1,327 @@
+//! Chat and activity logs on Redis: one stream per log (`<prefix>c:<conversation>`,
+//! `<prefix>u:<user>`) trimmed by an exact `MAXLEN` on every append, and a sorted set listing
+//! the logs (what an export walks). Appending is one Lua script (XADD, trim, index, PUBLISH on
+//! the log's own wake channel); reads are plain `XRANGE` / `XREVRANGE` (a read-only script
+//! that packed the entries into one string was tried: converting the reply into Lua tables
+//! and back cost the server more than the client saved). Followers wait on the
+//! wake channel of their log only, so an append wakes no follower of another conversation.
+
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+use super::{id_text, Entry, Kind, NewEntry, Restored};
+use crate::engine::script::Lua;
+use crate::engine::{wake, Redis, RedisConn};
+use crate::error::{Error, Result};
+
+const COMMON: &str = include_str!("lua/common.lua");
+static APPEND: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/append.lua")));
+static CLEAR: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/clear.lua")));
+static RESTORE: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/restore.lua")));
+
+/// `zl:{<ns>:<tag>}:` — every key of this kind of log starts with it.
+pub fn prefix(ns: &str, k: &Kind) -> String {
+    crate::engine::keys::prefix(ns, k.name)
+}
+
+/// The stream of one log.
+pub fn stream_key(ns: &str, k: &Kind, stream: &str) -> String {
+    format!("{}{}{stream}", prefix(ns, k), k.key)
+}
+
+/// The sorted set of the namespace's logs (score 0, listed by name).
+pub fn index_key(ns: &str, k: &Kind) -> String {
+    format!("{}idx", prefix(ns, k))
+}
+
+/// The wake topic of one log (its channel is `zlw:<ns>:<topic>`).
+fn topic(k: &Kind, stream: &str) -> String {
+    format!("{}:{stream}", k.name)
+}
+
+fn bad(what: &str) -> Error {
+    Error::Backend(format!("unexpected {what} in a chat or activity stream"))
+}
+
+fn text(v: &Value) -> Result<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).map_err(|_| bad("non-UTF-8 text")),
+        Value::SimpleString(s) => Ok(s.clone()),
+        _ => Err(bad("value")),
+    }
+}
+
+/// One stream entry (`[id, [field, value, ...]]`) as an entry of `stream`.
+pub fn parse_entry(k: &Kind, stream: &str, v: &Value) -> Result<Entry> {
+    let Value::Array(parts) = v else {
+        return Err(bad("entry"));
+    };
+    let [id, fields] = parts.as_slice() else {
+        return Err(bad("entry"));
+    };
+    let Value::Array(fields) = fields else {
+        return Err(bad("entry fields"));
+    };
+    let mut vals: [Option<String>; 3] = [None, None, None];
+    for kv in fields.chunks(2) {
+        if let [f, v] = kv {
+            let f = text(f)?;
+            if let Some(i) = k.fields.iter().position(|n| *n == f) {
+                vals[i] = Some(text(v)?);
+            }
+        }
+    }
+    let [kind, body, meta] = vals;
+    let (Some(kind), Some(body)) = (kind, body) else {
+        return Err(bad("entry without its fields"));
+    };
+    Ok(Entry {
+        id: text(id)?,
+        stream: stream.to_string(),
+        kind,
+        body,
+        meta,
+    })
+}
+
+fn entries(k: &Kind, stream: &str, rows: &[Value]) -> Result<Vec<Entry>> {
+    rows.iter().map(|v| parse_entry(k, stream, v)).collect()
+}
+
+/// Appends entries in order (one script call); returns their ids.
+pub async fn append(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+    es: Vec<NewEntry>,
+    max_len: u64,
+) -> Result<Vec<String>> {
+    let key = stream_key(&ns, k, &stream);
+    let t = topic(k, &stream);
+    let mut cmd = APPEND.call_keys(&[&key, &index_key(&ns, k)]);
+    cmd.arg(&stream)
+        .arg(max_len)
+        .arg(wake::channel(&ns, &t))
+        .arg(k.fields.len());
+    for f in k.fields {
+        cmd.arg(*f);
+    }
+    for e in &es {
+        cmd.arg(&e.kind).arg(&e.body);
+        if k.has_meta {
+            cmd.arg(e.meta.as_deref().unwrap_or(""));
+        }
+    }
+    let ids: Vec<String> = APPEND.run(&r, &mut c, &cmd).await?;
+    if ids.len() != es.len() {
+        return Err(bad("reply from the append script"));
+    }
+    // Followers in this process need not wait for the pub/sub round trip.
+    r.wakeups(&ns).fire(&t);
+    Ok(ids)
+}
+
+/// The newest `n` entries, oldest first.
+pub async fn recent(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+    n: usize,
+) -> Result<Vec<Entry>> {
+    let rows: Vec<Value> = redis::cmd("XREVRANGE")
+        .arg(stream_key(&ns, k, &stream))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(n)
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))?;
+    let mut out = entries(k, &stream, &rows)?;
+    out.reverse();
+    Ok(out)
+}
+
+/// Entries between `after` and `before` (exclusive), waiting up to `block` for the first.
+#[allow(clippy::too_many_arguments)]
+pub async fn range(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+    after: (u64, u64),
+    before: Option<(u64, u64)>,
+    limit: usize,
+    block: Duration,
+) -> Result<Vec<Entry>> {
+    if before == Some((0, 0)) {
+        return Ok(vec![]); // nothing is before the start
+    }
+    let deadline = Instant::now() + block;
+    let wakeups = r.wakeups(&ns);
+    let key = stream_key(&ns, k, &stream);
+    let start = match after {
+        (0, 0) => "-".to_string(),
+        (ms, seq) => format!("({}", id_text(ms, seq)),
+    };
+    let end = match before {
+        Some((ms, seq)) => format!("({}", id_text(ms, seq)),
+        None => "+".to_string(),
+    };
+    let t = topic(k, &stream);
+    loop {
+        // Ticket before reading, so an append between the read and the wait is not missed.
+        let mut ticket = if block.is_zero() {
+            None
+        } else {
+            Some(wakeups.ticket(&t).await)
+        };
+        let rows: Vec<Value> = redis::cmd("XRANGE")
+            .arg(&key)
+            .arg(&start)
+            .arg(&end)
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut c)
+            .await
+            .map_err(|e| r.err(e))?;
+        let now = Instant::now();
+        if !rows.is_empty() || now >= deadline {
+            return entries(k, &stream, &rows);
+        }
+        if let Some(t) = ticket.as_mut() {
+            t.wait(deadline - now).await;
+        }
+    }
+}
+
+/// Id of the newest entry ("0-0" when the log has none).
+pub async fn last_id(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+) -> Result<String> {
+    let rows: Vec<Value> = redis::cmd("XREVRANGE")
+        .arg(stream_key(&ns, k, &stream))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))?;
+    match rows.first() {
+        Some(v) => Ok(parse_entry(k, &stream, v)?.id),
+        None => Ok("0-0".into()),
+    }
+}
+
+/// Entries the log holds.
+pub async fn count(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+) -> Result<u64> {
+    redis::cmd("XLEN")
+        .arg(stream_key(&ns, k, &stream))
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))
+}
+
+/// Deletes one log; returns how many entries went.
+pub async fn clear_stream(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+) -> Result<u64> {
+    let mut cmd = CLEAR.call_keys(&[&stream_key(&ns, k, &stream), &index_key(&ns, k)]);
+    cmd.arg(&stream);
+    let n: i64 = CLEAR.run(&r, &mut c, &cmd).await?;
+    Ok(n.max(0) as u64)
+}
+
+/// Writes entries with their ids (an import into an empty namespace).
+pub async fn restore(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    rows: Vec<Restored>,
+) -> Result<()> {
+    let mut cmd = RESTORE.call(&index_key(&ns, k));
+    cmd.arg(format!("{}{}", prefix(&ns, k), k.key))
+        .arg(k.fields.len());
+    for f in k.fields {
+        cmd.arg(*f);
+    }
+    for (stream, ms, seq, kind, body, meta) in &rows {
+        cmd.arg(stream).arg(id_text(*ms, *seq)).arg(kind).arg(body);
+        if k.has_meta {
+            cmd.arg(meta.as_deref().unwrap_or(""));
+        }
+    }
+    let _: i64 = RESTORE.run(&r, &mut c, &cmd).await?;
+    Ok(())
+}
+
+/// One page of the namespace's entries in (log, id) order after `(stream, id)`.
+pub async fn export_page(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    after: Option<(String, u64, u64)>,
+    limit: usize,
+) -> Result<Vec<Entry>> {
+    let lo = match &after {
+        Some((s, _, _)) => format!("[{s}"),
+        None => "-".to_string(),
+    };
+    // At most `limit` logs: each listed log holds at least one entry.
+    let logs: Vec<String> = redis::cmd("ZRANGE")
+        .arg(index_key(&ns, k))
+        .arg(lo)
+        .arg("+")
+        .arg("BYLEX")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(limit)
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))?;
+    let mut out = Vec::new();
+    for s in logs {
+        let start = match &after {
+            Some((a, ms, seq)) if *a == s => format!("({}", id_text(*ms, *seq)),
+            _ => "-".to_string(),
+        };
+        let rows: Vec<Value> = redis::cmd("XRANGE")
+            .arg(stream_key(&ns, k, &s))
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit - out.len())
+            .query_async(&mut c)
+            .await
+            .map_err(|e| r.err(e))?;
+        out.extend(entries(k, &s, &rows)?);
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
