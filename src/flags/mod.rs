@@ -7,7 +7,7 @@
 //! 3. the flag's rollout: on for `percent` % of users, those whose [`bucket`] (a stable hash
 //!    of the flag and the user id, 0 to 9,999) is below `percent * 100`. The same user gets
 //!    the same answer in every process, on every backend, and in any language that has
-//!    SHA-256 (docs/analytics-limits.md has a Python version).
+//!    SHA-256 (docs/analytics.md has a Python version).
 //!
 //! On Redis the per-user settings are bitmaps (SETBIT/GETBIT/BITCOUNT); user ids map to bit
 //! offsets through a dense table per namespace (`ids`: the first user any flag names gets 0,
