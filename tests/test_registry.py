@@ -67,6 +67,8 @@ def _write_analytics(hub: Any) -> None:
 
 def _write_trending(hub: Any) -> None:
     hub.trending.bump("b", "x")
+
+
 def _write_limits(hub: Any) -> None:
     hub.limits.check("user:1", 5, 60)
 
@@ -78,6 +80,8 @@ def _write_sessions(hub: Any) -> None:
 def _write_flags(hub: Any) -> None:
     hub.flags.enable("beta", "ana")
     hub.flags.rollout("beta", 10)
+
+
 def _write_chat(hub: Any) -> None:
     hub.chat.append("c1", "user", "hi", {"m": 1})
 

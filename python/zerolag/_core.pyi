@@ -335,6 +335,7 @@ class Hub:
     @property
     def trending(self) -> Trending:
         """Trending boards of this namespace."""
+    @property
     def chat(self) -> Chat:
         """Chat conversations of this namespace: capped message logs, followed live."""
     @property
@@ -415,7 +416,8 @@ class AsyncHub:
     @property
     def trending(self) -> AsyncTrending:
         """Trending boards of this namespace."""
-    def chat(self) -> Coroutine[Any, Any, AsyncChat]:
+    @property
+    def chat(self) -> AsyncChat:
         """Chat conversations of this namespace: capped message logs, followed live."""
     @property
     def activity(self) -> AsyncActivity:
