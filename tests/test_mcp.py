@@ -466,6 +466,57 @@ def test_streamable_http(
     assert b"Traceback" not in err, err.decode(errors="replace")
 
 
+def test_streamable_http_with_a_token_refuses_requests_without_it(
+    hub: zerolag.Hub, store_url: str | None, namespace: str, tmp_path: Path, arun: AsyncRunner
+) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    token = "s3cret-token-of-32-characters-xx"
+    args = _cli(store_url, tmp_path, namespace, "--http", f"127.0.0.1:{port}", "--token", token)
+    proc = subprocess.Popen([sys.executable, *args], stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, proc)
+        url = f"http://127.0.0.1:{port}/mcp"
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+            req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req, timeout=WAIT)
+            assert e.value.code == 401, headers
+
+        async def go() -> None:
+            from mcp.client.streamable_http import streamable_http_client
+            from mcp.shared._httpx_utils import create_mcp_http_client
+
+            http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+            async with http, Client(streamable_http_client(url, http_client=http)) as c:
+                t = await call(c, "tasks_create", title="with a token", id="tok1")
+                assert t["id"] == "tok1"
+
+        arun(go())
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=WAIT)
+    assert hub.tasks.get("tok1").title == "with a token"
+    assert b"Traceback" not in err, err.decode(errors="replace")
+
+
+def test_cli_refuses_to_serve_beyond_loopback_without_a_token(tmp_path: Path) -> None:
+    for extra in (["--http", "0.0.0.0:8765"], ["--http", "0.0.0.0:8765", "--token", "short"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "zerolag", "mcp", *extra],
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            cwd=tmp_path,
+        )
+        assert proc.returncode != 0 and "--token" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
 def test_cli_rejects_a_bad_http_address(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "zerolag", "mcp", "--http", "nonsense"],

@@ -199,7 +199,8 @@ def _cmd_mcp(a: argparse.Namespace) -> int:
         raise SystemExit(f"zerolag mcp: {e}") from e
 
     with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
-        serve(hub, root=a.root, http=a.http, read_only=a.read_only, sync=a.sync)
+        token = a.token or os.environ.get("ZEROLAG_MCP_TOKEN") or None
+        serve(hub, root=a.root, http=a.http, read_only=a.read_only, sync=a.sync, token=token)
     return 0
 
 
@@ -224,6 +225,12 @@ def _mcp_parser(sub: Any) -> None:
     p.add_argument("--root", default=".", help="root directory of the embedded store (default: .)")
     p.add_argument("--namespace", default=None, help="namespace to use (default: default)")
     p.add_argument("--http", metavar="HOST:PORT", default=None, help="serve streamable HTTP")
+    p.add_argument(
+        "--token",
+        default=None,
+        help="bearer token every HTTP request must carry (needed to serve beyond loopback; "
+        "default: $ZEROLAG_MCP_TOKEN)",
+    )
     p.add_argument("--read-only", action="store_true", help="expose only the reading tools")
     p.add_argument(
         "--no-sync",

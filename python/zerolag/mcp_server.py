@@ -17,6 +17,7 @@ In Python::
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import sys
@@ -24,6 +25,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
+
+import anyio
 
 try:
     import anyio
@@ -133,6 +136,55 @@ def _parse_http(spec: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _check_bind(host: str, token: str | None) -> None:
+    """Any bind beyond this machine needs a token: every tool can read or write the store."""
+    if token is None and host not in _LOOPBACK and not host.startswith("127."):
+        raise SystemExit(
+            f"zerolag mcp: serving on {host} (not this machine only) needs --token (or "
+            "$ZEROLAG_MCP_TOKEN): every request must then carry 'Authorization: Bearer <token>'"
+        )
+    if token is not None and len(token) < 16:
+        raise SystemExit("zerolag mcp: --token must be at least 16 characters")
+
+
+def bearer_guard(app: Any, token: str) -> Any:
+    """``app`` (ASGI) answering 401 to any HTTP request without ``Authorization: Bearer
+    <token>`` (compared in constant time)."""
+    want = f"Bearer {token}".encode()
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            got = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(got, want):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"text/plain"),
+                            (b"www-authenticate", b"Bearer"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"unauthorized\n"})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+async def _serve_http(server: Any, host: str, port: int, token: str | None) -> None:
+    import uvicorn
+
+    app = server.streamable_http_app(host=host)
+    if token is not None:
+        app = bearer_guard(app, token)
+    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).serve()
+
+
 def _start_sync(hub: Hub, root: Path, err: TextIO) -> bool:
     """Starts the file sync of ``root`` so files edited on disk reach the store (and the
     clients); False if another process (``zerolag sync``, another server) already runs it."""
@@ -151,11 +203,16 @@ def serve(
     http: str | None = None,
     read_only: bool = False,
     sync: bool | None = None,
+    token: str | None = None,
     err: TextIO = sys.stderr,
 ) -> None:
     """Runs the server until the client goes away (stdio) or Ctrl-C (``http="HOST:PORT"``:
-    streamable HTTP at ``http://HOST:PORT/mcp``). ``sync``: run the file sync of ``root``
-    meanwhile (None: when ``root`` has a contexts/ or workflows/ directory)."""
+    streamable HTTP at ``http://HOST:PORT/mcp``; a host other than this machine's loopback
+    needs ``token``, which every request must then carry as a bearer token). ``sync``: run
+    the file sync of ``root`` meanwhile (None: when ``root`` has a contexts/ or workflows/
+    directory)."""
+    if http is not None:
+        _check_bind(_parse_http(http)[0], token)
     root = Path(root)
     if sync is None:
         sync = any((root / d).is_dir() for d in ("contexts", "workflows"))
@@ -173,7 +230,7 @@ def serve(
                 file=err,
                 flush=True,
             )
-            server.run("streamable-http", host=host, port=port)
+            anyio.run(_serve_http, server, host, port, token)
     finally:
         if synced:
             hub.sync.stop()
