@@ -170,7 +170,10 @@ def _run(
     # graph's nodes, at most 0.95 until the end.
     total = spec.nodes(app)
     done = max(0, int((snap.metadata or {}).get("step", 0))) if started else 0
-    for chunk in app.stream(todo, config, stream_mode="updates"):
+    # durability="sync": each step's checkpoint is stored before the next step starts (the
+    # default, "async", stores it while the next step runs: a worker killed then would lose
+    # the step and run it again elsewhere).
+    for chunk in app.stream(todo, config, stream_mode="updates", durability="sync"):
         for node in chunk:
             if node == "__interrupt__":
                 continue
