@@ -58,14 +58,13 @@ from ._loop_parse import (
 )
 from .exceptions import (
     ConnectionError,
-    NotFoundError,
     TimeoutError,
     ValidationError,
     ZerolagError,
 )
 from .jobs import JobContext, Worker, WorkerStats
 from .loop_backend import CommandContext, make_job_handler
-from .loop_graph import RESUME, GraphSpec, check_graph, graph_handler, waiting_run, workflow_handler
+from .loop_graph import RESUME, GraphSpec, check_graph, graph_handler, run_record, workflow_handler
 from .loop_memory import LoopMemory, load_context, memory_line, search_memories, store_memory
 from .loop_types import LoopEvent, Reply, Timings, decode_loop_event
 from .prompt import Budget, budget_tuple, estimate_tokens
@@ -288,10 +287,7 @@ class DualLoop:
         ``waiting_input`` event) with ``value`` as the answer to its ``interrupt()``; queues
         the continuation as a job for the backend and returns its id. NotFoundError if no
         such run is waiting."""
-        rec = self.hub.kv.get(f"{self.name}-graphs/run/{run}")
-        if not isinstance(rec, dict):
-            raise NotFoundError(f"no graph run {run!r} is waiting for input")
-        waiting_run(self, self.hub, rec["session"], run)
+        rec = run_record(self, self.hub, run)
         cmd = protocol.WorkflowStart(RESUME, {"run": run, "value": value})
         k = self._kinds["wf"]
         job = self._jobs.enqueue(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from ._core import Hub, StatusUpdate
+from ._loop_parse import COMMAND_KINDS
 from .exceptions import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -132,9 +133,17 @@ def waiting_run(loop: DualLoop, hub: Hub, session: str, run: str | None) -> dict
         if not recs:
             raise NotFoundError(f"session {session!r} has no graph run waiting for input")
         return max(recs, key=lambda r: r["at"])
-    rec = hub.kv.get(f"{prefix(loop)}/run/{run}")
-    if not isinstance(rec, dict) or rec["session"] != session:
+    rec = run_record(loop, hub, run)
+    if rec["session"] != session:
         raise NotFoundError(f"no graph run {run!r} of session {session!r} is waiting for input")
+    return rec
+
+
+def run_record(loop: DualLoop, hub: Hub, run: str) -> dict[str, Any]:
+    """The record of the waiting run ``run`` (NotFoundError if it is not waiting)."""
+    rec = hub.kv.get(f"{prefix(loop)}/run/{run}")
+    if not isinstance(rec, dict):
+        raise NotFoundError(f"no graph run {run!r} is waiting for input")
     return rec
 
 
@@ -238,7 +247,7 @@ def workflow_handler(loop: DualLoop) -> Callable[[Any, CommandContext], Any]:
             return _run(spec, ctx, rec["run"], None, p.get("value"), resuming=True)
         spec = graphs.get(cmd.workflow_id)
         if spec is None:
-            known = ", ".join(sorted(k for k in graphs if k not in protocol_kinds())) or "none"
+            known = ", ".join(sorted(k for k in graphs if k not in COMMAND_KINDS)) or "none"
             raise ValidationError(
                 f"no graph is registered as workflow {cmd.workflow_id!r} (registered: {known})"
             )
@@ -247,9 +256,3 @@ def workflow_handler(loop: DualLoop) -> Callable[[Any, CommandContext], Any]:
 
     handle._zerolag_graph = True  # type: ignore[attr-defined]
     return handle
-
-
-def protocol_kinds() -> tuple[str, ...]:
-    from ._loop_parse import COMMAND_KINDS
-
-    return COMMAND_KINDS
