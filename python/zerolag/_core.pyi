@@ -2174,6 +2174,9 @@ class Job:
     @property
     def worker(self) -> str | None:
         """The worker running (or that last ran) it."""
+    @property
+    def headers(self) -> dict[str, str]:
+        """Metadata it was enqueued with (a trace context, a correlation id)."""
 
 @final
 class JobClaim:
@@ -2199,6 +2202,9 @@ class JobClaim:
         """Stale once the job was reclaimed, cancelled or finished."""
     @property
     def started_at(self) -> float: ...
+    @property
+    def headers(self) -> dict[str, str]:
+        """The job's headers (metadata such as a trace context)."""
 
 @final
 class JobPage:
@@ -2238,6 +2244,7 @@ class Jobs:
         backoff: _Backoff | None = None,
         timeout: _Seconds | None = None,
         idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Job:
         """Enqueues a job of ``kind`` (an id: letters, digits, ``_ - . : / @ + =``) with a
         JSON ``payload`` (at most 1 MiB as JSON).
@@ -2247,7 +2254,9 @@ class Jobs:
         1..1000. ``backoff``: delay before a retry: ``"exponential"`` (1 s, 2 s, 4 s, ...),
         ``"fixed"`` (1 s), seconds (fixed), or ``(kind, base seconds)``; at most an hour.
         ``timeout``: longest one attempt may run (None: no limit). ``idempotency_key``: if a
-        job with this key exists, it is returned and nothing is enqueued.
+        job with this key exists, it is returned and nothing is enqueued. ``headers``: metadata
+        the worker sees beside the payload (``JobContext.headers``), e.g. a trace context from
+        ``zerolag.tracing.inject()``: at most 32, names are ids, values str of at most 1 KiB.
         Raises ValidationError (bad kind, key or option), TypeError (payload not JSON).
         """
     def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Job]:
@@ -2332,6 +2341,7 @@ class AsyncJobs:
         backoff: _Backoff | None = None,
         timeout: _Seconds | None = None,
         idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Coroutine[Any, Any, Job]:
         """Enqueues a job of ``kind`` (an id: letters, digits, ``_ - . : / @ + =``) with a
         JSON ``payload`` (at most 1 MiB as JSON).
@@ -2341,7 +2351,9 @@ class AsyncJobs:
         1..1000. ``backoff``: delay before a retry: ``"exponential"`` (1 s, 2 s, 4 s, ...),
         ``"fixed"`` (1 s), seconds (fixed), or ``(kind, base seconds)``; at most an hour.
         ``timeout``: longest one attempt may run (None: no limit). ``idempotency_key``: if a
-        job with this key exists, it is returned and nothing is enqueued.
+        job with this key exists, it is returned and nothing is enqueued. ``headers``: metadata
+        the worker sees beside the payload (``JobContext.headers``), e.g. a trace context from
+        ``zerolag.tracing.inject()``: at most 32, names are ids, values str of at most 1 KiB.
         Raises ValidationError (bad kind, key or option), TypeError (payload not JSON).
         """
     def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> Coroutine[Any, Any, list[Job]]:
@@ -3174,16 +3186,19 @@ class LoopState:
         session: str,
         commands: Iterable[_ProtoCommand],
         tasks: list[tuple[str, bool]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[list[str], list[str]]:
         """Queues ``commands`` of ``session`` as one atomic enqueue and remembers them:
         ``(job ids, task ids of the tc commands)``. ``tasks``: per ``tc`` in order, a task id
-        and whether it is indexed already (default: fresh ids, indexed by the worker)."""
+        and whether it is indexed already (default: fresh ids, indexed by the worker).
+        ``headers``: given to every job (a trace context)."""
     def adispatch(
         self,
         jobs: AsyncJobs,
         session: str,
         commands: Iterable[_ProtoCommand],
         tasks: list[tuple[str, bool]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Awaitable[tuple[list[str], list[str]]]:
         """:meth:`dispatch` on an async hub's jobs. On one Redis server the enqueue is sent
         from the calling thread and a reply that comes while it polls (up to

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from . import tracing
 from ._core import AsyncJobs, JobClaim, Jobs
 from .exceptions import ValidationError, ZerolagError
 
@@ -54,6 +55,31 @@ class WorkerStats:
     def processed(self) -> int:
         """All attempts reported."""
         return self.succeeded + self.failed + self.stale
+
+
+def _job_span(ctx: JobContext) -> Any:
+    attrs = {
+        "zerolag.job.id": ctx.id,
+        "zerolag.job.kind": ctx.kind,
+        "zerolag.job.attempt": ctx.attempt,
+    }
+    return tracing.span("zerolag.job", attrs, parent=tracing.extract(ctx.headers))
+
+
+def _call(h: Callable[[JobContext], Any], ctx: JobContext) -> Any:
+    """Runs a sync handler (in a ``zerolag.job`` span when OpenTelemetry is installed)."""
+    if not tracing.enabled():
+        return h(ctx)
+    with _job_span(ctx):
+        return h(ctx)
+
+
+async def _acall(h: Callable[[JobContext], Any], ctx: JobContext) -> Any:
+    """Awaits an async handler (in a ``zerolag.job`` span when OpenTelemetry is installed)."""
+    if not tracing.enabled():
+        return await h(ctx)
+    with _job_span(ctx):
+        return await h(ctx)
 
 
 class JobContext:
@@ -90,6 +116,11 @@ class JobContext:
     def claim(self) -> JobClaim:
         """The claim (id and token) this attempt runs under."""
         return self._claim
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The job's headers (``enqueue(headers=...)``): metadata such as a trace context."""
+        return self._claim.headers
 
     def progress(self, value: Any) -> bool:
         """Stores ``value`` (any JSON value, e.g. ``0.4`` or ``{"done": 4, "of": 10}``) as the
@@ -365,7 +396,7 @@ class Worker:
             if self._is_async[c.kind]:
 
                 async def call() -> Any:
-                    coro = h(ctx)
+                    coro = _acall(h, ctx)
                     if not c.timeout:
                         return await coro
                     try:
@@ -382,7 +413,7 @@ class Worker:
 
                 f: Future[Any] = pool.submit(run_async_handler)
             else:
-                f = pool.submit(self._outcome, run, lambda: h(ctx))
+                f = pool.submit(self._outcome, run, lambda: _call(h, ctx))
             f.add_done_callback(lambda fut: on_done(run, fut.result()))
 
         hb_stop = threading.Event()
@@ -489,10 +520,11 @@ class Worker:
             ctx = JobContext(c, self._sync, self.visibility, self.name)
             h = self.handlers[c.kind]
             try:
+                aw: Awaitable[Any]
                 if self._is_async[c.kind]:
-                    aw = h(ctx)
+                    aw = _acall(h, ctx)
                 else:
-                    aw = asyncio.get_running_loop().run_in_executor(None, h, ctx)
+                    aw = asyncio.get_running_loop().run_in_executor(None, _call, h, ctx)
                 res = await (asyncio.wait_for(aw, c.timeout) if c.timeout else aw)
                 out: tuple[str, str, str, Any] = (c.id, c.token, "done", res)
             except asyncio.TimeoutError:

@@ -45,7 +45,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from . import llm, protocol
+from . import llm, protocol, tracing
 from ._core import ErrorEvent, Hub, LoopState
 from ._loop_parse import (
     COMMAND_KINDS,
@@ -461,7 +461,15 @@ class DualLoop:
     # ---------------------------------------------------------------- the frontend path
 
     def send(self, session: str, message: str) -> Reply:
-        """Answers ``message`` in ``session``: prompt, model call, dispatch (module docs)."""
+        """Answers ``message`` in ``session``: prompt, model call, dispatch (module docs).
+        With OpenTelemetry installed, a ``zerolag.send`` span whose context the queued jobs
+        carry (``zerolag.tracing``)."""
+        if tracing.enabled():
+            with tracing.span("zerolag.send", {"zerolag.session": session}):
+                return self._send(session, message)
+        return self._send(session, message)
+
+    def _send(self, session: str, message: str) -> Reply:
         t0 = time.perf_counter()
         if self._tracker is None:
             self._ensure_tracker()
@@ -480,6 +488,12 @@ class DualLoop:
         200 us): a fast reply completes here, without a round trip through the event loop; a
         slower one is awaited on another thread, so the loop is never held longer. Elsewhere
         the enqueue is awaited natively; task index writes for handoffs run on a thread."""
+        if tracing.enabled():
+            with tracing.span("zerolag.send", {"zerolag.session": session}):
+                return await self._asend(session, message)
+        return await self._asend(session, message)
+
+    async def _asend(self, session: str, message: str) -> Reply:
         t0 = time.perf_counter()
         if self._tracker is None:
             self._ensure_tracker()
@@ -581,7 +595,9 @@ class DualLoop:
     ) -> tuple[list[str], list[str]]:
         tasks, new_tasks = plan_tasks(session, commands, handoffs, self.index_on_send)
         indexed = self._index(new_tasks, handoffs) if new_tasks or handoffs else []
-        jobs, task_ids = self._state.dispatch(self._jobs, session, commands, tasks)
+        jobs, task_ids = self._state.dispatch(
+            self._jobs, session, commands, tasks, tracing.inject() or None
+        )
         return jobs, _merge(task_ids, indexed)
 
     async def _aqueue(
@@ -591,7 +607,9 @@ class DualLoop:
         indexed = []
         if new_tasks or handoffs:
             indexed = await asyncio.to_thread(self._index, new_tasks, handoffs)
-        jobs, task_ids = await self._state.adispatch(self._ajobs, session, commands, tasks)
+        jobs, task_ids = await self._state.adispatch(
+            self._ajobs, session, commands, tasks, tracing.inject() or None
+        )
         return jobs, _merge(task_ids, indexed)
 
     def _index(self, new_tasks: list[dict[str, Any]], handoffs: list[dict[str, Any]]) -> list[str]:

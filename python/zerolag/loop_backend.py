@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import protocol
+from . import protocol, tracing
 from ._core import ContextLoaded, ErrorEvent, Hub, MemoryHit, StatusUpdate, Task, TaskComplete
 from .exceptions import ConflictError, NotFoundError
 from .jobs import JobContext
@@ -82,6 +82,11 @@ class CommandContext:
         body = {"e": event.encode(), "j": self.job.id, "c": self.command.encode()}
         if data is not None:
             body["d"] = data
+        if tracing.enabled():
+            attrs = {"zerolag.channel": self._channel, "zerolag.event": body["e"][:2]}
+            with tracing.span("zerolag.publish", attrs):
+                self.hub.events.publish(self._channel, body)
+            return
         self.hub.events.publish(self._channel, body)
 
     def progress(self, progress: float, status: str = "in_progress") -> bool:

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{
-    check_json, job_id, ready_score, worker_name, Backoff, Job, NewJob, MAX_ATTEMPTS, MAX_ERROR,
-    SEQ_SPAN, STATUSES,
+    check_json, headers_text, job_id, ready_score, worker_name, Backoff, Headers, Job, NewJob,
+    MAX_ATTEMPTS, MAX_ERROR, SEQ_SPAN, STATUSES,
 };
 use super::{redis as rd, sqlite, TOPIC};
 use crate::engine::{tri, Backend, Importer, Op, Page, Record, Redis, RedisConn, Sqlite};
@@ -58,6 +58,9 @@ struct JobRec {
     progress: Option<Value>,
     idempotency_key: Option<String>,
     worker: Option<String>,
+    /// Metadata it was enqueued with (absent: none).
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    headers: Headers,
     /// `ready`, `delayed`, `running`, or None (finished).
     queue: Option<String>,
     /// FIFO sequence number (ready).
@@ -103,6 +106,7 @@ fn job_rec(j: Job, q: Queue, token: Option<String>) -> Result<Record> {
         progress: j.progress,
         idempotency_key: j.idempotency_key,
         worker: j.worker,
+        headers: j.headers,
         queue: queue.map(String::from),
         seq,
         due,
@@ -317,6 +321,7 @@ fn check(j: JobRec) -> Result<(JobRec, Queue)> {
         backoff,
         timeout: j.timeout,
         idempotency_key: j.idempotency_key.clone(),
+        headers: j.headers.clone(),
     };
     new.into_job(0.0)
         .map_err(|e| crate::error::context(e, format!("job {:?}", j.id)))?;
@@ -403,9 +408,9 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
         let mut ins = tx.prepare_cached(
             "INSERT INTO jobs (ns, id, kind, payload, priority, status, q, seq, due, attempts,
                max_attempts, bk, bb, timeout, run_at, created_at, started_at, finished_at,
-               result, error, progress, idem, token, worker)
+               result, error, progress, idem, token, worker, headers)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-               ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+               ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         )?;
         for item in batch {
             let (j, q) = match item {
@@ -452,7 +457,8 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
                     json(&j.progress),
                     j.idempotency_key,
                     j.token,
-                    j.worker
+                    j.worker,
+                    (!j.headers.is_empty()).then(|| headers_text(&j.headers))
                 ]),
                 "job (or its idempotency key)",
                 &j.id,
@@ -498,6 +504,10 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
             ("idem", j.idempotency_key.clone()),
             ("worker", j.worker.clone()),
             ("token", j.token.clone()),
+            (
+                "headers",
+                (!j.headers.is_empty()).then(|| headers_text(&j.headers)),
+            ),
         ];
         for (name, v) in opt {
             if let Some(v) = v {

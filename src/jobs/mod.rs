@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::model::{check_json, cut_error, job_id, worker_name, MAX_BATCH};
-pub use self::model::{Ack, Backoff, Claim, Claimed, Finish, Job, NewJob, Outcome};
+pub use self::model::{Ack, Backoff, Claim, Claimed, Finish, Headers, Job, NewJob, Outcome};
 use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration, Topic};
 use crate::error::{Error, Result};
@@ -28,10 +28,16 @@ pub const TOPIC: Topic = Topic("jobs");
 /// This capability's row in the registry (`crate::registry`).
 pub const CAPABILITY: Capability = Capability {
     name: "jobs",
-    migrations: &[Migration {
-        version: 4,
-        sql: sqlite::SCHEMA,
-    }],
+    migrations: &[
+        Migration {
+            version: 4,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 21,
+            sql: sqlite::HEADERS_SCHEMA,
+        },
+    ],
     rows: sqlite::rows,
     clear: sqlite::clear,
     topic: Some(TOPIC),

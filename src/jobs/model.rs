@@ -10,6 +10,15 @@ use crate::ids;
 pub const MAX_PAYLOAD: usize = 1024 * 1024;
 /// Longest error text kept on a job (longer ones are cut).
 pub const MAX_ERROR: usize = 8 * 1024;
+/// Most headers one job may carry.
+pub const MAX_HEADERS: usize = 32;
+/// Longest header value, bytes.
+pub const MAX_HEADER_VALUE: usize = 1024;
+
+/// A job's headers: small string metadata that travels with it to its worker (a trace
+/// context, a correlation id), kept apart from the payload the handler reads.
+pub type Headers = std::collections::BTreeMap<String, String>;
+
 /// Priorities lie in `-MAX_PRIORITY..=MAX_PRIORITY` (higher runs first).
 pub const MAX_PRIORITY: i64 = 1_000_000;
 /// Most attempts a job may be given.
@@ -134,6 +143,8 @@ pub struct Job {
     pub idempotency_key: Option<String>,
     /// The worker running (or that last ran) it.
     pub worker: Option<String>,
+    /// Metadata it was enqueued with (empty: none).
+    pub headers: Headers,
 }
 
 /// A job to enqueue.
@@ -155,6 +166,8 @@ pub struct NewJob {
     pub timeout: Option<f64>,
     /// Same key, same job: a second enqueue returns the first job.
     pub idempotency_key: Option<String>,
+    /// Metadata for the worker (see [`Headers`]).
+    pub headers: Headers,
 }
 
 impl NewJob {
@@ -169,6 +182,7 @@ impl NewJob {
             backoff: Backoff::Exponential(1.0),
             timeout: None,
             idempotency_key: None,
+            headers: Headers::new(),
         }
     }
 
@@ -208,6 +222,7 @@ impl NewJob {
             None => at,
         };
         check_json("payload", &self.payload)?;
+        check_headers(&self.headers)?;
         Ok(Job {
             id: new_id(),
             kind: self.kind,
@@ -227,7 +242,50 @@ impl NewJob {
             progress: None,
             idempotency_key: self.idempotency_key,
             worker: None,
+            headers: self.headers,
         })
+    }
+}
+
+/// Checks headers: at most [`MAX_HEADERS`], names are ids, values at most
+/// [`MAX_HEADER_VALUE`] bytes without control characters.
+pub fn check_headers(h: &Headers) -> Result<()> {
+    if h.len() > MAX_HEADERS {
+        return Err(Error::validation(format!(
+            "a job takes at most {MAX_HEADERS} headers, got {}",
+            h.len()
+        )));
+    }
+    for (k, v) in h {
+        ids::id("header name", k)?;
+        if v.len() > MAX_HEADER_VALUE {
+            return Err(Error::validation(format!(
+                "header {k:?} is {} bytes; the limit is {MAX_HEADER_VALUE}",
+                v.len()
+            )));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(Error::validation(format!(
+                "header {k:?} holds a control character"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Headers as stored: JSON object text, or "" for none.
+pub fn headers_text(h: &Headers) -> String {
+    if h.is_empty() {
+        return String::new();
+    }
+    serde_json::to_string(h).unwrap_or_default()
+}
+
+/// Stored headers back ("" or absent: none).
+pub fn parse_headers(s: Option<&str>) -> Result<Headers> {
+    match s {
+        None | Some("") => Ok(Headers::new()),
+        Some(t) => Ok(serde_json::from_str(t)?),
     }
 }
 
@@ -277,6 +335,8 @@ pub struct Claim {
     pub token: String,
     /// When this attempt started (Unix seconds).
     pub started_at: f64,
+    /// The job's headers.
+    pub headers: Headers,
 }
 
 /// What `claim` found.

@@ -7,7 +7,9 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use super::list::{JobPage, Listing, Queue, MAX_SCAN};
-use super::model::{new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
+use super::model::{
+    headers_text, new_token, parse_headers, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome,
+};
 use crate::engine::script::Lua;
 use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
@@ -69,7 +71,8 @@ pub async fn enqueue_many(
             .arg(j.backoff.base().to_string())
             .arg(j.timeout.map(|t| t.to_string()).unwrap_or_default())
             .arg(t3(j.created_at))
-            .arg(j.idempotency_key.as_deref().unwrap_or(""));
+            .arg(j.idempotency_key.as_deref().unwrap_or(""))
+            .arg(headers_text(&j.headers));
     }
     let reply: Vec<String> = ENQUEUE.run(&r, &mut c, &cmd).await?;
     let existing: Vec<String> = reply.iter().filter(|s| !s.is_empty()).cloned().collect();
@@ -147,6 +150,7 @@ fn parse_job(id: &str, mut h: HashMap<String, String>) -> Result<Option<Job>> {
         progress: json(take("progress"))?,
         idempotency_key: take("idem"),
         worker: take("worker"),
+        headers: parse_headers(take("headers").as_deref())?,
     }))
 }
 
@@ -227,8 +231,8 @@ async fn claim_once(
         .filter(|s| !s.is_empty())
         .and_then(|s| s.parse().ok());
     let rest: Vec<String> = it.collect();
-    let mut jobs = Vec::with_capacity(rest.len() / 8);
-    for f in rest.chunks_exact(8) {
+    let mut jobs = Vec::with_capacity(rest.len() / 9);
+    for f in rest.chunks_exact(9) {
         let bad = || Error::Backend(format!("job {:?} has a bad field", f[0]));
         jobs.push(Claim {
             id: f[0].clone(),
@@ -244,6 +248,7 @@ async fn claim_once(
             },
             token: f[7].clone(),
             started_at: at,
+            headers: parse_headers(Some(&f[8]))?,
         });
     }
     Ok(Claimed { jobs, next_due })

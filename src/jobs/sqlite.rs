@@ -8,7 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 
 use super::list::{JobPage, Listing, Queue};
-use super::model::{cut_error, new_token, Ack, Backoff, Claim, Claimed, Finish, Job, Outcome};
+use super::model::{
+    cut_error, headers_text, new_token, parse_headers, Ack, Backoff, Claim, Claimed, Finish,
+    Headers, Job, Outcome,
+};
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -35,7 +38,10 @@ CREATE TABLE job_seq (ns TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 
 const COLS: &str = "id, kind, payload, priority, status, attempts, max_attempts, bk, bb, \
                     timeout, run_at, created_at, started_at, finished_at, result, error, \
-                    progress, idem, worker";
+                    progress, idem, worker, headers";
+
+/// Step 21: the headers column (JSON object text, NULL for none).
+pub const HEADERS_SCHEMA: &str = "ALTER TABLE jobs ADD COLUMN headers TEXT;";
 
 /// Most expired entries one claim moves (the rest move on the next claim).
 const SWEEP: i64 = 1000;
@@ -46,6 +52,12 @@ fn json(s: Option<String>) -> rusqlite::Result<Option<Value>> {
         .map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
         })
+}
+
+fn hdrs(s: Option<String>) -> rusqlite::Result<Headers> {
+    parse_headers(s.as_deref()).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
@@ -69,6 +81,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         progress: json(r.get(16)?)?,
         idempotency_key: r.get(17)?,
         worker: r.get(18)?,
+        headers: hdrs(r.get(19)?)?,
     })
 }
 
@@ -100,8 +113,9 @@ pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Ve
         let mut find = tx.prepare_cached("SELECT id FROM jobs WHERE ns = ?1 AND idem = ?2")?;
         let mut ins = tx.prepare_cached(
             "INSERT INTO jobs (ns, id, kind, payload, priority, status, q, seq, due, attempts, \
-             max_attempts, bk, bb, timeout, run_at, created_at, idem) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             max_attempts, bk, bb, timeout, run_at, created_at, idem, headers) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+             ?16)",
         )?;
         for j in jobs {
             if let Some(k) = &j.idempotency_key {
@@ -137,6 +151,7 @@ pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Ve
                 j.run_at,
                 j.created_at,
                 j.idempotency_key,
+                (!j.headers.is_empty()).then(|| headers_text(&j.headers)),
             ])?;
             out.push(j);
         }
@@ -304,7 +319,7 @@ fn claim_once(
          started_at = ?4, worker = ?5, \
          due = CASE WHEN timeout IS NULL THEN ?4 + ?6 ELSE min(?4 + ?6, ?4 + timeout) END \
          WHERE ns = ?1 AND id = ?2 \
-         RETURNING kind, payload, attempts, max_attempts, priority, timeout",
+         RETURNING kind, payload, attempts, max_attempts, priority, timeout, headers",
     )?;
     for (_, _, id) in cand {
         let token = new_token();
@@ -319,6 +334,7 @@ fn claim_once(
                 timeout: r.get(5)?,
                 token: token.clone(),
                 started_at: at,
+                headers: hdrs(r.get(6)?)?,
             })
         })?;
         jobs.push(c);

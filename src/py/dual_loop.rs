@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use super::convert::Text;
 use pyo3::types::{PyDict, PyList};
 
-use super::jobs::{item_job, AsyncJobs, Jobs};
+use super::jobs::{item_job, job_headers, AsyncJobs, Jobs};
 use super::protocol::{command_of, message_to_py, PyErrorEvent};
 use super::{run_async, run_sync};
 use crate::dual_loop::{self as core, Budget, Counter, Plan, Prompt, Sessions};
@@ -117,14 +117,16 @@ impl LoopState {
         session: Text,
         commands: &Bound<'_, PyAny>,
         tasks: Option<Vec<(String, bool)>>,
+        headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Op<Dispatched>> {
+        let headers = job_headers(headers)?;
         let mut cmds = Vec::new();
         for c in commands.try_iter()? {
             cmds.push(command_of(&c?)?);
         }
         self.s.lock().get(&session)?; // a bad session name queues nothing
         let Plan {
-            jobs,
+            mut jobs,
             pending,
             task_ids,
         } = core::plan(
@@ -133,6 +135,12 @@ impl LoopState {
             &self.kinds.lock(),
             &tasks.unwrap_or_default(),
         )?;
+        if !headers.is_empty() {
+            for j in &mut jobs {
+                j.headers
+                    .extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
         let (state, session) = (self.s.clone(), session.to_string());
         Ok(hub.jobs.enqueue_many(jobs).map(move |stored| {
             let ids: Vec<String> = stored.into_iter().map(|j| j.id).collect();
@@ -173,7 +181,7 @@ impl LoopState {
     /// Queues `commands` (typed command objects) of `session` as one atomic enqueue on
     /// `jobs` and remembers them: `(job ids, task ids of the tc commands)`. `tasks`: for
     /// each `tc` in order, a task id and whether it is indexed already.
-    #[pyo3(signature = (jobs, session, commands, tasks=None))]
+    #[pyo3(signature = (jobs, session, commands, tasks=None, headers=None))]
     fn dispatch(
         &self,
         py: Python<'_>,
@@ -181,14 +189,15 @@ impl LoopState {
         session: Text,
         commands: &Bound<'_, PyAny>,
         tasks: Option<Vec<(String, bool)>>,
+        headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let op = self.queue(&jobs.hub, session, commands, tasks)?;
+        let op = self.queue(&jobs.hub, session, commands, tasks, headers)?;
         run_sync(py, op, Ok)
     }
 
     /// :meth:`dispatch` on an async hub's jobs: an awaitable of the same, already done when
     /// a fast Redis reply came while the calling thread polled for it (see `Op::start`).
-    #[pyo3(signature = (jobs, session, commands, tasks=None))]
+    #[pyo3(signature = (jobs, session, commands, tasks=None, headers=None))]
     fn adispatch<'py>(
         &self,
         py: Python<'py>,
@@ -196,8 +205,9 @@ impl LoopState {
         session: Text,
         commands: &Bound<'py, PyAny>,
         tasks: Option<Vec<(String, bool)>>,
+        headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let op = self.queue(&jobs.hub, session, commands, tasks)?;
+        let op = self.queue(&jobs.hub, session, commands, tasks, headers)?;
         run_async(py, op, Ok)
     }
 

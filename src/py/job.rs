@@ -89,6 +89,11 @@ impl Job {
     fn idempotency_key(&self) -> Option<&str> {
         self.j.idempotency_key.as_deref()
     }
+    /// Metadata it was enqueued with (a trace context, a correlation id).
+    #[getter]
+    fn headers(&self) -> std::collections::BTreeMap<String, String> {
+        self.j.headers.clone()
+    }
     #[getter]
     fn worker(&self) -> Option<&str> {
         self.j.worker.as_deref()

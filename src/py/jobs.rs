@@ -57,6 +57,11 @@ impl JobClaim {
     fn token(&self) -> &str {
         &self.c.token
     }
+    /// The job's headers (metadata such as a trace context).
+    #[getter]
+    fn headers(&self) -> std::collections::BTreeMap<String, String> {
+        self.c.headers.clone()
+    }
     #[getter]
     fn started_at(&self) -> f64 {
         self.c.started_at
@@ -126,6 +131,7 @@ fn new_job(
     backoff_: Option<&Bound<'_, PyAny>>,
     timeout: Option<&Bound<'_, PyAny>>,
     idempotency_key: Option<String>,
+    headers_: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<NewJob> {
     let payload = match payload {
         Some(p) => py_to_json(p, "payload")?,
@@ -137,6 +143,7 @@ fn new_job(
     n.backoff = backoff(backoff_)?;
     n.timeout = timeout.map(|t| seconds(t, "timeout")).transpose()?;
     n.idempotency_key = idempotency_key;
+    n.headers = job_headers(headers_)?;
     n.run_at = match (run_at, delay) {
         (Some(_), Some(_)) => return Err(validation("give run_at or delay, not both")),
         (Some(r), None) => Some(epoch(r)?),
@@ -152,13 +159,32 @@ fn new_job(
     Ok(n)
 }
 
+/// A job's headers from a mapping of str to str (None: none).
+pub(crate) fn job_headers(o: Option<&Bound<'_, PyAny>>) -> PyResult<core::Headers> {
+    let mut h = core::Headers::new();
+    let Some(o) = o.filter(|o| !o.is_none()) else {
+        return Ok(h);
+    };
+    let m = o
+        .cast::<pyo3::types::PyMapping>()
+        .map_err(|_| PyTypeError::new_err("headers must be a mapping of str to str"))?;
+    for kv in m.items()?.iter() {
+        let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = kv.extract()?;
+        if !v.is_instance_of::<pyo3::types::PyString>() {
+            return Err(PyTypeError::new_err("header values must be str"));
+        }
+        h.insert(text(&k, "header name")?, text(&v, "header value")?);
+    }
+    Ok(h)
+}
+
 pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
     let d = o.cast::<PyDict>().map_err(|_| {
         PyTypeError::new_err("each job must be a dict: {\"kind\": ..., \"payload\": ..., options}")
     })?;
     let mut kind = None;
     let (mut payload, mut run_at, mut delay, mut bo, mut timeout) = (None, None, None, None, None);
-    let (mut priority, mut max_attempts, mut idem) = (0i64, 3u32, None);
+    let (mut priority, mut max_attempts, mut idem, mut hdrs) = (0i64, 3u32, None, None);
     for (k, v) in d.iter() {
         let key = text(&k, "job options")?;
         match key.as_str() {
@@ -171,6 +197,7 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
             "backoff" if !v.is_none() => bo = Some(v),
             "timeout" if !v.is_none() => timeout = Some(v),
             "idempotency_key" => idem = opt_text(&v, "idempotency_key")?,
+            "headers" => hdrs = Some(v),
             "run_at" | "delay" | "backoff" | "timeout" => {}
             other => return Err(validation(format!("unknown job option {other:?}"))),
         }
@@ -186,6 +213,7 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
         bo.as_ref(),
         timeout.as_ref(),
         idem,
+        hdrs.as_ref(),
     )
 }
 
@@ -287,7 +315,7 @@ macro_rules! job_methods {
             }
 
             #[pyo3(signature = (kind, payload=None, *, priority=0, run_at=None, delay=None,
-                max_attempts=3, backoff=None, timeout=None, idempotency_key=None))]
+                max_attempts=3, backoff=None, timeout=None, idempotency_key=None, headers=None))]
             #[allow(clippy::too_many_arguments)]
             fn enqueue<'py>(
                 &self,
@@ -301,8 +329,9 @@ macro_rules! job_methods {
                 backoff: Option<&Bound<'py, PyAny>>,
                 timeout: Option<&Bound<'py, PyAny>>,
                 idempotency_key: Option<Text>,
+                headers: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<$ret> {
-                let n = new_job(kind.into_string(), payload, priority, run_at, delay, max_attempts, backoff, timeout, idempotency_key.map(Text::into_string))?;
+                let n = new_job(kind.into_string(), payload, priority, run_at, delay, max_attempts, backoff, timeout, idempotency_key.map(Text::into_string), headers)?;
                 $run(py, self.hub.jobs.enqueue(n), job)
             }
 

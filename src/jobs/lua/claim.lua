@@ -3,7 +3,7 @@
 -- KEYS[1]: any key with the jobs hash tag.
 -- ARGV: P, now, count, worker, visibility seconds, token nonce, nkinds, kinds...
 -- Returns { next_due or '', then per job: id, kind, payload, attempt, max_attempts, priority,
---   timeout or '', token }.
+--   timeout or '', token, headers or '' }.
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
 local worker = ARGV[4]
@@ -52,7 +52,8 @@ end
 local out = { '' }
 for i, id in ipairs(picked) do
   local k = P .. 'j:' .. id
-  local f = redis.call('HMGET', k, 'kind', 'payload', 'attempts', 'max_attempts', 'priority', 'timeout')
+  local f = redis.call('HMGET', k, 'kind', 'payload', 'attempts', 'max_attempts', 'priority', 'timeout',
+    'headers')
   if f[1] then
     local a = tonumber(f[3]) + 1
     local token = nonce .. '.' .. i
@@ -71,6 +72,7 @@ for i, id in ipairs(picked) do
     out[n + 6] = f[5]
     out[n + 7] = f[6] or ''
     out[n + 8] = token
+    out[n + 9] = f[7] or ''
   end
 end
 if #out == 1 then

@@ -1,7 +1,8 @@
 -- Enqueues jobs in one atomic step; an idempotency key in use returns that job's id instead.
 -- KEYS[1]: any key with the namespace's jobs hash tag (routes the call in a cluster).
--- ARGV: P, now, wake channel, n, then per job 11 values: id, kind, payload, priority, run_at,
---   max_attempts, backoff code, backoff base, timeout ('' none), created_at, idempotency key
+-- ARGV: P, now, wake channel, n, then per job 12 values: id, kind, payload, priority, run_at,
+--   max_attempts, backoff code, backoff base, timeout ('' none), created_at, idempotency key,
+--   headers (JSON object text, '' none)
 -- Returns per job '' (new) or the id of the existing job with that key.
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[4])
@@ -9,9 +10,9 @@ local out = {}
 local pos = 5
 local woke = false
 for i = 1, n do
-  local id, kind, payload, prio, run_at, maxa, bk, bb, timeout, created, idem =
-    unpack(ARGV, pos, pos + 10)
-  pos = pos + 11
+  local id, kind, payload, prio, run_at, maxa, bk, bb, timeout, created, idem, hdrs =
+    unpack(ARGV, pos, pos + 11)
+  pos = pos + 12
   out[i] = ''
   local existing = false
   if idem ~= '' then
@@ -28,6 +29,7 @@ for i = 1, n do
       'q', ready and 'r' or 'd', 'attempts', '0', 'max_attempts', maxa, 'bk', bk, 'bb', bb,
       'run_at', run_at, 'created_at', created)
     if timeout ~= '' then redis.call('HSET', k, 'timeout', timeout) end
+    if hdrs ~= '' then redis.call('HSET', k, 'headers', hdrs) end
     if idem ~= '' then
       redis.call('HSET', k, 'idem', idem)
       redis.call('SET', P .. 'k:' .. idem, id)
