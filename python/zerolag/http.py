@@ -37,6 +37,8 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_BODY = 4096
 
 _JSON = [(b"content-type", b"application/json")]
+#: Seconds between looks at whether a stream was dropped as too slow.
+_DROP_CHECK = 0.5
 
 
 class App:
@@ -140,19 +142,27 @@ class App:
             while (await receive())["type"] != "http.disconnect":
                 pass
 
-        tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(disconnected())]
+        async def dropped() -> None:
+            # A client too slow for its buffer is dropped by the fan-out; here the pump may be
+            # stuck in `send` (the server waits for the client to read), so look from aside.
+            while not stream.dropped:
+                await asyncio.sleep(_DROP_CHECK)
+
+        tasks = [asyncio.ensure_future(f()) for f in (pump, disconnected, dropped)]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for t in tasks:
                 t.cancel()
             for t in tasks:
                 with contextlib.suppress(BaseException):
                     await t
-        # The stream ended on its own (dropped as too slow, or the service stopped): close
-        # the response; a browser reconnects with Last-Event-ID.
+        # The stream ended (dropped as too slow, the client left, or the service stopped):
+        # end the response; a browser reconnects with Last-Event-ID. A client that does not
+        # read gets no more than a second of waiting.
         with contextlib.suppress(Exception):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            end = send({"type": "http.response.body", "body": b"", "more_body": False})
+            await asyncio.wait_for(end, _DROP_CHECK * 2)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

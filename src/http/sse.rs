@@ -163,6 +163,11 @@ impl Client {
         !matches!((f.id, self.last), (Some(id), Some(last)) if id <= last)
     }
 
+    /// The flag set when it is dropped as too slow (readable while `next` waits).
+    pub fn dropped_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.joined.dropped.clone()
+    }
+
     /// True when it was dropped as too slow.
     pub fn dropped(&self) -> bool {
         self.joined.dropped.load(Ordering::Acquire)

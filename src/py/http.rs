@@ -228,6 +228,7 @@ impl HttpApp {
                 s,
                 Cow::<'static, [u8]>::Owned(body),
                 c.map(|c| SseStream {
+                    dropped: c.dropped_flag(),
                     client: Arc::new(tokio::sync::Mutex::new(c)),
                 }),
             ))
@@ -250,6 +251,7 @@ impl HttpApp {
 #[pyclass(frozen, module = "zerolag._core", name = "SseStream")]
 pub struct SseStream {
     client: Arc<tokio::sync::Mutex<Client>>,
+    dropped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Most bytes one step joins.
@@ -286,7 +288,7 @@ impl SseStream {
     /// True when the stream ended because the client was too slow (its buffer filled).
     #[getter]
     fn dropped(&self) -> bool {
-        self.client.try_lock().map(|c| c.dropped()).unwrap_or(false)
+        self.dropped.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
