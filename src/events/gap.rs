@@ -93,3 +93,37 @@ impl Events {
 fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use crate::events::Retention;
+    use crate::hub::Hub;
+    use crate::testkit::both;
+
+    both!(a_trimmed_resume_point_is_found);
+    fn a_trimmed_resume_point_is_found(h: &Hub) {
+        let e = &h.events;
+        assert_eq!(e.gap("0").wait().unwrap(), None);
+        assert!(e.gap("nope").wait().is_err());
+        e.set_retention(Retention {
+            max_len: 3,
+            max_age: None,
+        })
+        .wait()
+        .unwrap();
+        let ids: Vec<String> = (0..6)
+            .map(|i| e.publish("c", json!(i)).wait().unwrap().id)
+            .collect();
+        // Held: nothing after it was lost.
+        assert_eq!(e.gap(&ids[4]).wait().unwrap(), None);
+        assert_eq!(e.gap(&ids[3]).wait().unwrap(), None);
+        // Gone, and the log starts after it.
+        assert_eq!(e.gap(&ids[0]).wait().unwrap(), Some(ids[3].clone()));
+        assert_eq!(e.gap(&ids[2]).wait().unwrap(), Some(ids[3].clone()));
+        // An id past the end is not a gap.
+        assert_eq!(e.gap("99999999999999-0").wait().unwrap(), None);
+    }
+}

@@ -279,3 +279,59 @@ impl Fanout {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::{Fanout, Limits};
+    use crate::engine::runtime;
+    use crate::hub::Hub;
+    use crate::testkit::TestHub;
+
+    fn hub() -> (TestHub, Arc<Hub>) {
+        let t = TestHub::embedded();
+        let h = Arc::new(
+            Hub::open_blocking(None, t.root().to_path_buf(), t.namespace().to_string()).unwrap(),
+        );
+        (t, h)
+    }
+
+    #[test]
+    fn one_follower_per_pattern_set_and_full_buffers_are_dropped() {
+        let (_t, h) = hub();
+        let limits = Limits {
+            ping: Duration::from_secs(60),
+            buffer: 2,
+            max_clients: 10,
+        };
+        let f = Fanout::new(h.clone(), limits);
+        let start = h.events.last_id().wait().unwrap();
+        let _g = runtime().enter();
+        let mut fast = f.join(vec!["a".into()], start.clone(), None);
+        let slow = f.join(vec!["a".into()], start, None);
+        assert_eq!(f.stats().subscriptions, 1);
+        let kept = runtime().block_on(async {
+            let mut kept = 0;
+            for i in 0..5 {
+                h.events.publish("a", json!(i)).wait().unwrap();
+                let fr = tokio::time::timeout(Duration::from_secs(30), fast.rx.recv()).await;
+                assert!(fr.unwrap().unwrap().id.is_some());
+                kept += 1;
+            }
+            kept
+        });
+        assert_eq!(kept, 5);
+        // The client that read nothing had room for two frames: dropped at the third.
+        assert!(slow.dropped.load(Ordering::Acquire));
+        assert!(!fast.dropped.load(Ordering::Acquire));
+        assert_eq!(f.stats().dropped, 1);
+        f.stop();
+        assert_eq!(f.stats().subscriptions, 0);
+    }
+}
