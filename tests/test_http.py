@@ -198,6 +198,12 @@ def test_request_head_over_the_limit_is_refused(server: zerolag.Server) -> None:
     assert r.status_code == 431
 
 
+def test_an_async_hub_serves_too(async_hub: zerolag.AsyncHub, arun: Any) -> None:
+    with async_hub.serve(port=0) as s:
+        arun(async_hub.events.publish, "a", 1)
+        assert get(s.url + "/status").json()["events"]["count"] == 1
+
+
 # --------------------------------------------------------------------------------------------
 # security defaults
 
