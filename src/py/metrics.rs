@@ -29,3 +29,11 @@ pub fn counts(rows: Vec<Count>) -> PyResult<JsonOut> {
     )))
 }
 
+/// `hub.metrics()`: the snapshot as a dict, or as Prometheus text.
+pub fn snapshot(s: crate::metrics::Snapshot, text: bool) -> PyResult<JsonOut> {
+    Ok(JsonOut(if text {
+        Value::String(crate::metrics::render(&s))
+    } else {
+        crate::metrics::to_json(&s)
+    }))
+}
