@@ -153,8 +153,11 @@ def test_prometheus_text_parses_with_types_and_escaped_labels(hub: zerolag.Hub) 
     ok = [s for s in samples(fams, "zerolag_operations") if s.labels["capability"] == "kv"]
     assert ok and all(s.name == "zerolag_operations_total" for s in ok)
     # Histogram: cumulative buckets ending in +Inf equal to the count.
-    hist = [s for s in fams["zerolag_operation_duration_seconds"].samples
-            if s.labels.get("capability") == "kv"]
+    hist = [
+        s
+        for s in fams["zerolag_operation_duration_seconds"].samples
+        if s.labels.get("capability") == "kv"
+    ]
     buckets = [s for s in hist if s.name.endswith("_bucket")]
     assert buckets[-1].labels["le"] == "+Inf"
     values = [s.value for s in buckets]

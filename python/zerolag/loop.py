@@ -586,11 +586,15 @@ class DualLoop:
         self, session: str, text: str, e: Exception
     ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
         if isinstance(e, ValidationError):  # a handoff the index refused: nothing was queued
-            log.warning("loop %s, session %s: a handoff was refused; nothing queued", self.name, session)
+            log.warning(
+                "loop %s, session %s: a handoff was refused; nothing queued", self.name, session
+            )
             err = ErrorEvent("E_INVALID", str(e)[:300], protocol.ERROR_CODES["E_INVALID"])
             self._publish_errors(session, [err])
         else:
-            log.warning("loop %s, session %s: store unreachable, nothing queued: %s", self.name, session, e)
+            log.warning(
+                "loop %s, session %s: store unreachable, nothing queued: %s", self.name, session, e
+            )
             err = ErrorEvent("E_BACKEND_DOWN", f"store unreachable: {e}", "retry later")
         return text, [], [], [], [err]
 

@@ -413,7 +413,9 @@ impl Shared {
             write_atomic(&self.root.join(rel), d.text.as_bytes())?;
             self.n.written.fetch_add(1, Ordering::Relaxed);
             self.n.conflicts.fetch_add(1, Ordering::Relaxed);
-            log::warn!("file sync conflict on {rel}: kept the store's version, the file's is in {copy}");
+            log::warn!(
+                "file sync conflict on {rel}: kept the store's version, the file's is in {copy}"
+            );
             self.event(
                 "file:conflict",
                 json!({"path": rel, "copy": copy, "version": d.version, "kept": "store",

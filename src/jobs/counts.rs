@@ -70,16 +70,13 @@ END;
 
 fn order(rows: &mut [Count]) {
     let pos = |s: &str| STATES.iter().position(|x| *x == s).unwrap_or(STATES.len());
-    rows.sort_by(|a, b| {
-        (a.kind.as_str(), pos(&a.state)).cmp(&(b.kind.as_str(), pos(&b.state)))
-    });
+    rows.sort_by(|a, b| (a.kind.as_str(), pos(&a.state)).cmp(&(b.kind.as_str(), pos(&b.state))));
 }
 
 /// The counts on the embedded store (one indexed read of `job_counts`).
 pub fn sqlite(c: &Connection, ns: &str) -> Result<Vec<Count>> {
-    let mut st = c.prepare_cached(
-        "SELECT kind, state, n FROM job_counts WHERE ns = ?1 AND n > 0",
-    )?;
+    let mut st =
+        c.prepare_cached("SELECT kind, state, n FROM job_counts WHERE ns = ?1 AND n > 0")?;
     let mut rows = st
         .query_map([ns], |r| {
             Ok(Count {

@@ -114,7 +114,11 @@ fn counts_follow_every_move(h: &Hub) {
     j.enqueue(one).wait().expect("c");
     assert_eq!(
         counts_of(h),
-        vec![row("a", "ready", 3), row("b", "delayed", 1), row("c", "ready", 1)]
+        vec![
+            row("a", "ready", 3),
+            row("b", "delayed", 1),
+            row("c", "ready", 1)
+        ]
     );
     let got = j
         .claim(vec!["a".into(), "c".into()], 4, "w", 10.0, Duration::ZERO)

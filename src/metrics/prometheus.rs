@@ -241,8 +241,11 @@ mod tests {
 
     #[test]
     fn escapes_label_values() {
-        assert_eq!(esc(r#"a"b\c
-d"#), r#"a\"b\\c\nd"#);
+        assert_eq!(
+            esc(r#"a"b\c
+d"#),
+            r#"a\"b\\c\nd"#
+        );
     }
 
     #[test]

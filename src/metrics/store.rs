@@ -78,9 +78,7 @@ fn writeback(b: &Backend, ns: &str) -> Op<Writeback> {
         |db, ns| {
             db.with(|c| {
                 let (n, oldest): (i64, Option<f64>) = c
-                    .prepare_cached(
-                        "SELECT count(*), min(at) FROM doc_writeback WHERE ns = ?1",
-                    )?
+                    .prepare_cached("SELECT count(*), min(at) FROM doc_writeback WHERE ns = ?1")?
                     .query_row([&ns], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
                     .unwrap_or((0, None));

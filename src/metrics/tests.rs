@@ -9,7 +9,10 @@ use crate::testkit::both;
 both!(gauges_follow_the_store);
 fn gauges_follow_the_store(h: &Hub) {
     for i in 0..3 {
-        h.jobs.enqueue(NewJob::new("a", json!(i))).wait().expect("job");
+        h.jobs
+            .enqueue(NewJob::new("a", json!(i)))
+            .wait()
+            .expect("job");
     }
     h.events
         .publish("orders.new", json!({"n": 1}))
@@ -22,7 +25,10 @@ fn gauges_follow_the_store(h: &Hub) {
     assert_ne!(s.store.events_last_id, "0-0");
     assert!(s.store.sync.is_none());
     let text = super::render(&s);
-    assert!(text.contains("zerolag_jobs{kind=\"a\",state=\"ready\"} 3\n"), "{text}");
+    assert!(
+        text.contains("zerolag_jobs{kind=\"a\",state=\"ready\"} 3\n"),
+        "{text}"
+    );
     assert!(text.contains("zerolag_events_log_length 1\n"), "{text}");
     let j = super::to_json(&s);
     assert_eq!(j["events"]["count"], json!(1));
