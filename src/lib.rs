@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod kv;
 pub mod limits;
 pub mod memory;
+pub mod metrics;
 pub mod patterns;
 pub mod protocol;
 pub mod registry;

@@ -443,6 +443,7 @@ NO_TEXT: dict[str, str] = {
     "bus.configure": "numbers",
     "bus.stats": "no argument",
     "jobs.purge": "a number",
+    "jobs.counts": "no argument",
     "jobs.worker": "a Python Worker: its kinds are refused by claim when it runs",
     "patterns.cleanup": "no argument",
     "patterns.clear": "no argument",
@@ -466,6 +467,8 @@ NO_TEXT: dict[str, str] = {
     "hub.clear": "no argument",
     "hub.close": "no argument",
     "hub.health": "no argument",
+    "hub.metrics": "no argument",
+    "hub.metrics_text": "no argument",
 }
 
 CAPABILITIES = [

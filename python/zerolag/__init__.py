@@ -11,6 +11,7 @@ Open a hub on the embedded store (no server) or on Redis, then use its capabilit
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Generator
 from types import TracebackType
@@ -124,6 +125,9 @@ from .jobs import JobContext, Worker, WorkerStats
 from .loop import CommandContext, DualLoop, LoopEvent, LoopMemory, Reply, Timings
 from .patterns import create_pattern_memory
 from .prompt import Budget
+
+# A library stays quiet unless the application configures logging (docs/observability.md).
+logging.getLogger("zerolag").addHandler(logging.NullHandler())
 
 __all__ = [
     "open",

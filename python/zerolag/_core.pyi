@@ -364,6 +364,25 @@ class Hub:
         the port is taken."""
     def health(self) -> Health:
         """Backend, server version, round-trip time and size of the namespace."""
+    def metrics(self) -> _Metrics:
+        """The operation counters of this process and the store gauges of this hub, as a
+        dict: ``version``, ``backend``, ``namespace``, ``at`` (Unix seconds);
+        ``operations`` (``[{"capability", "outcome", "count"}]``: calls from Python by
+        capability and outcome, ``ok`` or the error's type such as ``validation`` or
+        ``timeout``); ``latency`` (per capability: ``count``, ``sum_seconds`` and cumulative
+        ``buckets`` ``[[upper bound in seconds, calls], ...]`` from 50 µs doubling to about
+        13 s); ``store`` (``rtt_ms``); ``jobs`` (``counts`` as :meth:`Jobs.counts`,
+        ``dead``); ``bus`` (``messages``, ``pending``, ``acknowledged``, ``dead``,
+        ``agents``: ``[{"agent", "pending"}]``); ``events`` (``count``, ``last_id``);
+        ``cache`` (``hits``, ``misses``, ``hit_ratio`` or None before the first read,
+        ``entries``, ``bytes``); ``sync`` (``running``, ``pending_writebacks``, ``lag_ms``:
+        the oldest pending write-back's age or None, and the running sync's ``conflicts``,
+        ``errors``, ``parked``, None without one). About two store round trips whatever the
+        number of jobs or agents."""
+    def metrics_text(self) -> str:
+        """:meth:`metrics` in the Prometheus text exposition format (0.0.4), names prefixed
+        ``zerolag_`` (docs/observability.md lists them): what ``GET /metrics`` serves, for
+        an application that exposes its own endpoint."""
     def clear(self) -> int:
         """Delete everything this namespace holds; returns keys/rows removed."""
     def export(self, path: str | PathLike[str]) -> Transfer:
@@ -466,6 +485,25 @@ class AsyncHub:
         the port is taken."""
     def health(self) -> Coroutine[Any, Any, Health]:
         """Backend, server version, round-trip time and size of the namespace."""
+    def metrics(self) -> Coroutine[Any, Any, _Metrics]:
+        """The operation counters of this process and the store gauges of this hub, as a
+        dict: ``version``, ``backend``, ``namespace``, ``at`` (Unix seconds);
+        ``operations`` (``[{"capability", "outcome", "count"}]``: calls from Python by
+        capability and outcome, ``ok`` or the error's type such as ``validation`` or
+        ``timeout``); ``latency`` (per capability: ``count``, ``sum_seconds`` and cumulative
+        ``buckets`` ``[[upper bound in seconds, calls], ...]`` from 50 µs doubling to about
+        13 s); ``store`` (``rtt_ms``); ``jobs`` (``counts`` as :meth:`Jobs.counts`,
+        ``dead``); ``bus`` (``messages``, ``pending``, ``acknowledged``, ``dead``,
+        ``agents``: ``[{"agent", "pending"}]``); ``events`` (``count``, ``last_id``);
+        ``cache`` (``hits``, ``misses``, ``hit_ratio`` or None before the first read,
+        ``entries``, ``bytes``); ``sync`` (``running``, ``pending_writebacks``, ``lag_ms``:
+        the oldest pending write-back's age or None, and the running sync's ``conflicts``,
+        ``errors``, ``parked``, None without one). About two store round trips whatever the
+        number of jobs or agents."""
+    def metrics_text(self) -> Coroutine[Any, Any, str]:
+        """:meth:`metrics` in the Prometheus text exposition format (0.0.4), names prefixed
+        ``zerolag_`` (docs/observability.md lists them): what ``GET /metrics`` serves, for
+        an application that exposes its own endpoint."""
     def clear(self) -> Coroutine[Any, Any, int]:
         """Delete everything this namespace holds; returns keys/rows removed."""
     def export(self, path: str | PathLike[str]) -> Coroutine[Any, Any, Transfer]:
@@ -2156,6 +2194,26 @@ _Backoff = Literal["exponential", "fixed"] | float | _timedelta | tuple[str, flo
 _JobStatus = Literal["pending", "running", "succeeded", "failed", "dead", "cancelled"]
 _FinishAck = Literal["ok", "stale", "missing"]
 _Queue = Literal["ready", "delayed", "running", "finished"]
+_JobState = Literal["ready", "delayed", "running", "succeeded", "dead", "cancelled"]
+
+class _JobCount(TypedDict):
+    kind: str
+    state: _JobState
+    count: int
+
+class _Metrics(TypedDict):
+    version: str
+    backend: str
+    namespace: str
+    at: float
+    operations: list[dict[str, Any]]
+    latency: list[dict[str, Any]]
+    store: dict[str, float]
+    jobs: dict[str, Any]
+    bus: dict[str, Any]
+    events: dict[str, Any]
+    cache: dict[str, Any]
+    sync: dict[str, Any]
 
 @final
 class Job:
@@ -2325,6 +2383,11 @@ class Jobs:
         a cursor."""
     def get_many(self, ids: Iterable[str]) -> builtins.list[Job | None]:
         """Jobs by id, None where missing."""
+    def counts(self) -> builtins.list[_JobCount]:
+        """How many jobs each kind has in each state: ``[{"kind", "state", "count"}]``,
+        ordered by kind, then ``ready``, ``delayed`` (not yet due or waiting for a retry),
+        ``running``, ``succeeded``, ``dead``, ``cancelled``; zero counts are left out. The
+        counts are kept as jobs move, so this is one read whatever the number of jobs."""
     def cancel(self, id: str) -> bool:
         """Cancels a job that has not finished (True) or reports that it had (False).
         A running job's worker drops its result. NotFoundError if there is no such job."""
@@ -2422,6 +2485,11 @@ class AsyncJobs:
         a cursor."""
     def get_many(self, ids: Iterable[str]) -> Coroutine[Any, Any, builtins.list[Job | None]]:
         """Jobs by id, None where missing."""
+    def counts(self) -> Coroutine[Any, Any, builtins.list[_JobCount]]:
+        """How many jobs each kind has in each state: ``[{"kind", "state", "count"}]``,
+        ordered by kind, then ``ready``, ``delayed`` (not yet due or waiting for a retry),
+        ``running``, ``succeeded``, ``dead``, ``cancelled``; zero counts are left out. The
+        counts are kept as jobs move, so this is one read whatever the number of jobs."""
     def cancel(self, id: str) -> Coroutine[Any, Any, bool]:
         """Cancels a job that has not finished (True) or reports that it had (False).
         A running job's worker drops its result. NotFoundError if there is no such job."""

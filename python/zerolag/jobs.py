@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import queue
 import signal
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -147,6 +147,45 @@ class JobContext:
 
 class _JobTimeout(Exception):
     """An async handler ran past its job's timeout (reported as the bare message)."""
+
+
+log = logging.getLogger("zerolag.jobs")
+
+
+def _log_failure(c: JobClaim, worker: str, e: BaseException | str) -> None:
+    """A failed attempt: WARNING with the traceback while attempts remain, ERROR when the job
+    goes dead. Ids, kinds and attempt numbers only: payloads and results may hold secrets."""
+    last = c.attempt >= c.max_attempts
+    level = logging.ERROR if last else logging.WARNING
+    if not log.isEnabledFor(level):
+        return
+    what = "dead: no attempts left" if last else "retried after its backoff"
+    exc = e if isinstance(e, BaseException) else None
+    reason = "" if exc is not None else f": {e}"
+    log.log(
+        level,
+        "job %s (%s) failed on attempt %d of %d%s; %s",
+        c.id,
+        c.kind,
+        c.attempt,
+        c.max_attempts,
+        reason,
+        what,
+        exc_info=(type(exc), exc, exc.__traceback__) if exc is not None else None,
+        extra={"job_id": c.id, "job_kind": c.kind, "attempt": c.attempt, "worker": worker},
+    )
+
+
+def _log_claimed(c: JobClaim, worker: str) -> None:
+    if c.attempt > 1:
+        log.info(
+            "job %s (%s) retry: attempt %d of %d on worker %s",
+            c.id,
+            c.kind,
+            c.attempt,
+            c.max_attempts,
+            worker,
+        )
 
 
 def _error_text(e: BaseException) -> str:
@@ -292,6 +331,7 @@ class Worker:
         try:
             return (c.id, c.token, "done", fn())
         except Exception as e:  # the handler's failure is the attempt's result
+            _log_failure(c, self.name, e)
             return (c.id, c.token, "failed", _error_text(e))
 
     # ---------------------------------------------------------------- sync runtime
@@ -362,6 +402,7 @@ class Worker:
                 for r in live:
                     if not r.abandoned and r.deadline is not None and now >= r.deadline:
                         c = r.claim
+                        _log_failure(c, self.name, f"timed out after {c.timeout:g} s")
                         give_up(r, (c.id, c.token, "failed", f"timed out after {c.timeout:g} s"))
                 if not live or now - last_hb[0] < interval:
                     continue
@@ -388,6 +429,7 @@ class Worker:
             give_up(run, out)
 
         def start(c: JobClaim) -> None:
+            _log_claimed(c, self.name)
             ctx = JobContext(c, self._sync, self.visibility, self.name)
             deadline = time.monotonic() + c.timeout if c.timeout else None
             run = _Running(c, deadline)
@@ -409,6 +451,7 @@ class Worker:
                         fut = asyncio.run_coroutine_threadsafe(call(), event_loop())
                         return self._outcome(run, fut.result)
                     except BaseException as e:
+                        _log_failure(c, self.name, e)
                         return (c.id, c.token, "failed", _error_text(e))
 
                 f: Future[Any] = pool.submit(run_async_handler)
@@ -423,6 +466,7 @@ class Worker:
         fin.start()
         hb.start()
         cold = False
+        log.info("worker %s started: kinds %s, concurrency %d", self.name, self.kinds, n)
         with self._stop_on_signals():
             try:
                 while not self._stop.is_set():
@@ -473,9 +517,21 @@ class Worker:
                 pool.shutdown(wait=False)
                 if loop_box:
                     loop_box[0].call_soon_threadsafe(loop_box[0].stop)
+                self._log_stopped(cold)
                 if cold:
                     raise KeyboardInterrupt
         return self.stats
+
+    def _log_stopped(self, cold: bool = False) -> None:
+        s = self.stats
+        log.info(
+            "worker %s stopped%s: %d succeeded, %d failed, %d stale",
+            self.name,
+            " (cold: unfinished claims return after their visibility)" if cold else "",
+            s.succeeded,
+            s.failed,
+            s.stale,
+        )
 
     def _retry(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Calls ``fn`` until it stops failing on the store's connection (a restarting server),
@@ -487,7 +543,7 @@ class Worker:
             except ZerolagError as e:
                 if not _transient(e):
                     raise
-                print(f"zerolag worker {self.name}: {e}; retrying", file=sys.stderr)
+                log.warning("worker %s: %s; retrying", self.name, e)
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
@@ -512,6 +568,7 @@ class Worker:
                 except ZerolagError as e:
                     if not _transient(e):
                         raise
+                    log.warning("worker %s: %s; retrying", self.name, e)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 1.0)
 
@@ -529,7 +586,9 @@ class Worker:
                 out: tuple[str, str, str, Any] = (c.id, c.token, "done", res)
             except asyncio.TimeoutError:
                 out = (c.id, c.token, "failed", f"timed out after {c.timeout:g} s")
+                _log_failure(c, self.name, out[3])
             except Exception as e:
+                _log_failure(c, self.name, e)
                 out = (c.id, c.token, "failed", _error_text(e))
             try:
                 if not run.abandoned:
@@ -565,6 +624,7 @@ class Worker:
                         r.abandoned = True
 
         hb = asyncio.ensure_future(heartbeat())
+        log.info("worker %s started: kinds %s, concurrency %d (asyncio)", self.name, self.kinds, n)
         try:
             while not self._stop.is_set():
                 if free[0] == 0:
@@ -584,6 +644,7 @@ class Worker:
                     block_ms=0 if burst else 500,
                 )
                 for c in claims:
+                    _log_claimed(c, self.name)
                     run = _Running(c, None)
                     running[(c.id, c.token)] = run
                     free[0] -= 1
@@ -602,4 +663,5 @@ class Worker:
             if tasks:
                 await asyncio.gather(*list(tasks), return_exceptions=True)
             hb.cancel()
+            self._log_stopped()
         return self.stats

@@ -38,6 +38,7 @@ a loop named otherwise): ``su`` when a worker starts a command and on every ``ct
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sys
 import threading
@@ -70,6 +71,19 @@ from .loop_types import LoopEvent, Reply, Timings, decode_loop_event
 from .prompt import Budget, budget_tuple, estimate_tokens
 
 __all__ = ["CommandContext", "DualLoop", "LoopEvent", "LoopMemory", "Reply", "Timings"]
+
+log = logging.getLogger("zerolag.loop")
+
+
+def _log_rejected(name: str, session: str, errors: list[ErrorEvent]) -> None:
+    """A model reply refused by the protocol check: the error codes only (the reply's text and
+    commands may hold user data)."""
+    log.warning(
+        "loop %s, session %s: model reply refused (%s); nothing executed",
+        name,
+        session,
+        ", ".join(e.code for e in errors[:8]),
+    )
 
 
 class _Kind:
@@ -545,6 +559,7 @@ class DualLoop:
         try:
             text, commands, handoffs = self._parse(raw)
         except Rejected as r:
+            _log_rejected(self.name, session, r.errors)
             self._publish_errors(session, r.errors)
             return visible_text(raw), [], [], [], r.errors
         if not commands and not handoffs:
@@ -561,6 +576,7 @@ class DualLoop:
         try:
             text, commands, handoffs = self._parse(raw)
         except Rejected as r:
+            _log_rejected(self.name, session, r.errors)
             await asyncio.to_thread(self._publish_errors, session, r.errors)
             return visible_text(raw), [], [], [], r.errors
         if not commands and not handoffs:
@@ -584,9 +600,15 @@ class DualLoop:
         self, session: str, text: str, e: Exception
     ) -> tuple[str, list[Any], list[str], list[str], list[ErrorEvent]]:
         if isinstance(e, ValidationError):  # a handoff the index refused: nothing was queued
+            log.warning(
+                "loop %s, session %s: a handoff was refused; nothing queued", self.name, session
+            )
             err = ErrorEvent("E_INVALID", str(e)[:300], protocol.ERROR_CODES["E_INVALID"])
             self._publish_errors(session, [err])
         else:
+            log.warning(
+                "loop %s, session %s: store unreachable, nothing queued: %s", self.name, session, e
+            )
             err = ErrorEvent("E_BACKEND_DOWN", f"store unreachable: {e}", "retry later")
         return text, [], [], [], [err]
 

@@ -249,6 +249,8 @@ pub struct Redis {
     opts: RedisOptions,
     source: BlockingSource,
     idle: Mutex<Vec<Arc<Mutex<BlockingConn>>>>,
+    /// A blocking connection broke since the last one was opened (logged once each way).
+    lost: std::sync::atomic::AtomicBool,
     /// True when the blocking connections can split requests (see [`Redis::deferred`]).
     defers: bool,
     /// Clients the wake-up listener connects through (one per seed on a cluster).
@@ -377,6 +379,7 @@ impl Redis {
             opts,
             source,
             idle: Mutex::new(Vec::new()),
+            lost: Default::default(),
             defers,
             pubsub: redis::Client::open(url).into_iter().collect(),
             wake: Mutex::default(),
@@ -425,6 +428,7 @@ impl Redis {
             opts,
             source,
             idle: Mutex::new(Vec::new()),
+            lost: Default::default(),
             defers: false,
             pubsub: seeds
                 .iter()
@@ -482,6 +486,9 @@ impl Redis {
                     .map_err(|e| self.err(e))?,
             )),
         };
+        if self.lost.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            log::info!("reconnected to Redis at {}", self.display);
+        }
         Ok(Arc::new(Mutex::new(BlockingConn {
             conn,
             broken: false,
@@ -528,6 +535,12 @@ impl Redis {
     /// connects afresh, which is how the sync API reconnects after a server restart).
     pub fn checkin(&self, c: Arc<Mutex<BlockingConn>>) {
         if c.lock().broken {
+            if !self.lost.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                log::warn!(
+                    "lost a connection to Redis at {}; the next call reconnects",
+                    self.display
+                );
+            }
             return;
         }
         let mut idle = self.idle.lock();

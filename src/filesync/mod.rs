@@ -291,6 +291,7 @@ impl Shared {
     }
 
     fn error(&self, msg: String) {
+        log::warn!("file sync: {msg}");
         self.n.errors.fetch_add(1, Ordering::Relaxed);
         *self.last_error.lock() = Some(msg);
     }
@@ -412,6 +413,9 @@ impl Shared {
             write_atomic(&self.root.join(rel), d.text.as_bytes())?;
             self.n.written.fetch_add(1, Ordering::Relaxed);
             self.n.conflicts.fetch_add(1, Ordering::Relaxed);
+            log::warn!(
+                "file sync conflict on {rel}: kept the store's version, the file's is in {copy}"
+            );
             self.event(
                 "file:conflict",
                 json!({"path": rel, "copy": copy, "version": d.version, "kept": "store",
@@ -473,6 +477,10 @@ impl Shared {
             } else {
                 "store"
             };
+            log::warn!(
+                "file sync conflict on {rel}: {} field(s) changed on both sides, kept the {kept}'s",
+                fields.len()
+            );
             self.event(
                 "file:conflict",
                 json!({"path": rel, "copy": copy, "version": stored.version, "kept": kept,

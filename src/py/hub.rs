@@ -176,6 +176,19 @@ macro_rules! hub_methods {
                 $run(py, self.inner.health(), |h| Ok(Health::from(h)))
             }
 
+            /// Operation counters of this process and the store gauges of this hub, as a dict
+            /// (docs/observability.md).
+            fn metrics<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, crate::metrics::snapshot(&self.inner), |s| super::metrics::snapshot(s, false))
+            }
+
+            /// The same as Prometheus text (what `GET /metrics` serves).
+            fn metrics_text<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, crate::metrics::snapshot(&self.inner), |s| super::metrics::snapshot(s, true))
+            }
+
             /// Deletes everything this namespace holds; returns the keys or rows removed.
             fn clear<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
                 checked(&self.inner)?;

@@ -20,11 +20,13 @@ mod job_page;
 mod jobs;
 mod kv;
 mod limits;
+mod logging;
 mod memory;
 mod memory_args;
 mod memory_record;
 mod memory_search;
 mod memory_store;
+mod metrics;
 mod pattern_results;
 mod patterns;
 mod protocol;
@@ -42,6 +44,7 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
 use crate::engine::Op;
+use crate::metrics::ops;
 
 /// mimalloc for the extension's allocations: the scan, the YAML loader and the store replies
 /// allocate many small strings, and the system allocator took a fifth of the scan's CPU. It
@@ -50,15 +53,26 @@ use crate::engine::Op;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Waits for `op` with the GIL released, then converts its result with `f`.
+/// The metrics capability of the caller's caller (a method declared in `src/py/<name>.rs`).
+#[track_caller]
+fn site() -> usize {
+    ops::capability_of_site(std::panic::Location::caller().file())
+}
+
+/// Waits for `op` with the GIL released, then converts its result with `f`. Counted in the
+/// operation metrics (`crate::metrics::ops`) under the caller's capability.
+#[track_caller]
 pub(crate) fn run_sync<T, U, F>(py: Python<'_>, op: Op<T>, f: F) -> PyResult<Py<PyAny>>
 where
     T: Send + 'static,
     F: FnOnce(T) -> PyResult<U>,
     U: for<'py> IntoPyObject<'py>,
 {
-    let out = py.detach(move || op.wait())?;
-    object(py, f(out)?)
+    let cap = site();
+    let t = std::time::Instant::now();
+    let out = py.detach(move || op.wait());
+    ops::record(cap, t, &out);
+    object(py, f(out?)?)
 }
 
 /// `v` as a Python object, with `()` (an operation that returns nothing) as None rather than
@@ -72,7 +86,9 @@ pub(crate) fn object<'py, U: IntoPyObject<'py>>(py: Python<'py>, v: U) -> PyResu
 }
 
 /// Returns an awaitable (a [`awaitable::Pending`]) that runs `op` when awaited and converts
-/// its result with `f`; it needs no running event loop until then.
+/// its result with `f`; it needs no running event loop until then. Counted in the operation
+/// metrics when it finishes.
+#[track_caller]
 pub(crate) fn run_async<'py, T, U, F>(
     py: Python<'py>,
     op: Op<T>,
@@ -83,7 +99,7 @@ where
     F: FnOnce(T) -> PyResult<U> + Send + 'static,
     U: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    awaitable::pending(py, op, f)
+    awaitable::pending(py, ops::observe(op, site()), f)
 }
 
 /// Longest the sync API stays in Rust during a blocking wait before it checks for Ctrl-C.
@@ -92,7 +108,8 @@ const SIGNAL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 /// A blocking wait from the sync API (e.g. "consume, waiting up to `block` for a message"):
 /// runs `make(slice)` in slices of at most 100 ms with the GIL released, handling signals
 /// (Ctrl-C raises KeyboardInterrupt) between slices, until `done(&result)` or `block` is spent.
-/// `block` None waits forever.
+/// `block` None waits forever. Counted once in the operation metrics, for the whole wait.
+#[track_caller]
 pub(crate) fn run_sync_blocking<T, U, M, D, F>(
     py: Python<'_>,
     block: Option<std::time::Duration>,
@@ -107,7 +124,9 @@ where
     F: FnOnce(T) -> PyResult<U>,
     U: for<'py> IntoPyObject<'py>,
 {
-    let deadline = block.map(|b| std::time::Instant::now() + b);
+    let cap = site();
+    let t = std::time::Instant::now();
+    let deadline = block.map(|b| t + b);
     loop {
         let slice = match deadline {
             Some(d) => d
@@ -116,9 +135,17 @@ where
             None => SIGNAL_CHECK,
         };
         let op = make(slice);
-        let out = py.detach(move || op.wait())?;
+        let out = py.detach(move || op.wait());
+        let out = match out {
+            Ok(v) => v,
+            Err(e) => {
+                ops::record_outcome(cap, t, ops::outcome_of(&e));
+                return Err(e.into());
+            }
+        };
         let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
         if done(&out) || expired {
+            ops::record_outcome(cap, t, 0);
             return object(py, f(out)?);
         }
         py.check_signals()?;
@@ -141,7 +168,9 @@ fn _capabilities() -> Vec<&'static str> {
 const ASYNC_SLICE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The awaitable twin of [`run_sync_blocking`]: `make(slice)` in steps of at most 250 ms
-/// until `done(&result)` or `block` is spent (None: no limit).
+/// until `done(&result)` or `block` is spent (None: no limit). Counted once in the operation
+/// metrics (through `run_async`).
+#[track_caller]
 pub(crate) fn run_async_blocking<'py, T, U, M, D, F>(
     py: Python<'py>,
     block: Option<std::time::Duration>,
@@ -185,6 +214,7 @@ fn _after_fork_in_child() {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    logging::init(m.py())?;
     m.add_function(wrap_pyfunction!(_capabilities, m)?)?;
     let after_fork = wrap_pyfunction!(_after_fork_in_child, m)?;
     let kw = pyo3::types::PyDict::new(m.py());
