@@ -8,9 +8,13 @@ pub mod dump;
 pub mod list;
 pub mod model;
 pub mod redis;
+pub mod requeue;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_workers;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +32,16 @@ pub const TOPIC: Topic = Topic("jobs");
 /// This capability's row in the registry (`crate::registry`).
 pub const CAPABILITY: Capability = Capability {
     name: "jobs",
-    migrations: &[Migration {
-        version: 4,
-        sql: sqlite::SCHEMA,
-    }],
+    migrations: &[
+        Migration {
+            version: 4,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 21,
+            sql: workers::SCHEMA,
+        },
+    ],
     rows: sqlite::rows,
     clear: sqlite::clear,
     topic: Some(TOPIC),
@@ -249,18 +259,24 @@ impl Jobs {
     }
 
     /// Deletes finished jobs (succeeded, dead, cancelled) older than `older_than` seconds,
-    /// with their idempotency keys; returns how many.
-    pub fn purge(&self, older_than: f64) -> Op<u64> {
+    /// with their idempotency keys, at most `limit` of them (None: all), oldest first;
+    /// returns how many.
+    pub fn purge(&self, older_than: f64, limit: Option<u64>) -> Op<u64> {
         if !older_than.is_finite() || older_than < 0.0 {
             return Op::Ready(Err(Error::validation(format!(
                 "older_than must be a number of seconds >= 0, got {older_than}"
             ))));
         }
+        if limit == Some(0) {
+            return Op::Ready(Err(Error::validation(
+                "limit must be at least 1 (None: all)",
+            )));
+        }
         let before = model::now() - older_than;
         self.backend.call(
             self.ns(),
-            move |db, ns| sqlite::purge(db, &ns, before),
-            move |r, c, ns| redis::purge(r, c, ns, before),
+            move |db, ns| sqlite::purge(db, &ns, before, limit),
+            move |r, c, ns| redis::purge(r, c, ns, before, limit),
         )
     }
 }

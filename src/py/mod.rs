@@ -16,6 +16,7 @@ mod html;
 mod hub;
 mod job;
 mod job_page;
+mod job_workers;
 mod jobs;
 mod kv;
 mod limits;
