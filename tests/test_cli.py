@@ -76,7 +76,13 @@ def test_info(hub: zerolag.Hub, cli: Cli) -> None:
     assert s["backend"] == hub.backend
     assert s["version"] == zerolag.__version__
     (w,) = s["workers"]
-    assert (w["id"], w["host"], w["pid"], w["kinds"], w["lost"]) == ("w-1", "box", 99, ["email"], False)
+    assert (w["id"], w["host"], w["pid"], w["kinds"], w["lost"]) == (
+        "w-1",
+        "box",
+        99,
+        ["email"],
+        False,
+    )
     agents = {a["agent"]: a for a in s["bus"]["agents"]}
     assert agents["coder"] == {"agent": "coder", "pending": 1, "dead": 0}
     assert s["events"] == {"count": 1, "last_id": ev.id}
@@ -111,7 +117,11 @@ def test_jobs_list_and_show(hub: zerolag.Hub, cli: Cli) -> None:
     out = cli("jobs", "list", "--state", "dead").stdout
     assert gone in out and "second line" in out and "ValueError" not in out.split(gone)[0]
     (j,) = cli.lines("jobs", "show", gone)
-    assert (j["status"], j["error"], j["payload"]) == ("dead", "ValueError: no\nsecond line", {"n": 1})
+    assert (j["status"], j["error"], j["payload"]) == (
+        "dead",
+        "ValueError: no\nsecond line",
+        {"n": 1},
+    )
     out = cli("jobs", "show", gone).stdout
     assert "status  dead" in out and "second line" in out
     p = cli("jobs", "show", "j-nope", code=1)
@@ -124,7 +134,9 @@ def test_jobs_list_and_show(hub: zerolag.Hub, cli: Cli) -> None:
 
 def test_listing_thousands_pages_and_prints_nothing_on_a_pipe(hub: zerolag.Hub, cli: Cli) -> None:
     for i in range(0, 2500, 1000):
-        hub.jobs.enqueue_many([{"kind": "bulk", "payload": k} for k in range(i, min(i + 1000, 2500))])
+        hub.jobs.enqueue_many(
+            [{"kind": "bulk", "payload": k} for k in range(i, min(i + 1000, 2500))]
+        )
     p = cli("jobs", "list", "--kind", "bulk", "--state", "ready", "--limit", "0", "--json")
     rows = [json.loads(x) for x in p.stdout.splitlines()]
     assert [r["payload"] for r in rows] == list(range(2500))

@@ -84,8 +84,10 @@ def test_a_worker_process_registers_beats_counts_and_is_lost_once_killed(
         ok = [hub.jobs.enqueue("add", {"a": i, "b": 1}) for i in range(3)]
         bad = [hub.jobs.enqueue("add", {"a": 1}, max_attempts=1) for _ in range(2)]
         until(
-            lambda: all(hub.jobs.get(j.id).status == "succeeded" for j in ok)
-            and all(hub.jobs.get(j.id).status == "dead" for j in bad),
+            lambda: (
+                all(hub.jobs.get(j.id).status == "succeeded" for j in ok)
+                and all(hub.jobs.get(j.id).status == "dead" for j in bad)
+            ),
             "the jobs ran",
         )
         w = until(

@@ -168,8 +168,7 @@ def cmd_events_tail(a: argparse.Namespace) -> int:
             sub = hub.events.subscribe(*a.channels, after=a.after)
             if not a.json:
                 print(
-                    f"following {', '.join(a.channels) or 'every channel'} "
-                    f"(Ctrl-C stops)",
+                    f"following {', '.join(a.channels) or 'every channel'} (Ctrl-C stops)",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -211,9 +210,7 @@ def add_parsers(sub: Any) -> None:
     )
     store_options(p)
     p.add_argument("agent", metavar="AGENT")
-    p.add_argument(
-        "--count", type=positive, default=20, help="most messages to show (default 20)"
-    )
+    p.add_argument("--count", type=positive, default=20, help="most messages to show (default 20)")
     p.set_defaults(fn=cmd_bus_pending)
     p = bs.add_parser(
         "requeue",

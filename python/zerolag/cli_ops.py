@@ -41,9 +41,7 @@ def store_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="namespace (default: $ZEROLAG_NAMESPACE, else default)",
     )
-    p.add_argument(
-        "--json", action="store_true", help="print JSON (one object per line for lists)"
-    )
+    p.add_argument("--json", action="store_true", help="print JSON (one object per line for lists)")
     verbosity(p, argparse.SUPPRESS)
 
 
@@ -56,9 +54,7 @@ def verbosity(p: argparse.ArgumentParser, default: Any = 0) -> None:
         default=default,
         help="log more (logger zerolag: -v INFO, -vv DEBUG)",
     )
-    p.add_argument(
-        "-q", "--quiet", action="count", default=default, help="log errors only"
-    )
+    p.add_argument("-q", "--quiet", action="count", default=default, help="log errors only")
 
 
 def setup(a: argparse.Namespace) -> None:
