@@ -588,11 +588,15 @@ def test_keys_follow_the_documented_schema(
         owner = next(s for s in store_servers if key in s.keys(key))
         assert owner.command("TYPE", key) == kinds[0], key
     assert a.id
-    # Everything finished and purged leaves only the sequence counter.
+    # Everything finished and purged leaves only the sequence counter and the counts hash
+    # (its completeness marker alone).
     hub.jobs.complete(c)
     assert hub.jobs.enqueue_many([]) == []
     for jid in [x for x in keys if ":j:" in x]:
         hub.jobs.cancel(jid.rsplit(":j:", 1)[1])
     assert hub.jobs.purge() == 3
     left = data_keys(store_servers, namespace)
-    assert left == {f"zl:{{{namespace}:jobs}}:s"}, sorted(left)
+    assert left == {f"zl:{{{namespace}:jobs}}:s", f"zl:{{{namespace}:jobs}}:n"}, sorted(left)
+    n = f"zl:{{{namespace}:jobs}}:n"
+    owner = next(s for s in store_servers if n in s.keys(n))
+    assert owner.command("HGETALL", n) == ["~", "1"]

@@ -2114,6 +2114,12 @@ _Backoff = Literal["exponential", "fixed"] | float | _timedelta | tuple[str, flo
 _JobStatus = Literal["pending", "running", "succeeded", "failed", "dead", "cancelled"]
 _FinishAck = Literal["ok", "stale", "missing"]
 _Queue = Literal["ready", "delayed", "running", "finished"]
+_JobState = Literal["ready", "delayed", "running", "succeeded", "dead", "cancelled"]
+
+class _JobCount(TypedDict):
+    kind: str
+    state: _JobState
+    count: int
 
 class _WorkerInfo(TypedDict):
     """One worker of :meth:`Jobs.workers` (times are Unix seconds)."""
@@ -2288,6 +2294,11 @@ class Jobs:
         a cursor."""
     def get_many(self, ids: Iterable[str]) -> builtins.list[Job | None]:
         """Jobs by id, None where missing."""
+    def counts(self) -> builtins.list[_JobCount]:
+        """How many jobs each kind has in each state: ``[{"kind", "state", "count"}]``,
+        ordered by kind, then ``ready``, ``delayed`` (not yet due or waiting for a retry),
+        ``running``, ``succeeded``, ``dead``, ``cancelled``; zero counts are left out. The
+        counts are kept as jobs move, so this is one read whatever the number of jobs."""
     def cancel(self, id: str) -> bool:
         """Cancels a job that has not finished (True) or reports that it had (False).
         A running job's worker drops its result. NotFoundError if there is no such job."""
@@ -2419,6 +2430,11 @@ class AsyncJobs:
         a cursor."""
     def get_many(self, ids: Iterable[str]) -> Coroutine[Any, Any, builtins.list[Job | None]]:
         """Jobs by id, None where missing."""
+    def counts(self) -> Coroutine[Any, Any, builtins.list[_JobCount]]:
+        """How many jobs each kind has in each state: ``[{"kind", "state", "count"}]``,
+        ordered by kind, then ``ready``, ``delayed`` (not yet due or waiting for a retry),
+        ``running``, ``succeeded``, ``dead``, ``cancelled``; zero counts are left out. The
+        counts are kept as jobs move, so this is one read whatever the number of jobs."""
     def cancel(self, id: str) -> Coroutine[Any, Any, bool]:
         """Cancels a job that has not finished (True) or reports that it had (False).
         A running job's worker drops its result. NotFoundError if there is no such job."""

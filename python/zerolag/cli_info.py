@@ -32,7 +32,6 @@ def _bus(hub: Any) -> dict[str, Any]:
 def status(hub: Any) -> dict[str, Any]:
     """What ``zerolag info`` reports, in the shape of the HTTP service's ``/status``."""
     h = hub.health()
-    counts = getattr(hub.jobs, "counts", None)
     sync = hub.sync.status()
     last = hub.events.last_id()
     return {
@@ -42,7 +41,7 @@ def status(hub: Any) -> dict[str, Any]:
         "version": __version__,
         "server_version": h.server_version,
         "rtt_ms": round(h.rtt_ms, 3),
-        "jobs": {"counts": counts() if counts else None},
+        "jobs": {"counts": hub.jobs.counts()},
         "workers": hub.jobs.workers(),
         "bus": _bus(hub),
         "events": {"count": hub.events.count(), "last_id": last},
@@ -61,9 +60,7 @@ def _say_info(s: dict[str, Any]) -> None:
     )
     counts = s["jobs"]["counts"]
     print("\njobs")
-    if counts is None:
-        print("  (counts by kind need a newer zerolag core)")
-    elif not counts:
+    if not counts:
         print("  none")
     else:
         by_kind: dict[str, Counter[str]] = {}

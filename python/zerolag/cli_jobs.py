@@ -11,7 +11,6 @@ from typing import Any
 
 from .cli_ops import (
     BadInput,
-    Failed,
     Progress,
     ago,
     duration,
@@ -63,10 +62,7 @@ def job_dict(j: Any) -> dict[str, Any]:
 
 def _kinds(hub: Any) -> list[str]:
     """The kinds that have ready jobs (ready jobs are queued per kind)."""
-    counts = getattr(hub.jobs, "counts", None)
-    if counts is None:
-        raise Failed("this version cannot list ready jobs of every kind: give --kind")
-    return sorted({c["kind"] for c in counts() if c["state"] == "ready" and c["count"]})
+    return sorted({c["kind"] for c in hub.jobs.counts() if c["state"] == "ready"})
 
 
 def _pages(hub: Any, queue: str, kind: str | None, status: str | None) -> Iterator[Any]:

@@ -534,6 +534,8 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
             checks.push(("idempotency key", key));
         }
     }
+    // The per kind and state counts are rebuilt at their next read (`super::counts`).
+    pipe.cmd("HDEL").arg(format!("{p}n")).arg("~").ignore();
     let got: Vec<RValue> = pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
     for (v, (what, id)) in got.iter().zip(checks) {
         if matches!(v, RValue::Nil | RValue::Int(0)) {

@@ -4,6 +4,7 @@
 //! The primitives are enqueue, claim, finish (complete / fail), heartbeat and cancel; the
 //! Python worker runtime only runs handlers between them.
 
+pub mod counts;
 pub mod dump;
 pub mod list;
 pub mod model;
@@ -39,6 +40,10 @@ pub const CAPABILITY: Capability = Capability {
         },
         Migration {
             version: 21,
+            sql: counts::SCHEMA,
+        },
+        Migration {
+            version: 22,
             sql: workers::SCHEMA,
         },
     ],
@@ -147,6 +152,16 @@ impl Jobs {
             (self.ns(), l),
             |db, (ns, l)| sqlite::list(db, &ns, &l),
             |r, c, (ns, l)| redis::list(r, c, ns, l),
+        )
+    }
+
+    /// How many jobs each kind has in each state ([`counts::STATES`]), zero counts left out,
+    /// ordered by kind then state: one read whatever the number of jobs.
+    pub fn counts(&self) -> Op<Vec<counts::Count>> {
+        self.backend.call(
+            self.ns(),
+            |db, ns| db.with(|c| counts::sqlite(c, &ns)),
+            |r, c, ns| counts::redis(r, c, ns),
         )
     }
 

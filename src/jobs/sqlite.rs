@@ -484,5 +484,6 @@ pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
     let a = tx.execute("DELETE FROM jobs WHERE ns = ?1", [ns])?;
     let b = tx.execute("DELETE FROM job_seq WHERE ns = ?1", [ns])?;
+    super::counts::sqlite_clear(tx, ns)?;
     Ok((a + b) as u64 + super::workers::sqlite::clear(tx, ns)?)
 }

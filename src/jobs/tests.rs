@@ -84,3 +84,74 @@ fn rejects_bad_input(h: &Hub) {
     assert!(j.get("nope").wait().is_err());
     assert!(j.claim(vec![], 1, "w", 1.0, Duration::ZERO).wait().is_err());
 }
+
+fn counts_of(h: &Hub) -> Vec<(String, String, u64)> {
+    h.jobs
+        .counts()
+        .wait()
+        .expect("counts")
+        .into_iter()
+        .map(|c| (c.kind, c.state, c.count))
+        .collect()
+}
+
+fn row(k: &str, s: &str, n: u64) -> (String, String, u64) {
+    (k.to_string(), s.to_string(), n)
+}
+
+both!(counts_follow_every_move);
+fn counts_follow_every_move(h: &Hub) {
+    let j = &h.jobs;
+    assert_eq!(counts_of(h), vec![]);
+    for _ in 0..3 {
+        j.enqueue(NewJob::new("a", json!(1))).wait().expect("a");
+    }
+    let mut later = NewJob::new("b", json!(1));
+    later.run_at = Some(model::now() + 3600.0);
+    let b = j.enqueue(later).wait().expect("b");
+    let mut one = NewJob::new("c", json!(1));
+    one.max_attempts = 1;
+    j.enqueue(one).wait().expect("c");
+    assert_eq!(
+        counts_of(h),
+        vec![
+            row("a", "ready", 3),
+            row("b", "delayed", 1),
+            row("c", "ready", 1)
+        ]
+    );
+    let got = j
+        .claim(vec!["a".into(), "c".into()], 4, "w", 10.0, Duration::ZERO)
+        .wait()
+        .expect("claim");
+    assert_eq!(got.jobs.len(), 4);
+    let mut fin = Vec::new();
+    for (i, c) in got.jobs.iter().enumerate() {
+        let outcome = if c.kind == "c" {
+            Outcome::Failed {
+                error: "boom".into(),
+                retry: true,
+            }
+        } else if i == 0 {
+            Outcome::Done("1".into())
+        } else {
+            continue;
+        };
+        fin.push(Finish {
+            id: c.id.clone(),
+            token: c.token.clone(),
+            outcome,
+        });
+    }
+    j.finish(fin).wait().expect("finish");
+    j.cancel(&b.id).wait().expect("cancel");
+    let c = counts_of(h);
+    let total: u64 = c.iter().map(|r| r.2).sum();
+    assert_eq!(total, 5, "{c:?}");
+    assert!(c.contains(&row("b", "cancelled", 1)), "{c:?}");
+    assert!(c.contains(&row("c", "dead", 1)), "{c:?}");
+    assert!(c.contains(&row("a", "succeeded", 1)), "{c:?}");
+    assert!(c.contains(&row("a", "running", 2)), "{c:?}");
+    j.purge(0.0, None).wait().expect("purge");
+    assert_eq!(counts_of(h), vec![row("a", "running", 2)]);
+}

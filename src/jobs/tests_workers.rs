@@ -133,6 +133,20 @@ fn requeue_by_id_and_in_bulk(h: &Hub) {
     assert_eq!(j.get(&b).wait().expect("b").status, "pending");
     let what = Requeue::new(None, None, None).expect("all");
     assert_eq!(j.requeue(what).wait().expect("all"), 1);
+    // The counts per kind and state followed the moves.
+    let counts: Vec<(String, String, u64)> = j
+        .counts()
+        .wait()
+        .expect("counts")
+        .into_iter()
+        .map(|c| (c.kind, c.state, c.count))
+        .collect();
+    let want = [("a", "ready", 3), ("b", "ready", 1), ("z", "ready", 1)];
+    let want: Vec<(String, String, u64)> = want
+        .iter()
+        .map(|(k, s, n)| (k.to_string(), s.to_string(), *n))
+        .collect();
+    assert_eq!(counts, want);
     let what = Requeue::new(None, None, None).expect("none left");
     assert_eq!(j.requeue(what).wait().expect("none"), 0);
     // The requeued jobs run again, after the job that was already ready (FIFO).

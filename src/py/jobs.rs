@@ -343,6 +343,10 @@ macro_rules! job_methods {
                 $run(py, self.hub.jobs.get_many(str_list(ids, "ids")?), opt_jobs)
             }
 
+            fn counts<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                $run(py, self.hub.jobs.counts(), super::metrics::counts)
+            }
+
             fn cancel<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
                 $run(py, self.hub.jobs.cancel(&id), same)
             }

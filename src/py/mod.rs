@@ -25,6 +25,7 @@ mod memory_args;
 mod memory_record;
 mod memory_search;
 mod memory_store;
+mod metrics;
 mod pattern_results;
 mod patterns;
 mod protocol;

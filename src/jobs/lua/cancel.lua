@@ -13,6 +13,7 @@ elseif f[1] == 'd' then
 else
   redis.call('ZREM', P .. 'x', id)
 end
+count_move(f[2], ({ r = 'ready', d = 'delayed', x = 'running' })[f[1]], 'cancelled')
 redis.call('HSET', k, 'status', 'cancelled', 'q', '', 'finished_at', ARGV[2], 'token', '')
 redis.call('ZADD', P .. 'f', ARGV[2], id)
 return 'ok'

@@ -18,6 +18,7 @@ for _, id in ipairs(due) do
   if f[1] then
     redis.call('ZADD', P .. 'r:' .. f[1], score(f[2], redis.call('INCR', P .. 's')), id)
     redis.call('HSET', k, 'status', 'pending', 'q', 'r')
+    count_move(f[1], 'delayed', 'ready')
   end
 end
 local exp = redis.call('ZRANGEBYSCORE', P .. 'x', '-inf', ARGV[2], 'LIMIT', 0, 1000)
@@ -62,6 +63,7 @@ for i, id in ipairs(picked) do
     redis.call('HSET', k, 'status', 'running', 'q', 'x', 'attempts', a, 'token', token,
       'started_at', ARGV[2], 'worker', worker)
     redis.call('ZADD', P .. 'x', t3(dl), id)
+    count_move(f[1], 'ready', 'running')
     local n = #out
     out[n + 1] = id
     out[n + 2] = f[1]

@@ -8,6 +8,10 @@ local n = tonumber(ARGV[4])
 local out = {}
 local pos = 5
 local woke = false
+-- A namespace with no job yet starts its counts hash complete (see counts.lua).
+if redis.call('EXISTS', P .. 'n', P .. 's', P .. 'd', P .. 'x', P .. 'f') == 0 then
+  redis.call('HSET', P .. 'n', '~', '1')
+end
 for i = 1, n do
   local id, kind, payload, prio, run_at, maxa, bk, bb, timeout, created, idem =
     unpack(ARGV, pos, pos + 10)
@@ -35,8 +39,10 @@ for i = 1, n do
     if ready then
       redis.call('ZADD', P .. 'r:' .. kind, score(prio, redis.call('INCR', P .. 's')), id)
       woke = true
+      count_move(kind, nil, 'ready')
     else
       redis.call('ZADD', P .. 'd', run_at, id)
+      count_move(kind, nil, 'delayed')
     end
   end
 end

@@ -12,7 +12,7 @@ for i = 1, n do
   local pos = 5 + (i - 1) * 4
   local id, token, how, v = ARGV[pos], ARGV[pos + 1], ARGV[pos + 2], ARGV[pos + 3]
   local k = P .. 'j:' .. id
-  local f = redis.call('HMGET', k, 'q', 'token')
+  local f = redis.call('HMGET', k, 'q', 'token', 'kind')
   if not f[1] then
     out[i] = 'missing'
   elseif f[1] ~= 'x' or f[2] ~= token then
@@ -23,6 +23,7 @@ for i = 1, n do
         'token', '')
       redis.call('ZREM', P .. 'x', id)
       redis.call('ZADD', P .. 'f', ARGV[2], id)
+      count_move(f[3], 'running', 'succeeded')
     elseif fail_job(id, v, how == 'f', now) then
       retried = true
     end

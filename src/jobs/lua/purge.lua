@@ -4,7 +4,9 @@
 local ids = redis.call('ZRANGEBYSCORE', P .. 'f', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do
   local k = P .. 'j:' .. id
-  local idem = redis.call('HGET', k, 'idem')
+  local g = redis.call('HMGET', k, 'idem', 'kind', 'status')
+  local idem = g[1]
+  if g[2] then count_move(g[2], g[3], nil) end
   if idem and redis.call('GET', P .. 'k:' .. idem) == id then
     redis.call('DEL', P .. 'k:' .. idem)
   end

@@ -6,8 +6,9 @@
 -- Returns {moved, next position in `J f` (-1 at the end; always -1 in mode 'i')}.
 local now = ARGV[2]
 local mode = ARGV[4]
-local function back(id, kind, prio)
+local function back(id, kind, prio, status)
   local k = P .. 'j:' .. id
+  count_move(kind, status, 'ready')
   redis.call('ZREM', P .. 'f', id)
   redis.call('HSET', k, 'status', 'pending', 'q', 'r', 'attempts', '0', 'token', '',
     'run_at', now)
@@ -22,7 +23,7 @@ if mode == 'i' then
     local id = ARGV[5 + i]
     local f = redis.call('HMGET', P .. 'j:' .. id, 'status', 'kind', 'priority', 'q')
     if (f[1] == 'dead' or f[1] == 'cancelled') and f[4] == '' then
-      back(id, f[2], f[3])
+      back(id, f[2], f[3], f[1])
       moved = moved + 1
     end
   end
@@ -41,7 +42,7 @@ else
       scanned = scanned + 1
       local f = redis.call('HMGET', P .. 'j:' .. id, 'status', 'kind', 'priority')
       if f[1] == 'dead' and (kind == '' or f[2] == kind) then
-        back(id, f[2], f[3])
+        back(id, f[2], f[3], 'dead')
         moved = moved + 1
         removed = removed + 1
         if moved == want then break end
