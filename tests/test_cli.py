@@ -64,8 +64,8 @@ def dead_job(hub: zerolag.Hub, kind: str) -> str:
 
 
 def test_info(hub: zerolag.Hub, cli: Cli) -> None:
-    hub.jobs.enqueue_many([{"kind": "email"}, {"kind": "email"}, {"kind": "resize"}])
     dead_job(hub, "resize")
+    hub.jobs.enqueue_many([{"kind": "email"}, {"kind": "email"}, {"kind": "resize"}])
     hub.jobs.register_worker("w-1", kinds=["email"], interval=30, host="box", pid=99)
     hub.bus.register("planner")
     hub.bus.register("coder")

@@ -134,6 +134,8 @@ def cmd_show(a: argparse.Namespace) -> int:
             text = json.dumps(v, indent=2, default=str).replace("\n", "\n" + " " * (width + 2))
         elif k.endswith("_at") and v is not None:
             text = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(v))} ({ago(v)})"
+        elif k == "backoff":
+            text = f"{v[0]}, base {v[1]:g} s"
         elif k == "error" and v:
             text = str(v).replace("\n", "\n" + " " * (width + 2))
         else:

@@ -161,7 +161,7 @@ impl Jobs {
         self.backend.call(
             self.ns(),
             |db, ns| db.with(|c| counts::sqlite(c, &ns)),
-            |r, c, ns| counts::redis(r, c, ns),
+            counts::redis,
         )
     }
 
