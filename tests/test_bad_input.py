@@ -164,6 +164,17 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     "jobs.complete": [("result", lambda h, c: h.jobs.complete(c, {"a": S}))],
     "jobs.fail": [("error", lambda h, c: h.jobs.fail(c, S))],
     "jobs.heartbeat": [("progress", lambda h, c: h.jobs.heartbeat(c, progress=S))],
+    "jobs.requeue": [
+        ("ids", lambda h, _: h.jobs.requeue(["j1", S])),
+        ("kind", lambda h, _: h.jobs.requeue(kind=S)),
+    ],
+    "jobs.register_worker": [
+        ("id", lambda h, _: h.jobs.register_worker(S, kinds=["k"], interval=1)),
+        ("kinds", lambda h, _: h.jobs.register_worker("w", kinds=["k", S], interval=1)),
+        ("host", lambda h, _: h.jobs.register_worker("w", kinds=["k"], interval=1, host=S)),
+    ],
+    "jobs.beat_worker": [("id", lambda h, _: h.jobs.beat_worker(S, 0, 0))],
+    "jobs.unregister_worker": [("id", lambda h, _: h.jobs.unregister_worker(S))],
     "patterns.store": [
         ("repo", lambda h, _: h.patterns.store(S, "t", {"a": 1})),
         ("type", lambda h, _: h.patterns.store("r", S, {"a": 1})),
@@ -444,6 +455,7 @@ NO_TEXT: dict[str, str] = {
     "bus.stats": "no argument",
     "jobs.purge": "a number",
     "jobs.counts": "no argument",
+    "jobs.workers": "no argument",
     "jobs.worker": "a Python Worker: its kinds are refused by claim when it runs",
     "patterns.cleanup": "no argument",
     "patterns.clear": "no argument",

@@ -101,6 +101,12 @@ def workload(hub: Any) -> None:
     j.complete(c, "r")
     (c2,) = j.claim("k2", visibility=30)
     j.fail(c2, "boom", retry=False)
+    j.requeue(kind="k2")
+    j.register_worker("w1", kinds=["k"], interval=5)
+    j.beat_worker("w1", 1, 0)
+    j.register_worker("w2", kinds=["k"], interval=5)
+    j.unregister_worker("w2")
+    j.workers()
     p = hub.patterns
     p.store("acme/web:v2", "imports", {"style": "absolute"}, confidence=0.7)
     p.track_issue("acme/web:v2", "E1", file="a.py", message="m")
@@ -198,6 +204,8 @@ def test_deletes_leave_only_the_documented_bookkeeping(
     hub.jobs.enqueue("k", 1, idempotency_key="i")
     (c,) = hub.jobs.claim("k")
     hub.jobs.complete(c)
+    hub.jobs.register_worker("w", kinds=["k"], interval=5)
+    hub.jobs.unregister_worker("w")
     for tid in ("a", "b"):
         hub.tasks.delete(tid)
     hub.docs.delete("contexts/x.yaml")

@@ -2215,6 +2215,20 @@ class _Metrics(TypedDict):
     cache: dict[str, Any]
     sync: dict[str, Any]
 
+class _WorkerInfo(TypedDict):
+    """One worker of :meth:`Jobs.workers` (times are Unix seconds)."""
+
+    id: str
+    host: str
+    pid: int
+    kinds: list[str]
+    interval: float
+    started: float
+    last_beat: float
+    done: int
+    failed: int
+    lost: bool
+
 @final
 class Job:
     """A job as stored (a snapshot; :meth:`Jobs.get` reads it again).
@@ -2391,9 +2405,46 @@ class Jobs:
     def cancel(self, id: str) -> bool:
         """Cancels a job that has not finished (True) or reports that it had (False).
         A running job's worker drops its result. NotFoundError if there is no such job."""
-    def purge(self, older_than: _Seconds | None = None) -> int:
+    def purge(self, older_than: _Seconds | None = None, *, limit: int | None = None) -> int:
         """Deletes succeeded, dead and cancelled jobs that finished at least ``older_than``
-        seconds ago (default: all of them), with their idempotency keys; returns how many."""
+        seconds ago (default: all of them), oldest first, at most ``limit`` (None: all), with
+        their idempotency keys; returns how many."""
+    def requeue(
+        self,
+        ids: str | Iterable[str] | None = None,
+        *,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """Puts jobs back in their ready queue as if enqueued again: attempts from zero, a
+        new place at the end of their priority; the id, payload, options and the last
+        ``error`` stay. With ``ids`` (at most 10,000): those that are dead or cancelled;
+        without: every dead job (of ``kind`` if given; at most ``limit``), oldest first, in
+        batches of 1,000 (each one atomic step; a bulk requeue is not a snapshot). Other jobs
+        are left alone. Returns how many moved. ValidationError for ids together with
+        ``kind``/``limit``."""
+    def workers(self) -> builtins.list[_WorkerInfo]:
+        """The registered workers (:class:`zerolag.jobs.Worker` registers itself while it
+        runs), first started first. ``lost`` is True for a worker that missed 3 beats in a
+        row (killed, frozen or cut off); one silent for an hour is no longer listed."""
+    def register_worker(
+        self,
+        id: str,
+        *,
+        kinds: str | Iterable[str],
+        interval: _Seconds,
+        host: str | None = None,
+        pid: int | None = None,
+    ) -> None:
+        """Registers worker ``id`` (again: its record starts over), running ``kinds`` and
+        beating every ``interval`` seconds (0.01 to 600). ``host``: default this machine's
+        name; ``pid``: default this process. For a worker runtime of your own."""
+    def beat_worker(self, id: str, done: int, failed: int) -> bool:
+        """Records a beat of worker ``id`` with its totals so far (jobs done, attempts
+        failed). False if the registry does not know it (never registered, unregistered, or
+        silent for an hour): register it again."""
+    def unregister_worker(self, id: str) -> bool:
+        """Removes worker ``id`` from the registry (a clean stop); False if it was not there."""
     def claim(
         self,
         kinds: str | Iterable[str],
@@ -2493,9 +2544,48 @@ class AsyncJobs:
     def cancel(self, id: str) -> Coroutine[Any, Any, bool]:
         """Cancels a job that has not finished (True) or reports that it had (False).
         A running job's worker drops its result. NotFoundError if there is no such job."""
-    def purge(self, older_than: _Seconds | None = None) -> Coroutine[Any, Any, int]:
+    def purge(
+        self, older_than: _Seconds | None = None, *, limit: int | None = None
+    ) -> Coroutine[Any, Any, int]:
         """Deletes succeeded, dead and cancelled jobs that finished at least ``older_than``
-        seconds ago (default: all of them), with their idempotency keys; returns how many."""
+        seconds ago (default: all of them), oldest first, at most ``limit`` (None: all), with
+        their idempotency keys; returns how many."""
+    def requeue(
+        self,
+        ids: str | Iterable[str] | None = None,
+        *,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> Coroutine[Any, Any, int]:
+        """Puts jobs back in their ready queue as if enqueued again: attempts from zero, a
+        new place at the end of their priority; the id, payload, options and the last
+        ``error`` stay. With ``ids`` (at most 10,000): those that are dead or cancelled;
+        without: every dead job (of ``kind`` if given; at most ``limit``), oldest first, in
+        batches of 1,000 (each one atomic step; a bulk requeue is not a snapshot). Other jobs
+        are left alone. Returns how many moved. ValidationError for ids together with
+        ``kind``/``limit``."""
+    def workers(self) -> Coroutine[Any, Any, builtins.list[_WorkerInfo]]:
+        """The registered workers (:class:`zerolag.jobs.Worker` registers itself while it
+        runs), first started first. ``lost`` is True for a worker that missed 3 beats in a
+        row (killed, frozen or cut off); one silent for an hour is no longer listed."""
+    def register_worker(
+        self,
+        id: str,
+        *,
+        kinds: str | Iterable[str],
+        interval: _Seconds,
+        host: str | None = None,
+        pid: int | None = None,
+    ) -> Coroutine[Any, Any, None]:
+        """Registers worker ``id`` (again: its record starts over), running ``kinds`` and
+        beating every ``interval`` seconds (0.01 to 600). ``host``: default this machine's
+        name; ``pid``: default this process. For a worker runtime of your own."""
+    def beat_worker(self, id: str, done: int, failed: int) -> Coroutine[Any, Any, bool]:
+        """Records a beat of worker ``id`` with its totals so far (jobs done, attempts
+        failed). False if the registry does not know it (never registered, unregistered, or
+        silent for an hour): register it again."""
+    def unregister_worker(self, id: str) -> Coroutine[Any, Any, bool]:
+        """Removes worker ``id`` from the registry (a clean stop); False if it was not there."""
     def claim(
         self,
         kinds: str | Iterable[str],

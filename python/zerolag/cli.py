@@ -12,14 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, demo
+from . import __version__, cli_ops, demo
 from . import open as open_hub
 from .exceptions import ZerolagError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--url", default=None, help="store URL (default: the embedded store under --root)"
+        "--url",
+        default=None,
+        help="store URL (default: $ZEROLAG_URL, else the embedded store under --root)",
     )
     p.add_argument("--root", default=".", help="root directory of the embedded store (default: .)")
     p.add_argument("--namespace", default=None, help="namespace to use")
@@ -434,6 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="zerolag", description="zerolag: coordination and memory for LLM agents"
     )
     parser.add_argument("--version", action="version", version=f"zerolag {__version__}")
+    cli_ops.verbosity(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "demo", help="run the scripted dual-loop conversation (embedded store unless --url)"
@@ -509,7 +512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _transfer_parsers(sub)
     _mcp_parser(sub)
     _serve_parser(sub)
+    cli_ops.add_parsers(sub)
     a = parser.parse_args(argv)
+    cli_ops.setup(a)
     try:
         return int(a.fn(a))
     except ZerolagError as e:

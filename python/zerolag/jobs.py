@@ -245,6 +245,11 @@ class Worker:
     * Sync handlers that run past their job's ``timeout`` cannot be killed (Python threads
       cannot be): the attempt is failed at once, the slot freed, and the thread's eventual
       result dropped. Async handlers are cancelled.
+    * While it runs, the worker is listed by ``hub.jobs.workers()`` (name, host, pid, kinds,
+      jobs done and failed): it registers when ``run`` starts, beats every
+      :attr:`beat_interval` seconds (a third of ``visibility``, at most 10 s; one store round
+      trip per beat, whatever the number of jobs) and unregisters when ``run`` returns. A
+      worker killed without a chance to unregister is reported ``lost`` after 3 missed beats.
     """
 
     def __init__(
@@ -278,6 +283,8 @@ class Worker:
         self.stats = WorkerStats()
         self._stop = threading.Event()
         self._is_async = {k: inspect.iscoroutinefunction(h) for k, h in self.handlers.items()}
+        #: Seconds between the worker's beats in the registry (``hub.jobs.workers()``).
+        self.beat_interval = min(max(vis / 3, 0.05), 10.0)
 
     def __repr__(self) -> str:
         return (
@@ -322,6 +329,39 @@ class Worker:
         finally:
             for sig, h in old.items():
                 signal.signal(sig, h)
+
+    # ---------------------------------------------------------------- the workers registry
+
+    def _register(self) -> None:
+        self._sync.register_worker(self.name, kinds=self.kinds, interval=self.beat_interval)
+
+    def _beat(self) -> None:
+        """One beat in the registry with the totals so far; registers again if the registry
+        lost the worker (it was unregistered, or silent for an hour). A store that is away
+        only costs this beat."""
+        st = self.stats
+        try:
+            if not self._sync.beat_worker(self.name, st.succeeded, st.failed):
+                self._register()
+                self._sync.beat_worker(self.name, st.succeeded, st.failed)
+        except ZerolagError:
+            pass
+
+    async def _abeat(self) -> None:
+        """:meth:`_beat` without blocking the event loop."""
+        st, aj = self.stats, self._async
+        try:
+            if not await aj.beat_worker(self.name, st.succeeded, st.failed):
+                await aj.register_worker(self.name, kinds=self.kinds, interval=self.beat_interval)
+                await aj.beat_worker(self.name, st.succeeded, st.failed)
+        except ZerolagError:
+            pass
+
+    def _unregister(self) -> None:
+        try:
+            self._sync.unregister_worker(self.name)
+        except ZerolagError:
+            pass  # a record left behind shows as lost, then goes
 
     def _want(self, free: int) -> int:
         return max(1, min(free, self.batch or free, 1000))
@@ -395,6 +435,9 @@ class Worker:
             interval = max(self.visibility / 3, 0.02)
             while not hb_stop.wait(min(interval, 0.25)):
                 now = time.monotonic()
+                if now - last_beat[0] >= self.beat_interval:
+                    last_beat[0] = now
+                    self._beat()
                 with cond:
                     # Every claim not yet acknowledged, finished or not: a result waiting
                     # for the finisher must not lose its claim meanwhile.
@@ -461,6 +504,11 @@ class Worker:
 
         hb_stop = threading.Event()
         last_hb = [time.monotonic()]
+        last_beat = [time.monotonic()]
+        try:
+            self._register()
+        except ZerolagError:
+            last_beat[0] = 0.0  # the first beat registers it once the store answers
         fin = threading.Thread(target=finisher, daemon=True, name=f"zl-jobs-fin-{self.name}")
         hb = threading.Thread(target=heartbeater, daemon=True, name=f"zl-jobs-hb-{self.name}")
         fin.start()
@@ -514,6 +562,7 @@ class Worker:
                 fin.join()
                 hb_stop.set()
                 hb.join()
+                self._unregister()  # after the last beat, which could register it again
                 pool.shutdown(wait=False)
                 if loop_box:
                     loop_box[0].call_soon_threadsafe(loop_box[0].stop)
@@ -608,11 +657,16 @@ class Worker:
 
         async def heartbeat() -> None:
             interval = max(self.visibility / 3, 0.02)
+            last_beat = last_hb = time.monotonic()
             while True:
-                await asyncio.sleep(interval)
+                await asyncio.sleep(min(interval, self.beat_interval))
+                if time.monotonic() - last_beat >= self.beat_interval * 0.9:
+                    last_beat = time.monotonic()
+                    await self._abeat()
                 live = [r for r in running.values() if not r.abandoned]
-                if not live:
+                if not live or time.monotonic() - last_hb < interval * 0.9:
                     continue
+                last_hb = time.monotonic()
                 try:
                     acks = await aj._heartbeat(
                         [(r.claim.id, r.claim.token, None) for r in live], self.visibility
@@ -623,6 +677,10 @@ class Worker:
                     if ack != "ok":
                         r.abandoned = True
 
+        try:
+            await aj.register_worker(self.name, kinds=self.kinds, interval=self.beat_interval)
+        except ZerolagError:
+            pass  # the first beat registers it once the store answers
         hb = asyncio.ensure_future(heartbeat())
         log.info("worker %s started: kinds %s, concurrency %d (asyncio)", self.name, self.kinds, n)
         try:
@@ -664,4 +722,9 @@ class Worker:
                 await asyncio.gather(*list(tasks), return_exceptions=True)
             hb.cancel()
             self._log_stopped()
+            await asyncio.gather(hb, return_exceptions=True)
+            try:
+                await aj.unregister_worker(self.name)
+            except ZerolagError:
+                pass  # a record left behind shows as lost, then goes
         return self.stats

@@ -9,9 +9,13 @@ pub mod dump;
 pub mod list;
 pub mod model;
 pub mod redis;
+pub mod requeue;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_workers;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +41,10 @@ pub const CAPABILITY: Capability = Capability {
         Migration {
             version: 21,
             sql: counts::SCHEMA,
+        },
+        Migration {
+            version: 22,
+            sql: workers::SCHEMA,
         },
         Migration {
             version: 23,
@@ -270,18 +278,24 @@ impl Jobs {
     }
 
     /// Deletes finished jobs (succeeded, dead, cancelled) older than `older_than` seconds,
-    /// with their idempotency keys; returns how many.
-    pub fn purge(&self, older_than: f64) -> Op<u64> {
+    /// with their idempotency keys, at most `limit` of them (None: all), oldest first;
+    /// returns how many.
+    pub fn purge(&self, older_than: f64, limit: Option<u64>) -> Op<u64> {
         if !older_than.is_finite() || older_than < 0.0 {
             return Op::Ready(Err(Error::validation(format!(
                 "older_than must be a number of seconds >= 0, got {older_than}"
             ))));
         }
+        if limit == Some(0) {
+            return Op::Ready(Err(Error::validation(
+                "limit must be at least 1 (None: all)",
+            )));
+        }
         let before = model::now() - older_than;
         self.backend.call(
             self.ns(),
-            move |db, ns| sqlite::purge(db, &ns, before),
-            move |r, c, ns| redis::purge(r, c, ns, before),
+            move |db, ns| sqlite::purge(db, &ns, before, limit),
+            move |r, c, ns| redis::purge(r, c, ns, before, limit),
         )
     }
 }

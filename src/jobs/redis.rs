@@ -354,15 +354,23 @@ pub async fn cancel(
     }
 }
 
-/// Deletes finished jobs that finished at or before `before`.
-pub async fn purge(r: Arc<Redis>, mut c: RedisConn, ns: String, before: f64) -> Result<u64> {
+/// Deletes finished jobs that finished at or before `before`, at most `limit` (None: all),
+/// oldest first, 1,000 per script.
+pub async fn purge(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    before: f64,
+    limit: Option<u64>,
+) -> Result<u64> {
     let mut total = 0u64;
     loop {
+        let want = limit.map_or(1000, |l| (l - total).min(1000));
         let mut cmd = evalsha(&PURGE, &ns);
-        cmd.arg(t3(before));
+        cmd.arg(t3(before)).arg(want);
         let n: u64 = PURGE.run(&r, &mut c, &cmd).await?;
         total += n;
-        if n < 1000 {
+        if n < want || limit.is_some_and(|l| total >= l) {
             return Ok(total);
         }
     }

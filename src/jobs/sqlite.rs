@@ -94,7 +94,7 @@ fn get_one(c: &Connection, ns: &str, id: &str) -> Result<Option<Job>> {
 }
 
 /// Reserves `k` sequence numbers; returns the first.
-fn next_seq(tx: &Transaction<'_>, ns: &str, k: i64) -> Result<i64> {
+pub(super) fn next_seq(tx: &Transaction<'_>, ns: &str, k: i64) -> Result<i64> {
     let n: i64 = tx
         .prepare_cached(
             "INSERT INTO job_seq (ns, n) VALUES (?1, ?2) \
@@ -472,12 +472,16 @@ pub fn cancel(db: &Sqlite, ns: &str, id: &str, at: f64) -> Result<bool> {
     })
 }
 
-/// Deletes finished jobs (succeeded, dead, cancelled) that finished at or before `before`.
-pub fn purge(db: &Sqlite, ns: &str, before: f64) -> Result<u64> {
+/// Deletes finished jobs (succeeded, dead, cancelled) that finished at or before `before`,
+/// at most `limit` (None: all), oldest first.
+pub fn purge(db: &Sqlite, ns: &str, before: f64, limit: Option<u64>) -> Result<u64> {
     db.with_tx_on(super::TOPIC, |tx| {
         Ok(tx
-            .prepare_cached("DELETE FROM jobs WHERE ns = ?1 AND q = 0 AND finished_at <= ?2")?
-            .execute(params![ns, before])? as u64)
+            .prepare_cached(
+                "DELETE FROM jobs WHERE ns = ?1 AND id IN (SELECT id FROM jobs WHERE ns = ?1 \
+                 AND q = 0 AND finished_at <= ?2 ORDER BY finished_at LIMIT ?3)",
+            )?
+            .execute(params![ns, before, limit.map_or(-1, |l| l as i64)])? as u64)
     })
 }
 
@@ -489,7 +493,7 @@ pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
     let b: i64 = c.query_row("SELECT count(*) FROM job_seq WHERE ns = ?1", [ns], |r| {
         r.get(0)
     })?;
-    Ok((a + b) as u64)
+    Ok((a + b) as u64 + super::workers::sqlite::rows(c, ns)?)
 }
 
 /// Deletes every row of this namespace; returns how many.
@@ -497,5 +501,5 @@ pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
     let a = tx.execute("DELETE FROM jobs WHERE ns = ?1", [ns])?;
     let b = tx.execute("DELETE FROM job_seq WHERE ns = ?1", [ns])?;
     super::counts::sqlite_clear(tx, ns)?;
-    Ok((a + b) as u64)
+    Ok((a + b) as u64 + super::workers::sqlite::clear(tx, ns)?)
 }

@@ -152,6 +152,6 @@ fn counts_follow_every_move(h: &Hub) {
     assert!(c.contains(&row("c", "dead", 1)), "{c:?}");
     assert!(c.contains(&row("a", "succeeded", 1)), "{c:?}");
     assert!(c.contains(&row("a", "running", 2)), "{c:?}");
-    j.purge(0.0).wait().expect("purge");
+    j.purge(0.0, None).wait().expect("purge");
     assert_eq!(counts_of(h), vec![row("a", "running", 2)]);
 }

@@ -380,10 +380,48 @@ macro_rules! job_methods {
                 $run(py, self.hub.jobs.cancel(&id), same)
             }
 
-            #[pyo3(signature = (older_than=None))]
-            fn purge<'py>(&self, py: Python<'py>, older_than: Option<&Bound<'py, PyAny>>) -> PyResult<$ret> {
+            #[pyo3(signature = (older_than=None, *, limit=None))]
+            fn purge<'py>(&self, py: Python<'py>, older_than: Option<&Bound<'py, PyAny>>, limit: Option<u64>) -> PyResult<$ret> {
                 let s = older_than.map(|o| seconds(o, "older_than")).transpose()?.unwrap_or(0.0);
-                $run(py, self.hub.jobs.purge(s), same)
+                $run(py, self.hub.jobs.purge(s, limit), same)
+            }
+
+            #[pyo3(signature = (ids=None, *, kind=None, limit=None))]
+            fn requeue<'py>(
+                &self,
+                py: Python<'py>,
+                ids: Option<&Bound<'py, PyAny>>,
+                kind: Option<Text>,
+                limit: Option<u64>,
+            ) -> PyResult<$ret> {
+                let what = super::job_workers::requeue_args(ids, kind, limit)?;
+                $run(py, self.hub.jobs.requeue(what), same)
+            }
+
+            fn workers<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
+                $run(py, self.hub.jobs.workers(), super::job_workers::worker_dicts)
+            }
+
+            #[pyo3(signature = (id, *, kinds, interval, host=None, pid=None))]
+            fn register_worker<'py>(
+                &self,
+                py: Python<'py>,
+                id: Text,
+                kinds: &Bound<'py, PyAny>,
+                interval: &Bound<'py, PyAny>,
+                host: Option<Text>,
+                pid: Option<u32>,
+            ) -> PyResult<$ret> {
+                let w = super::job_workers::spec(py, id, kinds, seconds(interval, "interval")?, host, pid)?;
+                $run(py, self.hub.jobs.register_worker(w), same)
+            }
+
+            fn beat_worker<'py>(&self, py: Python<'py>, id: Text, done: u64, failed: u64) -> PyResult<$ret> {
+                $run(py, self.hub.jobs.beat_worker(&id, done, failed), same)
+            }
+
+            fn unregister_worker<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
+                $run(py, self.hub.jobs.unregister_worker(&id), same)
             }
 
             #[pyo3(signature = (kinds, *, count=1, worker=Text::from("worker"), visibility=None, block_ms=Some(0)),

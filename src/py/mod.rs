@@ -17,6 +17,7 @@ mod http;
 mod hub;
 mod job;
 mod job_page;
+mod job_workers;
 mod jobs;
 mod kv;
 mod limits;

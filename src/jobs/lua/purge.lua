@@ -1,7 +1,7 @@
--- Deletes up to 1000 finished jobs that finished at or before ARGV[2], with their
--- idempotency keys. KEYS[1]: any key with the jobs hash tag. ARGV: P, before.
+-- Deletes up to ARGV[3] finished jobs that finished at or before ARGV[2], oldest first, with
+-- their idempotency keys. KEYS[1]: any key with the jobs hash tag. ARGV: P, before, most.
 -- Returns how many were deleted.
-local ids = redis.call('ZRANGEBYSCORE', P .. 'f', '-inf', ARGV[2], 'LIMIT', 0, 1000)
+local ids = redis.call('ZRANGEBYSCORE', P .. 'f', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do
   local k = P .. 'j:' .. id
   local g = redis.call('HMGET', k, 'idem', 'kind', 'status')
