@@ -62,6 +62,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/stream", get(json_route))
         .route("/analytics", get(json_route))
         .route("/realtime", get(realtime))
+        .route("/metrics", get(metrics))
         .fallback(|| async {
             json_reply(
                 404,
@@ -90,6 +91,24 @@ async fn json_route(State(app): State<Arc<App>>, req: Request) -> Response {
     match routes::get(app.fanout.hub(), req.uri().path(), &q).await {
         Some((status, v)) => json_reply(status, v),
         None => json_reply(404, json!({"error": "not_found"})),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text exposition of the hub's metrics.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    match crate::metrics::prometheus(app.fanout.hub()).run().await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            let (s, v) = routes::error(&e);
+            json_reply(s, v)
+        }
     }
 }
 

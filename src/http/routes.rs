@@ -99,12 +99,14 @@ pub async fn status(hub: &Hub) -> (u16, Value) {
     if let Err(e) = hub.check() {
         return (503, json!({"ok": false, "error": e.to_string()}));
     }
-    let (health, count, last, bus, dead) = tokio::join!(
+    let (health, count, last, bus, dead, counts, workers) = tokio::join!(
         hub.health().run(),
         hub.events.len().run(),
         hub.events.last_id().run(),
         hub.bus.stats().run(),
         hub.bus.dead_letters(None, crate::bus::MAX_COUNT).run(),
+        hub.jobs.counts().run(),
+        hub.jobs.workers().run(),
     );
     let health = match health {
         Ok(h) => h,
@@ -139,9 +141,10 @@ pub async fn status(hub: &Hub) -> (u16, Value) {
         "version": env!("CARGO_PKG_VERSION"),
         "server_version": health.server_version,
         "rtt_ms": health.rtt_ms,
-        // Filled from hub.jobs.counts() and hub.jobs.workers() where they exist.
-        "jobs": {"counts": []},
-        "workers": [],
+        "jobs": {"counts": counts.unwrap_or_default().iter()
+            .map(|c| json!({"kind": c.kind, "state": c.state, "count": c.count}))
+            .collect::<Vec<_>>()},
+        "workers": workers.unwrap_or_default().iter().map(|w| w.to_json()).collect::<Vec<_>>(),
         "bus": {"agents": agents, "groups": [],
                 "pending": bus.as_ref().map(|s| s.pending).unwrap_or(0),
                 "dead": bus.as_ref().map(|s| s.dead).unwrap_or(0)},
