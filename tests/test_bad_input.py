@@ -437,6 +437,11 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     "activity.clear": [("user", lambda h, _: h.activity.clear(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
+    "hub.serve": [
+        ("host", lambda h, _: h.serve(S, 0)),
+        ("token", lambda h, _: h.serve("127.0.0.1", 0, token=S)),
+        ("cors", lambda h, _: h.serve("127.0.0.1", 0, cors=[S])),
+    ],
 }
 
 # Public methods with no text or JSON argument (nothing to refuse) or none a user passes text

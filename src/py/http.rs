@@ -61,19 +61,24 @@ fn core_hub(hub: &Bound<'_, PyAny>) -> PyResult<Arc<CoreHub>> {
 pub(crate) fn serve(
     py: Python<'_>,
     hub: &Arc<CoreHub>,
-    host: String,
+    host: Text,
     port: u16,
-    token: Option<String>,
-    cors: Option<Vec<String>>,
+    token: Option<Text>,
+    cors: Option<Vec<Text>>,
     ping: f64,
     buffer: usize,
     max_clients: usize,
 ) -> PyResult<Server> {
+    let host = host.into_string();
     let cfg = Config {
         host: host.clone(),
         port,
-        token: token.filter(|t| !t.is_empty()),
-        cors: cors.unwrap_or_default(),
+        token: token.map(Text::into_string).filter(|t| !t.is_empty()),
+        cors: cors
+            .unwrap_or_default()
+            .into_iter()
+            .map(Text::into_string)
+            .collect(),
         limits: limits(ping, buffer, max_clients)?,
         ..Config::default()
     };

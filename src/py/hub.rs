@@ -151,17 +151,17 @@ macro_rules! hub_methods {
             /// Serves this hub over HTTP (status, events, SSE, the dashboard; docs/http.md) on
             /// the runtime's threads; returns the running `Server`.
             #[pyo3(
-                signature = (host="127.0.0.1".to_string(), port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000),
+                signature = (host=super::convert::Text::from("127.0.0.1"), port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000),
                 text_signature = "($self, host='127.0.0.1', port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000)"
             )]
             #[allow(clippy::too_many_arguments)]
             fn serve(
                 &self,
                 py: Python<'_>,
-                host: String,
+                host: super::convert::Text,
                 port: u16,
-                token: Option<String>,
-                cors: Option<Vec<String>>,
+                token: Option<super::convert::Text>,
+                cors: Option<Vec<super::convert::Text>>,
                 ping: f64,
                 buffer: usize,
                 max_clients: usize,
