@@ -54,7 +54,7 @@ RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "ActivityFollow": "AsyncActivityFollow",
 }
 # Methods that do no I/O: the same call in both classes.
-SAME = {"configure", "worker", "subscribe", "keys", "cached", "follow", "__repr__"}
+SAME = {"configure", "worker", "subscribe", "keys", "cached", "follow", "serve", "__repr__"}
 # Sync-only members.
 SKIP = {"__new__", "__init__", "__enter__", "__exit__", "_async_twin"}
 # Sync-only members of one class: the pattern memory that create_pattern_memory() returns owns

@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod filesync;
 pub mod flags;
+pub mod http;
 pub mod hub;
 pub mod ids;
 pub mod jobs;

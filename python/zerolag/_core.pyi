@@ -341,6 +341,27 @@ class Hub:
     @property
     def activity(self) -> Activity:
         """Per-user activity feeds of this namespace (the engine of ``chat``)."""
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        token: str | None = None,
+        cors: list[str] | None = None,
+        ping: float = 15.0,
+        buffer: int = 1024,
+        max_clients: int = 1000,
+    ) -> Server:
+        """Serve this hub over HTTP (docs/http.md): ``/status``, ``/events``, ``/stream``,
+        ``/analytics``, ``/realtime`` (server-sent events) and the dashboard at ``/``, on the
+        runtime's threads (the GIL stays free); returns the running :class:`Server` (a context
+        manager). ``port=0`` picks a free port (``server.port``). Binds to loopback by default;
+        any other address needs ``token`` (16+ characters; ValidationError otherwise), which
+        every request must then carry as ``Authorization: Bearer <token>``. ``cors``: origins
+        allowed by CORS (``["*"]``: any); none by default. ``ping``: seconds between SSE
+        keep-alive comments; ``buffer``: frames an SSE client may have waiting before it is
+        dropped as too slow; ``max_clients``: SSE clients at once (503 beyond). OSError when
+        the port is taken."""
     def health(self) -> Health:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> int:
@@ -422,6 +443,27 @@ class AsyncHub:
     @property
     def activity(self) -> AsyncActivity:
         """Per-user activity feeds of this namespace (the engine of ``chat``)."""
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        token: str | None = None,
+        cors: list[str] | None = None,
+        ping: float = 15.0,
+        buffer: int = 1024,
+        max_clients: int = 1000,
+    ) -> Server:
+        """Serve this hub over HTTP (docs/http.md): ``/status``, ``/events``, ``/stream``,
+        ``/analytics``, ``/realtime`` (server-sent events) and the dashboard at ``/``, on the
+        runtime's threads (the GIL stays free); returns the running :class:`Server` (a context
+        manager). ``port=0`` picks a free port (``server.port``). Binds to loopback by default;
+        any other address needs ``token`` (16+ characters; ValidationError otherwise), which
+        every request must then carry as ``Authorization: Bearer <token>``. ``cors``: origins
+        allowed by CORS (``["*"]``: any); none by default. ``ping``: seconds between SSE
+        keep-alive comments; ``buffer``: frames an SSE client may have waiting before it is
+        dropped as too slow; ``max_clients``: SSE clients at once (503 beyond). OSError when
+        the port is taken."""
     def health(self) -> Coroutine[Any, Any, Health]:
         """Backend, server version, round-trip time and size of the namespace."""
     def clear(self) -> Coroutine[Any, Any, int]:
@@ -4059,3 +4101,68 @@ class AsyncActivity:
         """Delete the user's feed; returns how many items went."""
 
 # ---- end of generated AsyncActivity ----
+
+class Server:
+    """The HTTP service of a hub, running (from :meth:`Hub.serve`); a context manager that
+    closes it."""
+
+    @property
+    def url(self) -> str:
+        """``http://<address>:<port>``."""
+    @property
+    def port(self) -> int:
+        """The port it listens on (the one picked when 0 was asked)."""
+    @property
+    def host(self) -> str:
+        """The host it was asked to bind."""
+    @property
+    def running(self) -> bool:
+        """True until :meth:`close`."""
+    def stats(self) -> dict[str, int]:
+        """``{"clients", "subscriptions", "dropped"}``: SSE clients now, event log followers
+        now (one per set of channel patterns in use, shared by its clients), and clients
+        dropped as too slow so far."""
+    def close(self) -> None:
+        """Stop: close every connection and release the port (returns once it is free)."""
+    def __enter__(self) -> Server: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+class HttpApp:
+    """The Rust half of :func:`zerolag.http.app`: the JSON endpoints and the realtime streams
+    of one hub, with one fan-out shared by the app's clients."""
+
+    def __new__(
+        cls,
+        hub: Hub | AsyncHub,
+        *,
+        ping: float = 15.0,
+        buffer: int = 1024,
+        max_clients: int = 1000,
+    ) -> HttpApp: ...
+    @property
+    def page(self) -> str:
+        """The dashboard page served at ``/``."""
+    def get(self, path: str, query: str) -> Coroutine[Any, Any, tuple[int, bytes] | None]:
+        """``(status, JSON body)`` of ``GET path?query`` for the JSON endpoints, None for a
+        path that is not one."""
+    def realtime(
+        self, channels: list[str], after: str | None = None
+    ) -> Coroutine[Any, Any, tuple[int, bytes, SseStream | None]]:
+        """Open a realtime stream of ``channels`` (patterns; none: every channel) resuming
+        after event id ``after``: ``(200, b"", stream)``, or ``(status, JSON body, None)``
+        when refused (400 bad pattern or id, 503 too many clients or the store is down)."""
+    def stats(self) -> dict[str, int]:
+        """As :meth:`Server.stats`."""
+    def close(self) -> None:
+        """End every stream."""
+
+class SseStream:
+    """The frames of one realtime client as ready-to-send bytes (``async for chunk in
+    stream``); each step joins every frame ready at that moment. It ends when the client was
+    dropped as too slow or the service stopped."""
+
+    def __aiter__(self) -> SseStream: ...
+    def __anext__(self) -> Coroutine[Any, Any, bytes]: ...
+    @property
+    def dropped(self) -> bool:
+        """True when the stream ended because the client was too slow."""

@@ -243,6 +243,55 @@ def _mcp_parser(sub: Any) -> None:
     p.set_defaults(fn=_cmd_mcp)
 
 
+def _cmd_serve(a: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    token = a.token or os.environ.get("ZEROLAG_HTTP_TOKEN") or None
+    cors = [o.strip() for o in a.cors.split(",") if o.strip()] if a.cors else None
+    with open_hub(a.url, root=a.root, namespace=a.namespace or "default") as hub:
+        with hub.serve(a.host, a.port, token=token, cors=cors) as server:
+            print(f"zerolag serve: {server.url} (namespace {hub.namespace!r})", flush=True)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+def _serve_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the store over HTTP: status, events, SSE, the dashboard (until Ctrl-C)",
+        description=(
+            "Serves GET /status, /events, /stream, /analytics, /realtime (server-sent events) "
+            "and the dashboard at / on HOST:PORT until Ctrl-C or SIGTERM. Binds to loopback by "
+            "default; any other address needs --token (or $ZEROLAG_HTTP_TOKEN), which every "
+            "request must then carry as 'Authorization: Bearer <token>'."
+        ),
+    )
+    p.add_argument(
+        "--url", default=None, help="store URL (default: the embedded store under --root)"
+    )
+    p.add_argument("--root", default=".", help="root directory of the embedded store (default: .)")
+    p.add_argument("--namespace", default=None, help="namespace to use (default: default)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free one)")
+    p.add_argument(
+        "--token",
+        default=None,
+        help="bearer token every request must carry, 16+ characters (needed beyond loopback; "
+        "default: $ZEROLAG_HTTP_TOKEN)",
+    )
+    p.add_argument(
+        "--cors", default=None, help="origins allowed by CORS, comma-separated (default: none)"
+    )
+    p.set_defaults(fn=_cmd_serve)
+
+
 def _store_url(url: str | None) -> str | None:
     """A URL as given on the command line: ``-``, empty or omitted mean the embedded store
     (``embedded`` and ``sqlite://...`` are read by the core itself)."""
@@ -459,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(fn=_cmd_worker)
     _transfer_parsers(sub)
     _mcp_parser(sub)
+    _serve_parser(sub)
     a = parser.parse_args(argv)
     try:
         return int(a.fn(a))

@@ -9,6 +9,7 @@
 
 pub mod dump;
 pub mod follow;
+pub mod gap;
 pub mod redis;
 pub mod sqlite;
 #[cfg(test)]

@@ -148,6 +148,25 @@ macro_rules! hub_methods {
                 }
             )+
 
+            /// Serves this hub over HTTP (status, events, SSE, the dashboard; docs/http.md) on
+            /// the runtime's threads; returns the running `Server`.
+            #[pyo3(signature = (host="127.0.0.1".to_string(), port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000))]
+            #[allow(clippy::too_many_arguments)]
+            fn serve(
+                &self,
+                py: Python<'_>,
+                host: String,
+                port: u16,
+                token: Option<String>,
+                cors: Option<Vec<String>>,
+                ping: f64,
+                buffer: usize,
+                max_clients: usize,
+            ) -> PyResult<super::http::Server> {
+                checked(&self.inner)?;
+                super::http::serve(py, &self.inner, host, port, token, cors, ping, buffer, max_clients)
+            }
+
             /// Backend, server version, round-trip time and size of the namespace.
             fn health<'py>(&self, py: Python<'py>) -> PyResult<$ret> {
                 checked(&self.inner)?;

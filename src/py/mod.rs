@@ -13,6 +13,7 @@ mod events;
 mod filesync;
 mod flags;
 mod html;
+mod http;
 mod hub;
 mod job;
 mod job_page;
@@ -202,6 +203,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     awaitable::register(m)?;
     protocol::register(m)?;
     anonymize::register(m)?;
+    http::register(m)?;
     bus::register(m)?;
     changes::register(m)?;
     docs::register(m)?;
