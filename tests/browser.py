@@ -78,9 +78,7 @@ def headless_chromium(*, width: int = 1280, height: int = 900) -> Iterator[Any]:
         driver.quit()
 
 
-def wait_for(
-    check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "the page"
-) -> T:
+def wait_for(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "the page") -> T:
     """Calls ``check`` until it returns something truthy (returned) or ``timeout`` passes (a
     test failure naming ``what``). A generous deadline, not a latency assertion."""
     deadline = time.monotonic() + timeout
