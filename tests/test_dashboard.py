@@ -141,20 +141,25 @@ def test_dashboard_shows_bus_agents_and_jobs(hub: Any, browser: Any, backend: st
 
 
 def test_dashboard_sends_the_token_from_its_address(hub: Any, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
     token = "dashboard-test-token-0123456789"
     server = hub.serve(host="127.0.0.1", port=0, token=token)
     try:
         base = server.url.rstrip("/")
-        # Without the token the page loads but the data does not: it says what is missing.
+        # Without the token not even the page is served.
         browser.get(base + "/")
         wait_for(
-            lambda: "token" in _testid(browser, "problem"),
-            what="the page asking for a token",
+            lambda: "unauthorized" in browser.find_element(By.TAG_NAME, "body").text,
+            what="the server refusing the page without a token",
         )
-        browser.get(f"{base}/?token={token}")
+        assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="conn"]')
+        # With it in the address, the page sends it on with every request it makes.
+        browser.get(f"{base}/?access_token={token}")
         _wait_live(browser, "the event stream with the token")
         wait_for(lambda: _testid(browser, "namespace") == hub.namespace, what="the status")
         ev = hub.events.publish("dash:token", {"ok": True})
         wait_for(lambda: ev.id in _shown_ids(browser), what="the event sent with the token")
+        assert _testid(browser, "problem") == ""
     finally:
         server.close()
