@@ -4102,6 +4102,7 @@ class AsyncActivity:
 
 # ---- end of generated AsyncActivity ----
 
+@final
 class Server:
     """The HTTP service of a hub, running (from :meth:`Hub.serve`); a context manager that
     closes it."""
@@ -4127,6 +4128,7 @@ class Server:
     def __enter__(self) -> Server: ...
     def __exit__(self, *args: object) -> bool: ...
 
+@final
 class HttpApp:
     """The Rust half of :func:`zerolag.http.app`: the JSON endpoints and the realtime streams
     of one hub, with one fan-out shared by the app's clients."""
@@ -4156,6 +4158,7 @@ class HttpApp:
     def close(self) -> None:
         """End every stream."""
 
+@final
 class SseStream:
     """The frames of one realtime client as ready-to-send bytes (``async for chunk in
     stream``); each step joins every frame ready at that moment. It ends when the client was

@@ -90,7 +90,12 @@ class App:
             return
         path = _route_path(scope)
         if path in ("", "/"):
-            await _send(send, 200, [(b"content-type", b"text/html; charset=utf-8")], self._core.page.encode())
+            await _send(
+                send,
+                200,
+                [(b"content-type", b"text/html; charset=utf-8")],
+                self._core.page.encode(),
+            )
         elif path == "/realtime":
             await self._realtime(headers, qs, receive, send)
         else:
@@ -112,7 +117,9 @@ class App:
             given = next((v for k, v in parse_qsl(qs) if k == "access_token"), "").encode()
         return hmac.compare_digest(given, self._token)
 
-    async def _realtime(self, headers: dict[str, bytes], qs: str, receive: Receive, send: Send) -> None:
+    async def _realtime(
+        self, headers: dict[str, bytes], qs: str, receive: Receive, send: Send
+    ) -> None:
         pairs = parse_qsl(qs, keep_blank_values=True)
         channels = [v for k, v in pairs if k == "channel"]
         after = headers.get("last-event-id", b"").decode("latin-1") or None

@@ -150,7 +150,10 @@ macro_rules! hub_methods {
 
             /// Serves this hub over HTTP (status, events, SSE, the dashboard; docs/http.md) on
             /// the runtime's threads; returns the running `Server`.
-            #[pyo3(signature = (host="127.0.0.1".to_string(), port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000))]
+            #[pyo3(
+                signature = (host="127.0.0.1".to_string(), port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000),
+                text_signature = "($self, host='127.0.0.1', port=8765, *, token=None, cors=None, ping=15.0, buffer=1024, max_clients=1000)"
+            )]
             #[allow(clippy::too_many_arguments)]
             fn serve(
                 &self,
