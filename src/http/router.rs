@@ -22,8 +22,8 @@ use super::routes::{self, query};
 use super::sse::{Client, Refused};
 use super::Kill;
 
-/// The page served at `/`.
-pub const PAGE: &str = include_str!("placeholder.html");
+/// The page served at `/`: the dashboard (one self-contained file, no build step).
+pub const PAGE: &str = include_str!("dashboard/index.html");
 
 /// What the handlers share.
 pub struct App {
