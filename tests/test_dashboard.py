@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,19 +117,38 @@ def test_dashboard_shows_bus_agents_and_jobs(hub: Any, browser: Any, backend: st
             ),
             what="the bus agents' pending messages",
         )
-        # Job counts and the worker registry come from hub.jobs.counts() and
-        # hub.jobs.workers(), where this build has them.
-        if hasattr(hub.jobs, "counts"):
-            for i in range(3):
-                hub.jobs.enqueue("email", {"to": f"user{i}@example.com"})
-            hub.jobs.enqueue("resize", {"image": "a.png"})
-            wait_for(
-                lambda: (
-                    _testid(browser, "jobs-email-ready") == "3"
-                    and _testid(browser, "jobs-resize-ready") == "1"
-                ),
-                what="the queued jobs (3 email, 1 resize) in the jobs table",
-            )
+        for i in range(3):
+            hub.jobs.enqueue("email", {"to": f"user{i}@example.com"})
+        hub.jobs.enqueue("resize", {"image": "a.png"})
+        wait_for(
+            lambda: (
+                _testid(browser, "jobs-email-ready") == "3"
+                and _testid(browser, "jobs-resize-ready") == "1"
+            ),
+            what="the queued jobs (3 email, 1 resize) in the jobs table",
+        )
+        # A worker that beats shows as alive; one that stopped beating long ago as lost.
+        hub.jobs.register_worker("mailer-1", kinds=["email"], interval=30)
+        hub.jobs.register_worker("resizer-1", kinds=["resize"], interval=0.05)
+        time.sleep(0.3)  # past three of resizer-1's beat intervals: it counts as lost
+
+        def worker_states() -> dict[str, str]:
+            from selenium.webdriver.common.by import By
+
+            rows = browser.find_elements(By.CSS_SELECTOR, '[data-testid="worker"]')
+            return {r.get_attribute("data-id"): r.get_attribute("data-lost") for r in rows}
+
+        wait_for(
+            lambda: worker_states() == {"mailer-1": "false", "resizer-1": "true"},
+            what="the workers, mailer-1 alive and resizer-1 lost",
+        )
+        for user in ("u1", "u2", "u3"):
+            hub.analytics.track("signup", user)
+        hub.analytics.track("login", "u1")
+        wait_for(
+            lambda: "signup" in (_testid(browser, "analytics") or ""),
+            what="the tracked events in the analytics section",
+        )
         for i in range(3):
             hub.events.publish("task:done", {"task": f"t{i}", "ok": True})
         wait_for(lambda: len(_shown_ids(browser)) == 3, what="the events")

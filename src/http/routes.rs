@@ -99,7 +99,9 @@ pub async fn status(hub: &Hub) -> (u16, Value) {
     if let Err(e) = hub.check() {
         return (503, json!({"ok": false, "error": e.to_string()}));
     }
-    let (health, count, last, bus, dead, counts, workers) = tokio::join!(
+    let now = now_ms() as i64;
+    let week = Some((now - 6 * DAY_MS, now));
+    let (health, count, last, bus, dead, counts, workers, tracked) = tokio::join!(
         hub.health().run(),
         hub.events.len().run(),
         hub.events.last_id().run(),
@@ -107,6 +109,7 @@ pub async fn status(hub: &Hub) -> (u16, Value) {
         hub.bus.dead_letters(None, crate::bus::MAX_COUNT).run(),
         hub.jobs.counts().run(),
         hub.jobs.workers().run(),
+        hub.analytics.events(week, now).run(),
     );
     let health = match health {
         Ok(h) => h,
@@ -150,10 +153,27 @@ pub async fn status(hub: &Hub) -> (u16, Value) {
                 "dead": bus.as_ref().map(|s| s.dead).unwrap_or(0)},
         "events": {"count": count.unwrap_or(0), "last_id": last.ok()},
         "sync": sync,
-        "analytics": null,
+        "analytics": status_analytics(tracked.unwrap_or_default()),
     });
     (200, v)
 }
+
+/// `/status`'s analytics: the most counted events of the last 7 days as `{event: count}`
+/// (the dashboard draws a map of numbers as bars), or null when nothing was tracked.
+fn status_analytics(totals: Vec<(String, i64)>) -> Value {
+    if totals.is_empty() {
+        return Value::Null;
+    }
+    let top: serde_json::Map<String, Value> = totals
+        .into_iter()
+        .take(STATUS_TOP)
+        .map(|(e, c)| (e, json!(c)))
+        .collect();
+    json!({ "events, last 7 days": top })
+}
+
+/// Events `/status` lists under analytics.
+const STATUS_TOP: usize = 10;
 
 /// `GET /events`: `{"events": [...], "next": ID}`; `next` is the `after` of the next page.
 async fn events(hub: &Hub, q: &Query) -> Result<Value, Error> {
