@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_ops, demo
+from . import __version__, cli_info, cli_jobs, cli_ops, demo
 from . import open as open_hub
 from .exceptions import ZerolagError
 
@@ -512,7 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _transfer_parsers(sub)
     _mcp_parser(sub)
     _serve_parser(sub)
-    cli_ops.add_parsers(sub)
+    cli_info.add_parsers(sub)  # info
+    cli_jobs.add_parsers(sub)  # jobs, bus, events
     a = parser.parse_args(argv)
     cli_ops.setup(a)
     try:

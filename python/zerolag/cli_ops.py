@@ -220,11 +220,3 @@ def guarded(fn: Command) -> Command:
             return 130
 
     return run
-
-
-def add_parsers(sub: Any) -> None:
-    """Adds ``info``, ``jobs``, ``bus`` and ``events`` to the ``zerolag`` command."""
-    from . import cli_info, cli_jobs
-
-    cli_info.add_parsers(sub)
-    cli_jobs.add_parsers(sub)

@@ -505,17 +505,19 @@ class Worker:
         hb_stop = threading.Event()
         last_hb = [time.monotonic()]
         last_beat = [time.monotonic()]
-        try:
-            self._register()
-        except ZerolagError:
-            last_beat[0] = 0.0  # the first beat registers it once the store answers
         fin = threading.Thread(target=finisher, daemon=True, name=f"zl-jobs-fin-{self.name}")
         hb = threading.Thread(target=heartbeater, daemon=True, name=f"zl-jobs-hb-{self.name}")
-        fin.start()
-        hb.start()
         cold = False
-        log.info("worker %s started: kinds %s, concurrency %d", self.name, self.kinds, n)
+        # The signal handlers go in before the worker registers: a SIGINT or SIGTERM sent once
+        # it is listed must stop it as warmly as one sent later.
         with self._stop_on_signals():
+            try:
+                self._register()
+            except ZerolagError:
+                last_beat[0] = 0.0  # the first beat registers it once the store answers
+            fin.start()
+            hb.start()
+            log.info("worker %s started: kinds %s, concurrency %d", self.name, self.kinds, n)
             try:
                 while not self._stop.is_set():
                     with cond:
