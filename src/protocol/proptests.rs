@@ -212,7 +212,9 @@ proptest! {
         prop_assert!(!line.contains(breaks), "line break in {:?}", line);
 
         // Bracketed inside prose on one line, and on its own line, extract finds exactly it.
-        let prose = |s: &str| s.replace(['[', ']', '\n', '\r', '`'], "_");
+        // Prose has no brackets, line breaks, backticks or colons: with a colon it could end
+        // in a command of its own (`cl:` right before the bracket reads as a bare `cl`).
+        let prose = |s: &str| s.replace(['[', ']', '\n', '\r', '`', ':'], "_");
         let text = format!("{} [{line}] {}", prose(&before), prose(&after));
         let x = extract(&text, dir);
         prop_assert!(x.errors.is_empty(), "{:?}", x.errors);
