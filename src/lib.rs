@@ -4,6 +4,7 @@
 //! code that touches PyO3 (built with the `python` feature).
 
 pub mod anonymize;
+pub mod archive;
 pub mod bus;
 pub mod cache;
 pub mod changes;
