@@ -45,6 +45,7 @@ PAIRS = {
     "Flags": ("AsyncFlags", "hub.flags"),
     "Chat": ("AsyncChat", "hub.chat"),
     "Activity": ("AsyncActivity", "hub.activity"),
+    "Archive": ("AsyncArchive", "hub.archive"),
 }
 RENAME = {sync: pair[0] for sync, pair in PAIRS.items()} | {
     "Subscription": "AsyncSubscription",

@@ -85,6 +85,8 @@ pub struct Hub {
     pub chat: Streams,
     /// See [`Hub::chat`].
     pub activity: Streams,
+    /// The PostgreSQL archive attached to this hub, if any (`crate::archive::pg`).
+    pub archive: Arc<crate::archive::pg::Attachment>,
 }
 
 impl Hub {
@@ -122,6 +124,7 @@ impl Hub {
             flags: crate::flags::Flags::new(backend.clone(), ns.clone()),
             chat: Streams::chat(backend.clone(), ns.clone()),
             activity: Streams::activity(backend.clone(), ns.clone()),
+            archive: Arc::default(),
             backend,
             root,
             ns,
@@ -164,6 +167,9 @@ impl Hub {
     /// the async connection goes when the last handle drops.
     pub fn close(&self) {
         let engine = self.sync.lock().take();
+        if self.backend.check_fork().is_ok() {
+            self.archive.close();
+        }
         if self.backend.check_fork().is_err() {
             // In a child forked after the open: the file sync's threads and the connections
             // are the parent's; leave them be (see `Drop`).

@@ -25,9 +25,13 @@ from ._core import (
     ActivityItem,
     Analytics,
     Anonymizer,
+    ArchivedMessage,
+    ArchivePage,
+    Archive,
     AsyncActivity,
     AsyncActivityFollow,
     AsyncAnalytics,
+    AsyncArchive,
     AsyncBus,
     AsyncCache,
     AsyncChanges,
@@ -109,6 +113,7 @@ from ._core import (
 )
 from .cache import cached_model
 from .exceptions import (
+    ArchiveUnavailable,
     AuthenticationError,
     BackendError,
     ClosedError,
@@ -136,6 +141,10 @@ __all__ = [
     "AsyncHub",
     "Health",
     "Transfer",
+    "Archive",
+    "AsyncArchive",
+    "ArchivePage",
+    "ArchivedMessage",
     "Task",
     "Tasks",
     "AsyncTasks",
@@ -150,6 +159,7 @@ __all__ = [
     "ChangeSubscription",
     "AsyncChangeSubscription",
     "RescanRequired",
+    "ArchiveUnavailable",
     "Event",
     "Message",
     "Delivery",
@@ -253,6 +263,7 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     *,
     root: str | os.PathLike[str] = ".",
     namespace: str = "default",
+    archive: str | None = None,
 ) -> Hub:
     """Open a hub.
 
@@ -273,24 +284,44 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     A hub does not cross ``fork()``: open one in the child.
 
     ``namespace`` isolates everything the hub stores (letters, digits, ``_``, ``-``, ``.``).
+
+    ``archive`` is a PostgreSQL DSN (``postgresql://user@host:port/db``): the hub attaches
+    that long-term archive at once (``hub.archive.attach(archive)``, docs/archive.md). A
+    server that cannot be reached does not fail the open: archiving catches up later.
     """
-    return Hub(url, root=os.fspath(root), namespace=namespace)
+    hub = Hub(url, root=os.fspath(root), namespace=namespace)
+    if archive is not None:
+        try:
+            hub.archive.attach(archive)
+        except BaseException:
+            hub.close()
+            raise
+    return hub
 
 
 class _AsyncOpen:
     """What :func:`open_async` returns: await it, or use it with ``async with``."""
 
-    def __init__(self, url: str | None, root: str, namespace: str) -> None:
+    def __init__(
+        self, url: str | None, root: str, namespace: str, archive: str | None = None
+    ) -> None:
         self._args = (url, root, namespace)
+        self._archive = archive
         self._hub: AsyncHub | None = None
 
     async def _connect(self) -> AsyncHub:
         url, root, namespace = self._args
-        return await AsyncHub.connect(url, root=root, namespace=namespace)
+        hub = await AsyncHub.connect(url, root=root, namespace=namespace)
+        if self._archive is not None:
+            try:
+                await hub.archive.attach(self._archive)
+            except BaseException:
+                await hub.close()
+                raise
+        return hub
 
     def __await__(self) -> Generator[Any, None, AsyncHub]:
-        url, root, namespace = self._args
-        return AsyncHub.connect(url, root=root, namespace=namespace).__await__()
+        return self._connect().__await__()
 
     async def __aenter__(self) -> AsyncHub:
         self._hub = await self._connect()
@@ -311,7 +342,8 @@ def open_async(
     *,
     root: str | os.PathLike[str] = ".",
     namespace: str = "default",
+    archive: str | None = None,
 ) -> _AsyncOpen:
     """Open an :class:`AsyncHub`: ``hub = await zerolag.open_async(...)`` or
     ``async with zerolag.open_async(...) as hub:``. Same arguments as :func:`open`."""
-    return _AsyncOpen(url, os.fspath(root), namespace)
+    return _AsyncOpen(url, os.fspath(root), namespace, archive)

@@ -295,6 +295,9 @@ class Hub:
     @property
     def closed(self) -> bool: ...
     @property
+    def archive(self) -> Archive:
+        """The namespace's long-term archive in PostgreSQL (docs/archive.md)."""
+    @property
     def bus(self) -> Bus: ...
     @property
     def cache(self) -> Cache:
@@ -415,6 +418,9 @@ class AsyncHub:
     def url(self) -> str | None: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def archive(self) -> AsyncArchive:
+        """The namespace's long-term archive in PostgreSQL (docs/archive.md)."""
     @property
     def bus(self) -> AsyncBus: ...
     @property
@@ -820,6 +826,185 @@ class AsyncKv:
         """The keys starting with ``prefix``, in byte order, as an async iterator."""
 
 # ---- end of generated AsyncKv ----
+
+# ---- archive (src/py/archive.rs, src/archive/) -----------------------------------------
+class _ArchiveHealth(TypedDict):
+    status: Literal["ok", "degraded", "standby", "detached"]
+    message: str
+    behind: int
+    leader: bool
+    last_error: str | None
+    archived: dict[str, int]
+    lost: dict[str, int]
+    last_ok: float | None
+
+class _ArchiveStats(TypedDict):
+    messages: int
+    acks: int
+    dead_letters: int
+    events: int
+    jobs: int
+    tasks: int
+    patterns: int
+    oldest: float | None
+    newest: float | None
+    bytes: int
+
+@final
+class ArchivedMessage:
+    """A bus message as the archive keeps it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def time(self) -> float:
+        """When it was shared, seconds since the epoch."""
+    @property
+    def sender(self) -> str: ...
+    @property
+    def recipients(self) -> list[str]:
+        """The receiving agents (``["*"]`` for a broadcast)."""
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def broadcast(self) -> bool: ...
+    @property
+    def payload(self) -> Any: ...
+    @property
+    def acked_at(self) -> float | None:
+        """When it was acknowledged, seconds since the epoch (None: not acknowledged)."""
+
+@final
+class ArchivePage:
+    """A page of archived history, newest first (``len()`` and iteration over its messages)."""
+
+    @property
+    def messages(self) -> list[ArchivedMessage]: ...
+    @property
+    def next_cursor(self) -> str | None:
+        """Pass it as ``cursor`` for the next (older) page; None when this was the last."""
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[ArchivedMessage]: ...
+
+@final
+class Archive:
+    """``hub.archive``: the namespace's long-term archive in PostgreSQL (docs/archive.md).
+    Bus messages and acknowledgements, dead letters, events, finished jobs, task versions and
+    pattern records are copied in the background, exactly once. Queries raise
+    :class:`~zerolag.exceptions.ArchiveUnavailable` while PostgreSQL cannot be reached (or
+    nothing is attached); everything else in the hub goes on."""
+
+    def attach(self, dsn: str, *, batch: int = 5000, poll: float = 0.1) -> None:
+        """Connect to the archive at ``dsn`` (``postgresql://user@host:port/db`` or
+        ``key=value`` pairs), create or migrate its tables and start archiving in the
+        background. A server that cannot be reached does not fail it (``health()`` says
+        degraded until it can); a refused login raises AuthenticationError. The same DSN
+        again does nothing; another while one is attached raises ValidationError."""
+    def detach(self) -> None:
+        """Stop archiving and release the namespace's lease (the cursors stay: attaching
+        again goes on where it stopped)."""
+    @property
+    def attached(self) -> bool: ...
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until the archive holds what the store held at the call; False when
+        ``timeout`` seconds passed first."""
+    def health(self) -> _ArchiveHealth:
+        """The archive's state: ``status`` (ok, degraded, standby: another process
+        archives, detached), ``message`` ("archive degraded, 1234 behind"), ``behind``,
+        ``leader``, ``last_error``, rows ``archived`` and ``lost`` per source, ``last_ok``."""
+    def history(
+        self,
+        agent: str | None = None,
+        kinds: list[str] | None = None,
+        since: float | _datetime | None = None,
+        until: float | _datetime | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ArchivePage:
+        """Archived bus messages, newest first: those ``agent`` sent or received
+        (broadcasts included), of ``kinds``, shared in ``[since, until)`` (seconds or
+        datetimes), matching ``text`` (full-text search: words, "phrases", -excluded, or).
+        Pass the page's ``next_cursor`` as ``cursor`` for the next page."""
+    def cross_agent_insights(
+        self, since: float | _datetime | None = None, until: float | _datetime | None = None
+    ) -> dict[str, Any]:
+        """``messages``: ``[{"sender", "receiver", "kind", "day", "count"}]``;
+        ``ack_latency_ms``: ``{"count", "p50", "p90", "p99"}``; ``dead_letters``:
+        ``[{"agent", "reason", "count"}]``; over messages shared in ``[since, until)``."""
+    def stats(self) -> _ArchiveStats:
+        """Archived rows per source, the oldest and newest message or event time (seconds),
+        and the bytes the namespace's rows take."""
+    def clear(self, *, confirm: str) -> int:
+        """Delete this namespace's archived rows and the store's archive cursors, and
+        detach; ``confirm`` must be the namespace. Returns the rows deleted."""
+    def erase(self, subject: str) -> dict[str, int]:
+        """Remove ``subject`` (an agent or user id) from the archive only and record it so
+        it is never archived again; rows removed per source (``hub.erase`` does this and
+        the store's part)."""
+    def __repr__(self) -> str: ...
+
+# ---- generated by scripts/gen_async_stubs.py: AsyncArchive ----
+@final
+class AsyncArchive:
+    """``hub.archive`` of an :class:`AsyncHub`: the operations of :class:`Archive` as
+    coroutines (run one with ``await``, ``asyncio.create_task`` or ``asyncio.gather``)."""
+
+    def attach(
+        self, dsn: str, *, batch: int = 5000, poll: float = 0.1
+    ) -> Coroutine[Any, Any, None]:
+        """Connect to the archive at ``dsn`` (``postgresql://user@host:port/db`` or
+        ``key=value`` pairs), create or migrate its tables and start archiving in the
+        background. A server that cannot be reached does not fail it (``health()`` says
+        degraded until it can); a refused login raises AuthenticationError. The same DSN
+        again does nothing; another while one is attached raises ValidationError."""
+    def detach(self) -> Coroutine[Any, Any, None]:
+        """Stop archiving and release the namespace's lease (the cursors stay: attaching
+        again goes on where it stopped)."""
+    @property
+    def attached(self) -> bool: ...
+    def flush(self, timeout: float = 30.0) -> Coroutine[Any, Any, bool]:
+        """Wait until the archive holds what the store held at the call; False when
+        ``timeout`` seconds passed first."""
+    def health(self) -> Coroutine[Any, Any, _ArchiveHealth]:
+        """The archive's state: ``status`` (ok, degraded, standby: another process
+        archives, detached), ``message`` ("archive degraded, 1234 behind"), ``behind``,
+        ``leader``, ``last_error``, rows ``archived`` and ``lost`` per source, ``last_ok``."""
+    def history(
+        self,
+        agent: str | None = None,
+        kinds: list[str] | None = None,
+        since: float | _datetime | None = None,
+        until: float | _datetime | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Coroutine[Any, Any, ArchivePage]:
+        """Archived bus messages, newest first: those ``agent`` sent or received
+        (broadcasts included), of ``kinds``, shared in ``[since, until)`` (seconds or
+        datetimes), matching ``text`` (full-text search: words, "phrases", -excluded, or).
+        Pass the page's ``next_cursor`` as ``cursor`` for the next page."""
+    def cross_agent_insights(
+        self, since: float | _datetime | None = None, until: float | _datetime | None = None
+    ) -> Coroutine[Any, Any, dict[str, Any]]:
+        """``messages``: ``[{"sender", "receiver", "kind", "day", "count"}]``;
+        ``ack_latency_ms``: ``{"count", "p50", "p90", "p99"}``; ``dead_letters``:
+        ``[{"agent", "reason", "count"}]``; over messages shared in ``[since, until)``."""
+    def stats(self) -> Coroutine[Any, Any, _ArchiveStats]:
+        """Archived rows per source, the oldest and newest message or event time (seconds),
+        and the bytes the namespace's rows take."""
+    def clear(self, *, confirm: str) -> Coroutine[Any, Any, int]:
+        """Delete this namespace's archived rows and the store's archive cursors, and
+        detach; ``confirm`` must be the namespace. Returns the rows deleted."""
+    def erase(self, subject: str) -> Coroutine[Any, Any, dict[str, int]]:
+        """Remove ``subject`` (an agent or user id) from the archive only and record it so
+        it is never archived again; rows removed per source (``hub.erase`` does this and
+        the store's part)."""
+    def __repr__(self) -> str: ...
+
+# ---- end of generated AsyncArchive ----
 
 # ---- memory store (src/py/memory_store.rs) ---------------------------------------------
 

@@ -23,6 +23,7 @@ __all__ = [
     "ClosedError",
     "BackendError",
     "RescanRequired",
+    "ArchiveUnavailable",
 ]
 
 # the note PyO3 adds to an error raised while converting an argument of a native method
@@ -83,6 +84,12 @@ class ConflictError(ZerolagError):
 
 class ConnectionError(ZerolagError, builtins.ConnectionError):
     """The server could not be reached, refused the connection, or the connection broke."""
+
+
+class ArchiveUnavailable(ConnectionError):
+    """The PostgreSQL archive cannot be reached (or none is attached): history that only the
+    archive holds is unavailable, while everything else (sharing, acknowledging, events)
+    goes on. See docs/archive.md."""
 
 
 class AuthenticationError(ZerolagError, builtins.PermissionError):

@@ -10,6 +10,7 @@
 //! capability read), `lease`, `run` (the loop), `pg` (PostgreSQL: schema, writes, queries).
 
 pub mod model;
+pub mod pg;
 pub mod run;
 pub mod sources;
 pub mod sqlite;

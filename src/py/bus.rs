@@ -515,7 +515,12 @@ macro_rules! bus_methods {
             #[pyo3(signature = (agent_a, agent_b, limit=50))]
             fn history<'py>(&self, py: Python<'py>, agent_a: Text, agent_b: Text, limit: usize) -> PyResult<$ret> {
                 check(&self.hub)?;
-                $run(py, self.hub.bus.history(&agent_a, &agent_b, limit), messages)
+                // Older messages from the archive when one is attached (docs/archive.md).
+                let op = crate::archive::pg::fallthrough::bus_history(
+                    self.hub.archive.current(), &self.hub.bus, self.hub.namespace().into(),
+                    &agent_a, &agent_b, limit,
+                );
+                $run(py, op, messages)
             }
 
             fn stats<'py>(&self, py: Python<'py>) -> PyResult<$ret> {

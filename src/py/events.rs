@@ -138,8 +138,13 @@ macro_rules! event_methods {
                 limit: usize,
             ) -> PyResult<$ret> {
                 let pats = self::patterns(patterns)?;
-                let after = Some(after.as_deref().unwrap_or("0"));
-                $run(py, self.hub.events.read(&pats, after, limit, Duration::ZERO), events)
+                let after = after.as_deref().unwrap_or("0").to_string();
+                // From the archive for what the store no longer keeps (docs/archive.md).
+                let op = crate::archive::pg::fallthrough::events_read(
+                    self.hub.archive.current(), &self.hub.events, self.hub.namespace().into(),
+                    pats, after, limit,
+                );
+                $run(py, op, events)
             }
 
             fn last_id<'py>(&self, py: Python<'py>) -> PyResult<$ret> {

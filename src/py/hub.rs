@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use super::convert::{PathArg, Text};
 use pyo3::types::{PyTuple, PyType};
 
+use super::archive::{Archive, AsyncArchive};
 use super::bus::{AsyncBus, Bus};
 use super::cache::{AsyncCache, Cache};
 use super::changes::{AsyncChanges, Changes};
@@ -230,6 +231,7 @@ pub struct Hub {
 }
 
 hub_methods!(Hub, Py<PyAny>, run_sync, [
+    archive: Archive,
     bus: Bus,
     cache: Cache,
     changes: Changes,
@@ -292,6 +294,7 @@ pub struct AsyncHub {
 }
 
 hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
+    archive: AsyncArchive,
     bus: AsyncBus,
     cache: AsyncCache,
     changes: AsyncChanges,

@@ -1,6 +1,7 @@
 //! The Python module `zerolag._core`: the only code that touches PyO3.
 
 mod anonymize;
+mod archive;
 mod awaitable;
 mod bus;
 mod cache;
@@ -235,6 +236,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     protocol::register(m)?;
     anonymize::register(m)?;
     http::register(m)?;
+    archive::register(m)?;
     bus::register(m)?;
     changes::register(m)?;
     docs::register(m)?;
