@@ -8,7 +8,7 @@ for _, a in ipairs(redis.call('HKEYS', P .. 'agents')) do
 end
 n = n + redis.call('XTRIM', P .. 'bcast', 'MINID', cut)
 for _, s in ipairs({ { 'hist', 'messages' }, { 'dead', 'dead_letters' } }) do
-  n = n + archive_held_minid(P .. s[1], redis.call('GET', P .. 'archived:' .. s[2]), cut)
+  n = n + archive_held_minid(P .. s[1], redis.call('GET', P .. 'archived:' .. s[2]), cut .. '-0')
 end
 n = n + archive_held_zcut(P .. 'acked', redis.call('GET', P .. 'archived:acks'), tonumber(cut))
 return n
