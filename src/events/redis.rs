@@ -24,12 +24,8 @@ static PUBLISH_MANY: LazyLock<Lua> =
 fn publish_keys(ns: &str) -> [String; 4] {
     let p = prefix(ns);
     let archived = crate::archive::sources::held::cursor_key(ns, crate::archive::Source::Events);
-    [
-        format!("{p}log"),
-        format!("{p}cfg"),
-        format!("{archived}"),
-        format!("{archived}:lost"),
-    ]
+    let lost = format!("{archived}:lost");
+    [format!("{p}log"), format!("{p}cfg"), archived, lost]
 }
 
 /// Wake-up topic of the log.

@@ -58,7 +58,10 @@ fn messages_come_back_in_order_with_their_recipients(h: &Hub) {
     let first = read(&s, Source::Messages, None, 2);
     let m = messages(&first);
     assert_eq!(m.len(), 2);
-    assert_eq!((m[0].id.as_str(), m[1].id.as_str()), (direct.as_str(), by_kind.as_str()));
+    assert_eq!(
+        (m[0].id.as_str(), m[1].id.as_str()),
+        (direct.as_str(), by_kind.as_str())
+    );
     assert_eq!(first.behind, 1);
     assert_eq!(first.lost, 0);
     assert_eq!(m[0].sender, "nova");
@@ -84,13 +87,26 @@ fn messages_come_back_in_order_with_their_recipients(h: &Hub) {
     assert_eq!(end.next, rest.next);
     // Cursor round trip; a commit never goes back.
     assert_eq!(s.cursor(Source::Messages).wait().unwrap(), None);
-    s.commit(Source::Messages, rest.next.clone()).wait().unwrap();
-    assert_eq!(s.cursor(Source::Messages).wait().unwrap(), Some(rest.next.clone()));
-    s.commit(Source::Messages, first.next.clone()).wait().unwrap();
-    assert_eq!(s.cursor(Source::Messages).wait().unwrap(), Some(rest.next.clone()));
+    s.commit(Source::Messages, rest.next.clone())
+        .wait()
+        .unwrap();
+    assert_eq!(
+        s.cursor(Source::Messages).wait().unwrap(),
+        Some(rest.next.clone())
+    );
+    s.commit(Source::Messages, first.next.clone())
+        .wait()
+        .unwrap();
+    assert_eq!(
+        s.cursor(Source::Messages).wait().unwrap(),
+        Some(rest.next.clone())
+    );
     assert_eq!(s.overrun(Source::Messages).wait().unwrap(), 0);
     assert!(s.commit(Source::Messages, "junk".into()).wait().is_err());
-    assert!(s.read(Source::Messages, Some("junk".into()), 1).wait().is_err());
+    assert!(s
+        .read(Source::Messages, Some("junk".into()), 1)
+        .wait()
+        .is_err());
 }
 
 both!(batches_respect_the_limit_and_miss_nothing);
@@ -155,16 +171,30 @@ fn dead_letters_come_back_with_their_envelope(h: &Hub) {
         idle_ms: 0,
         max_deliveries: 1,
     };
-    assert_eq!(bus.consume("w", "g", "c1", 1, pol, Duration::ZERO).wait().unwrap().len(), 1);
+    assert_eq!(
+        bus.consume("w", "g", "c1", 1, pol, Duration::ZERO)
+            .wait()
+            .unwrap()
+            .len(),
+        1
+    );
     std::thread::sleep(Duration::from_millis(3));
     // Handed out once already: the next look moves it to the dead letters.
-    bus.consume("w", "g", "c2", 1, pol, Duration::ZERO).wait().unwrap();
+    bus.consume("w", "g", "c2", 1, pol, Duration::ZERO)
+        .wait()
+        .unwrap();
     let s = store(h);
     let b = read(&s, Source::DeadLetters, None, 10);
-    let Rows::DeadLetters(d) = &b.rows else { panic!() };
+    let Rows::DeadLetters(d) = &b.rows else {
+        panic!()
+    };
     assert_eq!(d.len(), 1);
     assert_eq!(
-        (d[0].message_id.as_str(), d[0].agent.as_str(), d[0].group.as_str()),
+        (
+            d[0].message_id.as_str(),
+            d[0].agent.as_str(),
+            d[0].group.as_str()
+        ),
         (id.as_str(), "w", "g")
     );
     assert_eq!((d[0].consumer.as_str(), d[0].deliveries), ("c1", 1));
@@ -173,7 +203,9 @@ fn dead_letters_come_back_with_their_envelope(h: &Hub) {
     assert_eq!(d[0].envelope["id"], json!(id));
     let again = read(&s, Source::DeadLetters, Some(&b.next), 10);
     assert!(again.rows.is_empty());
-    s.commit(Source::DeadLetters, b.next.clone()).wait().unwrap();
+    s.commit(Source::DeadLetters, b.next.clone())
+        .wait()
+        .unwrap();
     assert_eq!(s.cursor(Source::DeadLetters).wait().unwrap(), Some(b.next));
 }
 
@@ -200,7 +232,9 @@ fn the_hold_keeps_unarchived_messages_up_to_the_bound(h: &Hub) {
         send(h, "b", Some("a"), None, false, json!(i));
     }
     let start = read(&s, Source::Messages, None, 1000);
-    s.commit(Source::Messages, start.next.clone()).wait().unwrap();
+    s.commit(Source::Messages, start.next.clone())
+        .wait()
+        .unwrap();
     // 150 unarchived: 7.5 x max_len, all kept; what the archive has goes.
     let sent: Vec<String> = (0..150)
         .map(|i| send(h, "b", Some("a"), None, false, json!(i)))
@@ -217,14 +251,23 @@ fn the_hold_keeps_unarchived_messages_up_to_the_bound(h: &Hub) {
         .collect();
     let (after, lost) = held_after(&s, Some(&start.next));
     let over = s.overrun(Source::Messages).wait().unwrap();
-    assert!(after.len() >= 200 && after.len() < 200 + 32, "{} held", after.len());
+    assert!(
+        after.len() >= 200 && after.len() < 200 + 32,
+        "{} held",
+        after.len()
+    );
     assert_eq!(over as usize, 250 - after.len());
     assert_eq!(lost, over, "the read after the cursor reports what went");
     assert_eq!(after.last(), more.last());
     // The bus's own reads are unaffected by the hold's extra entries.
     assert_eq!(bus.history("b", "a", 5).wait().unwrap().len(), 5);
     // Forgetting the cursor ends the hold: the next trims go back to max_len.
-    assert_eq!(super::bus::forget(h.backend(), h.bus.namespace()).wait().unwrap(), 1);
+    assert_eq!(
+        super::bus::forget(h.backend(), h.bus.namespace())
+            .wait()
+            .unwrap(),
+        1
+    );
     assert_eq!(s.cursor(Source::Messages).wait().unwrap(), None);
     assert_eq!(s.overrun(Source::Messages).wait().unwrap(), 0);
     for i in 0..64 {
@@ -281,7 +324,9 @@ fn cleanup_keeps_what_the_archive_holds(h: &Hub) {
     bus.cleanup(0.0).wait().unwrap();
     let (all, _) = held_after(&s, None);
     assert_eq!(all, old[3..], "archived entries went, the others stayed");
-    super::bus::forget(h.backend(), h.bus.namespace()).wait().unwrap();
+    super::bus::forget(h.backend(), h.bus.namespace())
+        .wait()
+        .unwrap();
     bus.cleanup(0.0).wait().unwrap();
     assert!(held_after(&s, None).0.is_empty());
 }

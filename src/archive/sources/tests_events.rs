@@ -48,16 +48,26 @@ fn events_come_back_in_order_with_cursor_round_trip(h: &Hub) {
     let s = store(h);
     let empty = read(&s, None, 10);
     assert!(empty.rows.is_empty());
-    let a = h.events.publish("task:created", json!({"id": 1})).wait().unwrap();
+    let a = h
+        .events
+        .publish("task:created", json!({"id": 1}))
+        .wait()
+        .unwrap();
     let many = h
         .events
-        .publish_many(vec![("file:changed".into(), json!("x")), ("t:y".into(), json!([1]))])
+        .publish_many(vec![
+            ("file:changed".into(), json!("x")),
+            ("t:y".into(), json!([1])),
+        ])
         .wait()
         .unwrap();
     let first = read(&s, None, 2);
     let e = events(&first);
     assert_eq!(ids(&first), [a.id.clone(), many[0].id.clone()]);
-    assert_eq!((e[0].channel.as_str(), &e[0].data), ("task:created", &json!({"id": 1})));
+    assert_eq!(
+        (e[0].channel.as_str(), &e[0].data),
+        ("task:created", &json!({"id": 1}))
+    );
     assert_eq!(e[0].at_ms, (a.time * 1000.0).round() as i64);
     assert_eq!((first.behind, first.lost), (1, 0));
     let rest = read(&s, Some(&first.next), 10);
@@ -74,7 +84,10 @@ fn events_come_back_in_order_with_cursor_round_trip(h: &Hub) {
     assert_eq!(s.cursor(Source::Events).wait().unwrap(), None);
     s.commit(Source::Events, rest.next.clone()).wait().unwrap();
     s.commit(Source::Events, first.next.clone()).wait().unwrap();
-    assert_eq!(s.cursor(Source::Events).wait().unwrap(), Some(rest.next.clone()));
+    assert_eq!(
+        s.cursor(Source::Events).wait().unwrap(),
+        Some(rest.next.clone())
+    );
     assert_eq!(forget(h), 1);
     assert_eq!(s.cursor(Source::Events).wait().unwrap(), None);
     assert_eq!(forget(h), 0);
