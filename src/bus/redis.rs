@@ -18,21 +18,30 @@ use crate::error::{Error, Result};
 
 const COMMON: &str = include_str!("lua/common.lua");
 
+/// The bus helpers and, after them, the archive's hold (`src/archive/lua/hold.lua`) for the
+/// scripts that trim the history, the ack log or the dead letters.
+static HELD: LazyLock<String> =
+    LazyLock::new(|| format!("{COMMON}\n{}", crate::archive::sources::held::LUA));
+
 fn script(body: &str) -> Lua {
     Lua::new(COMMON, body)
 }
 
-static SHARE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/share.lua")));
+fn held_script(body: &str) -> Lua {
+    Lua::new(&HELD, body)
+}
+
+static SHARE: LazyLock<Lua> = LazyLock::new(|| held_script(include_str!("lua/share.lua")));
 static REGISTER: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/register.lua")));
 static PENDING: LazyLock<Lua> =
     LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/pending.lua")));
-static ACK: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/ack.lua")));
-static CONSUME: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/consume.lua")));
+static ACK: LazyLock<Lua> = LazyLock::new(|| held_script(include_str!("lua/ack.lua")));
+static CONSUME: LazyLock<Lua> = LazyLock::new(|| held_script(include_str!("lua/consume.lua")));
 static HISTORY: LazyLock<Lua> =
     LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/history.lua")));
 static STATS: LazyLock<Lua> =
     LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/stats.lua")));
-static CLEANUP: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/cleanup.lua")));
+static CLEANUP: LazyLock<Lua> = LazyLock::new(|| held_script(include_str!("lua/cleanup.lua")));
 static DEAD: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/dead.lua")));
 static REQUEUE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/requeue.lua")));
 

@@ -11,6 +11,8 @@ use super::model::{
     Stats,
 };
 use super::Acker;
+use crate::archive::sources::{held, HOLD};
+use crate::archive::Source;
 use crate::engine::Sqlite;
 use crate::error::{Error, Result};
 
@@ -364,25 +366,77 @@ fn trim(tx: &Transaction<'_>, ns: &str, s: &Settings, agents: &[String]) -> Resu
         tx.prepare_cached("DELETE FROM bus_inbox WHERE ns = ?1 AND agent = ?2 AND ms < ?3")?
             .execute(params![ns, a, min])?;
     }
-    for t in ["bus_bcast", "bus_hist"] {
-        tx.prepare_cached(&format!(
-            "DELETE FROM {t} WHERE ns = ?1 AND (ms < ?2 OR n <= (
-               SELECT n FROM {t} WHERE ns = ?1 ORDER BY n DESC LIMIT 1 OFFSET ?3))"
-        ))?
-        .execute(params![ns, min, keep])?;
-    }
     tx.prepare_cached(
-        "DELETE FROM bus_acked WHERE ns = ?1 AND (ms < ?2 OR ms < (
-           SELECT ms FROM bus_acked WHERE ns = ?1 ORDER BY ms DESC LIMIT 1 OFFSET ?3))",
+        "DELETE FROM bus_bcast WHERE ns = ?1 AND (ms < ?2 OR n <= (
+           SELECT n FROM bus_bcast WHERE ns = ?1 ORDER BY n DESC LIMIT 1 OFFSET ?3))",
     )?
     .execute(params![ns, min, keep])?;
     tx.prepare_cached("DELETE FROM bus_idem WHERE ns = ?1 AND ms < ?2")?
         .execute(params![ns, min])?;
-    tx.prepare_cached(
-        "DELETE FROM bus_dead WHERE ns = ?1 AND (ms < ?2 OR seq <= (
-           SELECT seq FROM bus_dead WHERE ns = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?3))",
-    )?
-    .execute(params![ns, min, keep])?;
+    trim_held(tx, ns, s)
+}
+
+/// The trimming of the sources the archive reads (history, ack log, dead letters): by
+/// retention, except that while the archive holds a source (a committed cursor) entries
+/// after its cursor stay until the bound (`HOLD` times the limits, docs/archive.md); what
+/// goes past the bound is added to the source's overrun counter.
+fn trim_held(tx: &Transaction<'_>, ns: &str, s: &Settings) -> Result<()> {
+    let now = model::now_ms() as i64;
+    let min = s.min_ms(now as u64) as i64;
+    let keep = s.max_len as i64;
+    let hold = HOLD as i64;
+    let bound_min = now.saturating_sub((now - min).saturating_mul(hold)).max(0);
+    let bound_keep = keep.saturating_mul(hold);
+    const HIST: &str = "(ms < ?2 OR n <= (
+           SELECT n FROM bus_hist WHERE ns = ?1 ORDER BY n DESC LIMIT 1 OFFSET ?3))";
+    const ACKED: &str = "(ms < ?2 OR ms < (
+           SELECT ms FROM bus_acked WHERE ns = ?1 ORDER BY ms DESC LIMIT 1 OFFSET ?3))";
+    const DEAD: &str = "(ms < ?2 OR seq <= (
+           SELECT seq FROM bus_dead WHERE ns = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?3))";
+    let tables = [
+        (Source::Messages, "bus_hist", HIST, "n <= ?4", "n > ?4"),
+        (
+            Source::Acks,
+            "bus_acked",
+            ACKED,
+            "(ms, id) <= (?4, ?5)",
+            "(ms, id) > (?4, ?5)",
+        ),
+        (
+            Source::DeadLetters,
+            "bus_dead",
+            DEAD,
+            "seq <= ?4",
+            "seq > ?4",
+        ),
+    ];
+    for (source, t, drop, upto, past) in tables {
+        let Some(key) = held::sqlite_hold(tx, ns, source)? else {
+            tx.prepare_cached(&format!("DELETE FROM {t} WHERE ns = ?1 AND {drop}"))?
+                .execute(params![ns, min, keep])?;
+            continue;
+        };
+        let (k, id) = match source {
+            Source::Acks => {
+                let (ms, id) = held::ack_key(&key)?;
+                (ms, id.to_string())
+            }
+            _ => (held::seq_of(&key)?, String::new()),
+        };
+        let run = |cond: &str, m: i64, n: i64| -> Result<usize> {
+            let mut st = tx.prepare_cached(&format!(
+                "DELETE FROM {t} WHERE ns = ?1 AND {cond} AND {drop}"
+            ))?;
+            Ok(if source == Source::Acks {
+                st.execute(params![ns, m, n, k, id])?
+            } else {
+                st.execute(params![ns, m, n, k])?
+            })
+        };
+        run(upto, min, keep)?;
+        let over = run(past, bound_min, bound_keep)?;
+        held::sqlite_add_overrun(tx, ns, source, over as u64)?;
+    }
     Ok(())
 }
 
@@ -561,18 +615,40 @@ pub fn cleanup(db: &Sqlite, ns: &str, cutoff_ms: u64) -> Result<u64> {
     let cut = cutoff_ms as i64;
     db.with_tx_on(super::TOPIC, |tx| {
         let mut n = 0u64;
-        for t in [
-            "bus_inbox",
-            "bus_bcast",
-            "bus_hist",
-            "bus_acked",
-            "bus_idem",
-            "bus_dead",
-        ] {
+        for t in ["bus_inbox", "bus_bcast", "bus_idem"] {
             n += tx.execute(
                 &format!("DELETE FROM {t} WHERE ns = ?1 AND ms < ?2"),
                 params![ns, cut],
             )? as u64;
+        }
+        // What the archive holds stays: only entries up to its cursor go (docs/archive.md).
+        let held = [
+            (Source::Messages, "bus_hist", "n <= ?3"),
+            (Source::Acks, "bus_acked", "(ms, id) <= (?3, ?4)"),
+            (Source::DeadLetters, "bus_dead", "seq <= ?3"),
+        ];
+        for (source, t, upto) in held {
+            n += match held::sqlite_hold(tx, ns, source)? {
+                None => tx.execute(
+                    &format!("DELETE FROM {t} WHERE ns = ?1 AND ms < ?2"),
+                    params![ns, cut],
+                )?,
+                Some(key) => {
+                    let (k, id) = match source {
+                        Source::Acks => {
+                            let (ms, id) = held::ack_key(&key)?;
+                            (ms, id.to_string())
+                        }
+                        _ => (held::seq_of(&key)?, String::new()),
+                    };
+                    let sql = format!("DELETE FROM {t} WHERE ns = ?1 AND ms < ?2 AND {upto}");
+                    if source == Source::Acks {
+                        tx.execute(&sql, params![ns, cut, k, id])?
+                    } else {
+                        tx.execute(&sql, params![ns, cut, k])?
+                    }
+                }
+            } as u64;
         }
         Ok(n)
     })

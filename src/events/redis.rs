@@ -13,9 +13,20 @@ use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 
 const COMMON: &str = include_str!("lua/common.lua");
-static PUBLISH: LazyLock<Lua> = LazyLock::new(|| Lua::new(COMMON, include_str!("lua/publish.lua")));
+/// The events helpers and the archive's hold (`src/archive/lua/hold.lua`).
+static HELD: LazyLock<String> =
+    LazyLock::new(|| format!("{COMMON}\n{}", crate::archive::sources::held::LUA));
+static PUBLISH: LazyLock<Lua> = LazyLock::new(|| Lua::new(&HELD, include_str!("lua/publish.lua")));
 static PUBLISH_MANY: LazyLock<Lua> =
-    LazyLock::new(|| Lua::new(COMMON, include_str!("lua/publish_many.lua")));
+    LazyLock::new(|| Lua::new(&HELD, include_str!("lua/publish_many.lua")));
+
+/// The keys of a publish: the log, its retention, the archive's cursor and overrun counter.
+fn publish_keys(ns: &str) -> [String; 4] {
+    let p = prefix(ns);
+    let archived = crate::archive::sources::held::cursor_key(ns, crate::archive::Source::Events);
+    let lost = format!("{archived}:lost");
+    [format!("{p}log"), format!("{p}cfg"), archived, lost]
+}
 
 /// Wake-up topic of the log.
 const TOPIC: &str = "events";
@@ -41,8 +52,8 @@ pub async fn publish(
     channel: String,
     data: String,
 ) -> Result<(String, f64)> {
-    let p = prefix(&ns);
-    let mut cmd = PUBLISH.call_keys(&[&format!("{p}log"), &format!("{p}cfg")]);
+    let k = publish_keys(&ns);
+    let mut cmd = PUBLISH.call_keys(&[&k[0], &k[1], &k[2], &k[3]]);
     cmd.arg(&channel)
         .arg(&data)
         .arg(wake::channel(&ns, TOPIC))
@@ -61,8 +72,8 @@ pub async fn publish_many(
     ns: String,
     items: Arc<Vec<(String, String)>>,
 ) -> Result<Vec<(String, f64)>> {
-    let p = prefix(&ns);
-    let mut cmd = PUBLISH_MANY.call_keys(&[&format!("{p}log"), &format!("{p}cfg")]);
+    let k = publish_keys(&ns);
+    let mut cmd = PUBLISH_MANY.call_keys(&[&k[0], &k[1], &k[2], &k[3]]);
     cmd.arg(wake::channel(&ns, TOPIC)).arg(DEFAULT_MAX_LEN);
     for (channel, data) in items.iter() {
         cmd.arg(channel).arg(data);

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{matches_any, parse_id, Batch, Event, Retention, DEFAULT_MAX_LEN};
+use crate::archive::sources::{held, HOLD};
+use crate::archive::Source;
 use crate::engine::Sqlite;
 use crate::error::Result;
 
@@ -90,20 +92,65 @@ fn publish_tx(
             "INSERT INTO events (ns, seq, at_ms, channel, data) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute(params![ns, seq, at, channel, data])?;
-        if seq > max_len {
-            tx.prepare_cached("DELETE FROM events WHERE ns = ?1 AND seq <= ?2")?
-                .execute(params![ns, seq - max_len])?;
-        }
-        if let Some(age) = max_age {
-            tx.prepare_cached(
-                "DELETE FROM events WHERE ns = ?1 AND seq IN (
-                     SELECT seq FROM events WHERE ns = ?1 ORDER BY seq LIMIT ?3)
-                 AND at_ms < ?2",
-            )?
-            .execute(params![ns, at - age, AGE_TRIM_BATCH])?;
+        if seq > max_len || max_age.is_some() {
+            trim(tx, ns, seq, at, max_len, max_age)?;
         }
         Ok((id(at, seq), at as f64 / 1e3))
     }
+}
+
+/// Keeps the log within `max_len` events (and `max_age` ms), except that while the archive
+/// holds the log (a committed cursor) events after its cursor stay until the bound (`HOLD`
+/// times both limits, docs/archive.md); what goes past it is added to the overrun counter.
+fn trim(
+    tx: &Transaction<'_>,
+    ns: &str,
+    seq: i64,
+    at: i64,
+    max_len: i64,
+    max_age: Option<i64>,
+) -> Result<()> {
+    let held = match held::sqlite_hold(tx, ns, Source::Events)? {
+        Some(k) => Some(held::seq_of(&k)?),
+        None => None,
+    };
+    let upto = held.unwrap_or(i64::MAX);
+    if seq > max_len {
+        tx.prepare_cached("DELETE FROM events WHERE ns = ?1 AND seq <= ?2")?
+            .execute(params![ns, (seq - max_len).min(upto)])?;
+    }
+    if let Some(age) = max_age {
+        tx.prepare_cached(
+            "DELETE FROM events WHERE ns = ?1 AND seq IN (
+                 SELECT seq FROM events WHERE ns = ?1 ORDER BY seq LIMIT ?3)
+             AND at_ms < ?2 AND seq <= ?4",
+        )?
+        .execute(params![ns, at - age, AGE_TRIM_BATCH, upto])?;
+    }
+    let Some(cur) = held else { return Ok(()) };
+    let hold = HOLD as i64;
+    let mut over = 0;
+    let bound = seq - max_len.saturating_mul(hold);
+    if bound > cur {
+        over += tx
+            .prepare_cached("DELETE FROM events WHERE ns = ?1 AND seq > ?2 AND seq <= ?3")?
+            .execute(params![ns, cur, bound])?;
+    }
+    if let Some(age) = max_age {
+        over += tx
+            .prepare_cached(
+                "DELETE FROM events WHERE ns = ?1 AND seq IN (
+                     SELECT seq FROM events WHERE ns = ?1 AND seq > ?2 ORDER BY seq LIMIT ?4)
+                 AND at_ms < ?3",
+            )?
+            .execute(params![
+                ns,
+                cur,
+                at - age.saturating_mul(hold),
+                AGE_TRIM_BATCH
+            ])?;
+    }
+    held::sqlite_add_overrun(tx, ns, Source::Events, over as u64)
 }
 
 fn last(c: &Connection, ns: &str) -> Result<(i64, i64)> {

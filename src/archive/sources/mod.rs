@@ -9,14 +9,29 @@
 
 pub mod bus;
 pub mod events;
+pub mod held;
 pub mod jobs;
 pub mod patterns;
 pub mod tasks;
+#[cfg(test)]
+mod tests_bus;
+#[cfg(test)]
+mod tests_events;
 
 use std::sync::Arc;
 
 use super::model::{Batch, Source};
 use crate::engine::{Backend, Op};
+
+/// The retention hold's bound: while a source has a committed cursor, its capability's
+/// trimming keeps entries after the cursor until the source holds `HOLD` times its retention
+/// limit (length: `HOLD` x max_len entries; age: entries up to `HOLD` x max_age old); past
+/// that it trims and adds what it dropped unarchived to the source's overrun counter
+/// (`docs/archive.md`). The Lua side is `ARCHIVE_HOLD` in `src/archive/lua/hold.lua`.
+pub const HOLD: u64 = 10;
+
+/// Unarchived entries held for a source without a length limit.
+pub const HOLD_UNBOUNDED: u64 = 100_000;
 
 /// Most rows one read returns.
 pub const MAX_READ: usize = 10_000;
@@ -91,9 +106,7 @@ impl Store {
     pub fn overrun(&self, source: Source) -> Op<u64> {
         let (b, ns) = (&self.backend, &*self.ns);
         match source {
-            Source::Messages | Source::Acks | Source::DeadLetters => {
-                bus::overrun(b, ns, source)
-            }
+            Source::Messages | Source::Acks | Source::DeadLetters => bus::overrun(b, ns, source),
             Source::Events => events::overrun(b, ns),
             Source::Jobs => jobs::overrun(b, ns),
             Source::Tasks => tasks::overrun(b, ns),

@@ -65,7 +65,12 @@ for r = 0, 3 do
   end
 end
 redis.call('HINCRBY', P .. 'stats', 'acked', #found)
-redis.call('ZREMRANGEBYSCORE', P .. 'acked', '-inf', '(' .. fmt(ms - age))
-local extra = redis.call('ZCARD', P .. 'acked') - maxlen
-if extra > 0 then redis.call('ZREMRANGEBYRANK', P .. 'acked', 0, extra - 1) end
+local held = redis.call('GET', P .. 'archived:acks')
+if held then
+  archive_held_ztrim(P .. 'acked', held, P .. 'archived:acks:lost', maxlen, age, ms)
+else
+  redis.call('ZREMRANGEBYSCORE', P .. 'acked', '-inf', '(' .. fmt(ms - age))
+  local extra = redis.call('ZCARD', P .. 'acked') - maxlen
+  if extra > 0 then redis.call('ZREMRANGEBYRANK', P .. 'acked', 0, extra - 1) end
+end
 return { 'ok', #found }

@@ -18,6 +18,7 @@ end
 local out = { 'ok' }
 local got = 0
 local died = false
+local held = nil -- the archive's cursor on the dead letters (read at the first death)
 for r = 0, 3 do
   local k = inbox(P, a, r)
   if got < count then
@@ -26,10 +27,15 @@ for r = 0, 3 do
       if n >= maxd then
         local e = redis.call('XRANGE', k, id, id)
         if #e > 0 then
-          redis.call('XADD', P .. 'dead', 'MAXLEN', '~', maxlen, '*', 'id', id, 'a', a, 'g', g,
-            'c', holder, 'n', n, 'r', r, 'why',
+          if not died then held = redis.call('GET', P .. 'archived:dead_letters') end
+          local args = { P .. 'dead', 'MAXLEN', '~', maxlen }
+          if held then args = { P .. 'dead' } end
+          for _, v in ipairs({ '*', 'id', id, 'a', a, 'g', g, 'c', holder, 'n', n, 'r', r, 'why',
             'handed out ' .. n .. ' times without an ack (max_deliveries=' .. maxd ..
-            '); last consumer ' .. holder, 'd', e[1][2][2])
+            '); last consumer ' .. holder, 'd', e[1][2][2] }) do
+            args[#args + 1] = v
+          end
+          redis.call('XADD', unpack(args))
           died = true
         end
         redis.call('XACK', k, g, id)
@@ -59,7 +65,9 @@ for r = 0, 3 do
     end
   end
 end
-if died then
+if died and held then
+  archive_held_xtrim(P .. 'dead', held, P .. 'archived:dead_letters:lost', maxlen, age, now_ms())
+elseif died then
   redis.call('XTRIM', P .. 'dead', 'MINID', '~', fmt(math.max(0, now_ms() - age)))
 end
 return out

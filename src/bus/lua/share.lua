@@ -5,6 +5,9 @@
 -- the same batch); or {'noagent', id} | {'nokind', kind} and nothing is written.
 local P, W = ARGV[1], ARGV[2]
 local maxlen, age = retention(P, ARGV[3], ARGV[4])
+-- The archive's cursor on the history: while there is one, the history is trimmed by the
+-- hold (src/archive/lua/hold.lua) instead of MAXLEN ~ / MINID ~.
+local held = redis.call('GET', P .. 'archived:messages')
 local n = (#ARGV - 4) / 6
 local function arg(i, f) return ARGV[4 + (i - 1) * 6 + f] end
 -- Pass 1: every recipient list, so an unknown target fails the batch before any write.
@@ -58,7 +61,11 @@ for i = 1, n do
     else
       rcpt = table.concat(to[i], ',')
     end
-    redis.call('XADD', P .. 'hist', 'MAXLEN', '~', maxlen, id, 's', src, 't', rcpt, 'd', env)
+    if held then
+      redis.call('XADD', P .. 'hist', id, 's', src, 't', rcpt, 'd', env)
+    else
+      redis.call('XADD', P .. 'hist', 'MAXLEN', '~', maxlen, id, 's', src, 't', rcpt, 'd', env)
+    end
     if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, env, 'PX', fmt(age)) end
     written = written + 1
     out[#out + 1] = 'ok'
@@ -68,7 +75,11 @@ for i = 1, n do
 end
 if written > 0 then
   redis.call('HINCRBY', P .. 'stats', 'total', written)
-  trimmed[P .. 'hist'] = true
+  if held then
+    archive_held_xtrim(P .. 'hist', held, P .. 'archived:messages:lost', maxlen, age, ms)
+  else
+    trimmed[P .. 'hist'] = true
+  end
 end
 for k in pairs(trimmed) do redis.call('XTRIM', k, 'MINID', '~', minid) end
 for a in pairs(woken) do redis.call('PUBLISH', W .. a, '') end

@@ -1,0 +1,17 @@
+-- Commits an archive cursor unless the stored one is further on. KEYS[1] the cursor key.
+-- ARGV[1] the cursor (`<id>@<pos>` or `<ms>|<member>#<overrun>`).
+-- Returns 1 (stored), 0 (the stored one is further on), -1 (not a cursor).
+local new = ARGV[1]
+local old = redis.call('GET', KEYS[1])
+local nid = archive_stream_cursor(new)
+if nid then
+  local oid = archive_stream_cursor(old)
+  if oid and oid ~= nid and archive_min_id(oid, nid) == nid then return 0 end
+else
+  local nms, nm = archive_zset_cursor(new)
+  if not nms then return -1 end
+  local oms, om = archive_zset_cursor(old)
+  if oms and (oms > nms or (oms == nms and om > nm)) then return 0 end
+end
+redis.call('SET', KEYS[1], new)
+return 1
