@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_info, cli_jobs, cli_ops, demo
+from . import __version__, cli_archive, cli_info, cli_jobs, cli_ops, demo
 from . import open as open_hub
 from .exceptions import ZerolagError
 
@@ -514,6 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _serve_parser(sub)
     cli_info.add_parsers(sub)  # info
     cli_jobs.add_parsers(sub)  # jobs, bus, events
+    cli_archive.add_parser(sub)  # archive
     a = parser.parse_args(argv)
     cli_ops.setup(a)
     try:

@@ -73,6 +73,12 @@ pub fn parse(dsn: &str) -> Result<Config> {
             "archive DSN names no user; add one (postgresql://user@host:port/database)",
         ));
     }
+    if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+        return Err(Error::validation(
+            "archive DSN asks for TLS (sslmode=require), which this version does not speak; \
+             see docs/archive.md (TLS)",
+        ));
+    }
     if cfg.get_connect_timeout().is_none() {
         cfg.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -201,7 +207,14 @@ mod tests {
         assert!(parse("postgresql://u@h:5432/db").is_ok());
         assert!(parse("postgres://u:pw@h/db").is_ok());
         assert!(parse("host=h user=u dbname=d").is_ok());
-        for bad in ["", "mysql://u@h/db", "nothing", "postgresql://h/db?sslmode=bogus"] {
+        for bad in [
+            "",
+            "mysql://u@h/db",
+            "nothing",
+            "postgresql://u@h/db?sslmode=bogus",
+            "postgresql://u@h/db?sslmode=require",
+            "postgresql://h/db",
+        ] {
             let e = parse(bad).expect_err(bad).to_string();
             assert!(!e.is_empty());
         }
