@@ -52,7 +52,10 @@ fn time_ms(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<i64>> {
         v.extract().map_err(|_| {
             validation(format!(
                 "{name} must be seconds since the epoch or a datetime, got {}",
-                v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                v.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ))
         })?
     };
@@ -190,14 +193,15 @@ pub fn health_json(h: &Health) -> Value {
 
 fn pairs(v: Vec<(&'static str, u64)>) -> JsonOut {
     JsonOut(Value::Object(
-        v.into_iter().map(|(k, n)| (k.to_string(), json!(n))).collect(),
+        v.into_iter()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect(),
     ))
 }
 
 /// `hub.erase`'s archive part: rows removed per archived source (empty: nothing attached).
 pub fn erase_op(hub: &CoreHub, subject: &str) -> Op<Vec<(&'static str, u64)>> {
-    hub.archive
-        .erase(hub.namespace().into(), subject)
+    hub.archive.erase(hub.namespace().into(), subject)
 }
 
 macro_rules! archive_methods {

@@ -61,8 +61,7 @@ impl Health {
                 last_ok_ms: None,
             };
         };
-        let (status, message) = if let Some(e) = &s.degraded {
-            let _ = e;
+        let (status, message) = if s.degraded.is_some() {
             ("degraded", format!("archive degraded, {} behind", s.behind))
         } else if !s.leader {
             (
@@ -123,14 +122,22 @@ impl Attachment {
     }
 
     fn pg(&self) -> Result<Arc<Pg>> {
-        self.current().map(|a| a.pg.clone()).ok_or_else(not_attached)
+        self.current()
+            .map(|a| a.pg.clone())
+            .ok_or_else(not_attached)
     }
 
     /// Attaches the archive at `dsn` for `ns`: connects and creates or migrates its tables,
     /// then starts the archiver. A PostgreSQL that cannot be reached does not fail it (the
     /// archiver retries; health says degraded); a refused login or a failed migration does.
     /// The same DSN again changes nothing; another while one is attached is refused.
-    pub fn attach(self: &Arc<Self>, backend: Backend, ns: Arc<str>, dsn: &str, opts: Options) -> Op<()> {
+    pub fn attach(
+        self: &Arc<Self>,
+        backend: Backend,
+        ns: Arc<str>,
+        dsn: &str,
+        opts: Options,
+    ) -> Op<()> {
         let dsn = dsn.trim().to_string();
         if let Some(a) = self.current() {
             return Op::Ready(if a.dsn == dsn {
@@ -158,7 +165,10 @@ impl Attachment {
             match pg.check().await {
                 Ok(()) => {}
                 Err(Error::Connection(m)) => {
-                    log::warn!("archive {}: not reachable at attach ({m}); retrying in the background", pg.shown());
+                    log::warn!(
+                        "archive {}: not reachable at attach ({m}); retrying in the background",
+                        pg.shown()
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -229,9 +239,9 @@ impl Attachment {
             Ok(p) => p,
             Err(e) => return Op::Ready(Err(e)),
         };
-        Op::Async(Box::pin(
-            async move { query::insights(&pg, &ns, since, until).await },
-        ))
+        Op::Async(Box::pin(async move {
+            query::insights(&pg, &ns, since, until).await
+        }))
     }
 
     /// Rows per source, oldest and newest, bytes.

@@ -152,18 +152,27 @@ pub fn events_read(
         if got.len() < limit && !exhausted {
             // Many archived events that do not match: go on from here next time.
             let cursor = looked.unwrap_or(after);
-            return Ok(Batch { events: got, cursor });
+            return Ok(Batch {
+                events: got,
+                cursor,
+            });
         }
         got.extend(s.events);
         if got.len() > limit || (got.len() == limit && !exhausted) {
             got.truncate(limit);
             let cursor = got.last().map(|e| e.id.clone()).unwrap_or(after);
-            return Ok(Batch { events: got, cursor });
+            return Ok(Batch {
+                events: got,
+                cursor,
+            });
         }
         let cursor = match looked {
             Some(l) if events::parse_id(&l).ok() > events::parse_id(&s.cursor).ok() => l,
             _ => s.cursor,
         };
-        Ok(Batch { events: got, cursor })
+        Ok(Batch {
+            events: got,
+            cursor,
+        })
     }))
 }

@@ -56,7 +56,9 @@ pub struct Page {
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
 fn refs(p: &Params) -> Vec<&(dyn ToSql + Sync)> {
-    p.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect()
+    p.iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 fn push(p: &mut Params, v: impl ToSql + Sync + Send + 'static) -> String {

@@ -87,7 +87,10 @@ pub async fn migrate(c: &mut Client) -> Result<usize> {
     .await
     .map_err(map_err)?;
     let row = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM zl_archive_schema", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM zl_archive_schema",
+            &[],
+        )
         .await
         .map_err(map_err)?;
     let have = row.get::<_, i32>(0) as usize;
