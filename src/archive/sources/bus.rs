@@ -103,7 +103,7 @@ pub fn commit(b: &Backend, ns: &str, source: Source, cursor: String) -> Op<()> {
     b.call(
         (ns.to_string(), cursor),
         move |db, (ns, cur)| held::sqlite_commit(db, &ns, source, &cur),
-        move |r, c, (ns, cur)| held::redis_commit(r, c, held::cursor_key(&ns, source), cur),
+        move |r, c, (ns, cur)| held::redis_commit(r, c, source, held::cursor_key(&ns, source), cur),
     )
 }
 

@@ -103,6 +103,9 @@ fn messages_come_back_in_order_with_their_recipients(h: &Hub) {
     );
     assert_eq!(s.overrun(Source::Messages).wait().unwrap(), 0);
     assert!(s.commit(Source::Messages, "junk".into()).wait().is_err());
+    assert!(s.commit(Source::Messages, "1|x#0".into()).wait().is_err());
+    assert!(s.commit(Source::Acks, "1-1@1".into()).wait().is_err());
+    assert_eq!(s.cursor(Source::Acks).wait().unwrap(), None);
     assert!(s
         .read(Source::Messages, Some("junk".into()), 1)
         .wait()
