@@ -333,3 +333,24 @@ fn cleanup_keeps_what_the_archive_holds(h: &Hub) {
     bus.cleanup(0.0).wait().unwrap();
     assert!(held_after(&s, None).0.is_empty());
 }
+
+both!(a_clear_of_the_bus_starts_the_sources_over);
+fn a_clear_of_the_bus_starts_the_sources_over(h: &Hub) {
+    let bus = &h.bus;
+    bus.register("a", vec![]).wait().unwrap();
+    let s = store(h);
+    for i in 0..3 {
+        send(h, "b", Some("a"), None, false, json!(i));
+    }
+    let b = read(&s, Source::Messages, None, 100);
+    s.commit(Source::Messages, b.next.clone()).wait().unwrap();
+    bus.clear().wait().unwrap();
+    assert_eq!(s.cursor(Source::Messages).wait().unwrap(), None);
+    bus.register("a", vec![]).wait().unwrap();
+    let new: Vec<String> = (0..2)
+        .map(|i| send(h, "b", Some("a"), None, false, json!(i)))
+        .collect();
+    // An archiver still holding the cursor from before the clear misses nothing.
+    let (after, lost) = held_after(&s, Some(&b.next));
+    assert_eq!((after, lost), (new, 0));
+}
