@@ -79,7 +79,15 @@ pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
 
 /// Deletes every row of this namespace; returns how many.
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
-    crate::engine::sqlite::delete_rows(tx, ns, &TABLES)
+    let n = crate::engine::sqlite::delete_rows(tx, ns, &TABLES)?;
+    // The archive's cursors on the bus go with the data, as they do on Redis (under the bus
+    // prefix); they are the archive's rows, not counted here.
+    tx.execute(
+        "DELETE FROM archive_cursors WHERE ns = ?1
+           AND source IN ('messages', 'acks', 'dead_letters')",
+        [ns],
+    )?;
+    Ok(n)
 }
 
 fn id_of(ms: i64, n: i64) -> String {

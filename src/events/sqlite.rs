@@ -329,6 +329,11 @@ pub fn rows(c: &Connection, ns: &str) -> Result<u64> {
 /// stays, so a subscriber holding an id from before does not skip the events that follow.
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
     let n = tx.execute("DELETE FROM events WHERE ns = ?1", [ns])?;
+    // The archive's cursor on the log goes with it, as it does on Redis (under the prefix).
+    tx.execute(
+        "DELETE FROM archive_cursors WHERE ns = ?1 AND source = 'events'",
+        [ns],
+    )?;
     tx.execute(
         "UPDATE event_logs SET max_len = ?2, max_age_ms = NULL WHERE ns = ?1",
         params![ns, DEFAULT_MAX_LEN as i64],

@@ -45,7 +45,13 @@ local function archive_held_xtrim(k, cur, lk, max_len, age, now)
   local st = archive_stream(k)
   if not st then return 0 end
   local cid, pc = archive_stream_cursor(cur)
-  if not cid then return 0 end
+  if not cid then
+    -- Not a stream cursor (never committed by the archive): plain retention.
+    local n = 0
+    if max_len then n = redis.call('XTRIM', k, 'MAXLEN', '=', max_len) end
+    if age then n = n + redis.call('XTRIM', k, 'MINID', fmt(math.max(0, now - age)) .. '-0') end
+    return n
+  end
   local len = st.len
   local after = st.added - pc
   if after > len or after < 0 then after = len end
@@ -113,7 +119,13 @@ end
 -- past the bound is added to the counter at `lk`. Returns members dropped.
 local function archive_held_ztrim(k, cur, lk, max_len, age, now)
   local cms, cm = archive_zset_cursor(cur)
-  if not cms then return 0 end
+  if not cms then
+    -- Not an acks cursor: plain retention.
+    local n = redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. fmt(now - age))
+    local extra = redis.call('ZCARD', k) - max_len
+    if extra > 0 then n = n + redis.call('ZREMRANGEBYRANK', k, 0, extra - 1) end
+    return n
+  end
   local card = redis.call('ZCARD', k)
   local before = archive_zle(k, cms, cm)
   local after = card - before

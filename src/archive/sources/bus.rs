@@ -5,7 +5,7 @@
 use std::sync::{Arc, LazyLock};
 
 use redis::Value;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value as Json;
 
 use super::held::{self, bad, Entry};
@@ -103,7 +103,7 @@ pub fn commit(b: &Backend, ns: &str, source: Source, cursor: String) -> Op<()> {
     b.call(
         (ns.to_string(), cursor),
         move |db, (ns, cur)| held::sqlite_commit(db, &ns, source, &cur),
-        move |r, c, (ns, cur)| held::redis_commit(r, c, held::cursor_key(&ns, source), cur),
+        move |r, c, (ns, cur)| held::redis_commit(r, c, source, held::cursor_key(&ns, source), cur),
     )
 }
 
@@ -286,10 +286,20 @@ fn sqlite_read(
     };
     db.with(|c| match source {
         Source::Messages => {
-            let from = match &key {
+            let mut from = match &key {
                 Some(k) => held::seq_of(k)?,
                 None => 0,
             };
+            // Message numbers start over after a clear of the bus: a cursor past the last
+            // number given out reads from the oldest held.
+            let top: i64 = c
+                .prepare_cached("SELECT n FROM bus_seq WHERE ns = ?1")?
+                .query_row([ns], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if from > top {
+                from = 0;
+            }
             let mut st = c.prepare_cached(
                 "SELECT n, ms, source, recipients, env FROM bus_hist
                  WHERE ns = ?1 AND n > ?2 ORDER BY n LIMIT ?3",

@@ -36,7 +36,7 @@ pub fn commit(b: &Backend, ns: &str, cursor: String) -> Op<()> {
     b.call(
         (ns.to_string(), cursor),
         |db, (ns, cur)| held::sqlite_commit(db, &ns, SOURCE, &cur),
-        |r, c, (ns, cur)| held::redis_commit(r, c, held::cursor_key(&ns, SOURCE), cur),
+        |r, c, (ns, cur)| held::redis_commit(r, c, SOURCE, held::cursor_key(&ns, SOURCE), cur),
     )
 }
 

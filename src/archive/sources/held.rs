@@ -257,11 +257,17 @@ pub async fn redis_count(r: Arc<Redis>, mut c: RedisConn, key: String) -> Result
 pub async fn redis_commit(
     r: Arc<Redis>,
     mut c: RedisConn,
+    source: Source,
     key: String,
     cursor: String,
 ) -> Result<()> {
     let mut cmd = COMMIT.call(&key);
-    cmd.arg(&cursor);
+    let kind = if source == Source::Acks {
+        "zset"
+    } else {
+        "stream"
+    };
+    cmd.arg(&cursor).arg(kind);
     let ok: i64 = COMMIT.run(&r, &mut c, &cmd).await?;
     if ok < 0 {
         return Err(Error::validation(format!(

@@ -103,6 +103,9 @@ fn messages_come_back_in_order_with_their_recipients(h: &Hub) {
     );
     assert_eq!(s.overrun(Source::Messages).wait().unwrap(), 0);
     assert!(s.commit(Source::Messages, "junk".into()).wait().is_err());
+    assert!(s.commit(Source::Messages, "1|x#0".into()).wait().is_err());
+    assert!(s.commit(Source::Acks, "1-1@1".into()).wait().is_err());
+    assert_eq!(s.cursor(Source::Acks).wait().unwrap(), None);
     assert!(s
         .read(Source::Messages, Some("junk".into()), 1)
         .wait()
@@ -329,4 +332,75 @@ fn cleanup_keeps_what_the_archive_holds(h: &Hub) {
         .unwrap();
     bus.cleanup(0.0).wait().unwrap();
     assert!(held_after(&s, None).0.is_empty());
+}
+
+both!(a_clear_of_the_bus_starts_the_sources_over);
+fn a_clear_of_the_bus_starts_the_sources_over(h: &Hub) {
+    let bus = &h.bus;
+    bus.register("a", vec![]).wait().unwrap();
+    let s = store(h);
+    for i in 0..3 {
+        send(h, "b", Some("a"), None, false, json!(i));
+    }
+    let b = read(&s, Source::Messages, None, 100);
+    s.commit(Source::Messages, b.next.clone()).wait().unwrap();
+    bus.clear().wait().unwrap();
+    assert_eq!(s.cursor(Source::Messages).wait().unwrap(), None);
+    bus.register("a", vec![]).wait().unwrap();
+    let new: Vec<String> = (0..2)
+        .map(|i| send(h, "b", Some("a"), None, false, json!(i)))
+        .collect();
+    // An archiver still holding the cursor from before the clear misses nothing.
+    let (after, lost) = held_after(&s, Some(&b.next));
+    assert_eq!((after, lost), (new, 0));
+}
+
+both!(the_hold_keeps_dead_letters_up_to_the_bound);
+fn the_hold_keeps_dead_letters_up_to_the_bound(h: &Hub) {
+    let bus = &h.bus;
+    bus.configure(Some(2), None, None).wait().unwrap();
+    bus.register("w", vec![]).wait().unwrap();
+    let s = store(h);
+    let start = read(&s, Source::DeadLetters, None, 10);
+    s.commit(Source::DeadLetters, start.next.clone())
+        .wait()
+        .unwrap();
+    let pol = ClaimPolicy {
+        idle_ms: 0,
+        max_deliveries: 1,
+    };
+    let dead = |after: &str| {
+        let b = read(&s, Source::DeadLetters, Some(after), 10_000);
+        let Rows::DeadLetters(v) = b.rows else {
+            panic!()
+        };
+        (v.len(), b.lost)
+    };
+    // Two at a time (the inbox keeps 2): handed out once, then moved to the dead letters.
+    let kill = |rounds: usize| {
+        for _ in 0..rounds {
+            for i in 0..2 {
+                send(h, "b", Some("w"), None, false, json!(i));
+            }
+            bus.consume("w", "g", "c", 2, pol, Duration::ZERO)
+                .wait()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+            bus.consume("w", "g", "c", 2, pol, Duration::ZERO)
+                .wait()
+                .unwrap();
+        }
+    };
+    kill(8);
+    assert_eq!(dead(&start.next), (16, 0), "16 held with max_len 2");
+    kill(7);
+    // Shares past the 32nd make the embedded store trim (it trims on every 32nd write).
+    for i in 0..40 {
+        send(h, "b", Some("w"), None, false, json!(i));
+    }
+    let (held, lost) = dead(&start.next);
+    let over = s.overrun(Source::DeadLetters).wait().unwrap();
+    assert!(over > 0 && held >= 20, "held {held}, over {over}");
+    assert_eq!(over as usize, 30 - held);
+    assert_eq!(lost, over);
 }

@@ -200,3 +200,17 @@ fn the_hold_keeps_events_past_max_age_up_to_the_bound(h: &Hub) {
     assert_eq!(s.overrun(Source::Events).wait().unwrap(), 6);
     let _ = new;
 }
+
+both!(a_clear_starts_the_events_source_over);
+fn a_clear_starts_the_events_source_over(h: &Hub) {
+    let s = store(h);
+    publish(h, 3);
+    let b = read(&s, None, 100);
+    s.commit(Source::Events, b.next.clone()).wait().unwrap();
+    h.clear().wait().unwrap();
+    assert_eq!(s.cursor(Source::Events).wait().unwrap(), None);
+    let new = publish(h, 2);
+    // An archiver still holding the cursor from before the clear misses nothing.
+    let after = read(&s, Some(&b.next), 100);
+    assert_eq!((ids(&after), after.lost), (new, 0));
+}
