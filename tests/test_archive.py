@@ -241,7 +241,7 @@ def test_archiver_process_sigkilled_mid_batch_restarts_with_nothing_lost_or_twic
     bus = hub.bus
     bus.register("w")
     shared: list[str] = []
-    for k in range(40):  # 20,000 messages before any archiver: several batches of 5,000
+    for k in range(40):  # 20,000 messages before any archiver: batches of 5,000
         batch = [{"source": "s", "target": "w", "payload": {"k": k, "i": i}} for i in range(500)]
         shared += [m.id for m in bus.share_many(batch)]
     events = [hub.events.publish("e", {"i": i}).id for i in range(200)]
@@ -249,19 +249,16 @@ def test_archiver_process_sigkilled_mid_batch_restarts_with_nothing_lost_or_twic
     def progressed(before: int, proc: subprocess.Popen[str]) -> bool:
         return try_count(pg_dsn, "messages", ns) > before or proc.poll() is not None
 
-    kills = 0
-    for _round in range(2):  # SIGKILL it (no clean-up at all) twice while it copies
-        before = max(0, try_count(pg_dsn, "messages", ns))
-        proc = _archiver(store_url, tmp_path, ns, pg_dsn)
-        try:
-            wait_for(lambda: progressed(before, proc), 120, "a batch", step=0.005)  # noqa: B023
-            assert proc.poll() is None, proc.communicate()[0]
-            if try_count(pg_dsn, "messages", ns) < len(shared):
-                kills += 1
-        finally:
-            proc.kill()
-            proc.wait(timeout=30)
-    assert kills >= 1, "the archiver finished before it could be killed: make the load bigger"
+    # SIGKILL (no clean-up at all) once it has committed a batch, while it copies the next
+    proc = _archiver(store_url, tmp_path, ns, pg_dsn)
+    try:
+        wait_for(lambda: progressed(0, proc), 120, "a first batch", step=0.005)
+        assert proc.poll() is None, proc.communicate()[0]
+        killed_at = try_count(pg_dsn, "messages", ns)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert 0 < killed_at < len(shared), "killed too late: make the load bigger"
 
     batch = [{"source": "s", "target": "w", "payload": {"after": i}} for i in range(100)]
     more = [m.id for m in bus.share_many(batch)]
