@@ -2,7 +2,7 @@
 a real PostgreSQL server this suite starts (tests/pg.py: initdb into a temp folder, a free
 port, fsync off for every side alike) and the Redis store bench/run.py starts.
 
-* archive throughput, N messages (100,000; 10,000 with --quick) from the store's bus history
+* archive throughput, N messages (100,000; 5,000 with --quick) from the store's bus history
   to PostgreSQL: zerolag's archiver (``hub.archive.attach`` then ``flush``) against two Python
   archivers reading the same stream with redis-py and writing with psycopg 3
   (baseline_archive.py: ``executemany``, and binary ``COPY`` through a staging table), each
@@ -10,9 +10,9 @@ port, fsync off for every side alike) and the Redis store bench/run.py starts.
   against the floor: PostgreSQL's own ``COPY ... FROM '<file>'`` of the same rows. Goal: ahead
   of both Python archivers, within 1.3x of the floor;
 * lag p99 from share to archived at 5,000 messages/s sustained (batches of 50 every 10 ms for
-  20 s; 4 s with --quick): a poller counts the archived rows every few ms, and the archive
+  20 s; 2 s with --quick): a poller counts the archived rows every few ms, and the archive
   commits in stream order, so message k is archived once the count reaches k. Goal: under 1 s;
-* ``hub.archive.history(agent, text=...)`` over 1,000,000 archived messages (50,000 with
+* ``hub.archive.history(agent, text=...)`` over 1,000,000 archived messages (20,000 with
   --quick; loaded with COPY), p50 over varied agents and words, beside psycopg running the
   equivalent query itself. Goal: p50 under 20 ms.
 
@@ -332,7 +332,7 @@ def run(
 ) -> list[dict[str, Any]]:
     if url is None:
         raise SystemExit("the archive suite needs a Redis URL (bench/run.py starts one)")
-    n_msgs, lag_s, n_hist = (10_000, 4.0, 50_000) if quick else (100_000, 20.0, 1_000_000)
+    n_msgs, lag_s, n_hist = (5_000, 2.0, 20_000) if quick else (100_000, 20.0, 1_000_000)
     log("  starting PostgreSQL")
     server = pg.PgServer(prefix="zl-bench-pg-")
     try:
