@@ -1,7 +1,7 @@
 # zerolag: two commands on a fresh machine.
 #   make demo   builds (release) and runs the demo on the embedded store; no server needed
-#   make test   builds, makes sure redis-server and chromium are there, runs cargo test, pytest
-#               over every backend, the stub check and the notebooks
+#   make test   builds, makes sure redis-server, postgresql and chromium are there, runs
+#               cargo test, pytest over every backend, the stub check and the notebooks
 # Also: make lint, make bench, make build, make wheel, make docs, make clean.
 
 SHELL := /bin/bash
@@ -23,7 +23,7 @@ install-extra = $(PY) scripts/extra_requirements.py $(1) > $(REQS) && $(PIP) ins
 # short tests (30-45 s), where xdist workers would each start their own servers.
 LANGCHAIN_TESTS = $(PY) -m pytest -q -p no:cacheprovider -o asyncio_mode=auto tests/langchain_suites
 
-.PHONY: demo test build wheel docs lint bench check-tools lint-tools redis chromium cargo-test pytest stubtest notebooks clean
+.PHONY: demo test build wheel docs lint bench check-tools lint-tools redis postgres chromium cargo-test pytest stubtest notebooks clean
 
 check-tools:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10 or newer (apt-get install python3 python3-venv)"; exit 1; }
@@ -73,6 +73,10 @@ demo: build
 redis:
 	@bash scripts/ensure-redis.sh
 
+# The archive tests and the archive bench suite start a real PostgreSQL server (tests/pg.py).
+postgres:
+	@bash scripts/ensure-postgres.sh
+
 # The dashboard test drives headless Chromium through chromedriver (tests/test_dashboard.py).
 chromium:
 	@bash scripts/ensure-chromium.sh
@@ -80,7 +84,7 @@ chromium:
 cargo-test: redis
 	cargo test --profile test-core -q
 
-pytest: build redis chromium
+pytest: build redis postgres chromium
 	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
 	$(LANGCHAIN_TESTS)
 
@@ -90,7 +94,7 @@ stubtest: build
 notebooks: build
 	$(PY) scripts/run_notebooks.py notebooks
 
-test: build redis chromium $(DEV_WHEEL_STAMP)
+test: build redis postgres chromium $(DEV_WHEEL_STAMP)
 	cargo test --profile test-core -q
 	$(PY) -m pytest -q -p no:cacheprovider -n auto tests
 	$(LANGCHAIN_TESTS)
@@ -120,7 +124,7 @@ lint: $(STAMP) lint-tools
 	$(VENV)/bin/ruff format --check python tests bench scripts
 	$(VENV)/bin/mypy
 
-bench: build redis
+bench: build redis postgres
 	$(call install-extra,bench)
 	$(PY) bench/run.py
 	$(PY) bench/plot.py

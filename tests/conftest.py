@@ -26,8 +26,17 @@ Fixtures:
   ``unique_namespace()``: plain helpers (``from conftest import ...``; servers live in
   ``servers.py``).
 
+PostgreSQL (the archive tests; servers live in ``pg.py``):
+
+* ``pg_server``: a PostgreSQL server of this pytest process (each xdist worker has its own, so
+  an outage one worker makes touches nobody else), started on first use, stopped at the end.
+* ``pg_dsn``: a fresh database on it for the test (dropped after): the archive's DSN.
+* ``make_pg_server()``: a throwaway server of the test's own (``.stop()``/``.start()`` for
+  outages, ``.dsn(db)``, ``.create_db()``), removed after the test.
+
 Needs ``redis-server``, ``redis-cli`` and (for TLS) ``openssl`` on PATH:
-``scripts/ensure-redis.sh`` installs them.
+``scripts/ensure-redis.sh`` installs them; and PostgreSQL's server binaries for the archive
+tests: ``scripts/ensure-postgres.sh``.
 """
 
 from __future__ import annotations
@@ -87,6 +96,56 @@ def redis_cluster() -> Iterator[RedisCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """This process's PostgreSQL server (started on first use; per xdist worker)."""
+    import pg
+
+    try:
+        server = pg.PgServer(prefix="zl-pg-session-")
+    except pg.PgMissing as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: Any) -> Iterator[str]:
+    """A fresh database on ``pg_server`` for this test, dropped after: its DSN."""
+    if not pg_server.running:  # an earlier test left it stopped: bring it back
+        pg_server.start()
+    db = pg_server.create_db()
+    try:
+        yield pg_server.dsn(db)
+    finally:
+        pg_server.drop_db(db)
+
+
+@pytest.fixture
+def make_pg_server() -> Iterator[Callable[..., Any]]:
+    """Factory for throwaway PostgreSQL servers (``make_pg_server(**config)``), removed after
+    the test: for outages (``.stop()``, ``.start()``) that must not touch other tests."""
+    import pg
+
+    servers: list[Any] = []
+
+    def factory(**config: Any) -> Any:
+        try:
+            s = pg.PgServer(config=config, prefix="zl-pg-extra-")
+        except pg.PgMissing as e:
+            pytest.fail(str(e), pytrace=False)
+        servers.append(s)
+        return s
+
+    try:
+        yield factory
+    finally:
+        for s in servers:
+            s.destroy()
 
 
 @pytest.fixture(scope="session")
