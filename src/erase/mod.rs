@@ -16,9 +16,12 @@
 //!   task stays: it is shared work), as an update the change feed records;
 //! - bus ([`bus`]): every message sent by the subject or addressed to it by name (history,
 //!   inboxes, broadcast log, dead letters, acks, idempotency entries), the subject's inboxes
-//!   and its registration.
+//!   and its registration;
+//! - flags ([`flags`]): the user's own settings of every flag and its entry in the table of
+//!   users.
 
 pub mod bus;
+pub mod flags;
 pub mod memory;
 pub mod streams;
 pub mod tasks;
@@ -36,7 +39,9 @@ use crate::ids;
 pub type Report = Vec<(&'static str, u64)>;
 
 /// The capabilities an erase checks, in the order it reports them.
-pub const CHECKED: [&str; 6] = ["memory", "chat", "activity", "sessions", "tasks", "bus"];
+pub const CHECKED: [&str; 7] = [
+    "memory", "chat", "activity", "sessions", "tasks", "bus", "flags",
+];
 
 /// Checks a subject: an id (1 to 128 of `A-Z a-z 0-9 _ - . : / @ + =`).
 pub fn check_subject(subject: &str) -> Result<&str> {
@@ -75,8 +80,11 @@ pub async fn erase_all(hub: &Hub, subject: &str) -> Result<Report> {
     let bus = bus::erase(hub.backend(), hub.namespace(), subject)
         .run()
         .await?;
+    let flags = flags::erase(hub.backend(), hub.namespace(), subject)
+        .run()
+        .await?;
     Ok(CHECKED
         .into_iter()
-        .zip([memory, chat, activity, sessions, tasks, bus])
+        .zip([memory, chat, activity, sessions, tasks, bus, flags])
         .collect())
 }

@@ -72,6 +72,10 @@ fn seed(h: &Hub, who: &str, other: &str) -> Result<()> {
             ..Default::default()
         })
         .wait()?;
+    h.flags.set("beta", who, crate::flags::Setting::On).wait()?;
+    h.flags
+        .set("dark", who, crate::flags::Setting::Off)
+        .wait()?;
     let b = &h.bus;
     b.register(who, vec!["chat".into()]).wait()?;
     let out = b.outgoing(
@@ -116,6 +120,7 @@ fn erase_removes_one_subject_and_keeps_the_other(h: &Hub) -> Result<()> {
     assert_eq!(count(&r, "sessions"), 1);
     assert_eq!(count(&r, "tasks"), 1);
     assert_eq!(count(&r, "bus"), 3);
+    assert_eq!(count(&r, "flags"), 2);
 
     // alice is gone everywhere.
     assert!(h.memory.history("pref", "user=alice").wait()?.is_empty());
@@ -138,6 +143,10 @@ fn erase_removes_one_subject_and_keeps_the_other(h: &Hub) -> Result<()> {
     assert!(b.history("alice", "carol", 100).wait()?.is_empty());
     assert!(b.agents().wait()?.iter().all(|(a, _)| a != "alice"));
     assert!(b.pending("bob", 100).wait()?.is_empty());
+
+    let state = h.flags.state("beta").wait()?;
+    assert_eq!(state.enabled, 1, "{state:?}");
+    assert_eq!(h.flags.state("dark").wait()?.disabled, 1);
 
     // bob keeps what is only his.
     assert_eq!(h.memory.history("pref", "user=bob").wait()?.len(), 1);

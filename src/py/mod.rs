@@ -8,6 +8,7 @@ mod changes;
 mod convert;
 mod docs;
 mod dual_loop;
+mod erase;
 mod errors;
 mod events;
 mod filesync;
