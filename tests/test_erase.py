@@ -6,7 +6,9 @@ reports zeros, and a subject that is not an id is refused.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,8 +76,33 @@ def raw_hits(servers: list[Any], ns: str, needle: str) -> list[str]:
     return hits
 
 
+def sqlite_hits(root: Path, needle: str) -> list[str]:
+    """Every table of the embedded store under ``root`` with a row holding ``needle``."""
+    db = sqlite3.connect(f"file:{root / '.zerolag' / 'zerolag.db'}?mode=ro", uri=True)
+    try:
+        hits = []
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for t in tables:
+            cols = [r[1] for r in db.execute(f'PRAGMA table_info("{t}")')]
+            cond = " OR ".join(f'instr(CAST("{c}" AS TEXT), ?) > 0' for c in cols)
+            if db.execute(
+                f'SELECT 1 FROM "{t}" WHERE {cond} LIMIT 1', [needle] * len(cols)
+            ).fetchone():
+                hits.append(t)
+        return hits
+    finally:
+        db.close()
+
+
+def stored_hits(backend: str, servers: list[Any], root: Path, ns: str, needle: str) -> list[str]:
+    """Where the store still holds ``needle``: Redis keys, or embedded tables."""
+    if backend == "embedded":
+        return sqlite_hits(root, needle)
+    return raw_hits(servers, ns, needle)
+
+
 def test_erase_removes_one_subject_everywhere_and_keeps_the_other(
-    hub: Any, store_servers: list[Any]
+    hub: Any, backend: str, store_servers: list[Any], tmp_path: Path
 ) -> None:
     ann, ben = subjects()
     hub.bus.register("carol")
@@ -92,8 +119,7 @@ def test_erase_removes_one_subject_everywhere_and_keeps_the_other(
     bus.consume(ann, group="g", consumer="c1", count=100, max_deliveries=1)
     bus.consume(ann, group="g", consumer="c1", count=100, claim_idle_ms=0, max_deliveries=1)
     assert bus.dead_letters(ann)
-    if store_servers:
-        assert raw_hits(store_servers, hub.namespace, ann)
+    assert stored_hits(backend, store_servers, tmp_path, hub.namespace, ann)
 
     report = hub.erase(ann)
 
@@ -119,14 +145,15 @@ def test_erase_removes_one_subject_everywhere_and_keeps_the_other(
     t1 = hub.tasks.get("task-1")
     assert t1.metadata == {"team": "x", "watchers": ["carol"], "deep": {}}
     assert ann not in bus.agents()
-    assert bus.history(ann, ben) == []
+    # What is left between ann and ben is ben's broadcast (it names nobody).
+    assert [(m.source, m.broadcast) for m in bus.history(ann, ben)] == [(ben, True)]
     assert bus.history(ann, "carol") == []
     assert bus.dead_letters(ann) == []
     assert all(ann not in (m.source, m.target) for m in bus.pending(ben, 100))
     assert not hub.flags.enabled("beta", ann) and hub.flags.count("beta") == 1
-    # ... and from every key name and value of the namespace.
-    if store_servers:
-        assert raw_hits(store_servers, hub.namespace, ann) == []
+    # ... and from the store: every Redis key name and value, every embedded table's rows.
+    assert stored_hits(backend, store_servers, tmp_path, hub.namespace, ann) == []
+    assert stored_hits(backend, store_servers, tmp_path, hub.namespace, ben)
 
     # ben keeps everything of his own (the broadcast he sent still reaches everyone).
     assert len(hub.memory.history("pref", scope={"user": ben})) == 1

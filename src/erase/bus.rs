@@ -58,11 +58,10 @@ pub fn sqlite(db: &Sqlite, ns: &str, subject: &str) -> Result<u64> {
                 .to_string(),
             "SELECT json_extract(env, '$.id') FROM bus_bcast WHERE ns = ?1 AND source = ?2"
                 .to_string(),
-            format!(
-                "SELECT json_extract(env, '$.id') FROM bus_inbox WHERE ns = ?1 \
-                 AND (agent = ?2 OR {src})"
-            ),
-            format!("SELECT id FROM bus_dead WHERE ns = ?1 AND (agent = ?2 OR {src})"),
+            // A copy of someone else's broadcast in the subject's own inbox or dead letters
+            // goes below with them, uncounted: the message stays for the others.
+            format!("SELECT json_extract(env, '$.id') FROM bus_inbox WHERE ns = ?1 AND ({src})"),
+            format!("SELECT id FROM bus_dead WHERE ns = ?1 AND ({src})"),
         ] {
             ids.extend(strings(tx, &sql, ns, subject)?);
         }

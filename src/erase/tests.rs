@@ -109,6 +109,9 @@ fn erase_removes_one_subject_and_keeps_the_other(h: &Hub) -> Result<()> {
     )?;
     b.send(with_key).wait()?;
 
+    let everyone = b.outgoing("carol", None, &json!("all"), "low", None, None, true)?;
+    b.send(everyone).wait()?;
+
     let r = run(h, "alice")?;
     assert_eq!(
         r.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
@@ -140,9 +143,14 @@ fn erase_removes_one_subject_and_keeps_the_other(h: &Hub) -> Result<()> {
         json!({"user": "bob", "team": "x", "watchers": ["bob", "carol"]})
     );
     assert!(b.history("alice", "bob", 100).wait()?.is_empty());
-    assert!(b.history("alice", "carol", 100).wait()?.is_empty());
+    // What is left between alice and carol is carol's broadcast (it names nobody).
+    let left = b.history("alice", "carol", 100).wait()?;
+    assert!(left.len() == 1 && left[0].broadcast, "{left:?}");
     assert!(b.agents().wait()?.iter().all(|(a, _)| a != "alice"));
-    assert!(b.pending("bob", 100).wait()?.is_empty());
+    // carol's broadcast reached alice too, but names nobody: it stays for bob.
+    let left = b.pending("bob", 100).wait()?;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].source, "carol");
 
     let state = h.flags.state("beta").wait()?;
     assert_eq!(state.enabled, 1, "{state:?}");

@@ -5,7 +5,8 @@
 -- first, so no pending entry is left), the broadcast log, the dead letters, the ack log and the
 -- idempotency entries whose envelope is one of them. The subject's own inboxes, its dead
 -- letters, its consumer group and its registration go too.
--- Returns how many distinct messages went.
+-- Returns how many distinct messages went (a copy of someone else's broadcast in the subject's
+-- inbox or dead letters goes without counting: the message stays for the others).
 local P, S = ARGV[1], ARGV[2]
 local ids, n = {}, 0
 local function mark(id)
@@ -48,15 +49,19 @@ for _, a in ipairs(agents) do
   for r = 0, 3 do
     each(inbox(P, a, r), function(id, f)
       local src, tgt = source(f.d)
-      if a == S or src == S or tgt == S then mark(id) end
+      -- A copy in the subject's own inbox goes with the inbox; a broadcast by someone else
+      -- stays for the others.
+      if src == S or tgt == S then mark(id) end
     end)
   end
 end
 local dead = {}
 each(P .. 'dead', function(eid, f)
   local src, tgt = source(f.d)
-  if f.a == S or src == S or tgt == S or ids[f.id] then
+  if src == S or tgt == S or ids[f.id] then
     mark(f.id)
+    dead[#dead + 1] = eid
+  elseif f.a == S then
     dead[#dead + 1] = eid
   end
 end)
