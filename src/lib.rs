@@ -12,6 +12,7 @@ pub mod clock;
 pub mod docs;
 pub mod dual_loop;
 pub mod engine;
+pub mod erase;
 pub mod error;
 pub mod events;
 pub mod filesync;

@@ -435,6 +435,7 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     ],
     "activity.count": [("user", lambda h, _: h.activity.count(S))],
     "activity.clear": [("user", lambda h, _: h.activity.clear(S))],
+    "hub.erase": [("subject", lambda h, _: h.erase(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
     "hub.serve": [

@@ -169,6 +169,8 @@ def workload(hub: Any) -> None:
     hub.chat.clear("tmp")
     hub.chat.recent("c:1")
     hub.activity.add_many("ana@x", [("login", None), ("comment", {"t": "x"})])
+    hub.erase("b")  # an agent of the bus (its messages, inbox, registration)
+    hub.erase("bob")  # a user of the flags (its bits and its slot in the users list)
 
 
 def owner(servers: list[Any], key: str) -> Any:

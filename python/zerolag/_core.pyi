@@ -388,6 +388,17 @@ class Hub:
         an application that exposes its own endpoint."""
     def clear(self) -> int:
         """Delete everything this namespace holds; returns keys/rows removed."""
+    def erase(self, subject: str) -> dict[str, int]:
+        """Remove ``subject`` (a user or agent id) from every capability that holds it and
+        return what went per capability, zeros included (``{"activity", "bus", "chat",
+        "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
+        their history, postings, vectors and graph edges), chat conversations and activity
+        feeds whose id names it (``alice``, ``user:alice``, ``alice/support``), its sessions,
+        metadata values equal to it in tasks (the tasks stay; each change is an update in
+        the change feed), and bus messages sent by it or addressed to it by name (history,
+        inboxes, broadcast log, dead letters, acks, idempotency entries) with its
+        registration. Idempotent: a second call reports zeros. ValidationError for a subject
+        that is not an id. What is not erased, and why: docs/erasure.md."""
     def export(self, path: str | PathLike[str]) -> Transfer:
         """Write everything this namespace holds (every capability's records) to ``path`` as
         one versioned JSON Lines file (docs/export.md). Read page by page; the file appears
@@ -512,6 +523,17 @@ class AsyncHub:
         an application that exposes its own endpoint."""
     def clear(self) -> Coroutine[Any, Any, int]:
         """Delete everything this namespace holds; returns keys/rows removed."""
+    def erase(self, subject: str) -> Coroutine[Any, Any, dict[str, int]]:
+        """Remove ``subject`` (a user or agent id) from every capability that holds it and
+        return what went per capability, zeros included (``{"activity", "bus", "chat",
+        "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
+        their history, postings, vectors and graph edges), chat conversations and activity
+        feeds whose id names it (``alice``, ``user:alice``, ``alice/support``), its sessions,
+        metadata values equal to it in tasks (the tasks stay; each change is an update in
+        the change feed), and bus messages sent by it or addressed to it by name (history,
+        inboxes, broadcast log, dead letters, acks, idempotency entries) with its
+        registration. Idempotent: a second call reports zeros. ValidationError for a subject
+        that is not an id. What is not erased, and why: docs/erasure.md."""
     def export(self, path: str | PathLike[str]) -> Coroutine[Any, Any, Transfer]:
         """Write everything this namespace holds (every capability's records) to ``path`` as
         one versioned JSON Lines file (docs/export.md). Read page by page; the file appears

@@ -196,6 +196,13 @@ macro_rules! hub_methods {
                 $run(py, self.inner.clear(), Ok)
             }
 
+            /// Removes `subject` (a user or agent id) from every capability that holds it;
+            /// returns what went per capability, zeros included (docs/erasure.md).
+            fn erase<'py>(&self, py: Python<'py>, subject: Text) -> PyResult<$ret> {
+                checked(&self.inner)?;
+                $run(py, super::erase::op(&self.inner, &subject), super::erase::report)
+            }
+
             /// Writes everything this namespace holds to one versioned file at `path`
             /// (docs/export.md); the file appears only once it is complete.
             fn export<'py>(&self, py: Python<'py>, path: PathArg) -> PyResult<$ret> {

@@ -9,6 +9,7 @@ mod changes;
 mod convert;
 mod docs;
 mod dual_loop;
+mod erase;
 mod errors;
 mod events;
 mod filesync;
