@@ -9,6 +9,7 @@
 //! store side: reading each source after its cursor, committing cursors; one file per
 //! capability read), `lease`, `run` (the loop), `pg` (PostgreSQL: schema, writes, queries).
 
+pub mod lease;
 pub mod model;
 pub mod run;
 pub mod sources;
