@@ -14,6 +14,10 @@ pub mod model;
 pub mod run;
 pub mod sources;
 pub mod sqlite;
+#[cfg(test)]
+mod tests_run;
+#[cfg(test)]
+pub(crate) mod testsink;
 
 pub use self::model::{Batch, Rows, Sink, Source};
 

@@ -96,6 +96,8 @@ struct Shared {
     leader: AtomicBool,
     /// Wakes the loop when the keeper took the lease.
     leader_won: Notify,
+    /// The sources it copies.
+    sources: Vec<Source>,
 }
 
 /// A running archiver.
@@ -109,6 +111,16 @@ pub struct Archiver {
 impl Archiver {
     /// Starts the loop in the background.
     pub fn start(store: Store, sink: Arc<dyn Sink>, opts: Options) -> Archiver {
+        Archiver::start_sources(store, sink, opts, Source::ALL.to_vec())
+    }
+
+    /// Starts a loop that copies only `sources` (tests; an archive of some sources only).
+    pub fn start_sources(
+        store: Store,
+        sink: Arc<dyn Sink>,
+        opts: Options,
+        sources: Vec<Source>,
+    ) -> Archiver {
         let shared = Arc::new(Shared {
             status: Mutex::new(Status {
                 running: true,
@@ -121,6 +133,7 @@ impl Archiver {
             progress: Notify::new(),
             leader: AtomicBool::new(false),
             leader_won: Notify::new(),
+            sources,
         });
         let rt = crate::engine::runtime();
         let keeper = rt.spawn(keep_lease(shared.clone(), store.clone(), opts.clone()));
@@ -170,7 +183,8 @@ impl Archiver {
             progressed.as_mut().enable();
             let done = {
                 let caught = self.shared.caught.lock();
-                Source::ALL
+                self.shared
+                    .sources
                     .iter()
                     .all(|s| caught.get(s).is_some_and(|&t| t > mark))
             };
@@ -334,8 +348,6 @@ impl Loop {
                 Err(e) => {
                     log::warn!("archive: a batch failed, retrying: {e}");
                     self.shared.status.lock().degraded = Some(e.to_string());
-                    // The store may be the one failing: forget the cursors this leader knew.
-                    self.cursors.clear();
                     let _ = self.check_overrun(true).await;
                     backoff = (backoff * 2)
                         .max(BACKOFF_MIN)
@@ -349,16 +361,30 @@ impl Loop {
         self.shared.status.lock().running = false;
     }
 
-    /// One visit of every source; true when some source moved.
+    /// One visit of every source; true when some source moved. A source that fails does
+    /// not keep the others back; the round then fails with the first error.
     async fn round(&mut self) -> Result<bool> {
         let mut moved = false;
-        for src in Source::ALL {
-            if self.shared.stop.load(Ordering::Acquire) || !self.shared.leader.load(Ordering::Acquire) {
+        let mut failed = None;
+        for i in 0..self.shared.sources.len() {
+            let src = self.shared.sources[i];
+            if self.shared.stop.load(Ordering::Acquire)
+                || !self.shared.leader.load(Ordering::Acquire)
+            {
                 break;
             }
-            moved |= self.step(src).await?;
+            match self.step(src).await {
+                Ok(m) => moved |= m,
+                Err(e) => {
+                    self.cursors.remove(&src);
+                    failed.get_or_insert(e);
+                }
+            }
         }
-        Ok(moved)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(moved),
+        }
     }
 
     /// Reads one batch of `src`, writes it, commits its cursor; true when it moved.
@@ -423,15 +449,15 @@ impl Loop {
             return Ok(());
         }
         self.last_overrun_check = Some(Instant::now());
-        for src in Source::ALL {
+        for i in 0..self.shared.sources.len() {
+            let src = self.shared.sources[i];
             let total = self.store.overrun(src).run().await?;
-            let seen = self.overrun_seen.insert(src, total);
-            if let Some(seen) = seen {
-                if total > seen {
-                    self.report_lost(src, total - seen, total).await;
-                }
-            } else if total > 0 {
-                self.set_lost(src, total);
+            // The first look reports what was trimmed before this archiver started (while no
+            // archiver ran, or by one that stopped before reporting): never silent, at the
+            // cost of reporting it again after a restart.
+            let seen = self.overrun_seen.insert(src, total).unwrap_or(0);
+            if total > seen {
+                self.report_lost(src, total - seen, total).await;
             }
             if failing {
                 let cur = self.store.cursor(src).run().await?;

@@ -11,6 +11,7 @@ pub mod bus;
 pub mod events;
 pub mod jobs;
 pub mod patterns;
+pub mod state;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -20,6 +21,13 @@ use crate::engine::{Backend, Op};
 
 /// Most rows one read returns.
 pub const MAX_READ: usize = 10_000;
+
+/// The retention hold: while a source has a cursor, trimming keeps entries not yet archived
+/// until the source holds `HOLD` times its retention limit (docs/archive.md).
+pub const HOLD: u64 = 10;
+
+/// The hold's bound for a source without a length limit: unarchived entries kept at most.
+pub const HOLD_UNBOUNDED: u64 = 100_000;
 
 /// The store side of one namespace's archive.
 #[derive(Clone)]
