@@ -4,12 +4,20 @@
 -- Returns 1 when stored, 0 when the stored one was newer or equal.
 local old = redis.call('GET', KEYS[1])
 local new = ARGV[1]
+local function bytegt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
 local function newer(a, b)
   if ARGV[2] == 'n' then
     local an, ai = string.match(a, '^([^|]*)|(.*)$')
     local bn, bi = string.match(b, '^([^|]*)|(.*)$')
     if tonumber(an) ~= tonumber(bn) then return tonumber(an) > tonumber(bn) end
-    return ai > bi
+    return bytegt(ai, bi)
   end
   local ak, bk = string.sub(a, 1, 1), string.sub(b, 1, 1)
   if ak ~= bk then return ak == 'L' end

@@ -1,6 +1,15 @@
 -- Finished jobs after an archive cursor, in finish order (src/archive/sources/jobs.rs).
 -- KEYS[1]: zl:{<ns>:jobs}:f. ARGV: P (the jobs prefix), after score ('' from the oldest),
 -- after id, most. Returns {behind, n, then per job: score, id, flat HGETALL of its hash}.
+-- Ids compare byte-wise (the order of equal scores in a sorted set), whatever the locale.
+local function bytegt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
 local P, after, aid, most = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local f = KEYS[1]
 local a = tonumber(after)
@@ -16,7 +25,7 @@ while n < most do
   for i = 1, #page, 2 do
     local id, s = page[i], page[i + 1]
     local sn = tonumber(s)
-    if (not a) or sn > a or id > aid then
+    if (not a) or sn > a or (sn == a and bytegt(id, aid)) then
       n = n + 1
       out[#out + 1] = s
       out[#out + 1] = id
@@ -31,7 +40,7 @@ local behind = 0
 if last_s then
   behind = redis.call('ZCOUNT', f, '(' .. last_s, '+inf')
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', f, last_s, last_s)) do
-    if id > last_id then behind = behind + 1 end
+    if bytegt(id, last_id) then behind = behind + 1 end
   end
 end
 local res = {behind, n}

@@ -13,6 +13,8 @@ pub mod jobs;
 pub mod patterns;
 pub mod state;
 pub mod tasks;
+#[cfg(test)]
+mod tests_sources;
 
 use std::sync::Arc;
 

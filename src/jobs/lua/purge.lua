@@ -4,6 +4,14 @@
 -- archive: then the oldest of them go and are counted in the overrun counter.
 -- KEYS[1]: any key with the jobs hash tag. ARGV: P, before, most, bound.
 -- Returns how many were deleted.
+local function bytegt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
 local cur = redis.call('GET', P .. 'archived:jobs')
 local cs, ctext, cid = nil, nil, ''
 if cur then
@@ -14,7 +22,7 @@ local waiting = 0
 if cs then
   waiting = redis.call('ZCOUNT', P .. 'f', '(' .. ctext, '+inf')
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'f', ctext, ctext)) do
-    if id > cid then waiting = waiting + 1 end
+    if bytegt(id, cid) then waiting = waiting + 1 end
   end
 end
 local spare = waiting - tonumber(ARGV[4])
@@ -24,7 +32,7 @@ local ids = redis.call('ZRANGEBYSCORE', P .. 'f', '-inf', ARGV[2], 'WITHSCORES',
 local n = 0
 for i = 1, #ids, 2 do
   local id, s = ids[i], tonumber(ids[i + 1])
-  local archived = (not cs) or s < cs or (s == cs and id <= cid)
+  local archived = (not cs) or s < cs or (s == cs and not bytegt(id, cid))
   if not archived then
     if spare <= 0 then break end
     spare = spare - 1
