@@ -243,3 +243,36 @@ fn bump_overrun(h: &Hub, n: u64) {
         }
     }
 }
+
+both!(jobs_and_tasks_together);
+fn jobs_and_tasks_together(h: &Hub) {
+    use crate::tasks::{NewTask, TaskPatch};
+    let sink = Arc::new(MemSink::default());
+    let a = start(h, &sink, "one", &[Source::Jobs, Source::Tasks, Source::Patterns]);
+    let t = h
+        .tasks
+        .create(NewTask {
+            id: Some("x".into()),
+            title: "x".into(),
+            ..Default::default()
+        })
+        .wait()
+        .unwrap();
+    assert_eq!(t.version, 1);
+    assert!(flush(&a));
+    for i in 0..10 {
+        let p = TaskPatch {
+            title: Some(format!("x{i}")),
+            ..Default::default()
+        };
+        h.tasks.update("x", p, None).wait().unwrap();
+    }
+    finish_jobs(h, 3);
+    assert!(flush(&a));
+    let mut v: Vec<i64> = sink.tasks().into_iter().map(|t| t.1).collect();
+    v.sort();
+    v.dedup();
+    assert_eq!(v, (1..=11).collect::<Vec<i64>>(), "every version");
+    assert_eq!(sink.jobs().len(), 3);
+    stop(&a);
+}

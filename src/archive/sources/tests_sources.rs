@@ -202,3 +202,31 @@ fn log_len(h: &Hub) -> u64 {
         }),
     }
 }
+
+fn patterns(b: &Batch) -> Vec<(String, i64, i64)> {
+    match &b.rows {
+        Rows::Patterns(v) => v.iter().map(|p| (p.id.clone(), p.observations, p.last_ms)).collect(),
+        other => panic!("not patterns: {other:?}"),
+    }
+}
+
+both!(pattern_records_come_after_each_write);
+fn pattern_records_come_after_each_write(h: &Hub) {
+    let s = store(h);
+    let p = &h.patterns;
+    let a = p.store("repo-a", "style", &json!({"k": 1}), 0.5).wait().unwrap();
+    std::thread::sleep(Duration::from_millis(3));
+    p.store("repo-b", "style", &json!({"k": 2}), 0.5).wait().unwrap();
+    std::thread::sleep(Duration::from_millis(3));
+    p.store("repo-a", "naming", &json!({"k": 3}), 0.5).wait().unwrap();
+    let first: Vec<_> = drain(&s, Source::Patterns, 2).iter().flat_map(patterns).collect();
+    assert_eq!(first.len(), 3);
+    assert!(first.windows(2).all(|w| w[0].2 <= w[1].2), "by last seen");
+    std::thread::sleep(Duration::from_millis(3));
+    p.update(&a.id, None, None, true).wait().unwrap();
+    let next: Vec<_> = drain(&s, Source::Patterns, 10).iter().flat_map(patterns).collect();
+    assert_eq!(next.len(), 1);
+    assert_eq!((next[0].0.as_str(), next[0].1), (a.id.as_str(), 2));
+    assert!(next[0].2 > first.iter().find(|x| x.0 == a.id).unwrap().2);
+    assert!(drain(&s, Source::Patterns, 10).is_empty(), "nothing twice");
+}
