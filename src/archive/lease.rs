@@ -10,12 +10,17 @@ use rusqlite::{params, OptionalExtension};
 use crate::engine::script::Lua;
 use crate::engine::{Backend, Op};
 
-static ACQUIRE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/lease_acquire.lua")));
-static RELEASE: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("lua/lease_release.lua")));
+static ACQUIRE: LazyLock<Lua> =
+    LazyLock::new(|| Lua::new("", include_str!("lua/lease_acquire.lua")));
+static RELEASE: LazyLock<Lua> =
+    LazyLock::new(|| Lua::new("", include_str!("lua/lease_release.lua")));
 
 /// `zl:{<ns>:archive}:lease`.
 pub fn key(ns: &str) -> String {
-    format!("{}lease", crate::engine::keys::prefix(ns, super::CAPABILITY.tag))
+    format!(
+        "{}lease",
+        crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
+    )
 }
 
 /// Takes the lease of `ns` for `holder` for `ttl` when it is free or expired, or renews it

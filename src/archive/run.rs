@@ -255,9 +255,14 @@ async fn keep_lease(shared: Arc<Shared>, store: Store, opts: Options) {
         if shared.stop.load(Ordering::Acquire) {
             return;
         }
-        let got = lease::acquire(store.backend(), store.namespace(), &opts.holder, opts.lease_ttl)
-            .run()
-            .await;
+        let got = lease::acquire(
+            store.backend(),
+            store.namespace(),
+            &opts.holder,
+            opts.lease_ttl,
+        )
+        .run()
+        .await;
         let was = shared.leader.load(Ordering::Acquire);
         let now_leader = match got {
             Ok(true) => {

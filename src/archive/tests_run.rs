@@ -20,7 +20,13 @@ use crate::testkit::both;
 pub(crate) fn finish_jobs(h: &Hub, n: usize) -> Vec<String> {
     let j = &h.jobs;
     let items = (0..n).map(|i| NewJob::new("k", json!(i))).collect();
-    let ids: Vec<String> = j.enqueue_many(items).wait().expect("enqueue").into_iter().map(|x| x.id).collect();
+    let ids: Vec<String> = j
+        .enqueue_many(items)
+        .wait()
+        .expect("enqueue")
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
     let got = j
         .claim(vec!["k".into()], n, "w", 30.0, Duration::ZERO)
         .wait()
@@ -72,7 +78,9 @@ fn stop(a: &Archiver) {
 }
 
 fn holder(h: &Hub) -> Option<String> {
-    lease::holder(h.backend(), h.namespace()).wait().expect("holder")
+    lease::holder(h.backend(), h.namespace())
+        .wait()
+        .expect("holder")
 }
 
 both!(finished_jobs_arrive_exactly_once);
@@ -112,12 +120,16 @@ fn a_failing_sink_degrades_then_catches_up(h: &Hub) {
     let ids = finish_jobs(h, 12);
     eventually("degraded with the sink's error and the backlog", || {
         let st = a.status();
-        st.degraded.as_deref().is_some_and(|m| m.contains("postgres is down")) && st.behind == 12
+        st.degraded
+            .as_deref()
+            .is_some_and(|m| m.contains("postgres is down"))
+            && st.behind == 12
     });
     // Everything else goes on while the sink is down.
     finish_jobs(h, 2);
     sink.down.store(false, std::sync::atomic::Ordering::Release);
-    sink.fail_next.store(2, std::sync::atomic::Ordering::Release);
+    sink.fail_next
+        .store(2, std::sync::atomic::Ordering::Release);
     assert!(flush(&a));
     let st = a.status();
     assert_eq!((st.degraded, st.behind), (None, 0));
@@ -177,11 +189,19 @@ fn lease_is_one_holders(h: &Hub) {
     assert!(lease::acquire(b, ns, "x", long).wait().unwrap());
     assert!(lease::acquire(b, ns, "x", long).wait().unwrap(), "renewed");
     assert!(!lease::acquire(b, ns, "y", long).wait().unwrap());
-    assert!(!lease::release(b, ns, "y").wait().unwrap(), "only the holder releases");
+    assert!(
+        !lease::release(b, ns, "y").wait().unwrap(),
+        "only the holder releases"
+    );
     assert!(lease::release(b, ns, "x").wait().unwrap());
-    assert!(lease::acquire(b, ns, "y", Duration::from_millis(50)).wait().unwrap());
+    assert!(lease::acquire(b, ns, "y", Duration::from_millis(50))
+        .wait()
+        .unwrap());
     eventually("expiry", || holder(h).is_none());
-    assert!(lease::acquire(b, ns, "x", long).wait().unwrap(), "taken once expired");
+    assert!(
+        lease::acquire(b, ns, "x", long).wait().unwrap(),
+        "taken once expired"
+    );
     assert_eq!(holder(h).as_deref(), Some("x"));
 }
 
@@ -204,7 +224,12 @@ fn lost_entries_are_reported(h: &Hub) {
     eventually("the overrun event", || {
         let b = h
             .events
-            .read(&[OVERRUN_CHANNEL.to_string()], Some("0-0"), 10, Duration::ZERO)
+            .read(
+                &[OVERRUN_CHANNEL.to_string()],
+                Some("0-0"),
+                10,
+                Duration::ZERO,
+            )
             .wait()
             .expect("read");
         seen = b.events.into_iter().map(|e| e.data).collect();
@@ -248,7 +273,12 @@ both!(jobs_and_tasks_together);
 fn jobs_and_tasks_together(h: &Hub) {
     use crate::tasks::{NewTask, TaskPatch};
     let sink = Arc::new(MemSink::default());
-    let a = start(h, &sink, "one", &[Source::Jobs, Source::Tasks, Source::Patterns]);
+    let a = start(
+        h,
+        &sink,
+        "one",
+        &[Source::Jobs, Source::Tasks, Source::Patterns],
+    );
     let t = h
         .tasks
         .create(NewTask {

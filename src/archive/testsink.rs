@@ -30,7 +30,10 @@ impl MemSink {
         let mut out = vec![];
         for b in self.batches.lock().iter() {
             if let Rows::Jobs(v) = b {
-                out.extend(v.iter().map(|j| (j.id.clone(), j.finished_ms, j.status.clone())));
+                out.extend(
+                    v.iter()
+                        .map(|j| (j.id.clone(), j.finished_ms, j.status.clone())),
+                );
             }
         }
         out

@@ -36,7 +36,8 @@ CREATE UNIQUE INDEX jobs_idem ON jobs (ns, idem) WHERE idem IS NOT NULL;
 CREATE TABLE job_seq (ns TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
-pub(crate) const COLS: &str = "id, kind, payload, priority, status, attempts, max_attempts, bk, bb, \
+pub(crate) const COLS: &str =
+    "id, kind, payload, priority, status, attempts, max_attempts, bk, bb, \
                     timeout, run_at, created_at, started_at, finished_at, result, error, \
                     progress, idem, worker, headers";
 

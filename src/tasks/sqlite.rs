@@ -55,7 +55,8 @@ const TCOLS: &str = "t.id, t.title, t.description, t.intent, t.keywords, t.patte
     t.confidence, t.complexity, t.status, t.progress, t.related, t.context_cascade, \
     t.estimated_effort, t.metadata, t.created_at, t.updated_at, t.version";
 
-pub(crate) const COLS: &str = "id, title, description, intent, keywords, patterns, confidence, complexity, \
+pub(crate) const COLS: &str =
+    "id, title, description, intent, keywords, patterns, confidence, complexity, \
     status, progress, related, context_cascade, estimated_effort, metadata, created_at, \
     updated_at, version";
 

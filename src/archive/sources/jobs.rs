@@ -79,7 +79,10 @@ pub fn read(b: &Backend, ns: &str, after: Option<String>, limit: usize) -> Op<Ba
                 );
                 let jobs: Vec<Job> = c
                     .prepare_cached(&sql)?
-                    .query_map(params![ns, an, aid, limit as i64], crate::jobs::sqlite::job_row)?
+                    .query_map(
+                        params![ns, an, aid, limit as i64],
+                        crate::jobs::sqlite::job_row,
+                    )?
                     .collect::<rusqlite::Result<_>>()?;
                 let (next, behind) = match jobs.last() {
                     None => (after, 0),
@@ -118,10 +121,8 @@ pub fn read(b: &Backend, ns: &str, after: Option<String>, limit: usize) -> Op<Ba
             let mut next = after;
             for i in 0..n {
                 let at = 2 + i * 3;
-                let s: String =
-                    redis::from_redis_value_ref(&reply[at]).map_err(|_| bad())?;
-                let id: String =
-                    redis::from_redis_value_ref(&reply[at + 1]).map_err(|_| bad())?;
+                let s: String = redis::from_redis_value_ref(&reply[at]).map_err(|_| bad())?;
+                let id: String = redis::from_redis_value_ref(&reply[at + 1]).map_err(|_| bad())?;
                 let h: std::collections::HashMap<String, String> =
                     redis::from_redis_value_ref(&reply[at + 2]).map_err(|_| bad())?;
                 next = format!("{s}|{id}");

@@ -101,9 +101,7 @@ impl Store {
     pub fn overrun(&self, source: Source) -> Op<u64> {
         let (b, ns) = (&self.backend, &*self.ns);
         match source {
-            Source::Messages | Source::Acks | Source::DeadLetters => {
-                bus::overrun(b, ns, source)
-            }
+            Source::Messages | Source::Acks | Source::DeadLetters => bus::overrun(b, ns, source),
             Source::Events => events::overrun(b, ns),
             Source::Jobs => jobs::overrun(b, ns),
             Source::Tasks => tasks::overrun(b, ns),

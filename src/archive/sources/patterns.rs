@@ -97,9 +97,8 @@ pub fn read(b: &Backend, ns: &str, after: Option<String>, limit: usize) -> Op<Ba
             let text = |v: &redis::Value| -> Result<String> {
                 redis::from_redis_value_ref(v).map_err(|_| bad())
             };
-            let num = |v: &redis::Value| -> Result<f64> {
-                text(v)?.parse::<f64>().map_err(|_| bad())
-            };
+            let num =
+                |v: &redis::Value| -> Result<f64> { text(v)?.parse::<f64>().map_err(|_| bad()) };
             let behind: u64 =
                 redis::from_redis_value_ref(reply.first().ok_or_else(bad)?).map_err(|_| bad())?;
             let n: usize =

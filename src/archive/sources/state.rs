@@ -39,7 +39,10 @@ impl Order {
             Order::NumId => {
                 let split = |s: &str| {
                     let (n, id) = s.split_once('|').unwrap_or((s, ""));
-                    (n.parse::<f64>().unwrap_or(f64::NEG_INFINITY), id.to_string())
+                    (
+                        n.parse::<f64>().unwrap_or(f64::NEG_INFINITY),
+                        id.to_string(),
+                    )
                 };
                 let (an, ai) = split(a);
                 let (bn, bi) = split(b);
@@ -69,7 +72,11 @@ impl Order {
 
 /// `zl:{<ns>:<tag>}:archived:<source>`.
 pub fn cursor_key(ns: &str, s: Source) -> String {
-    format!("{}archived:{}", crate::engine::keys::prefix(ns, s.tag()), s.name())
+    format!(
+        "{}archived:{}",
+        crate::engine::keys::prefix(ns, s.tag()),
+        s.name()
+    )
 }
 
 /// `zl:{<ns>:<tag>}:archived:<source>:lost`.
@@ -79,9 +86,11 @@ pub fn lost_key(ns: &str, s: Source) -> String {
 
 /// The committed cursor on SQLite (inside any transaction or connection).
 pub fn sqlite_cursor(c: &Connection, ns: &str, s: Source) -> Result<Option<String>> {
-    Ok(c.prepare_cached("SELECT cursor FROM archive_cursors WHERE ns = ?1 AND source = ?2")?
-        .query_row(params![ns, s.name()], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT cursor FROM archive_cursors WHERE ns = ?1 AND source = ?2")?
+            .query_row(params![ns, s.name()], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// Adds `n` to the overrun counter on SQLite (when the source has a cursor row).

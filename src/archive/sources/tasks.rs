@@ -22,8 +22,7 @@ use crate::engine::{tri, Backend, Op};
 use crate::error::{Error, Result};
 use crate::tasks::model::Task;
 
-static READ: LazyLock<Lua> =
-    LazyLock::new(|| Lua::new("", include_str!("../lua/tasks_read.lua")));
+static READ: LazyLock<Lua> = LazyLock::new(|| Lua::new("", include_str!("../lua/tasks_read.lua")));
 
 const S: Source = Source::Tasks;
 
@@ -73,7 +72,9 @@ pub fn sqlite_append_many(tx: &Transaction<'_>, ns: &str, tasks: &[Task]) -> Res
     if tasks.is_empty() || !sqlite_on(tx, ns)? {
         return Ok(());
     }
-    tasks.iter().try_for_each(|t| sqlite_append(tx, ns, t, false))
+    tasks
+        .iter()
+        .try_for_each(|t| sqlite_append(tx, ns, t, false))
 }
 
 fn sqlite_on(tx: &Transaction<'_>, ns: &str) -> Result<bool> {
@@ -100,10 +101,21 @@ pub fn sqlite_append(tx: &Transaction<'_>, ns: &str, t: &Task, deleted: bool) ->
         "INSERT INTO tasks_archive (ns, id, version, deleted, doc, at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![ns, t.id, version, deleted, text, crate::clock::now_ms() as i64])?;
+    .execute(params![
+        ns,
+        t.id,
+        version,
+        deleted,
+        text,
+        crate::clock::now_ms() as i64
+    ])?;
     let seq = tx.last_insert_rowid();
     if let Some(At::Log(l)) = parse(&state::sqlite_cursor(tx, ns, S)?).ok() {
-        let done: i64 = l.split('-').next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        let done: i64 = l
+            .split('-')
+            .next()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0);
         tx.prepare_cached("DELETE FROM tasks_archive WHERE ns = ?1 AND seq <= ?2")?
             .execute(params![ns, done])?;
     }
@@ -231,7 +243,11 @@ fn sqlite_read(tx: &Transaction<'_>, ns: &str, at: At, limit: usize) -> Result<B
         });
     }
     let At::Log(l) = at else { unreachable!() };
-    let after: i64 = l.split('-').next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    let after: i64 = l
+        .split('-')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
     let mut st = tx.prepare_cached(
         "SELECT seq, id, version, deleted, doc, at_ms FROM tasks_archive \
          WHERE ns = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
@@ -254,7 +270,11 @@ fn sqlite_read(tx: &Transaction<'_>, ns: &str, at: At, limit: usize) -> Result<B
         });
     }
     drop(q);
-    let behind = if rows.len() >= limit { log_count(tx, last)? } else { 0 };
+    let behind = if rows.len() >= limit {
+        log_count(tx, last)?
+    } else {
+        0
+    };
     Ok(Batch {
         rows: Rows::Tasks(rows),
         next: format!("L|{last}-0"),
