@@ -1,4 +1,5 @@
 //! The archiver loop and the lease with a real store (both engines) and an in-memory sink.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -110,7 +110,7 @@ pub fn sqlite_append(tx: &Transaction<'_>, ns: &str, t: &Task, deleted: bool) ->
         crate::clock::now_ms() as i64
     ])?;
     let seq = tx.last_insert_rowid();
-    if let Some(At::Log(l)) = parse(&state::sqlite_cursor(tx, ns, S)?).ok() {
+    if let Ok(At::Log(l)) = parse(&state::sqlite_cursor(tx, ns, S)?) {
         let done: i64 = l
             .split('-')
             .next()

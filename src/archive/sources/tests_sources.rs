@@ -1,4 +1,5 @@
 //! The jobs and tasks sources (and their holds) on both stores.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
