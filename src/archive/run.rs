@@ -408,14 +408,6 @@ impl Loop {
         let n = batch.rows.len();
         self.behind.insert(src, batch.behind + n as u64);
         self.set_behind();
-        if batch.lost > 0 {
-            let total = {
-                let e = self.batch_lost.entry(src).or_insert(0);
-                *e += batch.lost;
-                *e
-            };
-            self.report_lost(src, batch.lost, total).await;
-        }
         if n > 0 {
             self.sink.write(self.store.namespace(), &batch.rows).await?;
         }
@@ -425,6 +417,15 @@ impl Loop {
             self.cursors.insert(src, Some(batch.next.clone()));
         }
         self.behind.insert(src, batch.behind);
+        // Reported once the batch is committed (a failed batch is read again).
+        if batch.lost > 0 {
+            let total = {
+                let e = self.batch_lost.entry(src).or_insert(0);
+                *e += batch.lost;
+                *e
+            };
+            self.report_lost(src, batch.lost, total).await;
+        }
         {
             let mut s = self.shared.status.lock();
             if n > 0 {
@@ -444,8 +445,9 @@ impl Loop {
         self.shared.status.lock().behind = self.behind.values().sum();
     }
 
-    /// Looks at the store's overrun counters (at most every [`OVERRUN_EVERY`]) and reports
-    /// growth; while `failing`, also refreshes how far behind each source is (one-row reads).
+    /// Looks at the store's overrun counters and cursors (at most every [`OVERRUN_EVERY`]):
+    /// reports growth, drops a cached cursor the store no longer has; while `failing`, also
+    /// refreshes how far behind each source is (one-row reads).
     async fn check_overrun(&mut self, failing: bool) -> Result<()> {
         if self
             .last_overrun_check
@@ -464,8 +466,14 @@ impl Loop {
             if total > seen {
                 self.report_lost(src, total - seen, total).await;
             }
+            // A cursor forgotten (the archive or the namespace cleared) or moved by another
+            // archiver: read from the store's again.
+            let stored = self.store.cursor(src).run().await?;
+            if self.cursors.get(&src).is_some_and(|c| *c != stored) {
+                self.cursors.remove(&src);
+            }
             if failing {
-                let cur = self.store.cursor(src).run().await?;
+                let cur = stored;
                 let b = self.store.read(src, cur, 1).run().await?;
                 self.behind.insert(src, b.behind + b.rows.len() as u64);
             }

@@ -307,3 +307,26 @@ fn jobs_and_tasks_together(h: &Hub) {
     assert_eq!(sink.jobs().len(), 3);
     stop(&a);
 }
+
+both!(a_cleared_namespace_starts_over);
+fn a_cleared_namespace_starts_over(h: &Hub) {
+    use crate::tasks::NewTask;
+    let sink = Arc::new(MemSink::default());
+    let a = start(h, &sink, "one", &[Source::Jobs, Source::Tasks]);
+    finish_jobs(h, 2);
+    assert!(flush(&a));
+    h.clear().wait().expect("clear");
+    let new = |id: &str| NewTask {
+        id: Some(id.into()),
+        title: id.into(),
+        ..Default::default()
+    };
+    h.tasks.create(new("after")).wait().unwrap();
+    finish_jobs(h, 3);
+    eventually("the task written after the clear", || {
+        sink.tasks().iter().any(|t| t.0 == "after")
+    });
+    assert!(flush(&a));
+    assert_eq!(sink.jobs().len(), 5);
+    stop(&a);
+}
