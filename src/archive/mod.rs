@@ -9,11 +9,16 @@
 //! store side: reading each source after its cursor, committing cursors; one file per
 //! capability read), `lease`, `run` (the loop), `pg` (PostgreSQL: schema, writes, queries).
 
+pub mod lease;
 pub mod model;
 pub mod pg;
 pub mod run;
 pub mod sources;
 pub mod sqlite;
+#[cfg(test)]
+mod tests_run;
+#[cfg(test)]
+pub(crate) mod testsink;
 
 pub use self::model::{Batch, Rows, Sink, Source};
 

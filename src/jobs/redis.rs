@@ -105,7 +105,7 @@ pub async fn enqueue_many(
     Ok(out)
 }
 
-fn parse_job(id: &str, mut h: HashMap<String, String>) -> Result<Option<Job>> {
+pub(crate) fn parse_job(id: &str, mut h: HashMap<String, String>) -> Result<Option<Job>> {
     if h.is_empty() {
         return Ok(None);
     }
@@ -367,7 +367,9 @@ pub async fn purge(
     loop {
         let want = limit.map_or(1000, |l| (l - total).min(1000));
         let mut cmd = evalsha(&PURGE, &ns);
-        cmd.arg(t3(before)).arg(want);
+        cmd.arg(t3(before))
+            .arg(want)
+            .arg(crate::archive::sources::HOLD_UNBOUNDED);
         let n: u64 = PURGE.run(&r, &mut c, &cmd).await?;
         total += n;
         if n < want || limit.is_some_and(|l| total >= l) {

@@ -36,7 +36,8 @@ CREATE UNIQUE INDEX jobs_idem ON jobs (ns, idem) WHERE idem IS NOT NULL;
 CREATE TABLE job_seq (ns TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
-const COLS: &str = "id, kind, payload, priority, status, attempts, max_attempts, bk, bb, \
+pub(crate) const COLS: &str =
+    "id, kind, payload, priority, status, attempts, max_attempts, bk, bb, \
                     timeout, run_at, created_at, started_at, finished_at, result, error, \
                     progress, idem, worker, headers";
 
@@ -60,7 +61,7 @@ fn hdrs(s: Option<String>) -> rusqlite::Result<Headers> {
     })
 }
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     let bk: String = r.get(7)?;
     Ok(Job {
         id: r.get(0)?,
@@ -475,13 +476,52 @@ pub fn cancel(db: &Sqlite, ns: &str, id: &str, at: f64) -> Result<bool> {
 /// Deletes finished jobs (succeeded, dead, cancelled) that finished at or before `before`,
 /// at most `limit` (None: all), oldest first.
 pub fn purge(db: &Sqlite, ns: &str, before: f64, limit: Option<u64>) -> Result<u64> {
+    use crate::archive::{sources::state, Source};
     db.with_tx_on(super::TOPIC, |tx| {
-        Ok(tx
+        let Some(cur) = state::sqlite_cursor(tx, ns, Source::Jobs)? else {
+            return Ok(tx
+                .prepare_cached(
+                    "DELETE FROM jobs WHERE ns = ?1 AND id IN (SELECT id FROM jobs WHERE ns = ?1 \
+                     AND q = 0 AND finished_at <= ?2 ORDER BY finished_at LIMIT ?3)",
+                )?
+                .execute(params![ns, before, limit.map_or(-1, |l| l as i64)])?
+                as u64);
+        };
+        // The archive's retention hold (docs/archive.md): jobs after the cursor wait for the
+        // archive unless more than HOLD_UNBOUNDED of them do.
+        let (cn, cid) = cur.split_once('|').unwrap_or(("0", ""));
+        let cn: f64 = cn.parse().unwrap_or(0.0);
+        let waiting: i64 = tx
             .prepare_cached(
-                "DELETE FROM jobs WHERE ns = ?1 AND id IN (SELECT id FROM jobs WHERE ns = ?1 \
-                 AND q = 0 AND finished_at <= ?2 ORDER BY finished_at LIMIT ?3)",
+                "SELECT count(*) FROM jobs WHERE ns = ?1 AND q = 0 AND (finished_at > ?2 \
+                 OR (finished_at = ?2 AND id > ?3))",
             )?
-            .execute(params![ns, before, limit.map_or(-1, |l| l as i64)])? as u64)
+            .query_row(params![ns, cn, cid], |r| r.get(0))?;
+        let mut spare = waiting - crate::archive::sources::HOLD_UNBOUNDED as i64;
+        let found: Vec<(String, f64)> = tx
+            .prepare_cached(
+                "SELECT id, finished_at FROM jobs WHERE ns = ?1 AND q = 0 AND finished_at <= ?2 \
+                 ORDER BY finished_at, id LIMIT ?3",
+            )?
+            .query_map(params![ns, before, limit.map_or(-1, |l| l as i64)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let (mut n, mut lost) = (0u64, 0u64);
+        let mut del = tx.prepare_cached("DELETE FROM jobs WHERE ns = ?1 AND id = ?2")?;
+        for (id, f) in found {
+            let archived = f < cn || (f == cn && id.as_str() <= cid);
+            if !archived {
+                if spare <= 0 {
+                    break;
+                }
+                spare -= 1;
+                lost += 1;
+            }
+            n += del.execute(params![ns, id])? as u64;
+        }
+        state::sqlite_add_overrun(tx, ns, Source::Jobs, lost)?;
+        Ok(n)
     })
 }
 

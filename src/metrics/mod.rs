@@ -2,6 +2,7 @@
 //! gauges of a hub ([`store`]), and both as Prometheus text ([`prometheus()`]) or as JSON
 //! ([`to_json`], what `hub.metrics()` returns). docs/observability.md lists every name.
 
+pub mod archive;
 pub mod ops;
 pub mod prometheus;
 pub mod store;
@@ -61,6 +62,8 @@ pub fn to_json(s: &Snapshot) -> Value {
             })).collect::<Vec<_>>(),
         },
         "events": {"count": st.events_count, "last_id": st.events_last_id},
+        "archive": {"lost": archive::lost().into_iter()
+            .map(|(s, n)| (s.to_string(), json!(n))).collect::<serde_json::Map<_, _>>()},
         "cache": {
             "hits": st.cache.hits,
             "misses": st.cache.misses,

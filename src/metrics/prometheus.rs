@@ -122,6 +122,15 @@ pub fn render(s: &Snapshot) -> String {
     }
     debug_assert_eq!(ops::BUCKETS, 19);
 
+    o.head(
+        "archive_lost_total",
+        "counter",
+        "Entries the store trimmed before the archive had them, by source, this process.",
+    );
+    for (source, n) in super::archive::lost() {
+        o.sample("archive_lost_total", &[("source", source)], n as f64);
+    }
+
     o.gauge(
         "store_rtt_seconds",
         "Round trip to the store (a ping; SELECT 1 on the embedded store).",

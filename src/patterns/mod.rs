@@ -45,10 +45,16 @@ use crate::ids;
 /// This capability's row in the registry (`crate::registry`).
 pub const CAPABILITY: Capability = Capability {
     name: "patterns",
-    migrations: &[Migration {
-        version: 7,
-        sql: sqlite::SCHEMA,
-    }],
+    migrations: &[
+        Migration {
+            version: 7,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 26,
+            sql: crate::archive::sources::patterns::SCHEMA,
+        },
+    ],
     rows: sqlite::rows,
     clear: sqlite::clear,
     topic: None,

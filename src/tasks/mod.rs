@@ -23,10 +23,16 @@ use crate::ids;
 /// This capability's row in the registry (`crate::registry`).
 pub const CAPABILITY: Capability = Capability {
     name: "tasks",
-    migrations: &[Migration {
-        version: 1,
-        sql: sqlite::SCHEMA,
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            sql: sqlite::SCHEMA,
+        },
+        Migration {
+            version: 25,
+            sql: sqlite::ARCHIVE_SCHEMA,
+        },
+    ],
     rows: sqlite::rows,
     clear: sqlite::clear,
     topic: None,

@@ -85,7 +85,7 @@ fn fields(t: &Task) -> Result<Vec<(&'static str, String)>> {
 const READ: [&str; 3] = ["doc", "related", "version"];
 
 /// A task from the reply to `HMGET key doc related version`; None when the key is missing.
-fn parse_fields(v: Value) -> Result<Option<Task>> {
+pub(crate) fn parse_fields(v: Value) -> Result<Option<Task>> {
     let f: Vec<Option<String>> = redis::from_redis_value(v)
         .map_err(|e| Error::Backend(format!("unreadable task hash: {e}")))?;
     let (doc, related, version) = match f.as_slice() {

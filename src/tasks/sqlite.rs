@@ -55,7 +55,8 @@ const TCOLS: &str = "t.id, t.title, t.description, t.intent, t.keywords, t.patte
     t.confidence, t.complexity, t.status, t.progress, t.related, t.context_cascade, \
     t.estimated_effort, t.metadata, t.created_at, t.updated_at, t.version";
 
-const COLS: &str = "id, title, description, intent, keywords, patterns, confidence, complexity, \
+pub(crate) const COLS: &str =
+    "id, title, description, intent, keywords, patterns, confidence, complexity, \
     status, progress, related, context_cascade, estimated_effort, metadata, created_at, \
     updated_at, version";
 
@@ -63,7 +64,7 @@ fn json_list(s: String) -> Result<Vec<String>> {
     Ok(serde_json::from_str(&s)?)
 }
 
-fn read(r: &Row<'_>) -> Result<Task> {
+pub(crate) fn read(r: &Row<'_>) -> Result<Task> {
     let complexity: Option<String> = r.get(7)?;
     Ok(Task {
         id: r.get(0)?,
@@ -154,7 +155,8 @@ fn changed(tx: &Transaction<'_>, ns: &str, t: &Task, kind: Kind) -> Result<()> {
         version: t.version,
         kind,
     };
-    changes::sqlite::record(tx, ns, super::CAPABILITY.name, &[rec])
+    changes::sqlite::record(tx, ns, super::CAPABILITY.name, &[rec])?;
+    crate::archive::sources::tasks::sqlite_append(tx, ns, t, kind == Kind::Deleted)
 }
 
 /// Creates all tasks or none (ConflictError naming the first id that exists).
@@ -179,7 +181,8 @@ pub fn create_many(db: &Sqlite, ns: &str, tasks: Vec<Task>) -> Result<Vec<Task>>
                 kind: Kind::Created,
             })
             .collect();
-        changes::sqlite::record(tx, ns, super::CAPABILITY.name, &recs)
+        changes::sqlite::record(tx, ns, super::CAPABILITY.name, &recs)?;
+        crate::archive::sources::tasks::sqlite_append_many(tx, ns, &tasks)
     })?;
     Ok(tasks)
 }
@@ -404,10 +407,26 @@ pub fn count(db: &Sqlite, ns: &str) -> Result<u64> {
     })
 }
 
+/// Schema step 25: the archive's log of task versions (src/archive/sources/tasks.rs), kept
+/// only while the archive's tasks source is on (a row of `tasks_archive_on`).
+pub const ARCHIVE_SCHEMA: &str = "
+CREATE TABLE tasks_archive (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL,
+  id TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, doc TEXT,
+  at_ms INTEGER NOT NULL);
+CREATE INDEX tasks_archive_ns ON tasks_archive (ns, seq);
+CREATE TABLE tasks_archive_on (ns TEXT PRIMARY KEY) WITHOUT ROWID;
+";
+
 /// Rows of every task table held by the namespace.
 pub fn rows(c: &rusqlite::Connection, ns: &str) -> Result<u64> {
     let mut n = 0i64;
-    for table in ["tasks", "task_terms", "task_rel"] {
+    for table in [
+        "tasks",
+        "task_terms",
+        "task_rel",
+        "tasks_archive",
+        "tasks_archive_on",
+    ] {
         n += c.query_row(
             &format!("SELECT count(*) FROM {table} WHERE ns = ?1"),
             params![ns],
@@ -420,7 +439,13 @@ pub fn rows(c: &rusqlite::Connection, ns: &str) -> Result<u64> {
 /// Deletes every task row of the namespace; returns how many rows went.
 pub fn clear(tx: &Transaction<'_>, ns: &str) -> Result<u64> {
     let mut n = 0usize;
-    for table in ["tasks", "task_terms", "task_rel"] {
+    for table in [
+        "tasks",
+        "task_terms",
+        "task_rel",
+        "tasks_archive",
+        "tasks_archive_on",
+    ] {
         n += tx.execute(&format!("DELETE FROM {table} WHERE ns = ?1"), params![ns])?;
     }
     Ok(n as u64)

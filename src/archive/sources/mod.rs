@@ -12,11 +12,14 @@ pub mod events;
 pub mod held;
 pub mod jobs;
 pub mod patterns;
+pub mod state;
 pub mod tasks;
 #[cfg(test)]
 mod tests_bus;
 #[cfg(test)]
 mod tests_events;
+#[cfg(test)]
+mod tests_sources;
 
 use std::sync::Arc;
 

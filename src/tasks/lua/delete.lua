@@ -4,7 +4,9 @@ local P = ARGV[1]
 local id = ARGV[2]
 local key = P .. 't:' .. id
 if redis.call('EXISTS', key) == 0 then return 0 end
-record_changes(P, { { id, tonumber(redis.call('HGET', key, 'version')), 'd' } })
+local gone = { { id, tonumber(redis.call('HGET', key, 'version')), 'd' } }
+record_changes(P, gone)
+archive_versions(P, gone)
 local old = redis.call('HGET', key, '_idx')
 if old then
   for s in string.gmatch(old, '[^\n]+') do redis.call('SREM', P .. s, id) end

@@ -50,6 +50,7 @@ for i = 1, n do
   recs[i] = { t.id, tonumber(redis.call('HGET', P .. 't:' .. t.id, 'version')), kind }
 end
 record_changes(P, recs)
+archive_versions(P, recs)
 local ng = tonumber(ARGV[pos])
 pos = pos + 1
 for _ = 1, ng do
