@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import zerolag
-from archive_db import count, query, wait_for
+from archive_db import count, query, try_count, wait_for
 from zerolag.exceptions import ArchiveUnavailable, ValidationError
 
 FLUSH = 60.0  # a bound on a hang, not a timing assertion
@@ -298,7 +298,7 @@ def test_cli_archives_until_sigterm_then_detaches_with_exit_0(
     )
     try:
         wait_for(
-            lambda: proc.poll() is not None or count(pg_dsn, "messages", namespace) == len(ids),
+            lambda: proc.poll() is not None or try_count(pg_dsn, "messages", namespace) == len(ids),
             90,
             "the archiver process to archive the messages",
         )
