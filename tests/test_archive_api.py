@@ -294,7 +294,7 @@ def test_cli_archives_until_sigterm_then_detaches_with_exit_0(
     cmd = [sys.executable, "-m", "zerolag", "archive", "--dsn", pg_dsn, "--namespace", namespace]
     cmd += ["--url", store_url] if store_url else []
     proc = subprocess.Popen(
-        cmd + ["-v"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         wait_for(
