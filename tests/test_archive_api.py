@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import zerolag
-from archive_db import count, query, wait_for
+from archive_db import count, query, try_count, wait_for
 from zerolag.exceptions import ArchiveUnavailable, ValidationError
 
 FLUSH = 60.0  # a bound on a hang, not a timing assertion
@@ -294,11 +294,11 @@ def test_cli_archives_until_sigterm_then_detaches_with_exit_0(
     cmd = [sys.executable, "-m", "zerolag", "archive", "--dsn", pg_dsn, "--namespace", namespace]
     cmd += ["--url", store_url] if store_url else []
     proc = subprocess.Popen(
-        cmd + ["-v"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         wait_for(
-            lambda: proc.poll() is not None or count(pg_dsn, "messages", namespace) == len(ids),
+            lambda: proc.poll() is not None or try_count(pg_dsn, "messages", namespace) == len(ids),
             90,
             "the archiver process to archive the messages",
         )

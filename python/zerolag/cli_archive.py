@@ -1,7 +1,8 @@
 """``zerolag archive --dsn DSN``: the archiver as a process of its own (docs/archive.md).
 
 It opens the store, attaches the PostgreSQL archive (creating or migrating its tables),
-logs progress, and runs until SIGTERM or SIGINT; then it detaches (the lease is released,
+prints a line when its state changes (at most every 10 s; ``--json``: the health as JSON,
+``-q``: nothing), and runs until SIGTERM or SIGINT; then it detaches (the lease is released,
 the cursors stay) and exits 0. Any number may run: one per namespace holds the lease and
 works, the others stand by and take over when it goes.
 """
@@ -65,23 +66,28 @@ def run(a: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: types.FrameType | None) -> None:
         stop.set()
 
+    def say(text: str, h: dict[str, Any] | None = None) -> None:
+        if a.json and h is not None:
+            print(json.dumps(h), flush=True)
+        elif not getattr(a, "quiet", 0):
+            print(f"zerolag archive: {text}", flush=True)
+
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         with hub_of(a) as hub:
             hub.archive.attach(a.dsn, batch=a.batch, poll=a.poll)
-            log.info("archiving namespace %r into the archive", hub.namespace)
+            say(f"archiving namespace {hub.namespace!r} (SIGTERM or Ctrl-C stops)")
             last: tuple[Any, ...] | None = None
             while not stop.wait(REPORT_EVERY if last is not None else 1.0):
                 h = hub.archive.health()
                 key = (h["status"], h["behind"], sum(h["archived"].values()), h["last_error"])
                 if key != last:
-                    if a.json:
-                        print(json.dumps(h), flush=True)
-                    else:
-                        (log.warning if h["status"] == "degraded" else log.info)(_line(h))
+                    say(_line(h), h)
+                    if h["status"] == "degraded":
+                        log.warning("%s", _line(h))
                     last = key
             hub.archive.detach()
-            log.info("archiver stopped (lease released)")
+            say("archiver stopped (lease released)")
     finally:
         for s, h in old.items():
             signal.signal(s, h)

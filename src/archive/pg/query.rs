@@ -111,7 +111,9 @@ pub fn check(q: &HistoryQuery) -> Result<()> {
     Ok(())
 }
 
-/// One page of the namespace's archived messages matching `q`, newest first.
+/// One page of the namespace's archived messages matching `q`, newest first. Message ids
+/// are `<ms>-<seq>`: within a millisecond a longer id is a later one, so `(at_ms,
+/// length(id), id)` is the order they were shared in.
 pub async fn history(pg: &Pg, ns: &str, q: &HistoryQuery) -> Result<Page> {
     check(q)?;
     let mut p: Params = Vec::new();
@@ -144,10 +146,10 @@ pub async fn history(pg: &Pg, ns: &str, q: &HistoryQuery) -> Result<Page> {
     if let Some(c) = &q.cursor {
         let (ms, id) = cursor(c)?;
         let (a, b) = (push(&mut p, ms), push(&mut p, id));
-        sql += &format!(" AND (m.at_ms, m.id) < ({a}, {b})");
+        sql += &format!(" AND (m.at_ms, length(m.id), m.id) < ({a}, length({b}), {b})");
     }
     sql += &format!(
-        " ORDER BY m.at_ms DESC, m.id DESC LIMIT {}",
+        " ORDER BY m.at_ms DESC, length(m.id) DESC, m.id DESC LIMIT {}",
         push(&mut p, (q.limit + 1) as i64)
     );
     let c = pg.reader().await?;
@@ -359,7 +361,7 @@ pub async fn bus_history(
                    AND ((m.sender = $2 AND (m.broadcast OR $3 = ANY (m.recipients)))
                      OR (m.sender = $3 AND (m.broadcast OR $2 = ANY (m.recipients))))
                    AND m.at_ms <= $4
-                 ORDER BY m.at_ms DESC, m.id DESC LIMIT $5"
+                 ORDER BY m.at_ms DESC, length(m.id) DESC, m.id DESC LIMIT $5"
             ),
             &[&ns, &a, &b, &until, &(limit as i64)],
         )

@@ -1,13 +1,16 @@
-//! `PgSink`: the archiver's batches into PostgreSQL. Each batch is one transaction: a binary
-//! `COPY` into a session-local staging table, then `INSERT ... SELECT ... ON CONFLICT DO
-//! NOTHING` into the source's table (a batch written twice leaves one copy), leaving out rows
-//! of an erased subject (`zl_archive_erased`), under a shared per-namespace advisory lock
-//! that erasure takes exclusively: a batch in flight cannot bring erased rows back.
+//! `PgSink`: the archiver's batches into PostgreSQL, one transaction per batch, under a shared
+//! per-namespace advisory lock that erasure takes exclusively (a batch in flight cannot bring
+//! erased rows back). Usually a binary `COPY` straight into the source's table; when the
+//! batch holds a row the table has (written again after a crash) or the namespace has erased
+//! subjects: a binary `COPY` into a session-local staging table, then `INSERT ... SELECT ...
+//! ON CONFLICT DO NOTHING` leaving out rows of an erased subject (`zl_archive_erased`). A
+//! batch written twice leaves one copy.
 
 use std::pin::pin;
 use std::sync::Arc;
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Transaction};
 
@@ -55,9 +58,6 @@ pub async fn lock_ns(tx: &Transaction<'_>, ns: &str, exclusive: bool) -> Result<
     Ok(())
 }
 
-const NOT_ERASED_MSG: &str = "NOT EXISTS (SELECT 1 FROM zl_archive_erased e WHERE e.ns = $1
-  AND (e.subject = s.sender OR e.subject = ANY (s.recipients)))";
-
 /// The sink the archiver writes to.
 pub struct PgSink {
     pg: Arc<Pg>,
@@ -93,22 +93,25 @@ impl Sink for PgSink {
     }
 }
 
-async fn copy<T>(
+async fn copy<'a, T>(
     tx: &Transaction<'_>,
-    stage: &str,
+    into: &str,
     types: &[Type],
-    rows: &[T],
+    rows: &'a [T],
     f: fn(&T) -> Vec<&(dyn ToSql + Sync)>,
-) -> Result<()> {
+    ns: Option<&'a (dyn ToSql + Sync)>,
+) -> std::result::Result<(), tokio_postgres::Error> {
     let sink = tx
-        .copy_in(&format!("COPY {stage} FROM STDIN (FORMAT binary)"))
-        .await
-        .map_err(map_err)?;
+        .copy_in(&format!("COPY {into} FROM STDIN (FORMAT binary)"))
+        .await?;
     let mut w = pin!(BinaryCopyInWriter::new(sink, types));
     for r in rows {
-        w.as_mut().write(&f(r)).await.map_err(map_err)?;
+        let mut vals: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(types.len());
+        vals.extend(ns);
+        vals.extend(f(r));
+        w.as_mut().write(&vals).await?;
     }
-    w.finish().await.map_err(map_err)?;
+    w.finish().await?;
     Ok(())
 }
 
@@ -121,12 +124,98 @@ pub fn id_parts(id: &str, at_ms: i64) -> (i64, i64) {
     }
 }
 
+/// Where one source's rows go.
+struct Spec {
+    /// Its table.
+    table: &'static str,
+    /// Its staging table.
+    stage: &'static str,
+    /// The columns after `ns`, in the order rows give them.
+    cols: &'static str,
+    /// The condition on a staged row `s` and an erased subject `e` that leaves the row out
+    /// (None: rows of this source name no subject).
+    erased: Option<&'static str>,
+}
+
+/// Writes `rows` of one source. Fast path: a binary COPY straight into the table, in a
+/// savepoint, when no subject of the namespace is erased; a row that is there already
+/// (a batch written again after a crash) rolls it back to the staged path: COPY into the
+/// staging table, then INSERT ... ON CONFLICT DO NOTHING minus erased subjects.
+async fn put<T>(
+    tx: &Transaction<'_>,
+    ns: &str,
+    spec: Spec,
+    types: &[Type],
+    rows: &[T],
+    f: fn(&T) -> Vec<&(dyn ToSql + Sync)>,
+) -> Result<u64> {
+    let erased = match spec.erased {
+        None => false,
+        Some(_) => tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM zl_archive_erased WHERE ns = $1)",
+                &[&ns],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0),
+    };
+    if !erased {
+        tx.batch_execute("SAVEPOINT zl_direct")
+            .await
+            .map_err(map_err)?;
+        let mut all = Vec::with_capacity(types.len() + 1);
+        all.push(Type::TEXT);
+        all.extend_from_slice(types);
+        let into = format!("{} (ns, {})", spec.table, spec.cols);
+        let ns_ref: &(dyn ToSql + Sync) = &ns;
+        match copy(tx, &into, &all, rows, f, Some(ns_ref)).await {
+            Ok(()) => {
+                tx.batch_execute("RELEASE SAVEPOINT zl_direct")
+                    .await
+                    .map_err(map_err)?;
+                return Ok(rows.len() as u64);
+            }
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT zl_direct")
+                    .await
+                    .map_err(map_err)?;
+            }
+            Err(e) => return Err(map_err(e)),
+        }
+    }
+    copy(tx, spec.stage, types, rows, f, None)
+        .await
+        .map_err(map_err)?;
+    let filter = spec
+        .erased
+        .map(|w| {
+            format!(
+                "WHERE NOT EXISTS (SELECT 1 FROM zl_archive_erased e WHERE e.ns = $1 AND ({w}))"
+            )
+        })
+        .unwrap_or_default();
+    let sql = format!(
+        "INSERT INTO {} (ns, {cols}) SELECT $1, {cols} FROM {} s {filter} ON CONFLICT DO NOTHING",
+        spec.table,
+        spec.stage,
+        cols = spec.cols
+    );
+    tx.execute(&sql, &[&ns]).await.map_err(map_err)
+}
+
 async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
     use Type as T;
     let tx = c.transaction().await.map_err(map_err)?;
     lock_ns(&tx, ns, false).await?;
-    let insert = match rows {
+    let n = match rows {
         Rows::Messages(v) => {
+            let spec = Spec {
+                table: "zl_messages",
+                stage: "zl_stage_messages",
+                cols: "id, at_ms, sender, recipients, kind, priority, broadcast, payload",
+                erased: Some("e.subject = s.sender OR e.subject = ANY (s.recipients)"),
+            };
             let types = [
                 T::TEXT,
                 T::INT8,
@@ -137,7 +226,7 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                 T::BOOL,
                 T::JSONB,
             ];
-            copy(&tx, "zl_stage_messages", &types, v, |m| {
+            put(&tx, ns, spec, &types, v, |m| {
                 vec![
                     &m.id,
                     &m.at_ms,
@@ -149,24 +238,28 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                     &m.payload,
                 ]
             })
-            .await?;
-            format!(
-                "INSERT INTO zl_messages (ns, id, at_ms, sender, recipients, kind, priority,
-                   broadcast, payload)
-                 SELECT $1, id, at_ms, sender, recipients, kind, priority, broadcast, payload
-                 FROM zl_stage_messages s WHERE {NOT_ERASED_MSG} ON CONFLICT DO NOTHING"
-            )
+            .await?
         }
         Rows::Acks(v) => {
-            copy(&tx, "zl_stage_acks", &[T::TEXT, T::INT8], v, |a| {
+            let spec = Spec {
+                table: "zl_acks",
+                stage: "zl_stage_acks",
+                cols: "message_id, at_ms",
+                erased: None,
+            };
+            put(&tx, ns, spec, &[T::TEXT, T::INT8], v, |a| {
                 vec![&a.message_id, &a.at_ms]
             })
-            .await?;
-            "INSERT INTO zl_acks (ns, message_id, at_ms) SELECT $1, message_id, at_ms
-             FROM zl_stage_acks ON CONFLICT DO NOTHING"
-                .to_string()
+            .await?
         }
         Rows::DeadLetters(v) => {
+            let spec = Spec {
+                table: "zl_dead_letters",
+                stage: "zl_stage_dead_letters",
+                cols: "entry, message_id, agent, grp, consumer, deliveries, reason, at_ms, \
+                       envelope",
+                erased: Some("e.subject = s.agent OR e.subject = s.envelope->>'source'"),
+            };
             let types = [
                 T::TEXT,
                 T::TEXT,
@@ -178,7 +271,7 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                 T::INT8,
                 T::JSONB,
             ];
-            copy(&tx, "zl_stage_dead_letters", &types, v, |d| {
+            put(&tx, ns, spec, &types, v, |d| {
                 vec![
                     &d.entry,
                     &d.message_id,
@@ -191,30 +284,31 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                     &d.envelope,
                 ]
             })
-            .await?;
-            "INSERT INTO zl_dead_letters (ns, entry, message_id, agent, grp, consumer,
-               deliveries, reason, at_ms, envelope)
-             SELECT $1, entry, message_id, agent, grp, consumer, deliveries, reason, at_ms,
-               envelope FROM zl_stage_dead_letters s
-             WHERE NOT EXISTS (SELECT 1 FROM zl_archive_erased e WHERE e.ns = $1
-               AND (e.subject = s.agent OR e.subject = s.envelope->>'source'))
-             ON CONFLICT DO NOTHING"
-                .to_string()
+            .await?
         }
         Rows::Events(v) => {
             let parts: Vec<(i64, i64)> = v.iter().map(|e| id_parts(&e.id, e.at_ms)).collect();
             let rows: Vec<_> = v.iter().zip(&parts).collect();
+            let spec = Spec {
+                table: "zl_events",
+                stage: "zl_stage_events",
+                cols: "id, id_ms, id_seq, channel, data, at_ms",
+                erased: None,
+            };
             let types = [T::TEXT, T::INT8, T::INT8, T::TEXT, T::JSONB, T::INT8];
-            copy(&tx, "zl_stage_events", &types, &rows, |(e, p)| {
+            put(&tx, ns, spec, &types, &rows, |(e, p)| {
                 vec![&e.id, &p.0, &p.1, &e.channel, &e.data, &e.at_ms]
             })
-            .await?;
-            "INSERT INTO zl_events (ns, id, id_ms, id_seq, channel, data, at_ms)
-             SELECT $1, id, id_ms, id_seq, channel, data, at_ms FROM zl_stage_events
-             ON CONFLICT DO NOTHING"
-                .to_string()
+            .await?
         }
         Rows::Jobs(v) => {
+            let spec = Spec {
+                table: "zl_jobs",
+                stage: "zl_stage_jobs",
+                cols: "id, finished_ms, kind, status, attempts, payload, result, error, worker, \
+                       headers, created_ms, started_ms",
+                erased: None,
+            };
             let types = [
                 T::TEXT,
                 T::INT8,
@@ -229,7 +323,7 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                 T::INT8,
                 T::INT8,
             ];
-            copy(&tx, "zl_stage_jobs", &types, v, |j| {
+            put(&tx, ns, spec, &types, v, |j| {
                 vec![
                     &j.id,
                     &j.finished_ms,
@@ -245,28 +339,28 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                     &j.started_ms,
                 ]
             })
-            .await?;
-            "INSERT INTO zl_jobs (ns, id, finished_ms, kind, status, attempts, payload, result,
-               error, worker, headers, created_ms, started_ms)
-             SELECT $1, id, finished_ms, kind, status, attempts, payload, result, error, worker,
-               headers, created_ms, started_ms FROM zl_stage_jobs ON CONFLICT DO NOTHING"
-                .to_string()
+            .await?
         }
         Rows::Tasks(v) => {
+            let spec = Spec {
+                table: "zl_tasks",
+                stage: "zl_stage_tasks",
+                cols: "id, version, doc, deleted, at_ms",
+                erased: Some(TASK_ERASED),
+            };
             let types = [T::TEXT, T::INT8, T::JSONB, T::BOOL, T::INT8];
-            copy(&tx, "zl_stage_tasks", &types, v, |t| {
+            put(&tx, ns, spec, &types, v, |t| {
                 vec![&t.id, &t.version, &t.doc, &t.deleted, &t.at_ms]
             })
-            .await?;
-            format!(
-                "INSERT INTO zl_tasks (ns, id, version, doc, deleted, at_ms)
-                 SELECT $1, id, version, doc, deleted, at_ms FROM zl_stage_tasks s
-                 WHERE NOT EXISTS (SELECT 1 FROM zl_archive_erased e WHERE e.ns = $1
-                   AND e.subject IN {TASK_SUBJECTS})
-                 ON CONFLICT DO NOTHING"
-            )
+            .await?
         }
         Rows::Patterns(v) => {
+            let spec = Spec {
+                table: "zl_patterns",
+                stage: "zl_stage_patterns",
+                cols: "id, observations, last_ms, repo, kind, data, confidence, first_ms",
+                erased: None,
+            };
             let types = [
                 T::TEXT,
                 T::INT8,
@@ -277,7 +371,7 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                 T::FLOAT8,
                 T::INT8,
             ];
-            copy(&tx, "zl_stage_patterns", &types, v, |p| {
+            put(&tx, ns, spec, &types, v, |p| {
                 vec![
                     &p.id,
                     &p.observations,
@@ -289,18 +383,16 @@ async fn write_tx(c: &mut Client, ns: &str, rows: &Rows) -> Result<u64> {
                     &p.first_ms,
                 ]
             })
-            .await?;
-            "INSERT INTO zl_patterns (ns, id, observations, last_ms, repo, kind, data,
-               confidence, first_ms)
-             SELECT $1, id, observations, last_ms, repo, kind, data, confidence, first_ms
-             FROM zl_stage_patterns ON CONFLICT DO NOTHING"
-                .to_string()
+            .await?
         }
     };
-    let n = tx.execute(&insert, &[&ns]).await.map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
     Ok(n)
 }
+
+/// A staged task version `s` names the erased subject `e` (in its metadata's values).
+const TASK_ERASED: &str = "e.subject IN (SELECT m.value FROM jsonb_each_text(CASE WHEN
+  jsonb_typeof(s.doc->'metadata') = 'object' THEN s.doc->'metadata' ELSE '{}'::jsonb END) m)";
 
 /// The subjects a task version names (`s.doc`): its metadata's values, as an SQL subquery.
 pub const TASK_SUBJECTS: &str = "(SELECT m.value FROM jsonb_each_text(CASE WHEN
