@@ -2,7 +2,8 @@
 server (tests/pg.py) whose tables the tests read with psycopg (tests/archive_db.py):
 
 * everything shared arrives: bus messages, acknowledgements, dead letters, events, finished
-  jobs, task versions, pattern records; and the query side (history, insights, stats, clear);
+  jobs, task versions, pattern records; and the query side (history, insights, stats, clear;
+  tests/test_archive_api.py covers the API itself and the fall-through);
 * the archiver process (``zerolag archive``) SIGKILLed mid-way and restarted: nothing lost,
   nothing twice;
 * PostgreSQL stopped under load and started again: the bus and the rest go on, health says
@@ -165,36 +166,6 @@ def test_everything_shared_arrives_and_is_queryable(pg_dsn: str, hub: Any) -> No
     assert all(count(pg_dsn, s, ns) == 0 for s in ("messages", "acks", "events", "jobs"))
 
 
-def test_history_pages_and_the_store_falls_through_to_the_archive(pg_dsn: str, hub: Any) -> None:
-    """``bus.history`` and ``events.read`` show what the store no longer keeps, from the
-    archive: callers see one history."""
-    hub.bus.configure(max_len=5)
-    hub.events.set_retention(max_len=5)
-    hub.bus.register("a")
-    hub.bus.register("b")
-    _attach(hub, pg_dsn)
-    sent = [hub.bus.share("a", "b", {"i": i}).id for i in range(30)]
-    events = [hub.events.publish("c", {"i": i}).id for i in range(30)]
-    _flush(hub)
-    hub.bus.share("a", "b", {"i": 30})  # writes after the flush: the store trims to its limit
-    hub.events.publish("c", {"i": 30})
-    assert hub.events.count() <= 10
-
-    assert [m.id for m in hub.bus.history("a", "b", limit=50)][:30] == sent
-    assert [e.id for e in hub.events.read("c", after="0", limit=100)][:30] == events
-
-    seen: list[str] = []
-    cursor = None
-    while True:
-        page = hub.archive.history(agent="a", limit=7, cursor=cursor)
-        assert len(page) <= 7
-        seen += [m.id for m in page]
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
-    assert sorted(seen) == sorted(set(seen)) and set(sent) <= set(seen)
-
-
 def test_open_with_archive_attaches_and_detach_keeps_the_cursors(
     pg_dsn: str, store_url: str | None, tmp_path: Path, namespace: str
 ) -> None:
@@ -227,6 +198,7 @@ def test_open_with_archive_attaches_and_detach_keeps_the_cursors(
 
 def _archiver(store_url: str | None, root: Path, ns: str, dsn: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "zerolag", "archive", "--dsn", dsn, "--namespace", ns]
+    cmd += ["--batch", "1000", "--poll", "0.05", "--root", str(root)]
     if store_url is not None:
         cmd += ["--url", store_url]
     return subprocess.Popen(
@@ -241,7 +213,7 @@ def test_archiver_process_sigkilled_mid_batch_restarts_with_nothing_lost_or_twic
     bus = hub.bus
     bus.register("w")
     shared: list[str] = []
-    for k in range(40):  # 20,000 messages before any archiver: batches of 5,000
+    for k in range(40):  # 20,000 messages before any archiver: 20 batches of 1,000
         batch = [{"source": "s", "target": "w", "payload": {"k": k, "i": i}} for i in range(500)]
         shared += [m.id for m in bus.share_many(batch)]
     events = [hub.events.publish("e", {"i": i}).id for i in range(200)]
