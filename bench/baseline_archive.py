@@ -59,6 +59,13 @@ def row(ns: str, fields: dict[bytes, bytes]) -> tuple[Any, ...]:
     )
 
 
+def reset(redis_url: str, ns: str) -> None:
+    """Forgets the baseline's cursor: the next archiver starts from the oldest entry."""
+    r = redis.Redis.from_url(redis_url)
+    r.delete(cursor_key(ns))
+    r.close()
+
+
 def read_batches(r: redis.Redis, ns: str, batch: int = BATCH) -> Iterator[tuple[str, list[Any]]]:
     """Batches of rows after the stored cursor, with the entry id to commit after each."""
     key = hist_key(ns)

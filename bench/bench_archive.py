@@ -127,6 +127,7 @@ def _throughput(
             log(f"  Python archiver, psycopg {name}")
             dsn = server.dsn(server.create_db(name))
             _schema(url, dsn)
+            baseline_archive.reset(url, ns)
             t0 = time.perf_counter()
             got = fn(url, dsn, ns)
             rates[name] = n / (time.perf_counter() - t0)
@@ -144,6 +145,7 @@ def _throughput(
         assert _count(floor_dsn, ns) == n
         path.unlink()
     finally:
+        baseline_archive.reset(url, ns)
         hub.clear()
         hub.close()
     note = f"{n:,} messages from the Redis bus history into zl_messages (same table, same indexes)"

@@ -126,9 +126,12 @@ class PgServer:
         self.log = self.dir / "postgres.log"
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        # fsync off: written data survives a crash of the server's processes (the kernel has
+        # it), which is the outage the tests make; only a machine crash could lose it. Never
+        # synchronous_commit off: an immediate stop would lose transactions the server had
+        # reported committed (the archive's exactly-once rests on that report).
         self.config = {
             "fsync": "off",
-            "synchronous_commit": "off",
             "full_page_writes": "off",
             "max_connections": "60",
             "shared_buffers": "64MB",

@@ -2,7 +2,8 @@
 server (tests/pg.py) whose tables the tests read with psycopg (tests/archive_db.py):
 
 * everything shared arrives: bus messages, acknowledgements, dead letters, events, finished
-  jobs, task versions, pattern records; and the query side (history, insights, stats, clear);
+  jobs, task versions, pattern records; and the query side (history, insights, stats, clear;
+  tests/test_archive_api.py covers the API itself and the fall-through);
 * the archiver process (``zerolag archive``) SIGKILLed mid-way and restarted: nothing lost,
   nothing twice;
 * PostgreSQL stopped under load and started again: the bus and the rest go on, health says
@@ -45,6 +46,22 @@ def _flush(hub: Any, timeout: float = FLUSH) -> None:
     assert hub.archive.flush(timeout=timeout), hub.archive.health()
 
 
+def _settled(hub: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """Health once it says ok again after an outage (the status follows the next committed
+    batch: a round that met a connection broken by the restart can leave it degraded for a
+    moment after the flush); fails with the last health seen."""
+    last: list[dict[str, Any]] = []
+
+    def ok() -> dict[str, Any] | None:
+        last[:] = [hub.archive.health()]
+        return last[0] if last[0]["status"] == "ok" else None
+
+    try:
+        return dict(wait_for(ok, timeout, "health ok after the outage"))
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {last}") from None
+
+
 # --------------------------------------------------------------------------------------------
 # Everything shared arrives, and the queries see it
 # --------------------------------------------------------------------------------------------
@@ -83,6 +100,9 @@ def _share_everything(hub: Any) -> dict[str, Any]:
     assert hub.tasks.delete(t.id)
 
     p = hub.patterns.store("repo1", "style", {"rule": "no tabs"}, confidence=0.6)
+    # a record as it stands after each write; writes between two reads of the archiver
+    # collapse into the last one (docs/archive.md), so let it read in between
+    assert hub.archive.flush(timeout=FLUSH)
     hub.patterns.store("repo1", "style", {"rule": "no tabs"}, confidence=0.7)
     return {
         "messages": {m.id for m in (m1, m2, m3, m4, dead)},
@@ -98,6 +118,10 @@ def _share_everything(hub: Any) -> dict[str, Any]:
 def test_everything_shared_arrives_and_is_queryable(pg_dsn: str, hub: Any) -> None:
     ns = hub.namespace
     _attach(hub, pg_dsn)
+    # The tasks source logs every version once its first read turned the log on; versions
+    # written before that collapse into the snapshot of the tasks as they stand (a deleted
+    # task leaves nothing). The first flush makes that read.
+    _flush(hub)
     made = _share_everything(hub)
     _flush(hub)
 
@@ -165,36 +189,6 @@ def test_everything_shared_arrives_and_is_queryable(pg_dsn: str, hub: Any) -> No
     assert all(count(pg_dsn, s, ns) == 0 for s in ("messages", "acks", "events", "jobs"))
 
 
-def test_history_pages_and_the_store_falls_through_to_the_archive(pg_dsn: str, hub: Any) -> None:
-    """``bus.history`` and ``events.read`` show what the store no longer keeps, from the
-    archive: callers see one history."""
-    hub.bus.configure(max_len=5)
-    hub.events.set_retention(max_len=5)
-    hub.bus.register("a")
-    hub.bus.register("b")
-    _attach(hub, pg_dsn)
-    sent = [hub.bus.share("a", "b", {"i": i}).id for i in range(30)]
-    events = [hub.events.publish("c", {"i": i}).id for i in range(30)]
-    _flush(hub)
-    hub.bus.share("a", "b", {"i": 30})  # writes after the flush: the store trims to its limit
-    hub.events.publish("c", {"i": 30})
-    assert hub.events.count() <= 10
-
-    assert [m.id for m in hub.bus.history("a", "b", limit=50)][:30] == sent
-    assert [e.id for e in hub.events.read("c", after="0", limit=100)][:30] == events
-
-    seen: list[str] = []
-    cursor = None
-    while True:
-        page = hub.archive.history(agent="a", limit=7, cursor=cursor)
-        assert len(page) <= 7
-        seen += [m.id for m in page]
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
-    assert sorted(seen) == sorted(set(seen)) and set(sent) <= set(seen)
-
-
 def test_open_with_archive_attaches_and_detach_keeps_the_cursors(
     pg_dsn: str, store_url: str | None, tmp_path: Path, namespace: str
 ) -> None:
@@ -227,6 +221,7 @@ def test_open_with_archive_attaches_and_detach_keeps_the_cursors(
 
 def _archiver(store_url: str | None, root: Path, ns: str, dsn: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "zerolag", "archive", "--dsn", dsn, "--namespace", ns]
+    cmd += ["--batch", "1000", "--poll", "0.05", "--root", str(root)]
     if store_url is not None:
         cmd += ["--url", store_url]
     return subprocess.Popen(
@@ -241,7 +236,7 @@ def test_archiver_process_sigkilled_mid_batch_restarts_with_nothing_lost_or_twic
     bus = hub.bus
     bus.register("w")
     shared: list[str] = []
-    for k in range(40):  # 20,000 messages before any archiver: batches of 5,000
+    for k in range(40):  # 20,000 messages before any archiver: 20 batches of 1,000
         batch = [{"source": "s", "target": "w", "payload": {"k": k, "i": i}} for i in range(500)]
         shared += [m.id for m in bus.share_many(batch)]
     events = [hub.events.publish("e", {"i": i}).id for i in range(200)]
@@ -326,8 +321,8 @@ def test_postgres_outage_under_load_degrades_then_drains_with_nothing_lost(
     finally:
         load.stop()
     _flush(hub)
-    health = hub.archive.health()
-    assert health["status"] == "ok" and health["behind"] == 0, health
+    health = _settled(hub)
+    assert health["behind"] == 0, health
     assert all(v == 0 for v in health["lost"].values()), health
 
     shared = set(load.shared) | {m.id}
@@ -358,10 +353,10 @@ def test_retention_shorter_than_outage_holds_up_to_the_bound_then_reports_the_lo
     first = [hub.bus.share("s", "r", {"i": i}).id for i in range(5)]
     _flush(hub)
     server.stop(fast=False)
-    wait_for(lambda: hub.archive.health()["status"] == "degraded", 60, "degraded")
 
     # under the bound the store keeps what the archive has not had (past its own limit)
     events = [hub.events.publish("ev", {"i": i}).id for i in range(5 * max_len)]
+    wait_for(lambda: hub.archive.health()["status"] == "degraded", 60, "degraded")
     assert hub.events.count() >= 5 * max_len, "trimmed entries the archive did not have yet"
     # past the bound trimming goes on: the store stays bounded
     events += [hub.events.publish("ev", {"i": i}).id for i in range(hold * max_len * 2)]
@@ -373,15 +368,13 @@ def test_retention_shorter_than_outage_holds_up_to_the_bound_then_reports_the_lo
 
     server.start()
     _flush(hub)
-    health = hub.archive.health()
-    assert health["status"] == "ok", health
+    health = _settled(hub)
     lost_events, lost_messages = health["lost"]["events"], health["lost"]["messages"]
     assert lost_events > 0 and lost_messages > 0, health
     # nothing vanished silently: what the archive has plus what was reported lost is all
     assert count(dsn, "messages", ns) + lost_messages == len(sent) + 1
     archived_events = set(ids(dsn, "events", ns))
     assert len(set(events) - archived_events) == lost_events, health
-    assert lost_events <= len(events) - hold * max_len
 
     reports = hub.events.read("zerolag.archive.overrun", after="0", limit=100)
     assert reports, "the overrun event"
@@ -389,6 +382,9 @@ def test_retention_shorter_than_outage_holds_up_to_the_bound_then_reports_the_lo
     for e in reports:
         by_source[e.data["source"]] = by_source.get(e.data["source"], 0) + int(e.data["lost"])
     assert by_source.get("events") == lost_events and by_source.get("messages") == lost_messages
+    # the store held the last HOLD x max_len events; the overrun reports are events too, and
+    # each one published while the log was still at its bound pushed one more out
+    assert lost_events <= len(events) - hold * max_len + len(reports)
     text = hub.metrics_text()
     assert (
         lost_metric(text, "events") >= lost_events
