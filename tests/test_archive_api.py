@@ -263,6 +263,16 @@ def test_erased_subjects_stay_erased(pg_dsn: str, hub: Any, namespace: str) -> N
     assert count(pg_dsn, "messages", namespace) == 1
     with pytest.raises(ValidationError):
         hub.archive.erase("*")
+    # hub.erase reaches the archive too: the store's part and the archive's in one report.
+    bus.register("bob")
+    bus.share("alice", "bob", {"text": "to bob"})
+    _flush(hub)
+    report = hub.erase("bob")
+    assert report["archive"] == 1 and report["bus"] >= 1
+    assert len(hub.archive.history(agent="bob")) == 0
+    assert hub.erase("bob")["archive"] == 0  # idempotent
+    hub.archive.detach()
+    assert "archive" not in hub.erase("bob")
 
 
 def test_clear_needs_the_namespace_and_detaches(pg_dsn: str, hub: Any, namespace: str) -> None:

@@ -90,6 +90,16 @@ def _write_activity(hub: Any) -> None:
     hub.activity.add("ana", "login", {"ip": "10.0.0.1"})
 
 
+def _write_archive(hub: Any) -> None:
+    # The archive's state in the store: its lease and, for each empty source, the cursor the
+    # archiver commits at once (no PostgreSQL needed: this one is unreachable).
+    hub.archive.attach("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1", poll=0.02)
+    deadline = time.monotonic() + 30
+    while hub.health().keys < 8 and time.monotonic() < deadline:  # the lease and 7 cursors
+        time.sleep(0.02)
+    hub.archive.detach()
+
+
 # One writer per registered capability: a capability added to the registry without one here
 # fails test_every_capability_has_a_writer, so the walk below always covers all of them.
 WRITERS: dict[str, Callable[[Any], None]] = {
@@ -110,6 +120,7 @@ WRITERS: dict[str, Callable[[Any], None]] = {
     "flags": _write_flags,
     "chat": _write_chat,
     "activity": _write_activity,
+    "archive": _write_archive,
 }
 
 

@@ -391,14 +391,17 @@ class Hub:
     def erase(self, subject: str) -> dict[str, int]:
         """Remove ``subject`` (a user or agent id) from every capability that holds it and
         return what went per capability, zeros included (``{"activity", "bus", "chat",
-        "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
+        "flags", "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
         their history, postings, vectors and graph edges), chat conversations and activity
         feeds whose id names it (``alice``, ``user:alice``, ``alice/support``), its sessions,
         metadata values equal to it in tasks (the tasks stay; each change is an update in
         the change feed), and bus messages sent by it or addressed to it by name (history,
         inboxes, broadcast log, dead letters, acks, idempotency entries) with its
-        registration. Idempotent: a second call reports zeros. ValidationError for a subject
-        that is not an id. What is not erased, and why: docs/erasure.md."""
+        registration. With an archive attached to this hub the report has ``"archive"`` too:
+        the subject's archived rows are deleted and it is recorded as erased, so the archiver
+        never writes its rows again (ArchiveUnavailable while PostgreSQL is down, after the
+        store's part: call again). Idempotent: a second call reports zeros. ValidationError
+        for a subject that is not an id. What is not erased, and why: docs/erasure.md."""
     def export(self, path: str | PathLike[str]) -> Transfer:
         """Write everything this namespace holds (every capability's records) to ``path`` as
         one versioned JSON Lines file (docs/export.md). Read page by page; the file appears
@@ -526,14 +529,17 @@ class AsyncHub:
     def erase(self, subject: str) -> Coroutine[Any, Any, dict[str, int]]:
         """Remove ``subject`` (a user or agent id) from every capability that holds it and
         return what went per capability, zeros included (``{"activity", "bus", "chat",
-        "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
+        "flags", "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
         their history, postings, vectors and graph edges), chat conversations and activity
         feeds whose id names it (``alice``, ``user:alice``, ``alice/support``), its sessions,
         metadata values equal to it in tasks (the tasks stay; each change is an update in
         the change feed), and bus messages sent by it or addressed to it by name (history,
         inboxes, broadcast log, dead letters, acks, idempotency entries) with its
-        registration. Idempotent: a second call reports zeros. ValidationError for a subject
-        that is not an id. What is not erased, and why: docs/erasure.md."""
+        registration. With an archive attached to this hub the report has ``"archive"`` too:
+        the subject's archived rows are deleted and it is recorded as erased, so the archiver
+        never writes its rows again (ArchiveUnavailable while PostgreSQL is down, after the
+        store's part: call again). Idempotent: a second call reports zeros. ValidationError
+        for a subject that is not an id. What is not erased, and why: docs/erasure.md."""
     def export(self, path: str | PathLike[str]) -> Coroutine[Any, Any, Transfer]:
         """Write everything this namespace holds (every capability's records) to ``path`` as
         one versioned JSON Lines file (docs/export.md). Read page by page; the file appears

@@ -18,7 +18,12 @@
 //!   inboxes, broadcast log, dead letters, acks, idempotency entries), the subject's inboxes
 //!   and its registration;
 //! - flags ([`flags`]): the user's own settings of every flag and its entry in the table of
-//!   users.
+//!   users;
+//! - archive (only when one is attached to this hub, `crate::archive::pg`): the subject's
+//!   archived rows, summed over the archive's tables, and a tombstone that keeps the archiver
+//!   from writing the subject's rows again. It runs last, after the store no longer holds the
+//!   subject; a PostgreSQL that is down fails the erase there (`ArchiveUnavailable`) with the
+//!   store's part done: running it again finishes it.
 
 pub mod bus;
 pub mod flags;
@@ -83,8 +88,17 @@ pub async fn erase_all(hub: &Hub, subject: &str) -> Result<Report> {
     let flags = flags::erase(hub.backend(), hub.namespace(), subject)
         .run()
         .await?;
-    Ok(CHECKED
+    let mut report: Report = CHECKED
         .into_iter()
         .zip([memory, chat, activity, sessions, tasks, bus, flags])
-        .collect())
+        .collect();
+    if hub.archive.attached() {
+        let archived = hub
+            .archive
+            .erase(hub.namespace().into(), subject)
+            .run()
+            .await?;
+        report.push(("archive", archived.iter().map(|(_, n)| n).sum()));
+    }
+    Ok(report)
 }
