@@ -137,12 +137,14 @@ def _throughput(
         path = server.dir / "rows.copy"
         assert baseline_archive.export_rows(ours_dsn, ns, str(path)) == n
         os.chmod(path, 0o644)
-        floor_dsn = server.dsn(server.create_db("floor"))
-        _schema(url, floor_dsn)
-        t0 = time.perf_counter()
-        baseline_archive.copy_from_file(floor_dsn, str(path))
-        floor = n / (time.perf_counter() - t0)
-        assert _count(floor_dsn, ns) == n
+        floor = 0.0
+        for k in range(3):  # a floor is the best the server does: best of three fresh loads
+            floor_dsn = server.dsn(server.create_db(f"floor{k}"))
+            _schema(url, floor_dsn)
+            t0 = time.perf_counter()
+            baseline_archive.copy_from_file(floor_dsn, str(path))
+            floor = max(floor, n / (time.perf_counter() - t0))
+            assert _count(floor_dsn, ns) == n
         path.unlink()
     finally:
         baseline_archive.reset(url, ns)
@@ -288,10 +290,16 @@ def _history(url: str, server: pg.PgServer, n: int, log: Callable[[str], None]) 
     queries = [(rng.choice(AGENTS), rng.choice(WORDS)) for _ in range(200)]
     ours: list[float] = []
     base: list[float] = []
+    # The very SQL history() sends (src/archive/pg/query.rs), so the ratio is our overhead
+    # over psycopg's, not two query plans: a hand-written variant (agents @> ARRAY[agent],
+    # plainto_tsquery, ORDER BY at_ms, id) got a plan 50x slower on this data.
     sql = (
-        "SELECT id, at_ms, sender, recipients, kind, priority, broadcast, payload "
-        "FROM zl_messages WHERE ns = %s AND agents @> ARRAY[%s]::text[] "
-        "AND tsv @@ plainto_tsquery('english', %s) ORDER BY at_ms DESC, id DESC LIMIT 100"
+        "SELECT m.id, m.at_ms, m.sender, m.recipients, m.kind, m.priority, m.broadcast, "
+        "m.payload, a.at_ms FROM zl_messages m "
+        "LEFT JOIN zl_acks a ON a.ns = m.ns AND a.message_id = m.id "
+        "WHERE m.ns = %s AND m.agents && ARRAY[%s, '*']::text[] "
+        "AND m.tsv @@ websearch_to_tsquery('english', %s) "
+        "ORDER BY m.at_ms DESC, length(m.id) DESC, m.id DESC LIMIT 101"
     )
     try:
         hub.archive.attach(dsn)
@@ -324,7 +332,7 @@ def _history(url: str, server: pg.PgServer, n: int, log: Callable[[str], None]) 
         "baseline_p50_us": round(b50, 1),
         "baseline_p99_us": round(_pct(base, 99), 1),
         "target": 20,
-        "note": "baseline: the equivalent SQL run by psycopg itself (GIN on agents and tsv); "
+        "note": "baseline: the same SQL run by psycopg itself (GIN on agents and tsv); "
         f"goal p50 under 20 ms: {'met' if p50 < 20_000 else 'missed'}",
     }
 

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::lease;
-use super::model::{Sink, Source};
+use super::model::{Batch, Sink, Source};
 use super::sources::{Store, MAX_READ};
 use crate::error::Result;
 
@@ -149,6 +149,7 @@ impl Archiver {
                 overrun_seen: HashMap::new(),
                 batch_lost: HashMap::new(),
                 last_overrun_check: None,
+                ahead: HashMap::new(),
             }
             .run(),
         );
@@ -310,6 +311,9 @@ struct Loop {
     /// Entries reads found trimmed before they were archived, this archiver.
     batch_lost: HashMap<Source, u64>,
     last_overrun_check: Option<Instant>,
+    /// A source's next batch, read while the previous one was being written: (the cursor it
+    /// was read after, the batch). Used only if that cursor is the committed one by then.
+    ahead: HashMap<Source, (String, Batch)>,
 }
 
 impl Loop {
@@ -321,6 +325,7 @@ impl Loop {
             if !leader {
                 if was_leader {
                     self.cursors.clear();
+                    self.ahead.clear();
                 }
                 was_leader = false;
                 let won = self.shared.leader_won.notified();
@@ -339,6 +344,7 @@ impl Loop {
             if !was_leader {
                 // Another archiver may have moved the cursors while this one waited.
                 self.cursors.clear();
+                self.ahead.clear();
                 was_leader = true;
             }
             match self.round().await {
@@ -382,6 +388,7 @@ impl Loop {
                 Ok(m) => moved |= m,
                 Err(e) => {
                     self.cursors.remove(&src);
+                    self.ahead.remove(&src);
                     failed.get_or_insert(e);
                 }
             }
@@ -404,12 +411,34 @@ impl Loop {
         };
         let limit = self.opts.batch.clamp(1, MAX_READ);
         let t = self.shared.tick.fetch_add(1, Ordering::AcqRel) + 1;
-        let batch = self.store.read(src, cur.clone(), limit).run().await?;
+        let batch = match self.ahead.remove(&src) {
+            Some((after, b)) if cur.as_deref() == Some(after.as_str()) => b,
+            _ => self.store.read(src, cur.clone(), limit).run().await?,
+        };
         let n = batch.rows.len();
         self.behind.insert(src, batch.behind + n as u64);
         self.set_behind();
         if n > 0 {
-            self.sink.write(self.store.namespace(), &batch.rows).await?;
+            // A full batch: read the next one while PostgreSQL takes this one (reading does
+            // not move the cursor, so nothing is committed before the sink committed).
+            let more = n == limit && batch.behind > 0;
+            let write = self.sink.write(self.store.namespace(), &batch.rows);
+            let read_on = async {
+                match more {
+                    true => Some(
+                        self.store
+                            .read(src, Some(batch.next.clone()), limit)
+                            .run()
+                            .await,
+                    ),
+                    false => None,
+                }
+            };
+            let (written, next) = tokio::join!(write, read_on);
+            written?;
+            if let Some(Ok(b)) = next {
+                self.ahead.insert(src, (batch.next.clone(), b));
+            }
         }
         let moved = cur.as_deref() != Some(batch.next.as_str());
         if moved {
@@ -471,6 +500,7 @@ impl Loop {
             let stored = self.store.cursor(src).run().await?;
             if self.cursors.get(&src).is_some_and(|c| *c != stored) {
                 self.cursors.remove(&src);
+                self.ahead.remove(&src);
             }
             if failing {
                 let cur = stored;
