@@ -4,14 +4,6 @@
 -- Returns 1 when stored, 0 when the stored one was newer or equal.
 local old = redis.call('GET', KEYS[1])
 local new = ARGV[1]
-local function bytegt(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
 local function newer(a, b)
   if ARGV[2] == 'n' then
     local an, ai = string.match(a, '^([^|]*)|(.*)$')

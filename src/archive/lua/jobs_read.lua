@@ -2,14 +2,6 @@
 -- KEYS[1]: zl:{<ns>:jobs}:f. ARGV: P (the jobs prefix), after score ('' from the oldest),
 -- after id, most. Returns {behind, n, then per job: score, id, flat HGETALL of its hash}.
 -- Ids compare byte-wise (the order of equal scores in a sorted set), whatever the locale.
-local function bytegt(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
 local P, after, aid, most = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local f = KEYS[1]
 local a = tonumber(after)

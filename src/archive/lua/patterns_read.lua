@@ -3,14 +3,6 @@
 -- ARGV: M (the patterns prefix), after ms, after id, most.
 -- Returns {behind, n, then per record: id, repo, type, data, confidence, observations,
 -- first, last}.
-local function bytegt(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
 local M, a, aid, most = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local cand = {}
 for _, repo in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do

@@ -4,14 +4,6 @@
 -- snapshot of current tasks, after updated_at a and id b), 'L' (the log after entry a).
 -- Returns {next cursor, behind, n, then per row: id, version, kind, doc, related, at_ms}
 -- (kind 'c', 'u', 'd' from the log, 's' from the snapshot; doc and related '' if none).
-local function bytegt(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
 local P, mode, most = ARGV[1], ARGV[2], tonumber(ARGV[5])
 local log = P .. 'arch'
 local out = {}

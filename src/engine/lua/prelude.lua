@@ -10,6 +10,17 @@ end
 local function fmt(n) return string.format('%.0f', n) end
 -- A time in seconds with millisecond precision, as text.
 local function t3(x) return string.format('%.3f', x) end
+
+-- a > b comparing bytes (the order of equal scores' members in a sorted set), whatever the
+-- server's locale: the archive's cursors compare ids this way.
+local function bytegt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
 -- The change feed (src/changes): appends `recs` ({id, version, kind} each, kind 'c' created,
 -- 'u' updated, 'd' deleted) to the feed of the capability whose key prefix is P, in the
 -- script that made the changes, keeping about CHANGES_MAX_LEN entries, and wakes the

@@ -4,14 +4,6 @@
 -- archive: then the oldest of them go and are counted in the overrun counter.
 -- KEYS[1]: any key with the jobs hash tag. ARGV: P, before, most, bound.
 -- Returns how many were deleted.
-local function bytegt(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
 local cur = redis.call('GET', P .. 'archived:jobs')
 local cs, ctext, cid = nil, nil, ''
 if cur then
