@@ -391,8 +391,8 @@ class Hub:
     def erase(self, subject: str) -> dict[str, int]:
         """Remove ``subject`` (a user or agent id) from every capability that holds it and
         return what went per capability, zeros included (``{"activity", "bus", "chat",
-        "flags", "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
-        their history, postings, vectors and graph edges), chat conversations and activity
+        "flags", "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it
+        (records, their history, postings, vectors and graph edges), chat conversations and activity
         feeds whose id names it (``alice``, ``user:alice``, ``alice/support``), its sessions,
         metadata values equal to it in tasks (the tasks stay; each change is an update in
         the change feed), and bus messages sent by it or addressed to it by name (history,
@@ -529,8 +529,8 @@ class AsyncHub:
     def erase(self, subject: str) -> Coroutine[Any, Any, dict[str, int]]:
         """Remove ``subject`` (a user or agent id) from every capability that holds it and
         return what went per capability, zeros included (``{"activity", "bus", "chat",
-        "flags", "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it (records,
-        their history, postings, vectors and graph edges), chat conversations and activity
+        "flags", "memory", "sessions", "tasks"}``): memory scopes with an entry equal to it
+        (records, their history, postings, vectors and graph edges), chat conversations and activity
         feeds whose id names it (``alice``, ``user:alice``, ``alice/support``), its sessions,
         metadata values equal to it in tasks (the tasks stay; each change is an update in
         the change feed), and bus messages sent by it or addressed to it by name (history,
