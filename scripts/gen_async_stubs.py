@@ -86,7 +86,12 @@ EXTRAS = {
     "AsyncHub": '''
     @classmethod
     def connect(
-        cls, url: str | None = None, *, root: str | PathLike[str] = ".", namespace: str = "default"
+        cls,
+        url: str | None = None,
+        *,
+        root: str | PathLike[str] = ".",
+        namespace: str = "default",
+        partitions: int | None = None,
     ) -> Coroutine[Any, Any, AsyncHub]:
         """Connect and return the hub (``await AsyncHub.connect(...)``); see
         :func:`zerolag.open_async`."""

@@ -10,6 +10,7 @@ use crate::cache::Cache;
 use crate::changes::Changes;
 use crate::docs::Docs;
 use crate::engine::keys::{self, namespace_pattern};
+use crate::engine::partition;
 use crate::engine::{Backend, Op, Target};
 use crate::error::{Error, Result};
 use crate::events::Events;
@@ -46,6 +47,7 @@ pub struct Hub {
     backend: Backend,
     root: PathBuf,
     ns: Arc<str>,
+    partitions: u16,
     closed: AtomicBool,
     /// Task store of this namespace.
     pub tasks: Tasks,
@@ -90,14 +92,32 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Opens `url` (None: embedded under `root`) for namespace `ns`.
+    /// Opens `url` (None: embedded under `root`) for namespace `ns`, with the partition count
+    /// the namespace has (1 for a new one).
     pub async fn open(url: Option<String>, root: PathBuf, ns: String) -> Result<Hub> {
+        Hub::open_with(url, root, ns, None).await
+    }
+
+    /// Opens `url` for namespace `ns` with `partitions` (None: the count the namespace has,
+    /// 1 for a new one; see `crate::engine::partition`). A count other than the namespace's
+    /// is recorded when the namespace holds no data in a partitioned capability, and refused
+    /// (ValidationError) when it does.
+    pub async fn open_with(
+        url: Option<String>,
+        root: PathBuf,
+        ns: String,
+        partitions: Option<u16>,
+    ) -> Result<Hub> {
         ids::namespace(&ns)?;
+        if let Some(n) = partitions {
+            partition::check(i64::from(n))?;
+        }
         let target = Target::parse(url.as_deref(), root.clone())?;
         let backend = Backend::connect(target, registry::schema()?).await?;
         if let Backend::Redis(r) = &backend {
             check_layout(r, &ns).await?;
         }
+        let partitions = settle_partitions(&backend, &ns, partitions).await?;
         let ns: Arc<str> = ns.into();
         let memory = Memory::new(backend.clone(), ns.clone());
         Ok(Hub {
@@ -128,6 +148,7 @@ impl Hub {
             backend,
             root,
             ns,
+            partitions,
             closed: AtomicBool::new(false),
         })
     }
@@ -137,9 +158,24 @@ impl Hub {
         crate::engine::runtime().block_on(Hub::open(url, root, ns))
     }
 
+    /// [`Hub::open_with`], waiting (sync callers).
+    pub fn open_with_blocking(
+        url: Option<String>,
+        root: PathBuf,
+        ns: String,
+        partitions: Option<u16>,
+    ) -> Result<Hub> {
+        crate::engine::runtime().block_on(Hub::open_with(url, root, ns, partitions))
+    }
+
     /// The namespace.
     pub fn namespace(&self) -> &str {
         &self.ns
+    }
+
+    /// The namespace's partition count (`crate::engine::partition`).
+    pub fn partitions(&self) -> u16 {
+        self.partitions
     }
 
     /// The directory the hub was opened on (the embedded store and the synced files).
@@ -227,7 +263,12 @@ impl Hub {
                     CAPABILITIES.iter().map(|c| (c.name, 0)).collect();
                 for (i, cap) in CAPABILITIES.iter().enumerate() {
                     let prefix = keys::prefix(&ns, cap.tag);
-                    for key in r.scan_keys(&format!("{prefix}*")).await? {
+                    let pattern = if cap.partitioned {
+                        partition::pattern(&ns, cap.tag)
+                    } else {
+                        format!("{prefix}*")
+                    };
+                    for key in r.scan_keys(&pattern).await? {
                         // A declaring capability's feed lives under its tag but is the feed's.
                         let feed =
                             cap.changes && matches!(&key[prefix.len()..], "changes" | "changes:n");
@@ -257,21 +298,36 @@ impl Hub {
     /// Deletes everything this namespace holds; returns the keys or rows removed.
     pub fn clear(&self) -> Op<u64> {
         self.cache.forget_pending();
+        let n = self.partitions;
         self.backend.call(
             self.ns.to_string(),
             |db, ns| {
+                // The partition count stays (it is the hub's, not data): `ns_partitions`
+                // belongs to no capability.
                 db.with_tx(|tx| {
                     CAPABILITIES
                         .iter()
                         .try_fold(0, |n, cap| Ok(n + (cap.clear)(tx, &ns)?))
                 })
             },
-            |r, _c, ns| async move {
+            move |r, _c, ns| async move {
                 // The namespace's meta keys go too, uncounted: they are not data (a new
                 // namespace counts 0), and the next open writes them again.
                 r.delete_keys(&format!("{}*", keys::prefix(&ns, "meta")))
                     .await?;
-                r.delete_keys(&namespace_pattern(&ns)).await
+                let removed = r.delete_keys(&namespace_pattern(&ns)).await?;
+                // The partition count stays, as on the embedded store: this hub (and others
+                // open on the namespace) keep writing partitioned keys.
+                if n > 1 {
+                    let mut c = r.conn();
+                    redis::cmd("SET")
+                        .arg(partition::count_key(&ns))
+                        .arg(n)
+                        .query_async::<()>(&mut c)
+                        .await
+                        .map_err(|e| r.err(e))?;
+                }
+                Ok(removed)
             },
         )
     }
@@ -309,4 +365,72 @@ async fn check_layout(r: &crate::engine::Redis, ns: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The namespace's partition count: the stored one when `requested` is None or equal to it
+/// (none stored: 1); otherwise `requested`, recorded, when the namespace holds no data in a
+/// partitioned capability, else the refusal of [`partition::refused`].
+async fn settle_partitions(backend: &Backend, ns: &str, requested: Option<u16>) -> Result<u16> {
+    let clamp = |n: i64| n.clamp(1, i64::from(partition::MAX)) as u16;
+    backend
+        .call(
+            ns.to_string(),
+            move |db, ns| {
+                db.with_tx(|tx| {
+                    let stored = match tx.query_row(
+                        "SELECT n FROM ns_partitions WHERE ns = ?1",
+                        [&ns],
+                        |r| r.get::<_, i64>(0),
+                    ) {
+                        Ok(n) => clamp(n),
+                        Err(rusqlite::Error::QueryReturnedNoRows) => 1,
+                        Err(e) => return Err(e.into()),
+                    };
+                    let Some(want) = requested.filter(|&w| w != stored) else {
+                        return Ok(stored);
+                    };
+                    for cap in CAPABILITIES.iter().filter(|c| c.partitioned) {
+                        if (cap.rows)(tx, &ns)? > 0 {
+                            return Err(partition::refused(&ns, stored, want));
+                        }
+                    }
+                    tx.execute(
+                        "INSERT INTO ns_partitions (ns, n) VALUES (?1, ?2) \
+                         ON CONFLICT (ns) DO UPDATE SET n = excluded.n",
+                        rusqlite::params![ns, want],
+                    )?;
+                    Ok(want)
+                })
+            },
+            move |r, mut c, ns| async move {
+                let key = partition::count_key(&ns);
+                let stored: Option<i64> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut c)
+                    .await
+                    .map_err(|e| r.err(e))?;
+                let stored = stored.map_or(1, clamp);
+                let Some(want) = requested.filter(|&w| w != stored) else {
+                    return Ok(stored);
+                };
+                for cap in CAPABILITIES.iter().filter(|c| c.partitioned) {
+                    if !r
+                        .scan_keys(&partition::pattern(&ns, cap.tag))
+                        .await?
+                        .is_empty()
+                    {
+                        return Err(partition::refused(&ns, stored, want));
+                    }
+                }
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(want)
+                    .query_async::<()>(&mut c)
+                    .await
+                    .map_err(|e| r.err(e))?;
+                Ok(want)
+            },
+        )
+        .run()
+        .await
 }

@@ -30,6 +30,12 @@ pub const CAPABILITIES: &[Capability] = &[
     crate::archive::CAPABILITY,
 ];
 
+/// Schema steps of the hub itself (not of one capability), numbered with the capabilities'.
+pub const HUB_MIGRATIONS: &[crate::engine::Migration] = &[crate::engine::Migration {
+    version: 27,
+    sql: crate::engine::partition::SCHEMA,
+}];
+
 /// Layout version of a namespace's keys on Redis, kept in the namespace's [`layout_key`] and
 /// checked at open: a namespace written by a later layout is refused; an earlier one would be
 /// upgraded there. 1: the layout of `docs/keys.md` as first released.
@@ -47,6 +53,7 @@ pub fn schema() -> Result<Schema> {
     let mut steps: Vec<_> = CAPABILITIES
         .iter()
         .flat_map(|c| c.migrations.iter())
+        .chain(HUB_MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     for (i, m) in steps.iter().enumerate() {
@@ -94,7 +101,7 @@ mod tests {
     fn schema_steps_count_one_to_n_and_keep_their_order() {
         let s = schema().unwrap();
         // The on-disk numbering of databases written before the registry existed.
-        assert_eq!(s.migrations.len(), 26);
+        assert_eq!(s.migrations.len(), 27);
         assert_eq!(s.migrations[0], crate::tasks::sqlite::SCHEMA);
         assert_eq!(s.migrations[4], crate::bus::sqlite::SCHEMA_CFG);
         assert_eq!(s.migrations[7], crate::docs::sqlite::SCHEMA_BASE);

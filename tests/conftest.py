@@ -176,6 +176,18 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# A backend name a partitioned capability's test module adds to its own ``backend`` fixture's
+# params: the 3-master cluster with namespaces opened with ``partitions=4`` (docs/scaling.md).
+PARTITIONED = "cluster-p4"
+PARTITIONED_BACKENDS = [*BACKENDS, PARTITIONED]
+
+
+@pytest.fixture
+def partitions(backend: str) -> int | None:
+    """The ``partitions=`` this test's hubs are opened with (None: the namespace's own)."""
+    return 4 if backend == PARTITIONED else None
+
+
 @pytest.fixture
 def store_url(backend: str, request: pytest.FixtureRequest) -> str | None:
     """The URL for this test's backend (None for embedded); starts the server on demand."""
@@ -183,7 +195,7 @@ def store_url(backend: str, request: pytest.FixtureRequest) -> str | None:
         return None
     if backend == "redis":
         return str(request.getfixturevalue("redis_url"))
-    if backend == "cluster":
+    if backend in ("cluster", PARTITIONED):
         return str(request.getfixturevalue("cluster_url"))
     raise ValueError(backend)
 
@@ -194,7 +206,7 @@ def store_servers(backend: str, request: pytest.FixtureRequest) -> list[RedisSer
     looking at raw keys: ``[s.keys() for s in store_servers]``."""
     if backend == "redis":
         return [request.getfixturevalue("redis_server")]
-    if backend == "cluster":
+    if backend in ("cluster", PARTITIONED):
         return list(request.getfixturevalue("redis_cluster").nodes)
     return []
 
@@ -214,11 +226,14 @@ def _dispose(hub: Any) -> None:
 
 
 @pytest.fixture
-def hub(store_url: str | None, tmp_path: Path, namespace: str) -> Iterator[Any]:
-    """``zerolag.open(store_url, root=tmp_path, namespace=<unique>)``; cleared and closed after."""
+def hub(
+    store_url: str | None, tmp_path: Path, namespace: str, partitions: int | None
+) -> Iterator[Any]:
+    """``zerolag.open(store_url, root=tmp_path, namespace=<unique>, partitions=…)``; cleared
+    and closed after."""
     import zerolag
 
-    h = zerolag.open(store_url, root=tmp_path, namespace=namespace)
+    h = zerolag.open(store_url, root=tmp_path, namespace=namespace, partitions=partitions)
     try:
         yield h
     finally:
@@ -229,7 +244,9 @@ _DEFAULT = object()
 
 
 @pytest.fixture
-def open_hub(store_url: str | None, tmp_path: Path, namespace: str) -> Iterator[Callable[..., Any]]:
+def open_hub(
+    store_url: str | None, tmp_path: Path, namespace: str, partitions: int | None
+) -> Iterator[Callable[..., Any]]:
     """Factory: ``open_hub(namespace=<same as hub>, url=<backend's>, root=tmp_path)``.
 
     Opens another handle on the test's store (same namespace as ``hub`` unless told
@@ -244,6 +261,7 @@ def open_hub(store_url: str | None, tmp_path: Path, namespace: str) -> Iterator[
             store_url if url is _DEFAULT else url,
             root=tmp_path if root is _DEFAULT else root,
             namespace=namespace_default if namespace is None else namespace,
+            partitions=partitions,
         )
         opened.append(h)
         return h
@@ -303,12 +321,16 @@ def arun() -> Iterator[AsyncRunner]:
 
 @pytest.fixture
 def async_hub(
-    store_url: str | None, tmp_path: Path, namespace: str, arun: AsyncRunner
+    store_url: str | None,
+    tmp_path: Path,
+    namespace: str,
+    arun: AsyncRunner,
+    partitions: int | None,
 ) -> Iterator[Any]:
     """``await zerolag.open_async(...)`` on ``arun``'s loop; use ``arun(async_hub.x, ...)``."""
     import zerolag
 
-    h = arun(_open_async(zerolag, store_url, tmp_path, namespace))
+    h = arun(_open_async(zerolag, store_url, tmp_path, namespace, partitions))
     try:
         yield h
     finally:
@@ -319,8 +341,10 @@ def async_hub(
                 arun(h.close)
 
 
-async def _open_async(zerolag: Any, url: str | None, root: Path, namespace: str) -> Any:
-    return await zerolag.open_async(url, root=root, namespace=namespace)
+async def _open_async(
+    zerolag: Any, url: str | None, root: Path, namespace: str, partitions: int | None = None
+) -> Any:
+    return await zerolag.open_async(url, root=root, namespace=namespace, partitions=partitions)
 
 
 @pytest.fixture

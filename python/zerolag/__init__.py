@@ -264,6 +264,7 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     root: str | os.PathLike[str] = ".",
     namespace: str = "default",
     archive: str | None = None,
+    partitions: int | None = None,
 ) -> Hub:
     """Open a hub.
 
@@ -288,8 +289,13 @@ def open(  # noqa: A001 - the name mirrors builtins.open on purpose: zerolag.ope
     ``archive`` is a PostgreSQL DSN (``postgresql://user@host:port/db``): the hub attaches
     that long-term archive at once (``hub.archive.attach(archive)``, docs/archive.md). A
     server that cannot be reached does not fail the open: archiving catches up later.
+
+    ``partitions`` spreads the namespace's jobs, bus and events over that many hash tags, so
+    that on a Redis Cluster one namespace uses several masters (docs/scaling.md). None (the
+    default) opens the namespace with the count it has (1 for a new one). A different count
+    is refused with ValidationError once the namespace holds jobs, bus or events data.
     """
-    hub = Hub(url, root=os.fspath(root), namespace=namespace)
+    hub = Hub(url, root=os.fspath(root), namespace=namespace, partitions=partitions)
     if archive is not None:
         try:
             hub.archive.attach(archive)
@@ -303,15 +309,20 @@ class _AsyncOpen:
     """What :func:`open_async` returns: await it, or use it with ``async with``."""
 
     def __init__(
-        self, url: str | None, root: str, namespace: str, archive: str | None = None
+        self,
+        url: str | None,
+        root: str,
+        namespace: str,
+        archive: str | None = None,
+        partitions: int | None = None,
     ) -> None:
-        self._args = (url, root, namespace)
+        self._args = (url, root, namespace, partitions)
         self._archive = archive
         self._hub: AsyncHub | None = None
 
     async def _connect(self) -> AsyncHub:
-        url, root, namespace = self._args
-        hub = await AsyncHub.connect(url, root=root, namespace=namespace)
+        url, root, namespace, partitions = self._args
+        hub = await AsyncHub.connect(url, root=root, namespace=namespace, partitions=partitions)
         if self._archive is not None:
             try:
                 await hub.archive.attach(self._archive)
@@ -343,7 +354,8 @@ def open_async(
     root: str | os.PathLike[str] = ".",
     namespace: str = "default",
     archive: str | None = None,
+    partitions: int | None = None,
 ) -> _AsyncOpen:
     """Open an :class:`AsyncHub`: ``hub = await zerolag.open_async(...)`` or
     ``async with zerolag.open_async(...) as hub:``. Same arguments as :func:`open`."""
-    return _AsyncOpen(url, os.fspath(root), namespace, archive)
+    return _AsyncOpen(url, os.fspath(root), namespace, archive, partitions)

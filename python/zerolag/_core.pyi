@@ -283,13 +283,22 @@ class Hub:
     """One handle on a store and a namespace. Use :func:`zerolag.open`."""
 
     def __new__(
-        cls, url: str | None = None, *, root: str | PathLike[str] = ".", namespace: str = "default"
+        cls,
+        url: str | None = None,
+        *,
+        root: str | PathLike[str] = ".",
+        namespace: str = "default",
+        partitions: int | None = None,
     ) -> Hub: ...
     @property
     def backend(self) -> str:
         """``"embedded"``, ``"redis"`` or ``"redis-cluster"``."""
     @property
     def namespace(self) -> str: ...
+    @property
+    def partitions(self) -> int:
+        """The namespace's partition count: how its jobs, bus and events spread over hash
+        tags (1 unless it was opened with ``partitions=N``; docs/scaling.md)."""
     @property
     def url(self) -> str | None: ...
     @property
@@ -429,6 +438,10 @@ class AsyncHub:
     @property
     def namespace(self) -> str: ...
     @property
+    def partitions(self) -> int:
+        """The namespace's partition count: how its jobs, bus and events spread over hash
+        tags (1 unless it was opened with ``partitions=N``; docs/scaling.md)."""
+    @property
     def url(self) -> str | None: ...
     @property
     def closed(self) -> bool: ...
@@ -554,7 +567,12 @@ class AsyncHub:
         """Close the hub; later calls raise ClosedError."""
     @classmethod
     def connect(
-        cls, url: str | None = None, *, root: str | PathLike[str] = ".", namespace: str = "default"
+        cls,
+        url: str | None = None,
+        *,
+        root: str | PathLike[str] = ".",
+        namespace: str = "default",
+        partitions: int | None = None,
     ) -> Coroutine[Any, Any, AsyncHub]:
         """Connect and return the hub (``await AsyncHub.connect(...)``); see
         :func:`zerolag.open_async`."""

@@ -32,6 +32,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "analytics",
+    partitioned: false,
     changes: false,
     sweep: Some(sqlite::sweep),
     export: dump::export,

@@ -64,6 +64,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "bus",
+    partitioned: true,
     changes: false,
     sweep: None,
     export: dump::export,

@@ -46,6 +46,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "cache",
+    partitioned: false,
     // Only entries with a prompt embedding are recorded (`sem:<key>`): the semantic index of
     // every process follows them (`semantic`).
     changes: true,

@@ -52,6 +52,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "changes",
+    partitioned: false,
     changes: false,
     sweep: None,
     export: dump::export,

@@ -49,6 +49,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "docs",
+    partitioned: false,
     changes: true,
     sweep: None,
     export: dump::export,

@@ -65,6 +65,9 @@ pub struct Capability {
     /// The tag of its Redis keys: every key is `zl:{<ns>:<tag>}:...` (see
     /// [`super::keys::prefix`]), so one namespace's keys of one capability share a slot.
     pub tag: &'static str,
+    /// True when its keys spread over the namespace's partitions (`super::partition`): a
+    /// namespace with `n > 1` partitions keeps partition `p`'s keys under `{<ns>:<tag>:<p>}`.
+    pub partitioned: bool,
     /// True when its writes append to the namespace's change feed (`crate::changes`).
     pub changes: bool,
     /// Its background sweep of expired rows on the embedded store, if it keeps any.

@@ -7,6 +7,7 @@ pub mod durable;
 pub mod fork;
 pub mod keys;
 pub mod outage;
+pub mod partition;
 pub mod redis;
 pub mod script;
 pub mod spin;

@@ -39,6 +39,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "events",
+    partitioned: true,
     changes: false,
     sweep: None,
     export: dump::export,

@@ -37,6 +37,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "flags",
+    partitioned: false,
     changes: false,
     sweep: None,
     export: crate::limits::no_export,

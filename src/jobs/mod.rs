@@ -55,6 +55,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: Some(TOPIC),
     tag: "jobs",
+    partitioned: true,
     changes: false,
     sweep: None,
     export: dump::export,

@@ -32,6 +32,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "kv",
+    partitioned: false,
     changes: false,
     sweep: Some(sqlite::sweep),
     export: dump::export,

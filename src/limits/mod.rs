@@ -34,6 +34,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "limits",
+    partitioned: false,
     changes: false,
     sweep: Some(sqlite::sweep),
     export: no_export,

@@ -59,6 +59,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "patterns",
+    partitioned: false,
     changes: false,
     sweep: None,
     export: dump::export,

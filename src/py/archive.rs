@@ -223,6 +223,16 @@ macro_rules! archive_methods {
                     ..Options::default()
                 };
                 let h = &self.hub;
+                if h.partitions() > 1 {
+                    // The archive's sources read one partition's keys: until they follow
+                    // every partition, refuse rather than archive part of the namespace.
+                    return Err(validation(format!(
+                        "the archive does not follow partitioned namespaces yet: namespace {:?} \
+                         has {} partitions (docs/scaling.md)",
+                        h.namespace(),
+                        h.partitions()
+                    )));
+                }
                 let op = h.archive.attach(h.backend().clone(), h.namespace().into(), &dsn, opts);
                 $run(py, caught(op), raised)
             }

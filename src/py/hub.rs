@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::engine::partition;
 use pyo3::prelude::*;
 
 use super::convert::{PathArg, Text};
@@ -113,6 +114,13 @@ macro_rules! hub_methods {
             #[getter]
             fn backend(&self) -> &'static str {
                 self.inner.backend().name()
+            }
+
+            /// The namespace's partition count: how its jobs, bus and events spread over hash
+            /// tags (1 unless it was opened with ``partitions=N``; docs/scaling.md).
+            #[getter]
+            fn partitions(&self) -> u16 {
+                self.inner.partitions()
             }
 
             /// The namespace.
@@ -258,18 +266,25 @@ hub_methods!(Hub, Py<PyAny>, run_sync, [
     activity: Activity,
 ], {
     #[new]
-    #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
-    #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
+    #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default"), partitions=None))]
+    #[pyo3(text_signature = "(url=None, *, root='.', namespace='default', partitions=None)")]
     fn new(
         py: Python<'_>,
         url: Option<Text>,
         root: PathArg,
         namespace: Text,
+        partitions: Option<i64>,
     ) -> PyResult<Self> {
         let u = url.clone();
-        let hub = py
-            .detach(move || CoreHub::open_blocking(u.map(Text::into_string), root.0, namespace.into_string()))
-            ?;
+        let partitions = partitions.map(partition::check).transpose()?;
+        let hub = py.detach(move || {
+            CoreHub::open_with_blocking(
+                u.map(Text::into_string),
+                root.0,
+                namespace.into_string(),
+                partitions,
+            )
+        })?;
         Ok(Hub {
             inner: Arc::new(hub),
             url: url.map(Text::into_string),
@@ -322,17 +337,24 @@ hub_methods!(AsyncHub, Bound<'py, PyAny>, run_async, [
 ], {
     /// Connects and returns the hub: `await AsyncHub.connect(...)`.
     #[classmethod]
-    #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default")))]
-    #[pyo3(text_signature = "(url=None, *, root='.', namespace='default')")]
+    #[pyo3(signature = (url=None, *, root=PathArg(PathBuf::from(".")), namespace=Text::from("default"), partitions=None))]
+    #[pyo3(text_signature = "(url=None, *, root='.', namespace='default', partitions=None)")]
     fn connect<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,
         url: Option<Text>,
         root: PathArg,
         namespace: Text,
+        partitions: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let u = url.clone();
-        let op = Op::Async(Box::pin(CoreHub::open(u.map(Text::into_string), root.0, namespace.into_string())));
+        let partitions = partitions.map(partition::check).transpose()?;
+        let op = Op::Async(Box::pin(CoreHub::open_with(
+            u.map(Text::into_string),
+            root.0,
+            namespace.into_string(),
+            partitions,
+        )));
         run_async(py, op, move |hub| {
             Ok(AsyncHub {
                 inner: Arc::new(hub),

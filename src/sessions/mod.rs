@@ -34,6 +34,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "sessions",
+    partitioned: false,
     changes: false,
     sweep: Some(sqlite::sweep),
     export: crate::limits::no_export,

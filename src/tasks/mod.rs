@@ -37,6 +37,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "tasks",
+    partitioned: false,
     changes: true,
     sweep: None,
     export: dump::export,

@@ -37,6 +37,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "trending",
+    partitioned: false,
     changes: false,
     sweep: None,
     export: dump::export,

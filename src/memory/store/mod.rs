@@ -49,6 +49,7 @@ pub const CAPABILITY: Capability = Capability {
     clear: sqlite::clear,
     topic: None,
     tag: "mem",
+    partitioned: false,
     changes: true,
     sweep: None,
     export: dump::export,
