@@ -234,3 +234,23 @@ def test_a_publisher_killed_mid_stream_loses_nothing_acknowledged(
         got.append(ev)
     assert sub.get(timeout=0.2) is None
     assert [e.id for e in got] == sorted(log, key=lambda i: tuple(map(int, i.split("-"))))
+
+
+def test_export_and_import_keep_a_partitioned_log(
+    hub: zerolag.Hub, open_hub: Any, tmp_path: Path, namespace: str, partitions: int | None
+) -> None:
+    hub.events.set_retention(max_len=500, max_age=3600)
+    sent = [hub.events.publish(f"x:{i % 9}", {"i": i}) for i in range(40)]
+    path = tmp_path / "events.zl"
+    hub.export(path)
+    other = open_hub(namespace=namespace + "b")
+    assert other.partitions == (partitions or 1)
+    other.import_(path)
+    log = other.events.read(after="0", limit=100)
+    assert log == hub.events.read(after="0", limit=100) == sorted(sent, key=key)
+    assert other.events.retention() == hub.events.retention()
+    assert other.events.read("x:4", after="0") == [e for e in log if e.channel == "x:4"]
+    later = other.events.publish("x:4", "after")
+    assert key(later) > key(log[-1])
+    again = other.events.subscribe("x:*", after=log[20].id)
+    assert [again.get(timeout=5) for _ in range(20)] == [*log[21:], later]

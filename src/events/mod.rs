@@ -11,6 +11,8 @@ pub mod dump;
 pub mod follow;
 pub mod gap;
 pub mod part;
+#[cfg(test)]
+mod part_tests;
 pub mod redis;
 pub mod sqlite;
 #[cfg(test)]
