@@ -55,7 +55,10 @@ def test_partitioned_keys_spread_over_every_master(
             {k for k in s.keys(f"zl:{{{ns}:events:*") if k.endswith(":log")} for s in store_servers
         ]
         assert all(per_master) and sum(len(m) for m in per_master) == 48
-        assert "zl:{<ns>:events:<p>}:" in (Path(__file__).parent.parent / "docs" / "keys.md").read_text()
+        assert (
+            "zl:{<ns>:events:<p>}:"
+            in (Path(__file__).parent.parent / "docs" / "keys.md").read_text()
+        )
         everything = hub.events.read(after="0", limit=1000)
         assert len(everything) == 400 + 11 and hub.events.count() == 411
         assert [key(e) for e in everything] == sorted(key(e) for e in everything)

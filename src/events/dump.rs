@@ -316,7 +316,9 @@ async fn stored_partitions(r: &Redis, c: &mut RedisConn, ns: &str) -> Result<u16
         .query_async(c)
         .await
         .map_err(|e| r.err(e))?;
-    Ok(n.map_or(1, |n| n.clamp(1, i64::from(crate::engine::partition::MAX)) as u16))
+    Ok(n.map_or(1, |n| {
+        n.clamp(1, i64::from(crate::engine::partition::MAX)) as u16
+    }))
 }
 
 fn parse_row(row: RValue) -> Result<(String, String, String)> {
@@ -408,7 +410,13 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
 
 /// Writes a batch into a partitioned log: each event into its channel's partition, the
 /// retention into every partition; one pipeline per partition.
-async fn part_write(r: Arc<Redis>, c: RedisConn, ns: String, n: u16, batch: Vec<Item>) -> Result<()> {
+async fn part_write(
+    r: Arc<Redis>,
+    c: RedisConn,
+    ns: String,
+    n: u16,
+    batch: Vec<Item>,
+) -> Result<()> {
     let mut pipes: Vec<redis::Pipeline> = (0..n).map(|_| redis::pipe()).collect();
     for item in &batch {
         match item {
@@ -435,12 +443,11 @@ async fn part_write(r: Arc<Redis>, c: RedisConn, ns: String, n: u16, batch: Vec<
             }
         }
     }
-    let done = futures_util::future::join_all(pipes.into_iter().filter(|p| !p.is_empty()).map(
-        |pipe| {
+    let done =
+        futures_util::future::join_all(pipes.into_iter().filter(|p| !p.is_empty()).map(|pipe| {
             let (r, mut c) = (r.clone(), c.clone());
             async move { pipe.query_async::<()>(&mut c).await.map_err(|e| r.err(e)) }
-        },
-    ))
-    .await;
+        }))
+        .await;
     done.into_iter().collect()
 }

@@ -37,7 +37,11 @@ impl Events {
             }
             return self.backend.call(
                 (self.ns(), after.to_string()),
-                |_, _| Err(Error::Backend("partitioned log on the embedded store".into())),
+                |_, _| {
+                    Err(Error::Backend(
+                        "partitioned log on the embedded store".into(),
+                    ))
+                },
                 move |r, c, (ns, after)| super::part::gap(r, c, ns, n, after),
             );
         }

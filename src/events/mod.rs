@@ -236,7 +236,11 @@ impl Events {
         let n = self.n;
         self.backend.call(
             (self.ns(), patterns.to_vec()),
-            |_, _| Err(Error::Backend("partitioned log on the embedded store".into())),
+            |_, _| {
+                Err(Error::Backend(
+                    "partitioned log on the embedded store".into(),
+                ))
+            },
             move |r, c, (ns, pats)| part::start(r, c, ns, n, pats),
         )
     }
@@ -262,7 +266,8 @@ impl Events {
                 move |db, (ns, c, text)| sqlite::publish(db, &ns, &c, &text, at),
                 move |r, conn, (ns, c, text)| async move {
                     if n > 1 {
-                        let mut v = part::publish(r, conn, ns, n, Arc::new(vec![(c, text)])).await?;
+                        let mut v =
+                            part::publish(r, conn, ns, n, Arc::new(vec![(c, text)])).await?;
                         v.pop()
                             .ok_or_else(|| Error::Backend("no id from the publish script".into()))
                     } else {

@@ -207,7 +207,12 @@ async fn merge(
         mark = out.last().map_or(mark, |(id, _)| *id);
     }
     let waiting = total > out.len() && !more;
-    Ok((out.into_iter().map(|(_, e)| e).collect(), mark, more, waiting))
+    Ok((
+        out.into_iter().map(|(_, e)| e).collect(),
+        mark,
+        more,
+        waiting,
+    ))
 }
 
 /// "From now": per partition of `parts`, the highest id it can no longer give a new event
@@ -240,7 +245,13 @@ async fn now_positions(
 
 /// The cursor where a subscription "from now" starts: every event the log holds is before
 /// it, every later publish after it.
-pub async fn start(r: Arc<Redis>, c: RedisConn, ns: String, n: u16, patterns: Vec<String>) -> Result<String> {
+pub async fn start(
+    r: Arc<Redis>,
+    c: RedisConn,
+    ns: String,
+    n: u16,
+    patterns: Vec<String>,
+) -> Result<String> {
     let parts = partitions_of(&patterns, n);
     Ok(cursor_string(&now_positions(&r, &c, &ns, n, &parts).await?))
 }
@@ -267,10 +278,7 @@ pub async fn publish(
         let (r, mut c) = (r.clone(), c.clone());
         let pre = prefix(&ns, *p, n);
         let mut cmd = PUBLISH.call_keys(&[&format!("{pre}log"), &format!("{pre}cfg")]);
-        cmd.arg(&wake_channel)
-            .arg(DEFAULT_MAX_LEN)
-            .arg(*p)
-            .arg(n);
+        cmd.arg(&wake_channel).arg(DEFAULT_MAX_LEN).arg(*p).arg(n);
         for &i in idx {
             cmd.arg(&items[i].0).arg(&items[i].1);
         }
@@ -335,6 +343,7 @@ pub async fn read(
             Some(wakeups.ticket(TOPIC).await)
         };
         let (got, mark, more, waiting) = merge(&r, &c, &ns, n, &parts, &pos, limit).await?;
+        let moved = parts.iter().any(|&p| pos[usize::from(p)] < mark);
         for &p in &parts {
             let x = &mut pos[usize::from(p)];
             *x = (*x).max(mark);
@@ -350,12 +359,12 @@ pub async fn read(
                 cursor: cursor_string(&pos),
             });
         }
-        if more {
+        if more && moved {
             continue;
         }
-        if waiting {
-            // Published on one partition while another was being read: its watermark passes
-            // within the millisecond.
+        if more || waiting {
+            // Events past the watermark (published on one partition while another was being
+            // read, or a master's clock behind): the watermark passes within the millisecond.
             tokio::time::sleep(Duration::from_micros(200)).await;
             continue;
         }
@@ -451,7 +460,13 @@ pub async fn retention(r: Arc<Redis>, mut c: RedisConn, ns: String, n: u16) -> R
 /// `Some(oldest retained id)` when a partition may have dropped events after its position in
 /// `after` (an id or a cursor): it does not hold the position itself, it has dropped entries
 /// and its oldest entry is newer. None when every partition holds all it had after it.
-pub async fn gap(r: Arc<Redis>, c: RedisConn, ns: String, n: u16, after: String) -> Result<Option<String>> {
+pub async fn gap(
+    r: Arc<Redis>,
+    c: RedisConn,
+    ns: String,
+    n: u16,
+    after: String,
+) -> Result<Option<String>> {
     let pos = parse_cursor(&after, n)?;
     let replies = join_all((0..n).map(|p| {
         let (r, mut c, key) = (r.clone(), c.clone(), log_key(&ns, p, n));

@@ -64,10 +64,17 @@ fn a_batch_over_partitions_keeps_each_channels_order_and_is_read_merged() {
         assert_eq!(key(&ev.id).1 % 4, u64::from(of_key(ch, 4)));
     }
     for ch in [a, b] {
-        let ids: Vec<_> = sent.iter().filter(|x| x.channel == ch).map(|x| key(&x.id)).collect();
+        let ids: Vec<_> = sent
+            .iter()
+            .filter(|x| x.channel == ch)
+            .map(|x| key(&x.id))
+            .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ch}: {ids:?}");
     }
-    let all = e.read(&[], Some("0"), 100, std::time::Duration::ZERO).wait().unwrap();
+    let all = e
+        .read(&[], Some("0"), 100, std::time::Duration::ZERO)
+        .wait()
+        .unwrap();
     let mut want = sent.clone();
     want.sort_by_key(|x| key(&x.id));
     assert_eq!(all.events, want);

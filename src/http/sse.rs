@@ -87,7 +87,12 @@ impl Client {
         }
         // "0-0" from an empty log is fine: the follower reads from the start.
         let stored: Vec<String> = if pats == ["*"] { vec![] } else { pats.clone() };
-        let start = hub.events.start(&stored).run().await.map_err(Refused::Store)?;
+        let start = hub
+            .events
+            .start(&stored)
+            .run()
+            .await
+            .map_err(Refused::Store)?;
         let joined = fanout.join(stored.clone(), start, kill);
         Ok(Client {
             fanout: fanout.clone(),
