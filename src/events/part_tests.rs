@@ -108,3 +108,56 @@ fn a_trimmed_resume_point_is_found_in_its_partition_only() {
     assert!(e.gap("1-0~7.1-0").wait().is_err());
     assert_eq!(e.retention().wait().unwrap().max_len, 3);
 }
+
+#[test]
+fn a_merged_reader_gets_concurrent_publishes_once_in_id_order() {
+    let t = p4();
+    let (e, url, ns) = (
+        &t.hub.events,
+        t._server.url(),
+        t.hub.namespace().to_string(),
+    );
+    let start = e.start(&[]).wait().unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, ns) = (url.clone(), ns.clone());
+            std::thread::spawn(move || {
+                let root = TempDir::new("events-p4-writer");
+                let h = Hub::open_with_blocking(Some(url), root.path().to_path_buf(), ns, None)
+                    .unwrap();
+                let ids: Vec<String> = (0..150)
+                    .map(|i| {
+                        let ch = format!("w{w}:{}", i % 5);
+                        h.events.publish(&ch, json!([w, i])).wait().unwrap().id
+                    })
+                    .collect();
+                h.close();
+                ids
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    let mut cursor = start;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.len() < 600 && std::time::Instant::now() < deadline {
+        let b = e
+            .read(
+                &[],
+                Some(&cursor),
+                64,
+                std::time::Duration::from_millis(100),
+            )
+            .wait()
+            .unwrap();
+        got.extend(b.events.into_iter().map(|x| x.id));
+        cursor = b.cursor;
+    }
+    let mut sent: Vec<String> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let keys: Vec<_> = got.iter().map(|i| key(i)).collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "out of order");
+    sent.sort_by_key(|i| key(i));
+    assert_eq!(got, sent);
+}
