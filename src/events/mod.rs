@@ -285,7 +285,9 @@ impl Events {
 
     /// Appends events to the log in the order given (increasing ids), in one call to the
     /// store, each as [`Events::publish`] appends one, and wakes the subscribers once. All are
-    /// checked first: one invalid item publishes none.
+    /// checked first: one invalid item publishes none. With partitions on Redis, one call per
+    /// partition touched (concurrent, each atomic) and ids grow in the given order within
+    /// each partition.
     pub fn publish_many(&self, items: Vec<(String, Value)>) -> Op<Vec<Event>> {
         if items.is_empty() {
             return Op::Ready(Ok(vec![]));
