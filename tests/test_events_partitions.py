@@ -1,10 +1,12 @@
 """hub.events in a namespace of several partitions (docs/scaling.md "## Events"): the log is
 split by channel over the cluster's masters, a pattern subscriber merges the partitions in
 id order (live and on replay), a resume point loses and repeats nothing, even after its
-subscriber was SIGKILLed, and a publisher SIGKILLed mid-stream loses nothing acknowledged.
+subscriber was SIGKILLed, a publisher SIGKILLed mid-stream loses nothing acknowledged, and a
+failover of one master stalls only the channels of its partitions.
 
-Every test but the first runs on every backend, and on the 3-master cluster with 4
-partitions (``cluster-p4``): the promises are the same everywhere.
+The tests of the promises run on every backend, and on the 3-master cluster with 4
+partitions (``cluster-p4``): they are the same everywhere. The spread and the failover run on
+clusters of their own making.
 """
 
 from __future__ import annotations
@@ -257,3 +259,67 @@ def test_export_and_import_keep_a_partitioned_log(
     assert key(later) > key(log[-1])
     again = other.events.subscribe("x:*", after=log[20].id)
     assert [again.get(timeout=5) for _ in range(20)] == [*log[21:], later]
+
+
+def of_key(name: str, n: int) -> int:
+    """The partition of ``name`` among ``n`` (src/engine/partition.rs: FNV-1a 64, mod n)."""
+    h = 0xCBF29CE484222325
+    for b in name.encode():
+        h = ((h ^ b) * 0x100000001B3) % (1 << 64)
+    return h % n
+
+
+def test_a_failover_stalls_only_the_partitions_of_the_dead_master() -> None:
+    from servers import RedisCluster
+
+    cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000)
+    try:
+        ns, n = unique_namespace("fo"), 6
+        hub = zerolag.open(cluster.url + "?retries=1", namespace=ns, partitions=n)
+        node = cluster.nodes[0]
+        owner = {
+            p: cluster.owner(int(node.command("CLUSTER", "KEYSLOT", f"{{{ns}:events:{p}}}")))
+            for p in range(n)
+        }
+        victim = owner[of_key("dead", n)]
+        alive = next(f"live{i}" for i in range(100) if owner[of_key(f"live{i}", n)] != victim)
+        sub = hub.events.subscribe(alive)
+        merged = hub.events.subscribe(after="0")
+        hub.events.publish("dead", "before")
+        cluster.kill(victim)
+        # Until the replica takes over, the dead master's channel fails while the live one
+        # goes on: after each failure on "dead", a publish on `alive` is delivered at once.
+        failures = 0
+        for _ in range(500):
+            try:
+                hub.events.publish("dead", "during")
+            except (zerolag.ConnectionError, zerolag.TimeoutError):
+                failures += 1
+                ev = hub.events.publish(alive, failures)
+                got = sub.get(timeout=10)
+                assert got is not None and got.id == ev.id
+                if failures == 3:
+                    break
+                continue
+            if failures:
+                break  # the replica took over
+        assert failures >= 1, "the dead master's partition never failed"
+        cluster.wait_failover(victim)
+        for _ in range(100):  # the client finds the promoted replica by itself
+            try:
+                after = hub.events.publish("dead", "after")
+                break
+            except (zerolag.ConnectionError, zerolag.TimeoutError):
+                time.sleep(0.1)
+        else:
+            pytest.fail("no publish on the dead master's channel after the failover")
+        seen = []
+        while not seen or seen[-1].id != after.id:
+            ev = merged.get(timeout=20)
+            assert ev is not None, "the merged subscriber did not get past the failover"
+            seen.append(ev)
+        assert [key(e) for e in seen] == sorted({key(e) for e in seen})
+        assert {e.channel for e in seen} == {"dead", alive}
+        hub.close()
+    finally:
+        cluster.stop()
