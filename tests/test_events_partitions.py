@@ -89,7 +89,7 @@ def test_a_pattern_subscriber_merges_concurrent_publishers_in_id_order(
     threads = [threading.Thread(target=publish, args=(t,)) for t in range(3)]
     for th in threads:
         th.start()
-    got = []
+    got: list[Any] = []
     while len(got) < 180:
         ev = sub.get(timeout=20)
         assert ev is not None, f"only {len(got)} of 180 events arrived"
@@ -184,7 +184,7 @@ def test_a_resume_after_a_killed_subscriber_loses_and_repeats_nothing(
     finally:
         proc.kill()
     again = hub.events.subscribe("r:*", after=seen[-1][0])
-    rest = []
+    rest: list[Any] = []
     while len(seen) + len(rest) < len(sent):
         ev = again.get(timeout=10)
         assert ev is not None, "the resumed subscriber missed events"
@@ -232,7 +232,7 @@ def test_a_publisher_killed_mid_stream_loses_nothing_acknowledged(
     log = {e.id: e.data for e in hub.events.read("k:*", after="0", limit=10_000)}
     assert all(log.get(i) == d for i, d in acked)
     # The live subscriber got every event the log holds, each once, in id order.
-    got = []
+    got: list[Any] = []
     while len(got) < len(log):
         ev = sub.get(timeout=10)
         assert ev is not None, f"the subscriber got {len(got)} of {len(log)}"
@@ -313,11 +313,11 @@ def test_a_failover_stalls_only_the_partitions_of_the_dead_master() -> None:
                 time.sleep(0.1)
         else:
             pytest.fail("no publish on the dead master's channel after the failover")
-        seen = []
+        seen: list[Any] = []
         while not seen or seen[-1].id != after.id:
-            ev = merged.get(timeout=20)
-            assert ev is not None, "the merged subscriber did not get past the failover"
-            seen.append(ev)
+            nxt = merged.get(timeout=20)
+            assert nxt is not None, "the merged subscriber did not get past the failover"
+            seen.append(nxt)
         assert [key(e) for e in seen] == sorted({key(e) for e in seen})
         assert {e.channel for e in seen} == {"dead", alive}
         hub.close()
