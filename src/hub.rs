@@ -126,7 +126,7 @@ impl Hub {
         Ok(Hub {
             tasks: Tasks::new(backend.clone(), ns.clone()),
             bus: Bus::new(backend.clone(), ns.clone()),
-            events: Events::new(backend.clone(), ns.clone()),
+            events: Events::partitioned(backend.clone(), ns.clone(), partitions),
             jobs: Jobs::new(backend.clone(), ns.clone()),
             docs: Docs::new(backend.clone(), ns.clone()),
             sync: parking_lot::Mutex::new(None),

@@ -2370,7 +2370,8 @@ class Events:
         """Append an event (any JSON value up to 1 MiB) and wake the subscribers."""
     def read(self, *patterns: str, after: str | None = None, limit: int = 100) -> list[Event]:
         """Retained events on channels matching ``patterns`` (all if none) after the id
-        ``after`` (None or ``"0"``: from the oldest retained), oldest first, without waiting."""
+        ``after`` (None or ``"0"``: from the oldest retained), oldest first, without waiting.
+        With partitions, "after the id" holds in every partition, merged in id order."""
     def last_id(self) -> str:
         """Id of the newest event (``"0-0"`` or ``"0-<n>"`` when the log is empty)."""
     def subscribe(self, *patterns: str, after: str | None = None) -> Subscription:
@@ -2378,7 +2379,8 @@ class Events:
         now; ``"0"``: from the oldest retained), as a blocking iterator."""
     def set_retention(self, *, max_len: int = 10000, max_age: float | None = None) -> None:
         """Keep the newest ``max_len`` events and (if given) only those younger than
-        ``max_age`` seconds; applied from the next publish on."""
+        ``max_age`` seconds; applied from the next publish on. With partitions on Redis,
+        ``max_len`` bounds each partition (docs/scaling.md)."""
     def retention(self) -> dict[str, float | None]:
         """``{"max_len": ..., "max_age": ...}`` in force."""
     def count(self) -> int:
@@ -2401,7 +2403,8 @@ class AsyncEvents:
         self, *patterns: str, after: str | None = None, limit: int = 100
     ) -> Coroutine[Any, Any, list[Event]]:
         """Retained events on channels matching ``patterns`` (all if none) after the id
-        ``after`` (None or ``"0"``: from the oldest retained), oldest first, without waiting."""
+        ``after`` (None or ``"0"``: from the oldest retained), oldest first, without waiting.
+        With partitions, "after the id" holds in every partition, merged in id order."""
     def last_id(self) -> Coroutine[Any, Any, str]:
         """Id of the newest event (``"0-0"`` or ``"0-<n>"`` when the log is empty)."""
     def subscribe(self, *patterns: str, after: str | None = None) -> AsyncSubscription:
@@ -2412,7 +2415,8 @@ class AsyncEvents:
         self, *, max_len: int = 10000, max_age: float | None = None
     ) -> Coroutine[Any, Any, None]:
         """Keep the newest ``max_len`` events and (if given) only those younger than
-        ``max_age`` seconds; applied from the next publish on."""
+        ``max_age`` seconds; applied from the next publish on. With partitions on Redis,
+        ``max_len`` bounds each partition (docs/scaling.md)."""
     def retention(self) -> Coroutine[Any, Any, dict[str, float | None]]:
         """``{"max_len": ..., "max_age": ...}`` in force."""
     def count(self) -> Coroutine[Any, Any, int]:

@@ -22,7 +22,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{channel, parse_id, redis as rd, sqlite, Retention, DEFAULT_MAX_LEN};
+use super::{channel, parse_id, part, redis as rd, sqlite, Retention, DEFAULT_MAX_LEN};
 use crate::engine::{tri, Backend, Importer, Op, Page, Record, Redis, RedisConn, Sqlite};
 use crate::error::{Error, Result};
 use crate::transfer::record::{self, BATCH, PAGE};
@@ -132,6 +132,10 @@ async fn redis_page(
     ns: String,
     cur: Option<Cursor>,
 ) -> Result<Page> {
+    let n = stored_partitions(&r, &mut c, &ns).await?;
+    if n > 1 {
+        return part_page(r, c, ns, n, cur).await;
+    }
     let mut head = Vec::new();
     let from = match cur {
         Some(c) => format!("({}", c.after),
@@ -305,7 +309,80 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
     })
 }
 
+/// The partition count the namespace keeps on Redis (`crate::engine::partition`).
+async fn stored_partitions(r: &Redis, c: &mut RedisConn, ns: &str) -> Result<u16> {
+    let n: Option<i64> = redis::cmd("GET")
+        .arg(crate::engine::partition::count_key(ns))
+        .query_async(c)
+        .await
+        .map_err(|e| r.err(e))?;
+    Ok(n.map_or(1, |n| {
+        n.clamp(1, i64::from(crate::engine::partition::MAX)) as u16
+    }))
+}
+
+fn parse_row(row: RValue) -> Result<(String, String, String)> {
+    let (id, fields): (String, Vec<(String, String)>) =
+        redis::from_redis_value(row).map_err(|e| Error::Backend(e.to_string()))?;
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let (Some(ch), Some(data)) = (get("c"), get("d")) else {
+        return Err(Error::Backend(format!(
+            "event {id} lacks its channel or data"
+        )));
+    };
+    Ok((id, ch, data))
+}
+
+/// One page of a partitioned log: the first [`PAGE`] events after the cursor of every
+/// partition, merged in id order (the order of `part`), the smallest [`PAGE`] kept.
+async fn part_page(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    n: u16,
+    cur: Option<Cursor>,
+) -> Result<Page> {
+    let mut head = Vec::new();
+    let from = match cur {
+        Some(c) => format!("({}", c.after),
+        None => {
+            let ret = part::retention(r.clone(), c.clone(), ns.clone(), n).await?;
+            let last = part::last_id(r.clone(), c.clone(), ns.clone(), n).await?;
+            head.extend(log_rec(ret, last)?);
+            "-".to_string()
+        }
+    };
+    let mut rows = Vec::new();
+    for p in 0..n {
+        let got: Vec<RValue> = redis::cmd("XRANGE")
+            .arg(format!("{}log", part::prefix(&ns, p, n)))
+            .arg(&from)
+            .arg("+")
+            .arg("COUNT")
+            .arg(PAGE)
+            .query_async(&mut c)
+            .await
+            .map_err(|e| r.err(e))?;
+        for row in got {
+            let (id, ch, data) = parse_row(row)?;
+            rows.push((parse_id(&id)?, id, ch, data));
+        }
+    }
+    rows.sort_unstable_by_key(|(k, ..)| *k);
+    rows.truncate(PAGE);
+    let last = rows.last().map(|(_, id, ..)| id.clone());
+    let events = rows
+        .into_iter()
+        .map(|(_, id, ch, data)| event_rec(id, ch, &data))
+        .collect::<Result<_>>()?;
+    page(head, events, last)
+}
+
 async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>) -> Result<()> {
+    let n = stored_partitions(&r, &mut c, &ns).await?;
+    if n > 1 {
+        return part_write(r, c, ns, n, batch).await;
+    }
     let p = rd::prefix(&ns);
     let mut pipe = redis::pipe();
     for item in &batch {
@@ -329,4 +406,48 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
         }
     }
     pipe.query_async::<()>(&mut c).await.map_err(|e| r.err(e))
+}
+
+/// Writes a batch into a partitioned log: each event into its channel's partition, the
+/// retention into every partition; one pipeline per partition.
+async fn part_write(
+    r: Arc<Redis>,
+    c: RedisConn,
+    ns: String,
+    n: u16,
+    batch: Vec<Item>,
+) -> Result<()> {
+    let mut pipes: Vec<redis::Pipeline> = (0..n).map(|_| redis::pipe()).collect();
+    for item in &batch {
+        match item {
+            Item::Log(max_len, age, _) => {
+                for (p, pipe) in pipes.iter_mut().enumerate() {
+                    let cfg = format!("{}cfg", part::prefix(&ns, p as u16, n));
+                    pipe.hset(&cfg, "max_len", *max_len).ignore();
+                    if let Some(a) = age {
+                        pipe.hset(&cfg, "max_age_ms", *a).ignore();
+                    }
+                }
+            }
+            Item::Event((ms, seq, ch, data)) => {
+                let p = crate::engine::partition::of_key(ch, n);
+                pipes[usize::from(p)]
+                    .cmd("XADD")
+                    .arg(format!("{}log", part::prefix(&ns, p, n)))
+                    .arg(format!("{ms}-{seq}"))
+                    .arg("c")
+                    .arg(ch)
+                    .arg("d")
+                    .arg(data)
+                    .ignore();
+            }
+        }
+    }
+    let done =
+        futures_util::future::join_all(pipes.into_iter().filter(|p| !p.is_empty()).map(|pipe| {
+            let (r, mut c) = (r.clone(), c.clone());
+            async move { pipe.query_async::<()>(&mut c).await.map_err(|e| r.err(e)) }
+        }))
+        .await;
+    done.into_iter().collect()
 }

@@ -110,7 +110,7 @@ impl Follow {
     pub fn read(&self, events: &Events, block: Duration) -> Op<Batch> {
         match &self.cursor {
             Some(c) => events.read(&self.patterns, Some(c), PAGE, block),
-            None => events.last_id().map(|cursor| Batch {
+            None => events.start(&self.patterns).map(|cursor| Batch {
                 events: Vec::new(),
                 cursor,
             }),

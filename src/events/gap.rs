@@ -29,6 +29,22 @@ impl Events {
     /// log (see the module docs); None when the log holds everything after it, or `after` is
     /// the start of the log ("0").
     pub fn gap(&self, after: &str) -> Op<Option<String>> {
+        if self.split() {
+            let n = self.n;
+            tri!(self.check_after(after));
+            if after == "0" {
+                return Op::Ready(Ok(None));
+            }
+            return self.backend.call(
+                (self.ns(), after.to_string()),
+                |_, _| {
+                    Err(Error::Backend(
+                        "partitioned log on the embedded store".into(),
+                    ))
+                },
+                move |r, c, (ns, after)| super::part::gap(r, c, ns, n, after),
+            );
+        }
         let at = tri!(parse_id(after));
         if at == (0, 0) {
             return Op::Ready(Ok(None));

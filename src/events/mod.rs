@@ -10,6 +10,9 @@
 pub mod dump;
 pub mod follow;
 pub mod gap;
+pub mod part;
+#[cfg(test)]
+mod part_tests;
 pub mod redis;
 pub mod sqlite;
 #[cfg(test)]
@@ -183,12 +186,63 @@ use crate::clock::now_ms;
 pub struct Events {
     backend: Backend,
     ns: Arc<str>,
+    /// Partitions of the namespace (`crate::engine::partition`); the log is split by channel
+    /// when above 1 (on Redis, `part`; the embedded store keeps one log).
+    n: u16,
 }
 
 impl Events {
-    /// The events of `ns` on `backend`.
+    /// The events of `ns` on `backend`, with one partition.
     pub fn new(backend: Backend, ns: Arc<str>) -> Events {
-        Events { backend, ns }
+        Events::partitioned(backend, ns, 1)
+    }
+
+    /// The events of `ns` on `backend` in a namespace of `n` partitions.
+    pub fn partitioned(backend: Backend, ns: Arc<str>, n: u16) -> Events {
+        Events {
+            backend,
+            ns,
+            n: n.max(1),
+        }
+    }
+
+    /// The namespace's partition count.
+    pub fn partitions(&self) -> u16 {
+        self.n
+    }
+
+    /// Whether the log is split over partitions on Redis (`part`).
+    fn split(&self) -> bool {
+        self.n > 1 && matches!(self.backend, Backend::Redis(_))
+    }
+
+    /// Checks an `after` of a read or subscription: an event id, or (a namespace with
+    /// partitions on Redis) a cursor a read returned (see `part`).
+    pub fn check_after(&self, after: &str) -> Result<()> {
+        if self.split() {
+            part::parse_cursor(after, self.n).map(|_| ())
+        } else {
+            parse_id(after).map(|_| ())
+        }
+    }
+
+    /// Where a subscription to `patterns` "from now" starts: the newest id, or (a namespace
+    /// with partitions on Redis) a cursor past every event the log holds and before every
+    /// later publish.
+    pub fn start(&self, patterns: &[String]) -> Op<String> {
+        if !self.split() {
+            return self.last_id();
+        }
+        let n = self.n;
+        self.backend.call(
+            (self.ns(), patterns.to_vec()),
+            |_, _| {
+                Err(Error::Backend(
+                    "partitioned log on the embedded store".into(),
+                ))
+            },
+            move |r, c, (ns, pats)| part::start(r, c, ns, n, pats),
+        )
     }
 
     /// The namespace.
@@ -205,11 +259,21 @@ impl Events {
         let (c, text) = tri!(checked(channel_name, &data));
         let at = now_ms();
         let channel = c.clone();
+        let n = self.n;
         self.backend
             .call(
                 (self.ns(), c, text),
                 move |db, (ns, c, text)| sqlite::publish(db, &ns, &c, &text, at),
-                |r, conn, (ns, c, text)| redis::publish(r, conn, ns, c, text),
+                move |r, conn, (ns, c, text)| async move {
+                    if n > 1 {
+                        let mut v =
+                            part::publish(r, conn, ns, n, Arc::new(vec![(c, text)])).await?;
+                        v.pop()
+                            .ok_or_else(|| Error::Backend("no id from the publish script".into()))
+                    } else {
+                        redis::publish(r, conn, ns, c, text).await
+                    }
+                },
             )
             .map(move |(id, time)| Event {
                 id,
@@ -221,7 +285,9 @@ impl Events {
 
     /// Appends events to the log in the order given (increasing ids), in one call to the
     /// store, each as [`Events::publish`] appends one, and wakes the subscribers once. All are
-    /// checked first: one invalid item publishes none.
+    /// checked first: one invalid item publishes none. With partitions on Redis, one call per
+    /// partition touched (concurrent, each atomic) and ids grow in the given order within
+    /// each partition.
     pub fn publish_many(&self, items: Vec<(String, Value)>) -> Op<Vec<Event>> {
         if items.is_empty() {
             return Op::Ready(Ok(vec![]));
@@ -230,11 +296,18 @@ impl Events {
             items.iter().map(|(c, d)| checked(c, d)).collect();
         let texts = Arc::new(tri!(texts));
         let at = now_ms();
+        let n = self.n;
         self.backend
             .call(
                 (self.ns(), texts),
                 move |db, (ns, texts)| sqlite::publish_many(db, &ns, &texts, at),
-                |r, conn, (ns, texts)| redis::publish_many(r, conn, ns, texts),
+                move |r, conn, (ns, texts)| async move {
+                    if n > 1 {
+                        part::publish(r, conn, ns, n, texts).await
+                    } else {
+                        redis::publish_many(r, conn, ns, texts).await
+                    }
+                },
             )
             .map(move |ids| {
                 ids.into_iter()
@@ -266,20 +339,37 @@ impl Events {
                 "limit must be 1 to {MAX_READ}, got {limit}"
             ))));
         }
-        if let Some(Err(e)) = after.map(parse_id) {
+        if let Some(Err(e)) = after.map(|a| self.check_after(a)) {
             return Op::Ready(Err(e));
         }
+        let n = self.n;
         self.backend.call(
             (self.ns(), pats, after.map(str::to_string)),
             move |db, (ns, pats, after)| sqlite::read(db, &ns, &pats, &after, limit, block),
-            move |r, c, (ns, pats, after)| redis::read(r, c, ns, pats, after, limit, block),
+            move |r, c, (ns, pats, after)| async move {
+                if n > 1 {
+                    part::read(r, c, ns, n, pats, after, limit, block).await
+                } else {
+                    redis::read(r, c, ns, pats, after, limit, block).await
+                }
+            },
         )
     }
 
     /// Id of the newest event in the log ("0-0" when it is empty): where "from now" starts.
     pub fn last_id(&self) -> Op<String> {
-        self.backend
-            .call(self.ns(), |db, ns| sqlite::last_id(db, &ns), redis::last_id)
+        let n = self.n;
+        self.backend.call(
+            self.ns(),
+            |db, ns| sqlite::last_id(db, &ns),
+            move |r, c, ns| async move {
+                if n > 1 {
+                    part::last_id(r, c, ns, n).await
+                } else {
+                    redis::last_id(r, c, ns).await
+                }
+            },
+        )
     }
 
     /// Sets how much of the log this namespace keeps (applied from the next publish).
@@ -295,28 +385,49 @@ impl Events {
                 "max_age must be at least a millisecond (or None for no age limit)",
             )));
         }
+        let n = self.n;
         self.backend.call(
             self.ns(),
             move |db, ns| sqlite::set_retention(db, &ns, ret),
-            move |r, c, ns| redis::set_retention(r, c, ns, ret),
+            move |r, c, ns| async move {
+                if n > 1 {
+                    part::set_retention(r, c, ns, n, ret).await
+                } else {
+                    redis::set_retention(r, c, ns, ret).await
+                }
+            },
         )
     }
 
     /// The retention in force.
     pub fn retention(&self) -> Op<Retention> {
+        let n = self.n;
         self.backend.call(
             self.ns(),
             |db, ns| sqlite::retention(db, &ns),
-            redis::retention,
+            move |r, c, ns| async move {
+                if n > 1 {
+                    part::retention(r, c, ns, n).await
+                } else {
+                    redis::retention(r, c, ns).await
+                }
+            },
         )
     }
 
     /// Events the log holds now.
     pub fn len(&self) -> Op<u64> {
+        let n = self.n;
         self.backend.call(
             self.ns(),
             |db, ns| db.with(|c| sqlite::rows(c, &ns)),
-            redis::len,
+            move |r, c, ns| async move {
+                if n > 1 {
+                    part::len(r, c, ns, n).await
+                } else {
+                    redis::len(r, c, ns).await
+                }
+            },
         )
     }
 }

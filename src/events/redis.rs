@@ -94,7 +94,8 @@ pub async fn publish_many(
         .collect())
 }
 
-fn parse_entry(v: &Value) -> Result<Event> {
+/// One stream entry (`[id, [field, value, ...]]`) as an event.
+pub(super) fn parse_entry(v: &Value) -> Result<Event> {
     let bad = || Error::Backend("unexpected event entry in the log stream".into());
     let Value::Array(parts) = v else {
         return Err(bad());

@@ -85,9 +85,14 @@ impl Client {
                 head.push_back(frames::trimmed(a, &oldest));
             }
         }
-        let start = hub.events.last_id().run().await.map_err(Refused::Store)?;
         // "0-0" from an empty log is fine: the follower reads from the start.
         let stored: Vec<String> = if pats == ["*"] { vec![] } else { pats.clone() };
+        let start = hub
+            .events
+            .start(&stored)
+            .run()
+            .await
+            .map_err(Refused::Store)?;
         let joined = fanout.join(stored.clone(), start, kill);
         Ok(Client {
             fanout: fanout.clone(),

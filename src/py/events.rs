@@ -219,11 +219,11 @@ event_methods!(Events, Py<PyAny>, run_sync, {
         let pats = self::patterns(patterns)?;
         let cursor = match after.map(Text::into_string) {
             Some(a) => {
-                core::parse_id(&a)?;
+                self.hub.events.check_after(&a)?;
                 a
             }
             None => {
-                let op = self.hub.events.last_id();
+                let op = self.hub.events.start(&pats);
                 py.detach(move || op.wait())?
             }
         };
@@ -247,7 +247,7 @@ event_methods!(AsyncEvents, Bound<'py, PyAny>, run_async, {
         let pats = self::patterns(patterns)?;
         let after = after.map(Text::into_string);
         if let Some(a) = &after {
-            core::parse_id(a)?;
+            self.hub.events.check_after(a)?;
         }
         let ping = self.hub.backend().ping_interval();
         Ok(AsyncSubscription {
@@ -422,9 +422,10 @@ impl AsyncSubscription {
             return crate::engine::Op::Ready(Ok(()));
         }
         let follow = self.follow.clone();
+        let pats = follow.lock().patterns().to_vec();
         self.hub
             .events
-            .last_id()
+            .start(&pats)
             .map(move |last| follow.lock().start_at(last))
     }
 }
