@@ -386,16 +386,23 @@ async fn settle_partitions(backend: &Backend, ns: &str, requested: Option<u16>) 
         .call(
             ns.to_string(),
             move |db, ns| {
+                let read = |c: &rusqlite::Connection| -> Result<u16> {
+                    match c.query_row("SELECT n FROM ns_partitions WHERE ns = ?1", [&ns], |r| {
+                        r.get::<_, i64>(0)
+                    }) {
+                        Ok(n) => Ok(clamp(n)),
+                        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(1),
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                // A read first: an open takes no write lock unless the count changes (another
+                // process may hold the lock for long, e.g. one stopped with SIGSTOP).
+                let stored = db.with(|c| read(c))?;
+                if requested.is_none_or(|w| w == stored) {
+                    return Ok(stored);
+                }
                 db.with_tx(|tx| {
-                    let stored = match tx.query_row(
-                        "SELECT n FROM ns_partitions WHERE ns = ?1",
-                        [&ns],
-                        |r| r.get::<_, i64>(0),
-                    ) {
-                        Ok(n) => clamp(n),
-                        Err(rusqlite::Error::QueryReturnedNoRows) => 1,
-                        Err(e) => return Err(e.into()),
-                    };
+                    let stored = read(tx)?;
                     let Some(want) = requested.filter(|&w| w != stored) else {
                         return Ok(stored);
                     };
