@@ -133,24 +133,43 @@ pub(super) fn age_ms(s: &Settings) -> u64 {
     (s.max_age * 1000.0) as u64
 }
 
-/// Runs `f` on every partition's prefix at once (each on its own connection) and collects
-/// the results in partition order.
-pub(super) async fn each<T, F, Fut>(r: &Arc<Redis>, l: &Layout, f: F) -> Result<Vec<T>>
+/// Runs `f` on every partition's prefix at once and collects the results in partition
+/// order: partition 0 on the operation's connection `c` (without partitions, the one call
+/// there is as it always was), the others each on a clone of the shared async connection.
+pub(super) async fn each<T, F, Fut>(
+    r: &Arc<Redis>,
+    c: RedisConn,
+    l: &Layout,
+    f: F,
+) -> Result<Vec<T>>
 where
     F: Fn(Arc<Redis>, RedisConn, String) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let calls = l.all().into_iter().map(|p| f(r.clone(), r.conn(), p));
+    let mut first = Some(c);
+    let calls = l.all().into_iter().map(|p| {
+        let c = first.take().unwrap_or_else(|| r.conn());
+        f(r.clone(), c, p)
+    });
     futures_util::future::join_all(calls).await.into_iter().collect()
 }
 
 /// [`each`] with the partition's number rather than its prefix.
-pub(super) async fn each_part<T, F, Fut>(r: &Arc<Redis>, l: &Layout, f: F) -> Result<Vec<T>>
+pub(super) async fn each_part<T, F, Fut>(
+    r: &Arc<Redis>,
+    c: RedisConn,
+    l: &Layout,
+    f: F,
+) -> Result<Vec<T>>
 where
     F: Fn(Arc<Redis>, RedisConn, u16) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let calls = (0..l.n.max(1)).map(|p| f(r.clone(), r.conn(), p));
+    let mut first = Some(c);
+    let calls = (0..l.n.max(1)).map(|p| {
+        let c = first.take().unwrap_or_else(|| r.conn());
+        f(r.clone(), c, p)
+    });
     futures_util::future::join_all(calls).await.into_iter().collect()
 }
 
@@ -165,7 +184,7 @@ pub async fn configure(
     s: Settings,
 ) -> Result<Settings> {
     if max_len.is_some() || max_age.is_some() {
-        each(&r, &l, |r, mut c, p| async move {
+        each(&r, c.clone(), &l, |r, mut c, p| async move {
             let mut set = redis::cmd("HSET");
             set.arg(format!("{p}cfg"));
             if let Some(n) = max_len {
@@ -215,10 +234,10 @@ pub async fn register(
 /// Registered agents and their kinds (every partition's).
 pub async fn agents(
     r: Arc<Redis>,
-    _c: RedisConn,
+    c: RedisConn,
     l: Layout,
 ) -> Result<Vec<(String, Vec<String>)>> {
-    let parts = each(&r, &l, |r, mut c, p| async move {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
         redis::cmd("HGETALL")
             .arg(format!("{p}agents"))
             .query_async::<Vec<(String, String)>>(&mut c)
@@ -401,7 +420,7 @@ pub async fn share_many(
         first.filter(|&p| items.iter().all(|i| i.mode == "to" && l.of(&i.who) == p))
     };
     let Some(p) = one else {
-        return super::spread::share_many(r, l, outs, items, s, floor).await;
+        return super::spread::share_many(r, c, l, outs, items, s, floor).await;
     };
     let sent = share_script(&r, &mut c, &l, p, "s", floor, &items, &s).await?;
     messages(&r, &l.ns, outs, sent)
@@ -508,7 +527,7 @@ pub async fn is_acked(r: Arc<Redis>, mut c: RedisConn, l: Layout, id: String) ->
         return Ok(false);
     }
     let id = &id;
-    let found = each(&r, &l, |r, mut c, p| async move {
+    let found = each(&r, c, &l, |r, mut c, p| async move {
         acked_in(&r, &mut c, &p, id).await
     })
     .await?;
@@ -519,14 +538,14 @@ pub async fn is_acked(r: Arc<Redis>, mut c: RedisConn, l: Layout, id: String) ->
 /// (a message recorded in several partitions once).
 pub async fn history(
     r: Arc<Redis>,
-    _c: RedisConn,
+    c: RedisConn,
     l: Layout,
     a: String,
     b: String,
     limit: usize,
 ) -> Result<Vec<Message>> {
     let (a, b) = (&a, &b);
-    let parts = each(&r, &l, |r, mut c, p| async move {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
         let mut cmd = HISTORY.call(&format!("{p}hist"));
         cmd.arg(&p).arg(a).arg(b).arg(limit);
         HISTORY.run::<Vec<String>>(&r, &mut c, &cmd).await
@@ -545,8 +564,8 @@ pub async fn history(
 }
 
 /// Counters (every partition's, summed).
-pub async fn stats(r: Arc<Redis>, _c: RedisConn, l: Layout) -> Result<Stats> {
-    let parts = each(&r, &l, |r, mut c, p| async move {
+pub async fn stats(r: Arc<Redis>, c: RedisConn, l: Layout) -> Result<Stats> {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
         let mut cmd = STATS.call(&format!("{p}agents"));
         cmd.arg(&p);
         STATS.run::<Vec<Value>>(&r, &mut c, &cmd).await
@@ -572,8 +591,8 @@ pub async fn stats(r: Arc<Redis>, _c: RedisConn, l: Layout) -> Result<Stats> {
 }
 
 /// Drops entries older than `cutoff_ms` (in every partition).
-pub async fn cleanup(r: Arc<Redis>, _c: RedisConn, l: Layout, cutoff_ms: u64) -> Result<u64> {
-    let parts = each(&r, &l, |r, mut c, p| async move {
+pub async fn cleanup(r: Arc<Redis>, c: RedisConn, l: Layout, cutoff_ms: u64) -> Result<u64> {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
         let mut cmd = CLEANUP.call(&format!("{p}agents"));
         cmd.arg(&p).arg(cutoff_ms);
         CLEANUP.run::<u64>(&r, &mut c, &cmd).await
@@ -712,7 +731,7 @@ pub async fn dead_letters(
     if l.n <= 1 {
         return dead_in(&r, &mut c, &l.prefix(0), None, count).await;
     }
-    let parts = each(&r, &l, |r, mut c, p| async move {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
         dead_in(&r, &mut c, &p, None, count).await
     })
     .await?;
@@ -763,7 +782,7 @@ pub async fn requeue(
         return requeue_in(&r, &mut c, &l, l.of(a), Some(a), ids.as_deref(), &s).await;
     }
     let (l2, ids, s) = (&l, ids.as_deref(), &s);
-    let parts = each_part(&r, &l, |r, mut c, p| async move {
+    let parts = each_part(&r, c, &l, |r, mut c, p| async move {
         requeue_in(&r, &mut c, l2, p, None, ids, s).await
     })
     .await?;

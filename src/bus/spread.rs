@@ -23,7 +23,7 @@ use super::redis::{
     bad, each_part, messages, no_agent, no_kind, share_script, Item, Layout, Sent,
 };
 use crate::engine::script::Lua;
-use crate::engine::Redis;
+use crate::engine::{Redis, RedisConn};
 use crate::error::Result;
 
 static CHECK: LazyLock<Lua> = LazyLock::new(|| {
@@ -45,7 +45,7 @@ fn lands(l: &Layout, it: &Item, has_kind: Option<&Vec<bool>>, p: u16) -> bool {
 
 /// Step 1: per item, for a kind which partitions have agents of it. Errors as the single
 /// script would (the first unknown target or kind in batch order).
-async fn check(r: &Arc<Redis>, l: &Layout, items: &[Item]) -> Result<Vec<Option<Vec<bool>>>> {
+async fn check(r: &Arc<Redis>, c: RedisConn, l: &Layout, items: &[Item]) -> Result<Vec<Option<Vec<bool>>>> {
     let mut kinds: Vec<Option<Vec<bool>>> = items
         .iter()
         .map(|it| (it.mode == "kind").then(|| vec![false; usize::from(l.n)]))
@@ -54,7 +54,7 @@ async fn check(r: &Arc<Redis>, l: &Layout, items: &[Item]) -> Result<Vec<Option<
         return Ok(kinds);
     }
     let mut found = vec![false; items.len()];
-    let answers = each_part(r, l, |r, mut c, p| {
+    let answers = each_part(r, c, l, |r, mut c, p| {
         let asks: Vec<(usize, &Item)> = items
             .iter()
             .enumerate()
@@ -112,13 +112,14 @@ fn id_of(s: &Sent) -> Result<(String, u64)> {
 /// Shares `outs` (with their script `items`) over the partitions they reach.
 pub(super) async fn share_many(
     r: Arc<Redis>,
+    mut c: RedisConn,
     l: Layout,
     outs: Vec<Outgoing>,
     items: Vec<Item>,
     s: Settings,
     floor: (u64, u64),
 ) -> Result<Vec<Message>> {
-    let kinds = check(&r, &l, &items).await?;
+    let kinds = check(&r, c.clone(), &l, &items).await?;
     let first = &items[0];
     let home = if first.mode == "to" {
         l.of(&first.who)
@@ -140,7 +141,6 @@ pub(super) async fn share_many(
             }
         })
         .collect();
-    let mut c = r.conn();
     let mut sent = share_script(&r, &mut c, &l, home, "h", floor, &at_home, &s).await?;
     let ids = sent.iter().map(id_of).collect::<Result<Vec<_>>>()?;
     let mut parts = Vec::new();
