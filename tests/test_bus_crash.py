@@ -24,6 +24,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     """Every backend, and the cluster with 4 partitions per namespace (docs/scaling.md)."""
     return str(request.param)
 
+
 WORKER = str(Path(__file__).resolve().parent / "bus_worker.py")
 
 
@@ -98,7 +99,9 @@ def test_consumers_killed_at_random_lose_nothing(
         procs.append(spawn(store_url, tmp_path, namespace, f"c{seq}", log))
 
     sent: list[str] = []
-    producer_hub = zerolag.open(store_url, root=tmp_path, namespace=namespace, partitions=partitions)
+    producer_hub = zerolag.open(
+        store_url, root=tmp_path, namespace=namespace, partitions=partitions
+    )
 
     def produce() -> None:
         for i in range(N):

@@ -63,7 +63,9 @@ def test_a_broadcast_and_a_kind_reach_every_partition_with_one_id(hub: zerolag.H
         assert got == want, (a, got, want)
     # A retried broadcast is one message, everywhere.
     assert bus.broadcast(agents[0], {"all": 1}, idempotency_key="b1") == b
-    assert all(len(bus.pending(a, 10)) == len(set(m.id for m in bus.pending(a, 10))) for a in agents)
+    assert all(
+        len(bus.pending(a, 10)) == len(set(m.id for m in bus.pending(a, 10))) for a in agents
+    )
     st = bus.stats()
     assert st.total == 2, "a message spread over partitions counts once"
     assert st.pending == (len(agents) - 1) + len(agents) // 2
@@ -123,10 +125,12 @@ def test_a_batch_over_partitions_is_checked_before_any_write(hub: zerolag.Hub) -
         bus.register(a, kinds=["k"])
     before = bus.stats()
     for bad in (
-        [{"source": "s", "target": a, "payload": 1} for a in agents] + [
-            {"source": "s", "target": "nobody", "payload": 1}
+        [{"source": "s", "target": a, "payload": 1} for a in agents]
+        + [{"source": "s", "target": "nobody", "payload": 1}],
+        [
+            {"source": "s", "target": agents[1], "payload": 1},
+            {"source": "s", "kind": "zz", "payload": 1},
         ],
-        [{"source": "s", "target": agents[1], "payload": 1}, {"source": "s", "kind": "zz", "payload": 1}],
     ):
         with pytest.raises(zerolag.NotFoundError):
             bus.share_many(bad)

@@ -447,7 +447,9 @@ impl Importer for Import {
         let rec: Rec = record::parse("bus", rec)?;
         if let Rec::Part { p, of } = rec {
             if of < 2 || p >= of || self.part.is_some_and(|(q, n)| n != of || p <= q) {
-                return Err(Error::validation(format!("bus part {p} of {of} out of place")));
+                return Err(Error::validation(format!(
+                    "bus part {p} of {of} out of place"
+                )));
             }
             // Each partition's streams are new; its batch goes to its own slot.
             let op = self.flush();

@@ -26,8 +26,8 @@ mod dump_redis;
 mod dump_sqlite;
 pub mod model;
 pub mod redis;
-pub mod sqlite;
 mod spread;
+pub mod sqlite;
 #[cfg(test)]
 mod tests;
 
@@ -202,8 +202,11 @@ impl Bus {
 
     /// Registered agents and their kinds, sorted by agent.
     pub fn agents(&self) -> Op<Vec<(String, Vec<String>)>> {
-        self.backend
-            .call(self.layout(), |db, l| sqlite::agents(db, &l.ns), redis::agents)
+        self.backend.call(
+            self.layout(),
+            |db, l| sqlite::agents(db, &l.ns),
+            redis::agents,
+        )
     }
 
     /// Validates a share.
@@ -362,8 +365,11 @@ impl Bus {
 
     /// Counters and pending deliveries per agent.
     pub fn stats(&self) -> Op<Stats> {
-        self.backend
-            .call(self.layout(), |db, l| sqlite::stats(db, &l.ns), redis::stats)
+        self.backend.call(
+            self.layout(),
+            |db, l| sqlite::stats(db, &l.ns),
+            redis::stats,
+        )
     }
 
     /// Drops everything older than `older_than` seconds (inbox entries, acked or not, the
@@ -433,9 +439,7 @@ impl Bus {
             move |db, (l, a, g, cn, s)| {
                 sqlite::consume(db, &l.ns, &a, &g, &cn, count, policy, &s, wait)
             },
-            move |r, c, (l, a, g, cn, s)| {
-                redis::consume(r, c, l, a, g, cn, count, policy, s, wait)
-            },
+            move |r, c, (l, a, g, cn, s)| redis::consume(r, c, l, a, g, cn, count, policy, s, wait),
         )
     }
 

@@ -151,7 +151,10 @@ where
         let c = first.take().unwrap_or_else(|| r.conn());
         f(r.clone(), c, p)
     });
-    futures_util::future::join_all(calls).await.into_iter().collect()
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// [`each`] with the partition's number rather than its prefix.
@@ -170,7 +173,10 @@ where
         let c = first.take().unwrap_or_else(|| r.conn());
         f(r.clone(), c, p)
     });
-    futures_util::future::join_all(calls).await.into_iter().collect()
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// Stores the namespace's retention (the fields given; in every partition, which each read
@@ -232,11 +238,7 @@ pub async fn register(
 }
 
 /// Registered agents and their kinds (every partition's).
-pub async fn agents(
-    r: Arc<Redis>,
-    c: RedisConn,
-    l: Layout,
-) -> Result<Vec<(String, Vec<String>)>> {
+pub async fn agents(r: Arc<Redis>, c: RedisConn, l: Layout) -> Result<Vec<(String, Vec<String>)>> {
     let parts = each(&r, c, &l, |r, mut c, p| async move {
         redis::cmd("HGETALL")
             .arg(format!("{p}agents"))

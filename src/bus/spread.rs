@@ -19,9 +19,7 @@
 use std::sync::{Arc, LazyLock};
 
 use super::model::{parse_envelope, Message, Outgoing, Settings};
-use super::redis::{
-    bad, each_part, messages, no_agent, no_kind, share_script, Item, Layout, Sent,
-};
+use super::redis::{bad, each_part, messages, no_agent, no_kind, share_script, Item, Layout, Sent};
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::Result;
@@ -45,7 +43,12 @@ fn lands(l: &Layout, it: &Item, has_kind: Option<&Vec<bool>>, p: u16) -> bool {
 
 /// Step 1: per item, for a kind which partitions have agents of it. Errors as the single
 /// script would (the first unknown target or kind in batch order).
-async fn check(r: &Arc<Redis>, c: RedisConn, l: &Layout, items: &[Item]) -> Result<Vec<Option<Vec<bool>>>> {
+async fn check(
+    r: &Arc<Redis>,
+    c: RedisConn,
+    l: &Layout,
+    items: &[Item],
+) -> Result<Vec<Option<Vec<bool>>>> {
     let mut kinds: Vec<Option<Vec<bool>>> = items
         .iter()
         .map(|it| (it.mode == "kind").then(|| vec![false; usize::from(l.n)]))
@@ -163,7 +166,12 @@ pub(super) async fn share_many(
             let mut c = r.conn();
             let its: Vec<Item> = mine.iter().map(|(_, it)| it.clone()).collect();
             let got = share_script(&r, &mut c, l, q, "o", (0, 0), &its, s).await?;
-            Ok::<_, crate::error::Error>(mine.into_iter().map(|(i, _)| i).zip(got).collect::<Vec<_>>())
+            Ok::<_, crate::error::Error>(
+                mine.into_iter()
+                    .map(|(i, _)| i)
+                    .zip(got)
+                    .collect::<Vec<_>>(),
+            )
         });
     }
     for part in futures_util::future::join_all(parts).await {
