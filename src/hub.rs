@@ -40,6 +40,9 @@ pub struct Health {
     pub by_capability: Vec<(&'static str, u64)>,
     /// The namespace.
     pub namespace: String,
+    /// The attached archive's one-line state ("archive ok", "archive degraded, N behind",
+    /// ...; None: no archive attached to this hub).
+    pub archive: Option<String>,
 }
 
 /// One handle on a store and a namespace.
@@ -230,9 +233,14 @@ impl Hub {
 
     /// Backend, version, round trip and size of the namespace.
     pub fn health(&self) -> Op<Health> {
+        let archive = self
+            .archive
+            .attached()
+            .then(|| self.archive.health().message);
+        let archive2 = archive.clone();
         self.backend.call(
             (self.ns.to_string(), self.backend.name().to_string()),
-            |db, (ns, name)| {
+            move |db, (ns, name)| {
                 let t = Instant::now();
                 let by_capability = db.with(|c| {
                     c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
@@ -250,9 +258,10 @@ impl Hub {
                     keys,
                     by_capability,
                     namespace: ns,
+                    archive,
                 })
             },
-            |r, _c, (ns, name)| async move {
+            move |r, _c, (ns, name)| async move {
                 let t = Instant::now();
                 r.ping().await?;
                 let rtt_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -290,6 +299,7 @@ impl Hub {
                     keys,
                     by_capability,
                     namespace: ns,
+                    archive: archive2,
                 })
             },
         )

@@ -436,6 +436,15 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
     "activity.count": [("user", lambda h, _: h.activity.count(S))],
     "activity.clear": [("user", lambda h, _: h.activity.clear(S))],
     "hub.erase": [("subject", lambda h, _: h.erase(S))],
+    "archive.attach": [("dsn", lambda h, _: h.archive.attach(S))],
+    "archive.history": [
+        ("agent", lambda h, _: h.archive.history(agent=S)),
+        ("kinds", lambda h, _: h.archive.history(kinds=["ok", S])),
+        ("text", lambda h, _: h.archive.history(text=S)),
+        ("cursor", lambda h, _: h.archive.history(cursor=S)),
+    ],
+    "archive.clear": [("confirm", lambda h, _: h.archive.clear(confirm=S))],
+    "archive.erase": [("subject", lambda h, _: h.archive.erase(S))],
     "hub.export": [("path", lambda h, _: h.export(S))],
     "hub.import_": [("path", lambda h, _: h.import_(S))],
     "hub.serve": [
@@ -482,6 +491,11 @@ NO_TEXT: dict[str, str] = {
     "analytics.sweep": "a time",
     "chat.configure": "numbers",
     "activity.configure": "numbers",
+    "archive.detach": "no argument",
+    "archive.flush": "a number (tests/test_archive_api.py refuses bad ones)",
+    "archive.health": "no argument",
+    "archive.stats": "no argument",
+    "archive.cross_agent_insights": "times (tests/test_archive_api.py refuses bad ones)",
     "hub.clear": "no argument",
     "hub.close": "no argument",
     "hub.health": "no argument",
@@ -507,6 +521,7 @@ CAPABILITIES = [
     "flags",
     "chat",
     "activity",
+    "archive",
 ]
 
 

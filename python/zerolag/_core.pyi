@@ -52,6 +52,11 @@ class Health:
         feed's entries count under ``"changes"``."""
     @property
     def namespace(self) -> str: ...
+    @property
+    def archive(self) -> str | None:
+        """The attached archive's state in one line (``"archive ok"``, ``"archive degraded,
+        1234 behind"``, ...; :meth:`Archive.health` has the details), None when no archive is
+        attached to this hub."""
 
 @final
 class Transfer:

@@ -404,7 +404,8 @@ impl Loop {
         let cur = match self.cursors.get(&src) {
             Some(c) => c.clone(),
             None => {
-                let c = self.store.cursor(src).run().await?;
+                // The start cursor holds the store's records from before the first batch.
+                let c = Some(self.store.start(src).run().await?);
                 self.cursors.insert(src, c.clone());
                 c
             }

@@ -10,7 +10,7 @@ use pyo3::types::PyList;
 use serde_json::{json, Value};
 
 use super::convert::{json_to_py, Text};
-use super::errors::validation;
+use super::errors::{invalid, validation};
 use super::metrics::JsonOut;
 use super::{run_async, run_sync};
 use crate::archive::pg::attached::Health;
@@ -50,19 +50,23 @@ fn time_ms(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<i64>> {
         v.call_method0("timestamp")?.extract()?
     } else {
         v.extract().map_err(|_| {
-            validation(format!(
-                "{name} must be seconds since the epoch or a datetime, got {}",
-                v.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
+            invalid(
+                name,
+                format!(
+                    "must be seconds since the epoch or a datetime, got {}",
+                    v.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ),
+            )
         })?
     };
     if !secs.is_finite() || secs < 0.0 {
-        return Err(validation(format!(
-            "{name} must be a time after 1970, got {secs}"
-        )));
+        return Err(invalid(
+            name,
+            format!("must be a time after 1970, got {secs}"),
+        ));
     }
     Ok(Some((secs * 1e3).round() as i64))
 }
@@ -215,7 +219,7 @@ macro_rules! archive_methods {
             #[pyo3(signature = (dsn, *, batch=5000, poll=0.1))]
             fn attach<'py>(&self, py: Python<'py>, dsn: Text, batch: usize, poll: f64) -> PyResult<$ret> {
                 if !(poll.is_finite() && poll > 0.0 && poll <= 60.0) {
-                    return Err(validation(format!("poll must be more than 0 and at most 60 seconds, got {poll}")));
+                    return Err(invalid("poll", format!("must be more than 0 and at most 60 seconds, got {poll}")));
                 }
                 let opts = Options {
                     batch,
@@ -254,7 +258,7 @@ macro_rules! archive_methods {
             #[pyo3(signature = (timeout=30.0))]
             fn flush<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<$ret> {
                 if !(timeout.is_finite() && timeout >= 0.0) {
-                    return Err(validation(format!("timeout must be 0 or more seconds, got {timeout}")));
+                    return Err(invalid("timeout", format!("must be 0 or more seconds, got {timeout}")));
                 }
                 let op = self.hub.archive.flush(Duration::from_secs_f64(timeout));
                 $run(py, caught(op), raised)

@@ -50,6 +50,8 @@ pub struct Health {
     by_capability: Vec<(&'static str, u64)>,
     #[pyo3(get)]
     namespace: String,
+    #[pyo3(get)]
+    archive: Option<String>,
 }
 
 impl From<CoreHealth> for Health {
@@ -61,6 +63,7 @@ impl From<CoreHealth> for Health {
             keys: h.keys,
             by_capability: h.by_capability,
             namespace: h.namespace,
+            archive: h.archive,
         }
     }
 }
@@ -86,14 +89,21 @@ impl Health {
             ("namespace", self.namespace.clone()),
             ("keys or rows", self.keys.to_string()),
         ];
+        if let Some(a) = &self.archive {
+            pairs.push(("archive", a.clone()));
+        }
         pairs.extend(self.by_capability.iter().map(|(c, n)| (*c, n.to_string())));
         super::html::fields("Health", &pairs)
     }
 
     fn __repr__(&self) -> String {
+        let archive = match &self.archive {
+            Some(a) => format!(", archive={a:?}"),
+            None => String::new(),
+        };
         format!(
-            "Health(backend={:?}, server_version={:?}, rtt_ms={:.3}, keys={}, namespace={:?})",
-            self.backend, self.server_version, self.rtt_ms, self.keys, self.namespace
+            "Health(backend={:?}, server_version={:?}, rtt_ms={:.3}, keys={}, namespace={:?}{})",
+            self.backend, self.server_version, self.rtt_ms, self.keys, self.namespace, archive
         )
     }
 }

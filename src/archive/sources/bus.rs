@@ -107,6 +107,24 @@ pub fn commit(b: &Backend, ns: &str, source: Source, cursor: String) -> Op<()> {
     )
 }
 
+/// The committed cursor, else a start cursor before every entry held now, committed.
+pub fn start(b: &Backend, ns: &str, source: Source) -> Op<String> {
+    let data = match source {
+        Source::Messages => "hist",
+        Source::DeadLetters => "dead",
+        Source::Acks => "acked",
+        _ => return Op::Ready(Err(not_bus(source))),
+    };
+    b.call(
+        ns.to_string(),
+        move |db, ns| held::sqlite_start(db, &ns, source),
+        move |r, c, ns| {
+            let (key, lost) = (held::cursor_key(&ns, source), held::lost_key(&ns, source));
+            held::redis_start(r, c, source, key, format!("{}{data}", prefix(&ns)), lost)
+        },
+    )
+}
+
 /// Entries trimmed before the archive had them.
 pub fn overrun(b: &Backend, ns: &str, source: Source) -> Op<u64> {
     if !SOURCES.contains(&source) {

@@ -40,6 +40,19 @@ pub fn commit(b: &Backend, ns: &str, cursor: String) -> Op<()> {
     )
 }
 
+/// The committed cursor, else a start cursor before every event held now, committed.
+pub fn start(b: &Backend, ns: &str) -> Op<String> {
+    b.call(
+        ns.to_string(),
+        |db, ns| held::sqlite_start(db, &ns, SOURCE),
+        |r, c, ns| {
+            let (key, lost) = (held::cursor_key(&ns, SOURCE), held::lost_key(&ns, SOURCE));
+            let log = format!("{}log", crate::engine::keys::prefix(&ns, SOURCE.tag()));
+            held::redis_start(r, c, SOURCE, key, log, lost)
+        },
+    )
+}
+
 /// Entries trimmed before the archive had them.
 pub fn overrun(b: &Backend, ns: &str) -> Op<u64> {
     b.call(

@@ -33,6 +33,8 @@ static STREAM_READ: LazyLock<Lua> =
     LazyLock::new(|| Lua::read_only(LUA, include_str!("../lua/bus_events_stream_read.lua")));
 static COMMIT: LazyLock<Lua> =
     LazyLock::new(|| Lua::new(LUA, include_str!("../lua/bus_events_commit.lua")));
+static START: LazyLock<Lua> =
+    LazyLock::new(|| Lua::new(LUA, include_str!("../lua/bus_events_start.lua")));
 static FORGET: LazyLock<Lua> =
     LazyLock::new(|| Lua::new(LUA, include_str!("../lua/bus_events_forget.lua")));
 
@@ -149,6 +151,21 @@ pub fn sqlite_commit(db: &Sqlite, ns: &str, source: Source, cursor: &str) -> Res
         )?
         .execute(params![ns, source.name(), cursor])?;
         Ok(())
+    })
+}
+
+/// The committed cursor of `source`, else a start cursor before every entry, committed with
+/// the current overrun counter (SQLite): from then on trimming holds every entry.
+pub fn sqlite_start(db: &Sqlite, ns: &str, source: Source) -> Result<String> {
+    db.with_tx(|tx| {
+        if let Some(cur) = sqlite_cursor(tx, ns, source)? {
+            return Ok(cur);
+        }
+        let zero = if source == Source::Acks { "0|" } else { "0-0" };
+        let cur = format!("{zero}#0");
+        tx.prepare_cached("INSERT INTO archive_cursors (ns, source, cursor) VALUES (?1, ?2, ?3)")?
+            .execute(params![ns, source.name(), cur])?;
+        Ok(cur)
     })
 }
 
@@ -275,6 +292,25 @@ pub async fn redis_commit(
         )));
     }
     Ok(())
+}
+
+/// The committed cursor at `key`, else a start cursor just before the oldest entry of `data`
+/// (a stream, or the ack log with its overrun counter `lost`), committed (Redis).
+pub async fn redis_start(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    source: Source,
+    key: String,
+    data: String,
+    lost: String,
+) -> Result<String> {
+    let mut cmd = START.call_keys(&[&key, &data, &lost]);
+    cmd.arg(if source == Source::Acks {
+        "zset"
+    } else {
+        "stream"
+    });
+    START.run(&r, &mut c, &cmd).await
 }
 
 /// Deletes the cursors at `keys` (one slot) and their overrun counters (Redis); how many

@@ -144,6 +144,11 @@ pub fn read(b: &Backend, ns: &str, after: Option<String>, limit: usize) -> Op<Ba
     )
 }
 
+/// The committed cursor, else the cursor before every record, committed.
+pub fn start(b: &Backend, ns: &str) -> Op<String> {
+    state::start(b, ns, S, START, &[], &[])
+}
+
 /// The committed cursor.
 pub fn cursor(b: &Backend, ns: &str) -> Op<Option<String>> {
     state::cursor(b, ns, S)

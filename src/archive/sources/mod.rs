@@ -89,6 +89,21 @@ impl Store {
         }
     }
 
+    /// The committed cursor of `source`, else a start cursor, committed, that reads from the
+    /// oldest record the store holds: from then on the capability's trimming holds every
+    /// record not archived (up to the bound), before the archive wrote anything (PostgreSQL
+    /// may be down). For tasks it also turns the archive log on.
+    pub fn start(&self, source: Source) -> Op<String> {
+        let (b, ns) = (&self.backend, &*self.ns);
+        match source {
+            Source::Messages | Source::Acks | Source::DeadLetters => bus::start(b, ns, source),
+            Source::Events => events::start(b, ns),
+            Source::Jobs => jobs::start(b, ns),
+            Source::Tasks => tasks::start(b, ns),
+            Source::Patterns => patterns::start(b, ns),
+        }
+    }
+
     /// Commits `cursor` (a `Batch::next`) as how far `source` is archived. Never moves a
     /// cursor back: committing one older than the stored one changes nothing.
     pub fn commit(&self, source: Source, cursor: String) -> Op<()> {

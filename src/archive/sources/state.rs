@@ -15,6 +15,8 @@ use crate::error::Result;
 
 static COMMIT: LazyLock<Lua> =
     LazyLock::new(|| Lua::new("", include_str!("../lua/cursor_commit.lua")));
+static START: LazyLock<Lua> =
+    LazyLock::new(|| Lua::new("", include_str!("../lua/state_start.lua")));
 
 /// How cursors of a source order (for "never backwards").
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +146,46 @@ pub fn commit(b: &Backend, ns: &str, s: Source, cursor: String, order: Order) ->
             cmd.arg(cursor).arg(order.code());
             let _: i64 = COMMIT.run(&r, &mut c, &cmd).await?;
             Ok(())
+        },
+    )
+}
+
+/// The committed cursor, else `initial`, committed. Before that, on Redis, the keys `flags`
+/// names after the capability's prefix are set to "1" and on SQLite `sql_on` runs (`?1` =
+/// ns), in the same script or transaction.
+pub fn start(
+    b: &Backend,
+    ns: &str,
+    s: Source,
+    initial: &'static str,
+    flags: &'static [&'static str],
+    sql_on: &'static [&'static str],
+) -> Op<String> {
+    b.call(
+        ns.to_string(),
+        move |db, ns| {
+            db.with_tx(|tx| {
+                for q in sql_on {
+                    tx.execute(q, params![ns])?;
+                }
+                if let Some(cur) = sqlite_cursor(tx, &ns, s)? {
+                    return Ok(cur);
+                }
+                tx.prepare_cached(
+                    "INSERT INTO archive_cursors (ns, source, cursor) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![ns, s.name(), initial])?;
+                Ok(initial.to_string())
+            })
+        },
+        move |r, mut c, ns| async move {
+            let p = crate::engine::keys::prefix(&ns, s.tag());
+            let mut keys = vec![cursor_key(&ns, s)];
+            keys.extend(flags.iter().map(|k| format!("{p}{k}")));
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let mut cmd = START.call_keys(&refs);
+            cmd.arg(initial).arg(flags.len());
+            START.run(&r, &mut c, &cmd).await
         },
     )
 }

@@ -4,7 +4,8 @@
 //! SQLite: `tasks_archive`, on while `tasks_archive_on` has the namespace), so versions
 //! written between two reads do not collapse (the change feed holds only ids and versions).
 //!
-//! The first read (no cursor) turns the log on, then reads the tasks as they stand (the
+//! The start cursor (`S||`, committed when the archiver starts) turns the log on; the reads
+//! then take the tasks as they stand (the
 //! snapshot, cursor `S|<updated_at>|<id>` on Redis, `S|0|<id>` on SQLite), then the log
 //! (cursor `L|<entry>`: a stream id, or `<seq>-0` on SQLite). A version written while the
 //! snapshot is read can come from both: the sink keeps one (natural id `(id, version)`). A
@@ -281,6 +282,19 @@ fn sqlite_read(tx: &Transaction<'_>, ns: &str, at: At, limit: usize) -> Result<B
         behind,
         lost: 0,
     })
+}
+
+/// The committed cursor, else the start of the snapshot (`S||`), committed, with the archive
+/// log turned on first: every version written from now on is kept until archived.
+pub fn start(b: &Backend, ns: &str) -> Op<String> {
+    state::start(
+        b,
+        ns,
+        S,
+        "S||",
+        &["arch:on"],
+        &["INSERT OR IGNORE INTO tasks_archive_on (ns) VALUES (?1)"],
+    )
 }
 
 /// The committed cursor.

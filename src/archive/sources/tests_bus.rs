@@ -404,3 +404,42 @@ fn the_hold_keeps_dead_letters_up_to_the_bound(h: &Hub) {
     assert_eq!(over as usize, 30 - held);
     assert_eq!(lost, over);
 }
+
+both!(the_start_cursor_holds_what_the_store_has_before_any_batch);
+fn the_start_cursor_holds_what_the_store_has_before_any_batch(h: &Hub) {
+    // Attaching while PostgreSQL is down: the archive commits its start cursors before it
+    // writes anything, so retention already holds the messages the store had then.
+    let bus = &h.bus;
+    bus.configure(Some(20), None, None).wait().unwrap();
+    bus.register("a", vec![]).wait().unwrap();
+    let s = store(h);
+    // More than max_len sent before: the plain trim keeps about max_len (the newest).
+    for i in 0..60 {
+        send(h, "b", Some("a"), None, false, json!(i));
+    }
+    let (before, _) = held_after(&s, None);
+    assert!(!before.is_empty());
+    let start = s.start(Source::Messages).wait().unwrap();
+    assert_eq!(
+        s.cursor(Source::Messages).wait().unwrap(),
+        Some(start.clone())
+    );
+    // Starting again gives the stored cursor back, whatever was sent since.
+    let sent: Vec<String> = (0..100)
+        .map(|i| send(h, "b", Some("a"), None, false, json!(i)))
+        .collect();
+    assert_eq!(s.start(Source::Messages).wait().unwrap(), start);
+    // Everything held at the start and everything since is still there, read in order
+    // after the start cursor, with nothing reported lost.
+    let (after, lost) = held_after(&s, Some(&start));
+    assert_eq!(lost, 0);
+    assert_eq!(after, [before, sent].concat());
+    assert_eq!(s.overrun(Source::Messages).wait().unwrap(), 0);
+    // The other bus sources start too (empty ones as well), and read from their oldest.
+    for src in [Source::Acks, Source::DeadLetters] {
+        let c = s.start(src).wait().unwrap();
+        assert_eq!(s.cursor(src).wait().unwrap(), Some(c.clone()));
+        let b = read(&s, src, Some(&c), 10);
+        assert_eq!((b.rows.is_empty(), b.lost), (true, 0), "{src:?}");
+    }
+}

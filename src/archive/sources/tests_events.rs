@@ -214,3 +214,27 @@ fn a_clear_starts_the_events_source_over(h: &Hub) {
     let after = read(&s, Some(&b.next), 100);
     assert_eq!((ids(&after), after.lost), (new, 0));
 }
+
+both!(the_start_cursor_holds_the_events_there_before_any_batch);
+fn the_start_cursor_holds_the_events_there_before_any_batch(h: &Hub) {
+    h.events
+        .set_retention(Retention {
+            max_len: 10,
+            max_age: None,
+        })
+        .wait()
+        .unwrap();
+    let before = publish(h, 15);
+    let s = store(h);
+    let start = s.start(Source::Events).wait().unwrap();
+    // 60 more with max_len 10: the 10 held at the start and all 60 stay, none lost.
+    let sent = publish(h, 60);
+    let b = read(&s, Some(&start), 1000);
+    assert_eq!(ids(&b), [before[5..].to_vec(), sent].concat());
+    assert_eq!(b.lost, 0);
+    assert_eq!(
+        s.start(Source::Events).wait().unwrap(),
+        start,
+        "started once"
+    );
+}

@@ -334,3 +334,53 @@ fn pattern_records_come_after_each_write(h: &Hub) {
     assert!(next[0].2 > first.iter().find(|x| x.0 == a.id).unwrap().2);
     assert!(drain(&s, Source::Patterns, 10).is_empty(), "nothing twice");
 }
+
+both!(start_cursors_hold_jobs_tasks_and_patterns_from_before_any_batch);
+fn start_cursors_hold_jobs_tasks_and_patterns_from_before_any_batch(h: &Hub) {
+    let s = store(h);
+    // Jobs finished before the archive started are held by its start cursor: a purge
+    // before the first batch (PostgreSQL down) keeps them.
+    finish_jobs(h, 3);
+    let c = s.start(Source::Jobs).wait().unwrap();
+    assert_eq!(s.start(Source::Jobs).wait().unwrap(), c, "started once");
+    assert_eq!(h.jobs.purge(0.0, None).wait().unwrap(), 0, "held");
+    let b = s.read(Source::Jobs, Some(c), 10).wait().unwrap();
+    assert_eq!(jobs(&b).len(), 3);
+    // Tasks: starting turns the archive log on, so versions written before the first read
+    // do not collapse into the snapshot.
+    h.tasks.create(task("a")).wait().unwrap();
+    let c = s.start(Source::Tasks).wait().unwrap();
+    for i in 0..5 {
+        retitle(h, "a", &format!("a{i}"));
+    }
+    assert_eq!(log_len(h), 5, "the log is on from the start");
+    let rows: Vec<_> = {
+        let mut out = vec![];
+        let mut cur = c;
+        loop {
+            let b = s.read(Source::Tasks, Some(cur.clone()), 4).wait().unwrap();
+            if b.rows.is_empty() && b.next == cur {
+                break;
+            }
+            out.extend(tasks(&b));
+            cur = b.next;
+        }
+        out
+    };
+    let mut versions: Vec<i64> = rows.iter().map(|t| t.1).collect();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(
+        versions,
+        (2..=6).collect::<Vec<i64>>(),
+        "every version after the start"
+    );
+    // Patterns start before every record.
+    h.patterns
+        .store("repo-a", "style", &json!({"k": 1}), 0.5)
+        .wait()
+        .unwrap();
+    let c = s.start(Source::Patterns).wait().unwrap();
+    let b = s.read(Source::Patterns, Some(c), 10).wait().unwrap();
+    assert_eq!(patterns(&b).len(), 1);
+}
