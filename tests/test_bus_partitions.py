@@ -173,25 +173,53 @@ def test_dead_letters_and_requeue_over_partitions(hub: zerolag.Hub) -> None:
     assert bus.stats().dead == 0 and bus.stats().pending == 0
 
 
+def crc16(data: bytes) -> int:
+    """CRC16-XMODEM, Redis Cluster's key hash."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
 @pytest.mark.parametrize("backend", [PARTITIONED])
 def test_keys_spread_over_every_master(
-    hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
+    backend: str, store_url: str, redis_cluster: Any, tmp_path: Path, namespace: str
 ) -> None:
-    bus = hub.bus
-    agents = [f"a{i}" for i in range(40)]
-    for a in agents:
-        bus.register(a)
-    bus.share_many([{"source": "s", "target": a, "payload": a} for a in agents])
-    bus.broadcast("s", "all")
-    per_master = [len(s.keys(f"zl:{{{namespace}:bus:*")) for s in store_servers]
-    assert len(store_servers) == 3 and all(n > 0 for n in per_master), per_master
-    tags = {k.split("}")[0] for s in store_servers for k in s.keys(f"zl:{{{namespace}:bus:*")}
-    assert tags == {f"zl:{{{namespace}:bus:{p}" for p in range(4)}
-    assert not any(s.keys(f"zl:{{{namespace}:bus}}:*") for s in store_servers)
-    # Each agent's inbox is in its partition.
-    for a in agents[:8]:
-        p = of_key(a, 4)
-        assert any(s.keys(f"zl:{{{namespace}:bus:{p}}}:in:{a}:*") for s in store_servers), a
+    """Four partitions on three masters: a namespace whose four bus tags hash to slots of all
+    three (most do; the test picks one) has its inboxes and their records on every master."""
+    ns = next(
+        f"{namespace}{i}"
+        for i in range(1000)
+        if len(
+            {
+                redis_cluster.owner(crc16(f"{namespace}{i}:bus:{p}".encode()) % 16384).port
+                for p in range(4)
+            }
+        )
+        == 3
+    )
+    servers = list(redis_cluster.nodes)
+    with zerolag.open(store_url, root=tmp_path, namespace=ns, partitions=4) as hub:
+        bus = hub.bus
+        agents = [f"a{i}" for i in range(40)]
+        for a in agents:
+            bus.register(a)
+        bus.share_many([{"source": "s", "target": a, "payload": a} for a in agents])
+        bus.broadcast("s", "all")
+        per_master = [len(s.keys(f"zl:{{{ns}:bus:*")) for s in servers]
+        assert len(servers) == 3 and all(n > 0 for n in per_master), per_master
+        tags = {k.split("}")[0] for s in servers for k in s.keys(f"zl:{{{ns}:bus:*")}
+        assert tags == {f"zl:{{{ns}:bus:{p}" for p in range(4)}
+        assert not any(s.keys(f"zl:{{{ns}:bus}}:*") for s in servers)
+        # Each agent's inbox is in its partition, on the master serving that partition's slot.
+        for a in agents[:8]:
+            p = of_key(a, 4)
+            owner = redis_cluster.owner(crc16(f"{ns}:bus:{p}".encode()) % 16384)
+            assert owner.keys(f"zl:{{{ns}:bus:{p}}}:in:{a}:*"), a
+        hub.clear()
 
 
 def test_a_partitioned_namespace_is_shared_by_processes_opening_without_partitions(
