@@ -125,7 +125,7 @@ impl Hub {
         let memory = Memory::new(backend.clone(), ns.clone());
         Ok(Hub {
             tasks: Tasks::new(backend.clone(), ns.clone()),
-            bus: Bus::new(backend.clone(), ns.clone()),
+            bus: Bus::new(backend.clone(), ns.clone(), partitions),
             events: Events::partitioned(backend.clone(), ns.clone(), partitions),
             jobs: Jobs::new(backend.clone(), ns.clone()),
             docs: Docs::new(backend.clone(), ns.clone()),

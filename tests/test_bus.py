@@ -1,4 +1,5 @@
-"""The agent bus, on every backend (the `hub` fixture is parametrized)."""
+"""The agent bus, on every backend (the `hub` fixture is parametrized), and on the 3-master
+cluster with namespaces of 4 partitions (``cluster-p4``, docs/scaling.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import data_keys
+from conftest import PARTITIONED_BACKENDS, data_keys
+
+
+@pytest.fixture(params=PARTITIONED_BACKENDS, ids=PARTITIONED_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend, and the cluster with 4 partitions per namespace."""
+    return str(request.param)
+
+
+def bus_keys(ns: str) -> str:
+    """The SCAN pattern of every bus key of ``ns``, in every partition."""
+    return f"zl:{{{ns}:bus[}}:]*"
 
 
 def stored(hub: zerolag.Hub, servers: list[Any], ns: str) -> int:
@@ -20,7 +32,7 @@ def stored(hub: zerolag.Hub, servers: list[Any], ns: str) -> int:
     size = {"stream": "XLEN", "zset": "ZCARD", "set": "SCARD", "hash": "HLEN", "string": None}
     n = 0
     for s in servers:
-        for k in s.keys(f"zl:{{{ns}:bus}}:*"):
+        for k in s.keys(bus_keys(ns)):
             cmd = size[s.command("TYPE", k)]
             n += int(s.command(cmd, k)) if cmd else 1
     return n
@@ -418,14 +430,14 @@ def bus_schema(ns: str) -> list[tuple[re.Pattern[str], str]]:
         pattern = pattern.replace(r"\>", "").replace(">", "")
         out.append(
             (
-                re.compile(re.escape(f"zl:{{{ns}:bus}}:") + pattern + "$"),
+                re.compile(re.escape(f"zl:{{{ns}:bus") + r"(:[0-9]+)?\}:" + pattern + "$"),
                 {"sorted set": "zset"}.get(kind.strip(), kind.strip()),
             )
         )
     return out
 
 
-@pytest.mark.parametrize("backend", ["redis", "cluster"])
+@pytest.mark.parametrize("backend", ["redis", "cluster", "cluster-p4"])
 def test_bus_keys_follow_the_documented_schema(
     hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
 ) -> None:
@@ -442,7 +454,7 @@ def test_bus_keys_follow_the_documented_schema(
     bus.ack("b", bus.pending("b")[0].id)
     assert m.id == d.id and bus.stats().dead >= 1
     rules = bus_schema(namespace)
-    keys = {k for s in store_servers for k in s.keys(f"zl:{{{namespace}:bus}}:*")}
+    keys = {k for s in store_servers for k in s.keys(bus_keys(namespace))}
     assert len(keys) >= 10, keys
     for key in keys:
         matches = [kind for rx, kind in rules if rx.match(key)]

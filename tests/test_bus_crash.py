@@ -16,12 +16,22 @@ from typing import Any
 
 import pytest
 import zerolag
+from conftest import PARTITIONED, PARTITIONED_BACKENDS
+
+
+@pytest.fixture(params=PARTITIONED_BACKENDS, ids=PARTITIONED_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend, and the cluster with 4 partitions per namespace (docs/scaling.md)."""
+    return str(request.param)
+
 
 WORKER = str(Path(__file__).resolve().parent / "bus_worker.py")
 
 
-def spawn(url: str | None, root: Path, ns: str, consumer: str, log: Path, *extra: str) -> Any:
-    args = [WORKER, url or "-", str(root), ns, "w", "g", consumer, str(log)]
+def spawn(
+    url: str | None, root: Path, ns: str, consumer: str, log: Path, *extra: str, agent: str = "w"
+) -> Any:
+    args = [WORKER, url or "-", str(root), ns, agent, "g", consumer, str(log)]
     args += [str(root / "stop"), "300", *extra]
     p = subprocess.Popen(
         [sys.executable, *args], stdout=subprocess.PIPE, text=True, start_new_session=True
@@ -69,7 +79,11 @@ N = 10_000
 
 
 def test_consumers_killed_at_random_lose_nothing(
-    hub: zerolag.Hub, store_url: str | None, tmp_path: Path, namespace: str
+    hub: zerolag.Hub,
+    store_url: str | None,
+    tmp_path: Path,
+    namespace: str,
+    partitions: int | None,
 ) -> None:
     hub.bus.register("w")
     rnd = random.Random(7)
@@ -85,7 +99,9 @@ def test_consumers_killed_at_random_lose_nothing(
         procs.append(spawn(store_url, tmp_path, namespace, f"c{seq}", log))
 
     sent: list[str] = []
-    producer_hub = zerolag.open(store_url, root=tmp_path, namespace=namespace)
+    producer_hub = zerolag.open(
+        store_url, root=tmp_path, namespace=namespace, partitions=partitions
+    )
 
     def produce() -> None:
         for i in range(N):
@@ -133,6 +149,88 @@ def test_consumers_killed_at_random_lose_nothing(
 
 
 PRIOS: list[Any] = ["critical", "high", "medium", "low"]
+
+
+def of_key(key: str, n: int) -> int:
+    """``engine::partition::of_key``: FNV-1a 64 of the UTF-8 bytes, modulo n."""
+    h = 0xCBF29CE484222325
+    for b in key.encode():
+        h = ((h ^ b) * 0x100000001B3) % 2**64
+    return h % n
+
+
+@pytest.mark.parametrize("backend", [PARTITIONED])
+def test_consumers_of_every_partition_killed_at_random_lose_nothing(
+    hub: zerolag.Hub, backend: str, store_url: str, tmp_path: Path, namespace: str
+) -> None:
+    """Four agents, one per partition (so on three masters), each consumed by two processes
+    that are SIGKILLed at random while a producer shares to each of them and broadcasts to
+    all: every agent receives every message addressed to it."""
+    agents = [next(f"w{i}" for i in range(100) if of_key(f"w{i}", 4) == p) for p in range(4)]
+    for a in agents:
+        hub.bus.register(a)
+    rnd = random.Random(11)
+    logs: dict[str, list[Path]] = {a: [] for a in agents}
+    procs: list[tuple[str, Any]] = []
+    seq = 0
+
+    def start(agent: str) -> None:
+        nonlocal seq
+        seq += 1
+        log = tmp_path / f"log{seq}"
+        logs[agent].append(log)
+        procs.append((agent, spawn(store_url, tmp_path, namespace, f"c{seq}", log, agent=agent)))
+
+    want: dict[str, list[str]] = {a: [] for a in agents}
+    producer_hub = zerolag.open(store_url, root=tmp_path, namespace=namespace)
+    total = 2000
+
+    def produce() -> None:
+        for i in range(total):
+            if i % 40 == 0:
+                m = producer_hub.bus.broadcast("p", i, priority=rnd.choice(PRIOS))
+                for a in agents:
+                    want[a].append(m.id)
+            else:
+                a = agents[i % 4]
+                want[a].append(producer_hub.bus.share("p", a, i, priority=rnd.choice(PRIOS)).id)
+
+    for a in agents:
+        start(a)
+        start(a)
+    producer = threading.Thread(target=produce)
+    producer.start()
+    kills = 0
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            time.sleep(rnd.uniform(0.1, 0.3))
+            live = [(a, p) for a, p in procs if p.poll() is None]
+            if kills < 8 and live:
+                agent, victim = rnd.choice(live)
+                os.killpg(victim.pid, signal.SIGKILL)
+                victim.wait()
+                kills += 1
+                start(agent)
+            if not producer.is_alive() and hub.bus.stats().pending == 0:
+                break
+        producer.join()
+        assert hub.bus.stats().pending == 0, "consumers did not drain the inboxes in time"
+    finally:
+        (tmp_path / "stop").touch()
+        for _, p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        producer_hub.close()
+    for a in agents:
+        seen = {i for log in logs[a] for i in read_log(log)}
+        missing = set(want[a]) - seen
+        assert not missing, f"{a}: {len(missing)} messages never processed"
+    st = hub.bus.stats()
+    assert st.total == total and st.acknowledged == sum(len(w) for w in want.values())
+    assert st.dead == 0 and kills >= 4
 
 
 @pytest.mark.parametrize("backend", ["redis"])

@@ -15,6 +15,12 @@
 //! keep working until the same moment they would have expired (send time + retention age),
 //! and dead letters keep their time unless two of them share a millisecond out of order,
 //! which moves the later one up to its predecessor's millisecond on Redis.
+//!
+//! A Redis namespace with partitions (docs/scaling.md) exports each partition in turn, after
+//! a `part` record (`p` of `of`); an inbox, broadcast or history entry stored under a local
+//! stream id (a message another partition gave its id to) carries it as `sid`. Such an export
+//! imports into a Redis namespace opened with the same count (each partition's records into
+//! that partition); the embedded store, which keeps no partitions apart, refuses it.
 
 use std::collections::HashMap;
 
@@ -32,6 +38,8 @@ use crate::transfer::record::{self, BATCH};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum Rec {
+    /// The records after it, up to the next `part`, are partition `p` of `of`.
+    Part { p: u16, of: u16 },
     /// The retention `configure` stored (absent fields: the defaults).
     Cfg {
         max_len: Option<u64>,
@@ -55,11 +63,25 @@ pub(super) enum Rec {
         delivered_ms: Option<u64>,
         deliveries: u64,
         message: Message,
+        /// Its stream id when not the message id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
     },
     /// A broadcast still retained for agents that register later.
-    Bcast { message: Message },
+    Bcast {
+        message: Message,
+        /// Its stream id when not the message id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
+    },
     /// A message in the history, with its recipients (`*` for a broadcast).
-    Hist { to: String, message: Message },
+    Hist {
+        to: String,
+        message: Message,
+        /// Its stream id when not the message id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
+    },
     /// An acknowledged message id and when it was acked.
     Acked { id: String, ms: u64 },
     /// An idempotency key and the message first shared with it.
@@ -113,12 +135,22 @@ pub(super) struct Env {
     pub source: String,
     /// The envelope as stored.
     pub env: String,
+    /// Its stream id (the message id unless it has a local one in a partition).
+    pub sid: String,
+    /// The stream id's parts, for the order of a stream.
+    pub at: (u64, u64),
 }
 
 /// Checks a message as every share would have (ids, kind, payload) and rebuilds its
 /// envelope.
 fn env(m: &Message) -> Result<Env> {
+    env_at(m, None)
+}
+
+/// [`env`] stored under stream id `sid` (None: its own id).
+fn env_at(m: &Message, sid: Option<&str>) -> Result<Env> {
     let (ms, n) = id_of(&m.id)?;
+    let at = sid.map(id_of).transpose()?.unwrap_or((ms, n));
     if (m.time * 1000.0).round() != ms as f64 {
         return Err(Error::validation(format!(
             "message {:?} has time {} but its id says {} ms",
@@ -148,6 +180,8 @@ fn env(m: &Message) -> Result<Env> {
         rank: m.priority.rank(),
         source,
         env: assemble(&m.id, ms, &out.envelope_rest()?),
+        sid: sid.unwrap_or(&m.id).to_string(),
+        at,
     })
 }
 
@@ -205,6 +239,7 @@ pub fn import(b: &Backend, ns: &str) -> Box<dyn Importer> {
         streams: HashMap::new(),
         age_ms: (Settings::default().max_age * 1000.0) as u64,
         dead: (0, 0),
+        part: None,
     })
 }
 
@@ -221,6 +256,8 @@ struct Import {
     age_ms: u64,
     /// The last dead-letter stream id given out (Redis).
     dead: (u64, u64),
+    /// The partition the records being read belong to, and the count (a partitioned export).
+    part: Option<(u16, u16)>,
 }
 
 impl Import {
@@ -248,6 +285,7 @@ impl Import {
 
     fn item(&mut self, rec: Rec) -> Result<Item> {
         Ok(match rec {
+            Rec::Part { .. } => return Err(Error::validation("a part record out of place")),
             Rec::Cfg { max_len, max_age } => {
                 if max_len == Some(0) || max_age.is_some_and(|a| !(a.is_finite() && a > 0.0)) {
                     return Err(Error::validation("bus retention out of range"));
@@ -287,13 +325,14 @@ impl Import {
                 delivered_ms,
                 deliveries,
                 message,
+                sid,
             } => {
                 let group = self.agents.get(&agent).cloned().ok_or_else(|| {
                     Error::validation(format!(
                         "a message for agent {agent:?}, which the file does not register first"
                     ))
                 })?;
-                let e = env(&message)?;
+                let e = env_at(&message, sid.as_deref())?;
                 let held = match (consumer, delivered_ms, &group) {
                     (None, None, _) if deliveries == 0 => None,
                     (Some(c), Some(at), Some(_)) if deliveries > 0 => {
@@ -308,23 +347,19 @@ impl Import {
                         )))
                     }
                 };
-                self.order(
-                    format!("in:{agent}:{}", e.rank),
-                    (e.ms, e.n),
-                    held.is_some(),
-                )?;
+                self.order(format!("in:{agent}:{}", e.rank), e.at, held.is_some())?;
                 Item::Inbox(agent, group, e, held)
             }
-            Rec::Bcast { message } => {
-                let e = env(&message)?;
+            Rec::Bcast { message, sid } => {
+                let e = env_at(&message, sid.as_deref())?;
                 if !message.broadcast {
                     return Err(Error::validation("a bcast record holds a direct message"));
                 }
-                self.order("bcast".into(), (e.ms, e.n), false)?;
+                self.order("bcast".into(), e.at, false)?;
                 Item::Bcast(e)
             }
-            Rec::Hist { to, message } => {
-                let e = env(&message)?;
+            Rec::Hist { to, message, sid } => {
+                let e = env_at(&message, sid.as_deref())?;
                 if message.broadcast != (to == "*") {
                     return Err(Error::validation(format!(
                         "history entry {:?}: recipients {to:?} for a {}",
@@ -341,7 +376,7 @@ impl Import {
                         model::agent("recipient", a)?;
                     }
                 }
-                self.order("hist".into(), (e.ms, e.n), false)?;
+                self.order("hist".into(), e.at, false)?;
                 Item::Hist(to, e)
             }
             Rec::Acked { id, ms } => {
@@ -392,10 +427,17 @@ impl Import {
             return None;
         }
         let batch = std::mem::take(&mut self.batch);
+        let (part, age) = (self.part, self.age_ms);
         Some(self.b.call(
             (self.ns.clone(), batch),
-            |db, (ns, batch)| dump_sqlite::write(db, &ns, &batch),
-            |r, c, (ns, batch)| dump_redis::write(r, c, ns, batch),
+            move |db, (ns, batch)| match part {
+                None => dump_sqlite::write(db, &ns, &batch),
+                Some((_, of)) => Err(Error::validation(format!(
+                    "this bus export comes from a Redis namespace with {of} partitions: it \
+                     imports into a Redis namespace opened with partitions={of}"
+                ))),
+            },
+            move |r, c, (ns, batch)| dump_redis::write(r, c, ns, part, age, batch),
         ))
     }
 }
@@ -403,6 +445,19 @@ impl Import {
 impl Importer for Import {
     fn add(&mut self, rec: Record) -> Result<Option<Op<()>>> {
         let rec: Rec = record::parse("bus", rec)?;
+        if let Rec::Part { p, of } = rec {
+            if of < 2 || p >= of || self.part.is_some_and(|(q, n)| n != of || p <= q) {
+                return Err(Error::validation(format!(
+                    "bus part {p} of {of} out of place"
+                )));
+            }
+            // Each partition's streams are new; its batch goes to its own slot.
+            let op = self.flush();
+            self.part = Some((p, of));
+            self.streams.clear();
+            self.dead = (0, 0);
+            return Ok(op);
+        }
         let item = self.item(rec)?;
         self.batch.push(item);
         Ok(if self.batch.len() >= BATCH {

@@ -1,5 +1,6 @@
 //! The bus's export pages and import writes on Redis (see `dump.rs`): plain reads of the
-//! keys in docs/keys.md, and one pipeline per import batch (all keys under the bus tag).
+//! keys in docs/keys.md, and one pipeline per import batch (all keys under the bus tag, of
+//! one partition: a partitioned namespace is read and written partition by partition).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::dump::{message, Item, Rec};
-use super::redis::prefix;
+use crate::engine::partition;
 use crate::engine::{Page, Record, Redis, RedisConn};
 use crate::error::{Error, Result};
 use crate::transfer::record::{self, PAGE};
@@ -33,6 +34,24 @@ struct Cursor {
     after: String,
     i: usize,
     keys: Option<Vec<String>>,
+    /// The partition being read (a namespace with partitions).
+    #[serde(default)]
+    part: u16,
+}
+
+/// The namespace's partition count (1 when none is stored).
+async fn count(r: &Redis, c: &mut RedisConn, ns: &str) -> Result<u16> {
+    let n: Option<u16> = redis::cmd("GET")
+        .arg(partition::count_key(ns))
+        .query_async(c)
+        .await
+        .map_err(|e| r.err(e))?;
+    Ok(n.unwrap_or(1).max(1))
+}
+
+/// Its stream id when an entry's is not the message's own (a local one, see share.lua).
+fn local(e: &Entry, m: &super::model::Message) -> Option<String> {
+    (e.0 != m.id).then(|| e.0.clone())
 }
 
 fn bad(what: impl std::fmt::Display) -> Error {
@@ -95,13 +114,18 @@ fn field(e: &Entry, k: &str) -> Result<String> {
 
 /// One page of the bus (`cur` None: the first).
 pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value>) -> Result<Page> {
-    let p = prefix(&ns);
     let cur: Cursor = match cur {
         Some(v) => record::cursor(v)?.unwrap_or_default(),
         None => Cursor::default(),
     };
+    let n = count(&r, &mut c, &ns).await?;
+    let part = cur.part;
+    let p = partition::prefix(&ns, super::CAPABILITY.tag, part, n);
     let mut out = Vec::new();
     let stage = cur.stage;
+    if n > 1 && stage == META {
+        out.push(rec(Rec::Part { p: part, of: n })?);
+    }
     let mut listed = Vec::new();
     // Some(cursor) to stay in the stage, None to go to the next.
     let stay: Option<Cursor> = match stage {
@@ -169,11 +193,13 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
             let rows = range(&r, &mut c, &format!("{p}{key}"), &cur.after).await?;
             for e in &rows {
                 let message = message(&field(e, "d")?)?;
+                let sid = local(e, &message);
                 out.push(rec(match stage {
-                    BCAST => Rec::Bcast { message },
+                    BCAST => Rec::Bcast { message, sid },
                     HIST => Rec::Hist {
                         to: field(e, "t")?,
                         message,
+                        sid,
                     },
                     _ => Rec::Dead {
                         agent: field(e, "a")?,
@@ -189,6 +215,7 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
             rows.last().filter(|_| rows.len() == PAGE).map(|e| Cursor {
                 stage,
                 after: e.0.clone(),
+                part,
                 ..Cursor::default()
             })
         }
@@ -208,6 +235,7 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
             full.then(|| Cursor {
                 stage: ACKED,
                 i: cur.i + PAGE,
+                part,
                 ..Cursor::default()
             })
         }
@@ -241,6 +269,7 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
             (!rest.is_empty()).then(|| Cursor {
                 stage: IDEM,
                 keys: Some(rest),
+                part,
                 ..Cursor::default()
             })
         }
@@ -250,6 +279,11 @@ pub async fn page(r: Arc<Redis>, mut c: RedisConn, ns: String, cur: Option<Value
         None if stage < DEAD => Some(Cursor {
             stage: stage + 1,
             agents: listed,
+            part,
+            ..Cursor::default()
+        }),
+        None if part + 1 < n => Some(Cursor {
+            part: part + 1,
             ..Cursor::default()
         }),
         None => None,
@@ -291,12 +325,14 @@ async fn inbox(
     }
     for e in &rows {
         let h = held.remove(&e.0);
+        let message = message(&field(e, "d")?)?;
         out.push(rec(Rec::Inbox {
             agent: agent.clone(),
             deliveries: h.as_ref().map_or(0, |x| x.2),
             delivered_ms: h.as_ref().map(|x| x.1),
             consumer: h.map(|x| x.0),
-            message: message(&field(e, "d")?)?,
+            sid: local(e, &message),
+            message,
         })?);
     }
     if rows.len() == PAGE {
@@ -315,10 +351,38 @@ async fn inbox(
     Ok(Some(cur))
 }
 
-/// Writes one batch in one pipeline.
-pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>) -> Result<()> {
-    let p = prefix(&ns);
+/// Writes one batch in one pipeline: into partition `part.0` of `part.1` (a partitioned
+/// export; the namespace must have that count), else into the namespace without partitions.
+/// `age_ms`: the retention age (how long the alias of a local stream id lives).
+pub async fn write(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    part: Option<(u16, u16)>,
+    age_ms: u64,
+    batch: Vec<Item>,
+) -> Result<()> {
+    let have = count(&r, &mut c, &ns).await?;
+    let (q, want) = part.unwrap_or((0, 1));
+    if have != want {
+        return Err(Error::Validation(format!(
+            "this bus export has {want} partition(s) and namespace {ns:?} has {have}: open the \
+             namespace with partitions={want} to import it"
+        )));
+    }
+    let p = partition::prefix(&ns, super::CAPABILITY.tag, q, want);
     let inbox = |a: &str, rank: u8| format!("{p}in:{a}:{rank}");
+    // A message under a local stream id is found by its alias, for the retention age.
+    let alias = |pipe: &mut redis::Pipeline, e: &super::dump::Env| {
+        if e.sid != e.id {
+            pipe.cmd("SET")
+                .arg(format!("{p}alias:{}", e.id))
+                .arg(&e.sid)
+                .arg("PX")
+                .arg(age_ms.max(1))
+                .ignore();
+        }
+    };
     let mut pipe = redis::pipe();
     let mut checks: Vec<(&str, &str)> = Vec::new();
     let now = crate::clock::now_ms();
@@ -364,10 +428,11 @@ pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>
                 let k = inbox(agent, e.rank);
                 pipe.cmd("XADD")
                     .arg(&k)
-                    .arg(&e.id)
+                    .arg(&e.sid)
                     .arg("d")
                     .arg(&e.env)
                     .ignore();
+                alias(&mut pipe, e);
                 if let (Some(g), Some((consumer, at, n))) = (group, held) {
                     // The delivery as the group had it: holder, time, count; then the group's
                     // "last delivered" moves past it, so it is not handed out as new.
@@ -376,7 +441,7 @@ pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>
                         .arg(g)
                         .arg(consumer)
                         .arg(0)
-                        .arg(&e.id)
+                        .arg(&e.sid)
                         .arg("TIME")
                         .arg(*at)
                         .arg("RETRYCOUNT")
@@ -388,14 +453,15 @@ pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>
                         .arg("SETID")
                         .arg(&k)
                         .arg(g)
-                        .arg(&e.id)
+                        .arg(&e.sid)
                         .ignore();
                 }
             }
             Item::Bcast(e) => {
+                alias(&mut pipe, e);
                 pipe.cmd("XADD")
                     .arg(format!("{p}bcast"))
-                    .arg(&e.id)
+                    .arg(&e.sid)
                     .arg("d")
                     .arg(&e.env)
                     .arg("s")
@@ -407,7 +473,7 @@ pub async fn write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>
             Item::Hist(to, e) => {
                 pipe.cmd("XADD")
                     .arg(format!("{p}hist"))
-                    .arg(&e.id)
+                    .arg(&e.sid)
                     .arg("s")
                     .arg(&e.source)
                     .arg("t")

@@ -159,6 +159,7 @@ fn inbox(c: &Connection, ns: &str, cur: &Cursor) -> Result<Paged> {
             },
             consumer,
             message: message(&env)?,
+            sid: None,
         })?);
     }
     Ok((out, next))
@@ -205,8 +206,12 @@ fn log(c: &Connection, ns: &str, stage: u8, after: i64) -> Result<Paged> {
     for (_, env, a, g, cons, d, why, ms) in rows {
         let message = message(&env)?;
         out.push(rec(match stage {
-            BCAST => Rec::Bcast { message },
-            HIST => Rec::Hist { to: a, message },
+            BCAST => Rec::Bcast { message, sid: None },
+            HIST => Rec::Hist {
+                to: a,
+                message,
+                sid: None,
+            },
             _ => Rec::Dead {
                 agent: a,
                 group: g,

@@ -26,6 +26,7 @@ mod dump_redis;
 mod dump_sqlite;
 pub mod model;
 pub mod redis;
+mod spread;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -90,7 +91,12 @@ pub struct Acker {
 pub struct Bus {
     backend: Backend,
     ns: Arc<str>,
+    parts: u16,
     settings: Arc<RwLock<Settings>>,
+    /// The greatest message id this handle was given (ms, seq), with partitions: the ids of
+    /// its next shares exceed it, so one handle's messages keep increasing ids across
+    /// partitions.
+    floor: Arc<parking_lot::Mutex<(u64, u64)>>,
 }
 
 fn check_count(count: usize) -> Result<()> {
@@ -103,12 +109,33 @@ fn check_count(count: usize) -> Result<()> {
 }
 
 impl Bus {
-    /// The bus of `ns` on `backend`.
-    pub fn new(backend: Backend, ns: Arc<str>) -> Bus {
+    /// The bus of `ns` on `backend`, with `partitions` (`crate::engine::partition`).
+    pub fn new(backend: Backend, ns: Arc<str>, partitions: u16) -> Bus {
         Bus {
             backend,
             ns,
+            parts: partitions.max(1),
             settings: Arc::new(RwLock::new(Settings::default())),
+            floor: Arc::default(),
+        }
+    }
+
+    /// The namespace's partition count.
+    pub fn partitions(&self) -> u16 {
+        self.parts
+    }
+
+    /// The partition of `agent`'s inbox (and of its groups, acks and dead letters): a stable
+    /// hash of its id (`crate::engine::partition::of_key`), 0 without partitions.
+    pub fn partition_of(&self, agent: &str) -> Result<u16> {
+        let agent = model::agent("agent id", agent)?;
+        Ok(crate::engine::partition::of_key(&agent, self.parts))
+    }
+
+    fn layout(&self) -> redis::Layout {
+        redis::Layout {
+            ns: self.ns(),
+            n: self.parts,
         }
     }
 
@@ -144,9 +171,9 @@ impl Bus {
         tri!(check.validate());
         self.settings.write().max_payload = check.max_payload;
         self.backend.call(
-            (self.ns(), self.settings()),
-            move |db, (ns, s)| sqlite::configure(db, &ns, max_len, max_age, &s),
-            move |r, c, (ns, s)| redis::configure(r, c, ns, max_len, max_age, s),
+            (self.ns(), self.layout(), self.settings()),
+            move |db, (ns, _, s)| sqlite::configure(db, &ns, max_len, max_age, &s),
+            move |r, c, (_, l, s)| redis::configure(r, c, l, max_len, max_age, s),
         )
     }
 
@@ -167,16 +194,19 @@ impl Bus {
             }
         }
         self.backend.call(
-            (self.ns(), agent, ks, self.settings()),
-            |db, (ns, agent, ks, s)| sqlite::register(db, &ns, &agent, &ks, &s),
-            |r, c, (ns, agent, ks, s)| redis::register(r, c, ns, agent, ks, s),
+            (self.layout(), agent, ks, self.settings()),
+            |db, (l, agent, ks, s)| sqlite::register(db, &l.ns, &agent, &ks, &s),
+            |r, c, (l, agent, ks, s)| redis::register(r, c, l, agent, ks, s),
         )
     }
 
     /// Registered agents and their kinds, sorted by agent.
     pub fn agents(&self) -> Op<Vec<(String, Vec<String>)>> {
-        self.backend
-            .call(self.ns(), |db, ns| sqlite::agents(db, &ns), redis::agents)
+        self.backend.call(
+            self.layout(),
+            |db, l| sqlite::agents(db, &l.ns),
+            redis::agents,
+        )
     }
 
     /// Validates a share.
@@ -227,10 +257,22 @@ impl Bus {
     /// Sends validated messages in one store operation, all or nothing: an unknown target
     /// or kind anywhere in the batch fails it before anything is written.
     pub fn send_many(&self, outs: Vec<Outgoing>) -> Op<Vec<Message>> {
+        let floor = self.floor.clone();
         self.backend.call(
-            (self.ns(), outs, self.settings()),
-            |db, (ns, outs, s)| sqlite::share_many(db, &ns, &outs, &s),
-            |r, c, (ns, outs, s)| redis::share_many(r, c, ns, outs, s),
+            (self.layout(), outs, self.settings()),
+            |db, (l, outs, s)| sqlite::share_many(db, &l.ns, &outs, &s),
+            move |r, c, (l, outs, s)| async move {
+                if l.n <= 1 {
+                    return redis::share_many(r, c, l, outs, s, (0, 0)).await;
+                }
+                let seen = *floor.lock();
+                let msgs = redis::share_many(r, c, l, outs, s, seen).await?;
+                let mut f = floor.lock();
+                for m in &msgs {
+                    *f = (*f).max(model::id_parts(&m.id));
+                }
+                Ok(msgs)
+            },
         )
     }
 
@@ -239,9 +281,9 @@ impl Bus {
         let agent = tri!(model::agent("agent id", agent));
         tri!(check_count(count));
         self.backend.call(
-            (self.ns(), agent),
-            move |db, (ns, agent)| sqlite::pending(db, &ns, &agent, count),
-            move |r, c, (ns, agent)| redis::pending(r, c, ns, agent, count),
+            (self.layout(), agent),
+            move |db, (l, agent)| sqlite::pending(db, &l.ns, &agent, count),
+            move |r, c, (l, agent)| redis::pending(r, c, l, agent, count),
         )
     }
 
@@ -290,9 +332,9 @@ impl Bus {
             return Op::Ready(Ok(0));
         }
         self.backend.call(
-            (self.ns(), agent, ids_, who, self.settings()),
-            |db, (ns, agent, ids_, who, s)| sqlite::ack(db, &ns, &agent, &ids_, &who, &s),
-            |r, c, (ns, agent, ids_, who, s)| redis::ack(r, c, ns, agent, ids_, who, s),
+            (self.layout(), agent, ids_, who, self.settings()),
+            |db, (l, agent, ids_, who, s)| sqlite::ack(db, &l.ns, &agent, &ids_, &who, &s),
+            |r, c, (l, agent, ids_, who, s)| redis::ack(r, c, l, agent, ids_, who, s),
         )
     }
 
@@ -300,9 +342,9 @@ impl Bus {
     pub fn is_acked(&self, id: &str) -> Op<bool> {
         let id = tri!(model::message_id(id));
         self.backend.call(
-            (self.ns(), id),
-            |db, (ns, id)| sqlite::is_acked(db, &ns, &id),
-            |r, c, (ns, id)| redis::is_acked(r, c, ns, id),
+            (self.layout(), id),
+            |db, (l, id)| sqlite::is_acked(db, &l.ns, &id),
+            |r, c, (l, id)| redis::is_acked(r, c, l, id),
         )
     }
 
@@ -315,16 +357,19 @@ impl Bus {
         })();
         let (a, b) = tri!(checked);
         self.backend.call(
-            (self.ns(), a, b),
-            move |db, (ns, a, b)| sqlite::history(db, &ns, &a, &b, limit),
-            move |r, c, (ns, a, b)| redis::history(r, c, ns, a, b, limit),
+            (self.layout(), a, b),
+            move |db, (l, a, b)| sqlite::history(db, &l.ns, &a, &b, limit),
+            move |r, c, (l, a, b)| redis::history(r, c, l, a, b, limit),
         )
     }
 
     /// Counters and pending deliveries per agent.
     pub fn stats(&self) -> Op<Stats> {
-        self.backend
-            .call(self.ns(), |db, ns| sqlite::stats(db, &ns), redis::stats)
+        self.backend.call(
+            self.layout(),
+            |db, l| sqlite::stats(db, &l.ns),
+            redis::stats,
+        )
     }
 
     /// Drops everything older than `older_than` seconds (inbox entries, acked or not, the
@@ -338,9 +383,9 @@ impl Bus {
         }
         let cutoff = model::now_ms().saturating_sub((older_than * 1000.0) as u64);
         self.backend.call(
-            self.ns(),
-            move |db, ns| sqlite::cleanup(db, &ns, cutoff),
-            move |r, c, ns| redis::cleanup(r, c, ns, cutoff),
+            self.layout(),
+            move |db, l| sqlite::cleanup(db, &l.ns, cutoff),
+            move |r, c, l| redis::cleanup(r, c, l, cutoff),
         )
     }
 
@@ -349,7 +394,10 @@ impl Bus {
         self.backend.call(
             self.ns(),
             |db, ns| db.with_tx(|tx| sqlite::clear(tx, &ns)),
-            |r, _c, ns| async move { r.delete_keys(&format!("{}*", redis::prefix(&ns))).await },
+            |r, _c, ns| async move {
+                let pattern = crate::engine::partition::pattern(&ns, CAPABILITY.tag);
+                r.delete_keys(&pattern).await
+            },
         )
     }
 
@@ -387,13 +435,11 @@ impl Bus {
         let (agent, group, consumer) =
             tri!(Self::consume_args(agent, group, consumer, count, policy));
         self.backend.call(
-            (self.ns(), agent, group, consumer, self.settings()),
-            move |db, (ns, a, g, cn, s)| {
-                sqlite::consume(db, &ns, &a, &g, &cn, count, policy, &s, wait)
+            (self.layout(), agent, group, consumer, self.settings()),
+            move |db, (l, a, g, cn, s)| {
+                sqlite::consume(db, &l.ns, &a, &g, &cn, count, policy, &s, wait)
             },
-            move |r, c, (ns, a, g, cn, s)| {
-                redis::consume(r, c, ns, a, g, cn, count, policy, s, wait)
-            },
+            move |r, c, (l, a, g, cn, s)| redis::consume(r, c, l, a, g, cn, count, policy, s, wait),
         )
     }
 
@@ -405,9 +451,9 @@ impl Bus {
         })();
         let agent = tri!(checked);
         self.backend.call(
-            (self.ns(), agent),
-            move |db, (ns, agent)| sqlite::dead_letters(db, &ns, agent.as_deref(), count),
-            move |r, c, (ns, agent)| redis::dead_letters(r, c, ns, agent, count),
+            (self.layout(), agent),
+            move |db, (l, agent)| sqlite::dead_letters(db, &l.ns, agent.as_deref(), count),
+            move |r, c, (l, agent)| redis::dead_letters(r, c, l, agent, count),
         )
     }
 
@@ -428,9 +474,9 @@ impl Bus {
         })();
         let (agent, ids_) = tri!(checked);
         self.backend.call(
-            (self.ns(), agent, ids_, self.settings()),
-            |db, (ns, a, i, s)| sqlite::requeue(db, &ns, a.as_deref(), i.as_deref(), &s),
-            |r, c, (ns, a, i, s)| redis::requeue(r, c, ns, a, i, s),
+            (self.layout(), agent, ids_, self.settings()),
+            |db, (l, a, i, s)| sqlite::requeue(db, &l.ns, a.as_deref(), i.as_deref(), &s),
+            |r, c, (l, a, i, s)| redis::requeue(r, c, l, a, i, s),
         )
     }
 }

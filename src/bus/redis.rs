@@ -2,6 +2,10 @@
 //! history stream and a broadcast log, all under the namespace's bus hash tag so one Lua
 //! script does each operation atomically (docs/keys.md lists every key). Waiting consumers
 //! use wake-ups (pub/sub), never a blocking command on the shared connection.
+//!
+//! With partitions (`crate::engine::partition`), everything keyed by a receiving agent lives
+//! in its partition and each call here runs on one partition's prefix (the [`Layout`] says
+//! which); what spans partitions is in `spread.rs` (docs/scaling.md, "Bus").
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -13,7 +17,7 @@ use super::model::{
 };
 use super::Acker;
 use crate::engine::script::Lua;
-use crate::engine::{wake, Redis, RedisConn};
+use crate::engine::{partition, wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 
 const COMMON: &str = include_str!("lua/common.lua");
@@ -45,9 +49,54 @@ static CLEANUP: LazyLock<Lua> = LazyLock::new(|| held_script(include_str!("lua/c
 static DEAD: LazyLock<Lua> = LazyLock::new(|| Lua::read_only(COMMON, include_str!("lua/dead.lua")));
 static REQUEUE: LazyLock<Lua> = LazyLock::new(|| script(include_str!("lua/requeue.lua")));
 
-/// `zl:{<ns>:bus}:` — every bus key starts with it.
+/// `zl:{<ns>:bus}:` — every bus key of a namespace without partitions starts with it.
 pub fn prefix(ns: &str) -> String {
     crate::engine::keys::prefix(ns, super::CAPABILITY.tag)
+}
+
+/// A namespace's bus keys: its name and partition count.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The namespace.
+    pub ns: String,
+    /// Its partition count (1: the prefix of [`prefix`]).
+    pub n: u16,
+}
+
+impl Layout {
+    /// The key prefix of partition `p`.
+    pub fn prefix(&self, p: u16) -> String {
+        partition::prefix(&self.ns, super::CAPABILITY.tag, p, self.n)
+    }
+
+    /// The partition of `agent` (its inbox, groups, acks and dead letters).
+    pub fn of(&self, agent: &str) -> u16 {
+        partition::of_key(agent, self.n)
+    }
+
+    /// The key prefix of `agent`'s partition.
+    pub fn home(&self, agent: &str) -> String {
+        self.prefix(self.of(agent))
+    }
+
+    /// The partition that gave message id `id` (its sequence number modulo the count).
+    pub fn of_id(&self, id: &str) -> u16 {
+        (super::model::id_parts(id).1 % u64::from(self.n.max(1))) as u16
+    }
+
+    /// Every partition's prefix.
+    pub fn all(&self) -> Vec<String> {
+        (0..self.n.max(1)).map(|p| self.prefix(p)).collect()
+    }
+
+    /// `'1'` when ids may have a local alias (more than one partition), for the scripts.
+    pub fn aliased(&self) -> &'static str {
+        if self.n > 1 {
+            "1"
+        } else {
+            "0"
+        }
+    }
 }
 
 /// The wake topic of an agent's inbox.
@@ -55,11 +104,11 @@ pub fn topic(agent: &str) -> String {
     format!("bus:{agent}")
 }
 
-fn bad(what: &str) -> Error {
+pub(super) fn bad(what: &str) -> Error {
     Error::Backend(format!("unexpected reply from the bus script: {what}"))
 }
 
-fn text(v: &Value) -> Result<String> {
+pub(super) fn text(v: &Value) -> Result<String> {
     redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
 }
 
@@ -67,41 +116,100 @@ fn int(v: &Value) -> Result<u64> {
     redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
 }
 
-fn no_agent(agent: &str) -> Error {
+pub(super) fn no_agent(agent: &str) -> Error {
     Error::NotFound(format!(
         "no agent {agent:?} is registered on this bus; register it first with bus.register()"
     ))
 }
 
-fn age_ms(s: &Settings) -> u64 {
+pub(super) fn no_kind(k: &str) -> Error {
+    Error::NotFound(format!(
+        "no agent is registered for kind {k:?}; register one with \
+         bus.register(agent, kinds=[{k:?}])"
+    ))
+}
+
+pub(super) fn age_ms(s: &Settings) -> u64 {
     (s.max_age * 1000.0) as u64
 }
 
-/// Stores the namespace's retention (the fields given) and returns what is now in force.
+/// Runs `f` on every partition's prefix at once and collects the results in partition
+/// order: partition 0 on the operation's connection `c` (without partitions, the one call
+/// there is as it always was), the others each on a clone of the shared async connection.
+pub(super) async fn each<T, F, Fut>(
+    r: &Arc<Redis>,
+    c: RedisConn,
+    l: &Layout,
+    f: F,
+) -> Result<Vec<T>>
+where
+    F: Fn(Arc<Redis>, RedisConn, String) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut first = Some(c);
+    let calls = l.all().into_iter().map(|p| {
+        let c = first.take().unwrap_or_else(|| r.conn());
+        f(r.clone(), c, p)
+    });
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// [`each`] with the partition's number rather than its prefix.
+pub(super) async fn each_part<T, F, Fut>(
+    r: &Arc<Redis>,
+    c: RedisConn,
+    l: &Layout,
+    f: F,
+) -> Result<Vec<T>>
+where
+    F: Fn(Arc<Redis>, RedisConn, u16) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut first = Some(c);
+    let calls = (0..l.n.max(1)).map(|p| {
+        let c = first.take().unwrap_or_else(|| r.conn());
+        f(r.clone(), c, p)
+    });
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Stores the namespace's retention (the fields given; in every partition, which each read
+/// it in their scripts) and returns what is now in force.
 pub async fn configure(
     r: Arc<Redis>,
     mut c: RedisConn,
-    ns: String,
+    l: Layout,
     max_len: Option<u64>,
     max_age: Option<f64>,
     s: Settings,
 ) -> Result<Settings> {
-    let key = format!("{}cfg", prefix(&ns));
-    let mut pipe = redis::pipe();
     if max_len.is_some() || max_age.is_some() {
-        let mut set = redis::cmd("HSET");
-        set.arg(&key);
-        if let Some(n) = max_len {
-            set.arg("max_len").arg(n);
-        }
-        if let Some(a) = max_age {
-            set.arg("max_age_ms").arg((a * 1000.0) as u64);
-        }
-        pipe.add_command(set).ignore();
+        each(&r, c.clone(), &l, |r, mut c, p| async move {
+            let mut set = redis::cmd("HSET");
+            set.arg(format!("{p}cfg"));
+            if let Some(n) = max_len {
+                set.arg("max_len").arg(n);
+            }
+            if let Some(a) = max_age {
+                set.arg("max_age_ms").arg((a * 1000.0) as u64);
+            }
+            set.query_async::<()>(&mut c).await.map_err(|e| r.err(e))
+        })
+        .await?;
     }
-    pipe.cmd("HMGET").arg(&key).arg("max_len").arg("max_age_ms");
-    let (got,): ((Option<u64>, Option<u64>),) =
-        pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
+    let got: (Option<u64>, Option<u64>) = redis::cmd("HMGET")
+        .arg(format!("{}cfg", l.prefix(0)))
+        .arg("max_len")
+        .arg("max_age_ms")
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))?;
     Ok(Settings {
         max_len: got.0.unwrap_or(s.max_len),
         max_age: got.1.map_or(s.max_age, |ms| ms as f64 / 1000.0),
@@ -109,16 +217,16 @@ pub async fn configure(
     })
 }
 
-/// Registers an agent.
+/// Registers an agent (in its partition).
 pub async fn register(
     r: Arc<Redis>,
     mut c: RedisConn,
-    ns: String,
+    l: Layout,
     agent: String,
     kinds: Vec<String>,
     s: Settings,
 ) -> Result<bool> {
-    let p = prefix(&ns);
+    let p = l.home(&agent);
     let mut cmd = REGISTER.call(&format!("{p}agents"));
     cmd.arg(&p)
         .arg(&agent)
@@ -129,20 +237,19 @@ pub async fn register(
     Ok(n == 1)
 }
 
-/// Registered agents and their kinds.
-pub async fn agents(
-    r: Arc<Redis>,
-    mut c: RedisConn,
-    ns: String,
-) -> Result<Vec<(String, Vec<String>)>> {
-    let p = prefix(&ns);
-    let all: Vec<(String, String)> = redis::cmd("HGETALL")
-        .arg(format!("{p}agents"))
-        .query_async(&mut c)
-        .await
-        .map_err(|e| r.err(e))?;
-    let mut out: Vec<(String, Vec<String>)> = all
+/// Registered agents and their kinds (every partition's).
+pub async fn agents(r: Arc<Redis>, c: RedisConn, l: Layout) -> Result<Vec<(String, Vec<String>)>> {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
+        redis::cmd("HGETALL")
+            .arg(format!("{p}agents"))
+            .query_async::<Vec<(String, String)>>(&mut c)
+            .await
+            .map_err(|e| r.err(e))
+    })
+    .await?;
+    let mut out: Vec<(String, Vec<String>)> = parts
         .into_iter()
+        .flatten()
         .map(|(a, k)| {
             let kinds = k
                 .split('\n')
@@ -156,57 +263,101 @@ pub async fn agents(
     Ok(out)
 }
 
-/// Shares messages in one script call, all or nothing (see `share.lua`).
-pub async fn share_many(
-    r: Arc<Redis>,
-    mut c: RedisConn,
-    ns: String,
-    outs: Vec<Outgoing>,
-    s: Settings,
-) -> Result<Vec<Message>> {
-    if outs.is_empty() {
-        return Ok(vec![]);
-    }
-    let p = prefix(&ns);
-    let mut cmd = SHARE.call(&format!("{p}agents"));
-    cmd.arg(&p)
-        .arg(wake::channel(&ns, "bus:"))
-        .arg(s.max_len)
-        .arg(age_ms(&s));
-    for out in &outs {
+/// One message of a share script call (see `share.lua`).
+#[derive(Debug, Clone)]
+pub(super) struct Item {
+    /// 'to' | 'kind' | 'all' | 'none'.
+    pub mode: &'static str,
+    /// Target or kind ('' for the others).
+    pub who: String,
+    /// Priority rank.
+    pub rank: u8,
+    /// Sender.
+    pub source: String,
+    /// Idempotency key ('' none).
+    pub idem: String,
+    /// The envelope after id and time.
+    pub rest: String,
+    /// The id the home partition gave ('' this call gives it).
+    pub xid: String,
+}
+
+impl Item {
+    /// The item of `out` (mode and id left to the caller when spreading).
+    pub(super) fn of(out: &Outgoing) -> Result<Item> {
         let (mode, who) = if out.broadcast {
-            ("all", "")
+            ("all", String::new())
         } else {
             match (&out.target, &out.kind) {
-                (Some(t), _) => ("to", t.as_str()),
-                (None, Some(k)) => ("kind", k.as_str()),
+                (Some(t), _) => ("to", t.clone()),
+                (None, Some(k)) => ("kind", k.clone()),
                 (None, None) => return Err(Error::validation("share needs a target or a kind")),
             }
         };
-        cmd.arg(mode)
-            .arg(who)
-            .arg(out.priority.rank())
-            .arg(&out.source)
-            .arg(out.idempotency_key.as_deref().unwrap_or(""))
-            .arg(out.envelope_rest()?);
+        Ok(Item {
+            mode,
+            who,
+            rank: out.priority.rank(),
+            source: out.source.clone(),
+            idem: out.idempotency_key.clone().unwrap_or_default(),
+            rest: out.envelope_rest()?,
+            xid: String::new(),
+        })
     }
-    let reply: Vec<Value> = SHARE.run(&r, &mut c, &cmd).await?;
+}
+
+/// A share script's answer for one message.
+#[derive(Debug, Clone)]
+pub(super) enum Sent {
+    /// Written (or only given an id, mode 'none'): its id and time.
+    Ok(String, u64),
+    /// Its idempotency key was used before: the envelope then sent.
+    Dup(String),
+}
+
+/// Runs `share.lua` on partition `part`: `role` 's' (the whole share), 'h' (the home of
+/// a spread share), 'o' (another partition of it); `floor` an id the new ids exceed.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn share_script(
+    r: &Redis,
+    c: &mut RedisConn,
+    l: &Layout,
+    part: u16,
+    role: &str,
+    floor: (u64, u64),
+    items: &[Item],
+    s: &Settings,
+) -> Result<Vec<Sent>> {
+    let p = l.prefix(part);
+    let mut cmd = SHARE.call(&format!("{p}agents"));
+    cmd.arg(&p)
+        .arg(wake::channel(&l.ns, "bus:"))
+        .arg(s.max_len)
+        .arg(age_ms(s))
+        .arg(l.n.max(1))
+        .arg(part)
+        .arg(floor.0)
+        .arg(floor.1)
+        .arg(role);
+    for it in items {
+        cmd.arg(it.mode)
+            .arg(&it.who)
+            .arg(it.rank)
+            .arg(&it.source)
+            .arg(&it.idem)
+            .arg(&it.rest)
+            .arg(&it.xid);
+    }
+    let reply: Vec<Value> = SHARE.run(r, c, &cmd).await?;
     let tag = |i: usize| reply.get(i).map(text).transpose();
     match tag(0)?.as_deref() {
         Some("noagent") => return Err(no_agent(&tag(1)?.unwrap_or_default())),
-        Some("nokind") => {
-            let k = tag(1)?.unwrap_or_default();
-            return Err(Error::NotFound(format!(
-                "no agent is registered for kind {k:?}; register one with \
-                 bus.register(agent, kinds=[{k:?}])"
-            )));
-        }
+        Some("nokind") => return Err(no_kind(&tag(1)?.unwrap_or_default())),
         _ => {}
     }
-    let w = r.wakeups(&ns);
-    let mut msgs = Vec::with_capacity(outs.len());
+    let mut out = Vec::with_capacity(items.len());
     let mut i = 0;
-    for out in outs {
+    for _ in items {
         match tag(i)?.as_deref() {
             Some("ok") => {
                 let id = tag(i + 1)?.ok_or_else(|| bad("id"))?;
@@ -214,33 +365,78 @@ pub async fn share_many(
                     .ok_or_else(|| bad("ms"))?
                     .parse()
                     .map_err(|_| bad("ms"))?;
-                if let Some(t) = &out.target {
-                    w.fire(&topic(t));
-                }
-                msgs.push(out.message(id, ms)?);
+                out.push(Sent::Ok(id, ms));
                 i += 3;
             }
             Some("dup") => {
-                msgs.push(parse_envelope(
-                    &tag(i + 1)?.ok_or_else(|| bad("envelope"))?,
-                )?);
+                out.push(Sent::Dup(tag(i + 1)?.ok_or_else(|| bad("envelope"))?));
                 i += 2;
             }
             other => return Err(bad(other.unwrap_or("short reply"))),
         }
     }
+    Ok(out)
+}
+
+/// The messages of a share, from the script answers (`Sent`) in batch order.
+pub(super) fn messages(
+    r: &Redis,
+    ns: &str,
+    outs: Vec<Outgoing>,
+    sent: Vec<Sent>,
+) -> Result<Vec<Message>> {
+    let w = r.wakeups(ns);
+    let mut msgs = Vec::with_capacity(outs.len());
+    for (out, got) in outs.into_iter().zip(sent) {
+        match got {
+            Sent::Ok(id, ms) => {
+                if let Some(t) = &out.target {
+                    w.fire(&topic(t));
+                }
+                msgs.push(out.message(id, ms)?);
+            }
+            Sent::Dup(env) => msgs.push(parse_envelope(&env)?),
+        }
+    }
     Ok(msgs)
+}
+
+/// Shares messages, all or nothing (see `share.lua`): one script call without partitions,
+/// or when every message goes to agents of one partition; else spread (`spread.rs`).
+pub async fn share_many(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    l: Layout,
+    outs: Vec<Outgoing>,
+    s: Settings,
+    floor: (u64, u64),
+) -> Result<Vec<Message>> {
+    if outs.is_empty() {
+        return Ok(vec![]);
+    }
+    let items = outs.iter().map(Item::of).collect::<Result<Vec<_>>>()?;
+    let one = if l.n <= 1 {
+        Some(0)
+    } else {
+        let first = items.first().map(|i| l.of(&i.who));
+        first.filter(|&p| items.iter().all(|i| i.mode == "to" && l.of(&i.who) == p))
+    };
+    let Some(p) = one else {
+        return super::spread::share_many(r, c, l, outs, items, s, floor).await;
+    };
+    let sent = share_script(&r, &mut c, &l, p, "s", floor, &items, &s).await?;
+    messages(&r, &l.ns, outs, sent)
 }
 
 /// Unacked messages of an agent.
 pub async fn pending(
     r: Arc<Redis>,
     mut c: RedisConn,
-    ns: String,
+    l: Layout,
     agent: String,
     count: usize,
 ) -> Result<Vec<Message>> {
-    let p = prefix(&ns);
+    let p = l.home(&agent);
     let mut cmd = PENDING.call(&format!("{p}agents"));
     cmd.arg(&p).arg(&agent).arg(count);
     let reply: Vec<Value> = PENDING.run(&r, &mut c, &cmd).await?;
@@ -258,20 +454,21 @@ pub async fn pending(
 pub async fn ack(
     r: Arc<Redis>,
     mut c: RedisConn,
-    ns: String,
+    l: Layout,
     agent: String,
     ids: Vec<String>,
     who: Acker,
     s: Settings,
 ) -> Result<u64> {
-    let p = prefix(&ns);
+    let p = l.home(&agent);
     let mut cmd = ACK.call(&format!("{p}agents"));
     cmd.arg(&p)
         .arg(&agent)
         .arg(who.group.as_deref().unwrap_or(""))
         .arg(who.consumer.as_deref().unwrap_or(""))
         .arg(s.max_len)
-        .arg(age_ms(&s));
+        .arg(age_ms(&s))
+        .arg(l.aliased());
     let mut seen = std::collections::HashSet::new();
     for id in &ids {
         if seen.insert(id.as_str()) {
@@ -311,64 +508,99 @@ pub async fn ack(
     }
 }
 
-/// True once acknowledged.
-pub async fn is_acked(r: Arc<Redis>, mut c: RedisConn, ns: String, id: String) -> Result<bool> {
+async fn acked_in(r: &Redis, c: &mut RedisConn, p: &str, id: &str) -> Result<bool> {
     let score: Option<f64> = redis::cmd("ZSCORE")
-        .arg(format!("{}acked", prefix(&ns)))
-        .arg(&id)
-        .query_async(&mut c)
+        .arg(format!("{p}acked"))
+        .arg(id)
+        .query_async(c)
         .await
         .map_err(|e| r.err(e))?;
     Ok(score.is_some())
 }
 
-/// Messages between two agents, oldest first.
+/// True once acknowledged: looked up in the partition that gave the id (where a direct
+/// message is acked), then in the others (a message spread by kind or to all is acked in
+/// each recipient's partition).
+pub async fn is_acked(r: Arc<Redis>, mut c: RedisConn, l: Layout, id: String) -> Result<bool> {
+    if acked_in(&r, &mut c, &l.prefix(l.of_id(&id)), &id).await? {
+        return Ok(true);
+    }
+    if l.n <= 1 {
+        return Ok(false);
+    }
+    let id = &id;
+    let found = each(&r, c, &l, |r, mut c, p| async move {
+        acked_in(&r, &mut c, &p, id).await
+    })
+    .await?;
+    Ok(found.into_iter().any(|x| x))
+}
+
+/// Messages between two agents, oldest first: every partition's history, merged by id
+/// (a message recorded in several partitions once).
 pub async fn history(
     r: Arc<Redis>,
-    mut c: RedisConn,
-    ns: String,
+    c: RedisConn,
+    l: Layout,
     a: String,
     b: String,
     limit: usize,
 ) -> Result<Vec<Message>> {
-    let p = prefix(&ns);
-    let mut cmd = HISTORY.call(&format!("{p}hist"));
-    cmd.arg(&p).arg(&a).arg(&b).arg(limit);
-    let envs: Vec<String> = HISTORY.run(&r, &mut c, &cmd).await?;
-    envs.iter().rev().map(|e| parse_envelope(e)).collect()
+    let (a, b) = (&a, &b);
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
+        let mut cmd = HISTORY.call(&format!("{p}hist"));
+        cmd.arg(&p).arg(a).arg(b).arg(limit);
+        HISTORY.run::<Vec<String>>(&r, &mut c, &cmd).await
+    })
+    .await?;
+    let mut msgs: Vec<Message> = Vec::new();
+    for envs in parts {
+        for e in envs {
+            msgs.push(parse_envelope(&e)?);
+        }
+    }
+    msgs.sort_by_key(|m| super::model::id_parts(&m.id));
+    msgs.dedup_by(|x, y| x.id == y.id);
+    let skip = msgs.len().saturating_sub(limit);
+    Ok(msgs.split_off(skip))
 }
 
-/// Counters.
-pub async fn stats(r: Arc<Redis>, mut c: RedisConn, ns: String) -> Result<Stats> {
-    let p = prefix(&ns);
-    let mut cmd = STATS.call(&format!("{p}agents"));
-    cmd.arg(&p);
-    let reply: Vec<Value> = STATS.run(&r, &mut c, &cmd).await?;
-    let [total, acked, dead, rest @ ..] = reply.as_slice() else {
-        return Err(bad("stats"));
-    };
-    let mut out = Stats {
-        total: int(total)?,
-        acknowledged: int(acked)?,
-        dead: int(dead)?,
-        ..Stats::default()
-    };
-    for pair in rest.chunks(2) {
-        if let [a, n] = pair {
-            let n = int(n)?;
-            out.pending += n;
-            out.per_agent.insert(text(a)?, n);
+/// Counters (every partition's, summed).
+pub async fn stats(r: Arc<Redis>, c: RedisConn, l: Layout) -> Result<Stats> {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
+        let mut cmd = STATS.call(&format!("{p}agents"));
+        cmd.arg(&p);
+        STATS.run::<Vec<Value>>(&r, &mut c, &cmd).await
+    })
+    .await?;
+    let mut out = Stats::default();
+    for reply in parts {
+        let [total, acked, dead, rest @ ..] = reply.as_slice() else {
+            return Err(bad("stats"));
+        };
+        out.total += int(total)?;
+        out.acknowledged += int(acked)?;
+        out.dead += int(dead)?;
+        for pair in rest.chunks(2) {
+            if let [a, n] = pair {
+                let n = int(n)?;
+                out.pending += n;
+                out.per_agent.insert(text(a)?, n);
+            }
         }
     }
     Ok(out)
 }
 
-/// Drops entries older than `cutoff_ms`.
-pub async fn cleanup(r: Arc<Redis>, mut c: RedisConn, ns: String, cutoff_ms: u64) -> Result<u64> {
-    let p = prefix(&ns);
-    let mut cmd = CLEANUP.call(&format!("{p}agents"));
-    cmd.arg(&p).arg(cutoff_ms);
-    CLEANUP.run(&r, &mut c, &cmd).await
+/// Drops entries older than `cutoff_ms` (in every partition).
+pub async fn cleanup(r: Arc<Redis>, c: RedisConn, l: Layout, cutoff_ms: u64) -> Result<u64> {
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
+        let mut cmd = CLEANUP.call(&format!("{p}agents"));
+        cmd.arg(&p).arg(cutoff_ms);
+        CLEANUP.run::<u64>(&r, &mut c, &cmd).await
+    })
+    .await?;
+    Ok(parts.into_iter().sum())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -426,7 +658,7 @@ async fn consume_once(
 pub async fn consume(
     r: Arc<Redis>,
     mut c: RedisConn,
-    ns: String,
+    l: Layout,
     agent: String,
     group: String,
     consumer: String,
@@ -435,12 +667,12 @@ pub async fn consume(
     s: Settings,
     wait: Duration,
 ) -> Result<Vec<Delivery>> {
-    let p = prefix(&ns);
+    let p = l.home(&agent);
     if wait.is_zero() {
         return consume_once(&r, &mut c, &p, &agent, &group, &consumer, count, pol, &s).await;
     }
     let deadline = Instant::now() + wait;
-    let w = r.wakeups(&ns);
+    let w = r.wakeups(&l.ns);
     let t = topic(&agent);
     loop {
         let mut ticket = w.ticket(&t).await;
@@ -455,18 +687,17 @@ pub async fn consume(
     }
 }
 
-/// Dead letters, oldest first.
-pub async fn dead_letters(
-    r: Arc<Redis>,
-    mut c: RedisConn,
-    ns: String,
-    agent: Option<String>,
+/// Dead letters of one partition, oldest first.
+async fn dead_in(
+    r: &Redis,
+    c: &mut RedisConn,
+    p: &str,
+    agent: Option<&str>,
     count: usize,
 ) -> Result<Vec<DeadLetter>> {
-    let p = prefix(&ns);
     let mut cmd = DEAD.call(&format!("{p}dead"));
-    cmd.arg(&p).arg(agent.as_deref().unwrap_or("")).arg(count);
-    let reply: Vec<Value> = DEAD.run(&r, &mut c, &cmd).await?;
+    cmd.arg(p).arg(agent.unwrap_or("")).arg(count);
+    let reply: Vec<Value> = DEAD.run(r, c, &cmd).await?;
     let mut out = Vec::with_capacity(reply.len() / 7);
     for e in reply.chunks(7) {
         let [eid, a, g, cons, n, why, env] = e else {
@@ -487,28 +718,75 @@ pub async fn dead_letters(
     Ok(out)
 }
 
-/// Puts dead letters back as new messages.
-pub async fn requeue(
+/// Dead letters, oldest first: of `agent` (its partition), or of every agent (every
+/// partition's, merged by the time they died).
+pub async fn dead_letters(
     r: Arc<Redis>,
     mut c: RedisConn,
-    ns: String,
+    l: Layout,
     agent: Option<String>,
-    ids: Option<Vec<String>>,
-    s: Settings,
+    count: usize,
+) -> Result<Vec<DeadLetter>> {
+    if let Some(a) = &agent {
+        return dead_in(&r, &mut c, &l.home(a), Some(a), count).await;
+    }
+    if l.n <= 1 {
+        return dead_in(&r, &mut c, &l.prefix(0), None, count).await;
+    }
+    let parts = each(&r, c, &l, |r, mut c, p| async move {
+        dead_in(&r, &mut c, &p, None, count).await
+    })
+    .await?;
+    let mut all: Vec<DeadLetter> = parts.into_iter().flatten().collect();
+    all.sort_by(|x, y| x.time.total_cmp(&y.time));
+    all.truncate(count);
+    Ok(all)
+}
+
+async fn requeue_in(
+    r: &Redis,
+    c: &mut RedisConn,
+    l: &Layout,
+    part: u16,
+    agent: Option<&str>,
+    ids: Option<&[String]>,
+    s: &Settings,
 ) -> Result<u64> {
-    let p = prefix(&ns);
+    let p = l.prefix(part);
     let mut cmd = REQUEUE.call(&format!("{p}dead"));
     cmd.arg(&p)
-        .arg(wake::channel(&ns, "bus:"))
-        .arg(agent.as_deref().unwrap_or(""))
-        .arg(s.max_len);
-    if let Some(ids) = &ids {
-        if ids.is_empty() {
-            return Ok(0);
-        }
+        .arg(wake::channel(&l.ns, "bus:"))
+        .arg(agent.unwrap_or(""))
+        .arg(s.max_len)
+        .arg(l.n.max(1))
+        .arg(part);
+    if let Some(ids) = ids {
         for i in ids {
             cmd.arg(i);
         }
     }
-    REQUEUE.run(&r, &mut c, &cmd).await
+    REQUEUE.run(r, c, &cmd).await
+}
+
+/// Puts dead letters back as new messages (in the partition of their agent).
+pub async fn requeue(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    l: Layout,
+    agent: Option<String>,
+    ids: Option<Vec<String>>,
+    s: Settings,
+) -> Result<u64> {
+    if ids.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(0);
+    }
+    if let Some(a) = &agent {
+        return requeue_in(&r, &mut c, &l, l.of(a), Some(a), ids.as_deref(), &s).await;
+    }
+    let (l2, ids, s) = (&l, ids.as_deref(), &s);
+    let parts = each_part(&r, c, &l, |r, mut c, p| async move {
+        requeue_in(&r, &mut c, l2, p, None, ids, s).await
+    })
+    .await?;
+    Ok(parts.into_iter().sum())
 }

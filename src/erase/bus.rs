@@ -28,15 +28,27 @@ pub fn erase(b: &Backend, ns: &str, subject: &str) -> Op<u64> {
 }
 
 async fn redis(r: Arc<Redis>, mut c: RedisConn, ns: String, subject: String) -> Result<u64> {
-    let p = crate::bus::redis::prefix(&ns);
-    let idem = r.scan_keys(&format!("{p}idem:*")).await?;
-    let mut cmd = ERASE.call(&format!("{p}agents"));
-    cmd.arg(&p).arg(&subject);
-    for k in &idem {
-        cmd.arg(k);
+    // A namespace with partitions: the script on each partition's keys in turn (a message
+    // that reached several partitions counts in each).
+    let parts: Option<u16> = redis::cmd("GET")
+        .arg(crate::engine::partition::count_key(&ns))
+        .query_async(&mut c)
+        .await
+        .map_err(|e| r.err(e))?;
+    let n = parts.unwrap_or(1).max(1);
+    let mut total = 0;
+    for q in 0..n {
+        let p = crate::engine::partition::prefix(&ns, crate::bus::CAPABILITY.tag, q, n);
+        let idem = r.scan_keys(&format!("{p}idem:*")).await?;
+        let mut cmd = ERASE.call(&format!("{p}agents"));
+        cmd.arg(&p).arg(&subject);
+        for k in &idem {
+            cmd.arg(k);
+        }
+        let got: i64 = ERASE.run(&r, &mut c, &cmd).await?;
+        total += got.max(0) as u64;
     }
-    let n: i64 = ERASE.run(&r, &mut c, &cmd).await?;
-    Ok(n.max(0) as u64)
+    Ok(total)
 }
 
 fn strings(tx: &Transaction<'_>, sql: &str, ns: &str, s: &str) -> Result<Vec<String>> {

@@ -1,10 +1,11 @@
 -- Acknowledges messages of an agent: XACK (if it has a group) + XDEL, recorded in the ack log.
 -- KEYS[1]: P..'agents'. ARGV: P, agent, group ('' simple mode), consumer, max_len,
---   max_age_ms, ids...
+--   max_age_ms, aliased ('1' with partitions: ids may have a local stream id), ids...
 -- Every id is checked before the first write. Returns {'ok', n} | {'noagent'} |
 -- {'othergroup', group} | {'missing', id} | {'notheld', id, holder ('' none)}.
 local P, a, g, c = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local maxlen, age = retention(P, ARGV[5], ARGV[6])
+local aliased = ARGV[7]
 if redis.call('HEXISTS', P .. 'agents', a) == 0 then return { 'noagent' } end
 local grp = redis.call('HGET', P .. 'groups', a)
 if g ~= '' and grp ~= g then return { 'othergroup', grp or '' } end
@@ -12,13 +13,14 @@ local found = {}
 -- Ids of one batch mostly share a priority: look where the previous id was first, and in
 -- group mode let the pending entry (which also names the holder) answer in one call.
 local guess = 2
-for i = 7, #ARGV do
-  local id = ARGV[i]
+for i = 8, #ARGV do
+  local mid = ARGV[i]
+  local id = stream_id(P, mid, aliased)
   local rk = nil
   if g ~= '' then
     local pe = redis.call('XPENDING', inbox(P, a, guess), g, id, id, 1)
     if #pe > 0 then
-      if pe[1][2] ~= c then return { 'notheld', id, pe[1][2] } end
+      if pe[1][2] ~= c then return { 'notheld', mid, pe[1][2] } end
       rk = guess
     end
   end
@@ -30,25 +32,26 @@ for i = 7, #ARGV do
       end
     end
     if rk == nil then
-      if not redis.call('ZSCORE', P .. 'acked', id) then return { 'missing', id } end
+      if not redis.call('ZSCORE', P .. 'acked', mid) then return { 'missing', mid } end
     elseif g ~= '' then
       local pe = redis.call('XPENDING', inbox(P, a, rk), g, id, id, 1)
-      if #pe == 0 then return { 'notheld', id, '' } end
-      if pe[1][2] ~= c then return { 'notheld', id, pe[1][2] } end
+      if #pe == 0 then return { 'notheld', mid, '' } end
+      if pe[1][2] ~= c then return { 'notheld', mid, pe[1][2] } end
     end
   end
   if rk ~= nil then
-    found[#found + 1] = { id, rk }
+    found[#found + 1] = { id, rk, mid }
     guess = rk
   end
 end
 if #found == 0 then return { 'ok', 0 } end
 local ms = now_ms()
 -- One XACK, XDEL and ZADD per stream and chunk of ids rather than per id.
-local by_rank = { {}, {}, {}, {} }
+local by_rank, mids = { {}, {}, {}, {} }, { {}, {}, {}, {} }
 for _, f in ipairs(found) do
-  local ids = by_rank[f[2] + 1]
+  local ids, ms_ = by_rank[f[2] + 1], mids[f[2] + 1]
   ids[#ids + 1] = f[1]
+  ms_[#ms_ + 1] = f[3]
 end
 for r = 0, 3 do
   local ids, k = by_rank[r + 1], inbox(P, a, r)
@@ -57,9 +60,9 @@ for r = 0, 3 do
     if grp then redis.call('XACK', k, grp, unpack(part)) end
     redis.call('XDEL', k, unpack(part))
     local scored = {}
-    for _, id in ipairs(part) do
+    for j = s, math.min(#ids, s + 499) do
       scored[#scored + 1] = fmt(ms)
-      scored[#scored + 1] = id
+      scored[#scored + 1] = mids[r + 1][j]
     end
     redis.call('ZADD', P .. 'acked', unpack(scored))
   end
