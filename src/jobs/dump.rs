@@ -526,13 +526,16 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
     })
 }
 
+/// One partition's share of an import batch: its pipeline, and the replies that say whether
+/// a job or an idempotency key came twice.
+type PartWrite<'a> = (redis::Pipeline, Vec<(&'a str, &'a str)>);
+
 async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>) -> Result<()> {
     let n = redis_count(&r, &mut c, &ns).await?;
     // Each partition's FIFO counter ends at least at the highest sequence number it holds
     // (counters and ready jobs from another count of partitions land where their ids route).
     let mut seqs: std::collections::BTreeMap<u16, u64> = Default::default();
-    let mut pipes: std::collections::BTreeMap<u16, (redis::Pipeline, Vec<(&str, &str)>)> =
-        Default::default();
+    let mut pipes: std::collections::BTreeMap<u16, PartWrite<'_>> = Default::default();
     for item in &batch {
         let (j, q) = match item {
             Item::Seq(s, p) => {

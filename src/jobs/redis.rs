@@ -441,13 +441,16 @@ pub async fn finish(
     Ok(ungroup(len, try_join_all(runs).await?))
 }
 
+/// One heartbeat: job id, claim token, progress JSON (None: unchanged).
+pub type Beat = (String, String, Option<String>);
+
 /// Extends running claims and stores progress, one script per partition (concurrently).
 pub async fn heartbeat(
     r: Arc<Redis>,
     c: RedisConn,
     ns: String,
     n: u16,
-    items: Vec<(u16, (String, String, Option<String>))>,
+    items: Vec<(u16, Beat)>,
     visibility: f64,
     at: f64,
 ) -> Result<Vec<Ack>> {

@@ -314,7 +314,7 @@ fn claim_once(
             "SELECT priority, seq, id FROM jobs WHERE ns = ?1 AND q = 1 AND kind = ?2 \
              ORDER BY priority DESC, seq LIMIT ?3"
         })?;
-        let pins = only.map(|o| serde_json::to_string(o)).transpose()?;
+        let pins = only.map(serde_json::to_string).transpose()?;
         for k in kinds {
             let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
             let rows: Vec<(i64, i64, String)> = match &pins {
