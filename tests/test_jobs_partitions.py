@@ -300,3 +300,31 @@ def test_a_failover_stalls_only_its_partitions(
         assert sorted(x.id for x in back) == sorted(i for p in down for i in jobs[p])
         (late,) = retried(lambda: h.jobs.claim("k", count=100, partitions=up))
         assert late.payload == "during"
+
+
+def test_a_single_server_takes_partitions_too_async(
+    redis_url: str, tmp_path: Path, arun: Any
+) -> None:
+    """Partitions on one standalone server (nothing spreads, everything works): the async API,
+    whose calls that span partitions run one partition after another there."""
+
+    async def go() -> None:
+        h = await zerolag.open_async(
+            redis_url, root=tmp_path, namespace=unique_namespace(), partitions=N
+        )
+        try:
+            jobs = await h.jobs.enqueue_many([{"kind": "k", "payload": i} for i in range(4 * N)])
+            assert {h.jobs.partition_of(j.id) for j in jobs} == set(range(N))
+            got = await h.jobs.get_many([j.id for j in jobs])
+            assert [g.payload for g in got] == list(range(4 * N))
+            claims = await h.jobs.claim("k", count=100)
+            assert len(claims) == 4 * N
+            acks = await h.jobs._finish([(c.id, c.token, "done", 1) for c in claims])
+            assert acks == ["ok"] * (4 * N)
+            assert await h.jobs.counts() == [{"kind": "k", "state": "succeeded", "count": 4 * N}]
+            assert await h.jobs.purge() == 4 * N
+        finally:
+            await h.clear()
+            await h.close()
+
+    arun(go())

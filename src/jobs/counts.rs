@@ -116,7 +116,7 @@ pub async fn redis(r: Arc<Redis>, c: RedisConn, ns: String, n: u16) -> Result<Ve
         }
     });
     let mut sums: std::collections::BTreeMap<(String, String), u64> = Default::default();
-    for flat in futures_util::future::try_join_all(runs).await? {
+    for flat in super::redis::fan_out(&r, runs).await? {
         for pair in flat.chunks_exact(2) {
             let Some((state, kind)) = pair[0].split_once(':') else {
                 continue;

@@ -142,8 +142,10 @@ impl Jobs {
         })
     }
 
-    /// Enqueues jobs atomically (all or none). A job whose idempotency key is already in use
-    /// (by a stored job or an earlier one in the batch) comes back as that job instead.
+    /// Enqueues jobs atomically (all or none; with several partitions on Redis, all or none
+    /// per partition). A job whose idempotency key is already in use (by a stored job or an
+    /// earlier one in the batch) comes back as that job instead. Each job goes to the
+    /// partition [`route::of_job`] picks, and its id names it.
     pub fn enqueue_many(&self, items: Vec<NewJob>) -> Op<Vec<Job>> {
         if items.is_empty() {
             return Op::Ready(Ok(vec![]));

@@ -20,6 +20,7 @@ use crate::engine::script::Lua;
 use crate::engine::{wake, Redis, RedisConn};
 use crate::error::{Error, Result};
 use futures_util::future::try_join_all;
+use std::future::Future;
 
 const COMMON: &str = include_str!("lua/common.lua");
 
@@ -57,6 +58,23 @@ fn evalsha(script: &Lua, ns: &str, (p, n): (u16, u16)) -> redis::Cmd {
     cmd
 }
 
+/// Runs one future per partition: concurrently on a cluster (its connection multiplexes, and
+/// the partitions sit on different masters), one after another on a single server (whose
+/// connection for async callers may be a plain socket that takes one request at a time).
+pub async fn fan_out<T, F>(r: &Redis, runs: impl IntoIterator<Item = F>) -> Result<Vec<T>>
+where
+    F: Future<Output = Result<T>>,
+{
+    if r.is_cluster() {
+        return try_join_all(runs).await;
+    }
+    let mut out = Vec::new();
+    for f in runs {
+        out.push(f.await?);
+    }
+    Ok(out)
+}
+
 fn t3(x: f64) -> String {
     format!("{x:.3}")
 }
@@ -80,7 +98,7 @@ pub async fn enqueue_many(
             Ok::<_, Error>(idx.into_iter().zip(out).collect::<Vec<_>>())
         }
     });
-    let parts = try_join_all(runs).await?;
+    let parts = fan_out(&r, runs).await?;
     Ok(ungroup(len, parts))
 }
 
@@ -223,7 +241,7 @@ pub async fn get_many(
                 .collect::<Result<Vec<_>>>()
         }
     });
-    let parts = try_join_all(runs).await?;
+    let parts = fan_out(&r, runs).await?;
     Ok(ungroup(len, parts))
 }
 
@@ -438,7 +456,7 @@ pub async fn finish(
             )
         }
     });
-    Ok(ungroup(len, try_join_all(runs).await?))
+    Ok(ungroup(len, fan_out(&r, runs).await?))
 }
 
 /// One heartbeat: job id, claim token, progress JSON (None: unchanged).
@@ -474,7 +492,7 @@ pub async fn heartbeat(
             )
         }
     });
-    Ok(ungroup(len, try_join_all(runs).await?))
+    Ok(ungroup(len, fan_out(&r, runs).await?))
 }
 
 /// Cancels a job of partition `pn` that has not finished; false if it already had.
@@ -509,7 +527,7 @@ pub async fn purge(
 ) -> Result<u64> {
     if limit.is_none() {
         let runs = (0..n).map(|p| purge_part(&r, c.clone(), &ns, (p, n), before, None));
-        return Ok(try_join_all(runs).await?.into_iter().sum());
+        return Ok(fan_out(&r, runs).await?.into_iter().sum());
     }
     let mut total = 0u64;
     for p in 0..n {

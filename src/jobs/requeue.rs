@@ -195,7 +195,7 @@ pub mod redis {
                                 Ok::<_, Error>(k)
                             }
                         });
-                let moved: u64 = futures_util::future::try_join_all(runs)
+                let moved: u64 = crate::jobs::redis::fan_out(&r, runs)
                     .await?
                     .into_iter()
                     .sum();
