@@ -127,7 +127,7 @@ impl Hub {
             tasks: Tasks::new(backend.clone(), ns.clone()),
             bus: Bus::new(backend.clone(), ns.clone(), partitions),
             events: Events::partitioned(backend.clone(), ns.clone(), partitions),
-            jobs: Jobs::new(backend.clone(), ns.clone()),
+            jobs: Jobs::new(backend.clone(), ns.clone(), partitions),
             docs: Docs::new(backend.clone(), ns.clone()),
             sync: parking_lot::Mutex::new(None),
             patterns: Patterns::new(backend.clone(), ns.clone()),

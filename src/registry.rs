@@ -101,7 +101,7 @@ mod tests {
     fn schema_steps_count_one_to_n_and_keep_their_order() {
         let s = schema().unwrap();
         // The on-disk numbering of databases written before the registry existed.
-        assert_eq!(s.migrations.len(), 27);
+        assert_eq!(s.migrations.len(), 28);
         assert_eq!(s.migrations[0], crate::tasks::sqlite::SCHEMA);
         assert_eq!(s.migrations[4], crate::bus::sqlite::SCHEMA_CFG);
         assert_eq!(s.migrations[7], crate::docs::sqlite::SCHEMA_BASE);

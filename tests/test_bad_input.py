@@ -142,12 +142,14 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
         ("payload", lambda h, _: h.jobs.enqueue("k", {"a": S})),
         ("idempotency_key", lambda h, _: h.jobs.enqueue("k", 1, idempotency_key=S)),
         ("backoff", lambda h, _: h.jobs.enqueue("k", 1, backoff=S)),
+        ("key", lambda h, _: h.jobs.enqueue("k", 1, key=S)),
     ],
     "jobs.enqueue_many": [
         ("kind", lambda h, _: h.jobs.enqueue_many([{"kind": S}])),
         ("payload", lambda h, _: h.jobs.enqueue_many([{"kind": "k", "payload": S}])),
     ],
     "jobs.get": [("id", lambda h, _: h.jobs.get(S))],
+    "jobs.partition_of": [("id", lambda h, _: h.jobs.partition_of(S))],
     "jobs.list": [
         ("queue", lambda h, _: h.jobs.list(S)),
         ("kind", lambda h, _: h.jobs.list("ready", kind=S)),

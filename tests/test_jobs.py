@@ -15,10 +15,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import jobs_backends
 import pytest
 import zerolag
 from conftest import data_keys
 from zerolag import ConflictError, NotFoundError, ValidationError
+
+# Every test here also runs with partitions=4, on the cluster and on the embedded store.
+backend = jobs_backends.backend
+partitions = jobs_backends.partitions
+store_url = jobs_backends.store_url
+store_servers = jobs_backends.store_servers
 
 HERE = Path(__file__).resolve().parent
 
@@ -64,17 +71,19 @@ def test_lifecycle_statuses_and_result(hub: zerolag.Hub) -> None:
 
 
 def test_priority_first_then_fifo(hub: zerolag.Hub) -> None:
+    # The order is promised within a partition: one key puts every job in one (scaling.md).
+    one = "one-partition"
     order = [(0, "a"), (5, "b"), (-1, "c"), (5, "d"), (0, "e"), (1000, "f")]
     ids = {}
     for prio, name in order:
-        ids[hub.jobs.enqueue("k", name, priority=prio).id] = name
-    hub.jobs.enqueue("other", "x", priority=10**6)  # another kind is not claimed
+        ids[hub.jobs.enqueue("k", name, priority=prio, key=one).id] = name
+    hub.jobs.enqueue("other", "x", priority=10**6, key=one)  # another kind is not claimed
     claims = hub.jobs.claim(["k"], count=10)
     assert [c.payload for c in claims] == ["f", "b", "d", "a", "e", "c"]
     # Several kinds at once: merged by priority, then FIFO.
-    hub.jobs.enqueue("k", "k1", priority=1)
-    hub.jobs.enqueue("j", "j1", priority=1)
-    hub.jobs.enqueue("j", "j2", priority=2)
+    hub.jobs.enqueue("k", "k1", priority=1, key=one)
+    hub.jobs.enqueue("j", "j1", priority=1, key=one)
+    hub.jobs.enqueue("j", "j2", priority=2, key=one)
     got = hub.jobs.claim(["k", "j", "other"], count=4)
     assert [c.payload for c in got] == ["x", "j2", "k1", "j1"]
 
@@ -551,14 +560,16 @@ def test_worker_from_another_process(
         proc.wait(30)
 
 
-@pytest.mark.parametrize("backend", ["redis", "cluster"])
+@pytest.mark.parametrize("backend", ["redis", "cluster", "cluster-p4"])
 def test_keys_follow_the_documented_schema(
     hub: zerolag.Hub, backend: str, store_servers: list[Any], namespace: str
 ) -> None:
     text = (HERE.parent / "docs" / "keys.md").read_text()
     rows = re.findall(r"^\| `J ([^`]+)` \| ([a-z ]+) \|", text, flags=re.M)
     assert len(rows) >= 7, "docs/keys.md lost its jobs key table"
-    prefix = re.escape(f"zl:{{{namespace}:jobs}}:")
+    # `J` is `zl:{<ns>:jobs}:`, or `zl:{<ns>:jobs:<p>}:` in a partitioned namespace.
+    part = r":[0-9]+" if hub.partitions > 1 else ""
+    prefix = re.escape(f"zl:{{{namespace}:jobs") + part + re.escape("}:")
     rules = [
         (
             re.compile(
@@ -596,7 +607,10 @@ def test_keys_follow_the_documented_schema(
         hub.jobs.cancel(jid.rsplit(":j:", 1)[1])
     assert hub.jobs.purge() == 3
     left = data_keys(store_servers, namespace)
-    assert left == {f"zl:{{{namespace}:jobs}}:s", f"zl:{{{namespace}:jobs}}:n"}, sorted(left)
-    n = f"zl:{{{namespace}:jobs}}:n"
-    owner = next(s for s in store_servers if n in s.keys(n))
-    assert owner.command("HGETALL", n) == ["~", "1"]
+    if hub.partitions == 1:
+        assert left == {f"zl:{{{namespace}:jobs}}:s", f"zl:{{{namespace}:jobs}}:n"}, sorted(left)
+    else:
+        assert all(re.fullmatch(prefix + "[sn]", k) for k in left), sorted(left)
+    for n in [k for k in left if k.endswith(":n")]:
+        owner = next(s for s in store_servers if n in s.keys(n))
+        assert owner.command("HGETALL", n) == ["~", "1"]

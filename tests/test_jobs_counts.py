@@ -7,9 +7,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jobs_backends
 import pytest
 import zerolag
 from servers import RedisServer
+
+# Every test here also runs with partitions=4, on the cluster and on the embedded store.
+backend = jobs_backends.backend
+partitions = jobs_backends.partitions
+store_url = jobs_backends.store_url
+store_servers = jobs_backends.store_servers
 
 
 def as_map(rows: list[Any]) -> dict[tuple[str, str], int]:
@@ -64,8 +71,10 @@ def test_counts_follow_every_move(hub: zerolag.Hub) -> None:
 
 
 def test_expired_claims_and_due_jobs_move_the_counts(hub: zerolag.Hub) -> None:
-    hub.jobs.enqueue("k", 1, max_attempts=1)
-    hub.jobs.enqueue("k", 2, delay=0.05)
+    # One key, so one partition: a claim moves the expired and due jobs of the partitions it
+    # visits (docs/scaling.md).
+    hub.jobs.enqueue("k", 1, max_attempts=1, key="p")
+    hub.jobs.enqueue("k", 2, delay=0.05, key="p")
     hub.jobs.claim("k", visibility=0.05)
     time.sleep(0.2)
     # This claim moves the expired one to dead and the due one to ready, then takes it.
@@ -102,11 +111,19 @@ def test_redis_rebuilds_counts_written_before_they_existed(
         pytest.skip("embedded: the schema step fills the table from the stored jobs")
     hub.jobs.enqueue_many([{"kind": "a", "payload": i} for i in range(3)])
     hub.jobs.enqueue("b", 1, delay=60)
-    key = f"zl:{{{namespace}:jobs}}:n"
-    (server,) = [s for s in store_servers if key in s.keys(f"zl:{{{namespace}:jobs}}:*")]
+    # The counts hash of each partition (one: `zl:{<ns>:jobs}:n`).
+    hashes = [
+        (s, k)
+        for s in store_servers
+        for k in s.keys(f"zl:{{{namespace}:jobs*")
+        if k.endswith("}:n")
+    ]
+    assert hashes
     # As an older version left it: no counts hash at all, or a wrong one without its marker.
-    server.command("DEL", key)
+    for server, key in hashes:
+        server.command("DEL", key)
     assert as_map(hub.jobs.counts()) == {("a", "ready"): 3, ("b", "delayed"): 1}
-    server.command("HSET", key, "ready:a", 99)
-    server.command("HDEL", key, "~")
+    for server, key in hashes:
+        server.command("HSET", key, "ready:a", 99)
+        server.command("HDEL", key, "~")
     assert as_map(hub.jobs.counts()) == {("a", "ready"): 3, ("b", "delayed"): 1}

@@ -15,9 +15,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import jobs_backends
 import pytest
 import zerolag
 from conftest import unique_namespace
+
+# Every test here also runs with partitions=4, on the cluster and on the embedded store.
+backend = jobs_backends.backend
+partitions = jobs_backends.partitions
+store_url = jobs_backends.store_url
+store_servers = jobs_backends.store_servers
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = 4

@@ -6,9 +6,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jobs_backends
 import pytest
 import zerolag
 from zerolag import ValidationError
+
+# Every test here also runs with partitions=4, on the cluster and on the embedded store.
+backend = jobs_backends.backend
+partitions = jobs_backends.partitions
+store_url = jobs_backends.store_url
+store_servers = jobs_backends.store_servers
 
 
 def all_pages(hub: zerolag.Hub, queue: str, limit: int, **kw: Any) -> list[str]:
@@ -24,11 +31,18 @@ def all_pages(hub: zerolag.Hub, queue: str, limit: int, **kw: Any) -> list[str]:
     raise AssertionError("no end of pages")
 
 
+# With partitions, the order of a queue is promised within a partition (docs/scaling.md): the
+# tests of order give their jobs one key, so they share a partition.
+K = "one-partition"
+
+
 def test_each_queue_in_worker_order_with_pages(hub: zerolag.Hub) -> None:
-    a = [hub.jobs.enqueue("a", i, priority=p).id for i, p in enumerate([0, 5, 0, 5, 1, 0, 2])]
-    b = hub.jobs.enqueue("b", "x").id
-    later = hub.jobs.enqueue("a", "later", delay=3600).id
-    soon = hub.jobs.enqueue("a", "soon", delay=600).id
+    a = [
+        hub.jobs.enqueue("a", i, priority=p, key=K).id for i, p in enumerate([0, 5, 0, 5, 1, 0, 2])
+    ]
+    b = hub.jobs.enqueue("b", "x", key=K).id
+    later = hub.jobs.enqueue("a", "later", delay=3600, key=K).id
+    soon = hub.jobs.enqueue("a", "soon", delay=600, key=K).id
     # Ready, per kind: highest priority first, then first enqueued.
     want = [a[1], a[3], a[6], a[4], a[0], a[2], a[5]]
     assert [j.id for j in hub.jobs.list("ready", kind="a")] == want
@@ -58,14 +72,23 @@ def test_each_queue_in_worker_order_with_pages(hub: zerolag.Hub) -> None:
 
 
 def test_kind_filter_and_a_retry_waiting_in_delayed(hub: zerolag.Hub) -> None:
-    x = hub.jobs.enqueue("x", 1, backoff=("fixed", 300)).id
-    hub.jobs.enqueue("y", 1, delay=60)
+    x = hub.jobs.enqueue("x", 1, backoff=("fixed", 300), key=K).id
+    hub.jobs.enqueue("y", 1, delay=60, key=K)
     (c,) = hub.jobs.claim("x")
     hub.jobs.fail(c, "try again")
     waiting = hub.jobs.list("delayed", kind="x")
     assert [(j.id, j.status, j.error) for j in waiting] == [(x, "failed", "try again")]
     assert [j.kind for j in hub.jobs.list("delayed")] == ["y", "x"]  # soonest first
     assert [j.kind for j in hub.jobs.list("delayed", status="pending")] == ["y"]
+
+
+def test_pages_go_through_every_partition(hub: zerolag.Hub) -> None:
+    # Without keys, jobs spread over the partitions; pages still list each job once.
+    ids = {j.id for j in hub.jobs.enqueue_many([{"kind": "s", "payload": i} for i in range(30)])}
+    for limit in (1, 4, 7, 30, 100):
+        got = all_pages(hub, "ready", limit, kind="s")
+        assert len(got) == 30 and set(got) == ids
+    assert len(all_pages(hub, "ready", 3, kind="nothing")) == 0
 
 
 def test_many_finished_jobs_page_through_without_loss(hub: zerolag.Hub) -> None:

@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -241,7 +241,8 @@ class Worker:
     * ``concurrency``: jobs run at once. ``visibility``: seconds a claim lasts without a
       heartbeat (the worker heartbeats every third of it while a handler runs), so a worker
       that dies loses its jobs to others after at most that long. ``batch``: most jobs one
-      claim takes (default: the free slots).
+      claim takes (default: the free slots). ``partitions``: the partitions of a partitioned
+      namespace the worker takes jobs from (default: all; docs/scaling.md).
     * Sync handlers that run past their job's ``timeout`` cannot be killed (Python threads
       cannot be): the attempt is failed at once, the slot freed, and the thread's eventual
       result dropped. Async handlers are cancelled.
@@ -261,6 +262,7 @@ class Worker:
         visibility: Seconds = 30.0,
         name: str | None = None,
         batch: int | None = None,
+        partitions: Sequence[int] | None = None,
     ) -> None:
         if isinstance(jobs, AsyncJobs):
             self._sync, self._async = jobs._sync_twin(), jobs
@@ -280,6 +282,8 @@ class Worker:
         self.visibility = vis
         self.name = name or _default_name()
         self.batch = batch
+        #: The partitions this worker is pinned to (None: all of the namespace's).
+        self.partitions = None if partitions is None else sorted({int(p) for p in partitions})
         self.stats = WorkerStats()
         self._stop = threading.Event()
         self._is_async = {k: inspect.iscoroutinefunction(h) for k, h in self.handlers.items()}
@@ -535,6 +539,7 @@ class Worker:
                         worker=self.name,
                         visibility=self.visibility,
                         block_ms=block,
+                        partitions=self.partitions,
                     )
                     with cond:
                         state["free"] -= len(claims)
@@ -702,6 +707,7 @@ class Worker:
                     worker=self.name,
                     visibility=self.visibility,
                     block_ms=0 if burst else 500,
+                    partitions=self.partitions,
                 )
                 for c in claims:
                     _log_claimed(c, self.name)

@@ -103,26 +103,36 @@ static COUNTS: LazyLock<Lua> = LazyLock::new(|| {
     )
 });
 
-/// The counts on Redis: one script (`lua/counts.lua`) reading the hash `J n`.
-pub async fn redis(r: Arc<Redis>, mut c: RedisConn, ns: String) -> Result<Vec<Count>> {
-    let p = super::redis::prefix(&ns);
-    let mut cmd = COUNTS.call(&format!("{p}n"));
-    cmd.arg(p);
-    let flat: Vec<String> = COUNTS.run(&r, &mut c, &cmd).await?;
-    let mut rows = Vec::with_capacity(flat.len() / 2);
-    for pair in flat.chunks_exact(2) {
-        let Some((state, kind)) = pair[0].split_once(':') else {
-            continue;
-        };
-        let n: i64 = pair[1].parse().unwrap_or(0);
-        if n > 0 && STATES.contains(&state) {
-            rows.push(Count {
-                kind: kind.to_string(),
-                state: state.to_string(),
-                count: n as u64,
-            });
+/// The counts on Redis: one script (`lua/counts.lua`) reading the hash `J n` of each of the
+/// `n` partitions (concurrently), summed.
+pub async fn redis(r: Arc<Redis>, c: RedisConn, ns: String, n: u16) -> Result<Vec<Count>> {
+    let runs = (0..n).map(|p| {
+        let (r, mut c) = (r.clone(), c.clone());
+        let pre = super::redis::prefix_in(&ns, p, n);
+        async move {
+            let mut cmd = COUNTS.call(&format!("{pre}n"));
+            cmd.arg(pre);
+            COUNTS.run::<Vec<String>>(&r, &mut c, &cmd).await
+        }
+    });
+    let mut sums: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for flat in super::redis::fan_out(&r, runs).await? {
+        for pair in flat.chunks_exact(2) {
+            let Some((state, kind)) = pair[0].split_once(':') else {
+                continue;
+            };
+            let v: i64 = pair[1].parse().unwrap_or(0);
+            if v > 0 && STATES.contains(&state) {
+                *sums
+                    .entry((kind.to_string(), state.to_string()))
+                    .or_default() += v as u64;
+            }
         }
     }
+    let mut rows: Vec<Count> = sums
+        .into_iter()
+        .map(|((kind, state), count)| Count { kind, state, count })
+        .collect();
     order(&mut rows);
     Ok(rows)
 }

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{
-    check_json, headers_text, job_id, ready_score, worker_name, Backoff, Headers, Job, NewJob,
-    MAX_ATTEMPTS, MAX_ERROR, SEQ_SPAN, STATUSES,
+    check_json, headers_text, job_id, partition_of, ready_score, worker_name, Backoff, Headers,
+    Job, NewJob, MAX_ATTEMPTS, MAX_ERROR, SEQ_SPAN, STATUSES,
 };
 use super::{redis as rd, sqlite, TOPIC};
 use crate::engine::{tri, Backend, Importer, Op, Page, Record, Redis, RedisConn, Sqlite};
@@ -29,10 +29,42 @@ use crate::transfer::record::{self, num, BATCH, PAGE};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case", deny_unknown_fields)]
 enum Rec {
-    /// The FIFO sequence counter (the last number given out).
-    Seq { n: u64 },
+    /// The FIFO sequence counter (the last number given out) of partition `p` (absent: 0;
+    /// a namespace with several partitions on Redis has one counter per partition).
+    Seq {
+        n: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        p: u16,
+    },
     /// One job and its place in the queues.
     Job(Box<JobRec>),
+}
+
+fn is_zero(p: &u16) -> bool {
+    *p == 0
+}
+
+/// The namespace's partition count as stored (`crate::engine::partition::count_key`; none:
+/// 1). Export and import read it themselves: the registry hands them no hub.
+async fn redis_count(r: &Redis, c: &mut RedisConn, ns: &str) -> Result<u16> {
+    let n: Option<i64> = redis::cmd("GET")
+        .arg(crate::engine::partition::count_key(ns))
+        .query_async(c)
+        .await
+        .map_err(|e| r.err(e))?;
+    Ok(n.unwrap_or(1)
+        .clamp(1, i64::from(crate::engine::partition::MAX)) as u16)
+}
+
+/// [`redis_count`] on the embedded store (`ns_partitions`).
+fn sqlite_count(c: &rusqlite::Connection, ns: &str) -> Result<u16> {
+    let n: Option<i64> = c
+        .query_row("SELECT n FROM ns_partitions WHERE ns = ?1", [ns], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(n.unwrap_or(1)
+        .clamp(1, i64::from(crate::engine::partition::MAX)) as u16)
 }
 
 /// One job as exported.
@@ -116,12 +148,19 @@ fn job_rec(j: Job, q: Queue, token: Option<String>) -> Result<Record> {
 }
 
 /// Where a page starts. SQLite: after job id `after`. Redis: rank `i` of the first of
-/// `zsets` (the queues' sorted sets still to read).
+/// `zsets` (the queues' sorted sets still to read) of partition `p` of `n`; `fresh` when
+/// that partition's counter and queue list are still to be read.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cursor {
     after: String,
     zsets: Vec<String>,
     i: usize,
+    #[serde(default)]
+    p: u16,
+    #[serde(default)]
+    n: u16,
+    #[serde(default)]
+    fresh: bool,
 }
 
 /// One page of jobs (the counter first).
@@ -144,7 +183,7 @@ fn sqlite_page(db: &Sqlite, ns: &str, cur: Option<Cursor>) -> Result<Page> {
             )
         })?;
         if let Some(n) = n {
-            records.push(record::record(&Rec::Seq { n: n as u64 })?);
+            records.push(record::record(&Rec::Seq { n: n as u64, p: 0 })?);
         }
     }
     let after = cur.map(|c| c.after).unwrap_or_default();
@@ -193,34 +232,42 @@ async fn redis_page(
     ns: String,
     cur: Option<Cursor>,
 ) -> Result<Page> {
-    let p = rd::prefix(&ns);
     let mut records = Vec::new();
-    let cur = match cur {
+    let mut cur = match cur {
         Some(c) => c,
-        None => {
-            let n: Option<u64> = redis::cmd("GET")
-                .arg(format!("{p}s"))
-                .query_async(&mut c)
-                .await
-                .map_err(|e| r.err(e))?;
-            if let Some(n) = n {
-                records.push(record::record(&Rec::Seq { n })?);
-            }
-            let mut ready: Vec<String> = r
-                .scan_keys(&format!("{p}r:*"))
-                .await?
-                .into_iter()
-                .filter_map(|k| k.strip_prefix(&p).map(String::from))
-                .collect();
-            ready.sort();
-            let mut zsets = vec!["f".to_string(), "d".into(), "x".into()];
-            zsets.extend(ready);
-            Cursor {
-                zsets,
-                ..Cursor::default()
-            }
-        }
+        None => Cursor {
+            n: redis_count(&r, &mut c, &ns).await?,
+            fresh: true,
+            ..Cursor::default()
+        },
     };
+    let n = cur.n.max(1);
+    let p = rd::prefix_in(&ns, cur.p, n);
+    if cur.fresh {
+        let s: Option<u64> = redis::cmd("GET")
+            .arg(format!("{p}s"))
+            .query_async(&mut c)
+            .await
+            .map_err(|e| r.err(e))?;
+        if let Some(s) = s {
+            records.push(record::record(&Rec::Seq { n: s, p: cur.p })?);
+        }
+        let mut ready: Vec<String> = r
+            .scan_keys(&format!("{p}r:*"))
+            .await?
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(&p).map(String::from))
+            .collect();
+        ready.sort();
+        let mut zsets = vec!["f".to_string(), "d".into(), "x".into()];
+        zsets.extend(ready);
+        cur = Cursor {
+            zsets,
+            p: cur.p,
+            n,
+            ..Cursor::default()
+        };
+    }
     let Some(z) = cur.zsets.first().cloned() else {
         return Ok(Page {
             records,
@@ -235,10 +282,10 @@ async fn redis_page(
         .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))?;
-    let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
-    let jobs = rd::get_many(r.clone(), c.clone(), ns.clone(), ids.clone()).await?;
+    let ids: Vec<(u16, String)> = rows.iter().map(|(id, _)| (cur.p, id.clone())).collect();
+    let jobs = rd::get_many(r.clone(), c.clone(), ns.clone(), n, ids.clone()).await?;
     let mut pipe = redis::pipe();
-    for id in &ids {
+    for (_, id) in &ids {
         pipe.hget(format!("{p}j:{id}"), "token");
     }
     let tokens: Vec<Option<String>> = if ids.is_empty() {
@@ -257,23 +304,30 @@ async fn redis_page(
         records.push(job_rec(job, q, token.filter(|t| !t.is_empty()))?);
     }
     let next = if rows.len() == PAGE {
-        Cursor {
+        Some(Cursor {
             i: cur.i + PAGE,
             ..cur
-        }
-    } else {
-        Cursor {
+        })
+    } else if cur.zsets.len() > 1 {
+        Some(Cursor {
             zsets: cur.zsets[1..].to_vec(),
+            p: cur.p,
+            n,
             ..Cursor::default()
-        }
+        })
+    } else if cur.p + 1 < n {
+        Some(Cursor {
+            p: cur.p + 1,
+            n,
+            fresh: true,
+            ..Cursor::default()
+        })
+    } else {
+        None
     };
     Ok(Page {
         records,
-        next: if next.zsets.is_empty() {
-            None
-        } else {
-            Some(record::next(&next)?)
-        },
+        next: next.map(|c| record::next(&c)).transpose()?,
     })
 }
 
@@ -288,7 +342,7 @@ pub fn import(b: &Backend, ns: &str) -> Box<dyn Importer> {
 
 /// What a batch writes.
 enum Item {
-    Seq(u64),
+    Seq(u64, u16),
     Job(Box<(JobRec, Queue)>),
 }
 
@@ -322,6 +376,7 @@ fn check(j: JobRec) -> Result<(JobRec, Queue)> {
         timeout: j.timeout,
         idempotency_key: j.idempotency_key.clone(),
         headers: j.headers.clone(),
+        key: None,
     };
     new.into_job(0.0)
         .map_err(|e| crate::error::context(e, format!("job {:?}", j.id)))?;
@@ -388,7 +443,7 @@ impl Import {
 impl Importer for Import {
     fn add(&mut self, rec: Record) -> Result<Option<Op<()>>> {
         self.batch.push(match record::parse("jobs", rec)? {
-            Rec::Seq { n } => Item::Seq(n),
+            Rec::Seq { n, p } => Item::Seq(n, p),
             Rec::Job(j) => Item::Job(Box::new(check(*j)?)),
         });
         Ok(if self.batch.len() >= BATCH {
@@ -405,20 +460,21 @@ impl Importer for Import {
 
 fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
     db.with_tx_on(TOPIC, |tx| {
+        let n = sqlite_count(tx, ns)?;
         let mut ins = tx.prepare_cached(
             "INSERT INTO jobs (ns, id, kind, payload, priority, status, q, seq, due, attempts,
                max_attempts, bk, bb, timeout, run_at, created_at, started_at, finished_at,
-               result, error, progress, idem, token, worker, headers)
+               result, error, progress, idem, token, worker, headers, part)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-               ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+               ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         )?;
         for item in batch {
             let (j, q) = match item {
-                Item::Seq(n) => {
+                Item::Seq(s, _) => {
                     tx.execute(
                         "INSERT INTO job_seq (ns, n) VALUES (?1, ?2)
                          ON CONFLICT (ns) DO UPDATE SET n = max(n, excluded.n)",
-                        params![ns, *n as i64],
+                        params![ns, *s as i64],
                     )?;
                     continue;
                 }
@@ -430,6 +486,7 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
                 Queue::Delayed(d) => (2, 0, d),
                 Queue::Running(d) => (3, 0, d),
             };
+            let part = partition_of(&j.id, n)?;
             let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
             let bk = if j.backoff == "fixed" { "f" } else { "e" };
             record::sqlite_insert(
@@ -458,7 +515,8 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
                     j.idempotency_key,
                     j.token,
                     j.worker,
-                    (!j.headers.is_empty()).then(|| headers_text(&j.headers))
+                    (!j.headers.is_empty()).then(|| headers_text(&j.headers)),
+                    part
                 ]),
                 "job (or its idempotency key)",
                 &j.id,
@@ -468,19 +526,31 @@ fn sqlite_write(db: &Sqlite, ns: &str, batch: &[Item]) -> Result<()> {
     })
 }
 
+/// One partition's share of an import batch: its pipeline, and the replies that say whether
+/// a job or an idempotency key came twice.
+type PartWrite<'a> = (redis::Pipeline, Vec<(&'a str, &'a str)>);
+
 async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Item>) -> Result<()> {
-    let p = rd::prefix(&ns);
-    let mut pipe = redis::pipe();
-    // Replies that say whether a job or an idempotency key came twice.
-    let mut checks: Vec<(&str, &str)> = Vec::new();
+    let n = redis_count(&r, &mut c, &ns).await?;
+    // Each partition's FIFO counter ends at least at the highest sequence number it holds
+    // (counters and ready jobs from another count of partitions land where their ids route).
+    let mut seqs: std::collections::BTreeMap<u16, u64> = Default::default();
+    let mut pipes: std::collections::BTreeMap<u16, PartWrite<'_>> = Default::default();
     for item in &batch {
         let (j, q) = match item {
-            Item::Seq(n) => {
-                pipe.set(format!("{p}s"), *n).ignore();
+            Item::Seq(s, p) => {
+                let t = if n == 1 { 0 } else { *p % n };
+                let e = seqs.entry(t).or_default();
+                *e = (*e).max(*s);
                 continue;
             }
             Item::Job(b) => (&b.0, b.1),
         };
+        let part = partition_of(&j.id, n)?;
+        let p = rd::prefix_in(&ns, part, n);
+        let (pipe, checks) = pipes
+            .entry(part)
+            .or_insert_with(|| (redis::pipe(), Vec::new()));
         let k = format!("{p}j:{}", j.id);
         pipe.cmd("HSETNX").arg(&k).arg("kind").arg(&j.kind);
         checks.push(("job", &j.id));
@@ -515,11 +585,15 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
             }
         }
         let (qf, zset, score) = match q {
-            Queue::Ready(s) => (
-                "r",
-                format!("r:{}", j.kind),
-                format!("{:.0}", ready_score(j.priority, s)),
-            ),
+            Queue::Ready(s) => {
+                let e = seqs.entry(part).or_default();
+                *e = (*e).max(s);
+                (
+                    "r",
+                    format!("r:{}", j.kind),
+                    format!("{:.0}", ready_score(j.priority, s)),
+                )
+            }
             Queue::Delayed(d) => ("d", "d".into(), num(d)),
             Queue::Running(d) => ("x", "x".into(), num(d)),
             Queue::Done => ("", "f".into(), num(j.finished_at.unwrap_or(j.created_at))),
@@ -544,12 +618,32 @@ async fn redis_write(r: Arc<Redis>, mut c: RedisConn, ns: String, batch: Vec<Ite
             checks.push(("idempotency key", key));
         }
     }
-    // The per kind and state counts are rebuilt at their next read (`super::counts`).
-    pipe.cmd("HDEL").arg(format!("{p}n")).arg("~").ignore();
-    let got: Vec<RValue> = pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
-    for (v, (what, id)) in got.iter().zip(checks) {
-        if matches!(v, RValue::Nil | RValue::Int(0)) {
-            return Err(record::duplicate(what, id));
+    for (part, (mut pipe, checks)) in pipes {
+        // The per kind and state counts are rebuilt at their next read (`super::counts`).
+        let p = rd::prefix_in(&ns, part, n);
+        pipe.cmd("HDEL").arg(format!("{p}n")).arg("~").ignore();
+        let got: Vec<RValue> = pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
+        for (v, (what, id)) in got.iter().zip(checks) {
+            if matches!(v, RValue::Nil | RValue::Int(0)) {
+                return Err(record::duplicate(what, id));
+            }
+        }
+    }
+    // An import writes into an empty namespace alone, so read-then-write is safe here.
+    for (part, s) in seqs {
+        let key = format!("{}s", rd::prefix_in(&ns, part, n));
+        let now: Option<u64> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut c)
+            .await
+            .map_err(|e| r.err(e))?;
+        if now.is_none_or(|v| v < s) {
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg(s)
+                .query_async(&mut c)
+                .await
+                .map_err(|e| r.err(e))?;
         }
     }
     Ok(())

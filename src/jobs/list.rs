@@ -6,7 +6,10 @@
 //! status. The cursor is opaque (a position in the queue on Redis, where a page reads at most
 //! [`MAX_SCAN`] entries, so a filter that matches little may return a short page with a
 //! cursor); a listing is not a snapshot: jobs that move between pages may be missed or seen
-//! twice.
+//! twice. In a namespace with several partitions on Redis, a listing goes partition by
+//! partition (0 first), each in the queue's order; its cursor names the partition
+//! (`<partition>:<position>`). The embedded store keeps one table and lists in the queue's
+//! order across partitions.
 
 use super::model::{Job, STATUSES};
 use crate::error::{Error, Result};
@@ -59,6 +62,8 @@ pub struct Listing {
     pub queue: Queue,
     pub kind: Option<String>,
     pub status: Option<String>,
+    /// The partition the page starts in (Redis with several partitions, see [`Listing::new`]).
+    pub part: u16,
     pub start: u64,
     pub limit: usize,
 }
@@ -94,16 +99,21 @@ impl Listing {
                 "limit must be 1 to {MAX_LIMIT}, got {limit}"
             )));
         }
-        let start = match cursor {
-            None => 0,
-            Some(c) => c
-                .parse::<u64>()
-                .map_err(|_| Error::validation(format!("not a job list cursor: {c:?}")))?,
+        let bad = || Error::validation(format!("not a job list cursor: {cursor:?}"));
+        // `<position>`, or `<partition>:<position>` in a partitioned namespace on Redis.
+        let (part, start) = match cursor.map(|c| c.split_once(':').unwrap_or(("", c))) {
+            None => (0, 0),
+            Some(("", pos)) => (0, pos.parse::<u64>().map_err(|_| bad())?),
+            Some((p, pos)) => (
+                p.parse::<u16>().map_err(|_| bad())?,
+                pos.parse::<u64>().map_err(|_| bad())?,
+            ),
         };
         Ok(Listing {
             queue,
             kind,
             status,
+            part,
             start,
             limit,
         })

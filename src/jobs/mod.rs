@@ -10,9 +10,12 @@ pub mod list;
 pub mod model;
 pub mod redis;
 pub mod requeue;
+pub mod route;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_partitions;
 #[cfg(test)]
 mod tests_workers;
 pub mod workers;
@@ -20,7 +23,7 @@ pub mod workers;
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::model::{check_json, cut_error, job_id, worker_name, MAX_BATCH};
+use self::model::{check_json, cut_error, job_id, partition_of, worker_name, MAX_BATCH};
 pub use self::model::{Ack, Backoff, Claim, Claimed, Finish, Headers, Job, NewJob, Outcome};
 use crate::engine::{tri, Backend, Op};
 use crate::engine::{Capability, Migration, Topic};
@@ -50,6 +53,10 @@ pub const CAPABILITY: Capability = Capability {
             version: 23,
             sql: sqlite::HEADERS_SCHEMA,
         },
+        Migration {
+            version: 28,
+            sql: sqlite::PART_SCHEMA,
+        },
     ],
     rows: sqlite::rows,
     clear: sqlite::clear,
@@ -72,6 +79,8 @@ pub const MAX_VISIBILITY: f64 = 86_400.0;
 pub struct Jobs {
     backend: Backend,
     ns: Arc<str>,
+    /// The namespace's partition count (`crate::engine::partition`; 1: today's layout).
+    n: u16,
 }
 
 fn too_many(n: usize, what: &str) -> Option<Error> {
@@ -89,9 +98,31 @@ fn check_visibility(v: f64) -> Result<()> {
 }
 
 impl Jobs {
-    /// The jobs of `ns` on `backend`.
-    pub fn new(backend: Backend, ns: Arc<str>) -> Jobs {
-        Jobs { backend, ns }
+    /// The jobs of `ns` on `backend`, spread over `partitions` (see [`route`]).
+    pub fn new(backend: Backend, ns: Arc<str>, partitions: u16) -> Jobs {
+        Jobs {
+            backend,
+            ns,
+            n: partitions.max(1),
+        }
+    }
+
+    /// The namespace's partition count.
+    pub fn partitions(&self) -> u16 {
+        self.n
+    }
+
+    /// The partition job `id` belongs to (ValidationError for one naming a partition the
+    /// namespace does not have).
+    pub fn partition_of(&self, id: &str) -> Result<u16> {
+        partition_of(id, self.n)
+    }
+
+    /// Each id's partition, checking the ids.
+    fn parts_of<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<Vec<u16>> {
+        ids.into_iter()
+            .map(|i| job_id(i).and_then(|i| partition_of(i, self.n)))
+            .collect()
     }
 
     /// The namespace.
@@ -111,8 +142,10 @@ impl Jobs {
         })
     }
 
-    /// Enqueues jobs atomically (all or none). A job whose idempotency key is already in use
-    /// (by a stored job or an earlier one in the batch) comes back as that job instead.
+    /// Enqueues jobs atomically (all or none; with several partitions on Redis, all or none
+    /// per partition). A job whose idempotency key is already in use (by a stored job or an
+    /// earlier one in the batch) comes back as that job instead. Each job goes to the
+    /// partition [`route::of_job`] picks, and its id names it.
     pub fn enqueue_many(&self, items: Vec<NewJob>) -> Op<Vec<Job>> {
         if items.is_empty() {
             return Op::Ready(Ok(vec![]));
@@ -121,11 +154,18 @@ impl Jobs {
             return Op::Ready(Err(e));
         }
         let at = model::now();
-        let jobs: Vec<Job> = tri!(items.into_iter().map(|n| n.into_job(at)).collect());
+        let n = self.n;
+        let mut jobs = Vec::with_capacity(items.len());
+        for item in items {
+            let p = route::of_job(&item, n);
+            let mut j = tri!(item.into_job(at));
+            j.id = model::with_partition(j.id, p, n);
+            jobs.push((p, j));
+        }
         self.backend.call(
             (self.ns(), jobs),
             move |db, (ns, jobs)| sqlite::enqueue_many(db, &ns, jobs, at),
-            move |r, c, (ns, jobs)| redis::enqueue_many(r, c, ns, jobs, at),
+            move |r, c, (ns, jobs)| redis::enqueue_many(r, c, ns, n, jobs, at),
         )
     }
 
@@ -141,44 +181,54 @@ impl Jobs {
         if let Some(e) = too_many(ids_.len(), "ids") {
             return Op::Ready(Err(e));
         }
-        if let Some(e) = ids_.iter().find_map(|i| job_id(i).err()) {
-            return Op::Ready(Err(e));
-        }
+        let parts = tri!(self.parts_of(ids_.iter().map(String::as_str)));
+        let n = self.n;
         self.backend.call(
             (self.ns(), ids_),
             |db, (ns, ids_)| sqlite::get_many(db, &ns, &ids_),
-            |r, c, (ns, ids_)| redis::get_many(r, c, ns, ids_),
+            move |r, c, (ns, ids_)| {
+                redis::get_many(r, c, ns, n, parts.into_iter().zip(ids_).collect())
+            },
         )
     }
 
     /// One page of a queue's jobs (see [`list`]).
     pub fn list(&self, l: list::Listing) -> Op<list::JobPage> {
+        let n = self.n;
+        if l.part >= n {
+            return Op::Ready(Err(Error::validation(format!(
+                "not a job list cursor of this namespace (partition {} of {n})",
+                l.part
+            ))));
+        }
         self.backend.call(
             (self.ns(), l),
             |db, (ns, l)| sqlite::list(db, &ns, &l),
-            |r, c, (ns, l)| redis::list(r, c, ns, l),
+            move |r, c, (ns, l)| redis::list(r, c, ns, n, l),
         )
     }
 
     /// How many jobs each kind has in each state ([`counts::STATES`]), zero counts left out,
     /// ordered by kind then state: one read whatever the number of jobs.
     pub fn counts(&self) -> Op<Vec<counts::Count>> {
+        let n = self.n;
         self.backend.call(
             self.ns(),
             |db, ns| db.with(|c| counts::sqlite(c, &ns)),
-            counts::redis,
+            move |r, c, ns| counts::redis(r, c, ns, n),
         )
     }
 
     /// Cancels a job that has not finished (true), or reports that it had (false). A running
     /// job's worker learns at its next heartbeat or finish, whose result is then dropped.
     pub fn cancel(&self, id: &str) -> Op<bool> {
-        tri!(job_id(id));
+        let p = tri!(self.parts_of([id]))[0];
         let at = model::now();
+        let n = self.n;
         self.backend.call(
             (self.ns(), id.to_string()),
             move |db, (ns, id)| sqlite::cancel(db, &ns, &id, at),
-            move |r, c, (ns, id)| redis::cancel(r, c, ns, id, at),
+            move |r, c, (ns, id)| redis::cancel(r, c, ns, (p, n), id, at),
         )
     }
 
@@ -195,6 +245,26 @@ impl Jobs {
         visibility: f64,
         block: Duration,
     ) -> Op<Claimed> {
+        self.claim_in(kinds, count, worker, visibility, block, None)
+    }
+
+    /// [`Jobs::claim`] from the partitions `pinned` only (None: all of the namespace's).
+    /// Partitions are visited in an order that rotates with every claim (see
+    /// [`route::claim_order`]) until `count` jobs are taken; priorities and FIFO order hold
+    /// within a partition. A blocking claim wakes on work in any partition.
+    pub fn claim_in(
+        &self,
+        kinds: Vec<String>,
+        count: usize,
+        worker: &str,
+        visibility: f64,
+        block: Duration,
+        pinned: Option<Vec<i64>>,
+    ) -> Op<Claimed> {
+        let n = self.n;
+        let watched = tri!(route::pinned(pinned, n));
+        // The embedded store filters by partition only when the worker is pinned to some.
+        let only = (watched.len() < usize::from(n)).then(|| watched.clone());
         let check = || -> Result<()> {
             if kinds.is_empty() {
                 return Err(Error::validation("claim needs at least one job kind"));
@@ -216,8 +286,18 @@ impl Jobs {
         kinds.dedup();
         self.backend.call(
             (self.ns(), kinds, worker.to_string()),
-            move |db, (ns, k, w)| sqlite::claim(db, &ns, &k, count, &w, visibility, block),
-            move |r, c, (ns, k, w)| redis::claim(r, c, ns, k, count, w, visibility, block),
+            move |db, (ns, k, w)| {
+                sqlite::claim(db, &ns, &k, count, &w, visibility, block, only.as_deref())
+            },
+            move |r, c, (ns, k, w)| {
+                let how = redis::ClaimArgs {
+                    kinds: k,
+                    count,
+                    worker: w,
+                    visibility,
+                };
+                redis::claim(r, c, ns, n, watched, how, block)
+            },
         )
     }
 
@@ -229,8 +309,8 @@ impl Jobs {
             return Op::Ready(Err(e));
         }
         let mut items = items;
+        let parts = tri!(self.parts_of(items.iter().map(|f| f.id.as_str())));
         for f in &mut items {
-            tri!(job_id(&f.id));
             if let Outcome::Failed { error, .. } = &mut f.outcome {
                 *error = cut_error(std::mem::take(error));
             }
@@ -246,10 +326,13 @@ impl Jobs {
             }
         }
         let at = model::now();
+        let n = self.n;
         self.backend.call(
             (self.ns(), items),
             move |db, (ns, items)| sqlite::finish(db, &ns, items, at),
-            move |r, c, (ns, items)| redis::finish(r, c, ns, items, at),
+            move |r, c, (ns, items)| {
+                redis::finish(r, c, ns, n, parts.into_iter().zip(items).collect(), at)
+            },
         )
     }
 
@@ -264,17 +347,28 @@ impl Jobs {
             return Op::Ready(Err(e));
         }
         tri!(check_visibility(visibility));
+        let parts = tri!(self.parts_of(items.iter().map(|i| i.0.as_str())));
         let mut enc = Vec::with_capacity(items.len());
         for (id, token, p) in items {
-            tri!(job_id(&id));
             let p = tri!(p.map(|v| check_json("progress", &v)).transpose());
             enc.push((id, token, p));
         }
         let at = model::now();
+        let n = self.n;
         self.backend.call(
             (self.ns(), enc),
             move |db, (ns, enc)| sqlite::heartbeat(db, &ns, enc, visibility, at),
-            move |r, c, (ns, enc)| redis::heartbeat(r, c, ns, enc, visibility, at),
+            move |r, c, (ns, enc)| {
+                redis::heartbeat(
+                    r,
+                    c,
+                    ns,
+                    n,
+                    parts.into_iter().zip(enc).collect(),
+                    visibility,
+                    at,
+                )
+            },
         )
     }
 
@@ -293,10 +387,11 @@ impl Jobs {
             )));
         }
         let before = model::now() - older_than;
+        let n = self.n;
         self.backend.call(
             self.ns(),
             move |db, ns| sqlite::purge(db, &ns, before, limit),
-            move |r, c, ns| redis::purge(r, c, ns, before, limit),
+            move |r, c, ns| redis::purge(r, c, ns, n, before, limit),
         )
     }
 }

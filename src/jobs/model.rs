@@ -168,6 +168,9 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     /// Metadata for the worker (see [`Headers`]).
     pub headers: Headers,
+    /// Ordering / partition key: jobs with the same key go to the same partition (see
+    /// [`super::route`]); not stored.
+    pub key: Option<String>,
 }
 
 impl NewJob {
@@ -183,6 +186,7 @@ impl NewJob {
             timeout: None,
             idempotency_key: None,
             headers: Headers::new(),
+            key: None,
         }
     }
 
@@ -191,6 +195,9 @@ impl NewJob {
         ids::id("job kind", &self.kind)?;
         if let Some(k) = &self.idempotency_key {
             ids::id("idempotency key", k)?;
+        }
+        if let Some(k) = &self.key {
+            ids::id("job key", k)?;
         }
         if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&self.priority) {
             return Err(Error::validation(format!(
@@ -409,6 +416,37 @@ pub use crate::clock::now;
 pub fn new_id() -> String {
     let ms = (now() * 1000.0) as u64;
     format!("j{ms:011x}{:016x}", rand::random::<u64>())
+}
+
+/// The id of a job of partition `p` among `n`: `id` itself when `n == 1` (today's ids), else
+/// `id` + `-` + `p` (job ids are otherwise hex, so the suffix is unambiguous).
+pub fn with_partition(id: String, p: u16, n: u16) -> String {
+    if n <= 1 {
+        id
+    } else {
+        format!("{id}-{p}")
+    }
+}
+
+/// The partition a job id belongs to among `n`, without a lookup: 0 when `n == 1`; else the
+/// number after the id's last `-` (ValidationError when it names a partition `>= n`); an id
+/// without one (a job from a namespace with one partition, imported) goes by
+/// [`crate::engine::partition::of_key`] of the whole id.
+pub fn partition_of(id: &str, n: u16) -> Result<u16> {
+    if n <= 1 {
+        return Ok(0);
+    }
+    let suffix = id
+        .rsplit_once('-')
+        .map(|(_, s)| s)
+        .filter(|s| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit()));
+    match suffix.map(str::parse::<u32>) {
+        Some(Ok(p)) if p < u32::from(n) => Ok(p as u16),
+        Some(_) => Err(Error::validation(format!(
+            "job id {id:?} names a partition this namespace does not have (it has {n})"
+        ))),
+        None => Ok(crate::engine::partition::of_key(id, n)),
+    }
 }
 
 /// A new claim token.

@@ -70,14 +70,15 @@ impl Requeue {
 impl Jobs {
     /// Requeues dead jobs (see the module); returns how many moved.
     pub fn requeue(&self, what: Requeue) -> Op<u64> {
-        tri!(match &what {
-            Requeue::Ids(ids) => ids.iter().try_for_each(|i| job_id(i).map(|_| ())),
-            Requeue::Dead { .. } => Ok(()),
+        let parts = tri!(match &what {
+            Requeue::Ids(ids) => self.parts_of(ids.iter().map(String::as_str)),
+            Requeue::Dead { .. } => Ok(vec![]),
         });
+        let n = self.n;
         self.backend.call(
             (self.ns(), what),
             |db, (ns, what)| sqlite::requeue(db, &ns, what),
-            |r, c, (ns, what)| redis::requeue(r, c, ns, what),
+            move |r, c, (ns, what)| redis::requeue(r, c, ns, n, parts, what),
         )
     }
 }
@@ -147,7 +148,8 @@ pub mod sqlite {
 /// The Redis half: `lua/requeue.lua`, one call per batch.
 pub mod redis {
     use super::*;
-    use crate::jobs::redis::{prefix, TOPIC};
+    use crate::jobs::redis::{prefix_in, TOPIC};
+    use crate::jobs::route::group;
 
     static REQUEUE: LazyLock<Lua> = LazyLock::new(|| {
         Lua::new(
@@ -156,8 +158,8 @@ pub mod redis {
         )
     });
 
-    fn start(ns: &str, mode: &str) -> ::redis::Cmd {
-        let p = prefix(ns);
+    fn start(ns: &str, (p, n): (u16, u16), mode: &str) -> ::redis::Cmd {
+        let p = prefix_in(ns, p, n);
         let mut cmd = REQUEUE.call(&format!("{p}s"));
         cmd.arg(p)
             .arg(format!("{:.3}", now()))
@@ -166,45 +168,69 @@ pub mod redis {
         cmd
     }
 
+    /// Requeues by id (one script per partition, concurrently), or the dead jobs partition by
+    /// partition (0 first) while the limit allows.
     pub async fn requeue(
         r: Arc<Redis>,
-        mut c: RedisConn,
+        c: RedisConn,
         ns: String,
+        n: u16,
+        parts: Vec<u16>,
         what: Requeue,
     ) -> Result<u64> {
         let (kind, limit) = match what {
             Requeue::Ids(ids) => {
-                let mut cmd = start(&ns, "i");
-                cmd.arg(ids.len());
-                for i in &ids {
-                    cmd.arg(i);
-                }
-                let (n, _): (u64, i64) = REQUEUE.run(&r, &mut c, &cmd).await?;
-                if n > 0 {
+                let runs =
+                    group(parts.into_iter().zip(ids).collect())
+                        .into_iter()
+                        .map(|(p, part)| {
+                            let (r, mut c, ns) = (r.clone(), c.clone(), ns.clone());
+                            async move {
+                                let mut cmd = start(&ns, (p, n), "i");
+                                cmd.arg(part.len());
+                                for (_, i) in &part {
+                                    cmd.arg(i);
+                                }
+                                let (k, _): (u64, i64) = REQUEUE.run(&r, &mut c, &cmd).await?;
+                                Ok::<_, Error>(k)
+                            }
+                        });
+                let moved: u64 = crate::jobs::redis::fan_out(&r, runs)
+                    .await?
+                    .into_iter()
+                    .sum();
+                if moved > 0 {
                     r.wakeups(&ns).fire(TOPIC);
                 }
-                return Ok(n);
+                return Ok(moved);
             }
             Requeue::Dead { kind, limit } => (kind, limit),
         };
         let mut total = 0u64;
-        let mut pos = 0i64;
-        loop {
-            let want = limit.map_or(BATCH, |l| (l - total).min(BATCH));
-            let mut cmd = start(&ns, "k");
-            cmd.arg(kind.as_deref().unwrap_or(""))
-                .arg(pos)
-                .arg(want)
-                .arg(SCAN);
-            let (n, next): (u64, i64) = REQUEUE.run(&r, &mut c, &cmd).await?;
-            if n > 0 {
-                r.wakeups(&ns).fire(TOPIC);
+        for p in 0..n {
+            if limit.is_some_and(|l| total >= l) {
+                break;
             }
-            total += n;
-            if next < 0 || limit.is_some_and(|l| total >= l) {
-                return Ok(total);
+            let mut c = c.clone();
+            let mut pos = 0i64;
+            loop {
+                let want = limit.map_or(BATCH, |l| (l - total).min(BATCH));
+                let mut cmd = start(&ns, (p, n), "k");
+                cmd.arg(kind.as_deref().unwrap_or(""))
+                    .arg(pos)
+                    .arg(want)
+                    .arg(SCAN);
+                let (k, next): (u64, i64) = REQUEUE.run(&r, &mut c, &cmd).await?;
+                if k > 0 {
+                    r.wakeups(&ns).fire(TOPIC);
+                }
+                total += k;
+                if next < 0 || limit.is_some_and(|l| total >= l) {
+                    break;
+                }
+                pos = next;
             }
-            pos = next;
         }
+        Ok(total)
     }
 }

@@ -44,6 +44,10 @@ pub(crate) const COLS: &str =
 /// Step 21: the headers column (JSON object text, NULL for none).
 pub const HEADERS_SCHEMA: &str = "ALTER TABLE jobs ADD COLUMN headers TEXT;";
 
+/// Step 28: the partition a job belongs to (`super::route`; 0 in a namespace with one
+/// partition, so rows from before stay right), read by claims pinned to partitions.
+pub const PART_SCHEMA: &str = "ALTER TABLE jobs ADD COLUMN part INTEGER NOT NULL DEFAULT 0;";
+
 /// Most expired entries one claim moves (the rest move on the next claim).
 const SWEEP: i64 = 1000;
 
@@ -106,19 +110,19 @@ pub(super) fn next_seq(tx: &Transaction<'_>, ns: &str, k: i64) -> Result<i64> {
 }
 
 /// Enqueues all jobs or none; an idempotency key already in use returns that job instead.
-pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Vec<Job>> {
+pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<(u16, Job)>, at: f64) -> Result<Vec<Job>> {
     db.with_tx_on(super::TOPIC, |tx| {
         let mut out = Vec::with_capacity(jobs.len());
-        let ready = jobs.iter().filter(|j| j.run_at <= at).count() as i64;
+        let ready = jobs.iter().filter(|(_, j)| j.run_at <= at).count() as i64;
         let mut seq = if ready > 0 { next_seq(tx, ns, ready)? } else { 0 };
         let mut find = tx.prepare_cached("SELECT id FROM jobs WHERE ns = ?1 AND idem = ?2")?;
         let mut ins = tx.prepare_cached(
             "INSERT INTO jobs (ns, id, kind, payload, priority, status, q, seq, due, attempts, \
-             max_attempts, bk, bb, timeout, run_at, created_at, idem, headers) \
+             max_attempts, bk, bb, timeout, run_at, created_at, idem, headers, part) \
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-             ?16)",
+             ?16, ?17)",
         )?;
-        for j in jobs {
+        for (part, j) in jobs {
             if let Some(k) = &j.idempotency_key {
                 let existing: Option<String> =
                     find.query_row(params![ns, k], |r| r.get(0)).optional()?;
@@ -153,6 +157,7 @@ pub fn enqueue_many(db: &Sqlite, ns: &str, jobs: Vec<Job>, at: f64) -> Result<Ve
                 j.created_at,
                 j.idempotency_key,
                 (!j.headers.is_empty()).then(|| headers_text(&j.headers)),
+                part,
             ])?;
             out.push(j);
         }
@@ -286,6 +291,7 @@ pub fn deadline(at: f64, visibility: f64, timeout: Option<f64>, started: f64) ->
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn claim_once(
     tx: &Transaction<'_>,
     ns: &str,
@@ -294,22 +300,32 @@ fn claim_once(
     worker: &str,
     visibility: f64,
     at: f64,
+    only: Option<&[u16]>,
 ) -> Result<Claimed> {
     sweep(tx, ns, at)?;
-    // Best `count` per kind, merged by (priority desc, seq asc).
+    // Best `count` per kind, merged by (priority desc, seq asc); a pinned worker's from its
+    // partitions only (`?4`: a JSON list of them).
     let mut cand: Vec<(i64, i64, String)> = Vec::new();
     {
-        let mut st = tx.prepare_cached(
+        let mut st = tx.prepare_cached(if only.is_some() {
             "SELECT priority, seq, id FROM jobs WHERE ns = ?1 AND q = 1 AND kind = ?2 \
-             ORDER BY priority DESC, seq LIMIT ?3",
-        )?;
+             AND part IN (SELECT value FROM json_each(?4)) ORDER BY priority DESC, seq LIMIT ?3"
+        } else {
+            "SELECT priority, seq, id FROM jobs WHERE ns = ?1 AND q = 1 AND kind = ?2 \
+             ORDER BY priority DESC, seq LIMIT ?3"
+        })?;
+        let pins = only.map(serde_json::to_string).transpose()?;
         for k in kinds {
-            let rows = st.query_map(params![ns, k, count as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-            for row in rows {
-                cand.push(row?);
-            }
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+            let rows: Vec<(i64, i64, String)> = match &pins {
+                Some(pins) => st
+                    .query_map(params![ns, k, count as i64, pins], row)?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => st
+                    .query_map(params![ns, k, count as i64], row)?
+                    .collect::<rusqlite::Result<_>>()?,
+            };
+            cand.extend(rows);
         }
     }
     cand.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -357,7 +373,8 @@ fn claim_once(
     Ok(Claimed { jobs, next_due })
 }
 
-/// Claims up to `count` ready jobs of `kinds`, waiting up to `block` for one.
+/// Claims up to `count` ready jobs of `kinds` (of the partitions `only`, when pinned),
+/// waiting up to `block` for one.
 #[allow(clippy::too_many_arguments)]
 pub fn claim(
     db: &Sqlite,
@@ -367,13 +384,14 @@ pub fn claim(
     worker: &str,
     visibility: f64,
     block: Duration,
+    only: Option<&[u16]>,
 ) -> Result<Claimed> {
     let until = Instant::now() + block;
     loop {
         let mut w = db.watch(super::TOPIC)?;
         let at = super::model::now();
         let c = db.with_tx_on(super::TOPIC, |tx| {
-            claim_once(tx, ns, kinds, count, worker, visibility, at)
+            claim_once(tx, ns, kinds, count, worker, visibility, at, only)
         })?;
         let left = until.saturating_duration_since(Instant::now());
         if !c.jobs.is_empty() || left.is_zero() {

@@ -131,15 +131,21 @@ fn sort(v: &mut [WorkerInfo]) {
     v.sort_by(|a, b| a.started.total_cmp(&b.started).then(a.id.cmp(&b.id)));
 }
 
+/// The key prefix of the workers registry: partition 0's (one registry per namespace).
+fn registry(ns: &str, n: u16) -> String {
+    crate::jobs::redis::prefix_in(ns, 0, n)
+}
+
 impl Jobs {
     /// Registers (or registers again) a worker; its counts start at zero.
     pub fn register_worker(&self, w: WorkerSpec) -> Op<()> {
+        let n = self.n;
         tri!(w.check());
         let at = now();
         self.backend.call(
             (self.ns(), w),
             move |db, (ns, w)| sqlite::register(db, &ns, &w, at),
-            move |r, c, (ns, w)| redis::register(r, c, ns, w, at),
+            move |r, c, (ns, w)| redis::register(r, c, registry(&ns, n), w, at),
         )
     }
 
@@ -147,22 +153,24 @@ impl Jobs {
     /// know it (never registered, unregistered, or dropped after [`FORGET`] seconds of
     /// silence): the worker registers again.
     pub fn beat_worker(&self, id: &str, done: u64, failed: u64) -> Op<bool> {
+        let n = self.n;
         tri!(worker_name(id));
         let at = now();
         self.backend.call(
             (self.ns(), id.to_string()),
             move |db, (ns, id)| sqlite::beat(db, &ns, &id, done, failed, at),
-            move |r, c, (ns, id)| redis::beat(r, c, ns, id, done, failed, at),
+            move |r, c, (ns, id)| redis::beat(r, c, registry(&ns, n), id, done, failed, at),
         )
     }
 
     /// Removes worker `id` from the registry (a clean stop); false if it was not there.
     pub fn unregister_worker(&self, id: &str) -> Op<bool> {
+        let n = self.n;
         tri!(worker_name(id));
         self.backend.call(
             (self.ns(), id.to_string()),
             |db, (ns, id)| sqlite::unregister(db, &ns, &id),
-            |r, c, (ns, id)| redis::unregister(r, c, ns, id),
+            move |r, c, (ns, id)| redis::unregister(r, c, registry(&ns, n), id),
         )
     }
 
@@ -173,10 +181,11 @@ impl Jobs {
 
     /// [`Jobs::workers`] as seen at time `at` (tests look into the future with it).
     pub(crate) fn workers_at(&self, at: f64) -> Op<Vec<WorkerInfo>> {
+        let n = self.n;
         self.backend.call(
             self.ns(),
             move |db, ns| sqlite::list(db, &ns, at),
-            move |r, c, ns| redis::list(r, c, ns, at),
+            move |r, c, ns| redis::list(r, c, registry(&ns, n), at),
         )
     }
 }
@@ -277,15 +286,14 @@ pub mod sqlite {
 /// The Redis half: one script per operation under the jobs hash tag.
 pub mod redis {
     use super::*;
-    use crate::jobs::redis::prefix;
 
     static BEAT: LazyLock<Lua> =
         LazyLock::new(|| Lua::new("", include_str!("lua/worker_beat.lua")));
     static LIST: LazyLock<Lua> =
         LazyLock::new(|| Lua::read_only("", include_str!("lua/workers.lua")));
 
-    fn call(script: &Lua, ns: &str, at: f64) -> ::redis::Cmd {
-        let p = prefix(ns);
+    /// A call of `script` on the registry under key prefix `p` (partition 0's).
+    fn call(script: &Lua, p: &str, at: f64) -> ::redis::Cmd {
         let mut cmd = script.call(&format!("{p}w"));
         cmd.arg(p).arg(format!("{at:.3}")).arg(FORGET);
         cmd

@@ -132,6 +132,7 @@ fn new_job(
     timeout: Option<&Bound<'_, PyAny>>,
     idempotency_key: Option<String>,
     headers_: Option<&Bound<'_, PyAny>>,
+    key: Option<String>,
 ) -> PyResult<NewJob> {
     let payload = match payload {
         Some(p) => py_to_json(p, "payload")?,
@@ -143,6 +144,7 @@ fn new_job(
     n.backoff = backoff(backoff_)?;
     n.timeout = timeout.map(|t| seconds(t, "timeout")).transpose()?;
     n.idempotency_key = idempotency_key;
+    n.key = key;
     n.headers = job_headers(headers_)?;
     n.run_at = match (run_at, delay) {
         (Some(_), Some(_)) => return Err(validation("give run_at or delay, not both")),
@@ -185,6 +187,7 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
     let mut kind = None;
     let (mut payload, mut run_at, mut delay, mut bo, mut timeout) = (None, None, None, None, None);
     let (mut priority, mut max_attempts, mut idem, mut hdrs) = (0i64, 3u32, None, None);
+    let mut ordering_key = None;
     for (k, v) in d.iter() {
         let key = text(&k, "job options")?;
         match key.as_str() {
@@ -198,6 +201,7 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
             "timeout" if !v.is_none() => timeout = Some(v),
             "idempotency_key" => idem = opt_text(&v, "idempotency_key")?,
             "headers" => hdrs = Some(v),
+            "key" => ordering_key = opt_text(&v, "key")?,
             "run_at" | "delay" | "backoff" | "timeout" => {}
             other => return Err(validation(format!("unknown job option {other:?}"))),
         }
@@ -214,6 +218,7 @@ pub(crate) fn item_job(o: &Bound<'_, PyAny>) -> PyResult<NewJob> {
         timeout.as_ref(),
         idem,
         hdrs.as_ref(),
+        ordering_key,
     )
 }
 
@@ -315,7 +320,8 @@ macro_rules! job_methods {
             }
 
             #[pyo3(signature = (kind, payload=None, *, priority=0, run_at=None, delay=None,
-                max_attempts=3, backoff=None, timeout=None, idempotency_key=None, headers=None))]
+                max_attempts=3, backoff=None, timeout=None, idempotency_key=None, headers=None,
+                key=None))]
             #[allow(clippy::too_many_arguments)]
             fn enqueue<'py>(
                 &self,
@@ -330,8 +336,9 @@ macro_rules! job_methods {
                 timeout: Option<&Bound<'py, PyAny>>,
                 idempotency_key: Option<Text>,
                 headers: Option<&Bound<'py, PyAny>>,
+                key: Option<Text>,
             ) -> PyResult<$ret> {
-                let n = new_job(kind.into_string(), payload, priority, run_at, delay, max_attempts, backoff, timeout, idempotency_key.map(Text::into_string), headers)?;
+                let n = new_job(kind.into_string(), payload, priority, run_at, delay, max_attempts, backoff, timeout, idempotency_key.map(Text::into_string), headers, key.map(Text::into_string))?;
                 $run(py, self.hub.jobs.enqueue(n), job)
             }
 
@@ -341,6 +348,13 @@ macro_rules! job_methods {
                     v.push(item_job(&x?)?);
                 }
                 $run(py, self.hub.jobs.enqueue_many(v), jobs_vec)
+            }
+
+            /// The partition job `id` belongs to (no I/O): the number its id carries, 0 in a
+            /// namespace with one partition.
+            fn partition_of(&self, id: Text) -> PyResult<u16> {
+                crate::jobs::model::job_id(&id).map_err(super::errors::to_py)?;
+                self.hub.jobs.partition_of(&id).map_err(super::errors::to_py)
             }
 
             fn get<'py>(&self, py: Python<'py>, id: Text) -> PyResult<$ret> {
@@ -424,8 +438,9 @@ macro_rules! job_methods {
                 $run(py, self.hub.jobs.unregister_worker(&id), same)
             }
 
-            #[pyo3(signature = (kinds, *, count=1, worker=Text::from("worker"), visibility=None, block_ms=Some(0)),
-                text_signature = "(self, /, kinds, *, count=1, worker='worker', visibility=None, block_ms=0)")]
+            #[pyo3(signature = (kinds, *, count=1, worker=Text::from("worker"), visibility=None, block_ms=Some(0), partitions=None),
+                text_signature = "(self, /, kinds, *, count=1, worker='worker', visibility=None, block_ms=0, partitions=None)")]
+            #[allow(clippy::too_many_arguments)]
             fn claim<'py>(
                 &self,
                 py: Python<'py>,
@@ -434,13 +449,15 @@ macro_rules! job_methods {
                 worker: Text,
                 visibility: Option<&Bound<'py, PyAny>>,
                 block_ms: Option<u64>,
+                partitions: Option<Vec<i64>>,
             ) -> PyResult<$ret> {
                 let kinds = match kinds.cast::<PyString>() {
                     Ok(_) => vec![text(kinds, "kinds")?],
                     Err(_) => str_list(kinds, "kinds")?,
                 };
                 let vis = vis_of(visibility)?;
-                $claim(py, &self.hub, kinds, count, worker.to_string(), vis, block_of(block_ms))
+                let how = ClaimHow { kinds, count, worker: worker.to_string(), vis, pinned: partitions };
+                $claim(py, &self.hub, how, block_of(block_ms))
             }
 
             #[pyo3(signature = (claim, result=None))]
@@ -505,20 +522,39 @@ macro_rules! job_methods {
     };
 }
 
-fn claim_sync(
-    py: Python<'_>,
-    hub: &Arc<CoreHub>,
+/// What a claim from Python asks for.
+struct ClaimHow {
     kinds: Vec<String>,
     count: usize,
     worker: String,
     vis: f64,
+    pinned: Option<Vec<i64>>,
+}
+
+impl ClaimHow {
+    fn op(&self, hub: &CoreHub, block: Duration) -> crate::engine::Op<core::Claimed> {
+        hub.jobs.claim_in(
+            self.kinds.clone(),
+            self.count,
+            &self.worker,
+            self.vis,
+            block,
+            self.pinned.clone(),
+        )
+    }
+}
+
+fn claim_sync(
+    py: Python<'_>,
+    hub: &Arc<CoreHub>,
+    how: ClaimHow,
     block: Option<Duration>,
 ) -> PyResult<Py<PyAny>> {
     let h = hub.clone();
     run_sync_blocking(
         py,
         block,
-        move |slice| h.jobs.claim(kinds.clone(), count, &worker, vis, slice),
+        move |slice| how.op(&h, slice),
         |c: &core::Claimed| !c.jobs.is_empty(),
         claims,
     )
@@ -527,24 +563,17 @@ fn claim_sync(
 fn claim_async<'py>(
     py: Python<'py>,
     hub: &Arc<CoreHub>,
-    kinds: Vec<String>,
-    count: usize,
-    worker: String,
-    vis: f64,
+    how: ClaimHow,
     block: Option<Duration>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if block.is_some_and(|b| b.is_zero()) {
-        return run_async(
-            py,
-            hub.jobs.claim(kinds, count, &worker, vis, Duration::ZERO),
-            claims,
-        );
+        return run_async(py, how.op(hub, Duration::ZERO), claims);
     }
     let h = hub.clone();
     run_async_blocking(
         py,
         block,
-        move |slice| h.jobs.claim(kinds.clone(), count, &worker, vis, slice),
+        move |slice| how.op(&h, slice),
         |c: &core::Claimed| !c.jobs.is_empty(),
         claims,
     )
