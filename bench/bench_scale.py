@@ -391,6 +391,9 @@ def scale_rows(
         busy_port = max(d1.cpu, key=lambda p: d1.cpu[p])
         server_cpu = d1.cpu[busy_port] / t1.done
         client_cpu = t1.client_cpu_s / t1.done
+        # What the masters that hold nothing of the namespace spent meanwhile: the cluster
+        # bus (gossip, and every PUBLISH, which Redis Cluster sends to every node).
+        idle_cpu = [c / t1.done for p, c in d1.cpu.items() if p != busy_port]
         rows.append(
             {
                 "name": f"{kind}: one master's ceiling at one full core (partitions=1), "
@@ -401,11 +404,15 @@ def scale_rows(
                     f"the master holding the namespace used {server_cpu * 1e6:.1f} µs of CPU "
                     f"per {unit} (INFO cpu, user+sys); measured {r1:,.0f} {unit}s/s with "
                     f"{clients} client processes that used {client_cpu * 1e6:.1f} µs of CPU "
-                    f"per {unit}: on this machine the clients, not the server, are the limit"
+                    f"per {unit}: on this machine the clients, not the server, are the limit; "
+                    f"the other masters used "
+                    + " / ".join(f"{c * 1e6:.1f}" for c in idle_cpu)
+                    + f" µs per {unit} (the cluster bus: gossip and every PUBLISH)"
                 ),
                 "detail": {
                     "server_cpu_us": round(server_cpu * 1e6, 2),
                     "client_cpu_us": round(client_cpu * 1e6, 2),
+                    "other_masters_cpu_us": [round(c * 1e6, 2) for c in idle_cpu],
                     "measured_per_s": round(r1, 1),
                     "clients": clients,
                 },
