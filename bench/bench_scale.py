@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import zerolag  # noqa: E402
-from scale_cluster import SCRIPT_CALLS, Cluster, Delta, Monitor, fnv1a  # noqa: E402
+from scale_cluster import SCRIPT_CALLS, Cluster, Delta, Monitor, ScriptSeen, fnv1a  # noqa: E402
 from scale_load import Plan, Timed  # noqa: E402
 from scale_load import run as run_load  # noqa: E402
 
@@ -69,12 +69,36 @@ CHANNELS = spread_names("ch", SPREAD, 2)
 class Counted:
     """Server commands of one workload of ``units`` jobs, messages or events."""
 
-    def __init__(self, delta: Delta, requests: Counter[str], in_scripts: Counter[str], units: int):
+    def __init__(
+        self,
+        delta: Delta,
+        requests: Counter[str],
+        in_scripts: Counter[str],
+        scripts: dict[str, ScriptSeen],
+        units: int,
+    ):
         self.delta = delta
         self.total = delta.total()
         self.requests = requests
         self.in_scripts = in_scripts
+        self.scripts = scripts
         self.units = units
+
+    def script_table(self) -> list[dict[str, Any]]:
+        """Each script called: calls per unit, what it ran inside per call, its first keys."""
+        out = []
+        for sha, sc in sorted(self.scripts.items(), key=lambda kv: -kv[1].calls):
+            out.append(
+                {
+                    "sha": sha[:12],
+                    "keys": sorted(sc.first_keys),
+                    "calls_per_unit": round(sc.calls / self.units, 3),
+                    "inside_per_call": {
+                        cmd: round(v / sc.calls, 2) for cmd, v in sc.inside.most_common()
+                    },
+                }
+            )
+        return out
 
     def per_unit(self, c: Counter[str] | None = None) -> float:
         return sum((self.total if c is None else c).values()) / self.units
@@ -95,6 +119,7 @@ class Counted:
             "requests": dict(self.requests.most_common()),
             "in_scripts": dict(self.in_scripts.most_common()),
             "master_share": {str(p): round(s, 4) for p, s in self.delta.shares().items()},
+            "scripts": self.script_table(),
         }
 
 
@@ -109,10 +134,16 @@ def count(cluster: Cluster, work: Callable[[], int]) -> Counted:
         seen = [m.stop() for m in monitors]
     requests: Counter[str] = Counter()
     in_scripts: Counter[str] = Counter()
+    scripts: dict[str, ScriptSeen] = {}
     for s in seen:
         requests.update(s.requests)
         in_scripts.update(s.in_scripts)
-    return Counted(Cluster.delta(before, after), requests, in_scripts, units)
+        for sha, sc in s.scripts.items():
+            into = scripts.setdefault(sha, ScriptSeen())
+            into.calls += sc.calls
+            into.inside.update(sc.inside)
+            into.first_keys |= sc.first_keys
+    return Counted(Cluster.delta(before, after), requests, in_scripts, scripts, units)
 
 
 def jobs_one_by_one(hub: zerolag.Hub, n: int) -> int:

@@ -7,6 +7,7 @@ scripts ran inside (both appear in commandstats on Redis 7). See bench/README.md
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import threading
@@ -213,11 +214,32 @@ class Cluster:
 
 
 @dataclass
+class ScriptSeen:
+    """One script (by SHA1) as MONITOR saw it: calls, and the commands it ran inside."""
+
+    calls: int = 0
+    inside: Counter[str] = field(default_factory=Counter)
+    first_keys: set[str] = field(default_factory=set)  # its first key, namespace cut off
+
+
+@dataclass
 class Monitored:
     """What one MONITOR saw: commands clients sent and commands scripts ran (``[0 lua]``)."""
 
     requests: Counter[str] = field(default_factory=Counter)
     in_scripts: Counter[str] = field(default_factory=Counter)
+    scripts: dict[str, ScriptSeen] = field(default_factory=dict)
+
+
+_QUOTED = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+
+
+def _key_shape(key: str) -> str:
+    """``zl:{ns:jobs:3}:job:abc`` -> ``{jobs:3}:job:…``: a key without its namespace and ids."""
+    tag, _, rest = key.partition("}:")
+    cap = tag.split(":", 2)[2] if tag.count(":") >= 2 else tag
+    head = rest.split(":", 1)[0]
+    return f"{{{cap}}}:{head}" + (":…" if ":" in rest else "")
 
 
 class Monitor:
@@ -236,6 +258,7 @@ class Monitor:
         self.thread.start()
 
     def _read(self) -> None:
+        script: ScriptSeen | None = None
         for line in self.file:
             # +1733450000.123456 [0 127.0.0.1:50000] "evalsha" "…" … ; [0 lua] inside scripts
             head, _, rest = line.partition(b"] ")
@@ -246,8 +269,18 @@ class Monitor:
                 continue
             if head.endswith(b" lua"):
                 self.seen.in_scripts[name] += 1
-            else:
-                self.seen.requests[name] += 1
+                if script is not None:
+                    script.inside[name] += 1
+                continue
+            self.seen.requests[name] += 1
+            script = None
+            if name in SCRIPT_CALLS:
+                args = [a.decode(errors="replace") for a in _QUOTED.findall(rest)]
+                sha = args[1][:40] if len(args) > 1 else "?"
+                script = self.seen.scripts.setdefault(sha, ScriptSeen())
+                script.calls += 1
+                if len(args) > 3 and args[2] != "0" and len(script.first_keys) < 4:
+                    script.first_keys.add(_key_shape(args[3]))
 
     def stop(self) -> Monitored:
         self.server.command("ECHO", self.marker)
