@@ -435,8 +435,13 @@ def scale_rows(
                     f"the master holding the namespace used {server_cpu * 1e6:.1f} µs of CPU "
                     f"per {unit} (INFO cpu, user+sys); measured {r1:,.0f} {unit}s/s with "
                     f"{clients} client processes that used {client_cpu * 1e6:.1f} µs of CPU "
-                    f"per {unit}: on this machine the clients, not the server, are the limit; "
-                    f"the other masters used "
+                    f"per {unit}"
+                    + (
+                        ": the clients, sharing the cores with the servers, are the limit here"
+                        if r1 < 0.8 / server_cpu
+                        else ""
+                    )
+                    + "; the other masters used "
                     + " / ".join(f"{c * 1e6:.1f}" for c in idle_cpu)
                     + f" µs per {unit} (the cluster bus: gossip and every PUBLISH)"
                 ),
@@ -446,6 +451,31 @@ def scale_rows(
                     "other_masters_cpu_us": [round(c * 1e6, 2) for c in idle_cpu],
                     "measured_per_s": round(r1, 1),
                     "clients": clients,
+                },
+            }
+        )
+        # The model (docs/scaling.md): min(P, N) x one master's ceiling x e, where e is the
+        # server CPU per unit with one partition over that with P (all masters summed).
+        s1 = sum(d1.cpu.values()) / t1.done
+        s6 = sum(d6.cpu.values()) / t6.done
+        e = s1 / s6
+        predicted = min(SPREAD, MASTERS) / server_cpu * e
+        rows.append(
+            {
+                "name": f"{kind}: predicted for 3 masters, partitions={SPREAD}: "
+                f"min(P, N) x ceiling x e (the model, not measured)",
+                "ours": predicted,
+                "unit": f"{unit}s/s",
+                "note": (
+                    f"e = server CPU per {unit} with 1 partition / with {SPREAD} (all masters): "
+                    f"{s1 * 1e6:.1f} / {s6 * 1e6:.1f} µs = {e:.2f}; holds while the clients "
+                    f"keep up ({client_cpu * 1e6:.1f} µs of client CPU per {unit}: "
+                    f"{1 / client_cpu:,.0f} {unit}s/s per client core)"
+                ),
+                "detail": {
+                    "server_cpu_us_p1": round(s1 * 1e6, 2),
+                    f"server_cpu_us_p{SPREAD}": round(s6 * 1e6, 2),
+                    "efficiency": round(e, 3),
                 },
             }
         )
