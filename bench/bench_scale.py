@@ -11,7 +11,8 @@ and with 6 (docs/scaling.md, "Capacity model"). See bench/README.md.
   must hold is the spread (every master within ±20 % of an even share); on a 2-core machine
   the absolute throughput cannot grow with masters.
 - One master's ceiling: the server CPU each job and message costs (`INFO cpu`), so jobs/s
-  and messages/s at one full core, beside the throughput measured with partitions=1.
+  and messages/s at one full core, beside the throughput measured with partitions=1; and the
+  model's prediction for 3 masters, computed from it (stated as such, not measured).
 """
 
 from __future__ import annotations
@@ -429,8 +430,8 @@ def scale_rows(
         busy_port = max(d1.cpu, key=lambda p: d1.cpu[p])
         server_cpu = d1.cpu[busy_port] / t1.done
         client_cpu = t1.client_cpu_s / t1.done
-        # What the masters that hold nothing of the namespace spent meanwhile: the cluster
-        # bus (gossip, and every PUBLISH, which Redis Cluster sends to every node).
+        # What the masters that hold nothing of the namespace spent meanwhile: idle work,
+        # gossip, and every PUBLISH (Redis Cluster forwards each one to every node).
         idle_cpu = [c / t1.done for p, c in d1.cpu.items() if p != busy_port]
         rows.append(
             {
@@ -450,7 +451,8 @@ def scale_rows(
                     )
                     + "; the other masters used "
                     + " / ".join(f"{c * 1e6:.1f}" for c in idle_cpu)
-                    + f" µs per {unit} (the cluster bus: gossip and every PUBLISH)"
+                    + f" µs per {unit} (their idle work, cluster gossip, and every PUBLISH, "
+                    "which the cluster bus forwards to every node)"
                 ),
                 "detail": {
                     "server_cpu_us": round(server_cpu * 1e6, 2),
