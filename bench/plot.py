@@ -116,8 +116,8 @@ def plot(docs: list[dict[str, Any]], out: Path) -> bool:
     ax.set_xlim(lo, hi)
     ax.set_xlabel(
         "ratio, log scale: × better than the baseline (rows 'vs server floor': "
-        "floor latency / ours)\ndashed line = 1×, black tick = target, "
-        "orange = below its target"
+        "floor latency / ours; scale's 'spread' rows: even share / busiest master's share)"
+        "\ndashed line = 1×, black tick = target, orange = below its target"
     )
     ax.set_title("zerolag vs baselines")
     fig.tight_layout()

@@ -144,6 +144,14 @@ def machine(redis_url: str | None) -> dict[str, Any]:
             r.close()
         except Exception:  # noqa: BLE001 - informational only
             pass
+    elif shutil.which("redis-server"):  # a suite that starts its own servers (scale)
+        try:
+            out = subprocess.run(
+                ["redis-server", "--version"], capture_output=True, text=True, timeout=10
+            ).stdout
+            info["redis_version"] = out.split("v=", 1)[1].split()[0] if "v=" in out else None
+        except (OSError, subprocess.SubprocessError):  # informational only
+            pass
     return info
 
 
