@@ -2,17 +2,20 @@
 the partitions (and, on the 3-master cluster, over every master), messages by kind and to all
 reach every partition with one id, ids tell their partition, idempotency stays exact. Each
 test runs on every backend with ``partitions=4`` where it can: the embedded store keeps the
-same promises in one file."""
+same promises in one file. A failover of one master of a 3+3 cluster stalls only the inboxes
+of its partitions."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zerolag
-from conftest import PARTITIONED, PARTITIONED_BACKENDS
+from conftest import PARTITIONED, PARTITIONED_BACKENDS, unique_namespace
+from servers import RedisCluster
 
 
 @pytest.fixture(params=PARTITIONED_BACKENDS, ids=PARTITIONED_BACKENDS)
@@ -284,3 +287,77 @@ def test_export_and_import_keep_a_partitioned_bus(
             with pytest.raises(zerolag.ValidationError, match="partitions=4"):
                 other.import_(path)
             other.clear()
+
+
+@pytest.fixture(scope="module")
+def cluster_with_replicas() -> Iterator[RedisCluster]:
+    """A 3+3 cluster of its own: each master has a replica to fail over to."""
+    cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", [PARTITIONED])
+def test_a_failover_stalls_only_its_partitions(
+    cluster_with_replicas: RedisCluster, tmp_path: Path, backend: str
+) -> None:
+    c = cluster_with_replicas
+    n = 6
+
+    def owners(ns: str) -> dict[int, Any]:
+        slot = [c.nodes[0].command("CLUSTER", "KEYSLOT", f"{{{ns}:bus:{p}}}") for p in range(n)]
+        return {p: c.owner(int(s)) for p, s in enumerate(slot)}
+
+    # A namespace whose partition 0 shares its master with fewer than all partitions.
+    ns, owner = next(
+        (ns, o)
+        for ns, o in ((ns, owners(ns)) for ns in (unique_namespace() for _ in range(100)))
+        if any(o[p] is not o[0] for p in range(n))
+    )
+    victim = owner[0]
+    down = [p for p in range(n) if owner[p] is victim]
+    up = [p for p in range(n) if owner[p] is not victim]
+    agents = spread_agents(n)  # agents[p] lives in partition p
+    # As in the jobs' failover test: partial coverage allowed, and the victim's replica takes
+    # over only when the test says so, so the window after the crash lasts as long as needed.
+    vid = victim.command("CLUSTER", "MYID")
+    replica_ids = {r[0] for r in c._nodes_table() if r[3] == vid}
+    (replica,) = [x for x in c.nodes if x.command("CLUSTER", "MYID") in replica_ids]
+    for x in c.nodes:
+        x.command("CONFIG", "SET", "cluster-require-full-coverage", "no")
+    replica.command("CONFIG", "SET", "cluster-replica-no-failover", "yes")
+    stalled = (zerolag.ConnectionError, zerolag.TimeoutError, zerolag.BackendError)
+
+    def retried(fn: Any) -> Any:
+        """``fn()``, again after a store error, for up to 30 s."""
+        end = time.monotonic() + 30
+        while True:
+            try:
+                return fn()
+            except stalled:
+                assert time.monotonic() < end
+                time.sleep(0.1)
+
+    with zerolag.open(c.url, root=tmp_path, namespace=ns, partitions=n) as h:
+        for a in agents:
+            h.bus.register(a)
+        sent = {p: [h.bus.share("src", agents[p], {"i": i}).id for i in range(3)] for p in range(n)}
+        victim.command("WAIT", 1, 5000)  # the replica has every message before the crash
+        c.kill(victim)
+        # The other masters' inboxes are served: read, acknowledged, shared to ...
+        for p in up:
+            got = retried(lambda p=p: h.bus.pending(agents[p], 10))
+            assert sorted(m.id for m in got) == sorted(sent[p])
+            assert retried(lambda p=p: h.bus.ack_many(agents[p], sent[p])) == 3
+        during = retried(lambda: h.bus.share("src", agents[up[0]], "during"))
+        # ... while the dead master's partitions stall until its replica takes over.
+        for p in down:
+            with pytest.raises(stalled):
+                h.bus.pending(agents[p], 10)
+        replica.command("CLUSTER", "FAILOVER", "TAKEOVER")
+        c.wait_failover(victim)
+        for p in down:
+            back = retried(lambda p=p: h.bus.pending(agents[p], 10))
+            assert sorted(m.id for m in back) == sorted(sent[p])
+        assert [m.id for m in retried(lambda: h.bus.pending(agents[up[0]], 10))] == [during.id]
