@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import PARTITIONED, PARTITIONED_BACKENDS, unique_namespace
+from conftest import PARTITIONED, PARTITIONED_BACKENDS
+from failover_kit import STALLED, hold_failover, retried, split_namespace
 from servers import RedisCluster
 
 
@@ -304,40 +305,10 @@ def test_a_failover_stalls_only_its_partitions(
 ) -> None:
     c = cluster_with_replicas
     n = 6
-
-    def owners(ns: str) -> dict[int, Any]:
-        slot = [c.nodes[0].command("CLUSTER", "KEYSLOT", f"{{{ns}:bus:{p}}}") for p in range(n)]
-        return {p: c.owner(int(s)) for p, s in enumerate(slot)}
-
-    # A namespace whose partition 0 shares its master with fewer than all partitions.
-    ns, owner = next(
-        (ns, o)
-        for ns, o in ((ns, owners(ns)) for ns in (unique_namespace() for _ in range(100)))
-        if any(o[p] is not o[0] for p in range(n))
-    )
-    victim = owner[0]
-    down = [p for p in range(n) if owner[p] is victim]
-    up = [p for p in range(n) if owner[p] is not victim]
+    ns, victim, down, up = split_namespace(c, "bus", n)
     agents = spread_agents(n)  # agents[p] lives in partition p
-    # As in the jobs' failover test: partial coverage allowed, and the victim's replica takes
-    # over only when the test says so, so the window after the crash lasts as long as needed.
-    vid = victim.command("CLUSTER", "MYID")
-    replica_ids = {r[0] for r in c._nodes_table() if r[3] == vid}
-    (replica,) = [x for x in c.nodes if x.command("CLUSTER", "MYID") in replica_ids]
-    for x in c.nodes:
-        x.command("CONFIG", "SET", "cluster-require-full-coverage", "no")
-    replica.command("CONFIG", "SET", "cluster-replica-no-failover", "yes")
-    stalled = (zerolag.ConnectionError, zerolag.TimeoutError, zerolag.BackendError)
-
-    def retried(fn: Any) -> Any:
-        """``fn()``, again after a store error, for up to 30 s."""
-        end = time.monotonic() + 30
-        while True:
-            try:
-                return fn()
-            except stalled:
-                assert time.monotonic() < end
-                time.sleep(0.1)
+    replica = hold_failover(c, victim)
+    stalled = STALLED
 
     with zerolag.open(c.url, root=tmp_path, namespace=ns, partitions=n) as h:
         for a in agents:
