@@ -75,8 +75,7 @@ pub fn refused(ns: &str, stored: u16, requested: u16) -> Error {
     Error::Validation(format!(
         "namespace {ns:?} has {stored} partition(s) and holds jobs, bus or events data; it \
          cannot be opened with partitions={requested}. Open it without partitions= (or with \
-         partitions={stored}), or move it: hub.export(path), then import_() into a namespace \
-         opened with partitions={requested}"
+         partitions={stored}); docs/scaling.md says what moving its data to another count takes"
     ))
 }
 
