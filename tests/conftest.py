@@ -180,20 +180,23 @@ def backend(request: pytest.FixtureRequest) -> str:
 # params: the 3-master cluster with namespaces opened with ``partitions=4`` (docs/scaling.md).
 PARTITIONED = "cluster-p4"
 PARTITIONED_BACKENDS = [*BACKENDS, PARTITIONED]
+# Every backend with ``partitions=4``, for the modules that test what partitions mean (the
+# embedded store and a single server spread nothing but keep the same promises).
+EVERY_PARTITIONED = [*PARTITIONED_BACKENDS, "embedded-p4", "redis-p4"]
 
 
 @pytest.fixture
 def partitions(backend: str) -> int | None:
     """The ``partitions=`` this test's hubs are opened with (None: the namespace's own)."""
-    return 4 if backend == PARTITIONED else None
+    return 4 if backend.endswith("-p4") else None
 
 
 @pytest.fixture
 def store_url(backend: str, request: pytest.FixtureRequest) -> str | None:
     """The URL for this test's backend (None for embedded); starts the server on demand."""
-    if backend == "embedded":
+    if backend in ("embedded", "embedded-p4"):
         return None
-    if backend == "redis":
+    if backend in ("redis", "redis-p4"):
         return str(request.getfixturevalue("redis_url"))
     if backend in ("cluster", PARTITIONED):
         return str(request.getfixturevalue("cluster_url"))
@@ -204,7 +207,7 @@ def store_url(backend: str, request: pytest.FixtureRequest) -> str | None:
 def store_servers(backend: str, request: pytest.FixtureRequest) -> list[RedisServer]:
     """The redis-server processes behind this test's backend (empty for embedded), for
     looking at raw keys: ``[s.keys() for s in store_servers]``."""
-    if backend == "redis":
+    if backend in ("redis", "redis-p4"):
         return [request.getfixturevalue("redis_server")]
     if backend in ("cluster", PARTITIONED):
         return list(request.getfixturevalue("redis_cluster").nodes)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import PARTITIONED, PARTITIONED_BACKENDS
+from conftest import EVERY_PARTITIONED, PARTITIONED
 from failover_kit import STALLED, hold_failover, retried, split_namespace
 from servers import RedisCluster
 
 
-@pytest.fixture(params=PARTITIONED_BACKENDS, ids=PARTITIONED_BACKENDS)
+@pytest.fixture(params=EVERY_PARTITIONED, ids=EVERY_PARTITIONED)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -99,8 +99,9 @@ def test_ids_tell_their_partition_and_grow_along_one_handle(hub: zerolag.Hub) ->
         bus.register(a)
     sent = [bus.share("s", a, i) for i in range(3) for a in agents]
     assert [key(m.id) for m in sent] == sorted(key(m.id) for m in sent)
-    if n > 1:
-        # A direct message's id comes from its recipient's partition: seq mod n says which.
+    if n > 1 and hub.backend != "embedded":
+        # A direct message's id comes from its recipient's partition: seq mod n says which
+        # (on Redis, where ids route; the embedded store keeps one sequence).
         assert [seq(m.id) % n for m in sent] == [of_key(m.target or "", n) for m in sent]
     many = bus.share_many([{"source": "s", "target": a, "payload": a} for a in agents])
     assert [key(m.id) for m in many] == sorted(key(m.id) for m in many)
@@ -283,7 +284,9 @@ def test_export_and_import_keep_a_partitioned_bus(
             assert cb.ack(m.target or "", m.id)
         assert cb.broadcast(agents[0], "all", idempotency_key="once") == b
         copy.clear()
-    if partitions:
+    if partitions and store_url is not None:
+        # A Redis export read partition by partition goes only into the same count (the
+        # embedded store keeps one bus, so its export imports anywhere).
         with zerolag.open(store_url, root=tmp_path, namespace=namespace + "d") as other:
             with pytest.raises(zerolag.ValidationError, match="partitions=4"):
                 other.import_(path)

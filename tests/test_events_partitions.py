@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import PARTITIONED_BACKENDS, data_keys, unique_namespace
+from conftest import EVERY_PARTITIONED, data_keys, unique_namespace
 
 
-@pytest.fixture(params=PARTITIONED_BACKENDS, ids=PARTITIONED_BACKENDS)
+@pytest.fixture(params=EVERY_PARTITIONED, ids=EVERY_PARTITIONED)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
