@@ -42,6 +42,7 @@ tests: ``scripts/ensure-postgres.sh``.
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,6 +67,13 @@ from servers import (  # noqa: F401 - re-exported for the tests
 )
 
 BACKENDS = ["embedded", "redis", "cluster"]
+
+# A shell without job control starts background commands with SIGINT ignored, and an ignored
+# signal stays ignored across exec: the CLI processes these tests stop with SIGINT would then
+# never see it (`make test &` in a script hung every `events tail` test for 60 s). Handled
+# here, it is reset to the default in every child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # --------------------------------------------------------------------------------------------
 # Session servers (lazy)

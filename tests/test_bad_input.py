@@ -402,6 +402,12 @@ TEXT: dict[str, list[tuple[str, Call]]] = {
         ("meta", lambda h, _: h.chat.append_many("c", [("user", "x", [S])])),
         ("messages", lambda h, _: h.chat.append_many("c", [{S: 1}])),
     ],
+    "chat.append_recent": [
+        ("conversation", lambda h, _: h.chat.append_recent(S, "user", "x")),
+        ("role", lambda h, _: h.chat.append_recent("c", S, "x")),
+        ("content", lambda h, _: h.chat.append_recent("c", "user", S)),
+        ("meta", lambda h, _: h.chat.append_recent("c", "user", "x", {"k": S})),
+    ],
     "chat.recent": [("conversation", lambda h, _: h.chat.recent(S))],
     "chat.range": [
         ("conversation", lambda h, _: h.chat.range(S)),
@@ -729,6 +735,11 @@ JSON_ARGS: list[tuple[str, str, Callable[[Any, Any, Any], Any]]] = [
     ("kv.set", "value", lambda h, _, v: h.kv.set("k", {"a": v})),
     ("cache.set", "value", lambda h, _, v: h.cache.set("k", {"a": v})),
     ("chat.append", "meta", lambda h, _, v: h.chat.append("c", "user", "x", {"a": v})),
+    (
+        "chat.append_recent",
+        "meta",
+        lambda h, _, v: h.chat.append_recent("c", "user", "x", {"a": v}),
+    ),
     ("activity.add", "data", lambda h, _, v: h.activity.add("u", "k", {"a": v})),
 ]
 

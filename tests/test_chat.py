@@ -73,6 +73,34 @@ def test_range_pages_through_a_conversation(hub: Any) -> None:
     assert seen == ids
 
 
+def test_a_turn_appends_and_reads_in_one_call(hub: Any, async_hub: Any, arun: Any) -> None:
+    chat = hub.chat
+    chat.append_many("t", [("user", f"m{i}") for i in range(5)])
+    mid, msgs = chat.append_recent("t", "user", "now", {"k": 1}, n=3)
+    assert [m.content for m in msgs] == ["m3", "m4", "now"]
+    assert msgs[-1].id == mid and msgs[-1].meta == {"k": 1} and msgs[-1].role == "user"
+    assert msgs == chat.recent("t", 3)
+    # The default n is recent()'s; the conversation's cap still holds.
+    chat.configure(max_len=4)
+    mid, msgs = chat.append_recent("t", "assistant", "capped")
+    assert [m.content for m in msgs] == ["m3", "m4", "now", "capped"]
+    assert msgs == chat.recent("t") and chat.count("t") == 4 and msgs[-1].id == mid
+    # A new conversation: the turn is all there is.
+    assert [m.content for m in chat.append_recent("fresh", "system", "hi")[1]] == ["hi"]
+    for bad_n in (0, 10_001):
+        with pytest.raises(zerolag.ValidationError):
+            chat.append_recent("t", "user", "no", n=bad_n)
+    with pytest.raises(zerolag.ValidationError):
+        chat.append_recent("t", "robot", "no")
+    assert "no" not in [m.content for m in chat.recent("t")]
+
+    async def main() -> None:
+        mid, msgs = await async_hub.chat.append_recent("t", "user", "async", n=2)
+        assert [m.content for m in msgs][-1] == "async" and msgs[-1].id == mid and len(msgs) == 2
+
+    arun(main())
+
+
 def test_a_conversation_keeps_its_newest_1000(hub: Any) -> None:
     chat = hub.chat
     assert chat.configure() == {"max_len": 1000, "max_size": 1 << 20}

@@ -4391,6 +4391,19 @@ class Chat:
     def append(self, conversation: str, role: _ChatRole, content: str, meta: _JSON = None) -> str:
         """Append one message, trim the conversation, wake its followers (one script or
         transaction); returns the message's id."""
+    def append_recent(
+        self,
+        conversation: str,
+        role: _ChatRole,
+        content: str,
+        meta: _JSON = None,
+        *,
+        n: int = 50,
+    ) -> tuple[str, list[ChatEntry]]:
+        """Append one message and return its id with the newest ``n`` messages (1 to
+        10,000), oldest first: a chat turn (store the user's message, read what the prompt
+        is built from) in one round trip on Redis and one transaction on the embedded store.
+        The new message is the last one unless another client appended meanwhile."""
     def append_many(
         self,
         conversation: str,
@@ -4436,6 +4449,13 @@ class AsyncChat:
     ) -> Coroutine[Any, Any, str]:
         """Append one message, trim the conversation, wake its followers (one script or
         transaction); returns the message's id."""
+    def append_recent(
+        self, conversation: str, role: _ChatRole, content: str, meta: _JSON = None, *, n: int = 50
+    ) -> Coroutine[Any, Any, tuple[str, list[ChatEntry]]]:
+        """Append one message and return its id with the newest ``n`` messages (1 to
+        10,000), oldest first: a chat turn (store the user's message, read what the prompt
+        is built from) in one round trip on Redis and one transaction on the embedded store.
+        The new message is the last one unless another client appended meanwhile."""
     def append_many(
         self,
         conversation: str,

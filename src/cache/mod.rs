@@ -155,8 +155,9 @@ impl Default for Settings {
     }
 }
 
-/// Reads a handle has served but not yet written down (embedded store): hit and miss counts,
-/// the access time of each entry hit, and invalidated entries to remove.
+/// Reads a handle has served but not yet written down: hit and miss counts (both backends),
+/// and on the embedded store the access time of each entry hit and invalidated entries to
+/// remove.
 #[derive(Debug, Default)]
 pub struct Pending {
     /// Hits since the last flush.
@@ -175,12 +176,21 @@ impl Pending {
     /// Takes what is pending when due (or `force`), leaving it empty.
     pub fn take(&mut self, now: u64, force: bool) -> Option<Pending> {
         let n = self.touched.len() + self.stale.len();
-        let due = force || n >= FLUSH_READS || now >= self.flushed_at + FLUSH_MS;
+        let reads = (self.hits + self.misses) as usize;
+        let due = force || n.max(reads) >= FLUSH_READS || now >= self.flushed_at + FLUSH_MS;
         if !due || (n == 0 && self.hits == 0 && self.misses == 0) {
             return None;
         }
+        // What is left starts its own count from now (`take` leaves the default behind).
+        let out = std::mem::take(self);
         self.flushed_at = now;
-        Some(std::mem::take(self))
+        Some(out)
+    }
+
+    /// Counts reads (or puts back counts a failed write took).
+    pub fn add_counts(&mut self, hits: u64, misses: u64) {
+        self.hits += hits;
+        self.misses += misses;
     }
 }
 
@@ -313,12 +323,15 @@ impl Cache {
         }
         let now = crate::clock::now_ms();
         let pending = self.pending.clone();
+        let pending_r = self.pending.clone();
         self.backend.call(
             (self.ns(), keys, lease),
             move |db, (ns, keys, lease)| {
                 sqlite::get_many(db, &ns, &keys, lease.as_ref(), count, &pending, now)
             },
-            move |r, c, (ns, keys, lease)| redis::get_many(r, c, ns, keys, lease, count, now),
+            move |r, c, (ns, keys, lease)| {
+                redis::get_many(r, c, ns, keys, lease, count, pending_r, now)
+            },
         )
     }
 
@@ -441,10 +454,11 @@ impl Cache {
     pub fn stats(&self) -> Op<Stats> {
         let now = crate::clock::now_ms();
         let pending = self.pending.clone();
+        let pending_r = self.pending.clone();
         self.backend.call(
             self.ns(),
             move |db, ns| sqlite::stats(db, &ns, &pending, now),
-            move |r, c, ns| redis::stats(r, c, ns, now),
+            move |r, c, ns| redis::stats(r, c, ns, pending_r, now),
         )
     }
 

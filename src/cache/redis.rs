@@ -4,10 +4,12 @@
 
 use std::sync::{Arc, LazyLock};
 
+use parking_lot::Mutex;
+
 use redis::Value as RValue;
 
 use super::semantic::{self, SemanticRow};
-use super::{Lease, Lookup, Put, Settings, Stats, Value};
+use super::{Lease, Lookup, Pending, Put, Settings, Stats, Value};
 use crate::engine::script::Lua;
 use crate::engine::{Redis, RedisConn};
 use crate::error::{Error, Result};
@@ -53,7 +55,133 @@ fn int(v: &RValue) -> Result<i64> {
     redis::from_redis_value_ref(v).map_err(|e| bad(&e.to_string()))
 }
 
-/// See `Cache::get_many`.
+/// A key as the scripts encode it in entry names (`enc` in lua/common.lua): bytes below `!`,
+/// DEL and `%` become `%XX`.
+fn enc(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for ch in key.chars() {
+        if ch <= ' ' || ch == '\x7f' || ch == '%' {
+            out.push_str(&format!("%{:02X}", ch as u32));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// What the fast read makes of one key.
+enum Quick {
+    Hit(Value),
+    Miss,
+    /// Expired, invalidated or unlisted: the script removes it and answers.
+    Stale,
+}
+
+fn field(v: &RValue) -> Option<&[u8]> {
+    match v {
+        RValue::BulkString(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// One key's verdict from its entry fields (`t d x g e y`), its score in the index and the
+/// generations' `~` (epoch) and `*` (tag clock): the script's `current` check, made here.
+fn judge(f: &[RValue], listed: &RValue, gens: &[RValue], now: u64) -> Result<Quick> {
+    let [t, d, x, g, e, y] = f else {
+        return Err(bad("get: entry fields"));
+    };
+    let (Some(t), Some(d)) = (field(t), field(d)) else {
+        return Ok(Quick::Miss);
+    };
+    let num = |v: Option<&[u8]>| v.and_then(|b| std::str::from_utf8(b).ok()?.parse::<u64>().ok());
+    let live = match field(e) {
+        None => true,
+        Some(at) => num(Some(at)).is_some_and(|at| at > now),
+    };
+    let (epoch, clock) = (gens.first().and_then(field), gens.get(1).and_then(field));
+    let tagged = field(g).is_some_and(|g| !g.is_empty());
+    let current = epoch.is_some()
+        && epoch == field(x)
+        && (!tagged || (field(y).is_some() && field(y) == Some(clock.unwrap_or(b"0"))));
+    if !(live && current && matches!(listed, RValue::BulkString(_) | RValue::Double(_))) {
+        return Ok(Quick::Stale);
+    }
+    let code = std::str::from_utf8(t).map_err(|_| bad("get: type"))?;
+    Ok(Quick::Hit(Value::from_stored(code, d.to_vec())?))
+}
+
+/// Reads without a script: one pipeline of `HMGET` (each entry's fields), `ZSCORE` (listed in
+/// the index) and the generations' epoch and tag clock, with this handle's pending counts
+/// when due. An entry with tags is current while the tag clock (which every invalidation
+/// moves) is the one it was written at. None when a key needs the script: a stale entry to
+/// remove, or a clock that moved since the entry was written.
+async fn get_quick(
+    r: &Redis,
+    c: &mut RedisConn,
+    p: &str,
+    keys: &[String],
+    count: bool,
+    pending: &Mutex<Pending>,
+    now: u64,
+) -> Result<Option<Vec<Lookup>>> {
+    let mut pipe = redis::pipe();
+    for k in keys {
+        pipe.cmd("HMGET")
+            .arg(format!("{p}e:{}", enc(k)))
+            .arg(&["t", "d", "x", "g", "e", "y"]);
+        pipe.cmd("ZSCORE").arg(format!("{p}idx")).arg(k);
+    }
+    pipe.cmd("HMGET").arg(format!("{p}g")).arg("~").arg("*");
+    let due = pending.lock().take(now, false);
+    if let Some(d) = &due {
+        pipe.cmd("HINCRBY")
+            .arg(format!("{p}n"))
+            .arg("hits")
+            .arg(d.hits)
+            .ignore();
+        pipe.cmd("HINCRBY")
+            .arg(format!("{p}n"))
+            .arg("misses")
+            .arg(d.misses)
+            .ignore();
+    }
+    let reply: Vec<RValue> = match pipe.query_async(c).await {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(d) = due {
+                pending.lock().add_counts(d.hits, d.misses);
+            }
+            return Err(r.err(e));
+        }
+    };
+    if reply.len() != 2 * keys.len() + 1 {
+        return Err(bad("get: pipeline reply length"));
+    }
+    let RValue::Array(gens) = &reply[2 * keys.len()] else {
+        return Err(bad("get: generations"));
+    };
+    let mut out = Vec::with_capacity(keys.len());
+    for pair in reply[..2 * keys.len()].chunks(2) {
+        let RValue::Array(f) = &pair[0] else {
+            return Err(bad("get: entry"));
+        };
+        out.push(match judge(f, &pair[1], gens, now)? {
+            Quick::Hit(v) => Lookup::Hit(v),
+            Quick::Miss => Lookup::Miss { leased: false },
+            Quick::Stale => return Ok(None),
+        });
+    }
+    if count {
+        let hits = out.iter().filter(|x| matches!(x, Lookup::Hit(_))).count() as u64;
+        pending.lock().add_counts(hits, out.len() as u64 - hits);
+    }
+    Ok(Some(out))
+}
+
+/// See `Cache::get_many`. Without a lease, reads take the fast path ([`get_quick`]); a
+/// lease, or a key the fast path cannot answer, takes the script (`lua/get.lua`), which
+/// counts its reads itself.
+#[allow(clippy::too_many_arguments)]
 pub async fn get_many(
     r: Arc<Redis>,
     mut c: RedisConn,
@@ -61,9 +189,15 @@ pub async fn get_many(
     keys: Vec<String>,
     lease: Option<Lease>,
     count: bool,
+    pending: Arc<Mutex<Pending>>,
     now: u64,
 ) -> Result<Vec<Lookup>> {
     let p = prefix(&ns);
+    if lease.is_none() {
+        if let Some(out) = get_quick(&r, &mut c, &p, &keys, count, &pending, now).await? {
+            return Ok(out);
+        }
+    }
     let mut cmd = GET.call(&format!("{p}idx"));
     cmd.arg(&p).arg(now).arg(if count { "1" } else { "0" });
     match &lease {
@@ -206,11 +340,27 @@ pub async fn keys(
 }
 
 /// See `Cache::stats`.
-pub async fn stats(r: Arc<Redis>, mut c: RedisConn, ns: String, now: u64) -> Result<Stats> {
+pub async fn stats(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    ns: String,
+    pending: Arc<Mutex<Pending>>,
+    now: u64,
+) -> Result<Stats> {
     let p = prefix(&ns);
+    let (hits, misses) = match pending.lock().take(now, true) {
+        Some(d) => (d.hits, d.misses),
+        None => (0, 0),
+    };
     let mut cmd = STATS.call(&format!("{p}idx"));
-    cmd.arg(&p).arg(now);
-    let reply: Vec<RValue> = STATS.run(&r, &mut c, &cmd).await?;
+    cmd.arg(&p).arg(now).arg(hits).arg(misses);
+    let reply: Vec<RValue> = match STATS.run(&r, &mut c, &cmd).await {
+        Ok(v) => v,
+        Err(e) => {
+            pending.lock().add_counts(hits, misses);
+            return Err(e);
+        }
+    };
     let [h, m, e, b, tags] = reply.as_slice() else {
         return Err(bad("stats"));
     };

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod outage;
 pub mod partition;
 pub mod redis;
+mod resp;
 pub mod script;
 pub mod spin;
 pub mod sqlite;

@@ -70,10 +70,35 @@ impl Lua {
         c: &mut RedisConn,
         cmd: &redis::Cmd,
     ) -> Result<T> {
+        self.send(r, c, Request::Cmd(cmd)).await
+    }
+
+    /// [`Lua::run`] with `read` sent right behind the script, in the same round trip (a
+    /// pipeline, not a transaction: another client's write may land between the two): the
+    /// script's reply and the read's. The read must be safe to send again (it is, with the
+    /// script, when the server lacked the script or the slot was moving).
+    pub async fn run_then<T: redis::FromRedisValue, U: redis::FromRedisValue>(
+        &self,
+        r: &Redis,
+        c: &mut RedisConn,
+        cmd: &redis::Cmd,
+        read: &redis::Cmd,
+    ) -> Result<(T, U)> {
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone()).add_command(read.clone());
+        self.send(r, c, Request::Pipe(&pipe)).await
+    }
+
+    async fn send<T: redis::FromRedisValue>(
+        &self,
+        r: &Redis,
+        c: &mut RedisConn,
+        what: Request<'_>,
+    ) -> Result<T> {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
-            let out = match cmd.query_async(c).await {
+            let out = match what.query(c).await {
                 Err(e) if e.code() == Some("NOSCRIPT") => {
                     let loaded: redis::RedisResult<String> = redis::cmd("SCRIPT")
                         .arg("LOAD")
@@ -81,7 +106,7 @@ impl Lua {
                         .query_async(c)
                         .await;
                     match loaded {
-                        Ok(_) => cmd.query_async(c).await,
+                        Ok(_) => what.query(c).await,
                         Err(e) => Err(e),
                     }
                 }
@@ -94,6 +119,22 @@ impl Lua {
                 }
                 other => return other.map_err(|e| r.err(e)),
             }
+        }
+    }
+}
+
+/// What [`Lua::send`] sends: the script alone, or in a pipeline.
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    Cmd(&'a redis::Cmd),
+    Pipe(&'a redis::Pipeline),
+}
+
+impl Request<'_> {
+    async fn query<T: redis::FromRedisValue>(self, c: &mut RedisConn) -> redis::RedisResult<T> {
+        match self {
+            Request::Cmd(cmd) => cmd.query_async(c).await,
+            Request::Pipe(pipe) => pipe.query_async(c).await,
         }
     }
 }

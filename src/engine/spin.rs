@@ -30,9 +30,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use redis::{
-    cmd, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, Parser, ProtocolVersion,
+    cmd, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, ProtocolVersion,
     RedisError, RedisResult, Value,
 };
+
+use super::resp::Reader;
 
 /// How long a thread polls for a reply before it sleeps (`ZEROLAG_BUSY_POLL_US`, default 200).
 pub fn spin_limit() -> Duration {
@@ -146,10 +148,10 @@ impl Sock {
     }
 }
 
-/// A plain socket and its reply parser.
+/// A plain socket and its reply reader.
 struct Plain {
     io: Io,
-    parser: Parser,
+    reader: Reader,
     open: bool,
     /// The connection closed because the server did not answer in time: a later request
     /// on it (the cluster client retries on the same connection) fails as a timeout too,
@@ -287,7 +289,7 @@ impl Plain {
                 poll: false,
                 ahead: Vec::new(),
             },
-            parser: Parser::new(),
+            reader: Reader::new(),
             open: true,
             timed_out: false,
         };
@@ -368,21 +370,18 @@ impl Plain {
         }
     }
 
-    /// Reads one reply, skipping RESP3 pushes. Any I/O or protocol error closes the
-    /// connection: what is left on the socket could be mistaken for a later reply.
+    /// Reads one reply. Any I/O or protocol error closes the connection: what is left on
+    /// the socket could be mistaken for a later reply.
     fn recv(&mut self) -> RedisResult<Value> {
-        loop {
-            match self.parser.parse_value(&mut self.io) {
-                Ok(Value::Push { .. }) => continue,
-                Ok(v) => {
-                    self.io.replied = Instant::now();
-                    return Ok(v);
-                }
-                Err(e) => {
-                    self.open = false;
-                    self.timed_out = e.is_timeout();
-                    return Err(e);
-                }
+        match self.reader.read(&mut self.io) {
+            Ok(v) => {
+                self.io.replied = Instant::now();
+                Ok(v)
+            }
+            Err(e) => {
+                self.open = false;
+                self.timed_out = e.is_timeout();
+                Err(e)
             }
         }
     }

@@ -304,6 +304,13 @@ pub(super) fn chat_entries(v: Vec<Entry>) -> PyResult<Vec<ChatEntry>> {
     Ok(v.into_iter().map(|e| ChatEntry { e }).collect())
 }
 
+/// `append_recent`'s answer: the new message's id and the newest messages.
+pub(super) fn chat_turn(
+    (ids, es): (Vec<String>, Vec<Entry>),
+) -> PyResult<(String, Vec<ChatEntry>)> {
+    Ok((first(ids)?, chat_entries(es)?))
+}
+
 pub(super) fn activity_items(v: Vec<Entry>) -> PyResult<Vec<ActivityItem>> {
     Ok(v.into_iter().map(|e| ActivityItem { e }).collect())
 }

@@ -14,8 +14,8 @@ use super::stream_follow::{
     async_follow, sync_follow, ActivityFollow, AsyncActivityFollow, AsyncChatFollow, ChatFollow,
 };
 use super::stream_items::{
-    activity_batch, activity_items, activity_new, chat_batch, chat_entries, chat_new, first,
-    settings, ActivityItem, ChatEntry,
+    activity_batch, activity_items, activity_new, chat_batch, chat_entries, chat_new, chat_turn,
+    first, settings, ActivityItem, ChatEntry,
 };
 use super::{run_async, run_sync};
 use crate::hub::Hub as CoreHub;
@@ -134,6 +134,31 @@ log_methods!(
             run_sync(py, self.hub.chat.append(&conversation, vec![e]), first)
         }
 
+        /// Appends one message and returns its id with the newest `n` messages (the new one
+        /// last, unless another client appended meanwhile): a chat turn in one round trip.
+        #[pyo3(signature = (conversation, role, content, meta=None, *, n=50))]
+        fn append_recent<'py>(
+            &self,
+            py: Python<'py>,
+            conversation: Text,
+            role: Text,
+            content: Text,
+            meta: Option<Bound<'py, PyAny>>,
+            n: usize,
+        ) -> PyResult<Py<PyAny>> {
+            let e = chat_new(
+                &self.hub.chat,
+                role.into_string(),
+                content.into_string(),
+                meta.as_ref(),
+            )?;
+            run_sync(
+                py,
+                self.hub.chat.append_recent(&conversation, vec![e], n),
+                chat_turn,
+            )
+        }
+
         /// Appends messages in order, all or none; returns their ids.
         fn append_many<'py>(
             &self,
@@ -187,6 +212,31 @@ log_methods!(
                 meta.as_ref(),
             )?;
             run_async(py, self.hub.chat.append(&conversation, vec![e]), first)
+        }
+
+        /// Appends one message and returns its id with the newest `n` messages (the new one
+        /// last, unless another client appended meanwhile): a chat turn in one round trip.
+        #[pyo3(signature = (conversation, role, content, meta=None, *, n=50))]
+        fn append_recent<'py>(
+            &self,
+            py: Python<'py>,
+            conversation: Text,
+            role: Text,
+            content: Text,
+            meta: Option<Bound<'py, PyAny>>,
+            n: usize,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let e = chat_new(
+                &self.hub.chat,
+                role.into_string(),
+                content.into_string(),
+                meta.as_ref(),
+            )?;
+            run_async(
+                py,
+                self.hub.chat.append_recent(&conversation, vec![e], n),
+                chat_turn,
+            )
         }
 
         /// Appends messages in order, all or none; returns their ids.

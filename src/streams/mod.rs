@@ -396,6 +396,39 @@ impl Streams {
         )
     }
 
+    /// [`Streams::append`], then the newest `n` entries of `stream` (the new ones among
+    /// them), in one round trip on Redis and one transaction on the embedded store: what a
+    /// chat turn needs to build its prompt. On Redis the read follows the append in a
+    /// pipeline, so an append by another client in between is among the entries.
+    pub fn append_recent(
+        &self,
+        stream: &str,
+        entries: Vec<NewEntry>,
+        n: usize,
+    ) -> Op<(Vec<String>, Vec<Entry>)> {
+        tri!(self.check_stream(stream));
+        tri!(check_n("n", n));
+        if entries.is_empty() {
+            return Op::Ready(Err(Error::validation(
+                "append_recent needs an entry to append",
+            )));
+        }
+        tri!(check_n("entries per append", entries.len()));
+        for e in &entries {
+            tri!(self.check_entry(e));
+        }
+        let kind = self.kind;
+        let max_len = self.settings().max_len;
+        let now_us = crate::clock::now_us();
+        self.backend.call(
+            (self.ns(), stream.to_string(), entries),
+            move |db, (ns, s, es)| {
+                sqlite::append_recent(db, kind, &ns, &s, &es, max_len, now_us, n)
+            },
+            move |r, c, (ns, s, es)| redis::append_recent(r, c, kind, ns, s, es, max_len, n),
+        )
+    }
+
     /// The newest `n` entries of `stream`, oldest first.
     pub fn recent(&self, stream: &str, n: usize) -> Op<Vec<Entry>> {
         tri!(self.check_stream(stream));

@@ -45,32 +45,41 @@ fn bad(what: &str) -> Error {
     Error::Backend(format!("unexpected {what} in a chat or activity stream"))
 }
 
-fn text(v: &Value) -> Result<String> {
+/// A reply's text, taken out of it (the bytes become the string: no copy).
+fn into_text(v: Value) -> Result<String> {
     match v {
-        Value::BulkString(b) => String::from_utf8(b.clone()).map_err(|_| bad("non-UTF-8 text")),
-        Value::SimpleString(s) => Ok(s.clone()),
+        Value::BulkString(b) => String::from_utf8(b).map_err(|_| bad("non-UTF-8 text")),
+        Value::SimpleString(s) => Ok(s),
         _ => Err(bad("value")),
     }
 }
 
-/// One stream entry (`[id, [field, value, ...]]`) as an entry of `stream`.
-pub fn parse_entry(k: &Kind, stream: &str, v: &Value) -> Result<Entry> {
+fn name_of(v: &Value) -> &[u8] {
+    match v {
+        Value::BulkString(b) => b,
+        Value::SimpleString(s) => s.as_bytes(),
+        _ => b"",
+    }
+}
+
+/// One stream entry (`[id, [field, value, ...]]`) as an entry of `stream`, its strings taken
+/// out of the reply.
+fn into_entry(k: &Kind, stream: &str, v: Value) -> Result<Entry> {
     let Value::Array(parts) = v else {
         return Err(bad("entry"));
     };
-    let [id, fields] = parts.as_slice() else {
+    let Ok::<[Value; 2], _>([id, fields]) = parts.try_into() else {
         return Err(bad("entry"));
     };
     let Value::Array(fields) = fields else {
         return Err(bad("entry fields"));
     };
     let mut vals: [Option<String>; 3] = [None, None, None];
-    for kv in fields.chunks(2) {
-        if let [f, v] = kv {
-            let f = text(f)?;
-            if let Some(i) = k.fields.iter().position(|n| *n == f) {
-                vals[i] = Some(text(v)?);
-            }
+    let mut it = fields.into_iter();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        let name = name_of(&f);
+        if let Some(i) = k.fields.iter().position(|n| n.as_bytes() == name) {
+            vals[i] = Some(into_text(v)?);
         }
     }
     let [kind, body, meta] = vals;
@@ -78,7 +87,7 @@ pub fn parse_entry(k: &Kind, stream: &str, v: &Value) -> Result<Entry> {
         return Err(bad("entry without its fields"));
     };
     Ok(Entry {
-        id: text(id)?,
+        id: into_text(id)?,
         stream: stream.to_string(),
         kind,
         body,
@@ -86,8 +95,45 @@ pub fn parse_entry(k: &Kind, stream: &str, v: &Value) -> Result<Entry> {
     })
 }
 
-fn entries(k: &Kind, stream: &str, rows: &[Value]) -> Result<Vec<Entry>> {
-    rows.iter().map(|v| parse_entry(k, stream, v)).collect()
+fn entries(k: &Kind, stream: &str, rows: Vec<Value>) -> Result<Vec<Entry>> {
+    rows.into_iter().map(|v| into_entry(k, stream, v)).collect()
+}
+
+/// The append script's call for `es` on `stream`, and the log's wake topic.
+fn append_cmd(
+    k: &'static Kind,
+    ns: &str,
+    stream: &str,
+    es: &[NewEntry],
+    max_len: u64,
+) -> (redis::Cmd, String) {
+    let key = stream_key(ns, k, stream);
+    let t = topic(k, stream);
+    let mut cmd = APPEND.call_keys(&[&key, &index_key(ns, k)]);
+    cmd.arg(stream)
+        .arg(max_len)
+        .arg(wake::channel(ns, &t))
+        .arg(k.fields.len());
+    for f in k.fields {
+        cmd.arg(*f);
+    }
+    for e in es {
+        cmd.arg(&e.kind).arg(&e.body);
+        if k.has_meta {
+            cmd.arg(e.meta.as_deref().unwrap_or(""));
+        }
+    }
+    (cmd, t)
+}
+
+/// After the append script answered: checks its ids and wakes this process's followers
+/// (they need not wait for the pub/sub round trip).
+fn appended(r: &Redis, ns: &str, t: &str, ids: Vec<String>, n: usize) -> Result<Vec<String>> {
+    if ids.len() != n {
+        return Err(bad("reply from the append script"));
+    }
+    r.wakeups(ns).fire(t);
+    Ok(ids)
 }
 
 /// Appends entries in order (one script call); returns their ids.
@@ -100,29 +146,19 @@ pub async fn append(
     es: Vec<NewEntry>,
     max_len: u64,
 ) -> Result<Vec<String>> {
-    let key = stream_key(&ns, k, &stream);
-    let t = topic(k, &stream);
-    let mut cmd = APPEND.call_keys(&[&key, &index_key(&ns, k)]);
-    cmd.arg(&stream)
-        .arg(max_len)
-        .arg(wake::channel(&ns, &t))
-        .arg(k.fields.len());
-    for f in k.fields {
-        cmd.arg(*f);
-    }
-    for e in &es {
-        cmd.arg(&e.kind).arg(&e.body);
-        if k.has_meta {
-            cmd.arg(e.meta.as_deref().unwrap_or(""));
-        }
-    }
+    let (cmd, t) = append_cmd(k, &ns, &stream, &es, max_len);
     let ids: Vec<String> = APPEND.run(&r, &mut c, &cmd).await?;
-    if ids.len() != es.len() {
-        return Err(bad("reply from the append script"));
-    }
-    // Followers in this process need not wait for the pub/sub round trip.
-    r.wakeups(&ns).fire(&t);
-    Ok(ids)
+    appended(&r, &ns, &t, ids, es.len())
+}
+
+fn recent_cmd(ns: &str, k: &Kind, stream: &str, n: usize) -> redis::Cmd {
+    let mut cmd = redis::cmd("XREVRANGE");
+    cmd.arg(stream_key(ns, k, stream))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(n);
+    cmd
 }
 
 /// The newest `n` entries, oldest first.
@@ -134,18 +170,34 @@ pub async fn recent(
     stream: String,
     n: usize,
 ) -> Result<Vec<Entry>> {
-    let rows: Vec<Value> = redis::cmd("XREVRANGE")
-        .arg(stream_key(&ns, k, &stream))
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(n)
+    let rows: Vec<Value> = recent_cmd(&ns, k, &stream, n)
         .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))?;
-    let mut out = entries(k, &stream, &rows)?;
+    let mut out = entries(k, &stream, rows)?;
     out.reverse();
     Ok(out)
+}
+
+/// [`append`], then [`recent`] in the same round trip (the read right behind the script).
+#[allow(clippy::too_many_arguments)]
+pub async fn append_recent(
+    r: Arc<Redis>,
+    mut c: RedisConn,
+    k: &'static Kind,
+    ns: String,
+    stream: String,
+    es: Vec<NewEntry>,
+    max_len: u64,
+    n: usize,
+) -> Result<(Vec<String>, Vec<Entry>)> {
+    let (cmd, t) = append_cmd(k, &ns, &stream, &es, max_len);
+    let read = recent_cmd(&ns, k, &stream, n);
+    let (ids, rows): (Vec<String>, Vec<Value>) = APPEND.run_then(&r, &mut c, &cmd, &read).await?;
+    let ids = appended(&r, &ns, &t, ids, es.len())?;
+    let mut out = entries(k, &stream, rows)?;
+    out.reverse();
+    Ok((ids, out))
 }
 
 /// Entries between `after` and `before` (exclusive), waiting up to `block` for the first.
@@ -194,7 +246,7 @@ pub async fn range(
             .map_err(|e| r.err(e))?;
         let now = Instant::now();
         if !rows.is_empty() || now >= deadline {
-            return entries(k, &stream, &rows);
+            return entries(k, &stream, rows);
         }
         if let Some(t) = ticket.as_mut() {
             t.wait(deadline - now).await;
@@ -219,8 +271,8 @@ pub async fn last_id(
         .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))?;
-    match rows.first() {
-        Some(v) => Ok(parse_entry(k, &stream, v)?.id),
+    match rows.into_iter().next() {
+        Some(v) => Ok(into_entry(k, &stream, v)?.id),
         None => Ok("0-0".into()),
     }
 }
@@ -318,7 +370,7 @@ pub async fn export_page(
             .query_async(&mut c)
             .await
             .map_err(|e| r.err(e))?;
-        out.extend(entries(k, &s, &rows)?);
+        out.extend(entries(k, &s, rows)?);
         if out.len() >= limit {
             break;
         }

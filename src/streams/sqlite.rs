@@ -166,18 +166,38 @@ fn append_tx(
 
 /// The newest `n` entries, oldest first.
 pub fn recent(db: &Sqlite, k: &Kind, ns: &str, stream: &str, n: usize) -> Result<Vec<Entry>> {
-    db.with(|c| {
-        let mut st = c.prepare_cached(&format!(
-            "SELECT ms, seq, kind, body, meta FROM {} WHERE ns = ?1 AND stream = ?2
-             ORDER BY ms DESC, seq DESC LIMIT ?3",
-            k.table
-        ))?;
-        let rows = st.query_map(params![ns, stream, n as i64], row)?;
-        let mut out = rows
-            .map(|r| Ok(entry(stream, r?)))
-            .collect::<Result<Vec<_>>>()?;
-        out.reverse();
-        Ok(out)
+    db.with(|c| recent_on(c, k, ns, stream, n))
+}
+
+fn recent_on(c: &Connection, k: &Kind, ns: &str, stream: &str, n: usize) -> Result<Vec<Entry>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT ms, seq, kind, body, meta FROM {} WHERE ns = ?1 AND stream = ?2
+         ORDER BY ms DESC, seq DESC LIMIT ?3",
+        k.table
+    ))?;
+    let rows = st.query_map(params![ns, stream, n as i64], row)?;
+    let mut out = rows
+        .map(|r| Ok(entry(stream, r?)))
+        .collect::<Result<Vec<_>>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+/// [`append`], then the newest `n` entries, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn append_recent(
+    db: &Sqlite,
+    k: &'static Kind,
+    ns: &str,
+    stream: &str,
+    entries: &[NewEntry],
+    max_len: u64,
+    now_us: u64,
+    n: usize,
+) -> Result<(Vec<String>, Vec<Entry>)> {
+    db.with_tx_on(k.topic, |tx| {
+        let ids = append_tx(tx, k, ns, stream, entries, max_len, now_us)?;
+        Ok((ids, recent_on(tx, k, ns, stream, n)?))
     })
 }
 

@@ -1,9 +1,10 @@
 -- Shared by the cache scripts. P is the key prefix `zl:{<ns>:cache}:` (docs/keys.md):
 -- `P e:<key>` one hash per entry: `t` type, `d` data, `s` size, `g` its tags with their
--- generations when written (`tag\ngen\n` each), `x` the epoch it was written in, `e` its
--- expiry in ms (absent: none); `P idx` every key (score 0, prefix listing; an entry missing
--- from it is not served); `P exp` keys by expiry; `P g` the generations: `~` the epoch,
--- `t:<tag>` each tag's counter; `P tn` entries of the current generation per tag; `P n`
+-- generations when written (`tag\ngen\n` each), `x` the epoch it was written in, `y` (an
+-- entry with tags) the tag clock when written, `e` its expiry in ms (absent: none); `P idx`
+-- every key (score 0, prefix listing; an entry missing from it is not served); `P exp` keys
+-- by expiry; `P g` the generations: `~` the epoch, `*` the tag clock (one more at every
+-- invalidation), `t:<tag>` each tag's counter; `P tn` entries of the current generation per tag; `P n`
 -- counters `hits`, `misses`, `entries`, `bytes`; `P l:<key>` a lease (token, PX).
 -- A semantic entry's hash also has `c` its scope and `v` its prompt embedding (f32 LE), and
 -- its key is in `P sem` (score 0); writing or removing one records `sem:<key>` in the

@@ -31,6 +31,10 @@ for i = 1, n do
   end
   local h = ekey(P, k)
   redis.call('HSET', h, 't', ARGV[b + 2], 'd', data, 's', #data, 'g', table.concat(g), 'x', ep)
+  if #g > 0 then
+    -- The tag clock it was written at: a read that finds it unchanged needs no tag checks.
+    redis.call('HSET', h, 'y', redis.call('HGET', P .. 'g', '*') or '0')
+  end
   if ttl ~= '' then
     local at = now + tonumber(ttl)
     redis.call('HSET', h, 'e', fmt(at))
