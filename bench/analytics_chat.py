@@ -10,6 +10,9 @@ Rows:
   decoded), and one round trip each (ours ``append_recent(n=50)``, the baseline the same two
   commands pipelined). p50/p99 per turn; the sides alternate in blocks of 100 turns. Goal:
   at least 2x.
+- the floor of a turn: polled raw-socket round trips from Python (one per call) plus the
+  server's own time (``INFO commandstats``) for ``XADD`` and ``XREVRANGE COUNT 50``; ours
+  is reported against it (1.0 would be at the floor).
 - delivery to a follower in another process: a message appended every millisecond carries
   ``time.monotonic_ns()`` (one clock for every process on Linux); the follower process
   subtracts it on receipt. Ours ``hub.chat.follow``, the baseline an ``XREAD BLOCK`` loop on
@@ -21,6 +24,7 @@ Rows:
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import subprocess
 import sys
@@ -222,6 +226,62 @@ def _turn_rows(
     ]
 
 
+def _polled_ping(url: str, k: int) -> list[float]:
+    """A raw RESP ``PING`` from Python on a non-blocking socket polled until the reply is in:
+    the shortest round trip a Python caller can have (ours polls its socket the same way)."""
+    r = RedisChat(url, "").r
+    kw = r.connection_pool.connection_kwargs
+    s = socket.create_connection((kw.get("host", "127.0.0.1"), int(kw.get("port", 6379))))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.setblocking(False)
+
+    def ping(_: int) -> None:
+        s.sendall(b"PING\r\n")
+        while True:
+            try:
+                if s.recv(64):
+                    return
+            except BlockingIOError:
+                pass
+
+    try:
+        return _timed(ping, 0, k)
+    finally:
+        s.close()
+        r.close()
+
+
+def _server_us(base: RedisChat, n: int) -> float:
+    """The server's own time (INFO commandstats) for one pipelined turn of the baseline:
+    ``XADD`` plus ``XREVRANGE COUNT 50``, the commands any turn needs."""
+    base.r.config_resetstat()
+    for _ in range(n):
+        base.append_and_recent("turns", "user", CONTENT, 50)
+    st = base.r.info("commandstats")
+    return float(sum(st[c]["usec"] for c in ("cmdstat_xadd", "cmdstat_xrevrange") if c in st) / n)
+
+
+def _floor_rows(url: str, base: RedisChat, ours: dict[str, float], n: int) -> list[dict[str, Any]]:
+    """Ours against the physical floor: polled round trips plus the server's time."""
+    rt = _pct(_polled_ping(url, n), 50)
+    srv = _server_us(base, min(n, 1000))
+    out = []
+    for name, trips in (("two calls", 2), ("one round trip", 1)):
+        floor = trips * rt + srv
+        out.append(
+            {
+                "name": f"chat turn [redis], {name}: ours vs the floor ({trips} polled round "
+                "trip(s) + the server's time for XADD and XREVRANGE COUNT 50)",
+                "ours": round(ours[name], 1),
+                "baseline": round(floor, 1),
+                "ratio": round(floor / ours[name], 2),
+                "unit": "us p50",
+                "note": f"round trip {rt:.0f} us p50 (raw socket, polled), server {srv:.0f} us",
+            }
+        )
+    return out
+
+
 def run(
     url: str | None, *, quick: bool = False, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
@@ -234,7 +294,15 @@ def run(
         hub = zerolag.open(url, namespace=ns)
         base = RedisChat(url, f"bcb{ns}:")
         try:
-            rows += _turn_rows("redis", hub, base, n_turns, log)
+            turn = _turn_rows("redis", hub, base, n_turns, log)
+            rows += turn
+            rows += _floor_rows(
+                url,
+                base,
+                {"two calls": turn[0]["ours"], "one round trip": turn[1]["ours"]},
+                n_turns,
+            )
+            log(f"  floor rows: {rows[-2]['note']}")
             o = _delivery(
                 "ours", url, ns, n_live, lambda m: hub.chat.append("live", "user", "hi", m)
             )
