@@ -374,18 +374,23 @@ impl Streams {
         Ok(())
     }
 
+    /// The checks of an append: the log's id, the batch's size, then every entry (so one
+    /// invalid entry appends none).
+    fn check_append(&self, stream: &str, entries: &[NewEntry]) -> Result<()> {
+        self.check_stream(stream)?;
+        check_n("entries per append", entries.len())?;
+        entries.iter().try_for_each(|e| self.check_entry(e))
+    }
+
     /// Appends entries to the log `stream` in the order given (increasing ids), trims it to
     /// the newest `max_len` and wakes its followers, in one transaction or script; returns
     /// the ids. All are checked first: one invalid entry appends none.
     pub fn append(&self, stream: &str, entries: Vec<NewEntry>) -> Op<Vec<String>> {
-        tri!(self.check_stream(stream));
         if entries.is_empty() {
+            tri!(self.check_stream(stream));
             return Op::Ready(Ok(vec![]));
         }
-        tri!(check_n("entries per append", entries.len()));
-        for e in &entries {
-            tri!(self.check_entry(e));
-        }
+        tri!(self.check_append(stream, &entries));
         let kind = self.kind;
         let max_len = self.settings().max_len;
         let now_us = crate::clock::now_us();
@@ -413,10 +418,7 @@ impl Streams {
                 "append_recent needs an entry to append",
             )));
         }
-        tri!(check_n("entries per append", entries.len()));
-        for e in &entries {
-            tri!(self.check_entry(e));
-        }
+        tri!(self.check_append(stream, &entries));
         let kind = self.kind;
         let max_len = self.settings().max_len;
         let now_us = crate::clock::now_us();

@@ -99,6 +99,13 @@ fn entries(k: &Kind, stream: &str, rows: Vec<Value>) -> Result<Vec<Entry>> {
     rows.into_iter().map(|v| into_entry(k, stream, v)).collect()
 }
 
+/// An `XREVRANGE` reply's entries, oldest first.
+fn oldest_first(k: &Kind, stream: &str, rows: Vec<Value>) -> Result<Vec<Entry>> {
+    let mut out = entries(k, stream, rows)?;
+    out.reverse();
+    Ok(out)
+}
+
 /// The append script's call for `es` on `stream`, and the log's wake topic.
 fn append_cmd(
     k: &'static Kind,
@@ -174,9 +181,7 @@ pub async fn recent(
         .query_async(&mut c)
         .await
         .map_err(|e| r.err(e))?;
-    let mut out = entries(k, &stream, rows)?;
-    out.reverse();
-    Ok(out)
+    oldest_first(k, &stream, rows)
 }
 
 /// [`append`], then [`recent`] in the same round trip (the read right behind the script).
@@ -195,9 +200,7 @@ pub async fn append_recent(
     let read = recent_cmd(&ns, k, &stream, n);
     let (ids, rows): (Vec<String>, Vec<Value>) = APPEND.run_then(&r, &mut c, &cmd, &read).await?;
     let ids = appended(&r, &ns, &t, ids, es.len())?;
-    let mut out = entries(k, &stream, rows)?;
-    out.reverse();
-    Ok((ids, out))
+    Ok((ids, oldest_first(k, &stream, rows)?))
 }
 
 /// Entries between `after` and `before` (exclusive), waiting up to `block` for the first.
