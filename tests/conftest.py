@@ -174,6 +174,17 @@ def data_keys(servers: list[Any], ns: str) -> set[str]:
     return {k for s in servers for k in s.keys(f"zl:{{{ns}:*") if not k.startswith(meta)}
 
 
+def command_calls(node: Any, command: str) -> int:
+    """How many times ``command`` (lower case) ran on the server ``node`` and succeeded (INFO
+    commandstats: calls less failed and rejected ones, such as an EVALSHA answered NOSCRIPT
+    on a server that had not loaded the script yet)."""
+    for line in str(node.command("INFO", "commandstats")).splitlines():
+        if line.startswith(f"cmdstat_{command}:"):
+            f = dict(kv.split("=") for kv in line.split(":", 1)[1].split(","))
+            return int(f["calls"]) - int(f.get("failed_calls", 0)) - int(f.get("rejected_calls", 0))
+    return 0
+
+
 def unique_namespace(prefix: str = "t") -> str:
     return prefix + uuid.uuid4().hex[:12]
 

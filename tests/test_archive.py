@@ -425,6 +425,7 @@ def test_two_archivers_started_at_once_one_leads_the_other_takes_over(
             [{"source": "y", "target": "x", "payload": i} for i in range(300)]
         )
     ]
+
     # The health counts a batch after its cursor is committed, a moment after PostgreSQL has
     # the rows: wait for the counts, not for the rows.
     def archived() -> int:

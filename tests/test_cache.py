@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import AsyncRunner, data_keys
+from conftest import AsyncRunner, command_calls, data_keys
 from zerolag.cache import cached_model, function_key, llm_key
 
 HERE = Path(__file__).resolve().parent
@@ -173,14 +173,6 @@ def test_stats_are_the_stores_and_every_handle_sees_them(hub: Any, open_hub: Any
     assert "hit_ratio=" in repr(s)
 
 
-def _calls(node: Any, command: str) -> int:
-    """How many times ``command`` ran on ``node`` (INFO commandstats)."""
-    for line in str(node.command("INFO", "commandstats")).splitlines():
-        if line.startswith(f"cmdstat_{command}:"):
-            return int(line.split("calls=")[1].split(",")[0])
-    return 0
-
-
 def test_reads_the_quick_path_cannot_vouch_for_go_to_the_script(
     hub: Any, store_servers: list[Any], namespace: str
 ) -> None:
@@ -195,16 +187,16 @@ def test_reads_the_quick_path_cannot_vouch_for_go_to_the_script(
     p = f"zl:{{{namespace}:cache}}:"
     node = next(s for s in store_servers if s.keys(f"{p}e:*"))  # the slot's master
     # A current entry is served without a script.
-    scripts = _calls(node, "evalsha")
+    scripts = command_calls(node, "evalsha")
     assert [c.get("plain"), c.get("old")] == ["p", "o"]
-    assert _calls(node, "evalsha") == scripts
+    assert command_calls(node, "evalsha") == scripts
     # Written before the tag clock existed (no `y`): the script checks its tags, serves it.
     node.command("HDEL", f"{p}e:old", "y")
     # Of another epoch, and missing from the index: not served, and the script removes both.
     node.command("HSET", f"{p}e:epoch", "x", "another")
     node.command("ZREM", f"{p}idx", "unlisted")
     assert c.get_many(["old", "epoch", "unlisted", "plain"]) == ["o", None, None, "p"]
-    assert _calls(node, "evalsha") == scripts + 1
+    assert command_calls(node, "evalsha") == scripts + 1
     assert node.command("EXISTS", f"{p}e:epoch", f"{p}e:unlisted") == 0
     # Any invalidation moves the tag clock: entries with tags written before it go to the
     # script, which still serves those whose own tags did not change.

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import zerolag
-from conftest import data_keys
+from conftest import command_calls, data_keys
 
 
 def _key(id_: str) -> tuple[int, int]:
@@ -336,3 +336,45 @@ def test_chat_and_activity_keys_follow_the_documented_schema(
     hub.chat.clear("c:1")
     hub.activity.clear("ana")
     assert data_keys(store_servers, namespace) == set()
+
+
+@pytest.mark.parametrize("backend", ["redis", "cluster"])
+def test_appends_to_a_log_that_exists_skip_the_script_on_one_server(
+    hub: Any, store_servers: list[Any], namespace: str
+) -> None:
+    """On a Redis server one message to an existing conversation is a plain XADD NOMKSTREAM
+    and PUBLISH (docs/analytics.md); a new or cleared conversation, a batch, and every append
+    on a cluster go through the script, which starts the log and lists it in the index."""
+    chat, single = hub.chat, len(store_servers) == 1
+    idx = f"zl:{{{namespace}:chat}}:idx"
+    first = chat.append("c", "user", "one")  # a new log: the script
+    node = next(s for s in store_servers if s.keys(idx))
+    scripts = command_calls(node, "evalsha")
+    f = chat.follow("c", after=first)
+    second = chat.append("c", "assistant", "two", meta={"model": "m"})
+    third, msgs = chat.append_recent("c", "user", "three", n=2)
+    assert command_calls(node, "evalsha") == scripts + (0 if single else 2)
+    assert [(m.id, m.role, m.content, m.meta) for m in msgs] == [
+        (second, "assistant", "two", {"model": "m"}),
+        (third, "user", "three", None),
+    ]
+    assert [f.get(timeout=10).id for _ in range(2)] == [second, third]  # woken each time
+    chat.append_many("c", [("user", "a"), ("user", "b")])  # a batch: the script
+    assert command_calls(node, "evalsha") == scripts + (1 if single else 3)
+    # Cleared, the log and its index entry are gone: the next append starts both again, with
+    # an id above every id before the clear, and the follower gets it.
+    assert chat.clear("c") == 5 and node.command("EXISTS", idx) == 0
+    again, msgs = chat.append_recent("c", "user", "again")
+    assert command_calls(node, "evalsha") == scripts + (3 if single else 5)  # clear + append
+    assert _key(again) > _key(third) and [m.id for m in msgs] == [again]
+    assert node.command("ZRANGE", idx, 0, -1) == ["c"]
+    got = [f.get(timeout=10)]
+    while got[-1] is not None and got[-1].id != again:  # `a` and `b` unless cleared before read
+        got.append(f.get(timeout=10))
+    assert got[-1] is not None and got[-1].id == again and len(got) <= 3
+    f.close()
+    # The trim holds on the quick path too.
+    chat.configure(max_len=3)
+    for i in range(5):
+        chat.append("c", "user", f"m{i}")
+    assert [m.content for m in chat.recent("c", 10)] == ["m2", "m3", "m4"]

@@ -4402,8 +4402,9 @@ class Chat:
     ) -> tuple[str, list[ChatEntry]]:
         """Append one message and return its id with the newest ``n`` messages (1 to
         10,000), oldest first: a chat turn (store the user's message, read what the prompt
-        is built from) in one round trip on Redis and one transaction on the embedded store.
-        The new message is the last one unless another client appended meanwhile."""
+        is built from) in one round trip on a Redis server (two on a cluster), one
+        transaction on the embedded store. The new message is the last one unless another
+        client appended meanwhile."""
     def append_many(
         self,
         conversation: str,
@@ -4454,8 +4455,9 @@ class AsyncChat:
     ) -> Coroutine[Any, Any, tuple[str, list[ChatEntry]]]:
         """Append one message and return its id with the newest ``n`` messages (1 to
         10,000), oldest first: a chat turn (store the user's message, read what the prompt
-        is built from) in one round trip on Redis and one transaction on the embedded store.
-        The new message is the last one unless another client appended meanwhile."""
+        is built from) in one round trip on a Redis server (two on a cluster), one
+        transaction on the embedded store. The new message is the last one unless another
+        client appended meanwhile."""
     def append_many(
         self,
         conversation: str,

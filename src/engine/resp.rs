@@ -53,12 +53,24 @@ fn protocol(detail: String) -> RedisError {
 
 /// The line of `b` starting after its type byte: its text and the length through `\r\n`,
 /// or None while the `\r\n` has not arrived.
-fn line(b: &[u8]) -> Option<(&[u8], usize)> {
-    let at = memchr::memmem::find(&b[1..], b"\r\n")?;
-    Some((&b[1..1 + at], at + 3))
+/// (`memchr` for the `\r`: a `memmem` search would build a searcher for every line, which
+/// cost more than the rest of the parse for a reply of many short elements.)
+fn line(b: &[u8]) -> RedisResult<Option<(&[u8], usize)>> {
+    let Some(at) = memchr::memchr(b'\r', &b[1..]) else {
+        return Ok(None);
+    };
+    match b.get(at + 2) {
+        None => Ok(None),
+        Some(b'\n') => Ok(Some((&b[1..1 + at], at + 3))),
+        Some(_) => Err(protocol("a line with a CR not followed by LF".into())),
+    }
 }
 
 fn integer(text: &[u8]) -> RedisResult<i64> {
+    // The common case, plain digits that fit, without UTF-8 checks or trimming.
+    if !text.is_empty() && text.len() <= 18 && text.iter().all(u8::is_ascii_digit) {
+        return Ok(text.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')));
+    }
     std::str::from_utf8(text)
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
@@ -76,7 +88,7 @@ fn element(b: &[u8]) -> RedisResult<Result<(Element, usize), usize>> {
     let Some(&kind) = b.first() else {
         return Ok(Err(1));
     };
-    let Some((text, used)) = line(b) else {
+    let Some((text, used)) = line(b)? else {
         return Ok(Err(b.len() + 1));
     };
     let el = match kind {
@@ -270,7 +282,8 @@ mod tests {
         b"+OK\r\n+QUEUED\r\n:42\r\n:-7\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n\
         *2\r\n$2\r\nid\r\n*4\r\n$4\r\nrole\r\n$4\r\nuser\r\n$7\r\ncontent\r\n$4\r\na\r\nb\r\n\
         -ERR wrong number of arguments\r\n-MOVED 3999 127.0.0.1:6381\r\n\
-        *3\r\n:1\r\n*1\r\n*1\r\n$1\r\nx\r\n-TRYAGAIN later\r\n";
+        *3\r\n:1\r\n*1\r\n*1\r\n$1\r\nx\r\n-TRYAGAIN later\r\n\
+        :123456789012345678\r\n:1234567890123456789\r\n:-9223372036854775808\r\n:007\r\n";
 
     #[test]
     fn replies_match_the_redis_crate_in_any_pieces() {
@@ -301,6 +314,10 @@ mod tests {
             b":12x\r\n",
             b"%1\r\n",
             b"+\xff\xfe\r\n",
+            b":1\r2\r\n",
+            b"+O\rK\r\n",
+            b":99999999999999999999\r\n",
+            b":\r\n",
         ] {
             assert!(all(bad, 4096).is_err(), "{bad:?}");
         }

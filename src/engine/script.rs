@@ -76,7 +76,8 @@ impl Lua {
     /// [`Lua::run`] with `read` sent right behind the script, in the same round trip (a
     /// pipeline, not a transaction: another client's write may land between the two): the
     /// script's reply and the read's. The read must be safe to send again (it is, with the
-    /// script, when the server lacked the script or the slot was moving).
+    /// script, when the server lacked the script). On a cluster, two round trips: the script
+    /// as [`Lua::run`] sends it, then the read.
     pub async fn run_then<T: redis::FromRedisValue, U: redis::FromRedisValue>(
         &self,
         r: &Redis,
@@ -84,6 +85,14 @@ impl Lua {
         cmd: &redis::Cmd,
         read: &redis::Cmd,
     ) -> Result<(T, U)> {
+        if r.is_cluster() {
+            // A cluster pipeline that fails after the cluster client's own retries does not
+            // say which command failed: resending it after a read that met a moving slot
+            // would run the script twice. The script alone, then the read.
+            let out = self.run(r, c, cmd).await?;
+            let got = read.query_async(c).await.map_err(|e| r.err(e))?;
+            return Ok((out, got));
+        }
         let mut pipe = redis::pipe();
         pipe.add_command(cmd.clone()).add_command(read.clone());
         self.send(r, c, Request::Pipe(&pipe)).await
