@@ -8,8 +8,8 @@ Rows:
   a conversation kept at its 1,000-message cap, like for like: two calls each (ours
   ``append`` + ``recent(50)``, the baseline ``XADD MAXLEN ~`` + ``XREVRANGE COUNT 50``
   decoded), and one round trip each (ours ``append_recent(n=50)``, the baseline the same two
-  commands pipelined). p50/p99 per turn; the sides alternate in blocks of 100 turns. Goal:
-  at least 2x.
+  commands pipelined). p50/p99 per turn; the sides alternate in blocks of 100 turns
+  (bench/alternate.py). Goal: at least 2x.
 - the floor of a turn: polled raw-socket round trips from Python (one per call) plus the
   server's own time (``INFO commandstats``) for ``XADD`` and ``XREVRANGE COUNT 50``; ours
   is reported against it (1.0 would be at the floor).
@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import zerolag  # noqa: E402
+from alternate import alternate, timed  # noqa: E402
 from baseline_chat import RedisChat  # noqa: E402
 
 NEEDS_REDIS = True
@@ -47,7 +48,6 @@ CONTENT = (
     "Could you look at the failing login test and tell me whether the refresh token "
     "rotation or the clock skew check is what breaks it? "
 )
-BLOCK = 100
 
 FOLLOWER = """
 import json, sys, time
@@ -73,28 +73,6 @@ print(json.dumps(lat), flush=True)
 def _pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, int(p / 100 * len(s)))] if s else float("nan")
-
-
-def _timed(fn: Callable[[int], Any], i0: int, k: int) -> list[float]:
-    out = []
-    for i in range(i0, i0 + k):
-        t = time.perf_counter_ns()
-        fn(i)
-        out.append((time.perf_counter_ns() - t) / 1e3)
-    return out
-
-
-def _alternate(sides: list[Callable[[int], Any]], n: int) -> list[list[float]]:
-    """Latencies (us) of ``n`` calls of each side, the sides taking turns in blocks of 100
-    (who goes first rotates), so a noisy spell of a shared machine hits them alike."""
-    out: list[list[float]] = [[] for _ in sides]
-    for b in range(0, n, BLOCK):
-        k = min(BLOCK, n - b)
-        order = list(range(len(sides)))
-        r = (b // BLOCK) % len(sides)
-        for j in order[r:] + order[:r]:
-            out[j] += _timed(sides[j], b, k)
-    return out
 
 
 def _row(name: str, ours: list[float], base: list[float] | None, **kw: Any) -> dict[str, Any]:
@@ -184,7 +162,7 @@ def _turn_rows(
         assert len(msgs) == 50
 
     if base is None:
-        o, o1 = _alternate([ours, ours_one], n)
+        o, o1 = alternate([ours, ours_one], n)
         log(f"  {label} turn: ours p50 {_pct(o, 50):.0f} us, append_recent {_pct(o1, 50):.0f} us")
         return [
             _row(f"chat append then recent(50) [{label}]", o, None, note=f"{n} turns"),
@@ -201,7 +179,7 @@ def _turn_rows(
         _, rows = base.append_and_recent("turns", "user", CONTENT, 50)
         assert len(rows) == 50
 
-    o, o1, b, p = _alternate([ours, ours_one, theirs, piped], n)
+    o, o1, b, p = alternate([ours, ours_one, theirs, piped], n)
     log(
         f"  {label} turn: ours p50 {_pct(o, 50):.0f} us (append_recent {_pct(o1, 50):.0f} us), "
         f"redis-py {_pct(b, 50):.0f} us, pipelined {_pct(p, 50):.0f} us"
@@ -245,7 +223,7 @@ def _polled_ping(url: str, k: int) -> list[float]:
                 pass
 
     try:
-        return _timed(ping, 0, k)
+        return timed(ping, 0, k)
     finally:
         s.close()
         r.close()

@@ -12,8 +12,9 @@ appends its rows; run alone: ``python bench/analytics_limits.py [--quick] [--red
 - The round-trip floor: redis-py ``PING`` beside the two, so the ratio can be read against
   what one round trip from Python costs.
 
-Sequential measurements alternate the two sides block by block (100 checks), as the other
-suites do (bench/README.md).
+Sequential measurements alternate the two sides block by block (100 checks; bench/alternate.py:
+the first check of each block, which follows the other side's block, is not counted). A last
+pair of rows checks after a 10 ms pause each time, the latency of a check now and then.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redis  # noqa: E402
 import zerolag  # noqa: E402
+from alternate import after_pause, alternate  # noqa: E402
 
 # The baseline: a sliding-window log in one script, as found in most write-ups of the
 # pattern. It returns {allowed, remaining}; the member is unique per request.
@@ -71,24 +73,6 @@ class RedisPyLimiter:
 def _pct(xs: list[float], q: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
-
-
-def alternate(
-    ours: Callable[[int], Any], base: Callable[[int], Any], k: int, block: int = 100
-) -> tuple[list[float], list[float]]:
-    """Per-call latencies (us) of both sides, measured in alternating blocks of `block`."""
-    for i in range(50):  # warm up (scripts loaded, connections open)
-        ours(i)
-        base(i)
-    o: list[float] = []
-    b: list[float] = []
-    for start in range(0, k, block):
-        for side, out in ((ours, o), (base, b)):
-            for i in range(start, min(k, start + block)):
-                t0 = time.perf_counter_ns()
-                side(i)
-                out.append((time.perf_counter_ns() - t0) / 1000)
-    return o, b
 
 
 def rate_rows(name: str, o: list[float], b: list[float] | None, **kw: Any) -> list[dict[str, Any]]:
@@ -131,11 +115,9 @@ def run(
         base = RedisPyLimiter(r, prefix=f"blb{ns}:")
         lim = hub.limits
 
-        o, b = alternate(
-            lambda i: lim.check(f"user:{i % 1000}", 100_000, 60.0),
-            lambda i: base.check(f"user:{i % 1000}", 100_000, 60.0),
-            k,
-        )
+        ours_check = lambda i: lim.check(f"user:{i % 1000}", 100_000, 60.0)  # noqa: E731
+        base_check = lambda i: base.check(f"user:{i % 1000}", 100_000, 60.0)  # noqa: E731
+        o, b = alternate([ours_check, base_check], k)
         rows += rate_rows(
             "redis limits.check vs redis-py Lua sliding window (EVALSHA)", o, b, target=2.0
         )
@@ -144,12 +126,28 @@ def run(
             f"redis-py p50 {_pct(b, 0.5):.0f} us p99 {_pct(b, 0.99):.0f} us"
         )
         o, b = alternate(
-            lambda i: lim.check("hot", 100, 3600.0),
-            lambda i: base.check("hot", 100, 3600.0),
+            [lambda i: lim.check("hot", 100, 3600.0), lambda i: base.check("hot", 100, 3600.0)],
             k,
         )
         rows += rate_rows("redis limits.check of a key at its limit (refused)", o, b)
-        floor = alternate(lambda i: r.ping(), lambda i: None, k)[0]
+        o, b = after_pause([ours_check, base_check], 20 if quick else 300)
+        rows.append(
+            {
+                "name": "redis limits.check after a 10 ms pause (one check now and then)",
+                "ours": _pct(o, 0.5),
+                "baseline": _pct(b, 0.5),
+                "unit": "us p50",
+                "ratio": _pct(b, 0.5) / _pct(o, 0.5),
+                "ours_p99_us": _pct(o, 0.99),
+                "baseline_p99_us": _pct(b, 0.99),
+                "note": "both connections idle 10 ms before each check; ours does not poll then",
+            }
+        )
+        log(
+            f"  after a pause: ours p50 {_pct(o, 0.5):.0f} us p99 {_pct(o, 0.99):.0f} us, "
+            f"redis-py p50 {_pct(b, 0.5):.0f} us p99 {_pct(b, 0.99):.0f} us"
+        )
+        floor = alternate([lambda i: r.ping()], k)[0]
         rows.append(
             {
                 "name": "redis floor: redis-py PING (one round trip from Python)",
@@ -166,9 +164,7 @@ def run(
             r.unlink(*names[i : i + 1000])
     with tempfile.TemporaryDirectory() as root:
         hub = zerolag.open(root=root, namespace="bench")
-        o, _ = alternate(
-            lambda i: hub.limits.check(f"user:{i % 1000}", 100_000, 60.0), lambda i: None, k
-        )
+        o = alternate([lambda i: hub.limits.check(f"user:{i % 1000}", 100_000, 60.0)], k)[0]
         rows += rate_rows("embedded limits.check (report)", o, None)
         log(f"  embedded limits.check: p50 {_pct(o, 0.5):.0f} us p99 {_pct(o, 0.99):.0f} us")
         hub.close()

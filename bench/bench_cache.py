@@ -3,7 +3,7 @@ run (see bench/README.md and docs/cache.md).
 
 - Exact hit and miss+set on Redis: ``hub.cache.get`` / ``set`` against redis-py ``GET`` /
   ``SET EX`` (bench/baseline_cache.py), both keyed by the same SHA-256 of a prompt; p50 and
-  p99 per call; the hit alternates the two sides in blocks of 100 calls.
+  p99 per call; the hit alternates the two sides in blocks of 100 calls (bench/alternate.py).
 - The same on the embedded store, against langchain-core's ``InMemoryCache`` (a dict in the
   process: no store, no other process sees it; reported, not a target).
 - Invalidating a tag of 10,000 entries (2,000 with --quick): ``invalidate_tag`` (one counter)
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import redis  # noqa: E402
 import zerolag  # noqa: E402
+from alternate import alternate  # noqa: E402
 from baseline_cache import RedisTagCache  # noqa: E402
 
 NEEDS_REDIS = True
@@ -62,26 +63,6 @@ def latencies(fn: Callable[[int], Any], k: int) -> list[float]:
         fn(i)
         out.append((time.perf_counter_ns() - t0) / 1000)
     return out
-
-
-def alternating(
-    ours: Callable[[int], Any], base: Callable[[int], Any], k: int, block: int = 100
-) -> tuple[list[float], list[float]]:
-    """Latencies of both sides over the same ``k`` keys, taking turns in blocks of ``block``
-    (as the other suites measure, bench/README.md), so a slow spell of the machine or the
-    server falls on both alike."""
-    for i in range(min(50, k)):  # warm up
-        ours(i)
-        base(i)
-    o: list[float] = []
-    b: list[float] = []
-    for start in range(0, k, block):
-        for fn, out in ((ours, o), (base, b)):
-            for i in range(start, min(k, start + block)):
-                t0 = time.perf_counter_ns()
-                fn(i)
-                out.append((time.perf_counter_ns() - t0) / 1000)
-    return o, b
 
 
 def lat_row(name: str, ours: list[float], base: list[float] | None, **kw: Any) -> dict[str, Any]:
@@ -195,7 +176,7 @@ def run(
         for i in range(k + 50):
             hub.cache.set(key_of(i), VALUE, ttl=3600)
             base.set(key_of(i), VALUE, ttl=3600)
-        o, b = alternating(lambda i: hub.cache.get(key_of(i)), lambda i: base.get(key_of(i)), k)
+        o, b = alternate([lambda i: hub.cache.get(key_of(i)), lambda i: base.get(key_of(i))], k)
         rows.append(lat_row("redis exact hit vs redis-py GET", o, b, target=2.0))
         log(f"  hit: ours p50 {_pct(o, 0.5):.0f} us, redis-py {_pct(b, 0.5):.0f} us")
         hub.kv.set("floor", VALUE)
