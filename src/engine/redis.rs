@@ -97,6 +97,31 @@ impl BlockingConn {
     }
 }
 
+impl RedisConn {
+    /// The replies of `pipe` as read, the first server error as the error. Unlike the redis
+    /// crate's `query_async`, which rebuilds every array of a reply while looking for errors
+    /// nested in it and then converts it again into the type asked for, this hands the values
+    /// over as they are: for replies with no errors below their top (stream ranges, hashes),
+    /// where that walk cost as much as reading them.
+    pub async fn replies(&mut self, pipe: &Pipeline) -> redis::RedisResult<Vec<Value>> {
+        let n = pipe.cmd_iter().count();
+        let out = self.req_packed_commands(pipe, 0, n).await?;
+        if let Some(Value::ServerError(e)) = out.iter().find(|v| matches!(v, Value::ServerError(_)))
+        {
+            return Err(e.clone().into());
+        }
+        Ok(out)
+    }
+
+    /// [`RedisConn::replies`] for one command.
+    pub async fn reply(&mut self, cmd: &Cmd) -> redis::RedisResult<Value> {
+        match self.req_packed_command(cmd).await? {
+            Value::ServerError(e) => Err(e.into()),
+            v => Ok(v),
+        }
+    }
+}
+
 impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self.wait {

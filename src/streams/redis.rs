@@ -96,6 +96,15 @@ fn into_entry(k: &Kind, stream: &str, v: Value) -> Result<Entry> {
     })
 }
 
+/// The entries of a range reply (`XRANGE`, `XREVRANGE`), still as values.
+fn rows(v: Value) -> Result<Vec<Value>> {
+    match v {
+        Value::Array(rows) => Ok(rows),
+        Value::Nil => Ok(Vec::new()),
+        _ => Err(bad("range reply")),
+    }
+}
+
 fn entries(k: &Kind, stream: &str, rows: Vec<Value>) -> Result<Vec<Entry>> {
     rows.into_iter().map(|v| into_entry(k, stream, v)).collect()
 }
@@ -227,11 +236,11 @@ pub async fn recent(
     stream: String,
     n: usize,
 ) -> Result<Vec<Entry>> {
-    let rows: Vec<Value> = recent_cmd(&ns, k, &stream, n)
-        .query_async(&mut c)
+    let v = c
+        .reply(&recent_cmd(&ns, k, &stream, n))
         .await
         .map_err(|e| r.err(e))?;
-    oldest_first(k, &stream, rows)
+    oldest_first(k, &stream, rows(v)?)
 }
 
 /// [`append`], then [`recent`] in the same round trip (the read right behind the script).
@@ -249,11 +258,13 @@ pub async fn append_recent(
     let read = recent_cmd(&ns, k, &stream, n);
     if let Some(mut pipe) = quick_pipe(&r, k, &ns, &stream, &es, max_len) {
         pipe.add_command(read.clone());
-        let (id, rows): (Option<String>, Vec<Value>) =
-            pipe.query_async(&mut c).await.map_err(|e| r.err(e))?;
-        if let Some(id) = id {
-            let ids = appended(&r, &ns, &topic(k, &stream), vec![id], 1)?;
-            return Ok((ids, oldest_first(k, &stream, rows)?));
+        let got = c.replies(&pipe).await.map_err(|e| r.err(e))?;
+        let Ok::<[Value; 3], _>([id, _, range]) = got.try_into() else {
+            return Err(bad("reply to an append"));
+        };
+        if id != Value::Nil {
+            let ids = appended(&r, &ns, &topic(k, &stream), vec![into_text(id)?], 1)?;
+            return Ok((ids, oldest_first(k, &stream, rows(range)?)?));
         }
     }
     let (cmd, t) = append_cmd(k, &ns, &stream, &es, max_len);
@@ -297,15 +308,9 @@ pub async fn range(
         } else {
             Some(wakeups.ticket(&t).await)
         };
-        let rows: Vec<Value> = redis::cmd("XRANGE")
-            .arg(&key)
-            .arg(&start)
-            .arg(&end)
-            .arg("COUNT")
-            .arg(limit)
-            .query_async(&mut c)
-            .await
-            .map_err(|e| r.err(e))?;
+        let mut cmd = redis::cmd("XRANGE");
+        cmd.arg(&key).arg(&start).arg(&end).arg("COUNT").arg(limit);
+        let rows = rows(c.reply(&cmd).await.map_err(|e| r.err(e))?)?;
         let now = Instant::now();
         if !rows.is_empty() || now >= deadline {
             return entries(k, &stream, rows);
