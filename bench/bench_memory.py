@@ -124,6 +124,10 @@ def vector_rows(quick: bool, log: Callable[[str], None]) -> list[dict[str, Any]]
     log(f"memory: read bandwidth {bandwidth / 1e9:.1f} GB/s (numpy sum, 2 threads)")
 
     # Alternate the three sides block by block, so drift of a shared machine hits all alike.
+    # Blocks of 50 queries, the first 5 of each not counted: they run beside what the side
+    # before left behind. numpy's BLAS threads keep spinning for a while after a call (on this
+    # 2-core VM an exact search right after a numpy query took 10.3 ms p50 against 7.1 ms
+    # back to back), and after our block numpy's threads start cold.
     lat: dict[str, list[float]] = {"numpy": [], "exact": [], "int8": []}
     fns: dict[str, Callable[[int], Any]] = {
         "numpy": lambda i: base.numpy_topk(data, qs[i], K),
@@ -133,13 +137,14 @@ def vector_rows(quick: bool, log: Callable[[str], None]) -> list[dict[str, Any]]
     for f in fns.values():
         for i in range(5):
             f(i)
-    block = 10
+    block, settle = 50, 5
     for lo in range(0, queries, block):
         for name, f in fns.items():
             for i in range(lo, min(queries, lo + block)):
                 t0 = time.perf_counter()
                 f(i)
-                lat[name].append(time.perf_counter() - t0)
+                if i - lo >= settle:
+                    lat[name].append(time.perf_counter() - t0)
 
     truths = [set(base.numpy_topk(data, qs[i], K).tolist()) for i in range(queries)]
     agree_np = sum(len(t & set(exact.search(qs[i], K)[0].tolist())) for i, t in enumerate(truths))
@@ -453,6 +458,7 @@ def remember_rows(url: str, corpus: Corpus, quick: bool) -> list[dict[str, Any]]
         batches = 5 if quick else 30
         lat: dict[str, list[float]] = {"ours1": [], "base1": [], "oursB": [], "baseB": []}
         server: list[float] = []  # the server's own seconds per batch of ours (commandstats)
+        server_base: list[float] = []  # the same for the baseline's batches
         serial = iter(range(10**9))
         for _ in range(0, singles, 100):
             for side in ("ours1", "base1"):
@@ -476,15 +482,16 @@ def remember_rows(url: str, corpus: Corpus, quick: bool) -> list[dict[str, Any]]
                 for _ in range(WRITE_BATCH):
                     i = next(serial)
                     items.append(corpus.item(i % corpus.n, key=f"w:{i}"))
-                before = _server_usec(client) if side == "oursB" else 0.0
+                ours = side == "oursB"
+                before = _server_usec(client, scripts=ours)
                 t0 = time.perf_counter()
-                if side == "oursB":
+                if ours:
                     hub.memory.remember_many(items)
                 else:
                     theirs.remember_many(items)
                 lat[side].append(time.perf_counter() - t0)
-                if side == "oursB":
-                    server.append((_server_usec(client) - before) / 1e6)  # seconds, as lat
+                spent = (_server_usec(client, scripts=ours) - before) / 1e6  # seconds, as lat
+                (server if ours else server_base).append(spent)
         hub.clear()
         for key in client.scan_iter(match=f"zl:{{{ns_base}:mem}}:*", count=1000):
             client.delete(key)
@@ -532,16 +539,39 @@ def remember_rows(url: str, corpus: Corpus, quick: bool) -> list[dict[str, Any]]
             "each of our batches; the fastest ours can be",
         }
     )
+    base_server_us = _pct(server_base, 50)
+    bound = _pct(lat["baseB"], 50) / floor_us
+    rows.append(
+        {
+            "name": f"  the baseline's own server time for the same {WRITE_BATCH} records, and "
+            "the ratio ours would reach with a client that took no time",
+            "ours": round(floor_us, 1),
+            "baseline": round(base_server_us, 1),
+            "unit": "us server",
+            "ratio": round(base_server_us / floor_us, 2),
+            "note": f"at our server time the batched ratio can reach at most {bound:.2f}x "
+            f"(the baseline's {_pct(lat['baseB'], 50):,.0f} us per call / our server's "
+            f"{floor_us:,.0f} us); the baseline's time sums INFO commandstats over its plain "
+            "commands (EXEC, which also counts them, left out)",
+        }
+    )
     return rows
 
 
-def _server_usec(client: Any) -> float:
-    """Microseconds the server spent running scripts so far (INFO commandstats: a script's
-    time includes the commands it calls, which are also counted on their own, so only the
-    script commands are summed: ours writes through scripts only)."""
+SCRIPT_STATS = ("cmdstat_evalsha", "cmdstat_eval", "cmdstat_evalsha_ro", "cmdstat_fcall")
+
+
+def _server_usec(client: Any, *, scripts: bool = True) -> float:
+    """Microseconds the server spent so far (INFO commandstats) running scripts (``scripts``:
+    a script's time includes the commands it calls, which are also counted on their own, so
+    only the script commands are summed: ours writes through scripts only), or else plain
+    commands (all but the scripts, ``EXEC`` which also counts the commands it ran, and
+    ``INFO`` itself: the baseline's)."""
     stats = client.info("commandstats")
-    scripts = ("cmdstat_evalsha", "cmdstat_eval", "cmdstat_evalsha_ro", "cmdstat_fcall")
-    return float(sum(stats[k]["usec"] for k in scripts if k in stats))
+    if scripts:
+        return float(sum(stats[k]["usec"] for k in SCRIPT_STATS if k in stats))
+    skip = (*SCRIPT_STATS, "cmdstat_exec", "cmdstat_info")
+    return float(sum(v["usec"] for k, v in stats.items() if k not in skip))
 
 
 def run(
