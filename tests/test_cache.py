@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -171,6 +172,28 @@ def test_stats_are_the_stores_and_every_handle_sees_them(hub: Any, open_hub: Any
     other.cache.stats()  # writes its pending reads (embedded)
     assert c.stats().hits == 3
     assert "hit_ratio=" in repr(s)
+
+
+def test_embedded_hits_are_written_in_batches_not_per_read(tmp_path: Path, namespace: str) -> None:
+    """A read counts its hit in the handle and writes the counts at most once a second (or
+    every 1,024 reads, or at ``stats()``): 100 hits in a row commit nothing to the database,
+    which another connection sees through ``PRAGMA data_version``."""
+    hub = zerolag.open(root=tmp_path, namespace=namespace)
+    try:
+        c = hub.cache
+        c.set_many({f"k{i}": i for i in range(100)})
+        assert c.get("k0") == 0 and c.stats().hits == 1  # written now: a fresh second starts
+        db = sqlite3.connect(tmp_path / ".zerolag" / "zerolag.db")
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        t0 = time.monotonic()
+        assert [c.get(f"k{i}") for i in range(100)] == list(range(100))
+        fast = time.monotonic() - t0 < 0.9  # the batch's second did not end meanwhile
+        assert not fast or db.execute("PRAGMA data_version").fetchone()[0] == version
+        assert c.stats().hits == 101
+        assert db.execute("PRAGMA data_version").fetchone()[0] != version
+        db.close()
+    finally:
+        hub.close()
 
 
 def test_reads_the_quick_path_cannot_vouch_for_go_to_the_script(
