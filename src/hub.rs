@@ -219,6 +219,11 @@ impl Hub {
         if let Some(e) = engine {
             e.stop();
         }
+        if self.cache.has_pending() {
+            // The cache's reads counted since its last batch (docs/cache.md, Stats). A store
+            // that fails now loses them, as a process that exits without closing does.
+            let _ = self.cache.stats().wait();
+        }
         self.closed.store(true, Ordering::Release);
         match &self.backend {
             Backend::Sqlite(db) => db.release_idle(),

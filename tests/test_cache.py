@@ -17,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,16 @@ def test_embedded_hits_are_written_in_batches_not_per_read(tmp_path: Path, names
         db.close()
     finally:
         hub.close()
+
+
+def test_closing_a_hub_writes_its_pending_counts(hub: Any, open_hub: Callable[..., Any]) -> None:
+    other = open_hub()
+    other.cache.set("k", "v")
+    assert [other.cache.get("k") for _ in range(5)] == ["v"] * 5
+    assert other.cache.get("absent") is None
+    other.close()  # within the batch's second: only the close writes them
+    s = hub.cache.stats()
+    assert (s.hits, s.misses) == (5, 1)
 
 
 def test_reads_the_quick_path_cannot_vouch_for_go_to_the_script(

@@ -450,6 +450,12 @@ impl Cache {
         }))
     }
 
+    /// True when this handle has counts or removals not written to the store yet.
+    pub fn has_pending(&self) -> bool {
+        let p = self.pending.lock();
+        p.hits > 0 || p.misses > 0 || !p.touched.is_empty() || !p.stale.is_empty()
+    }
+
     /// The namespace's counters (this handle's pending reads written first).
     pub fn stats(&self) -> Op<Stats> {
         let now = crate::clock::now_ms();
