@@ -233,12 +233,17 @@ def test_reads_the_quick_path_cannot_vouch_for_go_to_the_script(
     assert command_calls(node, "evalsha") == scripts + 1
     assert node.command("EXISTS", f"{p}e:epoch", f"{p}e:unlisted") == 0
     # Any invalidation moves the tag clock: entries with tags written before it go to the
-    # script, which still serves those whose own tags did not change.
+    # script, which still serves those whose own tags did not change, and records the clock
+    # it checked them at, so the next reads are script-free again.
     c.invalidate_tag("other")
+    scripts = command_calls(node, "evalsha")
     assert c.get("old") == "o" and c.get("plain") == "p"
+    assert command_calls(node, "evalsha") == scripts + 1
+    assert [c.get("old") for _ in range(3)] == ["o"] * 3
+    assert command_calls(node, "evalsha") == scripts + 1
     c.invalidate_tag("t")
     assert c.get("old") is None
-    assert c.stats().hits == 6
+    assert c.stats().hits == 9
 
 
 def test_a_bounded_cache_evicts(hub: Any, backend: str) -> None:
