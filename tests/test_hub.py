@@ -56,6 +56,20 @@ def open_and_use(url: str, root: Path, **kw: Any) -> None:
 # ------------------------------------------------------------------------------------------
 
 
+def test_import_loads_no_numpy() -> None:
+    """``import zerolag`` and an embedded hub leave numpy (and its BLAS threads) unloaded:
+    the package loads it where vectors are used."""
+    code = (
+        "import sys, tempfile, zerolag\n"
+        "h = zerolag.open(root=tempfile.mkdtemp(), namespace='n')\n"
+        "h.tasks.create('t'); h.cache.set('k', 1); h.close()\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_open_reports_backend_and_namespace(hub: Any, backend: str, namespace: str) -> None:
     assert hub.backend == EXPECTED_BACKEND[backend]
     assert hub.namespace == namespace

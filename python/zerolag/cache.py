@@ -35,8 +35,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-import numpy as np
-
 from . import llm
 from ._core import AsyncCache, Cache
 from .exceptions import ValidationError
@@ -497,6 +495,8 @@ def semantic_request(
 def _vector(embedder: Embed, text: str) -> Any:
     """One embedding of ``text`` from ``embedder`` (``texts -> matrix`` or ``text -> vector``,
     or a LangChain ``Embeddings``), as a float32 vector."""
+    import numpy as np  # here, not at import: `import zerolag` does not load numpy
+
     if hasattr(embedder, "embed_query"):
         out = np.asarray(embedder.embed_query(text), dtype=np.float32)
     else:
@@ -513,6 +513,8 @@ def _vector(embedder: Embed, text: str) -> Any:
 async def _avector(embedder: Embed, text: str) -> Any:
     aq = getattr(embedder, "aembed_query", None)
     if aq is not None:
+        import numpy as np
+
         return np.asarray(await aq(text), dtype=np.float32)
     return await asyncio.to_thread(_vector, embedder, text)
 
