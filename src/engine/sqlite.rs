@@ -92,10 +92,11 @@ const CHECKPOINT_AFTER: u64 = 256;
 
 /// A WAL still holding more frames than this after a passive checkpoint is checkpointed again
 /// with `RESTART`, holding this process's write lock and waiting (up to [`WAL_RESET_WAIT`])
-/// for other processes' writers and readers, which starts the WAL over. Needed because SQLite starts a WAL over only when a write begins after
-/// a checkpoint that copied every frame, and under a steady stream of writes a checkpoint run
-/// beside them never finds that moment: the WAL grew without bound (1.7 GB after 5 s of 2 KB
-/// `kv.set`s) and every page lookup in it grew slower. 4,096 frames: 16 MB of 4 KB pages.
+/// for other processes' writers and readers, which starts the WAL over. Needed because SQLite
+/// starts a WAL over only when a write begins after a checkpoint that copied every frame, and
+/// under a steady stream of writes a checkpoint run beside them never finds that moment: the
+/// WAL grew without bound (1.7 GB after 5 s of 2 KB `kv.set`s) and every page lookup in it
+/// grew slower. 4,096 frames: 16 MB of 4 KB pages.
 const WAL_RESET_FRAMES: i64 = 4096;
 
 /// How long the `RESTART` checkpoint waits for writers and readers before it gives up until

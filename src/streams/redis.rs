@@ -1,11 +1,12 @@
 //! Chat and activity logs on Redis: one stream per log (`<prefix>c:<conversation>`,
 //! `<prefix>u:<user>`) trimmed by an exact `MAXLEN` on every append, and a sorted set listing
 //! the logs (what an export walks). Appending is one Lua script (XADD, trim, index, PUBLISH on
-//! the log's own wake channel), or for one entry to an existing log on a standalone server the
-//! same XADD and PUBLISH without the script ([`quick_pipe`]); reads are plain `XRANGE` / `XREVRANGE` (a read-only script
-//! that packed the entries into one string was tried: converting the reply into Lua tables
-//! and back cost the server more than the client saved). Followers wait on the
-//! wake channel of their log only, so an append wakes no follower of another conversation.
+//! the log's own wake channel), or for one entry to an existing log on a standalone server
+//! the same XADD and PUBLISH without the script ([`quick_pipe`]); reads are plain `XRANGE` /
+//! `XREVRANGE` (a read-only script that packed the entries into one string was tried:
+//! converting the reply into Lua tables and back cost the server more than the client
+//! saved). Followers wait on the wake channel of their log only, so an append wakes no
+//! follower of another conversation.
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
