@@ -8,7 +8,10 @@
   (docs/keys.md): one pipelined read of the key's versions and a block of row ids, then one
   ``MULTI``/``EXEC`` pipeline with the row hash, postings, totals, entity sets, the vector
   set, the key's version line, the row indexes and the change-feed entry; a batch is those
-  same two round trips for the whole batch.
+  same two round trips for the whole batch;
+- the same writes as aggregated plain commands (``RedisPyMemoryAggregated``: one command per
+  term, entity and index key for the whole batch, as ours aggregates them): not a competitor,
+  the least work a client can ask of the server for this key layout (a floor).
 - the read bandwidth of this machine, for the floor of a scan (bytes scanned / bandwidth).
 """
 
@@ -127,6 +130,8 @@ class RedisPyMemory:
     """``remember`` / ``remember_many`` with redis-py over ``hub.memory``'s key layout in
     namespace ``ns`` (new keys: the version line is read, a new version appended)."""
 
+    aggregate = False
+
     def __init__(self, client: Any, ns: str) -> None:
         self.r = client
         self.p = f"zl:{{{ns}:mem}}:"
@@ -148,6 +153,10 @@ class RedisPyMemory:
         pipe = r.pipeline(transaction=True)
         total_len = 0
         rows = []
+        # Used when aggregating (below): one command per key for the whole batch.
+        postings: dict[str, dict[str, int]] = {}
+        entity_sets: dict[str, list[int]] = {}
+        index: dict[str, int] = {}
         for j, (it, have) in enumerate(zip(items, versions, strict=True)):
             row = first + j
             rows.append(row)
@@ -182,19 +191,35 @@ class RedisPyMemory:
                 },
             )
             for term, c in tf.items():
-                pipe.hset(f"{p}t:{term}", str(row), c)
-            pipe.zadd(f"{p}vs:default", {str(row): row})
-            for e in it.get("entities", ()):
-                pipe.sadd(f"{p}ent:{scope}|{e}", row)
+                if self.aggregate:
+                    postings.setdefault(term, {})[str(row)] = c
+                else:
+                    pipe.hset(f"{p}t:{term}", str(row), c)
+            if self.aggregate:
+                for e in it.get("entities", ()):
+                    entity_sets.setdefault(f"{p}ent:{scope}|{e}", []).append(row)
+                index[str(row)] = row
+            else:
+                pipe.zadd(f"{p}vs:default", {str(row): row})
+                for e in it.get("entities", ()):
+                    pipe.sadd(f"{p}ent:{scope}|{e}", row)
             pipe.hset(f"{p}k:{scope}|{_enc(it['key'])}", str(version), row)
-            pipe.zadd(f"{p}rows", {str(row): row})
-            pipe.zadd(f"{p}sr:{scope}", {str(row): row})
+            if not self.aggregate:
+                pipe.zadd(f"{p}rows", {str(row): row})
+                pipe.zadd(f"{p}sr:{scope}", {str(row): row})
             pipe.xadd(
                 f"{p}changes",
                 {"s": seq + j + 1, "i": f"row:{row}", "v": version, "k": "c"},
                 maxlen=100_000,
                 approximate=True,
             )
+        for term, m in postings.items():
+            pipe.hset(f"{p}t:{term}", mapping=m)
+        for key, members in entity_sets.items():
+            pipe.sadd(key, *members)
+        if index:
+            for z in (f"{p}vs:default", f"{p}rows", f"{p}sr:{scope}"):
+                pipe.zadd(z, index)
         pipe.hincrby(f"{p}meta", "docs", len(items))
         pipe.hincrby(f"{p}meta", "len", total_len)
         pipe.hset(f"{p}meta", "t", now)
@@ -204,3 +229,11 @@ class RedisPyMemory:
 
     def remember(self, item: dict[str, Any]) -> int:
         return self.remember_many([item])[0]
+
+
+class RedisPyMemoryAggregated(RedisPyMemory):
+    """The same writes with one command per term, entity and index key for the whole batch
+    (as ``hub.memory``'s script aggregates them), in one ``MULTI``/``EXEC``: what the server
+    must do at least for these writes, whoever sends them. A floor, not a competitor."""
+
+    aggregate = True
