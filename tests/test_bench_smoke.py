@@ -35,3 +35,20 @@ def test_quick_benchmark_runs_and_writes_results(suite: str) -> None:
         if row.get("baseline") and row.get("ours"):
             assert isinstance(row.get("ratio"), (int, float)) and row["ratio"] > 0, row
     assert any(row.get("baseline") for row in data["rows"]), f"{suite}: no comparison"
+
+
+def test_the_lua_gc_measure_runs() -> None:
+    """bench/lua_gc.py (run alone, not a suite) prints one row per number of other scripts
+    loaded, with a Lua heap that grows as they do."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "lua_gc.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    rows = [line.split() for line in out.stdout.splitlines()[1:] if line.strip()]
+    assert [int(r[0]) for r in rows] == [0, 4, 8, 16, 32], out.stdout
+    heaps = [int(r[1]) for r in rows]
+    assert heaps == sorted(heaps) and heaps[-1] > heaps[0], out.stdout
